@@ -1,0 +1,49 @@
+// Lint rules that hold the layers of DESIGN.md apart (convention 8).
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import globals from 'globals';
+
+const nodeBuiltins = ['node:*', 'fs', 'path', 'os', 'net', 'dgram', 'crypto', 'child_process', 'events', 'stream', 'util', 'timers', 'worker_threads'];
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'helper/native/build/**', 'e2e/artifacts/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { globals: { ...globals.node } },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    // The protocol is pure: no Node APIs, no I/O, no timers, no clock.
+    files: ['helper/wireguard/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [
+          { group: nodeBuiltins, message: 'helper/wireguard is pure: no Node built-ins (DESIGN.md, convention 1).' },
+          { group: ['**/platform/**', '**/tunnel/**', '**/ipc/**'], message: 'helper/wireguard may not import the layers above it.' },
+        ],
+      }],
+      'no-restricted-globals': ['error',
+        { name: 'setTimeout', message: 'Time is a parameter in helper/wireguard.' },
+        { name: 'setInterval', message: 'Time is a parameter in helper/wireguard.' },
+        { name: 'Date', message: 'Time is a parameter in helper/wireguard.' },
+        { name: 'process', message: 'helper/wireguard is pure.' },
+        { name: 'Buffer', message: 'Use Uint8Array in helper/wireguard.' },
+      ],
+    },
+  },
+  {
+    files: ['helper/platform/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/wireguard/**', '**/tunnel/**'], message: 'helper/platform may not import the protocol or the tunnel.' }] }],
+    },
+  },
+  {
+    files: ['renderer/**/*.{ts,tsx}'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['electron', ...nodeBuiltins], message: 'The renderer sees only window.umbra.' }] }],
+    },
+  },
+);

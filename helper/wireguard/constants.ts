@@ -1,0 +1,45 @@
+// Protocol constants. Spec constants are fixed by the WireGuard whitepaper (section numbers in
+// the comments) and must match every other implementation; tuning constants are ours to change.
+// Times are in milliseconds.
+
+// --- spec (whitepaper §5.4, "Protocol & Cryptography") ---
+export const CONSTRUCTION = 'Noise_IKpsk2_25519_ChaChaPoly_BLAKE2s';
+export const IDENTIFIER = 'WireGuard v1 zx2c4 Jason@zx2c4.com';
+export const LABEL_MAC1 = 'mac1----';
+export const LABEL_COOKIE = 'cookie--';
+
+// --- spec (whitepaper §6.1, "Timers & Stateless UX") ---
+export const REKEY_AFTER_MESSAGES = 2 ** 60;
+export const REJECT_AFTER_MESSAGES = 2 ** 64 - 2 ** 13 - 1;
+export const REKEY_AFTER_TIME = 120_000;
+export const REJECT_AFTER_TIME = 180_000;
+export const REKEY_ATTEMPT_TIME = 90_000;
+export const REKEY_TIMEOUT = 5_000;
+export const KEEPALIVE_TIMEOUT = 10_000;
+/** §6.1: a session's keys are erased after three times REJECT_AFTER_TIME without a new one. */
+export const KEY_ZEROING_TIME = REJECT_AFTER_TIME * 3;
+/** §6.1: the random jitter added to each handshake retransmission, up to a third of a second. */
+export const REKEY_TIMEOUT_JITTER_MAX = 333;
+/** §6.4/§6.5: the initiator starts a new handshake before REJECT_AFTER_TIME runs out on receipt. */
+export const REKEY_ON_RECEIVE_AGE = REJECT_AFTER_TIME - KEEPALIVE_TIMEOUT - REKEY_TIMEOUT;
+/** §5.4.7: the cookie secret changes every two minutes; a received cookie is good for as long. */
+export const COOKIE_SECRET_MAX_AGE = 120_000;
+export const COOKIE_MAX_AGE = 120_000 - 5_000; // minus a margin so we never send one the peer just dropped
+
+// --- tuning (ours) ---
+/**
+ * Counters are kept as JS numbers, exact up to 2^53. A peer needs 2^53 packets on one key before
+ * this bites; REKEY_AFTER_TIME replaces keys every two minutes long before that, and a received
+ * counter above it is dropped as invalid.
+ */
+export const MAX_COUNTER = Number.MAX_SAFE_INTEGER;
+/** Sliding replay window (RFC 6479 style): bits kept, of which one word is the moving slack. */
+export const REPLAY_WINDOW_WORDS = 128; // 128 * 32 = 4096 bits
+/** Packets queued per peer while a handshake is under way; older ones are dropped first. */
+export const MAX_QUEUED_PACKETS = 1024;
+/** Handshake messages per second above which the device counts as under load (§5.3). */
+export const UNDER_LOAD_HANDSHAKES_PER_SECOND = 64;
+/** How long the device stays "under load" after the rate last went over the limit. */
+export const UNDER_LOAD_AFTER = 1_000;
+/** Handshake initiations accepted per peer endpoint address per second when under load. */
+export const HANDSHAKES_PER_SOURCE_PER_SECOND = 20;

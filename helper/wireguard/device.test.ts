@@ -1,0 +1,229 @@
+import { describe, expect, it } from 'vitest';
+import {
+  KEEPALIVE_TIMEOUT, KEY_ZEROING_TIME, REJECT_AFTER_TIME, REKEY_AFTER_TIME, REKEY_ATTEMPT_TIME, REKEY_TIMEOUT,
+} from './constants.js';
+import { ipv4, Pair, random } from './testing/pair.js';
+import { messageTypeOf, MessageType } from './messages/types.js';
+
+const typesSent = (sent: Uint8Array[]) => sent.map((d) => messageTypeOf(d));
+
+describe('two in-memory peers', () => {
+  it('handshake on first packet, then data both ways, byte for byte', () => {
+    const p = new Pair();
+    const payload = random(700);
+    expect(p.aToB(payload)).toBe(true);
+    expect(p.handshakes(p.a)).toBe(1);
+    expect(p.handshakes(p.b)).toBe(1);
+    expect(p.b.delivered[0]).toEqual(ipv4('100.64.0.2', '100.64.0.1', payload));
+    expect(p.bToA(Uint8Array.of(9))).toBe(true);
+    expect(p.a.delivered[0]).toEqual(ipv4('100.64.0.1', '100.64.0.2', Uint8Array.of(9)));
+    // initiation, then the queued packet; B: response
+    expect(typesSent(p.a.sent)).toEqual([MessageType.HandshakeInitiation, MessageType.TransportData]);
+    expect(typesSent(p.b.sent)).toEqual([MessageType.HandshakeResponse, MessageType.TransportData]);
+  });
+
+  it('works with a preshared key, and fails with mismatched ones', () => {
+    const psk = random(32);
+    const p = new Pair({ presharedKey: psk });
+    expect(p.aToB()).toBe(true);
+    const q = new Pair({ presharedKey: psk });
+    // B gets a different PSK: the response does not authenticate at A.
+    q.b.device.removePeer(q.b.peer);
+    q.b.peer = q.b.device.addPeer({ publicKey: q.a.publicKey, presharedKey: random(32), allowedIPs: [{ family: 4, bytes: Uint8Array.of(100, 64, 0, 2), prefix: 32 }] }, q.now);
+    expect(q.aToB()).toBe(false);
+    expect(q.a.device.drops.get('unauthenticated')).toBe(1);
+  });
+
+  it('connect() handshakes before any data and the initiator confirms with a keepalive', () => {
+    const p = new Pair();
+    p.a.device.connect(p.a.peer, p.now);
+    p.run();
+    expect(typesSent(p.a.sent)).toEqual([MessageType.HandshakeInitiation, MessageType.TransportData]);
+    expect(p.a.sent[1]!.length).toBe(32); // keepalive: header + tag only
+    expect(p.b.peer.current).toBeDefined(); // confirmed by the keepalive
+    expect(p.bToA()).toBe(true);
+  });
+
+  it('the responder role works for B initiating to A too (both roles)', () => {
+    const p = new Pair();
+    p.aToB();
+    // Let the session age so that B (responder so far) becomes the initiator when A's keys go.
+    p.b.peer.endpoint = { host: 'a', port: 40000 };
+    p.b.device.connect(p.b.peer, p.now + REKEY_TIMEOUT);
+    p.run();
+    expect(p.b.events.some((e) => e.type === 'handshake-complete' && e.role === 'initiator')).toBe(true);
+    expect(p.a.events.some((e) => e.type === 'handshake-complete' && e.role === 'responder')).toBe(true);
+    expect(p.bToA()).toBe(true);
+    expect(p.aToB()).toBe(true);
+  });
+
+  it('pads payloads to 16 bytes and strips the padding on receipt', () => {
+    const p = new Pair();
+    p.aToB(random(5)); // 25-byte packet → 32 padded
+    const data = p.a.sent.filter((d) => messageTypeOf(d) === MessageType.TransportData);
+    expect(data[0]!.length).toBe(16 + 32 + 16);
+    expect(p.b.delivered[0]!.length).toBe(25);
+  });
+
+  it('drops inner packets whose source is outside the peer\'s AllowedIPs', () => {
+    const p = new Pair();
+    p.aToB();
+    const before = p.b.delivered.length;
+    p.a.device.send(ipv4('100.64.0.9', '100.64.0.1'), p.now); // spoofed source
+    p.run();
+    expect(p.b.delivered.length).toBe(before);
+    expect(p.b.device.drops.get('not-allowed-ip')).toBe(1);
+  });
+
+  it('drops packets with no route instead of sending them anywhere', () => {
+    const p = new Pair();
+    p.a.device.send(ipv4('100.64.0.2', '198.51.100.7'), p.now);
+    expect(p.a.sent).toHaveLength(0);
+    expect(p.a.device.drops.get('no-route')).toBe(1);
+  });
+
+  it('drops a replayed transport packet and a replayed initiation', () => {
+    const p = new Pair();
+    p.aToB();
+    const data = p.a.sent.find((d) => messageTypeOf(d) === MessageType.TransportData)!;
+    const init = p.a.sent.find((d) => messageTypeOf(d) === MessageType.HandshakeInitiation)!;
+    const delivered = p.b.delivered.length;
+    p.b.device.receive(data, { host: 'a', port: 40000 }, p.now);
+    expect(p.b.delivered.length).toBe(delivered);
+    expect(p.b.device.drops.get('replay')).toBe(1);
+    const sentBefore = p.b.sent.length;
+    p.b.device.receive(init, { host: 'a', port: 40000 }, p.now + 1000);
+    expect(p.b.sent.length).toBe(sentBefore); // no second response
+    expect(p.b.device.drops.get('stale-timestamp')).toBe(1);
+  });
+});
+
+describe('timers with a manual clock', () => {
+  it('rekeys after REKEY_AFTER_TIME when the initiator sends, with no traffic lost', () => {
+    const p = new Pair();
+    p.aToB();
+    const first = p.a.peer.current!;
+    p.advance(REKEY_AFTER_TIME + 1);
+    expect(p.aToB()).toBe(true); // sent on the old keys, and triggers the rekey
+    expect(p.handshakes(p.a)).toBe(2);
+    expect(p.a.peer.current).not.toBe(first);
+    expect(p.a.peer.previous).toBe(first);
+    expect(p.aToB()).toBe(true);
+    expect(p.bToA()).toBe(true);
+  });
+
+  it('never uses keys past REJECT_AFTER_TIME: traffic waits for a new handshake', () => {
+    const p = new Pair();
+    p.aToB();
+    const old = p.a.peer.current!;
+    p.lose = () => true; // the network goes dark while the keys age
+    p.advance(REJECT_AFTER_TIME + 1, 1000);
+    p.lose = () => false;
+    p.wire = [];
+    const sentBefore = p.a.sent.length;
+    expect(p.aToB()).toBe(true);
+    const newTypes = typesSent(p.a.sent.slice(sentBefore));
+    expect(newTypes[0]).toBe(MessageType.HandshakeInitiation); // not data on the expired keys
+    expect(p.a.peer.current).not.toBe(old);
+    // An old data packet replayed later is refused as expired.
+    const b = new Pair();
+    b.aToB();
+    const pkt = b.a.sent.find((d) => messageTypeOf(d) === MessageType.TransportData)!;
+    b.now += REJECT_AFTER_TIME + 1;
+    b.b.device.receive(pkt, { host: 'a', port: 40000 }, b.now);
+    expect(b.b.device.drops.get('expired')).toBe(1);
+  });
+
+  it('retransmits an unanswered initiation every REKEY_TIMEOUT (+jitter) and gives up after REKEY_ATTEMPT_TIME', () => {
+    const p = new Pair();
+    p.lose = (to) => to === 'b';
+    p.aToB();
+    p.advance(REKEY_ATTEMPT_TIME + REKEY_TIMEOUT * 2, 50);
+    const inits = p.a.sent.filter((d) => messageTypeOf(d) === MessageType.HandshakeInitiation).length;
+    // one per 5–5.333 s over 90 s: between 17 and 19
+    expect(inits).toBeGreaterThanOrEqual(17);
+    expect(inits).toBeLessThanOrEqual(19);
+    expect(p.a.events.some((e) => e.type === 'handshake-failed')).toBe(true);
+    const after = p.a.sent.length;
+    p.advance(60_000);
+    expect(p.a.sent.length).toBe(after); // quiet after giving up
+    p.lose = () => false;
+    expect(p.aToB()).toBe(true); // new traffic starts a new attempt
+  });
+
+  it('retries when a lost response leaves the handshake half done', () => {
+    const p = new Pair();
+    let dropped = 0;
+    p.lose = (to, d) => to === 'a' && messageTypeOf(d) === MessageType.HandshakeResponse && dropped++ === 0;
+    expect(p.aToB()).toBe(false);
+    p.advance(REKEY_TIMEOUT + 400);
+    expect(p.b.delivered.length).toBe(1); // the queued packet went out after the retry
+  });
+
+  it('recovers by itself when the server restarts and forgets the session', () => {
+    const p = new Pair({ persistentKeepalive: 25 });
+    p.aToB();
+    p.restartB();
+    expect(p.aToB()).toBe(false); // B no longer knows the session
+    // A keeps sending; no answer for KEEPALIVE_TIMEOUT + REKEY_TIMEOUT → new handshake.
+    for (let t = 0; t < 20; t++) {
+      p.advance(1000);
+      p.a.device.send(ipv4('100.64.0.2', '100.64.0.1', Uint8Array.of(t)), p.now);
+      p.run();
+    }
+    expect(p.b.delivered.length).toBeGreaterThan(0);
+    expect(p.bToA()).toBe(true);
+  });
+
+  it('sends a keepalive after KEEPALIVE_TIMEOUT when data came in and nothing went out', () => {
+    const p = new Pair();
+    p.aToB();
+    const before = p.b.sent.length;
+    p.advance(KEEPALIVE_TIMEOUT + 200);
+    const extra = p.b.sent.slice(before);
+    expect(extra).toHaveLength(1);
+    expect(extra[0]!.length).toBe(32);
+  });
+
+  it('persistent keepalive every N seconds of silence', () => {
+    const p = new Pair({ persistentKeepalive: 25 });
+    p.aToB();
+    const before = p.a.sent.length;
+    p.advance(100_000, 500);
+    const keepalives = p.a.sent.slice(before).filter((d) => d.length === 32).length;
+    expect(keepalives).toBeGreaterThanOrEqual(3);
+    expect(keepalives).toBeLessThanOrEqual(4);
+  });
+
+  it('erases all keys after three times REJECT_AFTER_TIME without a new handshake', () => {
+    const p = new Pair();
+    p.aToB();
+    const kp = p.a.peer.current!;
+    p.advance(KEY_ZEROING_TIME + 1000, 5000);
+    expect(p.a.peer.current).toBeUndefined();
+    expect(kp.keys.sendKey.every((x) => x === 0)).toBe(true);
+    expect(p.a.events.some((e) => e.type === 'keys-zeroed')).toBe(true);
+  });
+});
+
+describe('cookies under load', () => {
+  it('a loaded responder answers with a cookie reply, then accepts the retry with mac2', () => {
+    const p = new Pair({ forceUnderLoadB: true });
+    expect(p.aToB()).toBe(false);
+    expect(typesSent(p.b.sent)).toEqual([MessageType.CookieReply]);
+    expect(p.b.device.drops.get('cookie-sent')).toBe(1);
+    p.advance(REKEY_TIMEOUT + 400);
+    expect(p.handshakes(p.a)).toBe(1);
+    expect(p.b.delivered.length).toBe(1);
+  });
+
+  it('drops handshake messages with a bad mac1 without answering', () => {
+    const p = new Pair();
+    p.a.device.connect(p.a.peer, p.now);
+    const init = p.wire.shift()!.data;
+    init[120]! ^= 1; // inside mac1
+    p.b.device.receive(init, { host: 'a', port: 40000 }, p.now);
+    expect(p.b.sent).toHaveLength(0);
+    expect(p.b.device.drops.get('bad-mac1')).toBe(1);
+  });
+});

@@ -1,0 +1,461 @@
+// The WireGuard device: a static identity, its peers, and the rules that move packets between
+// the tunnel side (plain IP packets) and the network side (datagrams). Pure: every input comes
+// with the time, every output goes through the injected `io`; nothing thrown by bad input
+// escapes, and a packet that does not authenticate changes nothing.
+import { AllowedIps, type Prefix } from './allowed-ips.js';
+import { constantTimeEqual, readU32LE, toBase64 } from './bytes.js';
+import {
+  HANDSHAKES_PER_SOURCE_PER_SECOND,
+  MAX_QUEUED_PACKETS,
+  REKEY_ON_RECEIVE_AGE,
+  REKEY_TIMEOUT,
+  REKEY_TIMEOUT_JITTER_MAX,
+  UNDER_LOAD_AFTER,
+  UNDER_LOAD_HANDSHAKES_PER_SECOND,
+} from './constants.js';
+import { CookieChecker } from './cookie/cookie-checker.js';
+import { nobleAead, type Aead, AEAD_TAG_LENGTH } from './crypto/aead.js';
+import { assertKey, dh, generateKeyPair, publicKeyOf } from './crypto/primitives.js';
+import { ipInfo } from './ip-packet.js';
+import { COOKIE_REPLY_SIZE, parseCookieReply } from './messages/cookie-reply.js';
+import { INITIATION_SIZE, parseInitiation } from './messages/handshake-initiation.js';
+import { RESPONSE_SIZE, parseResponse } from './messages/handshake-response.js';
+import { TRANSPORT_HEADER_SIZE, TRANSPORT_MIN_SIZE, parseTransportHeader, transportSize, writeTransportHeader } from './messages/transport-data.js';
+import { MessageType, messageTypeOf } from './messages/types.js';
+import { consumeInitiation, consumeResponse, createInitiation, createResponse } from './noise/handshake.js';
+import { isAfter, tai64n } from './noise/tai64n.js';
+import { Peer, type Endpoint, type PeerOptions } from './peer.js';
+import { Keypair } from './session/keypair.js';
+import type { TimerAction } from './timers/peer-timers.js';
+
+export type { Endpoint, PeerOptions } from './peer.js';
+
+export type EngineEvent =
+  | { type: 'handshake-initiated'; peer: Peer }
+  | { type: 'handshake-complete'; peer: Peer; role: 'initiator' | 'responder' }
+  | { type: 'handshake-failed'; peer: Peer; reason: string }
+  | { type: 'keys-zeroed'; peer: Peer };
+
+export interface DeviceIo {
+  /** Sends a datagram to a peer's endpoint. */
+  sendDatagram(data: Uint8Array, to: Endpoint): void;
+  /** Hands a decrypted IP packet to the tunnel interface. */
+  deliver(packet: Uint8Array): void;
+  onEvent?(event: EngineEvent): void;
+}
+
+export interface DeviceOptions {
+  privateKey: Uint8Array;
+  io: DeviceIo;
+  /** Cryptographically secure random bytes. */
+  random: (n: number) => Uint8Array;
+  /** The device's clock at creation (any monotonic millisecond clock). */
+  now: number;
+  /** Wall-clock milliseconds minus the monotonic clock, for TAI64N timestamps. */
+  wallClockOffset: number;
+  aead?: Aead;
+  mtu?: number;
+  /** Forces "under load" (cookie replies) regardless of the handshake rate; for tests and ops. */
+  forceUnderLoad?: boolean;
+}
+
+/** Why a datagram was dropped; counted, never thrown. */
+export type DropReason =
+  | 'malformed' | 'bad-mac1' | 'cookie-sent' | 'unauthenticated' | 'replay' | 'stale-timestamp'
+  | 'unknown-index' | 'expired' | 'not-allowed-ip' | 'no-route' | 'no-endpoint' | 'rate-limited' | 'bad-inner-packet';
+
+export class Device {
+  readonly publicKey: Uint8Array;
+  readonly mtu: number;
+  readonly drops = new Map<DropReason, number>();
+  private readonly privateKey: Uint8Array;
+  private readonly io: DeviceIo;
+  private readonly random: (n: number) => Uint8Array;
+  private readonly aead: Aead;
+  private readonly wallClockOffset: number;
+  private readonly cookies: CookieChecker;
+  private readonly peers = new Map<string, Peer>();
+  private readonly routes = new AllowedIps<Peer>();
+  /** Local index → the peer, and the keypair when the index belongs to a session. */
+  private readonly indices = new Map<number, { peer: Peer; keypair?: Keypair }>();
+  private handshakeTimes: number[] = [];
+  private underLoadUntil = -Infinity;
+  private readonly forceUnderLoad: boolean;
+  private readonly sourceHandshakes = new Map<string, { at: number; count: number }>();
+
+  constructor(o: DeviceOptions) {
+    assertKey(o.privateKey, 'private key');
+    this.privateKey = o.privateKey.slice();
+    this.publicKey = publicKeyOf(this.privateKey);
+    this.io = o.io;
+    this.random = o.random;
+    this.aead = o.aead ?? nobleAead;
+    this.mtu = o.mtu ?? 1420;
+    this.wallClockOffset = o.wallClockOffset;
+    this.forceUnderLoad = o.forceUnderLoad ?? false;
+    this.cookies = new CookieChecker(this.publicKey, o.random, o.now);
+  }
+
+  // ---------------------------------------------------------------- peers
+
+  addPeer(opts: PeerOptions, now: number): Peer {
+    assertKey(opts.publicKey, 'peer public key');
+    if (opts.presharedKey) assertKey(opts.presharedKey, 'preshared key');
+    const id = toBase64(opts.publicKey);
+    if (this.peers.has(id)) throw new Error(`peer ${id} is already configured`);
+    if (constantTimeEqual(opts.publicKey, this.publicKey)) throw new Error('a peer cannot have the device\'s own public key');
+    const ss = dh(this.privateKey, opts.publicKey);
+    if (!ss) throw new Error(`peer ${id} has an invalid public key`);
+    const peer = new Peer(opts, ss);
+    for (const p of opts.allowedIPs) this.routes.insert(p, peer);
+    peer.timers.setPersistentKeepalive(opts.persistentKeepalive ?? 0, now);
+    this.peers.set(id, peer);
+    return peer;
+  }
+
+  removePeer(peer: Peer): void {
+    this.peers.delete(toBase64(peer.publicKey));
+    this.routes.removeValue(peer);
+    for (const [i, e] of this.indices) if (e.peer === peer) this.indices.delete(i);
+    peer.timers.stop();
+    peer.wipeAll();
+  }
+
+  peerList(): Peer[] {
+    return [...this.peers.values()];
+  }
+
+  allowedIpsOf(peer: Peer): Prefix[] {
+    return this.routes.entriesOf(peer);
+  }
+
+  /** Starts a handshake now (e.g. at connect), instead of waiting for the first packet. */
+  connect(peer: Peer, now: number): void {
+    this.initiate(peer, now, false);
+  }
+
+  /** Erases every key and forgets every peer. */
+  close(): void {
+    for (const p of this.peers.values()) this.removePeer(p);
+    this.privateKey.fill(0);
+  }
+
+  // ---------------------------------------------------------------- tunnel side
+
+  /** An IP packet read from the tunnel interface, to encrypt and send to its peer. */
+  send(packet: Uint8Array, now: number): void {
+    const info = ipInfo(packet);
+    if (!info) return this.drop('bad-inner-packet');
+    const peer = this.routes.lookup(info.family, packet, info.dstOffset);
+    if (!peer) return this.drop('no-route');
+    if (!peer.endpoint) return this.drop('no-endpoint');
+    const kp = peer.current;
+    if (kp && kp.canSend(now) && peer.queue.length === 0) {
+      this.sendTransport(peer, kp, packet, now);
+      if (kp.needsRekeyAfterSend(now)) this.initiate(peer, now, false);
+      return;
+    }
+    this.enqueue(peer, packet);
+    if (kp && kp.canSend(now)) this.flush(peer, now);
+    else this.initiate(peer, now, false);
+  }
+
+  // ---------------------------------------------------------------- network side
+
+  /** A datagram received from `from`. Never throws. */
+  receive(d: Uint8Array, from: Endpoint, now: number): void {
+    try {
+      switch (messageTypeOf(d)) {
+        case MessageType.TransportData:
+          return this.receiveTransport(d, from, now);
+        case MessageType.HandshakeInitiation:
+          return this.receiveInitiation(d, from, now);
+        case MessageType.HandshakeResponse:
+          return this.receiveResponse(d, from, now);
+        case MessageType.CookieReply:
+          return this.receiveCookieReply(d, now);
+        default:
+          return this.drop('malformed');
+      }
+    } catch {
+      // Parsers throw only on lengths checked below; anything else is a bug we refuse to
+      // let a remote sender turn into a crash.
+      this.drop('malformed');
+    }
+  }
+
+  // ---------------------------------------------------------------- timers
+
+  tick(now: number): void {
+    for (const peer of this.peers.values()) {
+      for (const action of peer.timers.due(now)) this.onTimer(peer, action, now);
+    }
+  }
+
+  /** The earliest time `tick` has something to do. */
+  nextDeadline(): number {
+    let t = Infinity;
+    for (const p of this.peers.values()) t = Math.min(t, p.timers.nextDeadline());
+    return t;
+  }
+
+  private onTimer(peer: Peer, action: TimerAction, now: number): void {
+    switch (action) {
+      case 'retransmit-handshake':
+        return this.initiate(peer, now, true);
+      case 'give-up-handshake':
+        peer.queue = [];
+        peer.pendingInitiation = undefined;
+        this.io.onEvent?.({ type: 'handshake-failed', peer, reason: 'no response from the peer' });
+        return;
+      case 'send-keepalive':
+      case 'persistent-keepalive':
+        return this.sendKeepalive(peer, now);
+      case 'new-handshake':
+        return this.initiate(peer, now, false);
+      case 'zero-keys':
+        this.forgetIndices(peer);
+        peer.wipeKeys();
+        this.io.onEvent?.({ type: 'keys-zeroed', peer });
+        return;
+    }
+  }
+
+  // ---------------------------------------------------------------- handshake
+
+  /** Sends an initiation, at most one per REKEY_TIMEOUT unless it is the timer's retry. */
+  private initiate(peer: Peer, now: number, retry: boolean): void {
+    if (!peer.endpoint) return;
+    if (!retry && (peer.timers.handshakeInProgress || now - peer.lastInitiationSentAt < REKEY_TIMEOUT)) return;
+    if (peer.pendingInitiation) this.indices.delete(peer.pendingInitiation.localIndex);
+    const localIndex = this.newIndex(peer);
+    const created = createInitiation({
+      local: { privateKey: this.privateKey, publicKey: this.publicKey },
+      peerPublicKey: peer.publicKey,
+      staticShared: peer.staticShared,
+      localIndex,
+      ephemeral: generateKeyPair(this.random),
+      timestamp: tai64n(now + this.wallClockOffset),
+      aead: this.aead,
+    });
+    if (!created) return;
+    peer.pendingInitiation = created.state;
+    peer.cookieJar.stamp(created.message, now);
+    peer.lastInitiationSentAt = now;
+    const r = this.random(2);
+    peer.timers.handshakeInitiated(now, ((r[0]! << 8) | r[1]!) % (REKEY_TIMEOUT_JITTER_MAX + 1));
+    this.io.sendDatagram(created.message, peer.endpoint);
+    peer.timers.anyAuthenticatedSent(now);
+    this.io.onEvent?.({ type: 'handshake-initiated', peer });
+  }
+
+  /** mac1 always; when under load also mac2, answering a missing one with a cookie reply. */
+  private admitHandshake(d: Uint8Array, sender: number, from: Endpoint, now: number): boolean {
+    if (!this.cookies.checkMac1(d)) {
+      this.drop('bad-mac1');
+      return false;
+    }
+    const source = `${from.host}|${from.port}`;
+    if (!this.isUnderLoad(now)) return true;
+    if (!this.cookies.checkMac2(d, source, now)) {
+      this.io.sendDatagram(this.cookies.reply(d, sender, source, now), from);
+      this.drop('cookie-sent');
+      return false;
+    }
+    // With a valid cookie the source address is real; still cap how often it may make us work.
+    const s = this.sourceHandshakes.get(from.host);
+    if (s && now - s.at < 1000) {
+      if (++s.count > HANDSHAKES_PER_SOURCE_PER_SECOND) {
+        this.drop('rate-limited');
+        return false;
+      }
+    } else {
+      this.sourceHandshakes.set(from.host, { at: now, count: 1 });
+    }
+    return true;
+  }
+
+  private isUnderLoad(now: number): boolean {
+    if (this.forceUnderLoad) return true;
+    this.handshakeTimes.push(now);
+    while (this.handshakeTimes.length > 0 && now - this.handshakeTimes[0]! > 1000) this.handshakeTimes.shift();
+    if (this.handshakeTimes.length > UNDER_LOAD_HANDSHAKES_PER_SECOND) this.underLoadUntil = now + UNDER_LOAD_AFTER;
+    if (this.sourceHandshakes.size > 4096) this.sourceHandshakes.clear();
+    return now < this.underLoadUntil;
+  }
+
+  private receiveInitiation(d: Uint8Array, from: Endpoint, now: number): void {
+    if (d.length !== INITIATION_SIZE) return this.drop('malformed');
+    const sender = parseInitiation(d).sender;
+    if (!this.admitHandshake(d, sender, from, now)) return;
+    const local = { privateKey: this.privateKey, publicKey: this.publicKey };
+    const consumed = consumeInitiation(local, d, (pk) => this.peers.get(toBase64(pk))?.staticShared, this.aead);
+    if (!consumed) return this.drop('unauthenticated');
+    const peer = this.peers.get(toBase64(consumed.peerPublicKey))!;
+    if (!isAfter(consumed.timestamp, peer.greatestTimestamp)) return this.drop('stale-timestamp');
+    // A flood of valid but replayed-in-order initiations still must not make us spin (§5.1).
+    if (now - peer.lastInitiationConsumedAt < 20) return this.drop('rate-limited');
+
+    const localIndex = this.newIndex(peer);
+    const response = createResponse({
+      initiation: consumed,
+      localIndex,
+      ephemeral: generateKeyPair(this.random),
+      presharedKey: peer.presharedKey,
+      aead: this.aead,
+    });
+    if (!response) {
+      this.indices.delete(localIndex);
+      return this.drop('unauthenticated');
+    }
+    peer.greatestTimestamp = consumed.timestamp;
+    peer.lastInitiationConsumedAt = now;
+    peer.endpoint = from;
+    const kp = new Keypair(response.keys, localIndex, consumed.remoteIndex, false, now);
+    if (peer.next) this.retire(peer.next);
+    peer.next = kp;
+    this.indices.set(localIndex, { peer, keypair: kp });
+    peer.cookieJar.stamp(response.message, now);
+    this.io.sendDatagram(response.message, from);
+    peer.timers.anyAuthenticatedReceived(now);
+    peer.timers.anyAuthenticatedSent(now);
+    peer.timers.handshakeComplete(now);
+    peer.stats.lastHandshakeAt = now;
+    this.io.onEvent?.({ type: 'handshake-complete', peer, role: 'responder' });
+  }
+
+  private receiveResponse(d: Uint8Array, from: Endpoint, now: number): void {
+    if (d.length !== RESPONSE_SIZE) return this.drop('malformed');
+    const m = parseResponse(d);
+    if (!this.admitHandshake(d, m.sender, from, now)) return;
+    const entry = this.indices.get(m.receiver);
+    const peer = entry?.peer;
+    const state = peer?.pendingInitiation;
+    if (!peer || entry.keypair || !state || state.localIndex !== m.receiver) return this.drop('unknown-index');
+    const done = consumeResponse(state, this.privateKey, peer.presharedKey, d, this.aead);
+    if (!done) return this.drop('unauthenticated');
+    peer.pendingInitiation = undefined;
+    const kp = new Keypair(done.keys, state.localIndex, done.remoteIndex, true, now);
+    this.indices.set(state.localIndex, { peer, keypair: kp });
+    // The initiator uses its new keypair at once; the old current becomes previous.
+    if (peer.next) this.retire(peer.next);
+    peer.next = undefined;
+    if (peer.previous) this.retire(peer.previous);
+    peer.previous = peer.current;
+    peer.current = kp;
+    peer.endpoint = from;
+    peer.timers.anyAuthenticatedReceived(now);
+    peer.timers.handshakeComplete(now);
+    peer.stats.lastHandshakeAt = now;
+    this.io.onEvent?.({ type: 'handshake-complete', peer, role: 'initiator' });
+    // Confirm the session to the responder: with queued data if any, else a keepalive.
+    if (peer.queue.length > 0) this.flush(peer, now);
+    else this.sendKeepalive(peer, now);
+  }
+
+  private receiveCookieReply(d: Uint8Array, now: number): void {
+    if (d.length !== COOKIE_REPLY_SIZE) return this.drop('malformed');
+    const m = parseCookieReply(d);
+    const entry = this.indices.get(m.receiver);
+    if (!entry) return this.drop('unknown-index');
+    if (!entry.peer.cookieJar.consume(m, now)) this.drop('unauthenticated');
+  }
+
+  // ---------------------------------------------------------------- transport
+
+  private receiveTransport(d: Uint8Array, from: Endpoint, now: number): void {
+    if (d.length < TRANSPORT_MIN_SIZE) return this.drop('malformed');
+    const { receiver, counter } = parseTransportHeader(d);
+    const entry = this.indices.get(receiver);
+    const kp = entry?.keypair;
+    if (!entry || !kp) return this.drop('unknown-index');
+    if (kp.isExpired(now)) return this.drop('expired');
+    if (!kp.replay.check(counter)) return this.drop('replay');
+    const plain = this.aead.open(kp.keys.receiveKey, counter, d.subarray(TRANSPORT_HEADER_SIZE), undefined);
+    if (!plain) return this.drop('unauthenticated');
+    if (!kp.replay.accept(counter)) return this.drop('replay');
+    const peer = entry.peer;
+    if (kp === peer.next) {
+      // The initiator's first data confirms the responder's new session (§5.4.6).
+      if (peer.previous) this.retire(peer.previous);
+      peer.previous = peer.current;
+      peer.current = kp;
+      peer.next = undefined;
+      if (peer.queue.length > 0) this.flush(peer, now);
+    }
+    peer.endpoint = from;
+    peer.stats.rxBytes += d.length;
+    peer.timers.anyAuthenticatedReceived(now);
+    if (kp.initiator && kp === peer.current && now - kp.createdAt >= REKEY_ON_RECEIVE_AGE) this.initiate(peer, now, false);
+    if (plain.length === 0) return; // keepalive
+    const info = ipInfo(plain);
+    if (!info) return this.drop('bad-inner-packet');
+    if (this.routes.lookup(info.family, plain, info.srcOffset) !== peer) return this.drop('not-allowed-ip');
+    peer.timers.dataReceived(now);
+    this.io.deliver(info.length === plain.length ? plain : plain.subarray(0, info.length));
+  }
+
+  private sendTransport(peer: Peer, kp: Keypair, packet: Uint8Array, now: number): void {
+    const size = transportSize(packet.length, this.mtu);
+    const out = new Uint8Array(size);
+    const counter = kp.sendCounter++;
+    writeTransportHeader(out, kp.remoteIndex, counter);
+    this.aead.seal(kp.keys.sendKey, counter, packet, size - TRANSPORT_HEADER_SIZE - AEAD_TAG_LENGTH, undefined, out, TRANSPORT_HEADER_SIZE);
+    this.io.sendDatagram(out, peer.endpoint!);
+    peer.stats.txBytes += size;
+    peer.timers.anyAuthenticatedSent(now);
+    if (packet.length > 0) peer.timers.dataSent(now);
+  }
+
+  private sendKeepalive(peer: Peer, now: number): void {
+    const kp = peer.current;
+    if (!peer.endpoint) return;
+    if (kp && kp.canSend(now)) this.sendTransport(peer, kp, new Uint8Array(0), now);
+    else this.initiate(peer, now, false);
+  }
+
+  private enqueue(peer: Peer, packet: Uint8Array): void {
+    if (peer.queue.length >= MAX_QUEUED_PACKETS) peer.queue.shift();
+    peer.queue.push(packet.slice());
+  }
+
+  private flush(peer: Peer, now: number): void {
+    const kp = peer.current;
+    if (!kp) return;
+    const queue = peer.queue;
+    peer.queue = [];
+    for (const p of queue) {
+      if (!kp.canSend(now)) {
+        peer.queue.push(p);
+        continue;
+      }
+      this.sendTransport(peer, kp, p, now);
+    }
+    if (kp.needsRekeyAfterSend(now) || peer.queue.length > 0) this.initiate(peer, now, false);
+  }
+
+  // ---------------------------------------------------------------- bookkeeping
+
+  private newIndex(peer: Peer): number {
+    for (;;) {
+      const i = readU32LE(this.random(4), 0);
+      if (!this.indices.has(i)) {
+        this.indices.set(i, { peer });
+        return i;
+      }
+    }
+  }
+
+  private retire(kp: Keypair): void {
+    this.indices.delete(kp.localIndex);
+    kp.wipe();
+  }
+
+  private forgetIndices(peer: Peer): void {
+    for (const [i, e] of this.indices) if (e.peer === peer) this.indices.delete(i);
+  }
+
+  private drop(reason: DropReason): void {
+    this.drops.set(reason, (this.drops.get(reason) ?? 0) + 1);
+  }
+}

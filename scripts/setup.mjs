@@ -1,0 +1,23 @@
+// Installs the Debian packages a command needs, when they are missing (root only; others are told
+// what to install). Used by `npm test`, `npm run bench` and `npm run demo`.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+const needs = {
+  test: { 'wireguard-go': '/usr/bin/wireguard-go', 'wireguard-tools': '/usr/bin/wg', nftables: '/usr/sbin/nft', iproute2: '/usr/sbin/ip' },
+  bench: { 'wireguard-go': '/usr/bin/wireguard-go', 'wireguard-tools': '/usr/bin/wg', nftables: '/usr/sbin/nft', iproute2: '/usr/sbin/ip', iperf3: '/usr/bin/iperf3' },
+};
+const what = process.argv[2] ?? 'test';
+const missing = Object.entries(needs[what] ?? {}).filter(([, file]) => !existsSync(file)).map(([pkg]) => pkg);
+if (missing.length === 0) process.exit(0);
+if (process.getuid?.() !== 0) {
+  console.warn(`umbra: not root, so not installing ${missing.join(' ')}; tests that need them are skipped. ` +
+    `Run as root (sudo npm ${what === 'test' ? 'test' : 'run ' + what}) or: sudo apt-get install ${missing.join(' ')}`);
+  process.exit(0);
+}
+console.log(`umbra: installing ${missing.join(' ')}`);
+const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+for (const args of [['update', '-qq'], ['install', '-y', '-qq', '--no-install-recommends', ...missing]]) {
+  const r = spawnSync('apt-get', args, { stdio: 'inherit', env });
+  if (r.status !== 0) { console.error(`apt-get ${args.join(' ')} failed`); process.exit(1); }
+}

@@ -1,0 +1,27 @@
+import { defineConfig } from 'vitest/config';
+
+// Two projects: pure/unit tests run in parallel; lab tests build network namespaces, need root,
+// and run one file at a time so their labs never overlap.
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['helper/**/*.test.ts', 'electron/**/*.test.ts', 'renderer/**/*.test.ts', 'scripts/**/*.test.ts'],
+          exclude: ['**/*.lab.test.ts', '**/node_modules/**'],
+        },
+      },
+      {
+        test: {
+          name: 'lab',
+          include: ['**/*.lab.test.ts'],
+          exclude: ['**/node_modules/**', 'dist/**'],
+          fileParallelism: false,
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
+    ],
+  },
+});
