@@ -3,7 +3,10 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
-const nodeBuiltins = ['node:*', 'fs', 'path', 'os', 'net', 'dgram', 'crypto', 'child_process', 'events', 'stream', 'util', 'timers', 'worker_threads'];
+import { builtinModules } from 'node:module';
+
+// Bare names are matched exactly (a pattern like 'crypto' would also catch ./crypto/aead.js).
+const bareBuiltins = builtinModules.filter((m) => !m.startsWith('_'));
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'helper/native/build/**', 'e2e/artifacts/**'] },
@@ -20,8 +23,9 @@ export default tseslint.config(
     files: ['helper/wireguard/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', {
+        paths: bareBuiltins.map((name) => ({ name, message: 'helper/wireguard is pure: no Node built-ins (DESIGN.md, convention 1).' })),
         patterns: [
-          { group: nodeBuiltins, message: 'helper/wireguard is pure: no Node built-ins (DESIGN.md, convention 1).' },
+          { group: ['node:*'], message: 'helper/wireguard is pure: no Node built-ins (DESIGN.md, convention 1).' },
           { group: ['**/platform/**', '**/tunnel/**', '**/ipc/**'], message: 'helper/wireguard may not import the layers above it.' },
         ],
       }],
@@ -43,7 +47,10 @@ export default tseslint.config(
   {
     files: ['renderer/**/*.{ts,tsx}'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['electron', ...nodeBuiltins], message: 'The renderer sees only window.umbra.' }] }],
+      'no-restricted-imports': ['error', {
+        paths: ['electron', ...bareBuiltins].map((name) => ({ name, message: 'The renderer sees only window.umbra.' })),
+        patterns: [{ group: ['node:*', '**/helper/**', '**/electron/**'], message: 'The renderer sees only window.umbra (and the schema types).' }],
+      }],
     },
   },
 );
