@@ -6,6 +6,7 @@ import { Pair } from './testing/pair.js';
 import type { Device } from './device.js';
 import { toHex } from './bytes.js';
 
+
 function snapshot(d: Device): string {
   return JSON.stringify(d.peerList().map((p) => ({
     endpoint: p.endpoint,
@@ -66,7 +67,9 @@ describe('fuzz: hostile datagrams', () => {
         }
         expect(snapshot(side.device)).toBe(before);
         expect(side.delivered.length).toBe(delivered);
-        expect(side.sent.length).toBe(sent);
+        // A flood of replayed handshakes (valid mac1, all at one instant) puts the device under
+        // load, where the prescribed answer is a stateless cookie reply (§5.3); nothing else.
+        expect(side.sent.slice(sent).filter((d) => d[0] !== 3)).toEqual([]);
       }), { numRuns: 400 });
     }
     // …and the session still works afterwards.

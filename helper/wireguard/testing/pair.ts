@@ -40,6 +40,8 @@ export interface Side {
 
 export interface PairOptions {
   aead?: Aead;
+  /** B's backend when it should differ from A's. */
+  aeadB?: Aead;
   presharedKey?: Uint8Array;
   persistentKeepalive?: number;
   forceUnderLoadB?: boolean;
@@ -83,7 +85,7 @@ export class Pair {
       deliver: (p) => side.delivered.push(p.slice()),
       onEvent: (e) => side.events.push(e),
     };
-    side.device = new Device({ privateKey: own.privateKey.slice(), io, random, now: this.now, wallClockOffset: 1.7e12, forceUnderLoad, aead: this.opts.aead });
+    side.device = new Device({ privateKey: own.privateKey.slice(), io, random, now: this.now, wallClockOffset: 1.7e12, forceUnderLoad, aead: name === 'b' ? (this.opts.aeadB ?? this.opts.aead) : this.opts.aead });
     side.peer = side.device.addPeer({
       publicKey: other.publicKey,
       presharedKey: this.opts.presharedKey,
