@@ -4,10 +4,18 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
 const needs = {
-  test: { 'wireguard-go': '/usr/bin/wireguard-go', 'wireguard-tools': '/usr/bin/wg', nftables: '/usr/sbin/nft', iproute2: '/usr/sbin/ip' },
-  bench: { 'wireguard-go': '/usr/bin/wireguard-go', 'wireguard-tools': '/usr/bin/wg', nftables: '/usr/sbin/nft', iproute2: '/usr/sbin/ip', iperf3: '/usr/bin/iperf3' },
+  test: { 'wireguard-go': '/usr/bin/wireguard-go', 'wireguard-tools': '/usr/bin/wg', nftables: '/usr/sbin/nft', iproute2: '/usr/sbin/ip', 'iputils-ping': '/usr/bin/ping' },
+  demo: { 'wireguard-go': '/usr/bin/wireguard-go', 'wireguard-tools': '/usr/bin/wg', nftables: '/usr/sbin/nft', iproute2: '/usr/sbin/ip', 'iputils-ping': '/usr/bin/ping' },
+  bench: { 'wireguard-go': '/usr/bin/wireguard-go', 'wireguard-tools': '/usr/bin/wg', nftables: '/usr/sbin/nft', iproute2: '/usr/sbin/ip', 'iputils-ping': '/usr/bin/ping', iperf3: '/usr/bin/iperf3' },
 };
 const what = process.argv[2] ?? 'test';
+
+// A fresh clone: install the npm dependencies first (the build of the native addon comes with it).
+if (!existsSync(new URL('../node_modules/.package-lock.json', import.meta.url))) {
+  console.log('umbra: installing npm dependencies (npm ci)');
+  const r = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { stdio: 'inherit', env: { ...process.env, ELECTRON_SKIP_BINARY_DOWNLOAD: '1' } });
+  if (r.status !== 0) { console.error('npm ci failed'); process.exit(1); }
+}
 const missing = Object.entries(needs[what] ?? {}).filter(([, file]) => !existsSync(file)).map(([pkg]) => pkg);
 if (missing.length === 0) process.exit(0);
 if (process.getuid?.() !== 0) {

@@ -125,14 +125,14 @@ export class Pair {
   }
 
   /** A → B: a packet from A's tunnel address; returns whether B delivered it. */
-  aToB(payload = Uint8Array.of(1, 2, 3)): boolean {
+  aToB(payload: Uint8Array = Uint8Array.of(1, 2, 3)): boolean {
     const before = this.b.delivered.length;
     this.a.device.send(ipv4('100.64.0.2', '100.64.0.1', payload), this.now);
     this.run();
     return this.b.delivered.length > before;
   }
 
-  bToA(payload = Uint8Array.of(4, 5, 6)): boolean {
+  bToA(payload: Uint8Array = Uint8Array.of(4, 5, 6)): boolean {
     const before = this.a.delivered.length;
     this.b.device.send(ipv4('100.64.0.1', '100.64.0.2', payload), this.now);
     this.run();

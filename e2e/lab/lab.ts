@@ -1,0 +1,325 @@
+// The network lab: namespaces wired as DESIGN.md's "The network lab" describes, with wireguard-go
+// servers and an IP-echo service, for the system tests, the benchmark and the demo.
+// Needs root. Everything runs inside the lab's own namespaces; see topology.ts for the address plan.
+import type { ChildProcess, StdioOptions } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { listNamespaces, onProcessExit, processStart, removeNamespaceSync, TMP_PREFIX } from './cleanup.js';
+import { httpIn, onPath, pingIn, servicePath, type HttpOptions, type HttpResult } from './probes.js';
+import { captureOutput, isAlive, nsArgv, ProcessTracker, sleep, type ExecResult, type RunOptions } from './proc.js';
+import { buildCore, buildServerLink, CLIENT, MAX_SERVERS, SERVICE, serverPlan, WG_PORT, type ServerPlan } from './topology.js';
+import { startWireguardGo, wgTool, type WireguardGoHandle, type WireguardGoOptions } from './wireguard-go.js';
+
+export { cleanupStaleLabs } from './cleanup.js';
+export { startWireguardGo, type WireguardGoHandle, type WireguardGoOptions, type WireguardGoPeer } from './wireguard-go.js';
+export { bytesSha256, deterministicBytes, DEFAULT_SEED } from './bytes.js';
+export type { ExecResult } from './proc.js';
+export type { HttpOptions, HttpResult } from './probes.js';
+
+export interface LabServer {
+  index: number;
+  ns: string;
+  endpoint: { host: string; port: number };
+  publicKey: string;
+  exitAddress: string;
+  /** The server's inner address, 100.64.(i+1).1. */
+  tunnelAddress: string;
+  /** The client's inner address for this server, 100.64.(i+1).2. */
+  clientTunnelAddress: string;
+  /** The server's IPv6 link address (not used by the tunnel; there for IPv6 endpoint tests). */
+  linkAddress6: string;
+  /** PID of the running wireguard-go, undefined while stopped. */
+  readonly pid: number | undefined;
+  readonly running: boolean;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  restart(): Promise<void>;
+  /** `wg ...args` against this server's wireguard-go (a plain `wg` in its namespace cannot see it). */
+  wg(args: string[]): Promise<ExecResult>;
+}
+
+export interface EchoRecord {
+  time: number;
+  ip: string;
+  method: string;
+  url: string;
+}
+
+export interface Lab {
+  prefix: string;
+  client: { ns: string; address: string; address6: string; privateKey: string; publicKey: string };
+  internet: { ns: string; serviceAddress: string; serviceAddress6: string; echoUrl: string; echoUrl6: string };
+  servers: LabServer[];
+  /** Runs `ip netns exec ns ...argv`; resolves with the exit code (never rejects on failure). */
+  exec(ns: string, argv: string[], opts?: { input?: string; timeoutMs?: number; env?: Record<string, string> }): Promise<ExecResult>;
+  /** Starts `ip netns exec ns ...argv` in its own process group; killed on destroy(). */
+  spawn(ns: string, argv: string[], opts?: { env?: Record<string, string>; stdio?: StdioOptions }): ChildProcess;
+  /** startWireguardGo() whose process belongs to this lab (killed on destroy()). */
+  startWireguardGo(ns: string, opts: WireguardGoOptions): Promise<WireguardGoHandle>;
+  /** An HTTP request made from inside ns (by a node child process); rejects on network errors. */
+  http(ns: string, url: string, opts?: HttpOptions): Promise<HttpResult>;
+  /** ICMP echo from ns (ping or busybox ping; a TCP round trip if neither is installed). */
+  ping(ns: string, host: string, opts?: { count?: number; timeoutSec?: number }): Promise<boolean>;
+  clientConfig(i: number, opts?: { allowedIPs?: string; dns?: string; persistentKeepalive?: number }): string;
+  /** Source addresses the echo service has seen, in order. */
+  echoLog(): Promise<string[]>;
+  echoRequests(): Promise<EchoRecord[]>;
+  /** PIDs of the processes the lab has started and that still run. */
+  pids(): number[];
+  /** Kills everything spawned, deletes all namespaces; idempotent; never throws. */
+  destroy(): Promise<void>;
+}
+
+const REQUIRED_COMMANDS = ['ip', 'wg', 'wireguard-go', 'nft', 'sysctl', 'unshare', 'sh', 'mount'];
+
+/** Whether this machine can run a lab (root, the tools, /dev/net/tun), and why not. */
+export function labAvailable(): { ok: true } | { ok: false; reason: string } {
+  const problems: string[] = [];
+  if (process.platform !== 'linux') problems.push(`needs Linux (this is ${process.platform})`);
+  if (process.getuid?.() !== 0) problems.push('needs root (network namespaces)');
+  const missing = REQUIRED_COMMANDS.filter((c) => !onPath(c));
+  if (missing.length > 0) problems.push(`missing commands: ${missing.join(', ')}`);
+  if (!existsSync('/dev/net/tun')) problems.push('no /dev/net/tun');
+  return problems.length === 0 ? { ok: true } : { ok: false, reason: problems.join('; ') };
+}
+
+let labCounter = 0;
+
+function pickPrefix(requested: string | undefined): string {
+  const taken = (p: string): boolean => listNamespaces().some((ns) => ns.startsWith(`${p}-`));
+  if (requested !== undefined) {
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.]{0,39}$/.test(requested)) throw new Error(`bad lab prefix: ${requested}`);
+    if (taken(requested)) throw new Error(`lab prefix ${requested} is in use`);
+    return requested;
+  }
+  for (;;) {
+    const p = `ulab${process.pid}n${labCounter++}`;
+    if (!taken(p)) return p;
+  }
+}
+
+async function waitForLine(child: ChildProcess, line: string, log: () => string, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!log().split('\n').includes(line)) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`process exited early: ${log()}`);
+    if (Date.now() > deadline) throw new Error(`no "${line}" within ${ms} ms: ${log()}`);
+    await sleep(20);
+  }
+}
+
+export async function createLab(opts: { servers?: number; prefix?: string } = {}): Promise<Lab> {
+  const count = opts.servers ?? 1;
+  if (!Number.isInteger(count) || count < 1 || count > MAX_SERVERS) throw new Error(`servers must be 1..${MAX_SERVERS}`);
+  const avail = labAvailable();
+  if (!avail.ok) throw new Error(`lab unavailable: ${avail.reason}`);
+
+  const prefix = pickPrefix(opts.prefix);
+  const tracker = new ProcessTracker();
+  const scratch = mkdtempSync(join(tmpdir(), `${TMP_PREFIX}${prefix}-`));
+  writeFileSync(join(scratch, 'owner.json'), JSON.stringify({ pid: process.pid, start: processStart(process.pid) }));
+  const echoLogFile = join(scratch, 'echo.log');
+  writeFileSync(echoLogFile, '');
+
+  const clientNs = `${prefix}-c`;
+  const inetNs = `${prefix}-i`;
+  const plans: ServerPlan[] = Array.from({ length: count }, (_, i) => serverPlan(prefix, i));
+  const namespaces = [clientNs, inetNs, ...plans.map((p) => p.ns)];
+  const created: string[] = [];
+
+  const destroySync = (): void => {
+    tracker.killAllSync();
+    for (const ns of created) removeNamespaceSync(ns);
+    rmSync(scratch, { recursive: true, force: true });
+  };
+  const unregister = onProcessExit(destroySync);
+  let destroyed: Promise<void> | undefined;
+  const destroy = (): Promise<void> =>
+    (destroyed ??= (async () => {
+      try {
+        await tracker.killAll();
+        for (const ns of [...created].reverse()) {
+          // Whatever still runs in a lab namespace was started through this lab.
+          const left = (await tracker.run(['ip', 'netns', 'pids', ns])).stdout.split(/\s+/).filter(Boolean).map(Number);
+          for (const pid of left) {
+            try {
+              process.kill(pid, 'SIGKILL');
+            } catch {
+              /* gone */
+            }
+          }
+          for (let n = 0; n < 50 && left.some(isAlive); n++) await sleep(20);
+          await tracker.run(['ip', 'netns', 'del', ns]);
+        }
+        created.length = 0;
+      } catch {
+        /* never throws */
+      } finally {
+        try {
+          destroySync(); // anything the async path missed
+        } catch {
+          /* never throws */
+        }
+        unregister();
+      }
+    })());
+
+  const ownNs = (ns: string): void => {
+    if (!namespaces.includes(ns)) throw new Error(`${ns} is not a namespace of lab ${prefix}`);
+  };
+  const exec = (ns: string, argv: string[], o: RunOptions = {}): Promise<ExecResult> => {
+    ownNs(ns);
+    return tracker.run(nsArgv(ns, argv), o);
+  };
+  const spawnIn = (ns: string, argv: string[], o: { env?: Record<string, string>; stdio?: StdioOptions } = {}): ChildProcess => {
+    ownNs(ns);
+    return tracker.spawn(nsArgv(ns, argv), o);
+  };
+
+  try {
+    for (const ns of namespaces) {
+      const r = await tracker.run(['ip', 'netns', 'add', ns]);
+      // Only what we created is ours to delete (a lost race for a custom prefix must not be).
+      if (r.code !== 0) throw new Error(`ip netns add ${ns}: ${r.stderr.trim()}`);
+      created.push(ns);
+    }
+    await buildCore(tracker, inetNs, clientNs);
+    await Promise.all(plans.map((p) => buildServerLink(tracker, inetNs, p)));
+
+    // One device key for the client (accepted by every server, like a provider's), one per server.
+    const keys: { priv: string; pub: string }[] = [];
+    for (let n = 0; n <= count; n++) {
+      const priv = await wgTool(tracker, inetNs, ['genkey']);
+      keys.push({ priv, pub: await wgTool(tracker, inetNs, ['pubkey'], `${priv}\n`) });
+    }
+    const clientKey = keys[0]!;
+
+    const echo = spawnIn(inetNs, [
+      process.execPath, servicePath('echo-server.mjs'),
+      '--log', echoLogFile, '--port', '80', '--listen', SERVICE.v4, '--listen', SERVICE.v6,
+    ]);
+    const echoOut = captureOutput(echo);
+    await waitForLine(echo, 'ready', echoOut, 10_000);
+
+    const servers = plans.map((p, i) => makeServer(p, keys[i + 1]!, clientKey.pub, tracker, scratch));
+    await Promise.all(servers.map((s) => s.start()));
+
+    const lab: Lab = {
+      prefix,
+      client: { ns: clientNs, address: CLIENT.v4, address6: CLIENT.v6, privateKey: clientKey.priv, publicKey: clientKey.pub },
+      internet: {
+        ns: inetNs,
+        serviceAddress: SERVICE.v4,
+        serviceAddress6: SERVICE.v6,
+        echoUrl: `http://${SERVICE.v4}/`,
+        echoUrl6: `http://[${SERVICE.v6}]/`,
+      },
+      servers,
+      exec,
+      spawn: spawnIn,
+      startWireguardGo: (ns, o) => {
+        ownNs(ns);
+        return startWireguardGo(ns, o, { tracker, scratchDir: scratch });
+      },
+      http: (ns, url, o = {}) => httpIn(exec, ns, url, o),
+      ping: (ns, host, o = {}) => pingIn(exec, ns, host, o),
+      clientConfig: (i, o = {}) => {
+        const s = servers[i];
+        if (!s) throw new Error(`no server ${i}`);
+        return [
+          '[Interface]',
+          `PrivateKey = ${clientKey.priv}`,
+          `Address = ${s.clientTunnelAddress}/32`,
+          ...(o.dns ? [`DNS = ${o.dns}`] : []),
+          '',
+          '[Peer]',
+          `PublicKey = ${s.publicKey}`,
+          `Endpoint = ${s.endpoint.host}:${s.endpoint.port}`,
+          `AllowedIPs = ${o.allowedIPs ?? '0.0.0.0/0'}`,
+          ...(o.persistentKeepalive !== undefined ? [`PersistentKeepalive = ${o.persistentKeepalive}`] : []),
+          '',
+        ].join('\n');
+      },
+      echoRequests: async () => readEchoLog(echoLogFile),
+      echoLog: async () => readEchoLog(echoLogFile).map((r) => r.ip),
+      pids: () => tracker.pids(),
+      destroy,
+    };
+    return lab;
+  } catch (err) {
+    await destroy();
+    throw err;
+  }
+}
+
+function readEchoLog(file: string): EchoRecord[] {
+  let text = '';
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return [];
+  }
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .flatMap((line) => {
+      try {
+        return [JSON.parse(line) as EchoRecord];
+      } catch {
+        return [];
+      }
+    });
+}
+
+function makeServer(p: ServerPlan, key: { priv: string; pub: string }, clientPub: string, tracker: ProcessTracker, scratch: string): LabServer {
+  let handle: WireguardGoHandle | undefined;
+  let queue: Promise<unknown> = Promise.resolve();
+  // start/stop/restart never overlap.
+  const serial = (fn: () => Promise<void>): Promise<void> => {
+    const run = queue.then(fn, fn);
+    queue = run.catch(() => undefined);
+    return run;
+  };
+  const wgOpts: WireguardGoOptions = {
+    ifname: 'wg0',
+    privateKey: key.priv,
+    listenPort: WG_PORT,
+    address: [`${p.tunnel}/24`],
+    peers: [{ publicKey: clientPub, allowedIPs: [`${p.clientTunnel}/32`] }],
+    routes: [],
+  };
+  const start = async (): Promise<void> => {
+    if (handle?.running) return;
+    handle = await startWireguardGo(p.ns, wgOpts, { tracker, scratchDir: scratch });
+  };
+  const stop = async (): Promise<void> => {
+    const h = handle;
+    handle = undefined;
+    await h?.stop();
+  };
+  return {
+    index: p.index,
+    ns: p.ns,
+    endpoint: { host: p.link4, port: WG_PORT },
+    publicKey: key.pub,
+    exitAddress: p.link4,
+    tunnelAddress: p.tunnel,
+    clientTunnelAddress: p.clientTunnel,
+    linkAddress6: p.link6,
+    get pid() {
+      return handle?.running ? handle.pid : undefined;
+    },
+    get running() {
+      return handle?.running ?? false;
+    },
+    start: () => serial(start),
+    stop: () => serial(stop),
+    restart: () =>
+      serial(async () => {
+        await stop();
+        await start();
+      }),
+    wg: async (args) => (handle ? handle.wg(args) : { code: 1, stdout: '', stderr: `server ${p.index} is stopped\n` }),
+  };
+}
+

@@ -1,0 +1,405 @@
+import { isIP } from 'node:net';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, formatCidr, parseCidr, parseKey, parseWgQuick, redactConfig, type WgQuickConfig } from './wg-quick.js';
+
+const PRIV = 'CzBVep/E6Q4zWH2ix+wRNluApcrvFDleg6jN8hc8YYY=';
+const PUB1 = 'FmCq9D6I0hxmsPpEjtgibLYASpTeKHK8BlCa5C54wgw=';
+const PUB2 = 'IZD/bt1MuyqZCHfmVcQzohGA717NPKsaifhn1kW0I5I=';
+const PSK = 'LMBU6HwQpDjMYPSIHLBE2GwAlCi8UOR4DKA0yFzwhBg=';
+
+function b64(bytes: Uint8Array): string {
+  return Buffer.from(bytes).toString('base64');
+}
+
+/** Parses and returns the ConfigError, failing the test if none is thrown. */
+function errorOf(text: string): ConfigError {
+  try {
+    parseWgQuick(text);
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    const err = e as ConfigError;
+    for (const secret of [PRIV, PSK]) expect(err.message).not.toContain(secret);
+    return err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+function expectError(text: string, line: number, problem: RegExp): ConfigError {
+  const err = errorOf(text);
+  expect(err.line).toBe(line);
+  expect(err.problem).toMatch(problem);
+  expect(err.message).toBe(line > 0 ? `line ${line}: ${err.problem}` : err.problem);
+  return err;
+}
+
+const minimal = (extraInterface = '', peer = `[Peer]\nPublicKey = ${PUB1}\nAllowedIPs = 0.0.0.0/0\n`) =>
+  `[Interface]\nPrivateKey = ${PRIV}\n${extraInterface}\n${peer}`;
+
+describe('parseWgQuick: realistic configs', () => {
+  it('parses a provider config with IPv4 and IPv6, DNS and several AllowedIPs', () => {
+    const text = [
+      '# Mullvad-style config, generated 2024-05-01',
+      '[Interface]',
+      '# Device: Quiet Otter',
+      `PrivateKey = ${PRIV}`,
+      'Address = 100.64.12.34/32,2001:db8:ff00::c:1222/128',
+      'DNS = 100.64.0.1, 2001:db8:ff00::1',
+      'MTU = 1420',
+      '',
+      '[Peer]',
+      `PublicKey = ${PUB1}`,
+      `PresharedKey = ${PSK}`,
+      'AllowedIPs = 0.0.0.0/0, ::0/0',
+      'Endpoint = 203.0.113.45:51820 # se-sto-wg-001',
+      'PersistentKeepalive = 25',
+    ].join('\n');
+    const cfg = parseWgQuick(text);
+    expect(b64(cfg.interface.privateKey)).toBe(PRIV);
+    expect(cfg.interface.addresses.map(formatCidr)).toEqual(['100.64.12.34/32', '2001:db8:ff00::c:1222/128']);
+    expect(cfg.interface.addresses.map((a) => a.family)).toEqual([4, 6]);
+    expect(cfg.interface.dns).toEqual(['100.64.0.1', '2001:db8:ff00::1']);
+    expect(cfg.interface.dnsSearch).toEqual([]);
+    expect(cfg.interface.mtu).toBe(1420);
+    expect(cfg.interface.listenPort).toBeUndefined();
+    expect(cfg.peers).toHaveLength(1);
+    const peer = cfg.peers[0]!;
+    expect(b64(peer.publicKey)).toBe(PUB1);
+    expect(b64(peer.presharedKey!)).toBe(PSK);
+    expect(peer.allowedIPs.map(formatCidr)).toEqual(['0.0.0.0/0', '::/0']);
+    expect(peer.endpoint).toEqual({ host: '203.0.113.45', port: 51820 });
+    expect(peer.persistentKeepalive).toBe(25);
+  });
+
+  it('parses several peers, repeated list keys, hostnames, [v6]:port, search domains, Table and FwMark', () => {
+    const text = `
+[Interface]
+PrivateKey = ${PRIV}
+Address = 100.64.1.2/24
+Address = 2001:db8:1::2/64
+DNS = 198.51.100.53
+DNS = corp.example, 2001:db8::53, lan.example.
+ListenPort = 51820
+FwMark = 0x1234
+Table = off
+SaveConfig = false
+
+[Peer] # office
+PublicKey = ${PUB1}
+AllowedIPs = 198.51.100.0/24
+AllowedIPs = 203.0.113.7/24, 2001:db8:abcd::1/48
+Endpoint = vpn.example.net:443
+
+[Peer] # home
+PublicKey = ${PUB2}
+Endpoint = [2001:DB8::0:1]:51820
+PersistentKeepalive = off
+`;
+    const cfg = parseWgQuick(text);
+    const i = cfg.interface;
+    // Address keeps the host bits: it is the interface's own address with its subnet.
+    expect(i.addresses.map(formatCidr)).toEqual(['100.64.1.2/24', '2001:db8:1::2/64']);
+    expect(i.dns).toEqual(['198.51.100.53', '2001:db8::53']);
+    expect(i.dnsSearch).toEqual(['corp.example', 'lan.example.']);
+    expect(i.listenPort).toBe(51820);
+    expect(i.fwmark).toBe(0x1234);
+    expect(i.table).toBe('off');
+    expect(cfg.peers).toHaveLength(2);
+    const [office, home] = cfg.peers as [WgQuickConfig['peers'][0], WgQuickConfig['peers'][0]];
+    // AllowedIPs are masked to their prefix.
+    expect(office.allowedIPs.map(formatCidr)).toEqual(['198.51.100.0/24', '203.0.113.0/24', '2001:db8:abcd::/48']);
+    expect(office.endpoint).toEqual({ host: 'vpn.example.net', port: 443 });
+    expect(office.presharedKey).toBeUndefined();
+    expect(b64(home.publicKey)).toBe(PUB2);
+    expect(home.endpoint).toEqual({ host: '2001:db8::1', port: 51820 });
+    expect(home.allowedIPs).toEqual([]);
+    expect(home.persistentKeepalive).toBeUndefined();
+  });
+
+  it('accepts CRLF line endings, a UTF-8 BOM, odd spacing and any letter case in keys and sections', () => {
+    const text = `\uFEFF[interface]\r\n  privatekey=${PRIV}   \r\nADDRESS   =   100.64.0.2/32\r\n\r\n[ PEER ]\r\npublicKEY = ${PUB1}\r\nallowedips=0.0.0.0/0,::/0\r\n`;
+    const cfg = parseWgQuick(text);
+    expect(b64(cfg.interface.privateKey)).toBe(PRIV);
+    expect(cfg.interface.addresses.map(formatCidr)).toEqual(['100.64.0.2/32']);
+    expect(cfg.peers[0]!.allowedIPs.map(formatCidr)).toEqual(['0.0.0.0/0', '::/0']);
+  });
+
+  it('parses a config with no peers (the caller decides whether that is enough)', () => {
+    const cfg = parseWgQuick(`[Interface]\nPrivateKey = ${PRIV}\n`);
+    expect(cfg.peers).toEqual([]);
+    expect(cfg.interface.addresses).toEqual([]);
+  });
+
+  it('treats FwMark 0/off and PersistentKeepalive 0 as off', () => {
+    expect(parseWgQuick(minimal('FwMark = off')).interface.fwmark).toBeUndefined();
+    expect(parseWgQuick(minimal('FwMark = 0')).interface.fwmark).toBeUndefined();
+    expect(parseWgQuick(minimal('FwMark = 51820')).interface.fwmark).toBe(51820);
+    const cfg = parseWgQuick(minimal('', `[Peer]\nPublicKey = ${PUB1}\nPersistentKeepalive = 0\n`));
+    expect(cfg.peers[0]!.persistentKeepalive).toBeUndefined();
+  });
+
+  it('accepts MTU and port bounds', () => {
+    expect(parseWgQuick(minimal('MTU = 576')).interface.mtu).toBe(576);
+    expect(parseWgQuick(minimal('MTU = 65535')).interface.mtu).toBe(65535);
+    expect(parseWgQuick(minimal('ListenPort = 1')).interface.listenPort).toBe(1);
+    expect(parseWgQuick(minimal('ListenPort = 65535')).interface.listenPort).toBe(65535);
+  });
+});
+
+describe('parseWgQuick: errors name the line and the problem', () => {
+  const I = `[Interface]\nPrivateKey = ${PRIV}\n`; // lines 1-2
+  const P = `[Peer]\nPublicKey = ${PUB1}\n`;
+
+  it('a key before any section', () => {
+    expectError(`# header\nPrivateKey = ${PRIV}\n[Interface]\n`, 2, /PrivateKey comes before any section/);
+  });
+  it('no [Interface] section at all', () => {
+    expectError(`# only a peer\n${P}`, 0, /no \[Interface\] section/);
+    expectError('', 0, /no \[Interface\] section/);
+  });
+  it('a second [Interface]', () => {
+    expectError(`${I}\n[Interface]\n`, 4, /second \[Interface\].*line 1/);
+  });
+  it('a missing PrivateKey (reported on the [Interface] line)', () => {
+    expectError(`# c\n[Interface]\nAddress = 100.64.0.2/32\n${P}`, 2, /no PrivateKey/);
+  });
+  it('a peer without PublicKey (reported on its [Peer] line)', () => {
+    expectError(`${I}${P}\n[Peer]\nAllowedIPs = 0.0.0.0/0\n`, 6, /\[Peer\] section has no PublicKey/);
+  });
+  it('the same peer twice', () => {
+    expectError(`${I}${P}${P}`, 5, /same PublicKey as the peer on line 3/);
+  });
+  it('an unknown section', () => {
+    expectError(`${I}[Peers]\n`, 3, /unknown section "\[Peers\]"/);
+  });
+  it('an unknown key, named', () => {
+    expectError(`${I}Jc = 4\n`, 3, /unknown key "Jc" in \[Interface\]/);
+    expectError(`${I}${P}Keepalive = 25\n`, 5, /unknown key "Keepalive" in \[Peer\]/);
+  });
+  it('a key in the wrong section', () => {
+    expectError(`${I}PublicKey = ${PUB1}\n`, 3, /PublicKey belongs in the \[Peer\] section/);
+    expectError(`${I}${P}DNS = 198.51.100.53\n`, 5, /DNS belongs in the \[Interface\] section/);
+  });
+  it('wg-quick hooks are refused with a clear message', () => {
+    for (const hook of ['PreUp', 'PostUp', 'PreDown', 'PostDown']) {
+      const err = expectError(`${I}${hook} = iptables -A FORWARD -i %i -j ACCEPT\n`, 3, /runs shell commands/);
+      expect(err.message).toBe(`line 3: ${hook} runs shell commands; Umbra does not run them — remove the line`);
+    }
+  });
+  it('a line that is not Key = Value', () => {
+    expectError(`${I}just some words\n`, 3, /expected "Key = Value"/);
+    expectError(`${I}= 5\n`, 3, /no key name/);
+    expectError(`${I}Private Key = x\n`, 3, /not a wg-quick key name/);
+    expectError(`${I}H1 = 1234\n`, 3, /unknown key "H1" in \[Interface\]/);
+  });
+  it('a key without a value', () => {
+    expectError(`${I}Address =\n`, 3, /Address has no value/);
+  });
+  it('a single-valued key set twice', () => {
+    expectError(`${I}MTU = 1420\nMTU = 1280\n`, 4, /MTU is set twice in this section \(first on line 3\)/);
+    expectError(`${I}PrivateKey = ${PRIV}\n`, 3, /PrivateKey is set twice/);
+  });
+  it('invalid keys, without echoing the key', () => {
+    const short = PRIV.slice(0, 43);
+    const e1 = expectError(`[Interface]\nPrivateKey = ${short}\n`, 2, /PrivateKey is not a valid WireGuard key: it has 43 characters/);
+    expect(e1.message).not.toContain(short);
+    const notB64 = `${PRIV.slice(0, 10)}!${PRIV.slice(11)}`;
+    const e2 = expectError(`[Interface]\nPrivateKey = ${notB64}\n`, 2, /not base64/);
+    expect(e2.message).not.toContain(notB64);
+    // 'Z' is 25 = 0b011001: its low two bits are not zero, so this is not a 32-byte value.
+    expectError(`${I}${P}PresharedKey = ${PSK.slice(0, 42)}Z=\n`, 5, /PresharedKey is not a valid WireGuard key: its last character/);
+    expectError(`${I}[Peer]\nPublicKey = ${PUB1}==\n`, 4, /PublicKey is not a valid WireGuard key: it has 46 characters/);
+  });
+  it('never repeats a key pasted in the wrong place', () => {
+    const letters = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ='; // a valid-looking key of letters only
+    for (const [text, line] of [
+      [`${letters}\n${I}`, 1],
+      [`${I}${letters}\n`, 3],
+      [`${I}Address = ${PRIV}\n`, 3],
+      [`${I}DNS = 198.51.100.53, ${PSK}\n`, 3],
+      [`${I}${P}Endpoint = ${PSK}:51820\n`, 5],
+      [`${I}${P}AllowedIPs = ${PSK}\n`, 5],
+      [`${I}[${PSK}]\n`, 3],
+    ] as const) {
+      const err = errorOf(text);
+      expect(err.line).toBe(line);
+      expect(err.message).not.toContain(letters.slice(0, 40));
+      expect(err.message).not.toContain(PSK.slice(0, 40));
+      expect(err.message).not.toContain(PRIV.slice(0, 40));
+    }
+    expect(errorOf(`${I}Address = ${PRIV}\n`).message).toBe('line 3: Address holds what looks like a WireGuard key; a key does not belong in Address');
+    expect(errorOf(`${I}[${PSK}]\n`).message).toBe('line 3: unknown section "[(hidden)]"; a config has one [Interface] and [Peer] sections');
+    expect(new ConfigError(0, `x ${PRIV} y`).problem).toBe('x (hidden) y');
+  });
+
+  it('malformed addresses and CIDRs', () => {
+    expectError(`${I}Address = 100.64.0.2/33\n`, 3, /Address: "100.64.0.2\/33" has an invalid prefix length "\/33"; an IPv4 prefix is 0 to 32/);
+    expectError(`${I}Address = 256.1.1.1/32\n`, 3, /"256.1.1.1" is not a valid IPv4 address/);
+    expectError(`${I}${P}AllowedIPs = 0.0.0.0/0, 1:::2/64\n`, 5, /AllowedIPs: "1:::2" is not a valid IPv6 address/);
+    expectError(`${I}${P}AllowedIPs = 0.0.0.0/0,,::/0\n`, 5, /AllowedIPs has an empty entry/);
+    expectError(`${I}${P}AllowedIPs = ::/129\n`, 5, /IPv6 prefix is 0 to 128/);
+    expectError(`${I}Address = fe80::1%eth0/64\n`, 3, /zone id/);
+  });
+  it('bad DNS entries', () => {
+    expectError(`${I}DNS = 198.51.100.53, 300.1.1.1\n`, 3, /DNS entry "300.1.1.1" is neither an IP address nor a search domain/);
+    expectError(`${I}DNS = bad_domain!\n`, 3, /DNS entry "bad_domain!"/);
+  });
+  it('out-of-range numbers', () => {
+    expectError(`${I}MTU = 575\n`, 3, /MTU must be a whole number from 576 to 65535, not "575"/);
+    expectError(`${I}MTU = 65536\n`, 3, /MTU must be/);
+    expectError(`${I}MTU = 1420.5\n`, 3, /MTU must be/);
+    expectError(`${I}ListenPort = 0\n`, 3, /ListenPort must be a whole number from 1 to 65535/);
+    expectError(`${I}ListenPort = 65536\n`, 3, /ListenPort must be/);
+    expectError(`${I}FwMark = 0x1ffffffff\n`, 3, /FwMark must be "off" or a number/);
+    expectError(`${I}FwMark = -1\n`, 3, /FwMark must be/);
+    expectError(`${I}${P}PersistentKeepalive = 65536\n`, 5, /PersistentKeepalive \(seconds, or "off"\) must be a whole number from 0 to 65535/);
+    expectError(`${I}${P}PersistentKeepalive = soon\n`, 5, /PersistentKeepalive/);
+    expectError(`${I}SaveConfig = maybe\n`, 3, /SaveConfig must be true or false/);
+    expectError(`${I}Table = two words\n`, 3, /Table must be/);
+  });
+  it('bad endpoints', () => {
+    expectError(`${I}${P}Endpoint = 203.0.113.45\n`, 5, /Endpoint "203.0.113.45" has no port/);
+    expectError(`${I}${P}Endpoint = 203.0.113.45:0\n`, 5, /Endpoint port must be a whole number from 1 to 65535/);
+    expectError(`${I}${P}Endpoint = 203.0.113.45:65536\n`, 5, /Endpoint port/);
+    expectError(`${I}${P}Endpoint = vpn.example.net:\n`, 5, /Endpoint port/);
+    expectError(`${I}${P}Endpoint = 2001:db8::1:51820\n`, 5, /put an IPv6 address in brackets/);
+    expectError(`${I}${P}Endpoint = [2001:db8::1]51820\n`, 5, /must look like \[IPv6\]:port/);
+    expectError(`${I}${P}Endpoint = [198.51.100.1]:51820\n`, 5, /is not a valid IPv6 address/);
+    expectError(`${I}${P}Endpoint = 256.1.1.1:51820\n`, 5, /neither an IP address nor a hostname/);
+    expectError(`${I}${P}Endpoint = bad host:51820\n`, 5, /neither an IP address nor a hostname/);
+  });
+  it('keeps the line number right with CRLF and a BOM', () => {
+    expectError(`\uFEFF[Interface]\r\nPrivateKey = ${PRIV}\r\n\r\nMTU = 9\r\n`, 4, /MTU must be/);
+  });
+});
+
+describe('parseCidr', () => {
+  const ok = (text: string, canonical: string, family: 4 | 6) => {
+    const c = parseCidr(text);
+    expect(formatCidr(c)).toBe(canonical);
+    expect(c.family).toBe(family);
+    expect(c.bytes.length).toBe(family === 4 ? 4 : 16);
+  };
+  const bad = (text: string, problem: RegExp) => {
+    expect(() => parseCidr(text)).toThrow(ConfigError);
+    expect(() => parseCidr(text)).toThrow(problem);
+  };
+
+  it('parses IPv6 forms into RFC 5952 text', () => {
+    ok('::', '::/128', 6);
+    ok('::/0', '::/0', 6);
+    ok('::1', '::1/128', 6);
+    ok('2001:db8::/32', '2001:db8::/32', 6);
+    ok('2001:DB8:0:0:0:0:0:1', '2001:db8::1/128', 6);
+    ok('2001:db8:0:0:1:0:0:1', '2001:db8::1:0:0:1/128', 6); // first of two equal runs
+    ok('2001:db8:0:1:1:1:1:1', '2001:db8:0:1:1:1:1:1/128', 6); // a single zero group stays
+    ok('2001:0db8:0000:0000:0000:0000:0000:0000/32', '2001:db8::/32', 6);
+    ok('1:2:3:4:5:6:7::', '1:2:3:4:5:6:7:0/128', 6);
+    ok('::2:3:4:5:6:7:8', '0:2:3:4:5:6:7:8/128', 6);
+    ok('::ffff:198.51.100.1', '::ffff:198.51.100.1/128', 6);
+    ok('::ffff:c633:6401', '::ffff:198.51.100.1/128', 6);
+    ok('64:ff9b::203.0.113.5', '64:ff9b::cb00:7105/128', 6);
+    ok('64:ff9b::203.0.113.5/96', '64:ff9b::/96', 6);
+    ok('1:2:3:4:5:6:198.51.100.1', '1:2:3:4:5:6:c633:6401/128', 6);
+    expect(Array.from(parseCidr('::ffff:198.51.100.1').bytes.subarray(10))).toEqual([0xff, 0xff, 198, 51, 100, 1]);
+  });
+
+  it('rejects invalid IPv6', () => {
+    for (const t of ['1:::2', '1:2:3:4:5:6:7:8:9', '1::2::3', ':1::', '1::2:', ':::', '1:2:3:4:5:6:7:8::', '12345::', 'g::1', '::1.2.3', '1:2:3:4:5:6:7:1.2.3.4', '::1.2.3.4:5', '']) {
+      bad(t, /not a valid IP/);
+    }
+    bad('::1/-1', /invalid prefix length/);
+    bad('::1/', /invalid prefix length/);
+    bad('fe80::1%eth0', /zone id/);
+  });
+
+  it('parses and rejects IPv4', () => {
+    ok('198.51.100.7', '198.51.100.7/32', 4);
+    ok('0.0.0.0/0', '0.0.0.0/0', 4);
+    ok('255.255.255.255/32', '255.255.255.255/32', 4);
+    ok(' 203.0.113.9/24 ', '203.0.113.0/24', 4);
+    for (const t of ['256.1.1.1', '1.2.3', '1.2.3.4.5', '1..2.3', '01.2.3.4', '1.2.3.04', 'a.b.c.d', '+1.2.3.4', '1.2.3.-4']) {
+      bad(t, /not a valid IPv4 address/);
+    }
+    bad('1.2.3.4/33', /an IPv4 prefix is 0 to 32/);
+    bad('1.2.3.4/1a', /invalid prefix length/);
+    bad('1.2.3.4/24/8', /invalid prefix length/);
+  });
+
+  it('masks host bits unless told to keep them', () => {
+    const masked = parseCidr('203.0.113.77/25');
+    expect(formatCidr(masked)).toBe('203.0.113.0/25');
+    expect(Array.from(masked.bytes)).toEqual([203, 0, 113, 0]);
+    expect(formatCidr(parseCidr('203.0.113.200/25'))).toBe('203.0.113.128/25');
+    expect(formatCidr(parseCidr('2001:db8:abcd:ef01::1/35'))).toBe('2001:db8:a000::/35');
+    expect(formatCidr(parseCidr('100.64.1.2/24', { keepHostBits: true }))).toBe('100.64.1.2/24');
+  });
+});
+
+describe('IP text, property-based', () => {
+  // Bytes with many zero words, so that "::" runs of every length and position come up.
+  const words = fc.array(fc.oneof(fc.constant(0), fc.constant(0), fc.integer({ min: 0, max: 0xffff })), { minLength: 8, maxLength: 8 });
+  const toBytes = (ws: number[]) => Uint8Array.from(ws.flatMap((w) => [w >> 8, w & 0xff]));
+
+  it('formats IPv6 as WHATWG URL does (RFC 5952) and parses its own output back', () => {
+    fc.assert(
+      fc.property(words, (ws) => {
+        const bytes = toBytes(ws);
+        const c = parseCidr(`${Buffer.from(bytes).toString('hex').replace(/(.{4})(?!$)/g, '$1:')}/128`);
+        expect(c.bytes).toEqual(bytes);
+        expect(parseCidr(c.address).bytes).toEqual(bytes);
+        const mapped = ws.slice(0, 5).every((w) => w === 0) && ws[5] === 0xffff;
+        if (!mapped) expect(c.address).toBe(new URL(`http://[${c.address}]/`).hostname.slice(1, -1));
+      }),
+    );
+  });
+
+  it('accepts exactly what node:net accepts, for text built from IPv6 pieces', () => {
+    const piece = fc.constantFrom('', ':', '::', ':::', '0', '1', 'ffff', '12345', 'g', '1.2.3.4', '01.2.3.4', '256.0.0.1');
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 12 }), (pieces) => {
+        const text = pieces.join('');
+        if (text.includes('%')) return;
+        let ours: boolean;
+        try {
+          parseCidr(text);
+          ours = true;
+        } catch {
+          ours = false;
+        }
+        expect(ours, text).toBe(isIP(text) !== 0);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
+
+describe('parseKey', () => {
+  it('decodes 32 bytes', () => {
+    expect(b64(parseKey(PRIV))).toBe(PRIV);
+    expect(parseKey(PRIV)).toHaveLength(32);
+    expect(parseKey('AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=')).toEqual(new Uint8Array(32));
+  });
+  it('rejects other lengths, alphabets and non-canonical encodings', () => {
+    expect(() => parseKey(PRIV.slice(0, -1))).toThrow(/43 characters/);
+    expect(() => parseKey(`${PRIV.slice(0, -1)}A`)).toThrow(/does not end in "="/);
+    expect(() => parseKey(PRIV.replace('/', '_'))).toThrow(/not base64/);
+    expect(() => parseKey('AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB=')).toThrow(/last character/);
+    expect(() => parseKey(Buffer.alloc(33).toString('base64'))).toThrow(/does not end in "="/);
+    expect(() => parseKey(Buffer.alloc(31).toString('base64'))).toThrow(/does not end in "="|44/);
+  });
+});
+
+describe('redactConfig', () => {
+  it('hides the private and preshared keys and keeps what helps debugging', () => {
+    const cfg = parseWgQuick(minimal('Address = 100.64.0.2/32\nMTU = 1380', `[Peer]\nPublicKey = ${PUB1}\nPresharedKey = ${PSK}\nEndpoint = [2001:db8::1]:51820\nAllowedIPs = ::/0\n`));
+    const red = redactConfig(cfg);
+    const json = JSON.stringify(red);
+    expect(json).not.toContain(PRIV);
+    expect(json).not.toContain(PSK);
+    expect(red).toEqual({
+      interface: { privateKey: '(hidden)', addresses: ['100.64.0.2/32'], dns: [], dnsSearch: [], mtu: 1380 },
+      peers: [{ publicKey: PUB1, presharedKey: '(hidden)', endpoint: '[2001:db8::1]:51820', allowedIPs: ['::/0'] }],
+    });
+  });
+});

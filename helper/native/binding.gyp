@@ -1,0 +1,23 @@
+# The small N-API addon of the helper: TUN open, fd poll on the main loop, socket options.
+# Built by `npm run build:native` (scripts/build-native.mjs). Linux only.
+{
+  "targets": [
+    {
+      "target_name": "umbra_native",
+      "sources": [
+        "src/addon.cc",
+        "src/errors.cc",
+        "src/poller.cc",
+        "src/sockopt.cc",
+        "src/tun.cc"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      # C++ exceptions are on: node-addon-api turns failed N-API calls into Napi::Error throws,
+      # and every entry point lets them propagate to JS as ordinary exceptions.
+      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions"],
+      "cflags_cc": ["-std=c++17", "-fexceptions", "-Wall", "-Wextra", "-Wno-unused-parameter"]
+    }
+  ]
+}

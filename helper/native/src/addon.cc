@@ -1,0 +1,44 @@
+// Module entry of umbra_native: registers the exported functions and the per-env state.
+#include "common.h"
+
+namespace umbra {
+
+AddonState& State(Napi::Env env) {
+  AddonState* state = env.GetInstanceData<AddonState>();
+  if (state == nullptr) ThrowPlain(env, "umbra_native: addon state missing (module not initialised)");
+  return *state;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  auto* state = new AddonState();
+  uv_loop_t* loop = nullptr;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) {
+    delete state;
+    ThrowPlain(env, "umbra_native: could not get the libuv event loop");
+  }
+  state->loop = loop;
+  // Pollers still running when the env goes away are closed by their own async cleanup hooks
+  // before this finaliser runs; by then the map is empty.
+  env.SetInstanceData<AddonState>(state);
+
+  exports.Set("openTun", Napi::Function::New(env, OpenTun, "openTun"));
+  exports.Set("startPoll", Napi::Function::New(env, StartPoll, "startPoll"));
+  exports.Set("stopPoll", Napi::Function::New(env, StopPoll, "stopPoll"));
+  exports.Set("writePacket", Napi::Function::New(env, WritePacket, "writePacket"));
+  exports.Set("writePackets", Napi::Function::New(env, WritePackets, "writePackets"));
+  exports.Set("closeFd", Napi::Function::New(env, CloseFd, "closeFd"));
+  exports.Set("setSocketMark", Napi::Function::New(env, SetSocketMark, "setSocketMark"));
+  exports.Set("getSocketMark", Napi::Function::New(env, GetSocketMark, "getSocketMark"));
+  exports.Set("setSocketBuffers", Napi::Function::New(env, SetSocketBuffers, "setSocketBuffers"));
+  exports.Set("peerCredentials", Napi::Function::New(env, PeerCredentials, "peerCredentials"));
+  return exports;
+}
+
+}  // namespace umbra
+
+// NODE_API_MODULE pastes its argument into an identifier, so it needs an unqualified name.
+static Napi::Object InitUmbraNative(Napi::Env env, Napi::Object exports) {
+  return umbra::Init(env, exports);
+}
+
+NODE_API_MODULE(umbra_native, InitUmbraNative)

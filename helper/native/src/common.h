@@ -1,0 +1,63 @@
+// Shared declarations of the umbra_native addon.
+#pragma once
+
+#include <napi.h>
+#include <uv.h>
+
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+
+namespace umbra {
+
+struct Poller;
+
+// Per-environment state (main thread and each worker get their own).
+struct AddonState {
+  uv_loop_t* loop = nullptr;
+  uint32_t nextPollId = 1;
+  std::unordered_map<uint32_t, Poller*> pollers;
+};
+
+AddonState& State(Napi::Env env);
+Napi::Object Init(Napi::Env env, Napi::Object exports);
+
+// errors.cc
+// An Error whose message says what happened and what to do, with code ("EPERM"), errno and
+// syscall properties like Node's own system errors.
+Napi::Error ErrnoError(Napi::Env env, int err, const char* syscall, const std::string& message);
+[[noreturn]] void ThrowErrno(Napi::Env env, int err, const char* syscall, const std::string& message);
+[[noreturn]] void ThrowType(Napi::Env env, const std::string& message);
+[[noreturn]] void ThrowRange(Napi::Env env, const std::string& message);
+[[noreturn]] void ThrowPlain(Napi::Env env, const std::string& message);
+
+// Argument checks that throw a TypeError/RangeError naming the argument.
+int FdArg(const Napi::CallbackInfo& info, size_t index);
+uint32_t Uint32Arg(const Napi::CallbackInfo& info, size_t index, const char* what);
+Napi::Function FunctionArg(const Napi::CallbackInfo& info, size_t index, const char* what);
+// The bytes of a Uint8Array (a Buffer is one) without copying.
+struct ByteView {
+  const uint8_t* data;
+  size_t length;
+};
+ByteView BytesOf(Napi::Env env, Napi::Value value, const char* what);
+
+// poller.cc
+Napi::Value StartPoll(const Napi::CallbackInfo& info);
+Napi::Value StopPoll(const Napi::CallbackInfo& info);
+// Stops (silently) every poller watching fd; used before the fd is closed.
+void StopPollersOnFd(Napi::Env env, int fd);
+
+// tun.cc
+Napi::Value OpenTun(const Napi::CallbackInfo& info);
+Napi::Value WritePacket(const Napi::CallbackInfo& info);
+Napi::Value WritePackets(const Napi::CallbackInfo& info);
+Napi::Value CloseFd(const Napi::CallbackInfo& info);
+
+// sockopt.cc
+Napi::Value SetSocketMark(const Napi::CallbackInfo& info);
+Napi::Value GetSocketMark(const Napi::CallbackInfo& info);
+Napi::Value SetSocketBuffers(const Napi::CallbackInfo& info);
+Napi::Value PeerCredentials(const Napi::CallbackInfo& info);
+
+}  // namespace umbra
