@@ -87,6 +87,23 @@ describe.skipIf(why !== '')(`Umbra as a client of wireguard-go${why ? ` — skip
     expect(code).toBe(0);
     expect(await networkSnapshot(lab, lab.client.ns)).toBe(before);
   });
+
+  it('reaches a server at an IPv6 endpoint', async () => {
+    const server = lab.servers[0]!;
+    const v6 = lab.clientConfig(0).replace(/^Endpoint = .*$/m, `Endpoint = [${server.linkAddress6}]:${server.endpoint.port}`);
+    expect(v6).toContain(`[${server.linkAddress6}]`);
+    const run = startUmbradUp(lab, lab.client.ns, v6);
+    try {
+      expect(await run.waitFor(/handshake complete/, 10_000)).toContain(server.linkAddress6);
+      const r = await lab.http(lab.client.ns, lab.internet.echoUrl, { timeoutMs: 5000 });
+      expect(r.body?.trim()).toBe(server.exitAddress);
+      expect(await run.stop('SIGINT')).toBe(0);
+      expect(await networkSnapshot(lab, lab.client.ns)).toBe(before);
+    } finally {
+      await run.stop('SIGKILL').catch(() => undefined);
+      run.cleanup();
+    }
+  });
 });
 
 describe.skipIf(why !== '')(`wireguard-go initiating to Umbra as responder${why ? ` — skipped: ${why}` : ''}`, () => {

@@ -48,21 +48,22 @@ export async function up(file: string, out: (line: string) => void, err: (line: 
 
   const startedAt = performance.now();
   let firstHandshake = true;
-  let tunnel: Tunnel | undefined;
+  let ifname = 'the tunnel';
   let fatal: ((e: Error) => void) | undefined;
   const fatalError = new Promise<Error>((resolve) => (fatal = resolve));
-  tunnel = await Tunnel.start(cfg, {
+  const tunnel = await Tunnel.start(cfg, {
     onEvent(e) {
       if (e.type === 'handshake-complete' && firstHandshake) {
         firstHandshake = false;
         const where = e.peer.endpoint ? `${e.peer.endpoint.host}:${e.peer.endpoint.port}` : 'peer';
-        out(`umbrad: handshake complete with ${where} (peer ${toBase64(e.peer.publicKey)}) as ${e.role} after ${Math.round(performance.now() - startedAt)} ms; ${tunnel?.interfaceName ?? 'tunnel'} is up`);
+        out(`umbrad: handshake complete with ${where} (peer ${toBase64(e.peer.publicKey)}) as ${e.role} after ${Math.round(performance.now() - startedAt)} ms; ${ifname} is up`);
       } else if (e.type === 'handshake-failed') {
         err(`umbrad: no handshake with ${toBase64(e.peer.publicKey)} for 90 s (${e.reason}); still trying when traffic flows`);
       }
     },
     onFatal: (e) => fatal?.(e),
   });
+  ifname = tunnel.interfaceName;
   const peers = cfg.peers.map((p) => p.endpoint ? `${p.endpoint.host}:${p.endpoint.port}` : '(waiting for the peer)').join(', ');
   err(`umbrad: ${tunnel.interfaceName} created; handshaking with ${peers}. Ctrl-C stops it.`);
 

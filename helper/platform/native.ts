@@ -136,21 +136,17 @@ export function loadNative(): NativeAddon {
  */
 export function internalSocketFd(socket: object, what: string): number {
   type Handle = { fd?: unknown } | null | undefined;
-  let handle: Handle;
-  for (const key of Object.getOwnPropertySymbols(socket)) {
-    const value = (socket as Record<symbol, unknown>)[key];
-    if (key.description === 'state symbol' && typeof value === 'object' && value !== null && 'handle' in value) {
-      handle = (value as { handle: Handle }).handle;
-      break;
-    }
-  }
-  handle ??= (socket as { _handle?: Handle })._handle;
+  const state = Object.getOwnPropertySymbols(socket)
+    .filter((key) => key.description === 'state symbol')
+    .map((key) => (socket as Record<symbol, unknown>)[key])
+    .find((value): value is { handle: Handle } => typeof value === 'object' && value !== null && 'handle' in value);
+  const handle = state ? state.handle : (socket as { _handle?: Handle })._handle;
   if (handle === undefined || handle === null) {
     throw new Error(`${what} has no handle: it is closed or not yet open`);
   }
   const fd = handle.fd;
   if (typeof fd !== 'number' || !Number.isInteger(fd) || fd < 0) {
-    throw new Error(`cannot get the file descriptor of ${what} (got ${String(fd)}): this Node version may not expose _handle.fd`);
+    throw new Error(`cannot get the file descriptor of ${what} (got ${String(fd)}): it is not bound or connected yet, or this Node version no longer exposes it`);
   }
   return fd;
 }

@@ -83,9 +83,7 @@ static void Fail(Poller* p, Napi::Error error) {
   CallJs(p, p->onError, {error.Value()});
 }
 
-static void OnPoll(uv_poll_t* handle, int status, int events) {
-  Poller* p = static_cast<Poller*>(handle->data);
-  if (!p->active) return;
+static void ReadAndDeliver(Poller* p, int status) {
   Napi::Env env(p->env);
   Napi::HandleScope scope(env);
 
@@ -124,6 +122,19 @@ static void OnPoll(uv_poll_t* handle, int status, int events) {
   }
 }
 
+static void OnPoll(uv_poll_t* handle, int status, int events) {
+  Poller* p = static_cast<Poller*>(handle->data);
+  if (!p->active) return;
+  // No JS frame is below us: a failed N-API call (say, out of memory for a Buffer) must become
+  // an uncaught exception, not a C++ exception escaping into libuv.
+  Napi::HandleScope scope(Napi::Env(p->env));
+  try {
+    ReadAndDeliver(p, status);
+  } catch (const Napi::Error& e) {
+    napi_fatal_exception(p->env, e.Value());
+  }
+}
+
 // startPoll(fd, onPackets, onError): number
 Napi::Value StartPoll(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -144,13 +155,13 @@ Napi::Value StartPoll(const Napi::CallbackInfo& info) {
   p->id = state.nextPollId++;
   if (state.nextPollId == 0) state.nextPollId = 1;
   p->fd = fd;
-  p->handle.data = p.get();
   int rc = uv_poll_init(state.loop, &p->handle, fd);
   if (rc < 0) {
     // Not initialised, so nothing to close.
     ThrowErrno(env, -rc, "uv_poll_init",
                "cannot poll fd " + std::to_string(fd) + " (not open, or not a pollable file)");
   }
+  p->handle.data = p.get();
   p->onPackets = Napi::Persistent(onPackets);
   p->onError = Napi::Persistent(onError);
   Napi::Object resource = Napi::Object::New(env);

@@ -4,26 +4,15 @@
 // Needs root and /dev/net/tun; skipped otherwise. The namespace is deleted afterwards, also when
 // a test fails.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { nativeAddonPath } from '../native.js';
 import { buildUdp4, parseUdp4, type Udp4Packet } from './testdata/ipv4-udp.js';
-import { LabChild, type LabEvent } from './testdata/lab-child.js';
+import { ipIn, LabChild, labSkipReason, type LabEvent } from './testdata/lab-child.js';
 
 const ns = `utun-${process.pid}`;
 
-function skipReason(): string | undefined {
-  if (process.getuid?.() !== 0) return 'needs root';
-  if (!existsSync('/dev/net/tun')) return '/dev/net/tun is missing';
-  if (spawnSync('ip', ['-V']).status !== 0) return 'iproute2 (ip) is missing';
-  if (!existsSync(nativeAddonPath())) return 'the native addon is not built (npm run build:native)';
-  return undefined;
-}
-const reason = skipReason();
+const reason = labSkipReason();
 
-function ipNs(...args: string[]): string {
-  return execFileSync('ip', ['-n', ns, ...args], { encoding: 'utf8' });
-}
+const ipNs = (...args: string[]): string => ipIn(ns, ...args);
 
 /** The IPv4/UDP packets of the batch events from index `from` on. */
 function udpPackets(child: LabChild, from = 0): Udp4Packet[] {
@@ -60,6 +49,7 @@ describe.skipIf(reason !== undefined)(`TUN device in namespace ${ns}${reason ? `
   }
 
   beforeAll(() => {
+    spawnSync('ip', ['netns', 'del', ns]); // a leftover of this same process, if any
     execFileSync('ip', ['netns', 'add', ns]);
     ipNs('link', 'set', 'lo', 'up');
   });
@@ -110,7 +100,9 @@ describe.skipIf(reason !== undefined)(`TUN device in namespace ${ns}${reason ? `
     expect(bad.message).toMatch(/not an IPv4 or IPv6 packet/);
 
     // Close: the interface goes away and nothing is left to keep the process alive.
-    expect(await child.call({ cmd: 'close-tun' }, 'tun-closed')).toMatchObject({ closed: true });
+    expect(await child.call({ cmd: 'close-tun' }, 'tun-closed')).toEqual({
+      event: 'tun-closed', id: 'tun', closed: true, writeAfterClose: `TUN device ${name} is closed`,
+    });
     expect(ipNs('-o', 'link', 'show')).not.toContain(name);
     await child.call({ cmd: 'close' }, 'closed');
     expect(await child.exitsWithin(3000)).toBe(true);

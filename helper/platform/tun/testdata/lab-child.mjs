@@ -29,7 +29,13 @@ const commands = {
     const tun = tuns.get(id);
     tun.close();
     tun.close(); // idempotent
-    emit({ event: 'tun-closed', id, closed: tun.closed });
+    let writeAfterClose = 'no error';
+    try {
+      tun.write(Buffer.alloc(20));
+    } catch (err) {
+      writeAfterClose = err.message;
+    }
+    emit({ event: 'tun-closed', id, closed: tun.closed, writeAfterClose });
   },
   async 'udp-open'({ id, family = 4, mark, address, port }) {
     const socket = await openUdpSocket({ family, mark, address, port });

@@ -1,7 +1,23 @@
 // Test-side driver of lab-child.mjs: starts it inside a network namespace, sends it commands and
 // waits for its events. Used by the TUN and UDP lab tests.
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { nativeAddonPath } from '../../native.js';
 import { fileURLToPath } from 'node:url';
+
+/** Why the namespace tests cannot run here, or undefined when they can. */
+export function labSkipReason(): string | undefined {
+  if (process.getuid?.() !== 0) return 'needs root';
+  if (!existsSync('/dev/net/tun')) return '/dev/net/tun is missing';
+  if (spawnSync('ip', ['-V']).status !== 0) return 'iproute2 (ip) is missing';
+  if (!existsSync(nativeAddonPath())) return 'the native addon is not built (npm run build:native)';
+  return undefined;
+}
+
+/** `ip -n ns ...args`, returning its output. */
+export function ipIn(ns: string, ...args: string[]): string {
+  return execFileSync('ip', ['-n', ns, ...args], { encoding: 'utf8' });
+}
 
 export interface LabEvent {
   event: string;
