@@ -163,7 +163,28 @@ export class Tunnel {
     return this.changes.undoAll();
   }
 
-  now(): number {
-    return this.deps.now();
+  /** Traffic and handshake figures of the first peer (the server), with times as epoch ms. */
+  peerStatus(): TunnelPeerStatus {
+    const peer = this.device.peerList()[0];
+    const toEpoch = (t: number | undefined) => (t === undefined ? undefined : t - this.deps.now() + Date.now());
+    return {
+      rxBytes: peer?.stats.rxBytes ?? 0,
+      txBytes: peer?.stats.txBytes ?? 0,
+      lastHandshakeAt: toEpoch(peer?.stats.lastHandshakeAt),
+      handshakeFailingSince: toEpoch(peer?.timers.handshakeAttemptSince),
+    };
   }
+
+  /** Starts a fresh handshake with every peer that has an endpoint (e.g. after giving up). */
+  rehandshake(): void {
+    for (const peer of this.device.peerList()) if (peer.endpoint) this.device.connect(peer, this.deps.now());
+  }
+}
+
+export interface TunnelPeerStatus {
+  rxBytes: number;
+  txBytes: number;
+  lastHandshakeAt: number | undefined;
+  /** Set while initiations go unanswered (since the first of the series). */
+  handshakeFailingSince: number | undefined;
 }

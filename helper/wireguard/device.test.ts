@@ -195,6 +195,23 @@ describe('timers with a manual clock', () => {
     expect(keepalives).toBeLessThanOrEqual(4);
   });
 
+  it('persistent keepalives alone rekey a session on time', () => {
+    const p = new Pair({ persistentKeepalive: 25 });
+    p.aToB();
+    p.advance(REKEY_AFTER_TIME + 30_000, 500);
+    expect(p.handshakes(p.a)).toBe(2);
+    expect(p.a.peer.timers.handshakeAttemptSince).toBeUndefined();
+  });
+
+  it('reports how long a failing handshake series has run', () => {
+    const p = new Pair();
+    p.lose = () => true;
+    p.aToB();
+    const start = p.now;
+    p.advance(12_000);
+    expect(p.a.peer.timers.handshakeAttemptSince).toBe(start);
+  });
+
   it('erases all keys after three times REJECT_AFTER_TIME without a new handshake', () => {
     const p = new Pair();
     p.aToB();

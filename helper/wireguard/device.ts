@@ -410,8 +410,13 @@ export class Device {
   private sendKeepalive(peer: Peer, now: number): void {
     const kp = peer.current;
     if (!peer.endpoint) return;
-    if (kp && kp.canSend(now)) this.sendTransport(peer, kp, new Uint8Array(0), now);
-    else this.initiate(peer, now, false);
+    if (kp && kp.canSend(now)) {
+      this.sendTransport(peer, kp, new Uint8Array(0), now);
+      // Keepalives keep keys fresh too, so a tunnel idle but for keepalives rekeys on time.
+      if (kp.needsRekeyAfterSend(now)) this.initiate(peer, now, false);
+    } else {
+      this.initiate(peer, now, false);
+    }
   }
 
   private enqueue(peer: Peer, packet: Uint8Array): void {

@@ -43,6 +43,11 @@ export class PeerTimers {
     return this.retransmitAt !== NEVER;
   }
 
+  /** When the current series of unanswered initiations began; undefined when none is failing. */
+  get handshakeAttemptSince(): number | undefined {
+    return this.attemptStartedAt === NEVER ? undefined : this.attemptStartedAt;
+  }
+
   /** An initiation was sent; `jitter` is random in [0, REKEY_TIMEOUT_JITTER_MAX]. */
   handshakeInitiated(now: number, jitter: number): void {
     if (this.attemptStartedAt === NEVER) this.attemptStartedAt = now;

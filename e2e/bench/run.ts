@@ -1,0 +1,414 @@
+// `npm run bench`: Umbra's client (`umbrad up`) and a wireguard-go client side by side, one after
+// the other, against the same wireguard-go server in one network lab; plus an engine-only
+// micro-benchmark. Prints a table and writes bench-results/latest.json.
+//
+//   node dist/e2e/bench/run.js [--seconds N] [--only umbra|wg] [--engine | --no-engine]
+//                              [--engine-seconds N] [--pings N] [--cpu-prof]
+//
+// Needs root (the lab). Everything networked runs inside the lab's namespaces; the lab is
+// destroyed on every way out (success, error, SIGINT/SIGTERM, the overall time limit).
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { createLab, labAvailable, type Lab } from '../lab/lab.js';
+import { networkSnapshot, PROJECT_ROOT } from '../umbrad-process.js';
+import { ENGINE_PACKET_SIZE, formatEngine, runEngineBench, type EngineResult } from './engine.js';
+import { clientNamespaceState, IPERF_PORT, measureClient, type ClientKind, type ClientResult } from './measure.js';
+import { newestProfile, summariseProfile } from './profile.js';
+
+const USAGE = `usage: node dist/e2e/bench/run.js [options]
+  --seconds N         iperf3 duration per direction (default 8; plus 1 s omitted for slow start)
+  --only umbra|wg     measure one client only
+  --engine            run only the in-memory engine benchmark (no lab, no root needed)
+  --no-engine         skip the engine benchmark
+  --engine-seconds N  seconds per AEAD backend in the engine benchmark (default 2)
+  --pings N           pings for the RTT measurement (default 200, 10 ms apart)
+  --starts N          starts per client for the time to first packet (median; default 3)
+  --cpu-prof          run umbrad with node --cpu-prof; summarise where its CPU time went`;
+
+interface Options {
+  seconds: number;
+  only: ClientKind | undefined;
+  engine: 'also' | 'only' | 'skip';
+  engineSeconds: number;
+  pingCount: number;
+  starts: number;
+  cpuProf: boolean;
+}
+
+class UsageError extends Error {}
+
+function parseArgs(argv: string[]): Options {
+  const o: Options = { seconds: 8, only: undefined, engine: 'also', engineSeconds: 2, pingCount: 200, starts: 3, cpuProf: false };
+  const num = (flag: string, v: string | undefined, min: number, max: number): number => {
+    const n = Number(v);
+    if (v === undefined || !Number.isFinite(n) || n < min || n > max) throw new UsageError(`${flag} needs a number from ${min} to ${max}`);
+    return n;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    switch (a) {
+      case '--seconds':
+        o.seconds = Math.round(num(a, argv[++i], 1, 60));
+        break;
+      case '--only': {
+        const v = argv[++i];
+        if (v === 'umbra') o.only = 'umbra';
+        else if (v === 'wg' || v === 'wireguard-go') o.only = 'wireguard-go';
+        else throw new UsageError('--only takes umbra or wg');
+        break;
+      }
+      case '--engine':
+        o.engine = 'only';
+        break;
+      case '--no-engine':
+        o.engine = 'skip';
+        break;
+      case '--engine-seconds':
+        o.engineSeconds = num(a, argv[++i], 0.2, 30);
+        break;
+      case '--pings':
+        o.pingCount = Math.round(num(a, argv[++i], 5, 2000));
+        break;
+      case '--starts':
+        o.starts = Math.round(num(a, argv[++i], 1, 20));
+        break;
+      case '--cpu-prof':
+        o.cpuProf = true;
+        break;
+      case '--help':
+      case '-h':
+        console.log(USAGE);
+        process.exit(0);
+        break;
+      default:
+        throw new UsageError(`unknown option ${a}\n${USAGE}`);
+    }
+  }
+  return o;
+}
+
+// ------------------------------------------------------------------------------ machine
+
+function firstLine(cmd: string, args: string[]): string | undefined {
+  try {
+    const r = execFileSync(cmd, args, { encoding: 'utf8', timeout: 5000, stdio: ['ignore', 'pipe', 'pipe'] });
+    return r.split('\n').find((l) => l.trim() !== '')?.trim();
+  } catch {
+    return undefined;
+  }
+}
+
+function machineInfo(): Record<string, unknown> {
+  return {
+    cpuModel: os.cpus()[0]?.model,
+    nproc: os.availableParallelism(),
+    totalMemMB: Math.round(os.totalmem() / 2 ** 20),
+    kernel: os.release(),
+    arch: os.arch(),
+    node: process.version,
+    date: new Date().toISOString(),
+    iperf3: firstLine('iperf3', ['--version']),
+    wireguardGo: firstLine('wireguard-go', ['--version']),
+    ping: firstLine('ping', ['-V']),
+  };
+}
+
+/** Namespaces of labs other than ours (other test runs on this machine share its 2 cores). */
+function otherLabs(own: string | undefined): string[] {
+  let names: string[] = [];
+  try {
+    names = readdirSync('/run/netns');
+  } catch {
+    return [];
+  }
+  return names.filter((n) => /^ulab\d+n\d+-/.test(n) && (own === undefined || !n.startsWith(`${own}-`)));
+}
+
+// ------------------------------------------------------------------------------ report
+
+const RTT_TOLERANCE_MS = 0.1;
+const RTT_TOLERANCE_REL = 0.1;
+const FIRST_PACKET_TARGET_MS = 100;
+
+interface Row {
+  metric: string;
+  umbra: string;
+  wg: string;
+  target: string;
+}
+
+interface Target {
+  name: string;
+  rule: string;
+  umbra: number | undefined;
+  wireguardGo: number | undefined;
+  met: boolean | undefined;
+}
+
+const f = (v: number | undefined, digits = 1): string => (v === undefined || Number.isNaN(v) ? '—' : v.toFixed(digits));
+const mb = (kb: number | undefined): string => (kb === undefined ? '—' : (kb / 1024).toFixed(1));
+
+function targets(u: ClientResult | undefined, w: ClientResult | undefined): Target[] {
+  const cmp = (name: string, rule: string, a: number | undefined, b: number | undefined, ok: (a: number, b: number) => boolean): Target => ({
+    name, rule, umbra: a, wireguardGo: b, met: a === undefined || b === undefined ? undefined : ok(a, b),
+  });
+  const first = u?.firstPacketMs;
+  return [
+    { name: 'first packet', rule: `Umbra ≤ ${FIRST_PACKET_TARGET_MS} ms`, umbra: first, wireguardGo: w?.firstPacketMs, met: first === undefined ? undefined : first <= FIRST_PACKET_TARGET_MS },
+    cmp('ping RTT avg', `Umbra ≤ wg-go + max(${RTT_TOLERANCE_MS} ms, ${RTT_TOLERANCE_REL * 100}%)`, u?.ping?.avgMs, w?.ping?.avgMs, (a, b) => a <= b + Math.max(RTT_TOLERANCE_MS, RTT_TOLERANCE_REL * b)),
+    cmp('TCP up', 'Umbra ≥ wg-go', u?.up?.mbps, w?.up?.mbps, (a, b) => a >= b),
+    cmp('TCP down', 'Umbra ≥ wg-go', u?.down?.mbps, w?.down?.mbps, (a, b) => a >= b),
+  ];
+}
+
+function met(t: Target | undefined): string {
+  if (!t) return '';
+  return `${t.met === undefined ? 'n/a' : t.met ? 'yes' : 'NO'} (${t.rule})`;
+}
+
+function table(u: ClientResult | undefined, w: ClientResult | undefined, ts: Target[]): string {
+  const t = (name: string): Target | undefined => ts.find((x) => x.name === name);
+  const both = (fn: (r: ClientResult) => string): [string, string] => [u ? fn(u) : 'skipped', w ? fn(w) : 'skipped'];
+  const row = (metric: string, fn: (r: ClientResult) => string, target = ''): Row => {
+    const [a, b] = both(fn);
+    return { metric, umbra: a, wg: b, target };
+  };
+  const cpu = (s: ClientResult['up']): string => (s?.clientCpu ? `${f(s.clientCpu.percentOfCore, 0)}% (${f(s.clientCpu.cpuSeconds, 2)} s)` : '—');
+  const cpuPerGB = (s: ClientResult['up']): string =>
+    s?.clientCpu && s.bytesTotal > 0 ? f(s.clientCpu.cpuSeconds / (s.bytesTotal / 1e9), 1) : '—';
+  const srv = (s: ClientResult['up']): string => (s?.serverCpu ? `${f(s.serverCpu.percentOfCore, 0)}%` : '—');
+  const rows: Row[] = [
+    row(`time to first packet (ms, median of ${u?.firstPacketTrialsMs.length ?? w?.firstPacketTrialsMs.length ?? 0})`, (r) => f(r.firstPacketMs), met(t('first packet'))),
+    row('  each start (ms)', (r) => r.firstPacketTrialsMs.map((x) => f(x, 0)).join(', ') || '—'),
+    row('  client says "up" after (ms, median)', (r) => f(r.readyMs)),
+    row('  umbrad: inside up() (its own count)', (r) => (r.kind === 'umbra' ? (/after (\d+) ms/.exec(r.readyLine ?? '')?.[1] ?? '—') : 'n/a')),
+    row('ping RTT avg (ms)', (r) => f(r.ping?.avgMs, 3), met(t('ping RTT avg'))),
+    row('ping RTT p50 / p99 (ms)', (r) => (r.ping ? `${f(r.ping.p50Ms, 3)} / ${f(r.ping.p99Ms, 3)}` : '—')),
+    row('ping RTT min / max (ms)', (r) => (r.ping ? `${f(r.ping.minMs, 3)} / ${f(r.ping.maxMs, 3)}` : '—')),
+    row('ping replies', (r) => (r.ping ? `${r.ping.received}/${r.ping.transmitted}` : '—')),
+    row('TCP up, client → inet (Mbit/s)', (r) => f(r.up?.mbps, 0), met(t('TCP up'))),
+    row('TCP down, inet → client (Mbit/s)', (r) => f(r.down?.mbps, 0), met(t('TCP down'))),
+    row('TCP retransmits up / down', (r) => `${r.up?.retransmits ?? '—'} / ${r.down?.retransmits ?? '—'}`),
+    row('client CPU during up (% of a core)', (r) => cpu(r.up)),
+    row('client CPU during down (% of a core)', (r) => cpu(r.down)),
+    row('client CPU s per GB up / down', (r) => `${cpuPerGB(r.up)} / ${cpuPerGB(r.down)}`),
+    row('server wg-go CPU up / down (ref.)', (r) => `${srv(r.up)} / ${srv(r.down)}`),
+    row('client RSS idle (MB)', (r) => mb(r.idleRssKb)),
+    row('client RSS peak under load (MB)', (r) => mb(r.peakRssKb)),
+    row('client VmHWM (MB)', (r) => mb(r.hwmKb)),
+    row('stopped cleanly', (r) => (r.stop ? `${r.stop.namespaceClean ? 'yes' : 'NO'}${r.kind === 'umbra' ? `, exit ${r.stop.exitCode}` : ''}, ${f(r.stop.ms, 0)} ms` : '—')),
+  ];
+  const head: Row = { metric: 'metric', umbra: 'Umbra', wg: 'wireguard-go', target: 'target met?' };
+  const all = [head, ...rows];
+  const wMetric = Math.max(...all.map((r) => r.metric.length));
+  const wU = Math.max(...all.map((r) => r.umbra.length));
+  const wW = Math.max(...all.map((r) => r.wg.length));
+  const line = (r: Row): string => `${r.metric.padEnd(wMetric)} | ${r.umbra.padStart(wU)} | ${r.wg.padStart(wW)} | ${r.target}`;
+  const sep = `${'-'.repeat(wMetric)}-+-${'-'.repeat(wU)}-+-${'-'.repeat(wW)}-+-${'-'.repeat(30)}`;
+  return [line(head), sep, ...rows.map(line)].join('\n');
+}
+
+// ------------------------------------------------------------------------------ main
+
+const log = (line: string): void => console.log(line);
+let lab: Lab | undefined;
+let finishing = false;
+
+function onSignal(why: string, code: number): void {
+  if (finishing) {
+    process.exit(code);
+  }
+  finishing = true;
+  console.error(`\nbench: ${why}; destroying the lab`);
+  void (async () => {
+    try {
+      await lab?.destroy();
+    } finally {
+      process.exit(code);
+    }
+  })();
+}
+
+async function waitListening(l: Lab, ns: string, port: number, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const r = await l.exec(ns, ['ss', '-Hltn', `sport = :${port}`]);
+    if (r.code === 0 && r.stdout.trim() !== '') return;
+    if (Date.now() > deadline) throw new Error(`nothing listens on :${port} in ${ns} after ${ms} ms`);
+    await new Promise((res) => setTimeout(res, 50));
+  }
+}
+
+async function waitForAddon(): Promise<void> {
+  const addon = join(PROJECT_ROOT, 'helper', 'native', 'build', 'Release', 'umbra_native.node');
+  for (let i = 0; !existsSync(addon); i++) {
+    if (i === 0) log(`bench: ${addon} is missing (being rebuilt?); waiting up to 60 s`);
+    if (i >= 60) throw new Error(`${addon} is missing: build it (npm run build:native)`);
+    await new Promise((res) => setTimeout(res, 1000));
+  }
+}
+
+async function main(): Promise<number> {
+  const o = parseArgs(process.argv.slice(2));
+  const results: Record<string, unknown> = { machine: machineInfo(), options: o };
+  const errors: string[] = [];
+  const outDir = join(PROJECT_ROOT, 'bench-results');
+
+  let engine: EngineResult[] | undefined;
+  if (o.engine !== 'skip') {
+    log(`bench: engine only, ${o.engineSeconds} s per AEAD backend…`);
+    engine = runEngineBench(o.engineSeconds);
+    log(formatEngine(engine));
+    results.engine = { packetSize: ENGINE_PACKET_SIZE, results: engine };
+  }
+  if (o.engine === 'only') {
+    mkdirSync(outDir, { recursive: true });
+    writeFileSync(join(outDir, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
+    log(`bench: wrote ${join(outDir, 'latest.json')}`);
+    return 0;
+  }
+
+  const avail = labAvailable();
+  if (!avail.ok) throw new Error(`the lab is unavailable: ${avail.reason}`);
+  for (const cmd of ['iperf3', 'ping', 'ss']) {
+    if (firstLine('sh', ['-c', `command -v ${cmd}`]) === undefined) throw new Error(`${cmd} is not installed (iperf3, iputils-ping, iproute2)`);
+  }
+  const kinds: ClientKind[] = o.only ? [o.only] : ['umbra', 'wireguard-go'];
+  if (kinds.includes('umbra')) {
+    if (!existsSync(join(PROJECT_ROOT, 'dist', 'helper', 'main.js'))) throw new Error('dist/helper/main.js is missing: npx tsc -p tsconfig.build.json');
+    await waitForAddon();
+  }
+  const profDir = join(outDir, 'profiles');
+  if (o.cpuProf) mkdirSync(profDir, { recursive: true });
+
+  // Each client: ~1 s start, pings, two iperf3 runs (+1 s omitted, +setup), stop. Plus the lab.
+  const budgetMs = 60_000 + kinds.length * (2 * (o.seconds + 6) * 1000 + o.pingCount * 15 + o.starts * 5000 + 30_000);
+  const watchdog = setTimeout(() => onSignal(`over the time limit (${Math.round(budgetMs / 1000)} s)`, 124), budgetMs);
+  watchdog.unref();
+
+  const clients: Partial<Record<ClientKind, ClientResult>> = {};
+  const t0 = performance.now();
+  const conditions = { loadavgBefore: os.loadavg(), otherLabsBefore: otherLabs(undefined), loadavgAfter: [] as number[], otherLabsAfter: [] as string[] };
+  results.conditions = conditions;
+  try {
+    log('bench: building the lab (1 server)…');
+    lab = await createLab({ servers: 1 });
+    const l = lab;
+    log(`bench: lab ${l.prefix}: client ${l.client.ns}, server ${l.servers[0]!.ns} (wireguard-go), iperf3 -s on ${l.internet.serviceAddress} in ${l.internet.ns}`);
+    const iperfServer = l.spawn(l.internet.ns, ['iperf3', '-s', '-B', l.internet.serviceAddress, '-p', String(IPERF_PORT)], { stdio: 'ignore' });
+    iperfServer.on('exit', (code) => {
+      if (!finishing) errors.push(`iperf3 -s exited (${code})`);
+    });
+    await waitListening(l, l.internet.ns, IPERF_PORT, 5000);
+    const baseline = await networkSnapshot(l, l.client.ns);
+
+    for (const [i, kind] of kinds.entries()) {
+      if (i > 0) {
+        // The same server program and config, fresh state: no session left from the previous client.
+        await l.servers[0]!.restart();
+      }
+      log(`bench: ${kind}…`);
+      const started = Date.now();
+      const r = await measureClient(l, kind, {
+        seconds: o.seconds,
+        pingCount: o.pingCount,
+        starts: o.starts,
+        umbraNodeFlags: o.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [],
+        baseline,
+        log,
+      });
+      clients[kind] = r;
+      for (const e of r.errors) errors.push(`${kind}: ${e}`);
+      if (kind === 'umbra' && o.cpuProf) {
+        const file = newestProfile(profDir, started);
+        if (file) {
+          const s = summariseProfile(file);
+          r.cpuProfileDir = profDir;
+          results.umbraCpuProfile = { file, ...s };
+        } else {
+          errors.push('umbra: --cpu-prof wrote no profile');
+        }
+      }
+      const st = await clientNamespaceState(l, baseline);
+      if (!st.clean) {
+        errors.push(`the client namespace is not clean after ${kind} (${st.leftover}); not running the next client`);
+        break;
+      }
+    }
+    conditions.loadavgAfter = os.loadavg();
+    conditions.otherLabsAfter = otherLabs(l.prefix);
+  } catch (e) {
+    errors.push((e as Error).message);
+  } finally {
+    finishing = true;
+    await lab?.destroy();
+    clearTimeout(watchdog);
+  }
+
+  const u = clients.umbra;
+  const w = clients['wireguard-go'];
+  const ts = targets(u, w);
+  const m = results.machine as Record<string, unknown>;
+  log('');
+  log(`Umbra vs wireguard-go client, same wireguard-go server, lab namespaces on ${String(m.cpuModel)} (${String(m.nproc)} cores), Linux ${String(m.kernel)}, node ${process.version}`);
+  log(`iperf3 TCP ${o.seconds} s per direction (+1 s omitted), ${o.pingCount} pings 10 ms apart, MTU 1420 both; total ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+  const others = [...new Set([...conditions.otherLabsBefore, ...conditions.otherLabsAfter].map((n) => n.replace(/-.*$/, '')))];
+  if (others.length > 0 || conditions.loadavgBefore[0]! > 1) {
+    log(`WARNING: the machine was not idle (load average ${conditions.loadavgBefore[0]!.toFixed(2)} before, ${conditions.loadavgAfter[0]?.toFixed(2) ?? '?'} after` +
+      `${others.length > 0 ? `; other labs running: ${others.join(', ')}` : ''}): expect noisy numbers`);
+  }
+  log('');
+  log(table(u, w, ts));
+  if (engine) {
+    log('');
+    log(formatEngine(engine));
+  }
+  const prof = results.umbraCpuProfile as ReturnType<typeof summariseProfile> | undefined;
+  if (prof) {
+    log('');
+    log(`umbrad CPU profile (whole run; ${(prof.totalMs - prof.idleMs).toFixed(0)} ms busy of ${prof.totalMs.toFixed(0)} ms; self time):`);
+    for (const e of prof.entries) log(`  ${e.percent.toFixed(1).padStart(5)}%  ${e.ms.toFixed(0).padStart(6)} ms  ${e.name}`);
+  }
+  if (errors.length > 0) {
+    log('');
+    log('Problems:');
+    for (const e of errors) log(`  - ${e.split('\n').join('\n    ')}`);
+  }
+
+  results.clients = { umbra: u ?? null, wireguardGo: w ?? null };
+  results.targets = ts;
+  results.errors = errors;
+  results.notes = {
+    firstPacket: 'ms from spawning the client to the first ICMP echo reply from the server tunnel address (ping -D -i 0.001 started before the client; wall clock of the reply minus wall clock at spawn)',
+    ping: `ping -c ${o.pingCount} -i 0.01 to the server tunnel address; p50/p99 from the per-reply times`,
+    iperf3: `iperf3 -c ${IPERF_SERVICE_NOTE} -t ${o.seconds} -O 1 -J (and -R); Mbit/s = end.sum_received.bits_per_second`,
+    rss: 'idle: VmRSS 1 s after the first packet; peak: highest VmRSS sampled every 200 ms during both iperf3 runs; VmHWM: kernel peak at the end',
+    cpu: '(utime+stime) delta of the client process over each iperf3 run / wall time; 100% = one core',
+  };
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
+  log('');
+  log(`bench: wrote ${join(outDir, 'latest.json')}`);
+  return errors.length === 0 ? 0 : 1;
+}
+
+const IPERF_SERVICE_NOTE = '203.0.113.250 (iperf3 -s in the lab internet namespace; traffic client → tunnel → server → NAT → inet)';
+
+process.on('SIGINT', () => onSignal('SIGINT', 130));
+process.on('SIGTERM', () => onSignal('SIGTERM', 143));
+
+main().then(
+  (code) => process.exit(code),
+  async (e: unknown) => {
+    await lab?.destroy();
+    if (e instanceof UsageError) {
+      console.error(`bench: ${e.message}`);
+      process.exit(2);
+    }
+    console.error(`bench: ${(e as Error).stack ?? String(e)}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,163 @@
+// The one IPC schema (DESIGN.md, convention 6): every method's params and result, every pushed
+// event, and the error codes, with runtime validation. The helper validates what it receives
+// (it runs as root); clients validate what they get back. Types come from the same schemas.
+import { z } from 'zod';
+
+export const PROTOCOL_VERSION = 1;
+/** Longest request line the helper reads; a longer one closes the connection. */
+export const MAX_LINE_BYTES = 256 * 1024;
+/** Longest config text importConfig takes (a wg-quick file is a few hundred bytes). */
+export const MAX_CONFIG_BYTES = 64 * 1024;
+/** Longest line a client reads from the helper (a large catalog's server list fits easily). */
+export const MAX_REPLY_LINE_BYTES = 16 * 1024 * 1024;
+/** Where the helper listens unless told otherwise (clients: env UMBRA_SOCKET overrides it). */
+export const DEFAULT_SOCKET_PATH = '/run/umbra/umbrad.sock';
+/** The group whose members (besides root) may control the helper. */
+export const CONTROL_GROUP = 'umbra';
+
+// ------------------------------------------------------------------ domain
+
+export const ServerId = z.string().min(1).max(64).regex(/^[a-z0-9][a-z0-9._-]*$/, 'ids are lowercase letters, digits, ".", "_" and "-"');
+
+export const ServerInfo = z.strictObject({
+  id: ServerId,
+  name: z.string().min(1).max(100),
+  country: z.string().max(60).optional(),
+  /** ISO 3166-1 alpha-2, lowercase, when known. */
+  countryCode: z.string().regex(/^[a-z]{2}$/).optional(),
+  city: z.string().max(60).optional(),
+  latitude: z.number().min(-90).max(90).optional(),
+  longitude: z.number().min(-180).max(180).optional(),
+  /** host:port or [v6]:port, as configured. */
+  endpoint: z.string().min(3).max(300),
+  publicKey: z.string().length(44),
+  /** The address the internet sees through this server, when the catalog says. */
+  exitIp: z.string().max(45).optional(),
+  source: z.enum(['import', 'catalog']),
+});
+export type ServerInfo = z.infer<typeof ServerInfo>;
+
+export const TunnelState = z.enum(['disconnected', 'connecting', 'connected', 'disconnecting', 'error']);
+export type TunnelState = z.infer<typeof TunnelState>;
+
+export const ErrorInfo = z.strictObject({ code: z.string(), message: z.string() });
+export type ErrorInfo = z.infer<typeof ErrorInfo>;
+
+export const TunnelStatus = z.strictObject({
+  state: TunnelState,
+  /** Whether the kill switch is blocking traffic outside the tunnel right now. */
+  blocked: z.boolean(),
+  /** Whether Umbra's nftables table is in the kernel (read back, not assumed). */
+  firewallActive: z.boolean(),
+  server: ServerInfo.optional(),
+  interfaceName: z.string().optional(),
+  /** Tunnel-inner addresses, CIDR. */
+  addresses: z.array(z.string()),
+  dns: z.array(z.string()),
+  /** Epoch milliseconds. */
+  connectedSince: z.number().optional(),
+  lastHandshake: z.number().optional(),
+  rxBytes: z.number(),
+  txBytes: z.number(),
+  /** In `error`, and while connecting after a failure: what went wrong and what to do. */
+  error: ErrorInfo.optional(),
+  /** Connection attempts since the user asked to connect (0 before the first failure). */
+  attempt: z.number().int().nonnegative(),
+});
+export type TunnelStatus = z.infer<typeof TunnelStatus>;
+
+export const Settings = z.strictObject({
+  killSwitch: z.boolean(),
+  killSwitchOnBoot: z.boolean(),
+  allowLan: z.boolean(),
+  autoConnect: z.boolean(),
+  lastServerId: ServerId.optional(),
+});
+export type Settings = z.infer<typeof Settings>;
+
+export const DEFAULT_SETTINGS: Settings = { killSwitch: false, killSwitchOnBoot: false, allowLan: false, autoConnect: false };
+
+// ------------------------------------------------------------------ methods
+
+const Empty = z.strictObject({});
+
+export const methods = {
+  version: { params: Empty, result: z.strictObject({ version: z.string(), protocol: z.number().int() }) },
+  status: { params: Empty, result: TunnelStatus },
+  connect: { params: z.strictObject({ serverId: ServerId.optional() }), result: TunnelStatus },
+  disconnect: { params: Empty, result: TunnelStatus },
+  listServers: { params: Empty, result: z.strictObject({ servers: z.array(ServerInfo) }) },
+  importConfig: {
+    params: z.strictObject({
+      text: z.string().min(1).refine((t) => new TextEncoder().encode(t).length <= MAX_CONFIG_BYTES, `a config is at most ${MAX_CONFIG_BYTES} bytes`),
+      name: z.string().min(1).max(100).optional(),
+    }),
+    result: z.strictObject({ server: ServerInfo }),
+  },
+  removeServer: { params: z.strictObject({ id: ServerId }), result: z.strictObject({ servers: z.array(ServerInfo) }) },
+  loadCatalog: {
+    params: z.union([
+      z.strictObject({ file: z.string().min(1).max(4096) }),
+      z.strictObject({ url: z.url({ protocol: /^https?$/ }).max(4096) }),
+    ]),
+    result: z.strictObject({ servers: z.array(ServerInfo) }),
+  },
+  getSettings: { params: Empty, result: Settings },
+  setSettings: { params: Settings.partial().strict(), result: Settings },
+  /** Starts pushing `event` notifications on this connection; returns the current picture. */
+  subscribe: { params: Empty, result: z.strictObject({ status: TunnelStatus, settings: Settings, servers: z.array(ServerInfo) }) },
+} as const;
+
+export type MethodName = keyof typeof methods;
+export type Params<M extends MethodName> = z.infer<(typeof methods)[M]['params']>;
+export type Result<M extends MethodName> = z.infer<(typeof methods)[M]['result']>;
+export const METHOD_NAMES = Object.keys(methods) as MethodName[];
+export const isMethodName = (m: string): m is MethodName => Object.hasOwn(methods, m);
+
+/** What the helper implements; the IPC server calls these with validated params. */
+export type Handlers = { [M in MethodName]: (params: Params<M>, caller: Caller) => Promise<Result<M>> };
+
+export interface Caller {
+  pid: number;
+  uid: number;
+  gid: number;
+}
+
+// ------------------------------------------------------------------ events
+
+export const HelperEvent = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('status'), status: TunnelStatus }),
+  z.strictObject({ type: z.literal('settings'), settings: Settings }),
+  z.strictObject({ type: z.literal('servers'), servers: z.array(ServerInfo) }),
+]);
+export type HelperEvent = z.infer<typeof HelperEvent>;
+/** Notifications carry `method: EVENT_METHOD` and the event as params. */
+export const EVENT_METHOD = 'event';
+
+// ------------------------------------------------------------------ errors
+
+/** JSON-RPC 2.0 codes, and ours (−32000 … −32099), each with a `data.reason` string. */
+export const ErrorCode = {
+  ParseError: -32700,
+  InvalidRequest: -32600,
+  MethodNotFound: -32601,
+  InvalidParams: -32602,
+  Internal: -32603,
+  PermissionDenied: -32001,
+  NotFound: -32002,
+  InvalidConfig: -32003,
+  NoProfile: -32004,
+  Unavailable: -32005,
+  Busy: -32006,
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** An error that crosses the socket as a value: a code and a message a person can act on. */
+export class RpcError extends Error {
+  constructor(readonly code: ErrorCode | number, message: string, readonly data?: unknown) {
+    super(message);
+    this.name = 'RpcError';
+  }
+}
+
+export const RpcErrorBody = z.object({ code: z.number().int(), message: z.string(), data: z.unknown().optional() });
