@@ -8,8 +8,17 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['helper/**/*.test.ts', 'electron/**/*.test.ts', 'renderer/**/*.test.ts', 'scripts/**/*.test.ts', 'e2e/**/*.test.ts'],
+          include: ['helper/**/*.test.ts', 'electron/**/*.test.ts', 'scripts/**/*.test.ts', 'e2e/**/*.test.ts'],
           exclude: ['**/*.lab.test.ts', '**/node_modules/**'],
+        },
+      },
+      {
+        // The React UI: components and the store, in a DOM (jsdom).
+        esbuild: { jsx: 'automatic' },
+        test: {
+          name: 'renderer',
+          include: ['renderer/**/*.test.{ts,tsx}'],
+          environment: 'jsdom',
         },
       },
       {
