@@ -9,7 +9,7 @@ import { builtinModules } from 'node:module';
 const bareBuiltins = builtinModules.filter((m) => !m.startsWith('_'));
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'helper/native/build/**', 'e2e/artifacts/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'helper/native/build/**', 'e2e/artifacts/**', 'renderer/dist/**', 'release/**', 'bench-results/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -45,7 +45,13 @@ export default tseslint.config(
     },
   },
   {
+    // Scripts that drive a browser (page.evaluate callbacks) see its globals too.
+    files: ['renderer/dev/**/*.{js,mjs}', 'e2e/**/*.{js,mjs}'],
+    languageOptions: { globals: { ...globals.node, ...globals.browser } },
+  },
+  {
     files: ['renderer/**/*.{ts,tsx}'],
+    languageOptions: { globals: { ...globals.browser } },
     rules: {
       'no-restricted-imports': ['error', {
         paths: ['electron', ...bareBuiltins].map((name) => ({ name, message: 'The renderer sees only window.umbra.' })),

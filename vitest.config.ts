@@ -14,7 +14,6 @@ export default defineConfig({
       },
       {
         // The React UI: components and the store, in a DOM (jsdom).
-        esbuild: { jsx: 'automatic' },
         test: {
           name: 'renderer',
           include: ['renderer/**/*.test.{ts,tsx}'],

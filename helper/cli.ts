@@ -1,9 +1,16 @@
-// umbra: the command-line client of the helper. The IPC it speaks comes with the helper daemon;
-// until then it says so instead of pretending.
-const USAGE = `usage: umbra <command>
+// umbra: the command-line client of the helper (umbrad). Thin: the commands live in cli/.
+import { runCli } from './cli/run.js';
 
-The helper daemon (umbrad serve) and its IPC are not built yet. To run a tunnel now, as root:
-  umbrad up FILE.conf`;
-
-console.error(USAGE);
-process.exit(process.argv.length > 2 && !['help', '--help', '-h'].includes(process.argv[2]!) ? 2 : 0);
+runCli(process.argv.slice(2), {
+  out: (line) => process.stdout.write(`${line}\n`),
+  err: (line) => process.stderr.write(`${line}\n`),
+  env: process.env,
+}).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    process.stderr.write(`umbra: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.exitCode = 1;
+  },
+);

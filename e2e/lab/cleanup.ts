@@ -1,14 +1,17 @@
 // Best-effort cleanup when a test process ends abruptly, and removal of labs whose creator died.
 // Lab namespaces are named ulab<pid>n<counter>-<role>; the lab's scratch directory
 // (<tmpdir>/umbra-lab-<prefix>-XXXXXX) holds owner.json = {pid, start} so a recycled pid is
-// told apart from the process that built the lab.
+// told apart from the process that built the lab. Per-namespace files (/etc/netns/<ns>/, which
+// `ip netns exec` bind-mounts over /etc) belong to the namespace and go with it.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isAlive } from './proc.js';
 
 const NETNS_DIR = '/run/netns';
+/** `ip netns exec NS` bind-mounts each file of /etc/netns/NS/ over the same name in /etc. */
+export const NETNS_ETC_DIR = '/etc/netns';
 export const LAB_NS_PATTERN = /^(ulab(\d+)n\d+)-(?:c|i|s\d+)$/;
 export const TMP_PREFIX = 'umbra-lab-';
 const TMP_DIR_PATTERN = /^umbra-lab-(ulab(\d+)n\d+)-/;
@@ -100,6 +103,41 @@ export function removeNamespaceSync(ns: string): void {
   spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
 }
 
+/**
+ * Writes /etc/netns/<ns>/<name> (so that processes run with `ip netns exec ns` see it as
+ * /etc/<name>) and returns its path. Remove with removeNetnsEtcSync(ns).
+ */
+export function writeNetnsEtc(ns: string, name: string, content: string): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(ns) || !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) throw new Error(`bad name ${ns}/${name}`);
+  const dir = join(NETNS_ETC_DIR, ns);
+  // Another lab may remove an empty /etc/netns between our mkdir of it and of dir: retry.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      mkdirSync(dir, { recursive: true, mode: 0o755 });
+      const file = join(dir, name);
+      writeFileSync(file, content, { mode: 0o644 });
+      return file;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 5) throw err;
+    }
+  }
+}
+
+/** Removes /etc/netns/<ns>/, and /etc/netns itself once empty (the lab created it). Never throws. */
+export function removeNetnsEtcSync(ns: string): void {
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(ns)) return;
+  try {
+    rmSync(join(NETNS_ETC_DIR, ns), { recursive: true, force: true });
+  } catch {
+    /* best effort */
+  }
+  try {
+    rmdirSync(NETNS_ETC_DIR); // fails, as it should, while anything is left in it
+  } catch {
+    /* not empty, or gone */
+  }
+}
+
 export function labTmpDirs(prefix: string): string[] {
   return safeReaddir(tmpdir())
     .filter((d) => d.startsWith(`${TMP_PREFIX}${prefix}-`))
@@ -121,7 +159,8 @@ function ownerIsGone(prefix: string, pid: number): boolean {
 
 /**
  * Deletes lab namespaces (ulab<pid>n<k>-*) whose creating process no longer runs, kills what was
- * left running inside them, and removes their scratch directories. Returns the deleted names.
+ * left running inside them, and removes their /etc/netns/<ns>/ folders and scratch directories.
+ * Returns the deleted namespace names.
  */
 export function cleanupStaleLabs(): string[] {
   const deleted: string[] = [];
@@ -132,8 +171,14 @@ export function cleanupStaleLabs(): string[] {
     const prefix = m[1];
     if (!ownerIsGone(prefix, Number(m[2]))) continue;
     removeNamespaceSync(ns);
+    removeNetnsEtcSync(ns);
     deleted.push(ns);
     stalePrefixes.add(prefix);
+  }
+  // /etc/netns folders of dead labs, including ones whose namespaces are already gone.
+  for (const ns of safeReaddir(NETNS_ETC_DIR)) {
+    const m = LAB_NS_PATTERN.exec(ns);
+    if (m?.[1] && m[2] && (stalePrefixes.has(m[1]) || ownerIsGone(m[1], Number(m[2])))) removeNetnsEtcSync(ns);
   }
   // Scratch directories of dead labs, including ones whose namespaces are already gone.
   for (const d of safeReaddir(tmpdir())) {

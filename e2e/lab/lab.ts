@@ -1,21 +1,33 @@
 // The network lab: namespaces wired as DESIGN.md's "The network lab" describes, with wireguard-go
-// servers and an IP-echo service, for the system tests, the benchmark and the demo.
+// servers, an IP-echo service, DNS, STUN, a LAN host and leak capture on the router, for the system
+// tests, the benchmark and the demo.
 // Needs root. Everything runs inside the lab's own namespaces; see topology.ts for the address plan.
 import type { ChildProcess, StdioOptions } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { listNamespaces, onProcessExit, processStart, removeNamespaceSync, TMP_PREFIX } from './cleanup.js';
-import { httpIn, onPath, pingIn, servicePath, type HttpOptions, type HttpResult } from './probes.js';
-import { captureOutput, isAlive, nsArgv, ProcessTracker, sleep, type ExecResult, type RunOptions } from './proc.js';
-import { buildCore, buildServerLink, CLIENT, MAX_SERVERS, SERVICE, serverPlan, WG_PORT, type ServerPlan } from './topology.js';
+import { startCapture, type Capture, type CaptureOptions } from './capture.js';
+import { listNamespaces, onProcessExit, processStart, removeNamespaceSync, removeNetnsEtcSync, TMP_PREFIX, writeNetnsEtc } from './cleanup.js';
+import {
+  dnsQueryIn, httpIn, onPath, pingIn, stunQueryIn,
+  type DnsQueryOptions, type DnsQueryResult, type HttpOptions, type HttpResult, type StunResult,
+} from './probes.js';
+import { isAlive, nsArgv, ProcessTracker, sleep, type ExecResult, type RunOptions } from './proc.js';
+import { readJsonLines, startServices, type DnsRecord, type EchoRecord, type StunRecord } from './services.js';
+import {
+  buildCore, buildServerLink, CLIENT, DNS_ZONE, ISP_RESOLVER, LAN_PORT, MAX_SERVERS, SERVICE, serverPlan, STUN_PORT, WG_PORT,
+  type ServerPlan,
+} from './topology.js';
 import { startWireguardGo, wgTool, type WireguardGoHandle, type WireguardGoOptions } from './wireguard-go.js';
 
 export { cleanupStaleLabs } from './cleanup.js';
 export { startWireguardGo, type WireguardGoHandle, type WireguardGoOptions, type WireguardGoPeer } from './wireguard-go.js';
 export { bytesSha256, deterministicBytes, DEFAULT_SEED } from './bytes.js';
+export { captureAvailable, type Capture, type CaptureOptions } from './capture.js';
+export { findLeaks, isLinkControl, type AllowedEndpoint, type CapturedPacket } from './pcap.js';
 export type { ExecResult } from './proc.js';
-export type { HttpOptions, HttpResult } from './probes.js';
+export type { DnsQueryOptions, DnsQueryResult, HttpOptions, HttpResult, StunResult } from './probes.js';
+export type { DnsRecord, EchoRecord, StunRecord } from './services.js';
 
 export interface LabServer {
   index: number;
@@ -39,18 +51,56 @@ export interface LabServer {
   wg(args: string[]): Promise<ExecResult>;
 }
 
-export interface EchoRecord {
-  time: number;
-  ip: string;
-  method: string;
-  url: string;
+export interface LabClient {
+  ns: string;
+  address: string;
+  address6: string;
+  privateKey: string;
+  publicKey: string;
+  /** The router on the client's link (also the LAN host): 198.51.100.1, 2001:db8:c::1. */
+  gateway: string;
+  gateway6: string;
+  /** The client's local network (what "allow LAN" lets through): 198.51.100.0/24, 2001:db8:c::/64. */
+  lan: string;
+  lan6: string;
+  /**
+   * Host path of the client namespace's resolv.conf (/etc/netns/<ns>/resolv.conf), which
+   * `ip netns exec <ns>` bind-mounts over /etc/resolv.conf. Starts as `nameserver 203.0.113.251`
+   * (the ISP resolver). Write it in place: a rename onto the bind mount fails (EBUSY).
+   */
+  resolvConfPath: string;
+}
+
+export interface LabInternet {
+  ns: string;
+  serviceAddress: string;
+  serviceAddress6: string;
+  echoUrl: string;
+  echoUrl6: string;
+  /** The DNS server on the "internet" (also the one to give a VPN profile): 203.0.113.250, 2001:db8:f::250, port 53. */
+  dnsAddress: string;
+  dnsAddress6: string;
+  /** The "ISP resolver" the client's resolv.conf names; the kill switch must block it: 203.0.113.251, 2001:db8:f::251. */
+  ispResolver: string;
+  ispResolver6: string;
+  /** Names under this zone resolve (A → serviceAddress, AAAA → serviceAddress6); whoami.<zone> → the asker. */
+  dnsZone: string;
+  /** 'stun:203.0.113.250:3478' */
+  stunUrl: string;
+  /** 'stun:[2001:db8:f::250]:3478' */
+  stunUrl6: string;
+  stunPort: number;
 }
 
 export interface Lab {
   prefix: string;
-  client: { ns: string; address: string; address6: string; privateKey: string; publicKey: string };
-  internet: { ns: string; serviceAddress: string; serviceAddress6: string; echoUrl: string; echoUrl6: string };
+  client: LabClient;
+  internet: LabInternet;
   servers: LabServer[];
+  /** The LAN host's echo service, on the router's client-side address: http://198.51.100.1:8080/ */
+  lanUrl: string;
+  /** http://[2001:db8:c::1]:8080/ */
+  lanUrl6: string;
   /** Runs `ip netns exec ns ...argv`; resolves with the exit code (never rejects on failure). */
   exec(ns: string, argv: string[], opts?: { input?: string; timeoutMs?: number; env?: Record<string, string> }): Promise<ExecResult>;
   /** Starts `ip netns exec ns ...argv` in its own process group; killed on destroy(). */
@@ -62,9 +112,28 @@ export interface Lab {
   /** ICMP echo from ns (ping or busybox ping; a TCP round trip if neither is installed). */
   ping(ns: string, host: string, opts?: { count?: number; timeoutSec?: number }): Promise<boolean>;
   clientConfig(i: number, opts?: { allowedIPs?: string; dns?: string; persistentKeepalive?: number }): string;
+  /**
+   * One DNS query from inside ns straight to server (an address, or 'resolv.conf': the first
+   * nameserver the namespace's /etc/resolv.conf names). Never rejects for a DNS or network failure.
+   */
+  dnsQuery(ns: string, server: string, name: string, opts?: DnsQueryOptions): Promise<DnsQueryResult>;
+  /** One STUN Binding request from inside ns (default server: the lab's, over IPv4). */
+  stunQuery(ns: string, server?: string, opts?: { port?: number; timeoutMs?: number }): Promise<StunResult>;
+  /**
+   * Captures, on the router, every frame the client sends (tcpdump; captureAvailable() says whether
+   * it can). Resolves once tcpdump listens.
+   */
+  startCapture(opts?: CaptureOptions): Promise<Capture>;
   /** Source addresses the echo service has seen, in order. */
   echoLog(): Promise<string[]>;
   echoRequests(): Promise<EchoRecord[]>;
+  /** Source addresses the LAN host has seen, in order. */
+  lanLog(): Promise<string[]>;
+  lanRequests(): Promise<EchoRecord[]>;
+  /** Every query the DNS servers (both addresses of each) received, in order. */
+  dnsLog(): Promise<DnsRecord[]>;
+  /** Every STUN Binding request received, in order. */
+  stunLog(): Promise<StunRecord[]>;
   /** PIDs of the processes the lab has started and that still run. */
   pids(): number[];
   /** Kills everything spawned, deletes all namespaces; idempotent; never throws. */
@@ -86,6 +155,8 @@ export function labAvailable(): { ok: true } | { ok: false; reason: string } {
 
 let labCounter = 0;
 
+const RESOLV_CONF = `# umbra network lab: the client's "ISP resolver"\nnameserver ${ISP_RESOLVER.v4}\n`;
+
 function pickPrefix(requested: string | undefined): string {
   const taken = (p: string): boolean => listNamespaces().some((ns) => ns.startsWith(`${p}-`));
   if (requested !== undefined) {
@@ -99,15 +170,6 @@ function pickPrefix(requested: string | undefined): string {
   }
 }
 
-async function waitForLine(child: ChildProcess, line: string, log: () => string, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!log().split('\n').includes(line)) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`process exited early: ${log()}`);
-    if (Date.now() > deadline) throw new Error(`no "${line}" within ${ms} ms: ${log()}`);
-    await sleep(20);
-  }
-}
-
 export async function createLab(opts: { servers?: number; prefix?: string } = {}): Promise<Lab> {
   const count = opts.servers ?? 1;
   if (!Number.isInteger(count) || count < 1 || count > MAX_SERVERS) throw new Error(`servers must be 1..${MAX_SERVERS}`);
@@ -118,18 +180,18 @@ export async function createLab(opts: { servers?: number; prefix?: string } = {}
   const tracker = new ProcessTracker();
   const scratch = mkdtempSync(join(tmpdir(), `${TMP_PREFIX}${prefix}-`));
   writeFileSync(join(scratch, 'owner.json'), JSON.stringify({ pid: process.pid, start: processStart(process.pid) }));
-  const echoLogFile = join(scratch, 'echo.log');
-  writeFileSync(echoLogFile, '');
 
   const clientNs = `${prefix}-c`;
   const inetNs = `${prefix}-i`;
   const plans: ServerPlan[] = Array.from({ length: count }, (_, i) => serverPlan(prefix, i));
   const namespaces = [clientNs, inetNs, ...plans.map((p) => p.ns)];
   const created: string[] = [];
+  let netnsEtc = false;
 
   const destroySync = (): void => {
     tracker.killAllSync();
     for (const ns of created) removeNamespaceSync(ns);
+    if (netnsEtc) removeNetnsEtcSync(clientNs);
     rmSync(scratch, { recursive: true, force: true });
   };
   const unregister = onProcessExit(destroySync);
@@ -183,6 +245,8 @@ export async function createLab(opts: { servers?: number; prefix?: string } = {}
       if (r.code !== 0) throw new Error(`ip netns add ${ns}: ${r.stderr.trim()}`);
       created.push(ns);
     }
+    netnsEtc = true; // set first: destroy removes even a half-written folder
+    const resolvConfPath = writeNetnsEtc(clientNs, 'resolv.conf', RESOLV_CONF);
     await buildCore(tracker, inetNs, clientNs);
     await Promise.all(plans.map((p) => buildServerLink(tracker, inetNs, p)));
 
@@ -194,27 +258,43 @@ export async function createLab(opts: { servers?: number; prefix?: string } = {}
     }
     const clientKey = keys[0]!;
 
-    const echo = spawnIn(inetNs, [
-      process.execPath, servicePath('echo-server.mjs'),
-      '--log', echoLogFile, '--port', '80', '--listen', SERVICE.v4, '--listen', SERVICE.v6,
-    ]);
-    const echoOut = captureOutput(echo);
-    await waitForLine(echo, 'ready', echoOut, 10_000);
+    const logs = await startServices(spawnIn, inetNs, scratch);
 
     const servers = plans.map((p, i) => makeServer(p, keys[i + 1]!, clientKey.pub, tracker, scratch));
     await Promise.all(servers.map((s) => s.start()));
 
     const lab: Lab = {
       prefix,
-      client: { ns: clientNs, address: CLIENT.v4, address6: CLIENT.v6, privateKey: clientKey.priv, publicKey: clientKey.pub },
+      client: {
+        ns: clientNs,
+        address: CLIENT.v4,
+        address6: CLIENT.v6,
+        privateKey: clientKey.priv,
+        publicKey: clientKey.pub,
+        gateway: CLIENT.gw4,
+        gateway6: CLIENT.gw6,
+        lan: CLIENT.lan4,
+        lan6: CLIENT.lan6,
+        resolvConfPath,
+      },
       internet: {
         ns: inetNs,
         serviceAddress: SERVICE.v4,
         serviceAddress6: SERVICE.v6,
         echoUrl: `http://${SERVICE.v4}/`,
         echoUrl6: `http://[${SERVICE.v6}]/`,
+        dnsAddress: SERVICE.v4,
+        dnsAddress6: SERVICE.v6,
+        ispResolver: ISP_RESOLVER.v4,
+        ispResolver6: ISP_RESOLVER.v6,
+        dnsZone: DNS_ZONE,
+        stunUrl: `stun:${SERVICE.v4}:${STUN_PORT}`,
+        stunUrl6: `stun:[${SERVICE.v6}]:${STUN_PORT}`,
+        stunPort: STUN_PORT,
       },
       servers,
+      lanUrl: `http://${CLIENT.gw4}:${LAN_PORT}/`,
+      lanUrl6: `http://[${CLIENT.gw6}]:${LAN_PORT}/`,
       exec,
       spawn: spawnIn,
       startWireguardGo: (ns, o) => {
@@ -223,6 +303,13 @@ export async function createLab(opts: { servers?: number; prefix?: string } = {}
       },
       http: (ns, url, o = {}) => httpIn(exec, ns, url, o),
       ping: (ns, host, o = {}) => pingIn(exec, ns, host, o),
+      dnsQuery: (ns, server, name, o = {}) => dnsQueryIn(exec, ns, server, name, o),
+      stunQuery: (ns, server = SERVICE.v4, o = {}) => stunQueryIn(exec, ns, server, o.port ?? STUN_PORT, o),
+      startCapture: (o = {}) =>
+        startCapture(
+          { tracker, ns: inetNs, iface: 'to-c', clientNs, clientIface: 'eth0', markerFrom: CLIENT.gw4, markerTo: CLIENT.broadcast4 },
+          o,
+        ),
       clientConfig: (i, o = {}) => {
         const s = servers[i];
         if (!s) throw new Error(`no server ${i}`);
@@ -240,8 +327,12 @@ export async function createLab(opts: { servers?: number; prefix?: string } = {}
           '',
         ].join('\n');
       },
-      echoRequests: async () => readEchoLog(echoLogFile),
-      echoLog: async () => readEchoLog(echoLogFile).map((r) => r.ip),
+      echoRequests: async () => readJsonLines<EchoRecord>(logs.echo),
+      echoLog: async () => readJsonLines<EchoRecord>(logs.echo).map((r) => r.ip),
+      lanRequests: async () => readJsonLines<EchoRecord>(logs.lan),
+      lanLog: async () => readJsonLines<EchoRecord>(logs.lan).map((r) => r.ip),
+      dnsLog: async () => readJsonLines<DnsRecord>(logs.dns),
+      stunLog: async () => readJsonLines<StunRecord>(logs.stun),
       pids: () => tracker.pids(),
       destroy,
     };
@@ -250,25 +341,6 @@ export async function createLab(opts: { servers?: number; prefix?: string } = {}
     await destroy();
     throw err;
   }
-}
-
-function readEchoLog(file: string): EchoRecord[] {
-  let text = '';
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    return [];
-  }
-  return text
-    .split('\n')
-    .filter(Boolean)
-    .flatMap((line) => {
-      try {
-        return [JSON.parse(line) as EchoRecord];
-      } catch {
-        return [];
-      }
-    });
 }
 
 function makeServer(p: ServerPlan, key: { priv: string; pub: string }, clientPub: string, tracker: ProcessTracker, scratch: string): LabServer {

@@ -87,3 +87,70 @@ export async function pingIn(exec: NsExec, ns: string, host: string, o: { count?
   const r = await exec(ns, argv, { timeoutMs: (Number(count) + Number(wait)) * 1000 + 5000 });
   return r.code === 0;
 }
+
+export interface DnsQueryOptions {
+  /** Over TCP instead of UDP. */
+  tcp?: boolean;
+  /** Record type: 'A' (default), 'AAAA', or a number. */
+  type?: 'A' | 'AAAA' | 'TXT' | 'ANY' | number;
+  port?: number;
+  timeoutMs?: number;
+}
+
+export interface DnsQueryResult {
+  /** A response arrived and its rcode is NOERROR. */
+  ok: boolean;
+  /** The response's rcode (0 NOERROR, 3 NXDOMAIN, 5 REFUSED ...); absent when none arrived. */
+  rcode?: number;
+  /** A/AAAA addresses in the answer section. */
+  answers: string[];
+  /** Why not ok: the rcode's name, or timeout / ECONNREFUSED / EPERM ... when nothing came back. */
+  error?: string;
+  /** The server actually asked (resolved from resolv.conf when that was requested). */
+  server: string;
+  ms: number;
+}
+
+/**
+ * One DNS query sent from inside ns straight to `server` (services/dns-probe.mjs: no stub
+ * resolver, no retries). `server` 'resolv.conf' means the first nameserver of /etc/resolv.conf as
+ * a process in ns sees it. Never rejects for a DNS or network failure: see ok, rcode and error.
+ */
+export async function dnsQueryIn(exec: NsExec, ns: string, server: string, name: string, o: DnsQueryOptions = {}): Promise<DnsQueryResult> {
+  const timeoutMs = o.timeoutMs ?? 3000;
+  const argv = [process.execPath, servicePath('dns-probe.mjs'), server, name, '--timeout', String(timeoutMs), '--type', String(o.type ?? 'A')];
+  if (o.tcp) argv.push('--tcp');
+  if (o.port !== undefined) argv.push('--port', String(o.port));
+  const r = await exec(ns, argv, { timeoutMs: timeoutMs + 5000 });
+  const last = r.stdout.trim().split('\n').pop() ?? '';
+  try {
+    return JSON.parse(last) as DnsQueryResult;
+  } catch {
+    throw new Error(`dns query ${name} @${server} from ${ns}: probe failed (exit ${r.code}): ${r.stderr.trim()}`);
+  }
+}
+
+export interface StunResult {
+  ok: boolean;
+  /** The address and port the STUN server saw (XOR-MAPPED-ADDRESS). */
+  address?: string;
+  port?: number;
+  /** The probe's own socket. */
+  localAddress?: string;
+  localPort?: number;
+  error?: string;
+  ms: number;
+}
+
+/** One STUN Binding request from inside ns (services/stun-probe.mjs). Never rejects for a network failure. */
+export async function stunQueryIn(exec: NsExec, ns: string, server: string, port: number, o: { timeoutMs?: number } = {}): Promise<StunResult> {
+  const timeoutMs = o.timeoutMs ?? 3000;
+  const argv = [process.execPath, servicePath('stun-probe.mjs'), server, '--port', String(port), '--timeout', String(timeoutMs)];
+  const r = await exec(ns, argv, { timeoutMs: timeoutMs + 5000 });
+  const last = r.stdout.trim().split('\n').pop() ?? '';
+  try {
+    return JSON.parse(last) as StunResult;
+  } catch {
+    throw new Error(`stun ${server}:${port} from ${ns}: probe failed (exit ${r.code}): ${r.stderr.trim()}`);
+  }
+}

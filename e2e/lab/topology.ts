@@ -4,18 +4,35 @@
 //  198.51.100.2/24        198.51.100.1/24        203.0.113.(16i+1)/28  203.0.113.(16i+2)/28
 //  2001:db8:c::2/64       2001:db8:c::1/64       2001:db8:1<i>::1/64   2001:db8:1<i>::2/64
 //                         lo: 203.0.113.250/32, 2001:db8:f::250/128 — the "internet" services
-//                         (on lo: not every kernel has the dummy driver)
+//                         (echo :80, DNS :53, STUN :3478; on lo: not every kernel has the dummy driver)
+//                         lo: 203.0.113.251/32, 2001:db8:f::251/128 — the "ISP resolver" (DNS :53),
+//                         which the client's resolv.conf names and a kill switch must block
+//                         to-c 198.51.100.1:8080, [2001:db8:c::1]:8080 — the "LAN host" (echo service)
 //  tunnel: server i wg0 100.64.(i+1).1/24, the client's address for server i 100.64.(i+1).2/32;
 //  server i masquerades 100.64.0.0/10 out of eth0, so its exit address is its link address.
 // Nothing is ever created in the host's namespace: veth pairs are made inside the inet namespace
 // with the peer end placed straight into the other lab namespace.
 import { nsCheck, type ProcessTracker } from './proc.js';
 
-export const MAX_SERVERS = 15; // 203.0.113.240/28 would hold the service address .250
+export const MAX_SERVERS = 15; // 203.0.113.240/28 would hold the service addresses .250 and .251
 export const WG_PORT = 51820;
 
-export const CLIENT = { v4: '198.51.100.2', v6: '2001:db8:c::2', gw4: '198.51.100.1', gw6: '2001:db8:c::1' } as const;
+export const CLIENT = {
+  v4: '198.51.100.2',
+  v6: '2001:db8:c::2',
+  gw4: '198.51.100.1',
+  gw6: '2001:db8:c::1',
+  lan4: '198.51.100.0/24',
+  lan6: '2001:db8:c::/64',
+  broadcast4: '198.51.100.255',
+} as const;
 export const SERVICE = { v4: '203.0.113.250', v6: '2001:db8:f::250' } as const;
+export const ISP_RESOLVER = { v4: '203.0.113.251', v6: '2001:db8:f::251' } as const;
+export const DNS_PORT = 53;
+export const STUN_PORT = 3478;
+export const LAN_PORT = 8080;
+/** Names under this zone resolve (A → SERVICE.v4, AAAA → SERVICE.v6); everything else is NXDOMAIN. */
+export const DNS_ZONE = 'lab.test';
 
 export interface ServerPlan {
   index: number;
@@ -71,6 +88,8 @@ export async function buildCore(tracker: ProcessTracker, inet: string, client: s
   await ip(inet, ['address', 'add', `${CLIENT.gw6}/64`, 'dev', 'to-c', 'nodad']);
   await ip(inet, ['address', 'add', `${SERVICE.v4}/32`, 'dev', 'lo']);
   await ip(inet, ['address', 'add', `${SERVICE.v6}/128`, 'dev', 'lo', 'nodad']);
+  await ip(inet, ['address', 'add', `${ISP_RESOLVER.v4}/32`, 'dev', 'lo']);
+  await ip(inet, ['address', 'add', `${ISP_RESOLVER.v6}/128`, 'dev', 'lo', 'nodad']);
   await ip(inet, ['link', 'set', 'to-c', 'up']);
   await sysctl(tracker, inet, 'net.ipv4.ip_forward=1', 'net.ipv6.conf.all.forwarding=1');
 

@@ -1,0 +1,85 @@
+// Runs `umbrad serve` (the compiled helper) in a lab namespace, with its socket and state in a
+// temp dir and DNS in the lab's private resolv.conf, and gives tests an IPC client to it.
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, chmodSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Lab } from './lab/lab.js';
+import { IpcClient } from '../helper/ipc/client.js';
+import type { TunnelStatus } from '../helper/ipc/schema.js';
+import { UMBRAD } from './umbrad-process.js';
+
+export class DaemonRun {
+  readonly dir = mkdtempSync(join(tmpdir(), 'umbra-daemon-'));
+  readonly socket = join(this.dir, 'umbrad.sock');
+  readonly stateDir = join(this.dir, 'state');
+  child: ChildProcess | undefined;
+  private err = '';
+  private clients: IpcClient[] = [];
+
+  constructor(private readonly lab: Lab) {
+    chmodSync(this.dir, 0o755);
+  }
+
+  get stderr(): string {
+    return this.err;
+  }
+
+  /** Starts the helper and waits until it serves. */
+  async start(): Promise<void> {
+    this.err = '';
+    const child = this.lab.spawn(this.lab.client.ns, [
+      process.execPath, UMBRAD, 'serve',
+      '--socket', this.socket,
+      '--state-dir', this.stateDir,
+      '--resolv-conf', this.lab.client.resolvConfPath,
+      '--dns', 'resolv-conf',
+    ]);
+    this.child = child;
+    child.stderr?.on('data', (d: Buffer) => (this.err += d.toString()));
+    const deadline = Date.now() + 15_000;
+    while (!/serving on/.test(this.err)) {
+      if (child.exitCode !== null) throw new Error(`umbrad serve exited (${child.exitCode}):\n${this.err}`);
+      if (Date.now() > deadline) throw new Error(`umbrad serve did not start:\n${this.err}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  async client(): Promise<IpcClient> {
+    const c = await IpcClient.connect(this.socket, { timeoutMs: 5000 });
+    this.clients.push(c);
+    return c;
+  }
+
+  /** Polls status until pred holds; returns the matching status or throws with the last one. */
+  async waitFor(pred: (s: TunnelStatus) => boolean, ms: number, what: string): Promise<TunnelStatus> {
+    const c = await this.client();
+    const deadline = Date.now() + ms;
+    let last: TunnelStatus | undefined;
+    for (;;) {
+      last = await c.call('status');
+      if (pred(last)) return last;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last status: ${JSON.stringify(last)}\nhelper log:\n${this.err}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+    for (const c of this.clients.splice(0)) await c.close().catch(() => undefined);
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return child?.exitCode ?? null;
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    child.kill(signal);
+    const code = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 10_000))]);
+    if (code === 'timeout') throw new Error(`umbrad serve did not exit after ${signal}:\n${this.err}`);
+    return code;
+  }
+
+  cleanup(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  get bootFileExists(): boolean {
+    return existsSync(join(this.stateDir, 'boot-killswitch.nft'));
+  }
+}

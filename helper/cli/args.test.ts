@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { parseArgs, socketPath, UsageError } from './args.js';
+
+describe('parseArgs', () => {
+  it('parses every command', () => {
+    expect(parseArgs(['status'])).toEqual({ json: false, command: { name: 'status' } });
+    expect(parseArgs(['servers']).command).toEqual({ name: 'servers' });
+    expect(parseArgs(['settings']).command).toEqual({ name: 'settings' });
+    expect(parseArgs(['version']).command).toEqual({ name: 'version' });
+    expect(parseArgs(['disconnect']).command).toEqual({ name: 'disconnect' });
+    expect(parseArgs(['help']).command).toEqual({ name: 'help' });
+    expect(parseArgs(['connect']).command).toEqual({ name: 'connect' });
+    expect(parseArgs(['connect', 'se-sto']).command).toEqual({ name: 'connect', server: 'se-sto' });
+    expect(parseArgs(['import', 'wg0.conf']).command).toEqual({ name: 'import', file: 'wg0.conf' });
+    expect(parseArgs(['import', 'wg0.conf', '--name', 'Home']).command).toEqual({ name: 'import', file: 'wg0.conf', serverName: 'Home' });
+    expect(parseArgs(['import', '--name=Home', 'wg0.conf']).command).toEqual({ name: 'import', file: 'wg0.conf', serverName: 'Home' });
+  });
+
+  it('parses the settings, on and off', () => {
+    expect(parseArgs(['set', 'kill-switch', 'on']).command).toEqual({ name: 'set', key: 'killSwitch', value: true });
+    expect(parseArgs(['set', 'kill-switch-on-boot', 'off']).command).toEqual({ name: 'set', key: 'killSwitchOnBoot', value: false });
+    expect(parseArgs(['set', 'allow-lan', 'ON']).command).toEqual({ name: 'set', key: 'allowLan', value: true });
+    expect(parseArgs(['set', 'auto-connect', 'false']).command).toEqual({ name: 'set', key: 'autoConnect', value: false });
+  });
+
+  it('takes global options before or after the command', () => {
+    expect(parseArgs(['--socket', '/tmp/s', '--json', 'status'])).toEqual({ socket: '/tmp/s', json: true, command: { name: 'status' } });
+    expect(parseArgs(['status', '--json', '--socket=/tmp/s'])).toEqual({ socket: '/tmp/s', json: true, command: { name: 'status' } });
+    expect(parseArgs(['--help']).command).toEqual({ name: 'help' });
+    expect(parseArgs(['status', '-h']).command).toEqual({ name: 'help' });
+    expect(parseArgs(['--version']).command).toEqual({ name: 'version' });
+    expect(parseArgs(['import', '--', '--odd-file-name.conf']).command).toEqual({ name: 'import', file: '--odd-file-name.conf' });
+  });
+
+  it.each([
+    [[], /no command given/],
+    [['stats'], /unknown command "stats"/],
+    [['--verbose', 'status'], /unknown option --verbose/],
+    [['--socket'], /--socket needs a value/],
+    [['--json=yes', 'status'], /--json takes no value/],
+    [['status', 'now'], /status takes no arguments \(got now\)/],
+    [['import'], /usage: umbra import FILE \[--name NAME\]/],
+    [['import', 'a', 'b'], /usage: umbra import FILE/],
+    [['connect', 'a', 'b'], /usage: umbra connect \[SERVER\]/],
+    [['connect', '--name', 'x'], /--name goes with import/],
+    [['set'], /usage: umbra set SETTING on\|off {2}\(SETTING: kill-switch, kill-switch-on-boot, allow-lan, auto-connect\)/],
+    [['set', 'kill-switch'], /usage: umbra set SETTING/],
+    [['set', 'killswitch', 'on'], /unknown setting "killswitch": one of kill-switch, kill-switch-on-boot, allow-lan, auto-connect/],
+    [['set', 'kill-switch', 'maybe'], /set kill-switch takes on or off, not "maybe"/],
+    [['set', 'toString', 'on'], /unknown setting "toString"/],
+  ])('%j is a usage error', (argv, message) => {
+    expect(() => parseArgs(argv)).toThrow(UsageError);
+    expect(() => parseArgs(argv)).toThrow(message);
+  });
+});
+
+describe('socketPath', () => {
+  it('prefers --socket, then UMBRA_SOCKET, then the default', () => {
+    expect(socketPath(parseArgs(['--socket', '/a', 'status']), { UMBRA_SOCKET: '/b' })).toBe('/a');
+    expect(socketPath(parseArgs(['status']), { UMBRA_SOCKET: '/b' })).toBe('/b');
+    expect(socketPath(parseArgs(['status']), { UMBRA_SOCKET: '' })).toBe('/run/umbra/umbrad.sock');
+    expect(socketPath(parseArgs(['status']), {})).toBe('/run/umbra/umbrad.sock');
+  });
+});

@@ -1,0 +1,97 @@
+import { describe, expect, it } from 'vitest';
+import { IpcError } from '../ipc/client.js';
+import { DEFAULT_SETTINGS, ErrorCode, RpcError, type Settings } from '../ipc/schema.js';
+import { disconnectedStatus, FAKE_SERVERS } from '../ipc/testing/fake-helper.js';
+import {
+  describeFailure, formatAddresses, formatBytes, formatDuration, formatImported, formatKillSwitch, formatServers, formatSettingChange,
+  formatSettings, formatStatus, formatStatusLine, serverLabel,
+} from './format.js';
+
+const sto = FAKE_SERVERS[0]!;
+const NOW = 1_700_000_000_000;
+const settings = (s: Partial<Settings> = {}): Settings => ({ ...DEFAULT_SETTINGS, ...s });
+
+describe('units', () => {
+  it.each([
+    [0, '0 B'], [999, '999 B'], [1000, '1.0 kB'], [1234, '1.2 kB'], [300_000, '300 kB'], [999_499, '999 kB'],
+    [999_600, '1.0 MB'], [1_234_567, '1.2 MB'], [12_345_678, '12 MB'], [5e12, '5.0 TB'], [-1, '?'],
+  ])('formatBytes(%d) = %s', (n, text) => expect(formatBytes(n)).toBe(text));
+
+  it.each([
+    [0, '0s'], [45_900, '45s'], [192_000, '3m12s'], [3_600_000, '1h00m'], [7_500_000, '2h05m'], [(3 * 24 + 4) * 3_600_000, '3d4h'], [-5, '0s'],
+  ])('formatDuration(%d) = %s', (ms, text) => expect(formatDuration(ms)).toBe(text));
+
+  it('labels servers and addresses', () => {
+    expect(serverLabel(sto)).toBe('Stockholm (se-sto)');
+    expect(serverLabel({ id: 'home', name: 'home' })).toBe('home');
+    expect(formatAddresses(['100.64.1.2/32', 'fd00::2/128'])).toBe('100.64.1.2, fd00::2');
+  });
+});
+
+describe('formatStatusLine', () => {
+  it('connected: server, address, uptime, traffic', () => {
+    const s = disconnectedStatus({ state: 'connected', server: sto, addresses: ['100.64.1.2/32'], connectedSince: NOW - 192_000, rxBytes: 1_234_567, txBytes: 300_000 });
+    expect(formatStatusLine(s, NOW)).toBe('Connected to Stockholm (se-sto) · 100.64.1.2 · up 3m12s · ↓1.2 MB ↑300 kB');
+    expect(formatStatusLine(disconnectedStatus({ state: 'connected' }), NOW)).toBe('Connected · ↓0 B ↑0 B');
+  });
+
+  it('the other states', () => {
+    expect(formatStatusLine(disconnectedStatus(), NOW)).toBe('Disconnected');
+    expect(formatStatusLine(disconnectedStatus({ state: 'connecting', server: sto }), NOW)).toBe('Connecting to Stockholm (se-sto)…');
+    expect(formatStatusLine(disconnectedStatus({ state: 'connecting', server: sto, attempt: 2 }), NOW)).toBe('Connecting to Stockholm (se-sto)… (retry 2)');
+    expect(formatStatusLine(disconnectedStatus({ state: 'disconnecting', server: sto }), NOW)).toBe('Disconnecting from Stockholm (se-sto)…');
+    expect(formatStatusLine(disconnectedStatus({ state: 'error', server: sto, error: { code: 'x', message: 'no handshake answer' } }), NOW)).toBe('Could not connect to Stockholm (se-sto): no handshake answer');
+    expect(formatStatusLine(disconnectedStatus({ state: 'error' }), NOW)).toBe('Not connected: the helper gave no reason');
+  });
+});
+
+describe('formatKillSwitch and formatStatus', () => {
+  it('shows the kill switch as the helper reports it', () => {
+    const connected = disconnectedStatus({ state: 'connected', blocked: true, firewallActive: true });
+    expect(formatKillSwitch(connected, settings({ killSwitch: true }))).toBe('on (blocking)');
+    expect(formatKillSwitch(disconnectedStatus(), settings({ killSwitch: true }))).toBe('on (not blocking while disconnected)');
+    expect(formatKillSwitch(disconnectedStatus({ state: 'connecting' }), settings({ killSwitch: true }))).toBe('on (not blocking)');
+    expect(formatKillSwitch(disconnectedStatus({ blocked: true }), settings({ killSwitch: true }))).toMatch(/^on \(but its rules are not in the kernel/);
+    expect(formatKillSwitch(disconnectedStatus(), settings())).toBe('off');
+    expect(formatKillSwitch(disconnectedStatus({ blocked: true, firewallActive: true }), settings({ killSwitchOnBoot: true }))).toMatch(/^off \(traffic is blocked since boot/);
+  });
+
+  it('status: summary, last error, kill switch, and what to do when blocked', () => {
+    const failing = disconnectedStatus({ state: 'connecting', server: sto, attempt: 1, blocked: true, firewallActive: true, error: { code: 't', message: 'no answer' } });
+    expect(formatStatus(failing, settings({ killSwitch: true }), NOW)).toEqual([
+      'Connecting to Stockholm (se-sto)… (retry 1)',
+      'Last error: no answer',
+      'Kill switch: on (blocking)',
+      'Traffic outside the tunnel is blocked until you connect; umbra disconnect lifts the block.',
+    ]);
+    expect(formatStatus(disconnectedStatus(), undefined, NOW)).toEqual(['Disconnected']);
+  });
+});
+
+describe('lists and settings', () => {
+  it('servers as an aligned table, or what to do when there are none', () => {
+    expect(formatServers(FAKE_SERVERS)).toEqual([
+      'ID      NAME       LOCATION            ENDPOINT',
+      'se-sto  Stockholm  Stockholm, Sweden   198.51.100.10:51820',
+      'de-fra  Frankfurt  Frankfurt, Germany  198.51.100.20:51820',
+    ]);
+    expect(formatServers([])).toEqual(['No servers yet. Add one from a WireGuard config: umbra import FILE.conf']);
+  });
+
+  it('settings and changes', () => {
+    expect(formatSettings(settings({ killSwitch: true, lastServerId: 'se-sto' }))).toEqual([
+      'Kill switch: on', 'Kill switch on boot: off', 'Allow LAN: off', 'Auto-connect: off', 'Last server: se-sto',
+    ]);
+    expect(formatSettingChange('allowLan', settings({ allowLan: true }))).toBe('Allow LAN: on');
+    expect(formatImported({ ...sto, source: 'import' })).toEqual(['Imported Stockholm (se-sto) · 198.51.100.10:51820', 'Connect with: umbra connect se-sto']);
+  });
+});
+
+describe('describeFailure', () => {
+  it('maps errors to messages and exit codes', () => {
+    expect(describeFailure(new IpcError('not-running', 'not running'))).toEqual({ message: 'not running', exitCode: 3, json: { error: { kind: 'not-running', message: 'not running' } } });
+    expect(describeFailure(new RpcError(ErrorCode.NotFound, 'no server', { reason: 'not-found' }))).toEqual({ message: 'no server', exitCode: 1, json: { error: { code: ErrorCode.NotFound, message: 'no server', data: { reason: 'not-found' } } } });
+    expect(describeFailure(new RpcError(ErrorCode.PermissionDenied, 'permission denied')).exitCode).toBe(3);
+    expect(describeFailure(new Error('boom'))).toEqual({ message: 'boom', exitCode: 1, json: { error: { message: 'boom' } } });
+  });
+});

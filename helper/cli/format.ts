@@ -1,0 +1,149 @@
+// What `umbra` prints, as pure functions of the helper's answers (and the time, for durations).
+import { IpcError } from '../ipc/client.js';
+import { ErrorCode, RpcError, type ServerInfo, type Settings, type TunnelStatus } from '../ipc/schema.js';
+
+export const EXIT_OK = 0;
+/** The helper answered with an error, or the operation did not reach its goal. */
+export const EXIT_FAILED = 1;
+export const EXIT_USAGE = 2;
+/** The helper could not be reached (not running, no permission, no answer). */
+export const EXIT_UNREACHABLE = 3;
+
+/** 512 B, 300 kB, 1.2 MB: SI units, 2 significant digits below 10. */
+export function formatBytes(n: number): string {
+  if (!Number.isFinite(n) || n < 0) return '?';
+  if (n < 1000) return `${Math.round(n)} B`;
+  const units = ['kB', 'MB', 'GB', 'TB', 'PB'];
+  let v = n;
+  let unit = 'B';
+  for (const u of units) {
+    v /= 1000;
+    unit = u;
+    if (v < 999.5) break;
+  }
+  return `${v < 9.95 ? v.toFixed(1) : Math.round(v).toString()} ${unit}`;
+}
+
+/** 45s, 3m12s, 2h05m, 3d4h. */
+export function formatDuration(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m${String(s % 60).padStart(2, '0')}s`;
+  const h = Math.floor(m / 60);
+  if (h < 24) return `${h}h${String(m % 60).padStart(2, '0')}m`;
+  return `${Math.floor(h / 24)}d${h % 24}h`;
+}
+
+/** "Stockholm (se-sto)", or just the id when the name is the id. */
+export function serverLabel(server: Pick<ServerInfo, 'id' | 'name'>): string {
+  return server.name === server.id ? server.id : `${server.name} (${server.id})`;
+}
+
+/** Addresses without their prefix length: 100.64.1.2, fd00::2. */
+export function formatAddresses(addresses: readonly string[]): string {
+  return addresses.map((a) => a.replace(/\/\d+$/, '')).join(', ');
+}
+
+/** The one-line summary of the tunnel. */
+export function formatStatusLine(status: TunnelStatus, now: number): string {
+  const label = status.server ? serverLabel(status.server) : undefined;
+  switch (status.state) {
+    case 'connected': {
+      const parts = [label ? `Connected to ${label}` : 'Connected'];
+      if (status.addresses.length > 0) parts.push(formatAddresses(status.addresses));
+      if (status.connectedSince !== undefined) parts.push(`up ${formatDuration(now - status.connectedSince)}`);
+      parts.push(`↓${formatBytes(status.rxBytes)} ↑${formatBytes(status.txBytes)}`);
+      return parts.join(' · ');
+    }
+    case 'connecting':
+      return `${label ? `Connecting to ${label}` : 'Connecting'}…${status.attempt > 0 ? ` (retry ${status.attempt})` : ''}`;
+    case 'disconnecting':
+      return label ? `Disconnecting from ${label}…` : 'Disconnecting…';
+    case 'disconnected':
+      return 'Disconnected';
+    case 'error': {
+      const why = status.error?.message ?? 'the helper gave no reason';
+      return label ? `Could not connect to ${label}: ${why}` : `Not connected: ${why}`;
+    }
+  }
+}
+
+/** "on (blocking)", "off", … : the kill switch as the helper reports it, not as wished. */
+export function formatKillSwitch(status: TunnelStatus, settings: Settings): string {
+  if (settings.killSwitch) {
+    if (status.blocked && !status.firewallActive) return 'on (but its rules are not in the kernel: traffic may leak; reconnect or restart umbrad)';
+    if (status.blocked) return 'on (blocking)';
+    return status.state === 'disconnected' ? 'on (not blocking while disconnected)' : 'on (not blocking)';
+  }
+  if (status.blocked) return settings.killSwitchOnBoot ? 'off (traffic is blocked since boot until you connect: kill switch on boot is on)' : 'off (but traffic is blocked)';
+  return 'off';
+}
+
+/** `umbra status`: the summary line, what went wrong if anything, and the kill switch. */
+export function formatStatus(status: TunnelStatus, settings: Settings | undefined, now: number): string[] {
+  const lines = [formatStatusLine(status, now)];
+  if (status.state === 'connecting' && status.error) lines.push(`Last error: ${status.error.message}`);
+  if (settings) lines.push(`Kill switch: ${formatKillSwitch(status, settings)}`);
+  if ((status.state === 'error' || status.state === 'connecting') && status.blocked) {
+    lines.push('Traffic outside the tunnel is blocked until you connect; umbra disconnect lifts the block.');
+  }
+  return lines;
+}
+
+/** `umbra servers`: an aligned table, or what to do when there is none. */
+export function formatServers(servers: readonly ServerInfo[]): string[] {
+  if (servers.length === 0) return ['No servers yet. Add one from a WireGuard config: umbra import FILE.conf'];
+  const rows = servers.map((s) => [s.id, s.name, [s.city, s.country].filter((x) => x).join(', '), s.endpoint]);
+  const header = ['ID', 'NAME', 'LOCATION', 'ENDPOINT'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  return [line(header), ...rows.map(line)];
+}
+
+export const SETTING_LABELS = {
+  killSwitch: 'Kill switch',
+  killSwitchOnBoot: 'Kill switch on boot',
+  allowLan: 'Allow LAN',
+  autoConnect: 'Auto-connect',
+} as const satisfies Record<Exclude<keyof Settings, 'lastServerId'>, string>;
+export type BooleanSetting = keyof typeof SETTING_LABELS;
+
+export const onOff = (v: boolean): string => (v ? 'on' : 'off');
+
+/** `umbra settings`. */
+export function formatSettings(settings: Settings): string[] {
+  const lines = (Object.keys(SETTING_LABELS) as BooleanSetting[]).map((k) => `${SETTING_LABELS[k]}: ${onOff(settings[k])}`);
+  if (settings.lastServerId) lines.push(`Last server: ${settings.lastServerId}`);
+  return lines;
+}
+
+/** After `umbra set …`: the setting as the helper now has it. */
+export function formatSettingChange(key: BooleanSetting, settings: Settings): string {
+  return `${SETTING_LABELS[key]}: ${onOff(settings[key])}`;
+}
+
+/** After `umbra import`. */
+export function formatImported(server: ServerInfo): string[] {
+  return [`Imported ${serverLabel(server)} · ${server.endpoint}`, `Connect with: umbra connect ${server.id}`];
+}
+
+export interface Failure {
+  message: string;
+  exitCode: number;
+  /** What --json prints. */
+  json: { error: { message: string; code?: number; kind?: string; data?: unknown } };
+}
+
+/** Any error a command ends with, as a message and an exit code. */
+export function describeFailure(e: unknown): Failure {
+  if (e instanceof IpcError) {
+    return { message: e.message, exitCode: EXIT_UNREACHABLE, json: { error: { kind: e.kind, message: e.message } } };
+  }
+  if (e instanceof RpcError) {
+    const exitCode = e.code === ErrorCode.PermissionDenied ? EXIT_UNREACHABLE : EXIT_FAILED;
+    return { message: e.message, exitCode, json: { error: { code: e.code, message: e.message, ...(e.data === undefined ? {} : { data: e.data }) } } };
+  }
+  const message = e instanceof Error ? e.message : String(e);
+  return { message, exitCode: EXIT_FAILED, json: { error: { message } } };
+}

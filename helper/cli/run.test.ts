@@ -1,0 +1,209 @@
+// The CLI run in-process against the real IPC server with a fake helper behind it: the output
+// and exit code of each command, and of the errors a person will meet.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ErrorCode, RpcError, type Handlers } from '../ipc/schema.js';
+import { startIpcServer } from '../ipc/server.js';
+import { FakeHelper, type FakeHelperOptions } from '../ipc/testing/fake-helper.js';
+import { clientVersion, runCli, type CliIo } from './run.js';
+
+const NOW = 1_700_000_000_000;
+let dir: string;
+let seq = 0;
+const cleanups: (() => unknown)[] = [];
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'umbra-cli-'));
+});
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function helper(opts: FakeHelperOptions & { handlers?: Partial<Handlers> } = {}) {
+  const fake = new FakeHelper({ now: () => NOW, ...opts });
+  const path = join(dir, `h${++seq}.sock`);
+  const server = await startIpcServer({ socketPath: path, handlers: { ...fake.handlers, ...opts.handlers }, subscribe: fake.subscribe, group: 'nogroup', log: () => {} });
+  cleanups.push(() => server.close(), () => fake.dispose());
+  return { fake, path };
+}
+
+async function cli(argv: string[], io: Partial<CliIo> = {}): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runCli(argv, { out: (l) => out.push(l), err: (l) => err.push(l), env: {}, now: () => NOW, clientVersion: '9.9.9', ...io });
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+describe('usage', () => {
+  it('help: the usage on stdout, exit 0', async () => {
+    const r = await cli(['help']);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^usage: umbra \[--socket PATH\] \[--json\] <command>/);
+    expect(r.out).toContain('set kill-switch on|off');
+    expect(r.err).toBe('');
+  });
+
+  it('a usage error: what is wrong and where to look, exit 2', async () => {
+    expect(await cli([])).toEqual({ code: 2, out: '', err: 'umbra: no command given\nRun "umbra help" for usage.' });
+    expect(await cli(['set', 'kill-switch', 'maybe'])).toEqual({ code: 2, out: '', err: 'umbra: set kill-switch takes on or off, not "maybe"\nRun "umbra help" for usage.' });
+  });
+});
+
+describe('the helper not reachable: exit 3 with what to do', () => {
+  it.each([['status'], ['connect'], ['set', 'kill-switch', 'on'], ['servers']])('%s', async (...argv) => {
+    const path = join(dir, 'nobody-here.sock');
+    const r = await cli(['--socket', path, ...argv]);
+    expect(r).toEqual({ code: 3, out: '', err: `umbra: the Umbra helper is not running (no socket at ${path}): start it with sudo systemctl start umbrad, or sudo npx umbrad serve` });
+  });
+
+  it('uses UMBRA_SOCKET, and --json errors are JSON', async () => {
+    const path = join(dir, 'env.sock');
+    const r = await cli(['--json', 'status'], { env: { UMBRA_SOCKET: path } });
+    expect(r.code).toBe(3);
+    expect(JSON.parse(r.err)).toEqual({ error: { kind: 'not-running', message: expect.stringContaining(`no socket at ${path}`) } });
+  });
+
+  it('version still prints the client version', async () => {
+    const r = await cli(['--socket', join(dir, 'none.sock'), 'version']);
+    expect(r.code).toBe(3);
+    expect(r.out).toBe('umbra 9.9.9 (protocol 1)');
+    expect(r.err).toMatch(/not running/);
+  });
+});
+
+describe('commands', () => {
+  it('status, disconnected and connected, human and JSON', async () => {
+    const { fake, path } = await helper();
+    expect(await cli(['--socket', path, 'status'])).toEqual({ code: 0, out: 'Disconnected\nKill switch: off', err: '' });
+    fake.settings.killSwitch = true;
+    fake.status = { ...fake.status, state: 'connected', blocked: true, firewallActive: true, server: fake.servers[0], addresses: ['100.64.1.2/32'], connectedSince: NOW - 192_000, rxBytes: 1_234_567, txBytes: 300_000 };
+    expect(await cli(['--socket', path, 'status'])).toEqual({
+      code: 0,
+      out: 'Connected to Stockholm (se-sto) · 100.64.1.2 · up 3m12s · ↓1.2 MB ↑300 kB\nKill switch: on (blocking)',
+      err: '',
+    });
+    const json = await cli(['--socket', path, '--json', 'status']);
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.out)).toEqual(fake.status);
+  });
+
+  it('servers and settings', async () => {
+    const { fake, path } = await helper();
+    const servers = await cli(['--socket', path, 'servers']);
+    expect(servers.code).toBe(0);
+    expect(servers.out.split('\n')).toEqual([
+      'ID      NAME       LOCATION            ENDPOINT',
+      'se-sto  Stockholm  Stockholm, Sweden   198.51.100.10:51820',
+      'de-fra  Frankfurt  Frankfurt, Germany  198.51.100.20:51820',
+    ]);
+    expect(JSON.parse((await cli(['--socket', path, 'servers', '--json'])).out)).toEqual({ servers: fake.servers });
+    expect((await cli(['--socket', path, 'settings'])).out).toBe('Kill switch: off\nKill switch on boot: off\nAllow LAN: off\nAuto-connect: off');
+  });
+
+  it('set: each setting, the value the helper now has', async () => {
+    const { fake, path } = await helper();
+    expect(await cli(['--socket', path, 'set', 'kill-switch', 'on'])).toEqual({ code: 0, out: 'Kill switch: on', err: '' });
+    expect(await cli(['--socket', path, 'set', 'kill-switch-on-boot', 'on'])).toEqual({ code: 0, out: 'Kill switch on boot: on', err: '' });
+    expect(await cli(['--socket', path, 'set', 'allow-lan', 'on'])).toEqual({ code: 0, out: 'Allow LAN: on', err: '' });
+    expect(await cli(['--socket', path, 'set', 'auto-connect', 'on'])).toEqual({ code: 0, out: 'Auto-connect: on', err: '' });
+    expect(await cli(['--socket', path, 'set', 'kill-switch', 'off'])).toEqual({ code: 0, out: 'Kill switch: off', err: '' });
+    expect(fake.settings).toEqual({ killSwitch: false, killSwitchOnBoot: true, allowLan: true, autoConnect: true });
+    expect(fake.calls.map((c) => c.params)).toEqual([{ killSwitch: true }, { killSwitchOnBoot: true }, { allowLan: true }, { autoConnect: true }, { killSwitch: false }]);
+    const json = await cli(['--socket', path, '--json', 'set', 'allow-lan', 'off']);
+    expect(JSON.parse(json.out)).toEqual({ killSwitch: false, killSwitchOnBoot: true, allowLan: false, autoConnect: true });
+  });
+
+  it('import: sends the file and the name, says how to connect', async () => {
+    const { fake, path } = await helper();
+    const file = join(dir, 'wg0.conf');
+    writeFileSync(file, '[Interface]\nPrivateKey = x\n[Peer]\n');
+    expect(await cli(['--socket', path, 'import', file, '--name', 'Home'])).toEqual({ code: 0, out: 'Imported Home (imported) · 198.51.100.30:51820\nConnect with: umbra connect imported', err: '' });
+    expect(fake.calls.at(-1)).toMatchObject({ method: 'importConfig', params: { name: 'Home' } });
+  });
+
+  it('import: a missing, empty or oversized file fails before calling the helper', async () => {
+    const { fake, path } = await helper();
+    const missing = join(dir, 'nope.conf');
+    expect(await cli(['--socket', path, 'import', missing])).toEqual({ code: 1, out: '', err: `umbra: cannot read ${missing}: no such file` });
+    const empty = join(dir, 'empty.conf');
+    writeFileSync(empty, '\n');
+    expect((await cli(['--socket', path, 'import', empty])).err).toMatch(/is empty: a WireGuard config has an \[Interface\] and a \[Peer\] section/);
+    const big = join(dir, 'big.conf');
+    writeFileSync(big, 'x'.repeat(70_000));
+    expect(await cli(['--socket', path, 'import', big])).toEqual({ code: 1, out: '', err: `umbra: ${big} is 70000 bytes; a WireGuard config is at most 65536: is it the right file?` });
+    expect((await cli(['--socket', path, 'import', dir])).err).toMatch(/it is a directory/);
+    expect(fake.calls).toEqual([]);
+  });
+
+  it('connect: waits until connected and says so', async () => {
+    const { fake, path } = await helper();
+    const r = await cli(['--socket', path, 'connect', 'se-sto']);
+    expect(r).toEqual({ code: 0, out: 'Connected to Stockholm (se-sto) · 100.64.1.2 · up 0s · ↓1.2 MB ↑300 kB', err: '' });
+    expect(fake.calls.filter((c) => c.method === 'connect').map((c) => c.params)).toEqual([{ serverId: 'se-sto' }]);
+  });
+
+  it('connect: finds a server by name, and says when there is none', async () => {
+    const { fake, path } = await helper();
+    expect((await cli(['--socket', path, 'connect', 'frankfurt'])).code).toBe(0);
+    expect(fake.calls.filter((c) => c.method === 'connect').map((c) => c.params)).toEqual([{ serverId: 'de-fra' }]);
+    expect(await cli(['--socket', path, 'connect', 'Atlantis City'])).toEqual({ code: 1, out: '', err: 'umbra: no server "Atlantis City": see umbra servers for the ids and names' });
+    // An id the helper does not know: its NotFound.
+    expect(await cli(['--socket', path, 'connect', 'atlantis'])).toEqual({ code: 1, out: '', err: 'umbra: no server "atlantis": see umbra servers' });
+  });
+
+  it('connect: a failure is reported with its cause and the kill-switch block, exit 1', async () => {
+    const { fake, path } = await helper({ outcome: 'error' });
+    fake.settings.killSwitch = true;
+    const r = await cli(['--socket', path, 'connect']);
+    expect(r.code).toBe(1);
+    expect(r.out).toBe([
+      'Could not connect to Stockholm (se-sto): no handshake answer from 198.51.100.10:51820 within 5 s: is the server up and is UDP allowed?',
+      'Traffic outside the tunnel is blocked until you connect; umbra disconnect lifts the block.',
+    ].join('\n'));
+  });
+
+  it('connect: gives up waiting after the limit, exit 1', async () => {
+    const { path } = await helper({ outcome: 'hang' });
+    const r = await cli(['--socket', path, 'connect'], { connectWaitMs: 150 });
+    expect(r).toEqual({ code: 1, out: 'Connecting to Stockholm (se-sto)…', err: 'umbra: still connecting after 150 ms: umbra status shows progress; umbra disconnect stops trying' });
+  });
+
+  it('connect --json: the final status', async () => {
+    const { path } = await helper();
+    const r = await cli(['--socket', path, '--json', 'connect']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out)).toMatchObject({ state: 'connected', server: { id: 'se-sto' } });
+  });
+
+  it('disconnect', async () => {
+    const { fake, path } = await helper();
+    fake.status = { ...fake.status, state: 'connected', server: fake.servers[0] };
+    expect(await cli(['--socket', path, 'disconnect'])).toEqual({ code: 0, out: 'Disconnected', err: '' });
+  });
+
+  it('version: client and helper', async () => {
+    const { path } = await helper();
+    expect(await cli(['--socket', path, 'version'])).toEqual({ code: 0, out: 'umbra 9.9.9 (protocol 1)\numbrad 0.1.0-fake (protocol 1)', err: '' });
+    expect(JSON.parse((await cli(['--socket', path, '--json', 'version'])).out)).toEqual({ client: { version: '9.9.9', protocol: 1 }, helper: { version: '0.1.0-fake', protocol: 1 } });
+  });
+
+  it('an error the helper answers: its message, exit 1; permission denied: exit 3', async () => {
+    const { path } = await helper({
+      handlers: {
+        setSettings: () => Promise.reject(new RpcError(ErrorCode.Busy, 'the kill switch is being applied: try again in a moment')),
+        status: () => Promise.reject(new RpcError(ErrorCode.PermissionDenied, 'permission denied: only root and members of the umbra group may control Umbra.')),
+      },
+    });
+    expect(await cli(['--socket', path, 'set', 'kill-switch', 'on'])).toEqual({ code: 1, out: '', err: 'umbra: the kill switch is being applied: try again in a moment' });
+    const json = await cli(['--socket', path, '--json', 'set', 'kill-switch', 'on']);
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.err)).toEqual({ error: { code: ErrorCode.Busy, message: 'the kill switch is being applied: try again in a moment' } });
+    expect((await cli(['--socket', path, 'status'])).code).toBe(3);
+  });
+});
+
+it('clientVersion reads package.json', () => {
+  expect(clientVersion()).toMatch(/^\d+\.\d+\.\d+/);
+});

@@ -1,0 +1,259 @@
+// `umbra`: runs one command against the helper and returns the exit code. Everything it touches
+// (output, environment, files, time) comes in through `CliIo`, so tests run it in-process.
+import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { IpcClient, IpcError } from '../ipc/client.js';
+import { MAX_CONFIG_BYTES, PROTOCOL_VERSION, ServerId, type HelperEvent, type Settings, type TunnelStatus } from '../ipc/schema.js';
+import { parseArgs, socketPath, UsageError, USAGE, type Command, type Invocation } from './args.js';
+import {
+  describeFailure, EXIT_FAILED, EXIT_OK, EXIT_USAGE, formatImported, formatServers, formatSettingChange, formatSettings, formatStatus,
+} from './format.js';
+
+export interface CliIo {
+  /** One call per line printed to stdout / stderr (without the newline). */
+  out(line: string): void;
+  err(line: string): void;
+  env: Record<string, string | undefined>;
+  readFile?: (path: string) => Promise<string>;
+  now?: () => number;
+  /** How long `connect` waits for connected or error. Default 20 s. */
+  connectWaitMs?: number;
+  /** How long `disconnect` waits for disconnected. Default 10 s. */
+  disconnectWaitMs?: number;
+  /** Default: from package.json. */
+  clientVersion?: string;
+}
+
+/** A failure of the command itself (not of the helper), with its exit code. */
+class CliFailure extends Error {
+  constructor(message: string, readonly exitCode = EXIT_FAILED) {
+    super(message);
+  }
+}
+
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  let inv: Invocation;
+  try {
+    inv = parseArgs(argv);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    io.err(`umbra: ${e.message}`);
+    io.err('Run "umbra help" for usage.');
+    return EXIT_USAGE;
+  }
+  const ctx = new Context(inv, io);
+  try {
+    return await ctx.run(inv.command);
+  } catch (e) {
+    const failure = describeFailure(e);
+    const exitCode = e instanceof CliFailure ? e.exitCode : failure.exitCode;
+    if (inv.json) io.err(JSON.stringify(failure.json));
+    else io.err(`umbra: ${failure.message}`);
+    return exitCode;
+  } finally {
+    await ctx.dispose();
+  }
+}
+
+class Context {
+  private client: IpcClient | undefined;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly inv: Invocation,
+    private readonly io: CliIo,
+  ) {
+    this.now = io.now ?? Date.now;
+  }
+
+  private async connect(): Promise<IpcClient> {
+    this.client ??= await IpcClient.connect(socketPath(this.inv, this.io.env), { timeoutMs: 5000 });
+    return this.client;
+  }
+
+  async dispose(): Promise<void> {
+    await this.client?.close();
+  }
+
+  /** --json: the value as JSON; else the human lines. */
+  private print(value: unknown, lines: () => string[]): void {
+    if (this.inv.json) this.io.out(JSON.stringify(value, null, 2));
+    else for (const line of lines()) this.io.out(line);
+  }
+
+  async run(command: Command): Promise<number> {
+    switch (command.name) {
+      case 'help':
+        this.io.out(USAGE);
+        return EXIT_OK;
+      case 'version':
+        return this.version();
+      case 'status': {
+        const client = await this.connect();
+        const status = await client.call('status');
+        const settings = this.inv.json ? undefined : await client.call('getSettings');
+        this.print(status, () => formatStatus(status, settings, this.now()));
+        return EXIT_OK;
+      }
+      case 'servers': {
+        const { servers } = await (await this.connect()).call('listServers');
+        this.print({ servers }, () => formatServers(servers));
+        return EXIT_OK;
+      }
+      case 'settings': {
+        const settings = await (await this.connect()).call('getSettings');
+        this.print(settings, () => formatSettings(settings));
+        return EXIT_OK;
+      }
+      case 'set': {
+        const patch: Partial<Settings> = { [command.key]: command.value };
+        const settings = await (await this.connect()).call('setSettings', patch);
+        this.print(settings, () => [formatSettingChange(command.key, settings)]);
+        return EXIT_OK;
+      }
+      case 'import':
+        return this.importConfig(command.file, command.serverName);
+      case 'connect':
+        return this.connectTunnel(command.server);
+      case 'disconnect':
+        return this.disconnectTunnel();
+    }
+  }
+
+  private async version(): Promise<number> {
+    const client = this.io.clientVersion ?? clientVersion();
+    if (!this.inv.json) this.io.out(`umbra ${client} (protocol ${PROTOCOL_VERSION})`);
+    try {
+      const helper = await (await this.connect()).call('version');
+      this.print({ client: { version: client, protocol: PROTOCOL_VERSION }, helper }, () => [`umbrad ${helper.version} (protocol ${helper.protocol})`]);
+      if (helper.protocol !== PROTOCOL_VERSION) {
+        this.io.err(`umbra: warning: the helper speaks protocol ${helper.protocol} and this client ${PROTOCOL_VERSION}: update Umbra so both match`);
+      }
+      return EXIT_OK;
+    } catch (e) {
+      if (this.inv.json && e instanceof IpcError) this.io.out(JSON.stringify({ client: { version: client, protocol: PROTOCOL_VERSION }, helper: null }, null, 2));
+      throw e;
+    }
+  }
+
+  private async importConfig(file: string, name: string | undefined): Promise<number> {
+    let text: string;
+    try {
+      text = await (this.io.readFile ?? ((p: string) => readFile(p, 'utf8')))(file);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a directory' : (e as Error).message;
+      throw new CliFailure(`cannot read ${file}: ${why}`);
+    }
+    const size = Buffer.byteLength(text, 'utf8');
+    if (size > MAX_CONFIG_BYTES) throw new CliFailure(`${file} is ${size} bytes; a WireGuard config is at most ${MAX_CONFIG_BYTES}: is it the right file?`);
+    if (text.trim() === '') throw new CliFailure(`${file} is empty: a WireGuard config has an [Interface] and a [Peer] section`);
+    const { server } = await (await this.connect()).call('importConfig', name === undefined ? { text } : { text, name });
+    this.print({ server }, () => formatImported(server));
+    return EXIT_OK;
+  }
+
+  /** An id, or a name/city that matches one server (case-insensitive). */
+  private async resolveServer(client: IpcClient, wanted: string): Promise<string> {
+    const { servers } = await client.call('listServers');
+    if (servers.some((s) => s.id === wanted)) return wanted;
+    const lower = wanted.toLowerCase();
+    const matches = servers.filter((s) => s.id === lower || s.name.toLowerCase() === lower || s.city?.toLowerCase() === lower);
+    if (matches.length === 1) return matches[0]!.id;
+    if (matches.length > 1) throw new CliFailure(`"${wanted}" matches several servers (${matches.map((s) => s.id).join(', ')}): give the id`);
+    if (ServerId.safeParse(wanted).success) return wanted; // let the helper say it does not know it
+    throw new CliFailure(`no server "${wanted}": see umbra servers for the ids and names`);
+  }
+
+  private async connectTunnel(wanted: string | undefined): Promise<number> {
+    const client = await this.connect();
+    const serverId = wanted === undefined ? undefined : await this.resolveServer(client, wanted);
+    const waitMs = this.io.connectWaitMs ?? 20_000;
+    const { status, timedOut } = await waitForState(
+      client,
+      () => client.call('connect', serverId === undefined ? {} : { serverId }),
+      (s) => s.state === 'connected' || s.state === 'error' || s.state === 'disconnected',
+      waitMs,
+    );
+    this.print(status, () => formatStatus(status, undefined, this.now()));
+    if (status.state === 'connected') return EXIT_OK;
+    if (timedOut) {
+      this.io.err(`umbra: still ${status.state} after ${duration(waitMs)}${status.error ? ` (last error: ${status.error.message})` : ''}: umbra status shows progress; umbra disconnect stops trying`);
+    } else if (status.state === 'disconnected') {
+      this.io.err('umbra: the connection was cancelled (the tunnel is disconnected)');
+    }
+    return EXIT_FAILED;
+  }
+
+  private async disconnectTunnel(): Promise<number> {
+    const client = await this.connect();
+    const waitMs = this.io.disconnectWaitMs ?? 10_000;
+    const { status, timedOut } = await waitForState(client, () => client.call('disconnect'), (s) => s.state === 'disconnected' || s.state === 'error', waitMs);
+    this.print(status, () => formatStatus(status, undefined, this.now()));
+    if (status.state === 'disconnected') return EXIT_OK;
+    if (timedOut) this.io.err(`umbra: still ${status.state} after ${duration(waitMs)}: see umbra status`);
+    return EXIT_FAILED;
+  }
+}
+
+/**
+ * Subscribes, runs `kick` (the call that changes the state), then waits until a status after its
+ * reply satisfies `done`, or `timeoutMs` passes (then the latest status). Rejects when the
+ * connection is lost meanwhile.
+ */
+export async function waitForState(
+  client: IpcClient,
+  kick: () => Promise<TunnelStatus>,
+  done: (s: TunnelStatus) => boolean,
+  timeoutMs: number,
+): Promise<{ status: TunnelStatus; timedOut: boolean }> {
+  let armed = false;
+  let latest: TunnelStatus | undefined;
+  let finish: ((s: TunnelStatus) => void) | undefined;
+  const onEvent = (e: HelperEvent) => {
+    if (!armed || e.type !== 'status') return;
+    latest = e.status;
+    if (done(e.status)) finish?.(e.status);
+  };
+  await client.subscribe(onEvent);
+  const first = await kick();
+  armed = true;
+  latest = first;
+  if (done(first)) return { status: first, timedOut: false };
+  return new Promise((resolve, reject) => {
+    const onClose = (reason: Error | undefined) => {
+      clearTimeout(timer);
+      reject(reason ?? new IpcError('closed', 'the connection to the Umbra helper was closed'));
+    };
+    const timer = setTimeout(() => {
+      client.off('close', onClose);
+      resolve({ status: latest!, timedOut: true });
+    }, timeoutMs);
+    finish = (s) => {
+      clearTimeout(timer);
+      client.off('close', onClose);
+      resolve({ status: s, timedOut: false });
+    };
+    client.once('close', onClose);
+  });
+}
+
+const duration = (ms: number): string => (ms < 1000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`);
+
+/** This client's version, from the package.json above this file (source or dist/). */
+export function clientVersion(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: unknown; version?: unknown };
+      if (pkg.name === 'umbra' && typeof pkg.version === 'string') return pkg.version;
+    } catch {
+      // keep looking
+    }
+    const parent = dirname(dir);
+    if (parent === dir) return 'unknown';
+    dir = parent;
+  }
+}

@@ -1,0 +1,57 @@
+// `umbrad serve`: the daemon in the foreground (systemd runs it), until SIGINT/SIGTERM.
+import { startDaemon } from '../daemon/daemon.js';
+import { EXIT_FAILURE, EXIT_OK, UsageError, environmentProblem } from './up.js';
+
+export interface ServeArgs {
+  socketPath: string;
+  stateDir: string;
+  resolvConfPath: string;
+  dnsMode: 'auto' | 'resolv-conf' | 'resolved';
+  group: string;
+}
+
+export const SERVE_DEFAULTS: ServeArgs = {
+  socketPath: '/run/umbra/umbrad.sock',
+  stateDir: '/var/lib/umbra',
+  resolvConfPath: '/etc/resolv.conf',
+  dnsMode: 'auto',
+  group: 'umbra',
+};
+
+/** Parses `--name value` options against the defaults; anything else is a usage error. */
+export function parseOptions<T extends Record<string, string>>(argv: string[], defaults: T, names: Record<string, keyof T>): T {
+  const out = { ...defaults };
+  for (let i = 0; i < argv.length; i++) {
+    const key = names[argv[i]!];
+    const value = argv[i + 1];
+    if (!key) throw new UsageError(`unknown option "${argv[i]}" (options: ${Object.keys(names).join(', ')})`);
+    if (value === undefined || value.startsWith('--')) throw new UsageError(`${argv[i]} needs a value`);
+    out[key] = value as T[keyof T];
+    i++;
+  }
+  return out;
+}
+
+export async function serve(argv: string[], log: (line: string) => void): Promise<number> {
+  const args = parseOptions(argv, SERVE_DEFAULTS as unknown as Record<string, string>, {
+    '--socket': 'socketPath',
+    '--state-dir': 'stateDir',
+    '--resolv-conf': 'resolvConfPath',
+    '--dns': 'dnsMode',
+    '--group': 'group',
+  }) as unknown as ServeArgs;
+  if (!['auto', 'resolv-conf', 'resolved'].includes(args.dnsMode)) throw new UsageError('--dns takes auto, resolv-conf or resolved');
+  const problem = environmentProblem();
+  if (problem) {
+    log(problem.replace('bringing a tunnel up', 'the helper'));
+    return EXIT_FAILURE;
+  }
+  const daemon = await startDaemon({ ...args, log });
+  const signal = await new Promise<string>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
+  log(`${signal}: stopping (a kill-switch block stays in place)`);
+  await daemon.stop();
+  return EXIT_OK;
+}

@@ -1,0 +1,211 @@
+// Server catalogs (DESIGN.md, "Servers and accounts"): a JSON file or URL listing servers with
+// their locations, endpoints and public keys. The key to use with them comes from a profile.
+//
+//   { "servers": [ { "id": "se-got-001", "name": "Gothenburg 1", "country": "Sweden",
+//       "countryCode": "se", "city": "Gothenburg", "latitude": 57.7, "longitude": 11.97,
+//       "endpoint": "198.51.100.10:51820", "publicKey": "<44 chars>", "exitIp": "198.51.100.11",
+//       "allowedIPs": ["0.0.0.0/0", "::/0"] } ] }
+//
+// Decisions: unknown fields are ignored (provider lists carry extras); null counts as absent;
+// ids that are not already lowercase [a-z0-9._-] are slugified, and two entries with the same id
+// are an error; countryCode is lowercased. Errors name the entry (index and id) and the field.
+// Errors about a file or a download never quote its content (the helper is root and may be
+// pointed at any file) nor a URL's query or credentials.
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { isAbsolute } from 'node:path';
+import { z } from 'zod';
+import { formatIp, parseIp } from '../../config/wg-quick.js';
+import { ErrorCode, RpcError, ServerId } from '../../ipc/schema.js';
+import { canonicalCidr, CidrText, describeIssues, IpText, KeyText, parseJson } from './files.js';
+import { formatEndpoint, parseEndpoint, slugify } from './ids.js';
+
+export const MAX_CATALOG_BYTES = 4 * 1024 * 1024;
+export const CATALOG_TIMEOUT_MS = 10_000;
+export const MAX_CATALOG_SERVERS = 10_000;
+
+const absent = <T extends z.ZodType>(t: T) => t.nullish().transform((v) => v ?? undefined);
+
+const CatalogEntry = z.object({
+  id: z.string().min(1, 'is empty').max(64, 'is longer than 64 characters'),
+  name: z.string().trim().min(1, 'is empty').max(100, 'is longer than 100 characters'),
+  country: absent(z.string().max(60, 'is longer than 60 characters')),
+  countryCode: absent(
+    z
+      .string()
+      .regex(/^[A-Za-z]{2}$/, 'must be a two-letter ISO 3166 code, e.g. "se"')
+      .transform((c) => c.toLowerCase()),
+  ),
+  city: absent(z.string().max(60, 'is longer than 60 characters')),
+  latitude: absent(z.number().min(-90, 'must be from -90 to 90').max(90, 'must be from -90 to 90')),
+  longitude: absent(z.number().min(-180, 'must be from -180 to 180').max(180, 'must be from -180 to 180')),
+  endpoint: z
+    .string()
+    .max(300, 'is longer than 300 characters')
+    .transform((t, ctx) => {
+      try {
+        return formatEndpoint(parseEndpoint(t.trim()));
+      } catch (e) {
+        ctx.addIssue({ code: 'custom', message: (e as Error).message });
+        return z.NEVER;
+      }
+    }),
+  publicKey: KeyText,
+  exitIp: absent(IpText.transform((t) => formatIp(parseIp(t)!.bytes))),
+  allowedIPs: absent(z.array(CidrText.transform(canonicalCidr)).min(1, 'is empty; leave it out for all traffic')),
+});
+export type CatalogEntry = z.infer<typeof CatalogEntry>;
+
+const Catalog = z.object({
+  servers: z
+    .array(z.unknown())
+    .min(1, 'the catalog lists no servers')
+    .max(MAX_CATALOG_SERVERS, `a catalog lists at most ${MAX_CATALOG_SERVERS} servers`),
+});
+
+const invalid = (message: string) => new RpcError(ErrorCode.InvalidConfig, message);
+
+/** Validates catalog JSON; throws RpcError(InvalidConfig) naming the entry and field at fault. */
+export function parseCatalog(json: unknown): CatalogEntry[] {
+  const top = Catalog.safeParse(json);
+  if (!top.success) {
+    const shape = typeof json === 'object' && json !== null && !Array.isArray(json) && 'servers' in json;
+    throw invalid(`the catalog is not valid: ${shape ? describeIssues(top.error) : 'expected an object with a "servers" list'}`);
+  }
+  const out: CatalogEntry[] = [];
+  const firstIndex = new Map<string, number>();
+  const problems: string[] = [];
+  top.data.servers.forEach((raw, i) => {
+    const rawId = (raw as { id?: unknown } | null)?.id;
+    const label = `servers[${i}]${typeof rawId === 'string' && rawId.length <= 64 ? ` (id ${JSON.stringify(rawId)})` : ''}`;
+    const entry = CatalogEntry.safeParse(raw);
+    if (!entry.success) {
+      problems.push(`${label}: ${describeIssues(entry.error, 2)}`);
+      return;
+    }
+    const id = ServerId.safeParse(entry.data.id).success ? entry.data.id : slugify(entry.data.id, 64);
+    const dup = firstIndex.get(id);
+    if (dup !== undefined) {
+      problems.push(`${label}: id: the same id as servers[${dup}]; every server needs its own id`);
+      return;
+    }
+    firstIndex.set(id, i);
+    out.push({ ...entry.data, id });
+  });
+  if (problems.length > 0) {
+    const more = problems.length > 3 ? `; and ${problems.length - 3} more entries` : '';
+    throw invalid(`the catalog is not valid: ${problems.slice(0, 3).join('; ')}${more}`);
+  }
+  return out;
+}
+
+const tooBig = (what: string) => invalid(`${what} is larger than ${MAX_CATALOG_BYTES / 1024 / 1024} MiB; is it really a server catalog?`);
+
+function decode(bytes: Uint8Array, what: string): unknown {
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw invalid(`${what} is not UTF-8 text; a catalog is a JSON file`);
+  }
+  const json = parseJson(text.replace(/^\uFEFF/, ''));
+  if (!json.ok) throw invalid(`${what} is ${json.reason}; a catalog is a JSON file`);
+  return json.value;
+}
+
+/** Reads and parses a catalog file (absolute path, regular file, at most 4 MiB). */
+export async function readCatalogFile(file: string): Promise<unknown> {
+  if (!isAbsolute(file)) throw new RpcError(ErrorCode.InvalidParams, `give the catalog file's full path (starting with /), not "${file}"`);
+  const what = `the catalog file ${file}`;
+  let fh;
+  try {
+    // O_NONBLOCK: opening a FIFO must not hang the helper; it is refused below as not a file.
+    fh = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new RpcError(ErrorCode.NotFound, `${what} does not exist`);
+    if (code === 'EACCES' || code === 'EPERM') throw new RpcError(ErrorCode.InvalidParams, `${what} cannot be read (permission denied)`);
+    throw new RpcError(ErrorCode.InvalidParams, `${what} cannot be opened (${code ?? (e as Error).message})`);
+  }
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) throw new RpcError(ErrorCode.InvalidParams, `${what} is not a regular file`);
+    if (st.size > MAX_CATALOG_BYTES) throw tooBig(what);
+    const buf = Buffer.alloc(MAX_CATALOG_BYTES + 1);
+    let n = 0;
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, n, buf.length - n, null);
+      if (bytesRead === 0) break;
+      n += bytesRead;
+      if (n > MAX_CATALOG_BYTES) throw tooBig(what);
+    }
+    return decode(buf.subarray(0, n), what);
+  } finally {
+    await fh.close();
+  }
+}
+
+/** The URL without credentials, query or fragment, for messages. */
+function shown(url: URL): string {
+  return `${url.origin}${url.pathname}`;
+}
+
+/** Downloads and parses a catalog (http or https, 10 s for the whole download, at most 4 MiB). */
+export async function fetchCatalog(urlText: string, fetchImpl: typeof fetch = fetch, timeoutMs = CATALOG_TIMEOUT_MS): Promise<unknown> {
+  let url: URL;
+  try {
+    url = new URL(urlText);
+  } catch {
+    throw new RpcError(ErrorCode.InvalidParams, 'the catalog URL is not a valid URL');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new RpcError(ErrorCode.InvalidParams, `the catalog URL must start with https:// or http://, not ${url.protocol}//`);
+  }
+  const what = `the catalog at ${shown(url)}`;
+  const signal = AbortSignal.timeout(timeoutMs);
+  const failed = (e: unknown): RpcError => {
+    if (signal.aborted || (e as Error).name === 'TimeoutError' || (e as Error).name === 'AbortError') {
+      return new RpcError(ErrorCode.Unavailable, `${what} did not arrive within ${timeoutMs / 1000} s; check the address and your connection`);
+    }
+    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+    const why = cause?.code ?? cause?.message ?? (e as Error).message;
+    return new RpcError(ErrorCode.Unavailable, `could not download ${what}: ${why}`);
+  };
+  let res: Response;
+  try {
+    res = await fetchImpl(url, { signal, redirect: 'follow', headers: { accept: 'application/json' } });
+  } catch (e) {
+    throw failed(e);
+  }
+  if (!res.ok) {
+    await res.body?.cancel().catch(() => undefined);
+    const code = res.status === 404 ? ErrorCode.NotFound : ErrorCode.Unavailable;
+    throw new RpcError(code, `could not download ${what}: the server answered ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`);
+  }
+  const length = Number(res.headers.get('content-length') ?? NaN);
+  if (length > MAX_CATALOG_BYTES) {
+    await res.body?.cancel().catch(() => undefined);
+    throw tooBig(what);
+  }
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  try {
+    if (res.body) {
+      const reader = res.body.getReader();
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        total += value.length;
+        if (total > MAX_CATALOG_BYTES) {
+          await reader.cancel().catch(() => undefined);
+          throw tooBig(what);
+        }
+        chunks.push(value);
+      }
+    }
+  } catch (e) {
+    if (e instanceof RpcError) throw e;
+    throw failed(e);
+  }
+  return decode(Buffer.concat(chunks), what);
+}

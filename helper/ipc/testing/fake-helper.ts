@@ -1,0 +1,118 @@
+// An in-memory helper behind the IPC schema: handlers with state, an event source, and a record
+// of the calls. For tests of the IPC server, the CLI and (later) the Electron main process.
+import { DEFAULT_SETTINGS, ErrorCode, RpcError, type Caller, type Handlers, type HelperEvent, type Params, type ServerInfo, type Settings, type TunnelStatus } from '../schema.js';
+
+export const FAKE_KEY = `${'A'.repeat(42)}E=`;
+
+export const FAKE_SERVERS: readonly ServerInfo[] = [
+  { id: 'se-sto', name: 'Stockholm', country: 'Sweden', countryCode: 'se', city: 'Stockholm', latitude: 59.33, longitude: 18.07, endpoint: '198.51.100.10:51820', publicKey: FAKE_KEY, exitIp: '203.0.113.10', source: 'catalog' },
+  { id: 'de-fra', name: 'Frankfurt', country: 'Germany', countryCode: 'de', city: 'Frankfurt', latitude: 50.11, longitude: 8.68, endpoint: '198.51.100.20:51820', publicKey: FAKE_KEY, source: 'catalog' },
+];
+
+export function disconnectedStatus(overrides: Partial<TunnelStatus> = {}): TunnelStatus {
+  return { state: 'disconnected', blocked: false, firewallActive: false, addresses: [], dns: [], rxBytes: 0, txBytes: 0, attempt: 0, ...overrides };
+}
+
+export type ConnectOutcome = 'connected' | 'error' | 'hang';
+
+export interface FakeHelperOptions {
+  /** What a connect leads to, after `connectDelayMs`. Default 'connected'. */
+  outcome?: ConnectOutcome;
+  connectDelayMs?: number;
+  now?: () => number;
+}
+
+export class FakeHelper {
+  status: TunnelStatus = disconnectedStatus();
+  settings: Settings = { ...DEFAULT_SETTINGS };
+  servers: ServerInfo[] = [...FAKE_SERVERS];
+  readonly calls: { method: string; params: unknown; caller: Caller }[] = [];
+  outcome: ConnectOutcome;
+  connectDelayMs: number;
+  private readonly now: () => number;
+  private readonly listeners = new Set<(e: HelperEvent) => void>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(opts: FakeHelperOptions = {}) {
+    this.outcome = opts.outcome ?? 'connected';
+    this.connectDelayMs = opts.connectDelayMs ?? 20;
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** For startIpcServer's `subscribe`. */
+  readonly subscribe = (listener: (e: HelperEvent) => void): (() => void) => {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  };
+
+  emit(event: HelperEvent): void {
+    for (const l of this.listeners) l(event);
+  }
+
+  get listenerCount(): number {
+    return this.listeners.size;
+  }
+
+  setStatus(status: TunnelStatus): void {
+    this.status = status;
+    this.emit({ type: 'status', status });
+  }
+
+  /** Stops a pending connect timer. */
+  dispose(): void {
+    if (this.timer) clearTimeout(this.timer);
+  }
+
+  private record<T>(method: string, params: unknown, caller: Caller, value: T): Promise<T> {
+    this.calls.push({ method, params, caller });
+    return Promise.resolve(value);
+  }
+
+  readonly handlers: Handlers = {
+    version: (p, c) => this.record('version', p, c, { version: '0.1.0-fake', protocol: 1 }),
+    status: (p, c) => this.record('status', p, c, this.status),
+    connect: (p, c) => this.connect(p, c),
+    disconnect: (p, c) => {
+      this.dispose();
+      this.setStatus(disconnectedStatus());
+      return this.record('disconnect', p, c, this.status);
+    },
+    listServers: (p, c) => this.record('listServers', p, c, { servers: this.servers }),
+    importConfig: (p, c) => {
+      const server: ServerInfo = { id: 'imported', name: p.name ?? 'imported', endpoint: '198.51.100.30:51820', publicKey: FAKE_KEY, source: 'import' };
+      this.servers = [...this.servers.filter((s) => s.id !== server.id), server];
+      this.emit({ type: 'servers', servers: this.servers });
+      return this.record('importConfig', { ...p, text: '(redacted)' }, c, { server });
+    },
+    removeServer: (p, c) => {
+      if (!this.servers.some((s) => s.id === p.id)) throw new RpcError(ErrorCode.NotFound, `no server "${p.id}": see umbra servers`);
+      this.servers = this.servers.filter((s) => s.id !== p.id);
+      return this.record('removeServer', p, c, { servers: this.servers });
+    },
+    loadCatalog: (p, c) => this.record('loadCatalog', p, c, { servers: this.servers }),
+    getSettings: (p, c) => this.record('getSettings', p, c, this.settings),
+    setSettings: (p, c) => {
+      this.settings = { ...this.settings, ...p };
+      this.emit({ type: 'settings', settings: this.settings });
+      return this.record('setSettings', p, c, this.settings);
+    },
+    subscribe: (p, c) => this.record('subscribe', p, c, { status: this.status, settings: this.settings, servers: this.servers }),
+  };
+
+  private connect(p: Params<'connect'>, c: Caller): Promise<TunnelStatus> {
+    const id = p.serverId ?? this.settings.lastServerId ?? this.servers[0]?.id;
+    const server = this.servers.find((s) => s.id === id);
+    if (!server) return Promise.reject(new RpcError(ErrorCode.NotFound, `no server "${String(id)}": see umbra servers`, { reason: 'not-found' }));
+    this.dispose();
+    const blocked = this.settings.killSwitch;
+    this.setStatus(disconnectedStatus({ state: 'connecting', server, blocked, firewallActive: blocked }));
+    this.timer = setTimeout(() => {
+      if (this.outcome === 'connected') {
+        this.setStatus({ ...this.status, state: 'connected', addresses: ['100.64.1.2/32'], dns: ['100.64.0.1'], connectedSince: this.now(), lastHandshake: this.now(), rxBytes: 1_234_567, txBytes: 300_000 });
+      } else if (this.outcome === 'error') {
+        this.setStatus({ ...this.status, state: 'error', attempt: 1, error: { code: 'handshake-timeout', message: 'no handshake answer from 198.51.100.10:51820 within 5 s: is the server up and is UDP allowed?' } });
+      }
+    }, this.connectDelayMs);
+    return this.record('connect', p, c, this.status);
+  }
+}

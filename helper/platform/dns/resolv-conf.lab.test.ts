@@ -1,0 +1,88 @@
+// Lab test: the resolv.conf backend on a bind-mounted file, as /etc/resolv.conf is inside
+// `ip netns exec` (which bind-mounts /etc/netns/<ns>/resolv.conf over it). A child process runs in
+// a private mount namespace (`unshare -m --propagation private`) where file A is bind-mounted over
+// file B, and runs the backend against B: rename() over B fails there (EBUSY), the in-place write
+// works and lands in A. Both files are in a temporary directory; the machine's own
+// /etc/resolv.conf is never touched, and the mount disappears with the child. Needs root.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { RESOLV_CONF_BACKUP, RESOLV_CONF_HEADER } from './resolv-conf.js';
+
+const childScript = fileURLToPath(new URL('./testdata/bind-mount-child.mjs', import.meta.url));
+const registerScript = fileURLToPath(new URL('../tun/testdata/ts-register.mjs', import.meta.url));
+
+function skipReason(): string | undefined {
+  if (process.getuid?.() !== 0) return 'needs root';
+  if (spawnSync('unshare', ['--version']).status !== 0) return 'unshare (util-linux) is missing';
+  if (spawnSync('mount', ['--version']).status !== 0) return 'mount is missing';
+  return undefined;
+}
+const reason = skipReason();
+
+const ORIGINAL = '# the namespace\'s own resolv.conf\nnameserver 198.51.100.53\n';
+const HOST_B = '# stands in for the host file under the mount; must never change\nnameserver 203.0.113.53\n';
+
+interface ChildOut {
+  renameError: string | null;
+  during?: string;
+  after: string;
+  recovered?: boolean;
+}
+
+let dir: string;
+let fileA: string;
+let fileB: string;
+let stateDir: string;
+
+/** Runs the child with A bind-mounted over B in a mount namespace of its own. */
+function runChild(mode: 'apply' | 'apply-undo' | 'recover'): ChildOut {
+  const script = 'mount --bind "$1" "$2" && exec "$3" --import "$4" "$5" "$2" "$6" "$7"';
+  const stdout = execFileSync(
+    'unshare',
+    ['-m', '--propagation', 'private', '--', 'sh', '-c', script, 'sh', fileA, fileB, process.execPath, registerScript, childScript, stateDir, mode],
+    { encoding: 'utf8', timeout: 60_000 },
+  );
+  return JSON.parse(stdout.trim().split('\n').at(-1)!) as ChildOut;
+}
+
+describe.skipIf(reason !== undefined)(`resolv.conf backend on a bind mount${reason ? ` (skipped: ${reason})` : ''}`, () => {
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'umbra-dns-lab-'));
+    fileA = join(dir, 'netns-resolv.conf');
+    fileB = join(dir, 'resolv.conf');
+    stateDir = join(dir, 'state');
+    await writeFile(fileA, ORIGINAL);
+    await writeFile(fileB, HOST_B);
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('writes in place where rename fails, and undo restores the original', async () => {
+    const out = runChild('apply-undo');
+    expect(out.renameError).toBe('EBUSY');
+    expect(out.during).toBe(`${RESOLV_CONF_HEADER}\nnameserver 100.64.0.1\nsearch lab.example\n`);
+    expect(out.after).toBe(ORIGINAL);
+    expect(await readFile(fileA, 'utf8')).toBe(ORIGINAL);
+    expect(await readFile(fileB, 'utf8')).toBe(HOST_B);
+    await expect(stat(join(stateDir, RESOLV_CONF_BACKUP))).rejects.toThrow();
+  });
+
+  it('the content lands in the mounted file (A); after a crash, recovery in a new namespace restores it', async () => {
+    const crashed = runChild('apply'); // exits without running the undo
+    expect(crashed.during).toContain('nameserver 100.64.0.1');
+    expect(await readFile(fileA, 'utf8')).toBe(crashed.during); // seen from outside: A holds it
+    expect(await readFile(fileB, 'utf8')).toBe(HOST_B); // the file under the mount is untouched
+    await stat(join(stateDir, RESOLV_CONF_BACKUP));
+
+    const recovered = runChild('recover');
+    expect(recovered.recovered).toBe(true);
+    expect(recovered.after).toBe(ORIGINAL);
+    expect(await readFile(fileA, 'utf8')).toBe(ORIGINAL);
+    expect(await readFile(fileB, 'utf8')).toBe(HOST_B);
+  });
+});

@@ -1,0 +1,33 @@
+// Child of resolv-conf.lab.test.ts. It runs inside `unshare -m` where the resolv.conf path (argv[2])
+// is a bind mount of another file: it checks that rename() over it fails, then runs the resolv.conf
+// backend against it. Prints one JSON line with what it saw.
+//   node --import <ts-register.mjs> bind-mount-child.mjs <path> <stateDir> apply|apply-undo|recover
+import { readFileSync, rmSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { resolvConfBackend } from '../resolv-conf.js';
+
+const [path, stateDir, mode] = process.argv.slice(2);
+const out = {};
+
+// What a temporary-file-and-rename writer would run into here.
+const tmp = join(dirname(path), `.rename-probe-${process.pid}`);
+writeFileSync(tmp, 'probe\n');
+try {
+  renameSync(tmp, path);
+  out.renameError = null;
+} catch (e) {
+  out.renameError = e.code;
+} finally {
+  rmSync(tmp, { force: true });
+}
+
+const backend = resolvConfBackend({ path, stateDir, log: (l) => (out.log ??= []).push(l) });
+if (mode === 'recover') {
+  out.recovered = await backend.recover();
+} else {
+  const undo = await backend.apply({ interfaceName: 'umbra0', servers: ['100.64.0.1'], searchDomains: ['lab.example'] });
+  out.during = readFileSync(path, 'utf8');
+  if (mode === 'apply-undo') await undo();
+}
+out.after = readFileSync(path, 'utf8');
+process.stdout.write(`${JSON.stringify(out)}\n`);

@@ -1,0 +1,66 @@
+// "Kill switch on boot": the ruleset file that the umbra-early-boot unit loads with
+// `nft -f <stateDir>/boot-killswitch.nft` before any network is up (no Node needed; see
+// helper/systemd/README.md). The helper writes it while the setting is on and deletes it when
+// the setting goes off. The file is a complete ruleset from buildRuleset(): loading it replaces
+// table inet umbra atomically and touches no other table.
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, rename, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { buildRuleset, type KillSwitchSpec } from './ruleset.js';
+
+export { bootSpec } from './ruleset.js';
+
+export const BOOT_RULESET_FILE = 'boot-killswitch.nft';
+
+export function bootRulesetPath(stateDir: string): string {
+  return join(stateDir, BOOT_RULESET_FILE);
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Writes <stateDir>/boot-killswitch.nft (0600) with the ruleset for `spec`: a temporary file in
+ * the same directory, fsynced, renamed over the old one, then the directory fsynced, so a crash
+ * or power loss leaves the old file or the new one, never a partial ruleset. Creates stateDir
+ * (0700) if missing. Returns the path.
+ */
+export async function writeBootRuleset(stateDir: string, spec: KillSwitchSpec): Promise<string> {
+  const text = buildRuleset(spec); // validates before anything is written
+  await mkdir(stateDir, { recursive: true, mode: 0o700 });
+  const path = bootRulesetPath(stateDir);
+  const tmp = join(stateDir, `.${BOOT_RULESET_FILE}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+  try {
+    const fh = await open(tmp, 'wx', 0o600);
+    try {
+      await fh.chmod(0o600); // exact, whatever the umask
+      await fh.writeFile(text);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, path);
+  } catch (e) {
+    await unlink(tmp).catch(() => undefined);
+    throw e;
+  }
+  await fsyncDir(stateDir);
+  return path;
+}
+
+/** Deletes the boot ruleset file; no error when it is not there. */
+export async function removeBootRuleset(stateDir: string): Promise<void> {
+  try {
+    await unlink(bootRulesetPath(stateDir));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw e;
+  }
+  await fsyncDir(stateDir).catch(() => undefined);
+}

@@ -1,0 +1,332 @@
+// Firewall and watchdog against fakes: which nft commands run (one `nft -f -` per change), the
+// errors a person gets, reading the marker back, and the watchdog's restore logic (missing,
+// replaced, edited, adopted; never overlapping; never undoing a change a caller has queued).
+// The real kernel is exercised in firewall.lab.test.ts.
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { CommandError, type CommandRunner, type RunResult } from '../exec.js';
+import { FakeRunner } from '../testing/fake-runner.js';
+import { UMBRA_FWMARK } from '../routing/constants.js';
+import { Firewall, FirewallError, startWatchdog, type RestoreReason } from './firewall.js';
+import { bootSpec, buildRuleset, markerComment, removalScript, specHash, type KillSwitchSpec } from './ruleset.js';
+
+const A: KillSwitchSpec = { tunnelInterface: 'umbra0', endpoints: [{ address: '203.0.113.2', port: 51820 }], fwmark: UMBRA_FWMARK, dnsServers: ['100.64.0.53'], lanPrefixes: [] };
+const B: KillSwitchSpec = { ...A, endpoints: [{ address: '203.0.113.3', port: 51820 }] };
+
+const NO_TABLE = 'Error: No such file or directory\nlist table inet umbra\n                ^^^^^\n';
+
+/** A stand-in for nft with one table's worth of kernel state: what the last `nft -f` left. */
+class FakeNft implements CommandRunner {
+  table: string | undefined;
+  readonly log: string[] = [];
+  /** Resolves each command only when the test says so, when set. */
+  gate: Promise<void> | undefined;
+  running = 0;
+  maxRunning = 0;
+
+  async run(argv: string[], opts: { input?: string } = {}): Promise<RunResult> {
+    this.running++;
+    this.maxRunning = Math.max(this.maxRunning, this.running);
+    try {
+      if (this.gate) await this.gate;
+      await new Promise((r) => setTimeout(r, 1));
+      const line = argv.join(' ');
+      this.log.push(line);
+      if (line === 'nft -f -') {
+        const input = opts.input ?? '';
+        if (input === removalScript()) this.table = undefined;
+        else this.table = input.slice(input.indexOf('table inet umbra {')); // "as listed"
+        return { stdout: '', stderr: '' };
+      }
+      if (line === 'nft list table inet umbra') {
+        if (this.table === undefined) throw new CommandError(argv, 1, NO_TABLE);
+        return { stdout: this.table, stderr: '' };
+      }
+      if (line === 'nft list tables') return { stdout: this.table === undefined ? '' : 'table inet umbra\n', stderr: '' };
+      throw new Error(`unexpected command ${line}`);
+    } finally {
+      this.running--;
+    }
+  }
+}
+
+describe('Firewall', () => {
+  it('applies a spec with ONE nft -f - transaction and reads it back', async () => {
+    const run = new FakeRunner().respond('nft list table inet umbra', buildRuleset(A));
+    await new Firewall(run).apply(A);
+    expect(run.lines).toEqual(['nft -f -', 'nft list table inet umbra']);
+    expect(run.calls[0]!.input).toBe(buildRuleset(A));
+  });
+
+  it('validates before running anything', async () => {
+    const run = new FakeRunner();
+    await expect(new Firewall(run).apply({ ...A, tunnelInterface: 'bad name' })).rejects.toThrow(/not a valid interface name/);
+    expect(run.calls).toEqual([]);
+  });
+
+  it('removes with the removal script, whether or not the table is there', async () => {
+    const run = new FakeRunner();
+    await new Firewall(run).remove();
+    expect(run.calls).toEqual([{ argv: ['nft', '-f', '-'], input: removalScript() }]);
+  });
+
+  it('says how to install nft when it is missing', async () => {
+    const run = new FakeRunner();
+    const missing = new CommandError(['nft', '-f', '-'], null, '', 'could not be started (spawn nft ENOENT)');
+    run.run = () => Promise.reject(missing);
+    const e = await new Firewall(run).apply(A).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(FirewallError);
+    expect(e).toMatchObject({ code: 'nft-missing', message: 'nft is not installed: apt-get install nftables (the kill switch needs it)' });
+    // Through `ip netns exec` the same case looks like this.
+    const run2 = new FakeRunner().failOn(/^nft/, { exitCode: 255, stderr: 'exec of "nft" failed: No such file or directory\n' });
+    await expect(new Firewall(run2).remove()).rejects.toMatchObject({ code: 'nft-missing' });
+  });
+
+  it("passes on the kernel's refusal with nft's message (without the echoed input)", async () => {
+    const stderr = '/dev/stdin:12:3-40: Error: Could not process rule: No such file or directory\n\t\tmeta l4proto { icmp, ipv6-icmp } ct state related accept\n\t\t^^^^^^^^^^^\n';
+    const run = new FakeRunner().failOn('nft -f -', { exitCode: 1, stderr });
+    const e = (await new Firewall(run).apply(A).catch((x: unknown) => x)) as FirewallError;
+    expect(e.code).toBe('refused');
+    expect(e.message).toMatch(/^the kernel refused the kill-switch ruleset: \/dev\/stdin:12:3-40: Error: Could not process rule: No such file or directory \(the kernel lacks/);
+    expect(e.message).not.toContain('^^^');
+    const perm = new FakeRunner().failOn('nft -f -', { exitCode: 1, stderr: 'Error: Could not process rule: Operation not permitted\n' });
+    await expect(new Firewall(perm).apply(A)).rejects.toMatchObject({ code: 'permission', message: expect.stringMatching(/needs root \(CAP_NET_ADMIN\)/) });
+  });
+
+  it('reads presence and the marker; absent is not an error', async () => {
+    const nft = new FakeNft();
+    const fw = new Firewall(nft);
+    expect(await fw.isPresent()).toBe(false);
+    expect(await fw.currentSpecHash()).toBeUndefined();
+    await fw.apply(A);
+    expect(await fw.isPresent()).toBe(true);
+    expect(await fw.currentSpecHash()).toBe(specHash(A));
+    // Someone else's table under our name: present, but no hash.
+    nft.table = 'table inet umbra {\n\tchain x {\n\t}\n}\n';
+    expect(await fw.read()).toEqual({ present: true, listing: nft.table });
+    await fw.remove();
+    expect(await fw.isPresent()).toBe(false);
+  });
+
+  it('reports a failing read instead of calling the table absent', async () => {
+    const run = new FakeRunner()
+      .failOn('nft list table inet umbra', { exitCode: 1, stderr: 'netlink: Error: cache initialization failed: Operation not permitted\n' })
+      .respond('nft list tables', 'table inet umbra\n');
+    await expect(new Firewall(run).isPresent()).rejects.toMatchObject({ code: 'permission' });
+  });
+
+  it('runs its operations one at a time, in call order', async () => {
+    const nft = new FakeNft();
+    const fw = new Firewall(nft);
+    await Promise.all([fw.apply(A), fw.apply(B), fw.remove(), fw.apply(A), fw.isPresent()]);
+    expect(nft.maxRunning).toBe(1);
+    expect(await fw.currentSpecHash()).toBe(specHash(A));
+  });
+});
+
+describe('startWatchdog', () => {
+  afterEach(() => vi.useRealTimers());
+
+  function setup(expected: KillSwitchSpec | undefined) {
+    const nft = new FakeNft();
+    const fw = new Firewall(nft);
+    const restores: RestoreReason[] = [];
+    const errors: string[] = [];
+    const presence: boolean[] = [];
+    const state = { expected };
+    const wd = startWatchdog(fw, {
+      intervalMs: 20,
+      expected: () => state.expected,
+      onRestore: (why) => restores.push(why),
+      onError: (e) => errors.push(e.message),
+      onPresence: (p) => presence.push(p),
+    });
+    return { nft, fw, wd, restores, errors, presence, state };
+  }
+
+  it('puts back a missing, replaced or edited table', async () => {
+    const { nft, fw, wd, restores, presence } = setup(A);
+    try {
+      await fw.apply(A);
+      await wd.checkNow();
+      expect(restores).toEqual([]);
+      expect(presence).toEqual([true]);
+
+      nft.table = undefined; // nft flush ruleset
+      await wd.checkNow();
+      expect(restores).toEqual(['the table was missing']);
+      expect(await fw.currentSpecHash()).toBe(specHash(A));
+
+      nft.table = buildRuleset(B).slice(buildRuleset(B).indexOf('table inet umbra {')); // replaced
+      await wd.checkNow();
+      expect(restores.at(-1)).toBe('the table held a different ruleset');
+
+      nft.table = nft.table!.replace('policy drop;', 'policy accept;'); // edited, same marker
+      expect(nft.table).toContain(markerComment(A));
+      await wd.checkNow();
+      expect(restores.at(-1)).toBe('the table had been modified');
+      expect(nft.table).toContain('policy drop;');
+      expect(restores).toHaveLength(3);
+      // Presence never dropped as seen by a check (each restore happened within the check).
+      expect(presence).toEqual([true]);
+    } finally {
+      wd.stop();
+    }
+  });
+
+  it('checks by itself every interval, without overlapping', async () => {
+    const { nft, fw, wd, restores } = setup(A);
+    try {
+      await fw.apply(A);
+      nft.table = undefined;
+      await vi.waitFor(() => expect(restores).toEqual(['the table was missing']), { timeout: 2000, interval: 5 });
+      let release!: () => void;
+      nft.gate = new Promise((r) => (release = r));
+      await new Promise((r) => setTimeout(r, 100)); // several intervals while one check hangs
+      expect(nft.maxRunning).toBe(1);
+      release();
+      nft.gate = undefined;
+    } finally {
+      wd.stop();
+    }
+  });
+
+  it('enforces nothing when nothing is expected, but still reports presence', async () => {
+    const { nft, fw, wd, restores, presence, state } = setup(undefined);
+    try {
+      await wd.checkNow();
+      expect(presence).toEqual([false]);
+      await fw.apply(A);
+      await wd.checkNow();
+      expect(presence).toEqual([false, true]);
+      nft.table = undefined;
+      await wd.checkNow();
+      expect(presence).toEqual([false, true, false]);
+      expect(restores).toEqual([]);
+      expect(nft.table).toBeUndefined();
+      state.expected = A;
+      await wd.checkNow();
+      expect(restores).toEqual(['the table was missing']);
+      expect(presence).toEqual([false, true, false, true]);
+    } finally {
+      wd.stop();
+    }
+  });
+
+  it('adopts a table with the expected marker (boot, restart) and guards its listing from then on', async () => {
+    const boot = bootSpec({ fwmark: UMBRA_FWMARK });
+    const { nft, wd, restores } = setup(boot);
+    try {
+      nft.table = buildRuleset(boot).slice(buildRuleset(boot).indexOf('table inet umbra {')); // loaded by the boot unit
+      await wd.checkNow();
+      expect(restores).toEqual([]);
+      expect(nft.log.filter((l) => l === 'nft -f -')).toEqual([]);
+      nft.table += '\n# edited';
+      await wd.checkNow();
+      expect(restores).toEqual(['the table had been modified']);
+    } finally {
+      wd.stop();
+    }
+  });
+
+  it('never undoes a switch: expected() is read after the kernel (caller updates it after apply)', async () => {
+    const { nft, fw, wd, restores, state } = setup(A);
+    try {
+      await fw.apply(A);
+      await wd.checkNow();
+      // The caller switches to B; a check gets queued behind the apply.
+      let release!: () => void;
+      nft.gate = new Promise((r) => (release = r));
+      const switched = fw.apply(B).then(() => {
+        state.expected = B; // updated right after apply resolves, as the daemon does
+      });
+      await new Promise((r) => setTimeout(r, 5));
+      const check = wd.checkNow();
+      nft.gate = undefined;
+      release();
+      await Promise.all([check, switched]);
+      await wd.checkNow();
+      expect(await fw.currentSpecHash()).toBe(specHash(B));
+      expect(restores).toEqual([]);
+      expect(nft.log.filter((l) => l === 'nft -f -')).toHaveLength(2);
+    } finally {
+      wd.stop();
+    }
+  });
+
+  it('does not race a change queued while it checks (caller updates expected() before apply)', async () => {
+    const { nft, fw, wd, restores, state } = setup(A);
+    try {
+      await fw.apply(A);
+      await wd.checkNow();
+      let release!: () => void;
+      nft.gate = new Promise((r) => (release = r));
+      const check = wd.checkNow(); // reads the kernel (A) ...
+      await new Promise((r) => setTimeout(r, 5));
+      state.expected = B; // ... while the caller moves on to B
+      const switched = fw.apply(B);
+      nft.gate = undefined;
+      release();
+      await Promise.all([check, switched]);
+      expect(restores).toEqual([]); // the queued apply does it; no spurious "restore"
+      expect(nft.log.filter((l) => l === 'nft -f -')).toHaveLength(2);
+      await wd.checkNow();
+      expect(restores).toEqual([]);
+      expect(await fw.currentSpecHash()).toBe(specHash(B));
+    } finally {
+      wd.stop();
+    }
+  });
+
+  it('works by the listing alone on a kernel that drops table comments', async () => {
+    const { nft, fw, wd, restores } = setup(A);
+    const strip = (t: string) => t.replace(/\tcomment "[^"]*"\n/, '');
+    const run = nft.run.bind(nft);
+    nft.run = async (argv, opts) => {
+      const r = await run(argv, opts);
+      if (nft.table !== undefined) nft.table = strip(nft.table);
+      return r;
+    };
+    try {
+      await fw.apply(A);
+      expect(await fw.currentSpecHash()).toBeUndefined();
+      await wd.checkNow();
+      await wd.checkNow();
+      expect(restores).toEqual([]); // no flapping
+      nft.table = nft.table!.replace('policy drop;', 'policy accept;');
+      await wd.checkNow();
+      expect(restores).toEqual(['the table had been modified']);
+      expect(nft.table).toContain('policy drop;');
+      nft.table = undefined;
+      await wd.checkNow();
+      expect(restores.at(-1)).toBe('the table was missing');
+    } finally {
+      wd.stop();
+    }
+  });
+
+  it('reports failures through onError and keeps going', async () => {
+    const run = new FakeRunner().failOn(/^nft/, { exitCode: 1, stderr: 'Error: Could not process rule: Operation not permitted\n' });
+    const errors: string[] = [];
+    const wd = startWatchdog(new Firewall(run), {
+      intervalMs: 10,
+      expected: () => A,
+      onRestore: () => {
+        throw new Error('not reached');
+      },
+      onError: (e) => errors.push(e.message),
+    });
+    try {
+      await vi.waitFor(() => expect(errors.length).toBeGreaterThanOrEqual(2), { timeout: 2000, interval: 5 });
+      expect(errors[0]).toMatch(/needs root/);
+    } finally {
+      wd.stop();
+    }
+    const n = run.calls.length;
+    await new Promise((r) => setTimeout(r, 50));
+    expect(run.calls.length).toBe(n); // stopped
+  });
+
+  it('refuses a nonsensical interval', () => {
+    expect(() => startWatchdog(new Firewall(new FakeRunner()), { intervalMs: 0, expected: () => undefined, onRestore: () => {} })).toThrow(RangeError);
+  });
+});

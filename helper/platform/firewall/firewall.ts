@@ -1,0 +1,291 @@
+// The kill switch in the kernel: applies, reads back and removes table `inet umbra` with `nft`
+// (through a CommandRunner, so the lab runs it inside a namespace), and a watchdog that puts the
+// table back when someone flushes, replaces or edits it (DESIGN.md, "Kill switch").
+//
+// Every change is ONE `nft -f -` transaction (see ruleset.ts): the kernel commits it whole or not
+// at all, so there is nothing to validate first (`nft -c` would check the same batch). Operations
+// of one Firewall run one at a time, in the order they were called.
+//
+// Tamper detection: the table's comment carries a hash of the spec it was built from; after each
+// apply the Firewall also keeps the kernel's own listing of the table, so a rule added, changed
+// or deleted inside our table (same comment) is noticed too.
+import { CommandError, type CommandRunner } from '../exec.js';
+import { buildRuleset, parseMarker, removalScript, specHash, TABLE_FAMILY, TABLE_NAME, type KillSwitchSpec } from './ruleset.js';
+
+export type { KillSwitchSpec } from './ruleset.js';
+export { buildRuleset, removalScript, specHash } from './ruleset.js';
+
+export type FirewallErrorCode = 'nft-missing' | 'permission' | 'refused' | 'failed';
+
+/** A failure with a message a person can act on; `code` says which kind. */
+export class FirewallError extends Error {
+  constructor(
+    readonly code: FirewallErrorCode,
+    message: string,
+    readonly nftOutput = '',
+  ) {
+    super(message);
+    this.name = 'FirewallError';
+  }
+}
+
+/** nft's own message, without the echo of the input line and caret markers it prints under it. */
+function nftMessage(stderr: string): string {
+  const lines = stderr.split('\n').map((l) => l.trimEnd());
+  const errors = lines.filter((l) => /Error:|error:/i.test(l));
+  const picked = (errors.length > 0 ? errors : lines.filter((l) => l.trim() !== '' && !/^\s*\^+\s*$/.test(l))).slice(0, 4);
+  return picked.join('; ') || 'no message';
+}
+
+/** Turns a failed nft run into a FirewallError that says what to do. */
+export function explainNftFailure(e: unknown, doing: 'apply' | 'remove' | 'read' | 'load'): Error {
+  if (!(e instanceof CommandError)) return e instanceof Error ? e : new Error(String(e));
+  const err = e.stderr;
+  // Not started at all (systemRunner), or `ip netns exec` could not find it (exit 255).
+  if ((e.exitCode === null && /ENOENT/.test(e.message)) || /exec of "?nft"? failed: No such file/.test(err)) {
+    return new FirewallError('nft-missing', 'nft is not installed: apt-get install nftables (the kill switch needs it)');
+  }
+  if (/Operation not permitted|Permission denied/.test(err)) {
+    return new FirewallError('permission', `changing the firewall needs root (CAP_NET_ADMIN): ${nftMessage(err)}`, err);
+  }
+  const msg = nftMessage(err);
+  switch (doing) {
+    case 'apply':
+    case 'load': {
+      const hint = /Could not process rule: No such file or directory/.test(err)
+        ? ' (the kernel lacks an nftables feature the kill switch uses: check that the nf_tables, nft_reject_inet and nf_conntrack modules are available)'
+        : '';
+      return new FirewallError('refused', `the kernel refused the kill-switch ruleset: ${msg}${hint}`, err);
+    }
+    case 'remove':
+      return new FirewallError('failed', `could not remove the kill switch (table ${TABLE_FAMILY} ${TABLE_NAME}): ${msg}`, err);
+    case 'read':
+      return new FirewallError('failed', `could not read the firewall with nft: ${msg}`, err);
+  }
+}
+
+/** What the kernel holds in place of our table. */
+export interface TableState {
+  present: boolean;
+  /** The spec hash in the table's marker; undefined when absent or not ours. */
+  hash?: string;
+  /** `nft list table inet umbra` as printed; undefined when absent. */
+  listing?: string;
+}
+
+/** Why the watchdog restored the table. */
+export type RestoreReason = 'the table was missing' | 'the table held a different ruleset' | 'the table had been modified';
+
+export class Firewall {
+  private queue: Promise<unknown> = Promise.resolve();
+  /** Operations waiting for or holding the queue. */
+  private pending = 0;
+  /** The kernel's listing right after our last apply, with the hash it was for. */
+  private recorded: { hash: string; listing: string } | undefined;
+  /** Whether the kernel keeps the table's comment (our marker); unknown until an apply. */
+  private markerKept: boolean | undefined;
+
+  constructor(private readonly run: CommandRunner) {}
+
+  /** Runs `fn` after every operation called before it. */
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    this.pending++;
+    const result = this.queue.then(fn);
+    this.queue = result.then(
+      () => this.pending--,
+      () => this.pending--,
+    );
+    return result;
+  }
+
+  /** Replaces table inet umbra with the kill switch for `spec`, in one transaction. */
+  async apply(spec: KillSwitchSpec): Promise<void> {
+    // Validates (and rejects) before anything is queued.
+    const text = buildRuleset(spec);
+    const hash = specHash(spec);
+    return this.exclusive(() => this.applyNow(text, hash));
+  }
+
+  private async applyNow(text: string, hash: string): Promise<void> {
+    try {
+      await this.run.run(['nft', '-f', '-'], { input: text });
+    } catch (e) {
+      throw explainNftFailure(e, 'apply');
+    }
+    const state = await this.readNow().catch(() => undefined);
+    this.recorded = state?.listing !== undefined ? { hash, listing: state.listing } : undefined;
+    // A kernel without table comments (before Linux 5.10) drops the marker: then only the
+    // listing tells our table apart.
+    if (state?.present) this.markerKept = state.hash === hash;
+  }
+
+  /** Deletes table inet umbra; no error when it is not there. Touches no other table. */
+  remove(): Promise<void> {
+    return this.exclusive(async () => {
+      try {
+        await this.run.run(['nft', '-f', '-'], { input: removalScript() });
+      } catch (e) {
+        throw explainNftFailure(e, 'remove');
+      }
+      this.recorded = undefined;
+    });
+  }
+
+  /** Whether table inet umbra is in the kernel (ours or not). */
+  async isPresent(): Promise<boolean> {
+    return (await this.exclusive(() => this.readNow())).present;
+  }
+
+  /** The spec hash our table carries; undefined when there is no table or it has no marker of ours. */
+  async currentSpecHash(): Promise<string | undefined> {
+    return (await this.exclusive(() => this.readNow())).hash;
+  }
+
+  /** The table as the kernel has it. */
+  read(): Promise<TableState> {
+    return this.exclusive(() => this.readNow());
+  }
+
+  private async readNow(): Promise<TableState> {
+    let listing: string;
+    try {
+      listing = (await this.run.run(['nft', 'list', 'table', TABLE_FAMILY, TABLE_NAME])).stdout;
+    } catch (e) {
+      // Absent ("No such file or directory"), or a real failure: `list tables` tells them apart
+      // without depending on the wording of the first error.
+      let tables: string;
+      try {
+        tables = (await this.run.run(['nft', 'list', 'tables'])).stdout;
+      } catch (e2) {
+        throw explainNftFailure(e2, 'read');
+      }
+      if (!hasOurTable(tables)) return { present: false };
+      throw explainNftFailure(e, 'read');
+    }
+    const hash = parseMarker(listing);
+    return hash === undefined ? { present: true, listing } : { present: true, hash, listing };
+  }
+
+  /**
+   * One watchdog step, run in turn with the other operations: reads the table and, when `expected`
+   * (called after the read, so it sees what callers set meanwhile) gives a spec the kernel does
+   * not hold exactly, applies it. Does nothing more while another operation is waiting (a caller
+   * changing the table right now; the next step checks again).
+   */
+  enforce(expected: () => KillSwitchSpec | undefined): Promise<{ present: boolean; restored?: RestoreReason }> {
+    return this.exclusive(async () => {
+      const state = await this.readNow();
+      const spec = expected();
+      if (spec === undefined || this.pending > 1) return { present: state.present };
+      const want = specHash(spec);
+      let why: RestoreReason | undefined;
+      if (!state.present) why = 'the table was missing';
+      else if (this.markerKept === false) {
+        // No marker to go by: the listing after our apply is the only reference.
+        if (this.recorded?.hash !== want || this.recorded.listing !== state.listing) why = 'the table had been modified';
+      } else if (state.hash !== want) why = 'the table held a different ruleset';
+      else if (this.recorded?.hash === want && this.recorded.listing !== state.listing) why = 'the table had been modified';
+      if (why === undefined) {
+        // Adopted (e.g. from boot or before a restart): the listing seen now is the reference.
+        if (this.recorded?.hash !== want && state.listing !== undefined) this.recorded = { hash: want, listing: state.listing };
+        return { present: true };
+      }
+      await this.applyNow(buildRuleset(spec), want);
+      return { present: true, restored: why };
+    });
+  }
+}
+
+function hasOurTable(tablesListing: string): boolean {
+  return tablesListing.split('\n').some((l) => l.trim() === `table ${TABLE_FAMILY} ${TABLE_NAME}`);
+}
+
+export interface WatchdogOptions {
+  /** Time between the end of one check and the start of the next; 1000 ms by default. */
+  intervalMs?: number;
+  /** The spec that should be in the kernel now, or undefined when none should be enforced. */
+  expected: () => KillSwitchSpec | undefined;
+  /** Called after the table was put back. */
+  onRestore: (why: RestoreReason) => void;
+  /** Failures of a check or a restore (never thrown); the watchdog keeps going. */
+  onError?: (e: Error) => void;
+  /** Whether the table is in the kernel: after the first check, then on every change. */
+  onPresence?: (present: boolean) => void;
+}
+
+export interface Watchdog {
+  stop(): void;
+  /** Runs a check now (or waits for the one under way); resolves when it is done. */
+  checkNow(): Promise<void>;
+}
+
+/**
+ * Checks the table every interval and restores `expected()` when it is missing, replaced or
+ * edited. Checks never overlap. Callers that change the kill switch should update what
+ * `expected()` returns no later than right after their `apply()`/`remove()` resolves; a change
+ * queued on the Firewall while a check runs is never undone by that check.
+ */
+export function startWatchdog(fw: Firewall, opts: WatchdogOptions): Watchdog {
+  const intervalMs = opts.intervalMs ?? 1000;
+  if (!(Number.isFinite(intervalMs) && intervalMs > 0)) throw new RangeError(`intervalMs must be a positive number, not ${String(intervalMs)}`);
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> | undefined;
+  let lastPresence: boolean | undefined;
+
+  const report = (f: (() => void) | undefined) => {
+    try {
+      f?.();
+    } catch (e) {
+      try {
+        opts.onError?.(e instanceof Error ? e : new Error(String(e)));
+      } catch {
+        // A failing error callback must not stop the watchdog.
+      }
+    }
+  };
+
+  async function check(): Promise<void> {
+    try {
+      const r = await fw.enforce(opts.expected);
+      if (r.present !== lastPresence) {
+        lastPresence = r.present;
+        report(opts.onPresence && (() => opts.onPresence!(r.present)));
+      }
+      if (r.restored) report(() => opts.onRestore(r.restored!));
+    } catch (e) {
+      report(opts.onError && (() => opts.onError!(e instanceof Error ? e : new Error(String(e)))));
+    }
+  }
+
+  function runCheck(): Promise<void> {
+    if (!running) {
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+      running = check().finally(() => {
+        running = undefined;
+        schedule();
+      });
+    }
+    return running;
+  }
+
+  function schedule(): void {
+    if (stopped || timer) return;
+    timer = setTimeout(() => {
+      timer = undefined;
+      void runCheck();
+    }, intervalMs);
+    timer.unref();
+  }
+
+  schedule();
+  return {
+    stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+    },
+    checkNow: () => runCheck(),
+  };
+}

@@ -1,0 +1,182 @@
+// The data path's UDP socket without node:dgram: the native addon owns the socket (opened with
+// its fwmark and buffer sizes), reads it in batches with recvmmsg and writes it in batches with
+// sendmmsg. A burst of datagrams then costs one system call and one call into JS, not one each
+// (node:dgram also makes a send request object, and looks the address up, per datagram).
+import { loadNative, type NativeAddon } from '../native.js';
+import { DEFAULT_SOCKET_BUFFER_BYTES, type UdpSocketOptions } from './marked-socket.js';
+
+/** Where a datagram comes from or goes to; the same object for the same source while it sends. */
+export interface UdpEndpoint {
+  host: string;
+  port: number;
+}
+
+export interface BatchUdpSocket {
+  readonly family: 4 | 6;
+  /** The bound local port. */
+  readonly port: number;
+  readonly closed: boolean;
+  /**
+   * Queues a datagram. Queued datagrams leave together in one sendmmsg at flush(), which runs by
+   * itself at the end of the current task (a microtask), or at once when the queue is full.
+   * `data` must stay unchanged until then. A datagram the kernel refuses (no route, firewall,
+   * full buffer) is dropped, as the network would drop it.
+   */
+  send(data: Uint8Array, to: UdpEndpoint): void;
+  flush(): void;
+  /**
+   * Sets the receiver: `each` for every datagram of a batch, then `done` once. `data` is a view
+   * into the socket's receive buffer, valid only during that call (copy what you keep). Reading
+   * starts with the first call.
+   */
+  onDatagrams(each: (data: Uint8Array, from: UdpEndpoint) => void, done?: () => void): void;
+  /** Receives read errors, after which the socket reads no more. */
+  onError(cb: (e: Error) => void): void;
+  /** Stops reading and closes the socket; queued datagrams are dropped. Idempotent. */
+  close(): void;
+}
+
+interface AddedAddress {
+  id: number;
+  host: string;
+  port: number;
+  sockaddr: Uint8Array;
+}
+
+/** What this module needs of the addon beyond NativeAddon (loaded by the same loader). */
+export interface UdpAddon extends NativeAddon {
+  udpOpen(family: 4 | 6, port: number, address: string, mark: number, bufferBytes: number): { fd: number; port: number };
+  udpSockaddr(host: string, port: number): Uint8Array;
+  udpSend(fd: number, datagrams: readonly Uint8Array[], sockaddrs: readonly Uint8Array[], count: number): number;
+  startPollInto(
+    fd: number,
+    kind: 'tun' | 'udp',
+    slots: Uint8Array,
+    slotSize: number,
+    meta: Int32Array,
+    onBatch: (count: number, added: AddedAddress[] | undefined) => void,
+    onError: (e: Error) => void,
+  ): number;
+}
+
+/** The addon with the batch functions; throws, saying to rebuild it, when it predates them. */
+export function loadUdpAddon(): UdpAddon {
+  const n = loadNative() as Partial<UdpAddon>;
+  for (const f of ['udpOpen', 'udpSockaddr', 'udpSend', 'startPollInto'] as const) {
+    if (typeof n[f] !== 'function') throw new Error(`the native addon is out of date (no ${f}): run npm run build:native`);
+  }
+  return n as UdpAddon;
+}
+
+/** Datagrams per recvmmsg / per sendmmsg. */
+const BATCH = 64;
+/** Room for the largest UDP payload, so no datagram is cut; untouched pages cost no memory. */
+const SLOT = 65536;
+
+/**
+ * Opens a UDP socket for the data path (see UdpSocketOptions; `address` defaults to the
+ * family's wildcard). An IPv6 socket is IPv6-only, so both families can share a port.
+ */
+export function openBatchUdpSocket(opts: UdpSocketOptions): BatchUdpSocket {
+  const { family, mark, port = 0, bufferBytes = DEFAULT_SOCKET_BUFFER_BYTES } = opts;
+  if (family !== 4 && family !== 6) throw new TypeError(`family must be 4 or 6, not ${String(family)}`);
+  if (mark !== undefined && !(Number.isInteger(mark) && mark >= 0 && mark <= 0xffffffff)) {
+    throw new RangeError(`mark must be an integer from 0 to 0xffffffff, not ${String(mark)}`);
+  }
+  if (!(Number.isInteger(port) && port >= 0 && port <= 65535)) throw new RangeError(`port must be an integer from 0 to 65535, not ${String(port)}`);
+  const native = loadUdpAddon();
+  const address = opts.address ?? (family === 4 ? '0.0.0.0' : '::');
+  const { fd, port: bound } = native.udpOpen(family, port, address, mark ?? -1, bufferBytes);
+
+  let closed = false;
+  let poll: number | undefined;
+  let errorHandler: ((e: Error) => void) | undefined;
+  // Send queue: parallel arrays, reused from batch to batch.
+  const out: Uint8Array[] = [];
+  const outTo: Uint8Array[] = [];
+  let queued = 0;
+  let flushScheduled = false;
+  // Sockaddrs by endpoint object; host and port are checked too, in case an object is reused.
+  const sockaddrs = new WeakMap<UdpEndpoint, { host: string; port: number; sa: Uint8Array }>();
+  const sockaddrOf = (to: UdpEndpoint): Uint8Array => {
+    const c = sockaddrs.get(to);
+    if (c && c.host === to.host && c.port === to.port) return c.sa;
+    const sa = native.udpSockaddr(to.host, to.port);
+    sockaddrs.set(to, { host: to.host, port: to.port, sa });
+    return sa;
+  };
+
+  const flush = (): void => {
+    flushScheduled = false;
+    if (queued === 0 || closed) return;
+    const n = queued;
+    queued = 0;
+    native.udpSend(fd, out, outTo, n);
+    // Let go of the datagrams (not of the arrays' capacity).
+    for (let i = 0; i < n; i++) out[i] = outTo[i] = EMPTY;
+  };
+
+  return {
+    family,
+    port: bound,
+    get closed() {
+      return closed;
+    },
+    send(data, to) {
+      if (closed) return;
+      out[queued] = data;
+      outTo[queued] = sockaddrOf(to);
+      if (++queued >= BATCH) flush();
+      else if (!flushScheduled) {
+        flushScheduled = true;
+        queueMicrotask(flush);
+      }
+    },
+    flush,
+    onDatagrams(each, done) {
+      if (closed) throw new Error('the UDP socket is closed');
+      if (poll !== undefined) throw new Error('onDatagrams may be called once');
+      const slots = Buffer.allocUnsafeSlow(BATCH * SLOT);
+      const meta = new Int32Array(BATCH * 2);
+      const endpoints: UdpEndpoint[] = [];
+      poll = native.startPollInto(
+        fd,
+        'udp',
+        slots,
+        SLOT,
+        meta,
+        (count, added) => {
+          if (added) {
+            for (const a of added) {
+              const ep = { host: a.host, port: a.port };
+              sockaddrs.set(ep, { host: a.host, port: a.port, sa: a.sockaddr });
+              endpoints[a.id] = ep;
+            }
+          }
+          for (let i = 0; i < count; i++) {
+            const start = i * SLOT;
+            each(slots.subarray(start, start + meta[2 * i]!), endpoints[meta[2 * i + 1]!]!);
+          }
+          done?.();
+        },
+        (e) => {
+          poll = undefined;
+          if (errorHandler) errorHandler(e);
+          else throw e;
+        },
+      );
+    },
+    onError(cb) {
+      errorHandler = cb;
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      queued = 0;
+      poll = undefined;
+      native.closeFd(fd); // stops the poller first
+    },
+  };
+}
+
+const EMPTY = new Uint8Array(0);

@@ -1,0 +1,101 @@
+// The systemd units: `systemd-analyze verify` accepts both without a single warning (it works
+// without systemd as PID 1), and the boot ordering directives are what README.md explains.
+// verify insists that ExecStart= binaries exist, so it checks copies in a temporary directory
+// in which /usr/lib/umbra/umbrad (not installed here) is replaced by /bin/true; nft's path is
+// kept when /usr/sbin/nft exists. Skipped where systemd-analyze is missing.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const UNITS = ['umbrad.service', 'umbra-early-boot.service'] as const;
+const text = (unit: string) => readFileSync(join(here, unit), 'utf8');
+
+/** key -> values (in order) of one section; repeated keys add up, as systemd reads them. */
+function section(unitText: string, name: string): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  let current = '';
+  for (const raw of unitText.split('\n')) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#') || line.startsWith(';')) continue;
+    const head = /^\[(.+)\]$/.exec(line);
+    if (head) {
+      current = head[1]!;
+      continue;
+    }
+    if (current !== name) continue;
+    const eq = line.indexOf('=');
+    const key = line.slice(0, eq);
+    out.set(key, [...(out.get(key) ?? []), line.slice(eq + 1)]);
+  }
+  return out;
+}
+const words = (s: Map<string, string[]>, key: string) => (s.get(key) ?? []).flatMap((v) => v.split(/\s+/)).filter(Boolean);
+
+const analyze = spawnSync('systemd-analyze', ['--version']).status === 0;
+const tmp = mkdtempSync(join(tmpdir(), 'umbra-units-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe.skipIf(!analyze)('systemd-analyze verify', () => {
+  it('accepts both units without warnings', () => {
+    const paths = UNITS.map((u) => {
+      let t = text(u).replaceAll('/usr/lib/umbra/umbrad', '/bin/true');
+      if (!existsSync('/usr/sbin/nft')) t = t.replaceAll('/usr/sbin/nft', '/bin/true');
+      const p = join(tmp, u);
+      writeFileSync(p, t);
+      return p;
+    });
+    const r = spawnSync('systemd-analyze', ['verify', '--man=no', ...paths], { encoding: 'utf8' });
+    expect(r.stderr + r.stdout).toBe('');
+    expect(r.status).toBe(0);
+  });
+
+  it('fails on a broken copy (so the check above means something)', () => {
+    const p = join(tmp, 'umbra-early-boot.service');
+    writeFileSync(p, text('umbra-early-boot.service').replace('Type=oneshot', 'Type=oneshot\nRemainAfterExitt=yes').replace('/usr/sbin/nft', '/nonexistent/nft'));
+    const r = spawnSync('systemd-analyze', ['verify', '--man=no', p], { encoding: 'utf8' });
+    expect(r.stderr).toMatch(/Unknown key 'RemainAfterExitt'/);
+    expect(r.status).not.toBe(0);
+  });
+});
+
+describe('ordering', () => {
+  it('umbra-early-boot loads the ruleset before any network and before the helper', () => {
+    const unit = section(text('umbra-early-boot.service'), 'Unit');
+    const service = section(text('umbra-early-boot.service'), 'Service');
+    const install = section(text('umbra-early-boot.service'), 'Install');
+    expect(unit.get('DefaultDependencies')).toEqual(['no']);
+    expect(words(unit, 'Before')).toEqual(expect.arrayContaining(['network-pre.target', 'umbrad.service', 'shutdown.target']));
+    expect(words(unit, 'Wants')).toContain('network-pre.target');
+    expect(unit.get('RequiresMountsFor')).toEqual(['/var/lib/umbra']);
+    expect(unit.get('ConditionPathExists')).toEqual(['/var/lib/umbra/boot-killswitch.nft']);
+    expect(words(unit, 'After')).not.toContain('network.target');
+    expect(service.get('Type')).toEqual(['oneshot']);
+    expect(service.get('RemainAfterExit')).toEqual(['yes']);
+    expect(service.get('ExecStart')).toEqual(['/usr/sbin/nft -f /var/lib/umbra/boot-killswitch.nft']);
+    expect(install.get('WantedBy')).toEqual(['sysinit.target']);
+  });
+
+  it('umbrad starts after the boot block, restarts always, and keeps its capabilities', () => {
+    const unit = section(text('umbrad.service'), 'Unit');
+    const service = section(text('umbrad.service'), 'Service');
+    expect(words(unit, 'After')).toEqual(expect.arrayContaining(['network-pre.target', 'umbra-early-boot.service']));
+    expect(words(unit, 'After')).not.toContain('network-online.target');
+    expect(service.get('ExecStart')).toEqual(['/usr/lib/umbra/umbrad serve']);
+    expect(service.get('Restart')).toEqual(['always']);
+    expect(service.get('RestartSec')).toEqual(['1']);
+    expect(service.get('RuntimeDirectory')).toEqual(['umbra']);
+    expect(service.get('StateDirectory')).toEqual(['umbra']);
+    expect(words(service, 'CapabilityBoundingSet')).toEqual(expect.arrayContaining(['CAP_NET_ADMIN', 'CAP_NET_RAW']));
+    expect(service.get('DeviceAllow')).toEqual(['/dev/net/tun rw']);
+    expect(words(service, 'ReadWritePaths')).toContain('/etc');
+    expect(words(service, 'RestrictAddressFamilies')).toEqual(expect.arrayContaining(['AF_NETLINK', 'AF_UNIX', 'AF_INET', 'AF_INET6']));
+    expect(section(text('umbrad.service'), 'Install').get('WantedBy')).toEqual(['multi-user.target']);
+    // Nothing lifts the kill switch when the helper stops (fail closed).
+    expect(service.has('ExecStop')).toBe(false);
+    expect(service.has('ExecStopPost')).toBe(false);
+  });
+});
