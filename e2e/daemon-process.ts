@@ -25,9 +25,9 @@ export class DaemonRun {
     return this.err;
   }
 
-  /** Starts the helper and waits until it serves. */
+  /** Starts the helper and waits until it serves. `stderr` keeps every run's log. */
   async start(): Promise<void> {
-    this.err = '';
+    const from = this.err.length; // the log accumulates over restarts
     const child = this.lab.spawn(this.lab.client.ns, [
       process.execPath, UMBRAD, 'serve',
       '--socket', this.socket,
@@ -38,7 +38,7 @@ export class DaemonRun {
     this.child = child;
     child.stderr?.on('data', (d: Buffer) => (this.err += d.toString()));
     const deadline = Date.now() + 15_000;
-    while (!/serving on/.test(this.err)) {
+    while (!/serving on/.test(this.err.slice(from))) {
       if (child.exitCode !== null) throw new Error(`umbrad serve exited (${child.exitCode}):\n${this.err}`);
       if (Date.now() > deadline) throw new Error(`umbrad serve did not start:\n${this.err}`);
       await new Promise((r) => setTimeout(r, 50));

@@ -277,4 +277,9 @@ describe.skipIf(why !== '')(`the helper daemon in the lab${why ? ` — skipped: 
     expect(r.status).toBe(3);
     expect(r.stderr).toMatch(/permission|umbra group/i);
   });
+
+  it('never wrote a private key to its log', () => {
+    expect(daemon.stderr.length).toBeGreaterThan(0);
+    expect(daemon.stderr).not.toContain(lab.client.privateKey);
+  });
 });
