@@ -1,0 +1,76 @@
+// What the renderer sees of Umbra: `window.umbra`, typed from the one IPC schema. The preload
+// (Electron) or the browser-mode bridge provides it; the renderer never touches Node, Electron
+// or the helper's socket (DESIGN.md). Only types come from the schema: nothing of it is bundled.
+import type { ErrorInfo, HelperEvent, MethodName, Params, Result, ServerInfo, Settings, TunnelState, TunnelStatus } from '../helper/ipc/schema.js';
+
+export type { ErrorInfo, HelperEvent, MethodName, Params, Result, ServerInfo, Settings, TunnelState, TunnelStatus };
+
+/** The picture `subscribe` starts from: the helper's status, settings and servers. */
+export type Snapshot = Result<'subscribe'>;
+
+/**
+ * An error crossing `window.umbra` as a value. `code` is the helper's JSON-RPC code (a number,
+ * e.g. −32003 for a bad config) or, for trouble reaching it, a kind such as 'not-running',
+ * 'permission-denied', 'timeout', 'closed'. `message` is for a person and says what to do.
+ */
+export interface UmbraError {
+  code: number | string;
+  message: string;
+}
+
+/** Settings the Electron main process owns (not the helper). Absent in browser mode. */
+export interface UmbraAppApi {
+  getLaunchAtLogin(): Promise<boolean>;
+  /** Resolves with the value now in effect. */
+  setLaunchAtLogin(enabled: boolean): Promise<boolean>;
+}
+
+export interface UmbraApi {
+  /** One helper method; rejects with an {@link UmbraError} value (not an Error instance). */
+  call<M extends MethodName>(method: M, params: Params<M>): Promise<Result<M>>;
+  /**
+   * Starts delivering the helper's events to `onEvent` and resolves with the current picture.
+   * Events come after the snapshot, in the helper's order. Rejects with an UmbraError when the
+   * helper cannot be reached. A second subscribe replaces the first listener.
+   */
+  subscribe(onEvent: (event: HelperEvent) => void): Promise<Snapshot>;
+  /** Stops delivering events to this window. */
+  unsubscribe(): void;
+  /**
+   * Whether the helper can be reached, now (may be called back at once) and on every change;
+   * `message` says why not and what to do. Returns a function that removes the callback.
+   * After a `true` that follows a `false`, the renderer subscribes again for a fresh snapshot.
+   */
+  onConnectionChange(cb: (helperReachable: boolean, message?: string) => void): () => void;
+  /** App settings the main process owns; absent where there is no such process. */
+  app?: UmbraAppApi;
+}
+
+declare global {
+  interface Window {
+    /** Set by the preload (Electron) or the browser-mode bridge before the app starts. */
+    umbra?: UmbraApi;
+  }
+}
+
+/** Any rejection reason as an UmbraError, so every error shown has a code and a message. */
+export function toUmbraError(reason: unknown): UmbraError {
+  if (typeof reason === 'object' && reason !== null) {
+    const r = reason as { code?: unknown; kind?: unknown; message?: unknown };
+    const message = typeof r.message === 'string' && r.message.trim() !== '' ? r.message : 'something went wrong, and the helper gave no reason';
+    const code = typeof r.code === 'number' || typeof r.code === 'string' ? r.code : typeof r.kind === 'string' ? r.kind : 'error';
+    return { code, message };
+  }
+  if (typeof reason === 'string' && reason.trim() !== '') return { code: 'error', message: reason };
+  return { code: 'error', message: 'something went wrong, and the helper gave no reason' };
+}
+
+/** The helper's own error codes the UI cares about (mirrors ErrorCode in the schema). */
+export const HelperErrorCode = {
+  InvalidParams: -32602,
+  NotFound: -32002,
+  InvalidConfig: -32003,
+  NoProfile: -32004,
+  Unavailable: -32005,
+  Busy: -32006,
+} as const;

@@ -1,0 +1,72 @@
+// Real cities with their coordinates, for the development fake's catalog.
+export interface City {
+  city: string;
+  country: string;
+  countryCode: string;
+  latitude: number;
+  longitude: number;
+}
+
+const c = (city: string, country: string, countryCode: string, latitude: number, longitude: number): City => ({ city, country, countryCode, latitude, longitude });
+
+export const CITIES: readonly City[] = [
+  c('Stockholm', 'Sweden', 'se', 59.33, 18.07),
+  c('Gothenburg', 'Sweden', 'se', 57.71, 11.97),
+  c('Oslo', 'Norway', 'no', 59.91, 10.75),
+  c('Copenhagen', 'Denmark', 'dk', 55.68, 12.57),
+  c('Helsinki', 'Finland', 'fi', 60.17, 24.94),
+  c('Reykjavik', 'Iceland', 'is', 64.15, -21.94),
+  c('London', 'United Kingdom', 'gb', 51.51, -0.13),
+  c('Manchester', 'United Kingdom', 'gb', 53.48, -2.24),
+  c('Dublin', 'Ireland', 'ie', 53.35, -6.26),
+  c('Amsterdam', 'Netherlands', 'nl', 52.37, 4.9),
+  c('Brussels', 'Belgium', 'be', 50.85, 4.35),
+  c('Paris', 'France', 'fr', 48.86, 2.35),
+  c('Marseille', 'France', 'fr', 43.3, 5.37),
+  c('Madrid', 'Spain', 'es', 40.42, -3.7),
+  c('Barcelona', 'Spain', 'es', 41.39, 2.17),
+  c('Lisbon', 'Portugal', 'pt', 38.72, -9.14),
+  c('Frankfurt', 'Germany', 'de', 50.11, 8.68),
+  c('Berlin', 'Germany', 'de', 52.52, 13.4),
+  c('Zurich', 'Switzerland', 'ch', 47.38, 8.54),
+  c('Vienna', 'Austria', 'at', 48.21, 16.37),
+  c('Milan', 'Italy', 'it', 45.46, 9.19),
+  c('Rome', 'Italy', 'it', 41.9, 12.5),
+  c('Prague', 'Czechia', 'cz', 50.08, 14.44),
+  c('Warsaw', 'Poland', 'pl', 52.23, 21.01),
+  c('Bucharest', 'Romania', 'ro', 44.43, 26.1),
+  c('Athens', 'Greece', 'gr', 37.98, 23.73),
+  c('Istanbul', 'Turkey', 'tr', 41.01, 28.98),
+  c('Tel Aviv', 'Israel', 'il', 32.09, 34.78),
+  c('Dubai', 'United Arab Emirates', 'ae', 25.2, 55.27),
+  c('Johannesburg', 'South Africa', 'za', -26.2, 28.05),
+  c('Lagos', 'Nigeria', 'ng', 6.52, 3.38),
+  c('Nairobi', 'Kenya', 'ke', -1.29, 36.82),
+  c('Cairo', 'Egypt', 'eg', 30.04, 31.24),
+  c('Mumbai', 'India', 'in', 19.08, 72.88),
+  c('Singapore', 'Singapore', 'sg', 1.35, 103.82),
+  c('Jakarta', 'Indonesia', 'id', -6.21, 106.85),
+  c('Hong Kong', 'Hong Kong', 'hk', 22.32, 114.17),
+  c('Taipei', 'Taiwan', 'tw', 25.03, 121.57),
+  c('Tokyo', 'Japan', 'jp', 35.68, 139.69),
+  c('Osaka', 'Japan', 'jp', 34.69, 135.5),
+  c('Seoul', 'South Korea', 'kr', 37.57, 126.98),
+  c('Sydney', 'Australia', 'au', -33.87, 151.21),
+  c('Melbourne', 'Australia', 'au', -37.81, 144.96),
+  c('Perth', 'Australia', 'au', -31.95, 115.86),
+  c('Auckland', 'New Zealand', 'nz', -36.85, 174.76),
+  c('New York', 'United States', 'us', 40.71, -74.01),
+  c('Chicago', 'United States', 'us', 41.88, -87.63),
+  c('Dallas', 'United States', 'us', 32.78, -96.8),
+  c('Miami', 'United States', 'us', 25.76, -80.19),
+  c('Seattle', 'United States', 'us', 47.61, -122.33),
+  c('Los Angeles', 'United States', 'us', 34.05, -118.24),
+  c('Toronto', 'Canada', 'ca', 43.65, -79.38),
+  c('Montreal', 'Canada', 'ca', 45.5, -73.57),
+  c('Vancouver', 'Canada', 'ca', 49.28, -123.12),
+  c('Mexico City', 'Mexico', 'mx', 19.43, -99.13),
+  c('Bogotá', 'Colombia', 'co', 4.71, -74.07),
+  c('São Paulo', 'Brazil', 'br', -23.55, -46.63),
+  c('Buenos Aires', 'Argentina', 'ar', -34.6, -58.38),
+  c('Santiago', 'Chile', 'cl', -33.45, -70.67),
+];

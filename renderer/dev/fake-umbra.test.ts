@@ -1,0 +1,41 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { HelperEvent } from '../api.js';
+import { mapLocations } from '../features/server-picker/locations.js';
+import { createFakeUmbra, makeServers, type FakeUmbra } from './fake-umbra.js';
+
+let fake: FakeUmbra | undefined;
+afterEach(() => fake?.control.dispose());
+
+describe('the development fake', () => {
+  it('has a few hundred servers in real cities, valid as the schema wants them', () => {
+    const servers = makeServers();
+    expect(servers.length).toBeGreaterThan(200);
+    expect(mapLocations(servers).length).toBeGreaterThanOrEqual(40);
+    expect(new Set(servers.map((s) => s.id)).size).toBe(servers.length);
+    for (const s of servers) {
+      expect(s.id).toMatch(/^[a-z0-9][a-z0-9._-]*$/);
+      expect(s.publicKey).toHaveLength(44);
+      expect(s.endpoint).toMatch(/^198\.51\.100\.\d+:\d+$/);
+    }
+  });
+
+  it('pushes events before it replies, like the helper', async () => {
+    fake = createFakeUmbra({ connectMs: 5, tickMs: 0 });
+    const events: HelperEvent[] = [];
+    const snap = await fake.subscribe((e) => events.push(e));
+    expect(snap.status.state).toBe('disconnected');
+    const reply = await fake.call('connect', { serverId: 'es-madrid-1' });
+    expect(reply.state).toBe('connecting');
+    expect(events.map((e) => (e.type === 'status' ? e.status.state : e.type))).toEqual(['settings', 'connecting']);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(events.at(-1)).toMatchObject({ type: 'status', status: { state: 'connected' } });
+  });
+
+  it('refuses what the helper refuses, as values', async () => {
+    fake = createFakeUmbra();
+    await expect(fake.call('connect', { serverId: 'nowhere' })).rejects.toEqual({ code: -32002, message: 'no server "nowhere": list them with `umbra servers`' });
+    await expect(fake.call('importConfig', { text: 'hello' })).rejects.toMatchObject({ code: -32003 });
+    fake.control.setReachable(false);
+    await expect(fake.subscribe(() => {})).rejects.toMatchObject({ code: 'not-running' });
+  });
+});

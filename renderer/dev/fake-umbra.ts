@@ -1,0 +1,332 @@
+// An in-memory `window.umbra` for unit tests and the `?fake` development mode; never the real
+// app's path (there, the preload or the browser-mode bridge provides window.umbra). It behaves
+// like the helper as the renderer sees it: events before replies, connecting → connected after a
+// delay, counters that move, the kill switch's rules "in the kernel" while a connection is wanted.
+// No network: endpoints and addresses come from the documentation ranges and are never used.
+import type { HelperEvent, MethodName, Params, Result, ServerInfo, Settings, Snapshot, TunnelStatus, UmbraApi, UmbraError } from '../api.js';
+import { CITIES, type City } from './cities.js';
+
+const DEFAULTS: Settings = { killSwitch: false, killSwitchOnBoot: false, allowLan: false, autoConnect: false };
+const NOT_RUNNING = 'the Umbra helper is not running (no socket at /run/umbra/umbrad.sock): start it with sudo systemctl start umbrad, or sudo npx umbrad serve';
+
+const slug = (s: string) => s.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+
+/** A 44-character base64 "public key", the same for the same seed. */
+export function fakeKey(seed: number): string {
+  let x = (seed * 2654435761) >>> 0 || 1;
+  let raw = '';
+  for (let i = 0; i < 32; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    raw += String.fromCharCode(x & 0xff);
+  }
+  return btoa(raw);
+}
+
+/** `perCity` servers in each city (default 2–8, varying), ids like "se-stockholm-3". */
+export function makeServers(cities: readonly City[] = CITIES, perCity?: number): ServerInfo[] {
+  const out: ServerInfo[] = [];
+  cities.forEach((c, i) => {
+    const n = perCity ?? 2 + ((i * 5) % 7);
+    for (let k = 1; k <= n; k++) {
+      const seq = out.length;
+      out.push({
+        id: `${c.countryCode}-${slug(c.city)}-${k}`,
+        name: `${c.city} ${k}`,
+        country: c.country,
+        countryCode: c.countryCode,
+        city: c.city,
+        latitude: c.latitude,
+        longitude: c.longitude,
+        endpoint: `198.51.100.${(seq % 250) + 1}:${51820 + Math.floor(seq / 250)}`,
+        publicKey: fakeKey(seq + 1),
+        exitIp: `203.0.113.${(seq % 250) + 1}`,
+        source: 'catalog',
+      });
+    }
+  });
+  return out;
+}
+
+/** `count` distinct locations spread over the land-ish latitudes (for rendering tests). */
+export function makeManyServers(count: number): ServerInfo[] {
+  const out: ServerInfo[] = [];
+  for (let i = 0; i < count; i++) {
+    const lat = -45 + ((i * 37) % 110);
+    const lon = -170 + ((i * 71) % 340) + (i % 7) * 0.37;
+    out.push({
+      id: `loc-${i}`,
+      name: `Place ${i} 1`,
+      country: `Country ${Math.floor(i / 10)}`,
+      city: `Place ${i}`,
+      latitude: lat,
+      longitude: lon,
+      endpoint: `198.51.100.${(i % 250) + 1}:51820`,
+      publicKey: fakeKey(i + 1),
+      source: 'catalog',
+    });
+  }
+  return out;
+}
+
+export interface FakeOptions {
+  servers?: ServerInfo[];
+  settings?: Partial<Settings>;
+  /** Reply delay of every call, ms. Default 0. */
+  latencyMs?: number;
+  /** connecting → connected after this many ms. Default 800. */
+  connectMs?: number;
+  /** How often counters move while connected, ms (0: never). Default 1000. */
+  tickMs?: number;
+  /** Start connected to this server. */
+  connectedTo?: string;
+  /** Connects end in `error` (no handshake) instead of `connected`. */
+  failConnect?: boolean;
+  reachable?: boolean;
+  /** Offer window.umbra.app (launch at login). Default true. */
+  app?: boolean;
+}
+
+export interface FakeControl {
+  /** The helper goes away (or comes back): callbacks of onConnectionChange hear it. */
+  setReachable(reachable: boolean, message?: string): void;
+  /** Pushes an event as the helper would. */
+  emit(event: HelperEvent): void;
+  /** The next call of `method` fails with this error. */
+  failNext(method: MethodName, error: UmbraError): void;
+  failConnect: boolean;
+  readonly calls: { method: MethodName; params: unknown }[];
+  state(): Snapshot;
+  /** Stops the timers. */
+  dispose(): void;
+}
+
+export type FakeUmbra = UmbraApi & { control: FakeControl };
+
+const wait = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const clone = <T>(v: T): T => structuredClone(v);
+
+export function createFakeUmbra(opts: FakeOptions = {}): FakeUmbra {
+  const latency = opts.latencyMs ?? 0;
+  const connectMs = opts.connectMs ?? 800;
+  const tickMs = opts.tickMs ?? 1000;
+  let servers: ServerInfo[] = opts.servers ? [...opts.servers] : makeServers();
+  let settings: Settings = { ...DEFAULTS, ...opts.settings };
+  let status: TunnelStatus = { state: 'disconnected', blocked: false, firewallActive: false, addresses: [], dns: [], rxBytes: 0, txBytes: 0, attempt: 0 };
+  let reachable = opts.reachable ?? true;
+  let launchAtLogin = false;
+  let listener: ((e: HelperEvent) => void) | null = null;
+  const connListeners = new Set<(ok: boolean, message?: string) => void>();
+  const failures = new Map<MethodName, UmbraError>();
+  const timers = new Set<ReturnType<typeof setTimeout>>();
+  let ticker: ReturnType<typeof setInterval> | undefined;
+  let generation = 0;
+  let wantConnected = false;
+  const calls: FakeControl['calls'] = [];
+
+  const emit = (e: HelperEvent) => {
+    if (reachable) listener?.(clone(e));
+  };
+  const setStatus = (patch: Partial<TunnelStatus>) => {
+    status = { ...status, ...patch };
+    emit({ type: 'status', status });
+  };
+  const later = (ms: number, fn: () => void) => {
+    const t = setTimeout(() => {
+      timers.delete(t);
+      fn();
+    }, ms);
+    timers.add(t);
+  };
+  const stopTicker = () => {
+    if (ticker) clearInterval(ticker);
+    ticker = undefined;
+  };
+  const blockNow = () => wantConnected && settings.killSwitch;
+
+  function becomeConnected(gen: number, server: ServerInfo): void {
+    if (gen !== generation) return;
+    if (control.failConnect) {
+      setStatus({
+        state: 'error',
+        attempt: status.attempt + 1,
+        error: { code: 'NO_HANDSHAKE', message: `no answer from ${server.name} (${server.endpoint}) after 10 s. Umbra keeps trying; check your internet connection or pick another server.` },
+      });
+      return;
+    }
+    setStatus({ state: 'connected', connectedSince: Date.now(), lastHandshake: Date.now(), error: undefined, attempt: 0, interfaceName: 'umbra0' });
+    stopTicker();
+    if (tickMs > 0) {
+      ticker = setInterval(() => {
+        if (status.state !== 'connected') return;
+        setStatus({ rxBytes: status.rxBytes + 180_000 + Math.floor(Math.random() * 900_000), txBytes: status.txBytes + 20_000 + Math.floor(Math.random() * 90_000) });
+      }, tickMs);
+    }
+  }
+
+  function startConnect(server: ServerInfo): void {
+    const gen = ++generation;
+    wantConnected = true;
+    stopTicker();
+    setStatus({
+      state: 'connecting',
+      server,
+      blocked: blockNow(),
+      firewallActive: blockNow(),
+      addresses: ['100.64.12.7/32'],
+      dns: ['100.64.0.1'],
+      connectedSince: undefined,
+      rxBytes: 0,
+      txBytes: 0,
+      error: undefined,
+      attempt: 0,
+      interfaceName: undefined,
+    });
+    later(connectMs, () => becomeConnected(gen, server));
+  }
+
+  const handlers: { [M in MethodName]: (p: Params<M>) => Result<M> } = {
+    version: () => ({ version: '0.1.0-fake', protocol: 1 }),
+    status: () => status,
+    connect: (p) => {
+      const id = p.serverId ?? settings.lastServerId ?? servers[0]?.id;
+      if (!id) throw { code: -32002, message: "no servers yet: import your provider's WireGuard config first (umbra import FILE)" };
+      const server = servers.find((s) => s.id === id);
+      if (!server) throw { code: -32002, message: `no server "${id}": list them with \`umbra servers\`` };
+      if (settings.lastServerId !== id) {
+        settings = { ...settings, lastServerId: id };
+        emit({ type: 'settings', settings });
+      }
+      startConnect(server);
+      return status;
+    },
+    disconnect: () => {
+      ++generation;
+      wantConnected = false;
+      stopTicker();
+      setStatus({ state: 'disconnecting' });
+      later(Math.min(300, connectMs / 2), () => {
+        if (wantConnected) return;
+        setStatus({ state: 'disconnected', server: undefined, blocked: false, firewallActive: false, addresses: [], dns: [], connectedSince: undefined, rxBytes: 0, txBytes: 0, error: undefined, attempt: 0, interfaceName: undefined });
+      });
+      return status;
+    },
+    listServers: () => ({ servers }),
+    importConfig: (p) => {
+      const text = p.text;
+      const key = /^\s*PublicKey\s*=\s*(\S{44})\s*$/m.exec(text)?.[1];
+      const endpoint = /^\s*Endpoint\s*=\s*(\S+)\s*$/m.exec(text)?.[1];
+      if (!/^\s*\[Interface\]/m.test(text) || !/^\s*\[Peer\]/m.test(text)) {
+        throw { code: -32003, message: 'this is not a WireGuard config: it needs an [Interface] and a [Peer] section' };
+      }
+      if (!/^\s*PrivateKey\s*=/m.test(text)) throw { code: -32003, message: 'line [Interface]: PrivateKey is missing' };
+      if (!key) throw { code: -32003, message: 'line [Peer]: PublicKey is missing or is not 44 characters of base64' };
+      if (!endpoint) throw { code: -32003, message: 'line [Peer]: Endpoint is missing (host:port)' };
+      const name = p.name ?? 'Imported';
+      let id = slug(name) || 'imported';
+      while (servers.some((s) => s.id === id)) id = `${id}-2`;
+      const server: ServerInfo = { id, name, endpoint, publicKey: key, source: 'import' };
+      servers = [...servers, server];
+      emit({ type: 'servers', servers });
+      return { server };
+    },
+    removeServer: (p) => {
+      servers = servers.filter((s) => s.id !== p.id);
+      emit({ type: 'servers', servers });
+      return { servers };
+    },
+    loadCatalog: (p) => {
+      const where = 'file' in p ? p.file : p.url;
+      if (/missing|bad/.test(where)) throw { code: -32002, message: `no catalog at ${where}: check the path or the URL` };
+      servers = [...servers.filter((s) => s.source === 'import'), ...makeServers()];
+      emit({ type: 'servers', servers });
+      return { servers };
+    },
+    getSettings: () => settings,
+    setSettings: (p) => {
+      const before = settings;
+      settings = { ...settings, ...p };
+      if (before.killSwitch !== settings.killSwitch || before.allowLan !== settings.allowLan) setStatus({ blocked: blockNow(), firewallActive: blockNow() });
+      emit({ type: 'settings', settings });
+      return settings;
+    },
+    subscribe: () => ({ status, settings, servers }),
+  };
+
+  const control: FakeControl = {
+    setReachable(ok, message) {
+      reachable = ok;
+      for (const l of connListeners) l(ok, ok ? undefined : (message ?? NOT_RUNNING));
+    },
+    emit(e) {
+      if (e.type === 'status') status = e.status;
+      if (e.type === 'settings') settings = e.settings;
+      if (e.type === 'servers') servers = e.servers;
+      emit(e);
+    },
+    failNext(method, error) {
+      failures.set(method, error);
+    },
+    failConnect: opts.failConnect ?? false,
+    calls,
+    state: () => clone({ status, settings, servers }),
+    dispose() {
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
+      stopTicker();
+    },
+  };
+
+  if (opts.connectedTo) {
+    const server = servers.find((s) => s.id === opts.connectedTo);
+    if (server) {
+      wantConnected = true;
+      settings = { ...settings, lastServerId: server.id };
+      status = { ...status, state: 'connected', server, blocked: blockNow(), firewallActive: blockNow(), addresses: ['100.64.12.7/32'], dns: ['100.64.0.1'], connectedSince: Date.now() - 754_000, rxBytes: 48_213_000, txBytes: 3_902_000, interfaceName: 'umbra0' };
+      becomeConnected(++generation, server);
+      status = { ...status, connectedSince: Date.now() - 754_000, rxBytes: 48_213_000, txBytes: 3_902_000 };
+    }
+  }
+
+  const api: FakeUmbra = {
+    async call<M extends MethodName>(method: M, params: Params<M>): Promise<Result<M>> {
+      calls.push({ method, params: clone(params) });
+      if (latency > 0) await wait(latency);
+      else await Promise.resolve();
+      if (!reachable) throw { code: 'not-running', message: NOT_RUNNING } satisfies UmbraError;
+      const failure = failures.get(method);
+      if (failure) {
+        failures.delete(method);
+        throw failure;
+      }
+      return clone(handlers[method](params));
+    },
+    async subscribe(onEvent) {
+      if (latency > 0) await wait(latency);
+      else await Promise.resolve();
+      if (!reachable) throw { code: 'not-running', message: NOT_RUNNING } satisfies UmbraError;
+      listener = onEvent;
+      return clone({ status, settings, servers });
+    },
+    unsubscribe() {
+      listener = null;
+    },
+    onConnectionChange(cb) {
+      connListeners.add(cb);
+      queueMicrotask(() => {
+        if (connListeners.has(cb)) cb(reachable, reachable ? undefined : NOT_RUNNING);
+      });
+      return () => connListeners.delete(cb);
+    },
+    control,
+  };
+  if (opts.app !== false) {
+    api.app = {
+      getLaunchAtLogin: async () => launchAtLogin,
+      setLaunchAtLogin: async (on) => (launchAtLogin = on),
+    };
+  }
+  return api;
+}

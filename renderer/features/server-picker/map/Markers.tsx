@@ -1,0 +1,124 @@
+// The location markers: one focusable button per city, drawn as light SVG circles inside the
+// map's pan/zoom group. The markers keep their on-screen size as the map zooms through a CSS
+// variable (--k) set on the <svg>, so zooming re-renders nothing here. One marker is in the tab
+// order (a roving tabindex); the arrow keys move to the nearest marker in that direction.
+import { memo, useCallback, useRef, type KeyboardEvent } from 'react';
+
+export interface PlacedMarker {
+  key: string;
+  label: string;
+  x: number;
+  y: number;
+  count: number;
+}
+
+interface MarkersProps {
+  markers: readonly PlacedMarker[];
+  selectedKey: string | null;
+  connectedKey: string | null;
+  /** The state of the connected marker: connecting shows differently from connected. */
+  activeState: 'connected' | 'connecting' | null;
+  focusKey: string | null;
+  onSelect(key: string): void;
+  onActivate(key: string): void;
+  onFocusKey(key: string): void;
+  onHover(key: string | null): void;
+}
+
+/**
+ * The nearest marker from `from` in a direction (dx, dy): among those within 60° of it if any,
+ * else anywhere on that side; straight ahead counts for more than off to the side.
+ */
+export function nearestInDirection(markers: readonly PlacedMarker[], from: PlacedMarker, dx: number, dy: number): PlacedMarker | undefined {
+  let best: PlacedMarker | undefined;
+  let bestScore = Infinity;
+  let bestInCone = false;
+  for (const m of markers) {
+    if (m.key === from.key) continue;
+    const vx = m.x - from.x;
+    const vy = m.y - from.y;
+    const along = vx * dx + vy * dy;
+    if (along <= 0) continue;
+    const across = Math.abs(vx * dy - vy * dx);
+    const inCone = across <= along * Math.sqrt(3);
+    const score = along + 2.5 * across;
+    if ((inCone && !bestInCone) || (inCone === bestInCone && score < bestScore)) {
+      bestScore = score;
+      best = m;
+      bestInCone = inCone;
+    }
+  }
+  return best;
+}
+
+const DIRECTIONS: Record<string, [number, number]> = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
+
+export const Markers = memo(function Markers(p: MarkersProps) {
+  const groupRef = useRef<SVGGElement>(null);
+  const { onFocusKey } = p;
+
+  const focusMarker = useCallback(
+    (key: string) => {
+      onFocusKey(key);
+      const el = [...(groupRef.current?.querySelectorAll<SVGGElement>('[data-key]') ?? [])].find((x) => x.dataset.key === key);
+      el?.focus();
+    },
+    [onFocusKey],
+  );
+
+  const onKeyDown = (e: KeyboardEvent<SVGGElement>, m: PlacedMarker) => {
+    if (e.key === 'Enter' || e.key === ' ') {
+      e.preventDefault();
+      p.onSelect(m.key);
+      return;
+    }
+    const d = DIRECTIONS[e.key];
+    let next: PlacedMarker | undefined;
+    if (d) next = nearestInDirection(p.markers, m, d[0], d[1]);
+    else if (e.key === 'Home') next = p.markers[0];
+    else if (e.key === 'End') next = p.markers[p.markers.length - 1];
+    else return;
+    e.preventDefault();
+    if (next) focusMarker(next.key);
+  };
+
+  const tabKey = p.focusKey && p.markers.some((m) => m.key === p.focusKey) ? p.focusKey : p.markers[0]?.key;
+
+  return (
+    <g ref={groupRef} className="markers">
+      {p.markers.map((m) => {
+        const selected = m.key === p.selectedKey;
+        const active = m.key === p.connectedKey ? p.activeState : null;
+        return (
+          <g
+            key={m.key}
+            data-key={m.key}
+            role="button"
+            aria-label={m.label}
+            aria-pressed={selected}
+            tabIndex={m.key === tabKey ? 0 : -1}
+            className={`marker${selected ? ' selected' : ''}${active ? ` ${active}` : ''}`}
+            transform={`translate(${m.x.toFixed(2)} ${m.y.toFixed(2)})`}
+            onClick={() => p.onSelect(m.key)}
+            onDoubleClick={() => p.onActivate(m.key)}
+            onKeyDown={(e) => onKeyDown(e, m)}
+            onFocus={() => {
+              p.onFocusKey(m.key);
+              p.onHover(m.key);
+            }}
+            onBlur={() => p.onHover(null)}
+            onPointerEnter={() => p.onHover(m.key)}
+            onPointerLeave={() => p.onHover(null)}
+          >
+            <g className="marker-body">
+              <circle className="marker-hit" r={11} />
+              {active && <circle className="marker-pulse" r={9} />}
+              <circle className="marker-ring" r={8} />
+              <circle className="marker-dot" r={selected || active ? 5.5 : 4} />
+            </g>
+          </g>
+        );
+      })}
+    </g>
+  );
+});

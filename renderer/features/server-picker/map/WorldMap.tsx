@@ -1,0 +1,160 @@
+// The world map of server locations: countries drawn once (memoized paths), one marker per city,
+// pan and zoom by transforming one group. Click a marker to select its city's server, double-click
+// to connect; Tab reaches the markers, arrows move between them, Enter selects.
+import { memo, useCallback, useMemo, useRef, useState, type CSSProperties } from 'react';
+import { useShallow } from 'zustand/react/shallow';
+import type { ServerInfo } from '../../../api.js';
+import { useActions, useUmbra } from '../../../store/context.js';
+import { activeServer } from '../../../store/selectors.js';
+import { locationKey, mapLocations } from '../locations.js';
+import { Markers, type PlacedMarker } from './Markers.js';
+import { usePanZoom } from './use-pan-zoom.js';
+import { getWorld } from './world.js';
+
+/** The land, borders and graticule: built once, never re-rendered. */
+const Land = memo(function Land() {
+  const w = getWorld();
+  return (
+    <g className="land-layer" aria-hidden="true">
+      <path className="graticule" d={w.graticule} />
+      <path className="land" d={w.countries} />
+      <path className="borders" d={w.borders} />
+    </g>
+  );
+});
+
+/** The server a location stands for when picked: the selected one, a favourite, else the first. */
+function pickServer(ids: readonly string[], selectedId: string | null, favourites: readonly string[]): string | undefined {
+  if (selectedId && ids.includes(selectedId)) return selectedId;
+  return ids.find((id) => favourites.includes(id)) ?? ids[0];
+}
+
+export function WorldMap() {
+  const world = getWorld();
+  const { servers, selectedId, favourites, status } = useUmbra(
+    useShallow((s) => ({ servers: s.servers, selectedId: s.selectedId, favourites: s.favourites, status: s.status })),
+  );
+  const { select, connect } = useActions();
+
+  const locations = useMemo(() => mapLocations(servers), [servers]);
+  const markers = useMemo<PlacedMarker[]>(() => {
+    const out: PlacedMarker[] = [];
+    for (const l of locations) {
+      const p = world.project(l.longitude, l.latitude);
+      if (p) out.push({ key: l.key, label: l.label, x: p[0], y: p[1], count: l.serverIds.length });
+    }
+    // West to east, so Home/End and the DOM order read like the map.
+    return out.sort((a, b) => a.x - b.x || a.y - b.y);
+  }, [locations, world]);
+  const byKey = useMemo(() => new Map(locations.map((l) => [l.key, l])), [locations]);
+  const markerByKey = useMemo(() => new Map(markers.map((m) => [m.key, m])), [markers]);
+
+  const keyOf = (id: string | null | undefined): string | null => {
+    const s = id ? servers.find((x: ServerInfo) => x.id === id) : undefined;
+    return s && s.latitude !== undefined && s.longitude !== undefined ? locationKey(s) : null;
+  };
+  const selectedKey = keyOf(selectedId);
+  const active = activeServer(status);
+  const connectedKey = active ? keyOf(active.id) ?? (active.latitude !== undefined ? locationKey(active) : null) : null;
+  const activeState = status?.state === 'connected' ? 'connected' : status?.state === 'connecting' || status?.state === 'error' ? 'connecting' : null;
+
+  const svgRef = useRef<SVGSVGElement>(null);
+  const pz = usePanZoom(svgRef, world.width, world.height);
+  const [hoverKey, setHoverKey] = useState<string | null>(null);
+  const [focusKey, setFocusKey] = useState<string | null>(null);
+
+  // Stable callbacks (the markers are memoized); the latest values come through a ref.
+  const latest = useRef({ byKey, markerByKey, selectedId, favourites, view: pz.view, centreOn: pz.centreOn, wasDrag: pz.wasDrag, activeId: active?.id, state: status?.state });
+  latest.current = { byKey, markerByKey, selectedId, favourites, view: pz.view, centreOn: pz.centreOn, wasDrag: pz.wasDrag, activeId: active?.id, state: status?.state };
+
+  const onSelect = useCallback(
+    (key: string) => {
+      const l = latest.current;
+      const loc = l.byKey.get(key);
+      const id = loc && pickServer(loc.serverIds, l.selectedId, l.favourites);
+      if (id) select(id);
+      setFocusKey(key);
+    },
+    [select],
+  );
+  const onActivate = useCallback(
+    (key: string) => {
+      const l = latest.current;
+      const loc = l.byKey.get(key);
+      const id = loc && pickServer(loc.serverIds, l.selectedId, l.favourites);
+      if (!id) return;
+      select(id);
+      if (l.activeId === id && (l.state === 'connected' || l.state === 'connecting')) return;
+      void connect(id);
+    },
+    [select, connect],
+  );
+  const onFocusKey = useCallback(
+    (key: string) => {
+      setFocusKey(key);
+      // Keep a marker reached by keyboard in view when the map is zoomed in.
+      const l = latest.current;
+      const m = l.markerByKey.get(key);
+      if (!m) return;
+      const sx = m.x * l.view.k + l.view.x;
+      const sy = m.y * l.view.k + l.view.y;
+      if (sx < 20 || sy < 20 || sx > world.width - 20 || sy > world.height - 20) l.centreOn(m.x, m.y);
+    },
+    [world],
+  );
+
+  const hovered = hoverKey ? markerByKey.get(hoverKey) : undefined;
+  const { k, x, y } = pz.view;
+
+  return (
+    <section className="map-panel" aria-label="Map">
+      <div className="map-frame">
+        <svg
+          ref={svgRef}
+          className="world-map"
+          viewBox={`0 0 ${world.width} ${world.height}`}
+          role="group"
+          aria-label="Map of server locations"
+          style={{ '--k': k } as CSSProperties}
+        >
+          <g className="zoom" transform={`translate(${x} ${y}) scale(${k})`}>
+            <Land />
+            <Markers
+              markers={markers}
+              selectedKey={selectedKey}
+              connectedKey={connectedKey}
+              activeState={activeState}
+              focusKey={focusKey ?? selectedKey}
+              onSelect={onSelect}
+              onActivate={onActivate}
+              onFocusKey={onFocusKey}
+              onHover={setHoverKey}
+            />
+          </g>
+        </svg>
+        {hovered && (
+          <div
+            className="map-tooltip"
+            aria-hidden="true"
+            style={{ left: `${((hovered.x * k + x) / world.width) * 100}%`, top: `${((hovered.y * k + y) / world.height) * 100}%` }}
+          >
+            {hovered.label}
+            {hovered.count > 1 && <span className="muted"> · {hovered.count} servers</span>}
+          </div>
+        )}
+        <div className="map-controls" role="group" aria-label="Map zoom">
+          <button type="button" className="icon-button" aria-label="Zoom in" title="Zoom in" onClick={pz.zoomIn}>
+            +
+          </button>
+          <button type="button" className="icon-button" aria-label="Zoom out" title="Zoom out" onClick={pz.zoomOut}>
+            −
+          </button>
+          <button type="button" className="icon-button" aria-label="Reset map view" title="Reset map view" onClick={pz.reset}>
+            ⟲
+          </button>
+        </div>
+      </div>
+      <p className="map-hint muted">Click a location to select it, double-click to connect. Drag to pan, scroll to zoom.</p>
+    </section>
+  );
+}

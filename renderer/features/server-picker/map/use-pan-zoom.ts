@@ -1,0 +1,159 @@
+// Pan and zoom for the map: one transform on one group (translate, then scale), clamped so the
+// map always fills the view. Wheel zooms around the pointer, dragging pans, and the buttons zoom
+// around the centre. A drag that moved does not count as a click on a marker.
+import { useCallback, useEffect, useRef, useState, type RefObject } from 'react';
+
+export interface View {
+  k: number;
+  x: number;
+  y: number;
+}
+
+export const MIN_ZOOM = 1;
+export const MAX_ZOOM = 16;
+export const IDENTITY: View = { k: 1, x: 0, y: 0 };
+/** Pixels a pointer must move before a press becomes a drag. */
+const DRAG_THRESHOLD = 4;
+
+/** Enough precision for a transform, and 1.6 × 1.6 ÷ 1.6 stays 1.6. */
+const round = (n: number) => Math.round(n * 1e4) / 1e4 + 0;
+
+/** Keeps the scaled map covering the whole [0,w]×[0,h] view. */
+export function clampView(v: View, width: number, height: number): View {
+  const k = round(Math.min(MAX_ZOOM, Math.max(MIN_ZOOM, v.k)));
+  const clampAxis = (t: number, size: number) => round(Math.min(0, Math.max(size - size * k, t)));
+  return { k, x: clampAxis(v.x, width), y: clampAxis(v.y, height) };
+}
+
+/** Zooms by `factor` keeping the point (cx, cy) (in view units) where it is. */
+export function zoomAround(v: View, factor: number, cx: number, cy: number, width: number, height: number): View {
+  const k = Math.min(MAX_ZOOM, Math.max(MIN_ZOOM, v.k * factor));
+  const f = k / v.k;
+  return clampView({ k, x: cx - (cx - v.x) * f, y: cy - (cy - v.y) * f }, width, height);
+}
+
+export interface PanZoom {
+  view: View;
+  zoomIn(): void;
+  zoomOut(): void;
+  reset(): void;
+  /** Puts a point (in map units) at the centre, at least at zoom `minK`. */
+  centreOn(x: number, y: number, minK?: number): void;
+  /** Whether the last press turned into a drag (so its click should not select). */
+  wasDrag(): boolean;
+}
+
+export function usePanZoom(svgRef: RefObject<SVGSVGElement | null>, width: number, height: number): PanZoom {
+  const [view, setView] = useState<View>(IDENTITY);
+  const viewRef = useRef(view);
+  viewRef.current = view;
+  const dragged = useRef(false);
+
+  /** Client pixels → view units (the SVG keeps the map's aspect ratio, so one scale). */
+  const toView = useCallback(
+    (clientX: number, clientY: number): [number, number] | null => {
+      const svg = svgRef.current;
+      const r = svg?.getBoundingClientRect();
+      if (!r || r.width === 0 || r.height === 0) return null;
+      return [((clientX - r.left) / r.width) * width, ((clientY - r.top) / r.height) * height];
+    },
+    [svgRef, width, height],
+  );
+
+  useEffect(() => {
+    const svg = svgRef.current;
+    if (!svg) return;
+    let frame = 0;
+    let pending: View | null = null;
+    const schedule = (v: View) => {
+      pending = v;
+      viewRef.current = v;
+      if (frame) return;
+      frame = requestAnimationFrame(() => {
+        frame = 0;
+        if (pending) setView(pending);
+      });
+    };
+
+    // Wheel must be a non-passive native listener to keep the page from scrolling.
+    const onWheel = (e: WheelEvent) => {
+      const p = toView(e.clientX, e.clientY);
+      if (!p) return;
+      e.preventDefault();
+      const dy = e.deltaMode === 1 ? e.deltaY * 16 : e.deltaY;
+      schedule(zoomAround(viewRef.current, Math.exp(-dy * 0.0025), p[0], p[1], width, height));
+    };
+
+    let press: { id: number; x: number; y: number; view: View; scale: number } | null = null;
+    const onDown = (e: PointerEvent) => {
+      if (e.button !== 0 || !e.isPrimary) return;
+      const r = svg.getBoundingClientRect();
+      press = { id: e.pointerId, x: e.clientX, y: e.clientY, view: viewRef.current, scale: r.width > 0 ? width / r.width : 1 };
+      dragged.current = false;
+    };
+    const onMove = (e: PointerEvent) => {
+      if (!press || e.pointerId !== press.id) return;
+      const dx = e.clientX - press.x;
+      const dy = e.clientY - press.y;
+      if (!dragged.current) {
+        if (Math.hypot(dx, dy) < DRAG_THRESHOLD) return;
+        dragged.current = true;
+        // Capture only once it is a drag, so a plain click still lands on its marker.
+        svg.setPointerCapture?.(e.pointerId);
+        svg.classList.add('dragging');
+      }
+      schedule(clampView({ k: press.view.k, x: press.view.x + dx * press.scale, y: press.view.y + dy * press.scale }, width, height));
+    };
+    const onUp = (e: PointerEvent) => {
+      if (!press || e.pointerId !== press.id) return;
+      press = null;
+      svg.classList.remove('dragging');
+      if (svg.hasPointerCapture?.(e.pointerId)) svg.releasePointerCapture(e.pointerId);
+    };
+    // A click right after a drag is the drag's end, not a click: stop it before the markers see it.
+    const onClickCapture = (e: MouseEvent) => {
+      if (dragged.current) {
+        e.stopPropagation();
+        e.preventDefault();
+        dragged.current = false;
+      }
+    };
+
+    svg.addEventListener('wheel', onWheel, { passive: false });
+    svg.addEventListener('pointerdown', onDown);
+    svg.addEventListener('pointermove', onMove);
+    svg.addEventListener('pointerup', onUp);
+    svg.addEventListener('pointercancel', onUp);
+    svg.addEventListener('click', onClickCapture, true);
+    return () => {
+      if (frame) cancelAnimationFrame(frame);
+      svg.removeEventListener('wheel', onWheel);
+      svg.removeEventListener('pointerdown', onDown);
+      svg.removeEventListener('pointermove', onMove);
+      svg.removeEventListener('pointerup', onUp);
+      svg.removeEventListener('pointercancel', onUp);
+      svg.removeEventListener('click', onClickCapture, true);
+    };
+  }, [svgRef, toView, width, height]);
+
+  const zoomBy = useCallback(
+    (factor: number) => setView((v) => (viewRef.current = zoomAround(v, factor, width / 2, height / 2, width, height))),
+    [width, height],
+  );
+
+  return {
+    view,
+    zoomIn: useCallback(() => zoomBy(1.6), [zoomBy]),
+    zoomOut: useCallback(() => zoomBy(1 / 1.6), [zoomBy]),
+    reset: useCallback(() => setView((viewRef.current = IDENTITY)), []),
+    centreOn: useCallback(
+      (x: number, y: number, minK = 1) =>
+        setView((v) => {
+          const k = Math.max(v.k, minK);
+          return (viewRef.current = clampView({ k, x: width / 2 - x * k, y: height / 2 - y * k }, width, height));
+        }),
+      [width, height],
+    ),
+    wasDrag: useCallback(() => dragged.current, []),
+  };
+}

@@ -1,0 +1,181 @@
+// Settings: the helper's switches (each shows the helper's value; busy while it changes), the
+// main process's launch-at-login (only where there is one), importing a WireGuard config, and
+// loading a catalog of servers.
+import { useId, useRef, useState, type FormEvent } from 'react';
+import { useShallow } from 'zustand/react/shallow';
+import { useActions, useUmbra } from '../../store/context.js';
+import type { SwitchSetting } from '../../store/store.js';
+import { ErrorNote } from '../../ui/ErrorNote.js';
+import { Switch } from '../../ui/Switch.js';
+
+const SWITCHES: { key: SwitchSetting; label: string; description: string }[] = [
+  {
+    key: 'killSwitchOnBoot',
+    label: 'Kill switch on boot',
+    description: 'Block all traffic from early boot, before any network is up, until you connect or turn this off.',
+  },
+  {
+    key: 'allowLan',
+    label: 'Allow LAN',
+    description: 'While the kill switch blocks, still let this computer talk to devices on your local network (printers, file shares).',
+  },
+  {
+    key: 'autoConnect',
+    label: 'Auto-connect',
+    description: 'Connect to the last server when the Umbra helper starts.',
+  },
+];
+
+/** The text of a picked file (Blob.text where there is one, else FileReader). */
+function readText(file: File): Promise<string> {
+  if (typeof file.text === 'function') return file.text();
+  return new Promise((resolve, reject) => {
+    const r = new FileReader();
+    r.onload = () => resolve(String(r.result ?? ''));
+    r.onerror = () => reject(r.error ?? new Error('could not read the file'));
+    r.readAsText(file);
+  });
+}
+
+function ImportConfig() {
+  const { busy, error } = useUmbra(useShallow((s) => ({ busy: s.busy.import, error: s.errors.import })));
+  const { importConfig, dismissError } = useActions();
+  const [done, setDone] = useState<string | null>(null);
+  const inputRef = useRef<HTMLInputElement>(null);
+  const id = useId();
+
+  const onPick = async (file: File | undefined) => {
+    setDone(null);
+    if (!file) return;
+    let text: string;
+    try {
+      text = await readText(file);
+    } catch {
+      setDone(null);
+      return;
+    }
+    const name = file.name.replace(/\.conf$/i, '').trim() || undefined;
+    const server = await importConfig(text, name);
+    if (server) setDone(`Imported “${server.name}” and selected it. Press Connect to use it.`);
+    if (inputRef.current) inputRef.current.value = '';
+  };
+
+  return (
+    <section className="settings-section" aria-labelledby={`${id}-h`}>
+      <h3 id={`${id}-h`}>Import a WireGuard config</h3>
+      <p className="muted">The .conf file your VPN provider gave you, or one from your own WireGuard server. Its private key stays with the Umbra helper.</p>
+      <label className="file-label" htmlFor={id}>
+        Choose a .conf file
+      </label>
+      <input
+        ref={inputRef}
+        id={id}
+        className="file-input"
+        type="file"
+        accept=".conf,text/plain"
+        aria-busy={busy || undefined}
+        disabled={busy}
+        onChange={(e) => void onPick(e.target.files?.[0])}
+      />
+      {busy && <p className="muted" role="status">Importing…</p>}
+      {done && !busy && (
+        <p className="ok-note" role="status">
+          {done}
+        </p>
+      )}
+      <ErrorNote error={error} title="This config was not imported" onDismiss={() => dismissError('import')} />
+    </section>
+  );
+}
+
+function LoadCatalog() {
+  const { busy, error } = useUmbra(useShallow((s) => ({ busy: s.busy.catalog, error: s.errors.catalog })));
+  const { loadCatalog, dismissError } = useActions();
+  const [source, setSource] = useState('');
+  const [done, setDone] = useState<string | null>(null);
+  const id = useId();
+
+  const onSubmit = async (e: FormEvent) => {
+    e.preventDefault();
+    setDone(null);
+    const n = await loadCatalog(source);
+    if (n !== undefined) setDone(`Loaded the catalog: ${n} server${n === 1 ? '' : 's'}.`);
+  };
+
+  return (
+    <section className="settings-section" aria-labelledby={`${id}-h`}>
+      <h3 id={`${id}-h`}>Load a catalog</h3>
+      <p className="muted">A JSON list of servers from your provider: a file on this computer, or an http(s) URL the helper fetches.</p>
+      <form className="catalog-form" onSubmit={(e) => void onSubmit(e)}>
+        <label htmlFor={id}>Catalog file or URL</label>
+        <div className="inline-field">
+          <input
+            id={id}
+            type="text"
+            inputMode="url"
+            placeholder="/etc/umbra/catalog.json or https://…"
+            value={source}
+            onChange={(e) => setSource(e.target.value)}
+            autoComplete="off"
+            spellCheck={false}
+          />
+          <button type="submit" className="secondary-button" aria-busy={busy || undefined} aria-disabled={busy || undefined}>
+            {busy ? 'Loading…' : 'Load'}
+          </button>
+        </div>
+      </form>
+      {done && !busy && (
+        <p className="ok-note" role="status">
+          {done}
+        </p>
+      )}
+      <ErrorNote error={error} title="The catalog was not loaded" onDismiss={() => dismissError('catalog')} />
+    </section>
+  );
+}
+
+function LaunchAtLogin({ offered }: { offered: boolean }) {
+  const { value, busy, error } = useUmbra(useShallow((s) => ({ value: s.launchAtLogin, busy: s.busy.launchAtLogin, error: s.errors.launchAtLogin })));
+  const { setLaunchAtLogin, dismissError } = useActions();
+  if (!offered) return null;
+  return (
+    <>
+      <Switch
+        label="Launch at login"
+        checked={value ?? false}
+        busy={busy}
+        disabled={value === null}
+        description="Open Umbra (in the tray) when you log in."
+        onChange={(v) => void setLaunchAtLogin(v)}
+      />
+      <ErrorNote error={error} onDismiss={() => dismissError('launchAtLogin')} />
+    </>
+  );
+}
+
+export function SettingsPanel({ launchAtLoginOffered }: { launchAtLoginOffered: boolean }) {
+  const { settings, busy, error } = useUmbra(useShallow((s) => ({ settings: s.settings, busy: s.busy.settings, error: s.errors.settings })));
+  const { setSetting, dismissError } = useActions();
+  return (
+    <section className="settings" aria-labelledby="settings-title">
+      <h2 id="settings-title">Settings</h2>
+      <section className="settings-section" aria-label="Protection and startup">
+        {SWITCHES.map((s) => (
+          <Switch
+            key={s.key}
+            label={s.label}
+            checked={settings?.[s.key] ?? false}
+            busy={!!busy[s.key]}
+            disabled={!settings}
+            description={s.description}
+            onChange={(v) => void setSetting(s.key, v)}
+          />
+        ))}
+        <ErrorNote error={error} title="The setting did not change" onDismiss={() => dismissError('settings')} />
+        <LaunchAtLogin offered={launchAtLoginOffered} />
+      </section>
+      <ImportConfig />
+      <LoadCatalog />
+    </section>
+  );
+}

@@ -1,0 +1,89 @@
+import { act, cleanup, fireEvent, screen, waitFor } from '@testing-library/react';
+import { afterEach, describe, expect, it } from 'vitest';
+import { flush, mockApi, renderWith, SERVERS, settings } from '../../test/support.js';
+import { SettingsPanel } from './SettingsPanel.js';
+
+afterEach(cleanup);
+
+async function renderSettings(m = mockApi(), launchAtLoginOffered = false) {
+  const r = renderWith(<SettingsPanel launchAtLoginOffered={launchAtLoginOffered} />, m.api);
+  await act(flush);
+  return { ...r, m };
+}
+
+const CONF = `[Interface]
+PrivateKey = ${'B'.repeat(43)}=
+Address = 100.64.0.2/32
+
+[Peer]
+PublicKey = ${'C'.repeat(43)}=
+Endpoint = 198.51.100.7:51820
+AllowedIPs = 0.0.0.0/0
+`;
+
+describe('settings', () => {
+  it('each switch shows the helper’s value and asks the helper to change it', async () => {
+    const { m } = await renderSettings(mockApi({ settings: settings({ allowLan: true }) }));
+    expect(screen.getByRole('switch', { name: 'Kill switch on boot' }).getAttribute('aria-checked')).toBe('false');
+    expect(screen.getByRole('switch', { name: 'Allow LAN' }).getAttribute('aria-checked')).toBe('true');
+    expect(screen.getByRole('switch', { name: 'Auto-connect' }).getAttribute('aria-checked')).toBe('false');
+    fireEvent.click(screen.getByRole('switch', { name: 'Kill switch on boot' }));
+    const call = m.take('setSettings');
+    expect(call.params).toEqual({ killSwitchOnBoot: true });
+    expect(screen.getByRole('switch', { name: 'Kill switch on boot' }).getAttribute('aria-checked')).toBe('false');
+    await act(async () => call.resolve(settings({ allowLan: true, killSwitchOnBoot: true })));
+    expect(screen.getByRole('switch', { name: 'Kill switch on boot' }).getAttribute('aria-checked')).toBe('true');
+  });
+
+  it('launch at login appears only where the main process offers it', async () => {
+    await renderSettings();
+    expect(screen.queryByRole('switch', { name: 'Launch at login' })).toBeNull();
+    cleanup();
+    let on = true;
+    await renderSettings(mockApi({}, { getLaunchAtLogin: async () => on, setLaunchAtLogin: async (v) => (on = v) }), true);
+    const sw = screen.getByRole('switch', { name: 'Launch at login' });
+    expect(sw.getAttribute('aria-checked')).toBe('true');
+    fireEvent.click(sw);
+    await waitFor(() => expect(screen.getByRole('switch', { name: 'Launch at login' }).getAttribute('aria-checked')).toBe('false'));
+  });
+
+  it('imports a .conf file: reads its text and hands it to the helper', async () => {
+    const { m, store } = await renderSettings();
+    const input = screen.getByLabelText('Choose a .conf file') as HTMLInputElement;
+    expect(input.type).toBe('file');
+    fireEvent.change(input, { target: { files: [new File([CONF], 'office.conf', { type: 'text/plain' })] } });
+    await waitFor(() => expect(m.pending.some((p) => p.method === 'importConfig')).toBe(true));
+    const call = m.take('importConfig');
+    expect(call.params).toEqual({ text: CONF, name: 'office' });
+    const imported = { ...SERVERS[7]!, id: 'office', name: 'office' };
+    act(() => m.emit({ type: 'servers', servers: [...SERVERS, imported] }));
+    await act(async () => call.resolve({ server: imported }));
+    expect(screen.getByText(/Imported “office” and selected it/)).toBeTruthy();
+    expect(store.getState().selectedId).toBe('office');
+  });
+
+  it('shows the helper’s message for a bad config', async () => {
+    const { m } = await renderSettings();
+    fireEvent.change(screen.getByLabelText('Choose a .conf file'), { target: { files: [new File(['hello'], 'notes.conf')] } });
+    await waitFor(() => expect(m.pending.some((p) => p.method === 'importConfig')).toBe(true));
+    await act(async () => m.take('importConfig').reject({ code: -32003, message: 'line 1: expected a [section] or key = value, found "hello"' }));
+    expect(screen.getByRole('alert').textContent).toContain('This config was not imported: line 1: expected a [section] or key = value, found "hello"');
+  });
+
+  it('loads a catalog from what is typed: a path or a URL', async () => {
+    const { m } = await renderSettings();
+    fireEvent.change(screen.getByLabelText('Catalog file or URL'), { target: { value: 'https://vpn.example/servers.json' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Load' }));
+    const call = m.take('loadCatalog');
+    expect(call.params).toEqual({ url: 'https://vpn.example/servers.json' });
+    await act(async () => call.resolve({ servers: SERVERS }));
+    expect(screen.getByText(`Loaded the catalog: ${SERVERS.length} servers.`)).toBeTruthy();
+
+    fireEvent.change(screen.getByLabelText('Catalog file or URL'), { target: { value: '/nowhere.json' } });
+    fireEvent.submit(screen.getByLabelText('Catalog file or URL'));
+    const bad = m.take('loadCatalog');
+    expect(bad.params).toEqual({ file: '/nowhere.json' });
+    await act(async () => bad.reject({ code: -32002, message: 'no catalog at /nowhere.json' }));
+    expect(screen.getByRole('alert').textContent).toContain('The catalog was not loaded: no catalog at /nowhere.json');
+  });
+});

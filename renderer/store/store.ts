@@ -1,0 +1,341 @@
+// The renderer's state: a mirror of what the helper reported (a snapshot from `subscribe`, then
+// its events), plus what is the UI's own (selection, favourites, which calls are in flight, the
+// errors they returned). Nothing here guesses the helper's state: a call in flight shows as busy,
+// and the shown state changes only when the helper reports it (in an event or a call's result).
+import { createStore, type StoreApi } from 'zustand/vanilla';
+import { toUmbraError, type HelperEvent, type ServerInfo, type Settings, type TunnelStatus, type UmbraApi, type UmbraError } from '../api.js';
+
+export type HelperPhase = 'starting' | 'ready' | 'unreachable';
+/** Where an error is shown. */
+export type ErrorScope = 'connection' | 'killSwitch' | 'settings' | 'import' | 'catalog' | 'launchAtLogin';
+/** The settings a person toggles (lastServerId is the helper's own). */
+export type SwitchSetting = Exclude<keyof Settings, 'lastServerId'>;
+
+export interface Busy {
+  /** Connect pressed; until the helper reports a new state (or the call fails). */
+  connect: boolean;
+  disconnect: boolean;
+  settings: Partial<Record<SwitchSetting, boolean>>;
+  import: boolean;
+  catalog: boolean;
+  launchAtLogin: boolean;
+}
+
+export interface UmbraState {
+  helper: { phase: HelperPhase; message?: string };
+  /** The helper's last word on each; null until the snapshot. */
+  status: TunnelStatus | null;
+  settings: Settings | null;
+  servers: ServerInfo[];
+  /** Launch at login as the main process reports it; null when unknown or not offered. */
+  launchAtLogin: boolean | null;
+  selectedId: string | null;
+  favourites: string[];
+  busy: Busy;
+  errors: Partial<Record<ErrorScope, UmbraError>>;
+}
+
+export interface UmbraActions {
+  /** Listens for reachability and subscribes; returns the function that stops both. */
+  start(): () => void;
+  /** Subscribes again (the "Try again" of the helper-down view). */
+  retry(): Promise<void>;
+  /** Connects to `serverId`, else the selected server, else the helper's choice (the last one). */
+  connect(serverId?: string): Promise<void>;
+  disconnect(): Promise<void>;
+  setSetting(key: SwitchSetting, value: boolean): Promise<void>;
+  /** Resolves with the imported server, or undefined (the error is in `errors.import`). */
+  importConfig(text: string, name?: string): Promise<ServerInfo | undefined>;
+  /** A path or an http(s) URL; resolves with the number of servers, or undefined on error. */
+  loadCatalog(source: string): Promise<number | undefined>;
+  setLaunchAtLogin(enabled: boolean): Promise<void>;
+  toggleFavourite(serverId: string): void;
+  select(serverId: string | null): void;
+  dismissError(scope: ErrorScope): void;
+}
+
+export type UmbraStore = StoreApi<UmbraState & UmbraActions>;
+
+export const FAVOURITES_KEY = 'umbra.favourites';
+
+type KeyValueStorage = Pick<Storage, 'getItem' | 'setItem'>;
+
+export interface StoreOptions {
+  /** Where favourites live; default window.localStorage. */
+  storage?: KeyValueStorage | null;
+}
+
+const idle = (): Busy => ({ connect: false, disconnect: false, settings: {}, import: false, catalog: false, launchAtLogin: false });
+
+export const NOT_RUNNING_MESSAGE = 'the Umbra helper is not running';
+
+export function createUmbraStore(api: UmbraApi, options: StoreOptions = {}): UmbraStore {
+  const storage = options.storage === undefined ? defaultStorage() : options.storage;
+
+  // Counters of what the helper reported, so a call's result never overwrites a newer event.
+  let statusSeq = 0;
+  let settingsSeq = 0;
+  let serversSeq = 0;
+  /** The state when Connect/Disconnect was pressed: busy ends when the helper reports another. */
+  let pressedFrom: TunnelStatus['state'] | undefined;
+  /** Which subscription is current; events and snapshots of older ones are dropped. */
+  let generation = 0;
+
+  const store = createStore<UmbraState & UmbraActions>()((set, get) => {
+    const fail = (scope: ErrorScope, reason: unknown) => set((s) => ({ errors: { ...s.errors, [scope]: toUmbraError(reason) } }));
+    const clear = (scope: ErrorScope) => {
+      if (get().errors[scope]) set((s) => ({ errors: { ...s.errors, [scope]: undefined } }));
+    };
+    const busy = (patch: Partial<Busy>) => set((s) => ({ busy: { ...s.busy, ...patch } }));
+
+    function applyStatus(status: TunnelStatus): void {
+      statusSeq++;
+      const b = get().busy;
+      const ended = (pressed: boolean, done: (st: TunnelStatus['state']) => boolean) => pressed && (status.state !== pressedFrom || done(status.state));
+      const endConnect = ended(b.connect, (st) => st === 'connecting');
+      const endDisconnect = ended(b.disconnect, (st) => st === 'disconnecting' || st === 'disconnected');
+      set((s) => ({
+        status,
+        busy: endConnect || endDisconnect ? { ...s.busy, connect: s.busy.connect && !endConnect, disconnect: s.busy.disconnect && !endDisconnect } : s.busy,
+      }));
+    }
+
+    function onEvent(event: HelperEvent): void {
+      if (get().helper.phase !== 'ready') return;
+      switch (event.type) {
+        case 'status':
+          applyStatus(event.status);
+          break;
+        case 'settings':
+          settingsSeq++;
+          set({ settings: event.settings });
+          break;
+        case 'servers':
+          serversSeq++;
+          set((s) => ({ servers: event.servers, selectedId: s.selectedId && event.servers.some((x) => x.id === s.selectedId) ? s.selectedId : null }));
+          break;
+      }
+    }
+
+    async function subscribe(): Promise<void> {
+      const gen = ++generation;
+      api.unsubscribe();
+      try {
+        const snap = await api.subscribe((e) => {
+          if (gen === generation) onEvent(e);
+        });
+        if (gen !== generation) return;
+        statusSeq++;
+        settingsSeq++;
+        serversSeq++;
+        set((s) => ({
+          helper: { phase: 'ready' },
+          status: snap.status,
+          settings: snap.settings,
+          servers: snap.servers,
+          selectedId: s.selectedId && snap.servers.some((x) => x.id === s.selectedId) ? s.selectedId : null,
+        }));
+      } catch (e) {
+        if (gen !== generation) return;
+        set({ helper: { phase: 'unreachable', message: toUmbraError(e).message }, busy: idle() });
+      }
+    }
+
+    async function refreshLaunchAtLogin(): Promise<void> {
+      if (!api.app) return;
+      try {
+        set({ launchAtLogin: await api.app.getLaunchAtLogin() });
+      } catch (e) {
+        fail('launchAtLogin', e);
+      }
+    }
+
+    return {
+      helper: { phase: 'starting' },
+      status: null,
+      settings: null,
+      servers: [],
+      launchAtLogin: null,
+      selectedId: null,
+      favourites: readFavourites(storage),
+      busy: idle(),
+      errors: {},
+
+      start() {
+        const off = api.onConnectionChange((reachable, message) => {
+          if (!reachable) {
+            generation++; // whatever is in flight belongs to the old connection
+            pressedFrom = undefined;
+            set({ helper: { phase: 'unreachable', message: message ?? NOT_RUNNING_MESSAGE }, busy: idle() });
+          } else if (get().helper.phase === 'unreachable') {
+            void subscribe();
+          }
+        });
+        void subscribe();
+        void refreshLaunchAtLogin();
+        return () => {
+          generation++;
+          off();
+          api.unsubscribe();
+        };
+      },
+
+      async retry() {
+        set({ helper: { phase: 'starting' } });
+        await subscribe();
+      },
+
+      async connect(serverId) {
+        const s = get();
+        if (s.busy.connect || s.busy.disconnect || !s.status) return;
+        const target = serverId ?? s.selectedId ?? undefined;
+        clear('connection');
+        pressedFrom = s.status.state;
+        busy({ connect: true });
+        const seq = statusSeq;
+        try {
+          const status = await api.call('connect', target ? { serverId: target } : {});
+          if (seq === statusSeq) applyStatus(status);
+        } catch (e) {
+          fail('connection', e);
+        } finally {
+          busy({ connect: false });
+        }
+      },
+
+      async disconnect() {
+        const s = get();
+        if (s.busy.disconnect || !s.status) return;
+        clear('connection');
+        pressedFrom = s.status.state;
+        busy({ disconnect: true });
+        const seq = statusSeq;
+        try {
+          const status = await api.call('disconnect', {});
+          if (seq === statusSeq) applyStatus(status);
+        } catch (e) {
+          fail('connection', e);
+        } finally {
+          busy({ disconnect: false });
+        }
+      },
+
+      async setSetting(key, value) {
+        const s = get();
+        if (s.busy.settings[key] || !s.settings) return;
+        const scope: ErrorScope = key === 'killSwitch' ? 'killSwitch' : 'settings';
+        clear(scope);
+        set((st) => ({ busy: { ...st.busy, settings: { ...st.busy.settings, [key]: true } } }));
+        const seq = settingsSeq;
+        try {
+          const settings = await api.call('setSettings', { [key]: value });
+          if (seq === settingsSeq) {
+            settingsSeq++;
+            set({ settings });
+          }
+        } catch (e) {
+          fail(scope, e);
+        } finally {
+          set((st) => ({ busy: { ...st.busy, settings: { ...st.busy.settings, [key]: false } } }));
+        }
+      },
+
+      async importConfig(text, name) {
+        if (get().busy.import) return undefined;
+        clear('import');
+        busy({ import: true });
+        try {
+          const { server } = await api.call('importConfig', name ? { text, name: name.slice(0, 100) } : { text });
+          set((s) => ({ selectedId: s.servers.some((x) => x.id === server.id) ? server.id : s.selectedId }));
+          return server;
+        } catch (e) {
+          fail('import', e);
+          return undefined;
+        } finally {
+          busy({ import: false });
+        }
+      },
+
+      async loadCatalog(source) {
+        const src = source.trim();
+        if (get().busy.catalog) return undefined;
+        clear('catalog');
+        if (src === '') {
+          fail('catalog', { code: 'empty', message: 'enter the path of a catalog file, or its http(s) URL' });
+          return undefined;
+        }
+        busy({ catalog: true });
+        const seq = serversSeq;
+        try {
+          const { servers } = await api.call('loadCatalog', /^https?:\/\//i.test(src) ? { url: src } : { file: src });
+          if (seq === serversSeq) {
+            serversSeq++;
+            set({ servers });
+          }
+          return servers.length;
+        } catch (e) {
+          fail('catalog', e);
+          return undefined;
+        } finally {
+          busy({ catalog: false });
+        }
+      },
+
+      async setLaunchAtLogin(enabled) {
+        const app = api.app;
+        if (!app || get().busy.launchAtLogin) return;
+        clear('launchAtLogin');
+        busy({ launchAtLogin: true });
+        try {
+          set({ launchAtLogin: await app.setLaunchAtLogin(enabled) });
+        } catch (e) {
+          fail('launchAtLogin', e);
+        } finally {
+          busy({ launchAtLogin: false });
+        }
+      },
+
+      toggleFavourite(serverId) {
+        const favs = get().favourites;
+        const next = favs.includes(serverId) ? favs.filter((f) => f !== serverId) : [...favs, serverId];
+        set({ favourites: next });
+        writeFavourites(storage, next);
+      },
+
+      select(serverId) {
+        set({ selectedId: serverId });
+      },
+
+      dismissError(scope) {
+        clear(scope);
+      },
+    };
+  });
+  return store;
+}
+
+function defaultStorage(): KeyValueStorage | null {
+  try {
+    return typeof window !== 'undefined' ? window.localStorage : null;
+  } catch {
+    return null; // storage can be disabled; favourites then last for the session
+  }
+}
+
+function readFavourites(storage: KeyValueStorage | null): string[] {
+  try {
+    const raw = storage?.getItem(FAVOURITES_KEY);
+    const parsed: unknown = raw ? JSON.parse(raw) : [];
+    return Array.isArray(parsed) ? parsed.filter((x): x is string => typeof x === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
+function writeFavourites(storage: KeyValueStorage | null, favourites: string[]): void {
+  try {
+    storage?.setItem(FAVOURITES_KEY, JSON.stringify(favourites));
+  } catch {
+    // full or disabled: the favourites still hold for this session
+  }
+}
