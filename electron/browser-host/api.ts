@@ -1,0 +1,132 @@
+// The host's /api: the page's way to the helper, through the one HelperLink.
+//   POST /api/call   {method, params} → 200 {result} | 200 {error: {code, message}}
+//   GET  /api/events text/event-stream: reachable, snapshot, events (protocol.ts)
+// The caller is already checked (loopback, Host, token, origin) by the host.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ErrorCode, isMethodName, MAX_LINE_BYTES, type HelperEvent, type MethodName, type Params } from '../../helper/ipc/schema.js';
+import { toLinkError, type HelperLink } from '../main/helper-link.js';
+import type { CallResponse, StreamMessage } from './protocol.js';
+
+/** Sent on an idle event stream so that a dead page is noticed and proxies keep it open. */
+const KEEPALIVE_MS = 15_000;
+
+export interface Api {
+  call(req: IncomingMessage, res: ServerResponse, headers: Record<string, string>): Promise<void>;
+  events(req: IncomingMessage, res: ServerResponse, headers: Record<string, string>): void;
+  /** Ends every open event stream. */
+  closeStreams(): void;
+}
+
+const json = (res: ServerResponse, status: number, headers: Record<string, string>, body: unknown) => {
+  const buf = Buffer.from(JSON.stringify(body));
+  res.writeHead(status, { ...headers, 'content-type': 'application/json', 'cache-control': 'no-store', 'content-length': String(buf.length) });
+  res.end(buf);
+};
+
+/** The request's body, at most `limit` bytes; undefined if it is larger (the rest is drained). */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let over = false;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > limit) over = true;
+      else chunks.push(c);
+    });
+    req.on('end', () => resolve(over ? undefined : Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+export function createApi(link: HelperLink): Api {
+  const streams = new Set<ServerResponse>();
+
+  return {
+    async call(req, res, headers) {
+      if (req.method !== 'POST') return json(res, 405, { ...headers, allow: 'POST' }, { error: { code: 'method-not-allowed', message: 'POST only' } });
+      const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+      if (type !== 'application/json') return json(res, 415, headers, { error: { code: 'unsupported-media-type', message: 'send JSON' } });
+      const body = await readBody(req, MAX_LINE_BYTES);
+      if (!body) return json(res, 413, headers, { error: { code: 'too-large', message: `a call is at most ${MAX_LINE_BYTES} bytes` } });
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(body.toString('utf8'));
+      } catch {
+        return json(res, 400, headers, { error: { code: 'bad-request', message: 'the body is not JSON' } });
+      }
+      const { method, params } = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as { method?: unknown; params?: unknown };
+      let answer: CallResponse;
+      if (typeof method !== 'string' || !isMethodName(method)) {
+        answer = { error: { code: ErrorCode.MethodNotFound, message: `no such method: ${String(method).slice(0, 60)}` } };
+      } else {
+        try {
+          // The link checks params against the schema before anything is sent.
+          answer = { result: await link.call(method as MethodName, (params ?? {}) as Params<MethodName>) };
+        } catch (e) {
+          answer = { error: toLinkError(e) };
+        }
+      }
+      json(res, 200, headers, answer);
+    },
+
+    events(req, res, headers) {
+      if (req.method !== 'GET') return json(res, 405, { ...headers, allow: 'GET' }, { error: { code: 'method-not-allowed', message: 'GET only' } });
+      res.writeHead(200, { ...headers, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no' });
+      res.flushHeaders();
+      streams.add(res);
+      let open = true;
+      /** Only the newest snapshot request counts; events flow once its snapshot is sent. */
+      let generation = 0;
+      let live = false;
+      const send = (m: StreamMessage) => {
+        if (open) res.write(`event: ${m.type}\ndata: ${JSON.stringify(m)}\n\n`);
+      };
+      const sendSnapshot = async () => {
+        const gen = ++generation;
+        live = false;
+        try {
+          const snapshot = await link.snapshot();
+          if (!open || gen !== generation) return;
+          // Still in the continuation of the helper's reply: no later event has been handled yet.
+          send({ type: 'snapshot', snapshot });
+          live = true;
+        } catch (e) {
+          if (!open || gen !== generation) return;
+          send({ type: 'snapshot-error', error: toLinkError(e) });
+        }
+      };
+      const onReachable = (reachable: boolean) => {
+        const why = reachable ? undefined : link.error;
+        send(why ? { type: 'reachable', reachable, code: why.code, message: why.message } : { type: 'reachable', reachable });
+        if (reachable) void sendSnapshot();
+        else {
+          generation++;
+          live = false;
+        }
+      };
+      const onEvent = (event: HelperEvent) => {
+        if (live) send({ type: 'event', event });
+      };
+      const keepalive = setInterval(() => open && res.write(': keep-alive\n\n'), KEEPALIVE_MS);
+      const close = () => {
+        if (!open) return;
+        open = false;
+        clearInterval(keepalive);
+        link.off('reachable', onReachable);
+        link.off('event', onEvent);
+        streams.delete(res);
+      };
+      req.on('close', close);
+      res.on('close', close);
+      res.on('error', close);
+      link.on('reachable', onReachable);
+      link.on('event', onEvent);
+      onReachable(link.reachable);
+    },
+
+    closeStreams() {
+      for (const res of [...streams]) res.end();
+    },
+  };
+}

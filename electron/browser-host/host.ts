@@ -1,0 +1,189 @@
+// Browser mode: the built renderer served on 127.0.0.1, with `window.umbra` provided by a page
+// script (bridge-client.ts) that talks to this host, which talks to the helper through one
+// HelperLink. For machines without Electron (the demo in a VM, a headless box with a browser).
+//
+// Who may use it: a page from this origin holding the session's random token. Every /api request
+// must carry the token in a header (403 otherwise); a page elsewhere cannot read it and, with no
+// CORS headers ever sent, cannot send the header either. The Host header must name 127.0.0.1 or
+// localhost with this port (DNS rebinding), callers must be on loopback, and the socket listens on
+// 127.0.0.1 only. Static files carry the app's CSP and the usual hardening headers.
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { HelperLink } from '../main/helper-link.js';
+import { createApi } from './api.js';
+import { loadBridgeScript } from './bridge-asset.js';
+import { BRIDGE_PATH, CALL_PATH, EVENTS_PATH, TOKEN_HEADER } from './protocol.js';
+import { injectBridge, staticSite } from './static-files.js';
+
+/** The app's CSP (renderer/index.html's, plus what only a header can say). */
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "font-src 'self'",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'content-security-policy': CONTENT_SECURITY_POLICY,
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-resource-policy': 'same-origin',
+  'permissions-policy': 'camera=(), microphone=(), geolocation=(), usb=(), serial=(), hid=(), bluetooth=(), payment=()',
+};
+
+const MAX_STREAMS = 16;
+
+export interface BrowserHostOptions {
+  /** The helper's socket. */
+  socketPath: string;
+  /** The built renderer (renderer/dist). */
+  distDir: string;
+  /** Only '127.0.0.1' (the default). */
+  host?: string;
+  /** 0 (the default): any free port. */
+  port?: number;
+  /** Reconnect delays of the helper link (HelperLink's default otherwise). */
+  backoffMs?: number[];
+  /** How long to wait for the first word on the helper before serving. Default 6000 ms. */
+  firstContactMs?: number;
+}
+
+export interface BrowserHost {
+  /** Open this: http://127.0.0.1:PORT/#token=… (the page moves the token out of the address bar). */
+  url: string;
+  /** http://127.0.0.1:PORT */
+  origin: string;
+  port: number;
+  token: string;
+  /** The host's link to the helper. */
+  link: HelperLink;
+  /** Stops serving, ends the event streams, closes the link. */
+  close(): Promise<void>;
+}
+
+export async function startBrowserHost(opts: BrowserHostOptions): Promise<BrowserHost> {
+  const host = opts.host ?? '127.0.0.1';
+  if (host !== '127.0.0.1') throw new Error(`the browser-mode host listens on 127.0.0.1 only, not ${host}`);
+  const index = join(opts.distDir, 'index.html');
+  if (!existsSync(index)) throw new Error(`no built renderer at ${opts.distDir} (no index.html): build it with npx vite build --config renderer/vite.config.ts`);
+
+  const bridgeJs = await loadBridgeScript();
+  const site = staticSite({
+    distDir: opts.distDir,
+    indexHtml: injectBridge(readFileSync(index, 'utf8'), `.${BRIDGE_PATH}`),
+    extra: { [BRIDGE_PATH]: { body: bridgeJs, type: 'text/javascript; charset=utf-8' } },
+  });
+
+  const token = randomBytes(32).toString('base64url');
+  const tokenBuf = Buffer.from(token);
+  const link = new HelperLink({ socketPath: opts.socketPath, ...(opts.backoffMs ? { backoffMs: opts.backoffMs } : {}) });
+  link.setMaxListeners(2 * MAX_STREAMS + 8);
+  const api = createApi(link);
+  let streams = 0;
+  let port = 0;
+
+  const allowedHosts = () => new Set([`127.0.0.1:${port}`, `localhost:${port}`]);
+  const allowedOrigins = () => new Set([`http://127.0.0.1:${port}`, `http://localhost:${port}`]);
+  const refuse = (res: ServerResponse, status: number, text: string) => {
+    res.writeHead(status, { ...SECURITY_HEADERS, 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', connection: 'close' });
+    res.end(`${text}\n`);
+  };
+  const tokenOk = (req: IncomingMessage): boolean => {
+    const given = req.headers[TOKEN_HEADER];
+    if (typeof given !== 'string') return false;
+    const buf = Buffer.from(given);
+    return buf.length === tokenBuf.length && timingSafeEqual(buf, tokenBuf);
+  };
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const remote = req.socket.remoteAddress ?? '';
+    if (!/^(::ffff:)?127\./.test(remote)) return refuse(res, 403, 'forbidden');
+    if (!allowedHosts().has((req.headers.host ?? '').toLowerCase())) return refuse(res, 403, 'forbidden: wrong Host');
+    const target = req.url ?? '/';
+    if (!target.startsWith('/') || target.startsWith('//')) return refuse(res, 400, 'bad request');
+    const pathname = new URL(target, `http://127.0.0.1:${port}`).pathname;
+
+    if (pathname === '/api' || pathname.startsWith('/api/')) {
+      // No CORS, ever: a preflight or another origin gets nothing.
+      const origin = req.headers.origin;
+      if (origin !== undefined && !allowedOrigins().has(origin)) return refuse(res, 403, 'forbidden: cross-origin');
+      const site = req.headers['sec-fetch-site'];
+      if (site !== undefined && site !== 'same-origin') return refuse(res, 403, 'forbidden: cross-site');
+      if (!tokenOk(req)) return refuse(res, 403, 'forbidden: no or wrong token');
+      const headers = { ...SECURITY_HEADERS };
+      if (pathname === CALL_PATH) return api.call(req, res, headers);
+      if (pathname === EVENTS_PATH) {
+        if (streams >= MAX_STREAMS) return refuse(res, 503, 'too many event streams');
+        streams++;
+        res.once('close', () => streams--);
+        return api.events(req, res, headers);
+      }
+      return refuse(res, 404, 'not found');
+    }
+    return site.serve(req, res, pathname, { ...SECURITY_HEADERS });
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch(() => {
+      if (!res.headersSent) refuse(res, 500, 'internal error');
+      else res.destroy();
+    });
+  });
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 0; // event streams stay open
+
+  // Know whether the helper runs before the first page asks (so it does not flash "not running").
+  link.start();
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(done, opts.firstContactMs ?? 6000);
+    function done() {
+      clearTimeout(timer);
+      link.off('reachable', done);
+      resolve();
+    }
+    link.on('reachable', done);
+  });
+
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host, port: opts.port ?? 0, exclusive: true }, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (e) {
+    await link.stop();
+    throw e;
+  }
+  port = (server.address() as AddressInfo).port;
+  const origin = `http://127.0.0.1:${port}`;
+
+  let closing: Promise<void> | undefined;
+  return {
+    url: `${origin}/#token=${token}`,
+    origin,
+    port,
+    token,
+    link,
+    close: () =>
+      (closing ??= (async () => {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        api.closeStreams();
+        server.closeAllConnections();
+        await closed;
+        await link.stop();
+      })()),
+  };
+}
