@@ -34,7 +34,8 @@ export function ConnectionPanel() {
   const { status, settings, target, selectedId, error } = useUmbra(
     useShallow((s) => ({ status: s.status, settings: s.settings, target: targetServer(s), selectedId: s.selectedId, error: s.errors.connection })),
   );
-  const { dismissError } = useActions();
+  const { dismissError, connect } = useActions();
+  const switching = useUmbra((s) => s.busy.connect);
   if (!status) return null;
 
   const active = activeServer(status);
@@ -65,6 +66,12 @@ export function ConnectionPanel() {
       </div>
 
       <ConnectButton />
+      {active && target && selectedId === target.id && target.id !== active.id && status.state !== 'disconnecting' && (
+        // Picking another place while connected: go straight there (the helper keeps any block up).
+        <button type="button" className="switch-button" aria-busy={switching || undefined} onClick={() => !switching && void connect(target.id)}>
+          Switch to {placeLabel(target)}
+        </button>
+      )}
 
       {status.error && status.state !== 'disconnected' && (
         <div className="tunnel-error" role="alert">

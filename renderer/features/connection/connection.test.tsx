@@ -39,6 +39,17 @@ describe('the connect button', () => {
     expect(screen.queryByRole('button', { name: 'Connect' })).toBeNull();
   });
 
+  it('offers "Switch to" another picked place while connected, and goes straight there', async () => {
+    const { m, store } = await renderPanel(mockApi({ status: status({ state: 'connected', server: SERVERS[0], connectedSince: Date.now() }) }));
+    expect(screen.queryByRole('button', { name: /^Switch to/ })).toBeNull();
+    act(() => store.getState().select(SERVERS[0]!.id));
+    expect(screen.queryByRole('button', { name: /^Switch to/ })).toBeNull(); // the place we are at
+    act(() => store.getState().select('es-mad-1'));
+    fireEvent.click(screen.getByRole('button', { name: /^Switch to .*Madrid/ }));
+    expect(m.take('connect').params).toEqual({ serverId: 'es-mad-1' });
+    expect(screen.getByRole('button', { name: 'Disconnect' })).toBeTruthy();
+  });
+
   it('is "Disconnect" while connected, and busy while disconnecting', async () => {
     const { m } = await renderPanel(mockApi({ status: status({ state: 'connected', server: SERVERS[0], connectedSince: Date.now() }) }));
     fireEvent.click(screen.getByRole('button', { name: 'Disconnect' }));
