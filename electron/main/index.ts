@@ -3,9 +3,10 @@
 // tested under Node. Thin on purpose (DESIGN.md, convention 9): nothing here but wiring.
 import os from 'node:os';
 import {
-  app, BrowserWindow, ipcMain, Menu, nativeImage, nativeTheme, Notification, session, Tray, webContents,
+  app, BrowserWindow, dialog, ipcMain, Menu, nativeImage, nativeTheme, Notification, session, Tray, webContents,
   type IpcMainEvent, type IpcMainInvokeEvent, type NativeImage,
 } from 'electron';
+import { offerHelperInstall } from './appimage-helper.js';
 import { Autostart, HIDDEN_FLAG } from './autostart.js';
 import { AppController, type Notifier, type TrayView } from './controller.js';
 import { HelperLink } from './helper-link.js';
@@ -182,5 +183,13 @@ function run(): void {
     controller.start();
     link.start();
     if (!startHidden) showWindow();
+    // From an AppImage with no helper installed: offer to install it (pkexec), steps shown first.
+    void offerHelperInstall({
+      env: process.env,
+      resourcesPath: process.resourcesPath,
+      ask: async (title, steps) =>
+        (await dialog.showMessageBox({ type: 'question', title: 'Install the Umbra helper', message: title, detail: steps.map((s) => `• ${s}`).join('\n'), buttons: ['Install…', 'Not now'], defaultId: 0, cancelId: 1 })).response === 0,
+      tell: (message) => void dialog.showMessageBox({ type: 'info', title: 'Umbra helper', message }),
+    });
   });
 }
