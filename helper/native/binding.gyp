@@ -1,4 +1,5 @@
-# The small N-API addon of the helper: TUN open, fd poll on the main loop, socket options.
+# The small N-API addon of the helper: TUN open, fd poll on the main loop, socket options, the
+# data path's batched UDP and its AEAD (OpenSSL's, which Node exports; no library to link).
 # Built by `npm run build:native` (scripts/build-native.mjs). Linux only.
 {
   "targets": [
@@ -6,10 +7,13 @@
       "target_name": "umbra_native",
       "sources": [
         "src/addon.cc",
+        "src/aead.cc",
         "src/errors.cc",
+        "src/offload.cc",
         "src/poller.cc",
         "src/sockopt.cc",
-        "src/tun.cc"
+        "src/tun.cc",
+        "src/udp.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       # C++ exceptions are on: node-addon-api turns failed N-API calls into Napi::Error throws,

@@ -1,29 +1,48 @@
 // A running tunnel: the WireGuard device wired to a TUN interface, UDP sockets, routes and a
 // timer. Start makes every system change through a ChangeSet; stop (or a failed start) undoes
 // them in reverse, so nothing Umbra added is left behind.
+//
+// The data path works in batches: a TUN read gives many packets (the kernel's TCP offloads hand
+// over 64 KiB at a time, cut into segments by the addon), they are all encrypted, and the
+// datagrams leave in one sendmmsg (with UDP GSO); received datagrams come in by recvmmsg, and
+// their packets go to the TUN together (a TCP flow's segments joined into one). Start sends the
+// handshake initiation while the routes are still being applied (by `ip` in another process),
+// so the two overlap.
 import type dgram from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { WgQuickConfig } from '../config/wg-quick.js';
 import { systemRunner, type CommandRunner } from '../platform/exec.js';
 import { UMBRA_FWMARK, UMBRA_TABLE } from '../platform/routing/constants.js';
-import { applyTunnelRouting } from '../platform/routing/routes.js';
+import { applyTunnelRoutingBatch } from '../platform/routing/routes.js';
 import { openTun as openSystemTun, type TunDevice } from '../platform/tun/tun-device.js';
+import { openBatchUdpSocket, type BatchUdpSocket } from '../platform/udp/batch-socket.js';
+import { dgramBatchSocket } from '../platform/udp/dgram-batch.js';
 import { openUdpSocket as openSystemUdp, type UdpSocketOptions } from '../platform/udp/marked-socket.js';
 import { ChangeSet } from '../platform/undo.js';
 import { Device, type EngineEvent, type Endpoint } from '../wireguard/device.js';
-import type { Aead } from '../wireguard/crypto/aead.js';
+import { nobleAead, type Aead } from '../wireguard/crypto/aead.js';
 import type { Peer } from '../wireguard/peer.js';
+import { openBatchTun, tunDeviceAsBatch, type BatchTun } from './batch-tun.js';
 import { resolveEndpoint, systemResolver, type Resolver } from './endpoints.js';
-import { nodeAead } from './node-aead.js';
+import { linkState } from './link-state.js';
+import { loadNativeAead, nodeAead, nodeCryptoHasChaCha } from './node-aead.js';
 
 export const DEFAULT_MTU = 1420;
 /** How often the protocol's timers are checked; its finest deadline is REKEY_TIMEOUT's jitter. */
 const TICK_MS = 50;
 
 export interface TunnelDeps {
+  /** A plain TUN: used only when openBatchTun is absent. */
   openTun(name: string): TunDevice;
+  /** The data path's TUN, read and written in batches (with the kernel's TCP offloads). */
+  openBatchTun?(name: string): BatchTun;
+  /** node:dgram sockets: used only when openBatchUdpSocket is absent. */
   openUdpSocket(opts: UdpSocketOptions): Promise<dgram.Socket>;
+  /** The data path's batched UDP (native recvmmsg/sendmmsg). */
+  openBatchUdpSocket?(opts: UdpSocketOptions): BatchUdpSocket;
+  /** The MTU and up state of an interface, read from the kernel (saves one `ip` process). */
+  linkState?(name: string): { mtu: number; up: boolean };
   run: CommandRunner;
   resolve: Resolver;
   /** A monotonic clock in milliseconds. */
@@ -33,7 +52,10 @@ export interface TunnelDeps {
 
 export const systemDeps: TunnelDeps = {
   openTun: openSystemTun,
+  openBatchTun: (name) => openBatchTun(name),
   openUdpSocket: openSystemUdp,
+  openBatchUdpSocket,
+  linkState,
   run: systemRunner,
   resolve: systemResolver,
   now: () => performance.now(),
@@ -45,6 +67,7 @@ export interface TunnelOptions {
   interfaceName?: string;
   fwmark?: number;
   table?: number;
+  /** The native addon's (OpenSSL) by default, node:crypto's when the addon lacks it. */
   aead?: Aead;
   onEvent?: (e: EngineEvent) => void;
   /** Called when the data path hits an error it cannot recover from (e.g. the TUN went away). */
@@ -79,19 +102,68 @@ export class Tunnel {
     const fwmark = opts.fwmark ?? cfg.interface.fwmark ?? UMBRA_FWMARK;
     const table = opts.table ?? UMBRA_TABLE;
 
-    const tun = deps.openTun(opts.interfaceName ?? 'umbra%d');
+    const name = opts.interfaceName ?? 'umbra%d';
+    const tun = deps.openBatchTun ? deps.openBatchTun(name) : tunDeviceAsBatch(deps.openTun(name));
     changes.add(`TUN ${tun.name}`, () => tun.close());
 
+    // Addresses, routes and rules are applied by `ip` processes from here on, while this process
+    // computes and sends the handshake (the first packet through needs both). Whatever happens
+    // below, the routing is waited for before returning or undoing.
+    let before: { mtu: number; up: boolean } | undefined;
+    try {
+      before = deps.linkState?.(tun.name);
+    } catch {
+      before = undefined; // routing reads it with `ip` instead
+    }
+    const routing = applyTunnelRoutingBatch(deps.run, changes, {
+      dev: tun.name,
+      addresses: cfg.interface.addresses,
+      mtu,
+      allowedIPs: cfg.peers.flatMap((p) => p.allowedIPs),
+      fwmark,
+      table,
+    }, before).then(() => undefined, (e: unknown) => e as Error);
+    // The handshake may complete before the routes are in place; its events are held back until
+    // start() has returned, so that "handshake complete" still means "up", as it did.
+    const held: EngineEvent[] = [];
+    let holding = true;
+    const onEvent = opts.onEvent && ((e: EngineEvent) => (holding ? held.push(e) : opts.onEvent!(e)));
+    try {
+      const tunnel = await Tunnel.startDataPath(cfg, { ...opts, onEvent }, deps, changes, tun, endpoints, mtu, fwmark);
+      const failed = await routing;
+      if (failed) throw failed;
+      setImmediate(() => {
+        holding = false;
+        for (const e of held.splice(0)) opts.onEvent?.(e);
+      });
+      return tunnel;
+    } catch (e) {
+      await routing;
+      throw e;
+    }
+  }
+
+  private static async startDataPath(
+    cfg: WgQuickConfig,
+    opts: TunnelOptions,
+    deps: TunnelDeps,
+    changes: ChangeSet,
+    tun: BatchTun,
+    endpoints: (Endpoint & { family: 4 | 6 } | undefined)[],
+    mtu: number,
+    fwmark: number,
+  ): Promise<Tunnel> {
     // One socket per family in use. A listening (responder) config takes both, on its port.
     const listenPort = cfg.interface.listenPort ?? 0;
     const families = new Set<4 | 6>(endpoints.filter((e) => e !== undefined).map((e) => e.family));
     if (cfg.interface.listenPort) families.add(4).add(6);
     families.add(4);
-    const sockets = new Map<4 | 6, dgram.Socket>();
+    const sockets = new Map<4 | 6, BatchUdpSocket>();
     for (const family of families) {
       try {
-        const s = await deps.openUdpSocket({ family, mark: fwmark, port: listenPort });
-        changes.add(`UDP socket (IPv${family})`, () => new Promise<void>((r) => s.close(() => r())));
+        const o = { family, mark: fwmark, port: listenPort };
+        const s = deps.openBatchUdpSocket ? deps.openBatchUdpSocket(o) : dgramBatchSocket(await deps.openUdpSocket(o));
+        changes.add(`UDP socket (IPv${family})`, () => s.close());
         sockets.set(family, s);
       } catch (e) {
         // IPv6 may be off on this machine; that only matters when an endpoint needs it.
@@ -99,14 +171,32 @@ export class Tunnel {
         throw e;
       }
     }
+    const s4 = sockets.get(4);
+    const s6 = sockets.get(6);
 
+    // Decrypted packets of one receive batch, written to the TUN together when it ends.
+    const toTun: Uint8Array[] = [];
+    let receiving = false;
+    let batchTime = 0;
+    const writeTun = (): void => {
+      if (toTun.length === 0) return;
+      try {
+        if (!tun.closed) tun.writeBatch(toTun);
+      } catch (e) {
+        opts.onFatal?.(e as Error);
+      }
+      toTun.length = 0;
+    };
     const io = {
       sendDatagram(data: Uint8Array, to: Endpoint) {
-        const s = sockets.get(to.host.includes(':') ? 6 : 4);
-        s?.send(data, to.port, to.host);
+        (to.host.includes(':') ? s6 : s4)?.send(data, to);
+      },
+      datagram(size: number, to: Endpoint) {
+        return (to.host.includes(':') ? s6 : s4)?.allocate(size) ?? new Uint8Array(size);
       },
       deliver(packet: Uint8Array) {
-        tun.write(packet);
+        toTun.push(packet);
+        if (!receiving) writeTun();
       },
       onEvent: opts.onEvent,
     };
@@ -117,7 +207,8 @@ export class Tunnel {
       random: deps.random,
       now,
       wallClockOffset: Date.now() - now,
-      aead: opts.aead ?? nodeAead,
+      // The fastest backend this Node has: the addon, node:crypto, else noble (the reference).
+      aead: opts.aead ?? loadNativeAead() ?? (nodeCryptoHasChaCha() ? nodeAead : nobleAead),
       mtu,
     });
     changes.add('WireGuard device', () => device.close());
@@ -131,15 +222,6 @@ export class Tunnel {
       }, now),
     );
 
-    await applyTunnelRouting(deps.run, changes, {
-      dev: tun.name,
-      addresses: cfg.interface.addresses,
-      mtu,
-      allowedIPs: cfg.peers.flatMap((p) => p.allowedIPs),
-      fwmark,
-      table,
-    });
-
     const tunnel = new Tunnel(device, tun.name, changes, deps);
     tun.onError((e) => opts.onFatal?.(e));
     tun.onPackets((packets) => {
@@ -147,10 +229,23 @@ export class Tunnel {
       for (const p of packets) device.send(p, t);
     });
     for (const s of sockets.values()) {
-      s.on('message', (msg, rinfo) => device.receive(msg, { host: rinfo.address, port: rinfo.port }, deps.now()));
-      s.on('error', (e) => opts.onFatal?.(e));
+      s.onDatagrams(
+        (d, from) => {
+          if (!receiving) {
+            receiving = true;
+            batchTime = deps.now();
+          }
+          device.receive(d, from, batchTime);
+        },
+        () => {
+          receiving = false;
+          writeTun();
+        },
+      );
+      s.onError((e) => opts.onFatal?.(e));
     }
     tunnel.timer = setInterval(() => device.tick(deps.now()), TICK_MS);
+    changes.add('timer', () => clearInterval(tunnel.timer));
     for (const peer of peers) if (peer.endpoint) device.connect(peer, deps.now());
     return tunnel;
   }

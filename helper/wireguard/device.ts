@@ -39,6 +39,12 @@ export type EngineEvent =
 export interface DeviceIo {
   /** Sends a datagram to a peer's endpoint. */
   sendDatagram(data: Uint8Array, to: Endpoint): void;
+  /**
+   * Optional: memory for a transport datagram of `size` bytes about to be sent to `to` (e.g. a
+   * slice of the send batch's buffer, valid until that batch is sent). The device writes every
+   * byte of it. Without it, each datagram is a new array.
+   */
+  datagram?(size: number, to: Endpoint): Uint8Array;
   /** Hands a decrypted IP packet to the tunnel interface. */
   deliver(packet: Uint8Array): void;
   onEvent?(event: EngineEvent): void;
@@ -162,7 +168,10 @@ export class Device {
 
   // ---------------------------------------------------------------- network side
 
-  /** A datagram received from `from`. Never throws. */
+  /**
+   * A datagram received from `from`. Never throws. Transport data may be decrypted in place (see
+   * Aead.openInPlace): `d` is not kept, but its bytes may be overwritten.
+   */
   receive(d: Uint8Array, from: Endpoint, now: number): void {
     try {
       switch (messageTypeOf(d)) {
@@ -371,7 +380,9 @@ export class Device {
     if (!entry || !kp) return this.drop('unknown-index');
     if (kp.isExpired(now)) return this.drop('expired');
     if (!kp.replay.check(counter)) return this.drop('replay');
-    const plain = this.aead.open(kp.keys.receiveKey, counter, d.subarray(TRANSPORT_HEADER_SIZE), undefined);
+    // In place where the backend can: the datagram is not needed once it has authenticated.
+    const sealed = d.subarray(TRANSPORT_HEADER_SIZE);
+    const plain = this.aead.openInPlace ? this.aead.openInPlace(kp.keys.receiveKey, counter, sealed) : this.aead.open(kp.keys.receiveKey, counter, sealed, undefined);
     if (!plain) return this.drop('unauthenticated');
     if (!kp.replay.accept(counter)) return this.drop('replay');
     const peer = entry.peer;
@@ -397,7 +408,7 @@ export class Device {
 
   private sendTransport(peer: Peer, kp: Keypair, packet: Uint8Array, now: number): void {
     const size = transportSize(packet.length, this.mtu);
-    const out = new Uint8Array(size);
+    const out = this.io.datagram ? this.io.datagram(size, peer.endpoint!) : new Uint8Array(size);
     const counter = kp.sendCounter++;
     writeTransportHeader(out, kp.remoteIndex, counter);
     this.aead.seal(kp.keys.sendKey, counter, packet, size - TRANSPORT_HEADER_SIZE - AEAD_TAG_LENGTH, undefined, out, TRANSPORT_HEADER_SIZE);

@@ -31,6 +31,19 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("getSocketMark", Napi::Function::New(env, GetSocketMark, "getSocketMark"));
   exports.Set("setSocketBuffers", Napi::Function::New(env, SetSocketBuffers, "setSocketBuffers"));
   exports.Set("peerCredentials", Napi::Function::New(env, PeerCredentials, "peerCredentials"));
+  exports.Set("startPollInto", Napi::Function::New(env, StartPollInto, "startPollInto"));
+  exports.Set("udpOpen", Napi::Function::New(env, UdpOpen, "udpOpen"));
+  exports.Set("udpSockaddr", Napi::Function::New(env, UdpSockaddr, "udpSockaddr"));
+  exports.Set("udpSend", Napi::Function::New(env, UdpSend, "udpSend"));
+  exports.Set("udpGso", Napi::Function::New(env, UdpGso, "udpGso"));
+  exports.Set("aeadSeal", Napi::Function::New(env, AeadSeal, "aeadSeal"));
+  exports.Set("openTunVnet", Napi::Function::New(env, OpenTunVnet, "openTunVnet"));
+  exports.Set("tunWriteCoalesced", Napi::Function::New(env, TunWriteCoalesced, "tunWriteCoalesced"));
+  exports.Set("tunCoalesce", Napi::Function::New(env, TunCoalesce, "tunCoalesce"));
+  exports.Set("tunSplit", Napi::Function::New(env, TunSplit, "tunSplit"));
+  exports.Set("interfaceState", Napi::Function::New(env, InterfaceState, "interfaceState"));
+  exports.Set("aeadOpen", Napi::Function::New(env, AeadOpen, "aeadOpen"));
+  exports.Set("aeadImpl", Napi::Function::New(env, AeadImpl, "aeadImpl"));
   return exports;
 }
 

@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
+#include <vector>
 
 namespace umbra {
 
@@ -17,6 +19,8 @@ struct AddonState {
   uv_loop_t* loop = nullptr;
   uint32_t nextPollId = 1;
   std::unordered_map<uint32_t, Poller*> pollers;
+  // UDP sockets (by fd) on which udpSend no longer tries GSO.
+  std::unordered_set<int> gsoOff;
 };
 
 AddonState& State(Napi::Env env);
@@ -44,20 +48,46 @@ ByteView BytesOf(Napi::Env env, Napi::Value value, const char* what);
 
 // poller.cc
 Napi::Value StartPoll(const Napi::CallbackInfo& info);
+Napi::Value StartPollInto(const Napi::CallbackInfo& info);
 Napi::Value StopPoll(const Napi::CallbackInfo& info);
 // Stops (silently) every poller watching fd; used before the fd is closed.
 void StopPollersOnFd(Napi::Env env, int fd);
 
+// offload.cc
+// Reads a TUN opened with IFF_VNET_HDR into plain IP packets (see offload.cc).
+struct TunVnetReader {
+  std::vector<uint8_t> scratch;
+  size_t pending = 0;  // length of a read in scratch kept for the next batch
+  TunVnetReader();
+  int Fill(int fd, uint8_t* arena, size_t cap, int32_t* meta, uint32_t metaCap, bool readMore, uint32_t& count);
+};
+Napi::Value TunWriteCoalesced(const Napi::CallbackInfo& info);
+Napi::Value TunCoalesce(const Napi::CallbackInfo& info);
+Napi::Value TunSplit(const Napi::CallbackInfo& info);
+
 // tun.cc
 Napi::Value OpenTun(const Napi::CallbackInfo& info);
+Napi::Value OpenTunVnet(const Napi::CallbackInfo& info);
 Napi::Value WritePacket(const Napi::CallbackInfo& info);
 Napi::Value WritePackets(const Napi::CallbackInfo& info);
 Napi::Value CloseFd(const Napi::CallbackInfo& info);
+Napi::Value InterfaceState(const Napi::CallbackInfo& info);
 
 // sockopt.cc
 Napi::Value SetSocketMark(const Napi::CallbackInfo& info);
 Napi::Value GetSocketMark(const Napi::CallbackInfo& info);
 Napi::Value SetSocketBuffers(const Napi::CallbackInfo& info);
 Napi::Value PeerCredentials(const Napi::CallbackInfo& info);
+
+// udp.cc
+Napi::Value UdpOpen(const Napi::CallbackInfo& info);
+Napi::Value UdpSockaddr(const Napi::CallbackInfo& info);
+Napi::Value UdpSend(const Napi::CallbackInfo& info);
+Napi::Value UdpGso(const Napi::CallbackInfo& info);
+
+// aead.cc
+Napi::Value AeadSeal(const Napi::CallbackInfo& info);
+Napi::Value AeadOpen(const Napi::CallbackInfo& info);
+Napi::Value AeadImpl(const Napi::CallbackInfo& info);
 
 }  // namespace umbra

@@ -3,6 +3,7 @@
 #include <linux/if.h>
 #include <linux/if_tun.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -16,8 +17,16 @@ static const char kTunPath[] = "/dev/net/tun";
 
 static std::string Quoted(const std::string& s) { return "\"" + s + "\""; }
 
+static Napi::Value Open(const Napi::CallbackInfo& info, bool vnet);
+
 // openTun(name: string): { fd, name }
-Napi::Value OpenTun(const Napi::CallbackInfo& info) {
+Napi::Value OpenTun(const Napi::CallbackInfo& info) { return Open(info, false); }
+
+// openTunVnet(name: string): { fd, name } — a TUN with IFF_VNET_HDR and the TCP offloads on
+// (TUNSETOFFLOAD CSUM|TSO4|TSO6): every read and write carries a virtio_net_hdr (offload.cc).
+Napi::Value OpenTunVnet(const Napi::CallbackInfo& info) { return Open(info, true); }
+
+static Napi::Value Open(const Napi::CallbackInfo& info, bool vnet) {
   Napi::Env env = info.Env();
   std::string name;
   if (!info[0].IsUndefined()) {
@@ -54,7 +63,7 @@ Napi::Value OpenTun(const Napi::CallbackInfo& info) {
 
   struct ifreq ifr;
   std::memset(&ifr, 0, sizeof ifr);
-  ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+  ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (vnet ? IFF_VNET_HDR : 0);
   std::memcpy(ifr.ifr_name, name.data(), name.size());  // size < IFNAMSIZ, rest stays NUL
   if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
     int err = errno;
@@ -82,9 +91,48 @@ Napi::Value OpenTun(const Napi::CallbackInfo& info) {
     }
   }
 
+  if (vnet) {
+    unsigned offloads = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
+    if (ioctl(fd, TUNSETOFFLOAD, offloads) < 0) {
+      int err = errno;
+      close(fd);  // the interface goes with it
+      ThrowErrno(env, err, "ioctl(TUNSETOFFLOAD)", "this kernel's TUN does not take TCP offloads");
+    }
+  }
   Napi::Object result = Napi::Object::New(env);
   result.Set("fd", Napi::Number::New(env, fd));
   result.Set("name", Napi::String::New(env, ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ)));
+  return result;
+}
+
+// interfaceState(name): { mtu, up } — SIOCGIFMTU and SIOCGIFFLAGS (IFF_UP) of an interface in
+// this process's network namespace; no `ip` process needed.
+Napi::Value InterfaceState(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString()) ThrowType(env, "the interface name must be a string");
+  std::string name = info[0].As<Napi::String>().Utf8Value();
+  if (name.empty() || name.size() >= IFNAMSIZ) ThrowRange(env, "\"" + name + "\" is not an interface name");
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) ThrowErrno(env, errno, "socket", "could not open a socket to query " + Quoted(name));
+  struct ifreq ifr;
+  std::memset(&ifr, 0, sizeof ifr);
+  std::memcpy(ifr.ifr_name, name.data(), name.size());
+  if (ioctl(s, SIOCGIFMTU, &ifr) < 0) {
+    int err = errno;
+    close(s);
+    ThrowErrno(env, err, "ioctl(SIOCGIFMTU)", err == ENODEV ? "no interface " + Quoted(name) : "could not read the MTU of " + Quoted(name));
+  }
+  int mtu = ifr.ifr_mtu;
+  if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0) {
+    int err = errno;
+    close(s);
+    ThrowErrno(env, err, "ioctl(SIOCGIFFLAGS)", "could not read the flags of " + Quoted(name));
+  }
+  bool up = (ifr.ifr_flags & IFF_UP) != 0;
+  close(s);
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("mtu", Napi::Number::New(env, mtu));
+  result.Set("up", Napi::Boolean::New(env, up));
   return result;
 }
 

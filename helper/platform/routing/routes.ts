@@ -22,6 +22,12 @@
 //
 // Undos tolerate "already gone" (e.g. the TUN device was closed first, taking its addresses and
 // routes with it): the aim of an undo is the state without the change, and that holds.
+//
+// applyTunnelRoutingBatch makes the same changes with one `ip -batch -` process (two when IPv6
+// has a /0: `ip rule` needs -6 for IPv6 and a batch line takes no options), because each `ip`
+// process costs milliseconds and the tunnel's first packet waits for the routes. `ip -batch`
+// stops at the first failing line and names it ("Command failed -:N"), so exactly the lines
+// before it are recorded as done.
 import { formatCidr, parseCidr, type Cidr } from '../../config/wg-quick.js';
 import { CommandError, type CommandRunner } from '../exec.js';
 import type { ChangeSet, Undo } from '../undo.js';
@@ -211,4 +217,113 @@ export async function applyTunnelRouting(run: CommandRunner, changes: ChangeSet,
       addRule(run, { family, table: 'main', suppressPrefixLength: 0 }),
     );
   }
+}
+
+/** One change of a batch: its line for `ip -batch`, and its undo as a whole command. */
+interface BatchChange {
+  label: string;
+  line: string[];
+  undo: string[];
+  gone: RegExp;
+}
+
+/**
+ * The changes of applyTunnelRouting, in its order, as lines for `ip -batch` (kept in step with
+ * it by hand; routing-batch.lab.test.ts checks that both leave the kernel in the same state).
+ */
+function planTunnelRouting(opts: TunnelRoutingOptions): { first: BatchChange[]; rules6: BatchChange[] } {
+  const { dev, mtu, fwmark, table } = opts;
+  const first: BatchChange[] = [];
+  const rules6: BatchChange[] = [];
+  for (const a of opts.addresses) {
+    const flag = familyFlag(a.family);
+    first.push({
+      label: `address ${formatCidr(a)} on ${dev}`,
+      line: ['address', 'add', formatCidr(a), 'dev', dev],
+      undo: ['ip', flag, 'address', 'del', formatCidr(a), 'dev', dev],
+      gone: ADDRESS_GONE,
+    });
+  }
+  // The undo of the link change is filled in by the caller, from the link's state before.
+  first.push({ label: `${dev} up with mtu ${mtu}`, line: ['link', 'set', 'dev', dev, 'mtu', String(mtu), 'up'], undo: [], gone: DEVICE_GONE });
+  const unique = new Map<string, Cidr>();
+  for (const c of opts.allowedIPs) unique.set(formatCidr(c), c);
+  const allowed = [...unique.values()];
+  const kernelRoutes = kernelPrefixRoutes(opts.addresses);
+  const route = (dest: Cidr, t: Table | undefined): BatchChange => {
+    const spec = { dest, dev, table: t };
+    return {
+      label: `route ${formatCidr(dest)} dev ${dev}${t === undefined ? '' : ` table ${t}`}`,
+      line: ['route', 'add', ...routeArgs(spec)],
+      undo: ['ip', familyFlag(dest.family), 'route', 'del', ...routeArgs(spec)],
+      gone: ROUTE_GONE,
+    };
+  };
+  const specific = allowed.filter((c) => c.prefix > 0).sort((a, b) => a.family - b.family || b.prefix - a.prefix);
+  for (const dest of specific) if (!kernelRoutes.has(formatCidr(dest))) first.push(route(dest, undefined));
+  for (const family of [4, 6] as const) {
+    const dest = allowed.find((c) => c.prefix === 0 && c.family === family);
+    if (!dest) continue;
+    // The table gets its route before the rules send traffic to it, so nothing slips past; the
+    // IPv6 rules' batch runs only after the first one (with ::/0 in the table) has succeeded.
+    first.push(route(dest, table));
+    const rules = family === 4 ? first : rules6;
+    for (const spec of [{ family, not: true, fwmark, table }, { family, table: 'main' as const, suppressPrefixLength: 0 }]) {
+      rules.push({
+        label: spec.fwmark !== undefined ? `IPv${family} rule not fwmark ${hex(fwmark)} table ${table}` : `IPv${family} rule table main suppress_prefixlength 0`,
+        line: ['rule', 'add', ...ruleArgs(spec)],
+        undo: ['ip', familyFlag(family), 'rule', 'del', ...ruleArgs(spec)],
+        gone: RULE_GONE,
+      });
+    }
+  }
+  return { first, rules6 };
+}
+
+/**
+ * Runs `ip [flags] -batch -` with the changes' lines; records the undo of each line that was
+ * applied, in order, and throws (a CommandError) if one failed.
+ */
+async function runBatch(run: CommandRunner, changes: ChangeSet, flags: string[], batch: BatchChange[]): Promise<void> {
+  const input = batch.map((c) => `${c.line.join(' ')}\n`).join('');
+  let applied = batch.length;
+  let failure: unknown;
+  try {
+    await run.run(['ip', ...flags, '-batch', '-'], { input });
+  } catch (e) {
+    failure = e;
+    const failed = e instanceof CommandError ? /Command failed -:(\d+)/.exec(e.stderr) : null;
+    if (failed) applied = Math.min(batch.length, Number(failed[1]) - 1);
+    else if (e instanceof CommandError && e.exitCode === null) applied = 0; // could not be started
+    // Otherwise (killed half-way, say) any line may have been applied: all are kept, and their
+    // undos treat "already gone" as done.
+  }
+  for (const c of batch.slice(0, applied)) changes.add(c.label, () => undoCommand(run, c.undo, c.gone));
+  if (failure !== undefined) throw failure;
+}
+
+/**
+ * The same changes as applyTunnelRouting, with one `ip -batch` process (two with an IPv6 /0),
+ * recorded in `changes` the same way: on failure, `changes.undoAll()` removes exactly the lines
+ * that were applied. `linkBefore` is the link's MTU and up state as the caller knows it (e.g.
+ * from the kernel, for a TUN it just created); without it one `ip -j link show` runs first, for
+ * the undo of the MTU and link state.
+ */
+export async function applyTunnelRoutingBatch(
+  run: CommandRunner,
+  changes: ChangeSet,
+  opts: TunnelRoutingOptions,
+  linkBefore?: { mtu: number; up: boolean },
+): Promise<void> {
+  const { dev, mtu, fwmark, table } = opts;
+  assertDev(dev);
+  assertUint(mtu, 576, 65535, 'the MTU');
+  assertUint(fwmark, 1, 0xffffffff, 'the fwmark');
+  assertTable(table);
+  const before = linkBefore ?? parseLinkShow(dev, (await run.run(['ip', '-j', 'link', 'show', 'dev', dev])).stdout);
+  const { first, rules6 } = planTunnelRouting(opts);
+  const link = first.find((c) => c.line[0] === 'link')!;
+  link.undo = ['ip', 'link', 'set', 'dev', dev, 'mtu', String(before.mtu), ...(before.up ? [] : ['down'])];
+  await runBatch(run, changes, [], first);
+  if (rules6.length > 0) await runBatch(run, changes, ['-6'], rules6);
 }

@@ -15,6 +15,8 @@ export interface BatchUdpSocket {
   readonly family: 4 | 6;
   /** The bound local port. */
   readonly port: number;
+  /** The socket's fd, for socket options and tests (the socket keeps owning it). */
+  readonly fd: number;
   readonly closed: boolean;
   /**
    * Queues a datagram. Queued datagrams leave together in one sendmmsg at flush(), which runs by
@@ -23,6 +25,12 @@ export interface BatchUdpSocket {
    * full buffer) is dropped, as the network would drop it.
    */
   send(data: Uint8Array, to: UdpEndpoint): void;
+  /**
+   * Memory for a datagram to send(): a slice of the socket's send buffer, reused once the
+   * queue has been flushed (so it must be sent before the current task ends). Its bytes are
+   * not cleared.
+   */
+  allocate(size: number): Uint8Array;
   flush(): void;
   /**
    * Sets the receiver: `each` for every datagram of a batch, then `done` once. `data` is a view
@@ -48,6 +56,8 @@ export interface UdpAddon extends NativeAddon {
   udpOpen(family: 4 | 6, port: number, address: string, mark: number, bufferBytes: number): { fd: number; port: number };
   udpSockaddr(host: string, port: number): Uint8Array;
   udpSend(fd: number, datagrams: readonly Uint8Array[], sockaddrs: readonly Uint8Array[], count: number): number;
+  /** Whether udpSend may use GSO on fd (on for a new socket; off by itself where refused); sets it when given. */
+  udpGso(fd: number, enabled?: boolean): boolean;
   startPollInto(
     fd: number,
     kind: 'tun' | 'udp',
@@ -68,8 +78,11 @@ export function loadUdpAddon(): UdpAddon {
   return n as UdpAddon;
 }
 
-/** Datagrams per recvmmsg / per sendmmsg. */
+/** Datagrams per recvmmsg; datagrams queued before a send goes out by itself. */
 const BATCH = 64;
+const SEND_BATCH = 128;
+/** The send buffer that allocate() slices. */
+const SEND_ARENA = 512 * 1024;
 /** Room for the largest UDP payload, so no datagram is cut; untouched pages cost no memory. */
 const SLOT = 65536;
 
@@ -96,6 +109,10 @@ export function openBatchUdpSocket(opts: UdpSocketOptions): BatchUdpSocket {
   const outTo: Uint8Array[] = [];
   let queued = 0;
   let flushScheduled = false;
+  // Plain Uint8Arrays, never Buffers, for memory handed out as views: Buffer's slice() makes a
+  // view, not a copy, and the engine copies what it keeps with slice().
+  const arena = new Uint8Array(SEND_ARENA);
+  let arenaUsed = 0;
   // Sockaddrs by endpoint object; host and port are checked too, in case an object is reused.
   const sockaddrs = new WeakMap<UdpEndpoint, { host: string; port: number; sa: Uint8Array }>();
   const sockaddrOf = (to: UdpEndpoint): Uint8Array => {
@@ -111,14 +128,19 @@ export function openBatchUdpSocket(opts: UdpSocketOptions): BatchUdpSocket {
     if (queued === 0 || closed) return;
     const n = queued;
     queued = 0;
-    native.udpSend(fd, out, outTo, n);
-    // Let go of the datagrams (not of the arrays' capacity).
-    for (let i = 0; i < n; i++) out[i] = outTo[i] = EMPTY;
+    try {
+      native.udpSend(fd, out, outTo, n);
+    } finally {
+      // Let go of the datagrams (not of the arrays' capacity); the arena is free again.
+      for (let i = 0; i < n; i++) out[i] = outTo[i] = EMPTY;
+      arenaUsed = 0;
+    }
   };
 
   return {
     family,
     port: bound,
+    fd,
     get closed() {
       return closed;
     },
@@ -126,17 +148,26 @@ export function openBatchUdpSocket(opts: UdpSocketOptions): BatchUdpSocket {
       if (closed) return;
       out[queued] = data;
       outTo[queued] = sockaddrOf(to);
-      if (++queued >= BATCH) flush();
+      if (++queued >= SEND_BATCH) flush();
       else if (!flushScheduled) {
         flushScheduled = true;
         queueMicrotask(flush);
       }
     },
+    allocate(size) {
+      if (arenaUsed + size > SEND_ARENA) {
+        flush();
+        if (size > SEND_ARENA) return new Uint8Array(size);
+      }
+      const at = arenaUsed;
+      arenaUsed += (size + 7) & ~7;
+      return new Uint8Array(arena.buffer, at, size);
+    },
     flush,
     onDatagrams(each, done) {
       if (closed) throw new Error('the UDP socket is closed');
       if (poll !== undefined) throw new Error('onDatagrams may be called once');
-      const slots = Buffer.allocUnsafeSlow(BATCH * SLOT);
+      const slots = new Uint8Array(BATCH * SLOT); // zeroed pages are mapped only once written
       const meta = new Int32Array(BATCH * 2);
       const endpoints: UdpEndpoint[] = [];
       poll = native.startPollInto(
@@ -155,7 +186,7 @@ export function openBatchUdpSocket(opts: UdpSocketOptions): BatchUdpSocket {
           }
           for (let i = 0; i < count; i++) {
             const start = i * SLOT;
-            each(slots.subarray(start, start + meta[2 * i]!), endpoints[meta[2 * i + 1]!]!);
+            each(new Uint8Array(slots.buffer, start, meta[2 * i]!), endpoints[meta[2 * i + 1]!]!);
           }
           done?.();
         },

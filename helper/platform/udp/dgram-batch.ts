@@ -3,6 +3,7 @@
 // system call; each received datagram is a batch of one.
 import type dgram from 'node:dgram';
 import type { BatchUdpSocket, UdpEndpoint } from './batch-socket.js';
+import { dgramSocketFd } from './marked-socket.js';
 
 export function dgramBatchSocket(socket: dgram.Socket): BatchUdpSocket {
   let closed = false;
@@ -12,12 +13,15 @@ export function dgramBatchSocket(socket: dgram.Socket): BatchUdpSocket {
   return {
     family: info.family === 'IPv6' ? 6 : 4,
     port: info.port,
+    fd: dgramSocketFd(socket),
     get closed() {
       return closed;
     },
     send(data: Uint8Array, to: UdpEndpoint) {
       if (!closed) socket.send(data, to.port, to.host, ignore);
     },
+    // node:dgram sends asynchronously and keeps the buffer until then: a fresh one each time.
+    allocate: (size) => new Uint8Array(size),
     flush() {},
     onDatagrams(each, done) {
       socket.on('message', (msg, rinfo) => {

@@ -15,6 +15,12 @@ export interface Aead {
   seal(key: Uint8Array, counter: number, plaintext: Uint8Array, paddedLength: number, ad: Uint8Array | undefined, out: Uint8Array, outOffset: number): void;
   /** Decrypts ciphertext||tag into a new array; null when authentication fails. */
   open(key: Uint8Array, counter: number, sealed: Uint8Array, ad: Uint8Array | undefined): Uint8Array | null;
+  /**
+   * Optional, for transport data (no AD): decrypts ciphertext||tag over itself and returns the
+   * plaintext as a view of `sealed`'s first bytes; null when authentication fails (`sealed` is
+   * then garbage). Saves the data path an allocation per packet.
+   */
+  openInPlace?(key: Uint8Array, counter: number, sealed: Uint8Array): Uint8Array | null;
 }
 
 export function nonceFor(counter: number, nonce = new Uint8Array(12)): Uint8Array {

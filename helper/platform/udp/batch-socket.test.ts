@@ -1,0 +1,238 @@
+// The data path's UDP sockets on loopback: the native batch socket (recvmmsg/sendmmsg, with and
+// without GSO) and the node:dgram fallback behind the same interface, held to the same tests.
+// Nothing leaves loopback; as root, the mark and buffer sizes are checked as socket options.
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadNative } from '../native.js';
+import { loadUdpAddon, openBatchUdpSocket, type BatchUdpSocket, type UdpEndpoint } from './batch-socket.js';
+import { dgramBatchSocket } from './dgram-batch.js';
+import { openUdpSocket } from './marked-socket.js';
+import type { UdpSocketOptions } from './marked-socket.js';
+
+const isRoot = process.getuid?.() === 0;
+const opened: BatchUdpSocket[] = [];
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+afterEach(() => {
+  for (const s of opened.splice(0)) s.close();
+});
+
+interface Received {
+  data: number[][];
+  from: UdpEndpoint[];
+  batches: number;
+}
+
+function receiver(s: BatchUdpSocket): Received {
+  const r: Received = { data: [], from: [], batches: 0 };
+  s.onDatagrams(
+    (d, from) => {
+      r.data.push([...d]); // a view valid only now: copy it
+      r.from.push(from);
+    },
+    () => r.batches++,
+  );
+  return r;
+}
+
+async function until(check: () => boolean, ms = 2000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await sleep(5);
+  }
+}
+
+/** A datagram of `size` bytes whose bytes say which one it is. */
+const datagram = (i: number, size: number) => Uint8Array.from({ length: size }, (_, k) => (i * 7 + k) & 0xff);
+
+const kinds: [string, (o: UdpSocketOptions) => Promise<BatchUdpSocket>][] = [
+  ['native batch socket', async (o) => openBatchUdpSocket(o)],
+  ['native batch socket without GSO', async (o) => {
+    const s = openBatchUdpSocket(o);
+    loadUdpAddon().udpGso(s.fd, false);
+    return s;
+  }],
+  ['node:dgram fallback', async (o) => dgramBatchSocket(await openUdpSocket(o))],
+];
+
+for (const [kind, open] of kinds) {
+  const make = async (o: UdpSocketOptions): Promise<BatchUdpSocket> => {
+    const s = await open(o);
+    opened.push(s);
+    return s;
+  };
+
+  describe(kind, () => {
+    it('carries datagrams of any size, in order, IPv4 and IPv6', async () => {
+      for (const [family, host] of [[4, '127.0.0.1'], [6, '::1']] as const) {
+        const a = await make({ family, address: host });
+        const b = await make({ family, address: host });
+        expect(a.family).toBe(family);
+        const got = receiver(b);
+        const to = { host, port: b.port };
+        // Equal sizes (GSO groups), a shorter one ending a group, small ones, and one of each.
+        const sizes = [...Array<number>(100).fill(1452), 600, 1452, 1452, 96, 96, 96, 1, 9000, 1452];
+        sizes.forEach((n, i) => a.send(datagram(i, n), to));
+        await until(() => got.data.length === sizes.length);
+        expect(got.data.map((d) => d.length)).toEqual(sizes);
+        got.data.forEach((d, i) => expect(d).toEqual([...datagram(i, sizes[i]!)]));
+        expect(got.from[0]).toEqual({ host, port: a.port });
+      }
+    });
+
+    it('keeps datagrams to different destinations apart', async () => {
+      const a = await make({ family: 4, address: '127.0.0.1' });
+      const b = await make({ family: 4, address: '127.0.0.1' });
+      const c = await make({ family: 4, address: '127.0.0.1' });
+      const gotB = receiver(b);
+      const gotC = receiver(c);
+      for (let i = 0; i < 40; i++) a.send(datagram(i, 1000), { host: '127.0.0.1', port: i % 3 === 0 ? c.port : b.port });
+      await until(() => gotB.data.length + gotC.data.length === 40);
+      expect(gotC.data.map((d) => d[0])).toEqual([0, 3, 6, 9, 12, 15, 18, 21, 24, 27, 30, 33, 36, 39].map((i) => (i * 7) & 0xff));
+      expect(gotB.data).toHaveLength(26);
+    });
+
+    it('drops what the kernel refuses and sends the rest', async () => {
+      const a = await make({ family: 4, address: '127.0.0.1' });
+      const b = await make({ family: 4, address: '127.0.0.1' });
+      const got = receiver(b);
+      a.send(datagram(1, 100), { host: '127.0.0.1', port: b.port });
+      a.send(datagram(2, 100), { host: '::1', port: b.port }); // IPv6 on an IPv4 socket
+      a.send(datagram(3, 70000), { host: '127.0.0.1', port: b.port }); // larger than UDP allows
+      a.send(datagram(4, 100), { host: '127.0.0.1', port: b.port });
+      await until(() => got.data.length === 2);
+      await sleep(50);
+      expect(got.data.map((d) => d[0])).toEqual([7, 28]);
+    });
+
+    it('allocate() gives memory for send(), reused once the queue has gone', async () => {
+      const a = await make({ family: 4, address: '127.0.0.1' });
+      const b = await make({ family: 4, address: '127.0.0.1' });
+      const got = receiver(b);
+      const x = a.allocate(300);
+      x.set(datagram(5, 300));
+      a.send(x, { host: '127.0.0.1', port: b.port });
+      a.flush();
+      const y = a.allocate(300);
+      y.fill(9);
+      a.send(y, { host: '127.0.0.1', port: b.port });
+      await until(() => got.data.length === 2);
+      expect(got.data[0]).toEqual([...datagram(5, 300)]);
+      expect(got.data[1]).toEqual(Array<number>(300).fill(9));
+    });
+
+    it('stops on close(): nothing more is read or sent, and closing twice is harmless', async () => {
+      const a = await make({ family: 4, address: '127.0.0.1' });
+      const b = await make({ family: 4, address: '127.0.0.1' });
+      const got = receiver(b);
+      b.close();
+      b.close();
+      expect(b.closed).toBe(true);
+      a.send(datagram(1, 10), { host: '127.0.0.1', port: b.port });
+      a.close();
+      a.send(datagram(2, 10), { host: '127.0.0.1', port: b.port });
+      await sleep(50);
+      expect(got.data).toEqual([]);
+    });
+
+    it.runIf(isRoot)('sets the mark and the buffer sizes (root)', async () => {
+      const s = await make({ family: 4, address: '127.0.0.1', mark: 0x756d });
+      expect(loadNative().getSocketMark(s.fd)).toBe(0x756d);
+      const sizes = loadNative().setSocketBuffers(s.fd, 0, 0);
+      expect(sizes.rcv).toBeGreaterThanOrEqual(4 * 1024 * 1024);
+    });
+  });
+}
+
+describe('native batch socket', () => {
+  it('hands out views whose slice() copies (not Buffers: the engine keeps packets with slice())', async () => {
+    const a = openBatchUdpSocket({ family: 4, address: '127.0.0.1' });
+    const b = openBatchUdpSocket({ family: 4, address: '127.0.0.1' });
+    opened.push(a, b);
+    const copies: boolean[] = [];
+    b.onDatagrams((d) => copies.push(d.slice().buffer !== d.buffer));
+    const x = a.allocate(10);
+    copies.push(x.slice().buffer !== x.buffer);
+    a.send(x, { host: '127.0.0.1', port: b.port });
+    await until(() => copies.length === 2);
+    expect(copies).toEqual([true, true]);
+  });
+
+  it('gives the same endpoint object for the same source, and batches what is waiting', async () => {
+    const a = openBatchUdpSocket({ family: 4, address: '127.0.0.1' });
+    const b = openBatchUdpSocket({ family: 4, address: '127.0.0.1' });
+    opened.push(a, b);
+    for (let i = 0; i < 50; i++) a.send(datagram(i, 200), { host: '127.0.0.1', port: b.port });
+    a.flush();
+    await sleep(20); // all 50 wait in the socket before reading starts
+    const got = receiver(b);
+    await until(() => got.data.length === 50);
+    expect(new Set(got.from).size).toBe(1);
+    expect(got.batches).toBeLessThanOrEqual(2); // recvmmsg: up to 64 at a time
+    // An endpoint from a datagram is also a destination, its address known without a lookup.
+    a.onDatagrams(() => undefined);
+    b.send(datagram(1, 10), got.from[0]!);
+  });
+
+  it('names the right source for every datagram, also with more sources than its address table holds', async () => {
+    const b = openBatchUdpSocket({ family: 4, address: '127.0.0.1' });
+    opened.push(b);
+    const senders = Array.from({ length: 600 }, () => openBatchUdpSocket({ family: 4, address: '127.0.0.1' }));
+    // One source that keeps sending between the new ones: its id must never be handed to a new
+    // source while datagrams of the same batch still carry it.
+    const steady = senders[0]!;
+    const sendFrom = (s: BatchUdpSocket) => {
+      const d = new Uint8Array(4);
+      new DataView(d.buffer).setUint16(0, s.port);
+      s.send(d, { host: '127.0.0.1', port: b.port });
+      s.flush();
+    };
+    let sent = 0;
+    for (const [i, s] of senders.slice(1).entries()) {
+      sendFrom(s);
+      sent++;
+      if (i % 3 === 2) {
+        sendFrom(steady);
+        sent++;
+      }
+    }
+    await sleep(50); // all wait in the socket: read in full batches, ids reused between them
+    const mismatches: string[] = [];
+    let count = 0;
+    b.onDatagrams((d, from) => {
+      count++;
+      const port = new DataView(d.buffer, d.byteOffset).getUint16(0);
+      if (from.port !== port || from.host !== '127.0.0.1') mismatches.push(`${port} from ${from.host}:${from.port}`);
+    });
+    await until(() => count === sent, 5000);
+    for (const s of senders) s.close();
+    expect(mismatches).toEqual([]);
+  });
+
+  it('binds IPv6-only, so both families can share a port; checks its options', () => {
+    const v4 = openBatchUdpSocket({ family: 4 });
+    opened.push(v4);
+    const v6 = openBatchUdpSocket({ family: 6, port: v4.port });
+    opened.push(v6);
+    expect(v6.port).toBe(v4.port);
+    expect(() => openBatchUdpSocket({ family: 4, port: v4.port })).toThrow(/EADDRINUSE|bind/);
+    expect(() => openBatchUdpSocket({ family: 5 as 4 })).toThrow(TypeError);
+    expect(() => openBatchUdpSocket({ family: 4, mark: -1 })).toThrow(RangeError);
+    expect(() => openBatchUdpSocket({ family: 4, port: 65536 })).toThrow(RangeError);
+    expect(() => openBatchUdpSocket({ family: 4, address: '::1' })).toThrow(/not an IPv4 address/);
+    expect(() => v4.onDatagrams(() => undefined)).not.toThrow();
+    expect(() => v4.onDatagrams(() => undefined)).toThrow(/once/);
+  });
+
+  it('turns GSO off by itself where the path refuses it, and still delivers', async () => {
+    // A segment larger than loopback's MTU can leave only as an IP fragment; GSO refuses that.
+    const a = openBatchUdpSocket({ family: 4, address: '127.0.0.1' });
+    const b = openBatchUdpSocket({ family: 4, address: '127.0.0.1' });
+    opened.push(a, b);
+    const got = receiver(b);
+    for (let i = 0; i < 3; i++) a.send(datagram(i, 30000), { host: '127.0.0.1', port: b.port });
+    a.send(datagram(3, 100), { host: '127.0.0.1', port: b.port });
+    await until(() => got.data.length === 4);
+    expect(got.data.map((d) => d.length)).toEqual([30000, 30000, 30000, 100]);
+  });
+});
