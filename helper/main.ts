@@ -1,8 +1,6 @@
 // umbrad: the privileged helper's entry point. Thin: parses the command line, hands off.
-import { EXIT_FAILURE, EXIT_USAGE, UsageError, up } from './commands/up.js';
-import { parseOptions, serve, SERVE_DEFAULTS } from './commands/serve.js';
-import { earlyBoot } from './commands/early-boot.js';
-import { systemRunner } from './platform/exec.js';
+// Each command is imported only when it runs: `up` must not pay for loading the daemon.
+import { EXIT_FAILURE, EXIT_USAGE, UsageError, parseOptions } from './commands/common.js';
 
 const USAGE = `usage: umbrad <command>
 
@@ -23,11 +21,12 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'up':
       if (rest.length !== 1) throw new UsageError('usage: umbrad up FILE.conf');
-      return up(rest[0]!, (l) => console.log(l), (l) => console.error(l));
+      return (await import('./commands/up.js')).up(rest[0]!, (l) => console.log(l), (l) => console.error(l));
     case 'serve':
-      return serve(rest, (l) => console.error(`umbrad: ${l}`));
+      return (await import('./commands/serve.js')).serve(rest, (l) => console.error(`umbrad: ${l}`));
     case 'early-boot': {
-      const { stateDir } = parseOptions(rest, { stateDir: SERVE_DEFAULTS.stateDir }, { '--state-dir': 'stateDir' });
+      const { stateDir } = parseOptions(rest, { stateDir: '/var/lib/umbra' }, { '--state-dir': 'stateDir' });
+      const [{ earlyBoot }, { systemRunner }] = await Promise.all([import('./commands/early-boot.js'), import('./platform/exec.js')]);
       return earlyBoot(stateDir, systemRunner);
     }
     case 'help':

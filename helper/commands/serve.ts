@@ -1,6 +1,7 @@
 // `umbrad serve`: the daemon in the foreground (systemd runs it), until SIGINT/SIGTERM.
 import { startDaemon } from '../daemon/daemon.js';
-import { EXIT_FAILURE, EXIT_OK, UsageError, environmentProblem } from './up.js';
+import { EXIT_FAILURE, EXIT_OK, UsageError, parseOptions } from './common.js';
+import { environmentProblem } from './up.js';
 
 export interface ServeArgs {
   socketPath: string;
@@ -17,20 +18,6 @@ export const SERVE_DEFAULTS: ServeArgs = {
   dnsMode: 'auto',
   group: 'umbra',
 };
-
-/** Parses `--name value` options against the defaults; anything else is a usage error. */
-export function parseOptions<T extends Record<string, string>>(argv: string[], defaults: T, names: Record<string, keyof T>): T {
-  const out = { ...defaults };
-  for (let i = 0; i < argv.length; i++) {
-    const key = names[argv[i]!];
-    const value = argv[i + 1];
-    if (!key) throw new UsageError(`unknown option "${argv[i]}" (options: ${Object.keys(names).join(', ')})`);
-    if (value === undefined || value.startsWith('--')) throw new UsageError(`${argv[i]} needs a value`);
-    out[key] = value as T[keyof T];
-    i++;
-  }
-  return out;
-}
 
 export async function serve(argv: string[], log: (line: string) => void): Promise<number> {
   const args = parseOptions(argv, SERVE_DEFAULTS as unknown as Record<string, string>, {

@@ -5,12 +5,9 @@ import { ConfigError, parseWgQuick, type WgQuickConfig } from '../config/wg-quic
 import { toBase64 } from '../wireguard/bytes.js';
 import { Tunnel } from '../tunnel/tunnel.js';
 
-/** Exit codes: 0 clean stop, 1 could not run (environment), 2 bad usage or config. */
-export const EXIT_OK = 0;
-export const EXIT_FAILURE = 1;
-export const EXIT_USAGE = 2;
+import { EXIT_FAILURE, EXIT_OK, UsageError } from './common.js';
 
-export class UsageError extends Error {}
+export { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from './common.js';
 
 export async function loadConfig(file: string): Promise<WgQuickConfig> {
   let text: string;
