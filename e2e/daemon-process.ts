@@ -1,7 +1,7 @@
 // Runs `umbrad serve` (the compiled helper) in a lab namespace, with its socket and state in a
 // temp dir and DNS in the lab's private resolv.conf, and gives tests an IPC client to it.
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, chmodSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync, chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Lab } from './lab/lab.js';
@@ -28,6 +28,7 @@ export class DaemonRun {
   /** Starts the helper and waits until it serves. `stderr` keeps every run's log. */
   async start(): Promise<void> {
     const from = this.err.length; // the log accumulates over restarts
+    this.seedLabSettings();
     const child = this.lab.spawn(this.lab.client.ns, [
       process.execPath, UMBRAD, 'serve',
       '--socket', this.socket,
@@ -43,6 +44,25 @@ export class DaemonRun {
       if (Date.now() > deadline) throw new Error(`umbrad serve did not start:\n${this.err}`);
       await new Promise((r) => setTimeout(r, 50));
     }
+  }
+
+  /**
+   * A first start points the leak checks at the lab's own services, so the helper never even
+   * tries the public defaults (it probes the echo service when disconnected). Tests that want
+   * other values write settings.json before the first start.
+   */
+  private seedLabSettings(): void {
+    const file = join(this.stateDir, 'settings.json');
+    if (existsSync(file)) return;
+    mkdirSync(this.stateDir, { recursive: true, mode: 0o700 });
+    const i = this.lab.internet;
+    writeFileSync(file, JSON.stringify({
+      schemaVersion: 1,
+      echoUrls: [i.echoUrl],
+      echoUrl6: i.echoUrl6,
+      dnsLeakTest: { zone: i.dnsZone, apiUrl: i.dnsAskersUrl },
+      stunServers: [i.stunUrl],
+    }), { mode: 0o600 });
   }
 
   async client(): Promise<IpcClient> {

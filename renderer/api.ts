@@ -1,9 +1,13 @@
 // What the renderer sees of Umbra: `window.umbra`, typed from the one IPC schema. The preload
 // (Electron) or the browser-mode bridge provides it; the renderer never touches Node, Electron
 // or the helper's socket (DESIGN.md). Only types come from the schema: nothing of it is bundled.
-import type { ErrorInfo, HelperEvent, MethodName, Params, Result, ServerInfo, Settings, TunnelState, TunnelStatus } from '../helper/ipc/schema.js';
+import type {
+  ErrorInfo, HelperEvent, LeakCheckId, LeakCheckResult, LeakEvidence, LeakReport, LeakVerdict, MethodName, Params, Result, ServerInfo, Settings, TunnelState, TunnelStatus,
+} from '../helper/ipc/schema.js';
 
-export type { ErrorInfo, HelperEvent, MethodName, Params, Result, ServerInfo, Settings, TunnelState, TunnelStatus };
+export type {
+  ErrorInfo, HelperEvent, LeakCheckId, LeakCheckResult, LeakEvidence, LeakReport, LeakVerdict, MethodName, Params, Result, ServerInfo, Settings, TunnelState, TunnelStatus,
+};
 
 /** The picture `subscribe` starts from: the helper's status, settings and servers. */
 export type Snapshot = Result<'subscribe'>;

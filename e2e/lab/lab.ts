@@ -85,6 +85,11 @@ export interface LabInternet {
   ispResolver6: string;
   /** Names under this zone resolve (A → serviceAddress, AAAA → serviceAddress6); whoami.<zone> → the asker. */
   dnsZone: string;
+  /**
+   * 'http://203.0.113.250/dns-askers': GET ?name=<qname> → JSON list of the addresses that asked the
+   * lab's DNS for qname (a "who asked" DNS leak test's API, read from the DNS log).
+   */
+  dnsAskersUrl: string;
   /** 'stun:203.0.113.250:3478' */
   stunUrl: string;
   /** 'stun:[2001:db8:f::250]:3478' */
@@ -288,6 +293,7 @@ export async function createLab(opts: { servers?: number; prefix?: string } = {}
         ispResolver: ISP_RESOLVER.v4,
         ispResolver6: ISP_RESOLVER.v6,
         dnsZone: DNS_ZONE,
+        dnsAskersUrl: `http://${SERVICE.v4}/dns-askers`,
         stunUrl: `stun:${SERVICE.v4}:${STUN_PORT}`,
         stunUrl6: `stun:[${SERVICE.v6}]:${STUN_PORT}`,
         stunPort: STUN_PORT,

@@ -193,6 +193,24 @@ describe.skipIf(!avail.ok)(`lab services${avail.ok ? '' : ` — skipped: ${avail
     await wgc.stop();
   });
 
+  // After the tests that count the echo and LAN logs exactly (this one adds to both).
+  it('says who asked for a name: the DNS leak-test API on the echo service', async () => {
+    const c = lab.client.ns;
+    const name = `askers-${Date.now()}.lab.test`;
+    expect(lab.internet.dnsAskersUrl).toBe('http://203.0.113.250/dns-askers');
+    const before = await lab.http(c, `${lab.internet.dnsAskersUrl}?name=${name}`);
+    expect(before.status).toBe(200);
+    expect(JSON.parse(before.body ?? '')).toEqual([]);
+    await lab.dnsQuery(c, lab.internet.dnsAddress, name);
+    await lab.dnsQuery(c, lab.internet.ispResolver, name.toUpperCase());
+    await lab.dnsQuery(c, lab.internet.dnsAddress6, name, { type: 'AAAA' });
+    const after = await lab.http(c, `${lab.internet.dnsAskersUrl}?name=${name.toUpperCase()}.`);
+    expect(JSON.parse(after.body ?? '')).toEqual([lab.client.address, lab.client.address6]);
+    expect((await lab.http(c, lab.internet.dnsAskersUrl)).status).toBe(400);
+    // Only the internet's echo service has it, not the LAN host's.
+    expect((await lab.http(c, `${lab.lanUrl}dns-askers?name=${name}`)).status).toBe(404);
+  });
+
   it('cleanupStaleLabs() removes the /etc/netns folder of a lab whose process died', async () => {
     const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
     const ns = `ulab${dead.stdout}n0-c`;

@@ -1,6 +1,8 @@
 // The lab's services, all in the inet namespace (services/*.mjs, plain Node): the echo service on
 // the "internet", the same echo service as the client's LAN host, DNS (the VPN-side server and the
 // "ISP resolver"), and STUN. Each appends one JSON line per request to a log in the lab's scratch dir.
+// The internet's echo service also answers GET /dns-askers?name=<qname> from the DNS log: the API of
+// a "who asked" DNS leak test (lab.internet.dnsAskersUrl).
 import type { ChildProcess, StdioOptions } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -71,7 +73,7 @@ export async function startServices(spawnIn: SpawnIn, inetNs: string, scratch: s
   for (const f of Object.values(logs)) writeFileSync(f, '');
   const node = process.execPath;
   const commands: [string, string[]][] = [
-    ['echo', [node, servicePath('echo-server.mjs'), '--log', logs.echo, '--port', '80', '--listen', SERVICE.v4, '--listen', SERVICE.v6]],
+    ['echo', [node, servicePath('echo-server.mjs'), '--log', logs.echo, '--dns-log', logs.dns, '--port', '80', '--listen', SERVICE.v4, '--listen', SERVICE.v6]],
     ['lan', [node, servicePath('echo-server.mjs'), '--log', logs.lan, '--port', String(LAN_PORT), '--listen', CLIENT.gw4, '--listen', CLIENT.gw6]],
     ['dns', [
       node, servicePath('dns-server.mjs'), '--log', logs.dns, '--port', String(DNS_PORT),

@@ -23,6 +23,26 @@ describe('parseArgs', () => {
     expect(parseArgs(['set', 'auto-connect', 'false']).command).toEqual({ name: 'set', key: 'autoConnect', value: false });
   });
 
+  it('parses leak-check and the leak check’s settings', () => {
+    expect(parseArgs(['leak-check', '--json'])).toEqual({ json: true, command: { name: 'leak-check' } });
+    expect(parseArgs(['set', 'echo-urls', 'http://203.0.113.250/', 'https://a.example/ip']).command).toEqual({
+      name: 'configure', key: 'echoUrls', patch: { echoUrls: ['http://203.0.113.250/', 'https://a.example/ip'] },
+    });
+    expect(parseArgs(['set', 'echo-urls', 'http://a/,http://b/']).command).toMatchObject({ patch: { echoUrls: ['http://a/', 'http://b/'] } });
+    expect(parseArgs(['set', 'echo-urls', 'default']).command).toMatchObject({ patch: { echoUrls: ['https://api.ipify.org/', 'https://ipv4.icanhazip.com/'] } });
+    expect(parseArgs(['set', 'echo-url6', 'off']).command).toEqual({ name: 'configure', key: 'echoUrl6', patch: { echoUrl6: null } });
+    expect(parseArgs(['set', 'echo-url6', 'http://[2001:db8:f::250]/']).command).toMatchObject({ patch: { echoUrl6: 'http://[2001:db8:f::250]/' } });
+    expect(parseArgs(['set', 'dns-leak-test', 'lab.test', 'http://203.0.113.250/dns-askers']).command).toEqual({
+      name: 'configure', key: 'dnsLeakTest', patch: { dnsLeakTest: { zone: 'lab.test', apiUrl: 'http://203.0.113.250/dns-askers' } },
+    });
+    expect(parseArgs(['set', 'dns-leak-test', 'off']).command).toMatchObject({ patch: { dnsLeakTest: null } });
+    expect(parseArgs(['set', 'stun-servers', 'none']).command).toMatchObject({ patch: { stunServers: [] } });
+    expect(parseArgs(['set', 'stun-servers', 'stun:203.0.113.250:3478']).command).toMatchObject({ patch: { stunServers: ['stun:203.0.113.250:3478'] } });
+    expect(() => parseArgs(['leak-check', 'now'])).toThrow(/leak-check takes no arguments/);
+    expect(() => parseArgs(['set', 'dns-leak-test', 'lab.test'])).toThrow(/usage: umbra set dns-leak-test ZONE API-URL/);
+    expect(() => parseArgs(['set', 'echo-urls'])).toThrow(/usage: umbra set echo-urls/);
+  });
+
   it('takes global options before or after the command', () => {
     expect(parseArgs(['--socket', '/tmp/s', '--json', 'status'])).toEqual({ socket: '/tmp/s', json: true, command: { name: 'status' } });
     expect(parseArgs(['status', '--json', '--socket=/tmp/s'])).toEqual({ socket: '/tmp/s', json: true, command: { name: 'status' } });

@@ -1,7 +1,7 @@
 // The `umbra` command line, parsed into a value (pure). Options may come before or after the
 // command; `--` ends them.
-import { DEFAULT_SOCKET_PATH } from '../ipc/schema.js';
-import type { BooleanSetting } from './format.js';
+import { DEFAULT_ECHO_URL6, DEFAULT_ECHO_URLS, DEFAULT_SOCKET_PATH, DEFAULT_STUN_SERVERS, type Settings } from '../ipc/schema.js';
+import type { BooleanSetting, LeakSetting } from './format.js';
 
 export class UsageError extends Error {
   constructor(message: string) {
@@ -19,7 +19,9 @@ export type Command =
   | { name: 'import'; file: string; serverName?: string }
   | { name: 'connect'; server?: string }
   | { name: 'disconnect' }
-  | { name: 'set'; key: BooleanSetting; value: boolean };
+  | { name: 'set'; key: BooleanSetting; value: boolean }
+  | { name: 'configure'; key: LeakSetting; patch: Partial<Settings> }
+  | { name: 'leak-check' };
 
 export interface Invocation {
   /** --socket, else undefined (then $UMBRA_SOCKET, else the default). */
@@ -42,6 +44,15 @@ commands:
   set kill-switch-on-boot on|off  block traffic from boot until you connect
   set allow-lan on|off            let local-network traffic pass the kill switch
   set auto-connect on|off         connect when the helper starts
+  leak-check                      check that nothing escapes the tunnel: the public IP, DNS, IPv6
+                                  and the kill switch's rules (exit code 1 when a check fails)
+  set echo-urls URL... | default  the IP-echo services the leak check asks (plain text or JSON IP)
+  set echo-url6 URL|off|default   the IP-echo service over IPv6
+  set dns-leak-test ZONE API-URL | off
+                                  an active DNS leak test: names under ZONE, API-URL?name=… says
+                                  which addresses asked
+  set stun-servers URL... | none | default
+                                  STUN servers for the app's WebRTC check (stun:host:port)
   version                         this client's and the helper's versions
   help                            this text
 
@@ -58,6 +69,42 @@ export const SETTING_KEYS: Record<string, BooleanSetting> = {
   'allow-lan': 'allowLan',
   'auto-connect': 'autoConnect',
 };
+
+export const LEAK_SETTING_KEYS: Record<string, LeakSetting> = {
+  'echo-urls': 'echoUrls',
+  'echo-url6': 'echoUrl6',
+  'dns-leak-test': 'dnsLeakTest',
+  'stun-servers': 'stunServers',
+};
+
+/** Values given one per argument, or comma-separated. */
+const listOf = (words: string[]): string[] => words.flatMap((w) => w.split(',')).map((w) => w.trim()).filter(Boolean);
+
+/** `umbra set <leak setting> …` as a settings patch (the helper checks the values). */
+export function parseLeakSetting(key: string, words: string[]): { key: LeakSetting; patch: Partial<Settings> } {
+  const setting = LEAK_SETTING_KEYS[key]!;
+  const one = words.length === 1 ? words[0]!.toLowerCase() : undefined;
+  switch (setting) {
+    case 'echoUrls': {
+      if (one === 'default') return { key: setting, patch: { echoUrls: DEFAULT_ECHO_URLS } };
+      const urls = listOf(words);
+      if (urls.length === 0) throw new UsageError('usage: umbra set echo-urls URL... | default');
+      return { key: setting, patch: { echoUrls: urls } };
+    }
+    case 'echoUrl6':
+      if (words.length !== 1) throw new UsageError('usage: umbra set echo-url6 URL|off|default');
+      return { key: setting, patch: { echoUrl6: one === 'off' ? null : one === 'default' ? DEFAULT_ECHO_URL6 : words[0]! } };
+    case 'dnsLeakTest':
+      if (one === 'off') return { key: setting, patch: { dnsLeakTest: null } };
+      if (words.length !== 2) throw new UsageError('usage: umbra set dns-leak-test ZONE API-URL | off');
+      return { key: setting, patch: { dnsLeakTest: { zone: words[0]!, apiUrl: words[1]! } } };
+    case 'stunServers':
+      if (one === 'default') return { key: setting, patch: { stunServers: DEFAULT_STUN_SERVERS } };
+      if (one === 'none') return { key: setting, patch: { stunServers: [] } };
+      if (words.length === 0) throw new UsageError('usage: umbra set stun-servers URL... | none | default');
+      return { key: setting, patch: { stunServers: listOf(words) } };
+  }
+}
 
 const ON = new Set(['on', 'true', 'yes', '1']);
 const OFF = new Set(['off', 'false', 'no', '0']);
@@ -123,6 +170,8 @@ export function parseArgs(argv: readonly string[]): Invocation {
     case 'settings':
     case 'disconnect':
       return none({ name });
+    case 'leak-check':
+      return none({ name: 'leak-check' });
     case 'import': {
       if (rest.length !== 1) throw new UsageError('usage: umbra import FILE [--name NAME]');
       return { ...base, command: { name: 'import', file: rest[0]!, ...(serverName === undefined ? {} : { serverName }) } };
@@ -132,6 +181,7 @@ export function parseArgs(argv: readonly string[]): Invocation {
       return { ...base, command: rest[0] === undefined ? { name: 'connect' } : { name: 'connect', server: rest[0] } };
     case 'set': {
       const [key, raw, ...extra] = rest;
+      if (key !== undefined && Object.hasOwn(LEAK_SETTING_KEYS, key)) return { ...base, command: { name: 'configure', ...parseLeakSetting(key, rest.slice(1)) } };
       const choices = Object.keys(SETTING_KEYS).join(', ');
       if (key === undefined || raw === undefined || extra.length > 0) throw new UsageError(`usage: umbra set SETTING on|off  (SETTING: ${choices})`);
       const setting = Object.hasOwn(SETTING_KEYS, key) ? SETTING_KEYS[key] : undefined;

@@ -81,6 +81,15 @@ describe('lists and settings', () => {
   it('settings and changes', () => {
     expect(formatSettings(settings({ killSwitch: true, lastServerId: 'se-sto' }))).toEqual([
       'Kill switch: on', 'Kill switch on boot: off', 'Allow LAN: off', 'Auto-connect: off', 'Last server: se-sto',
+      'Leak check, IP-echo services: https://api.ipify.org/, https://ipv4.icanhazip.com/',
+      'Leak check, IPv6 echo service: https://api6.ipify.org/',
+      'Leak check, DNS leak test: off',
+      'Leak check, STUN servers: stun:stun.cloudflare.com:3478',
+    ]);
+    expect(formatSettings(settings({ echoUrl6: null, dnsLeakTest: { zone: 'lab.test', apiUrl: 'http://203.0.113.250/dns-askers' }, stunServers: [] })).slice(-3)).toEqual([
+      'Leak check, IPv6 echo service: off',
+      'Leak check, DNS leak test: names under lab.test, asking http://203.0.113.250/dns-askers',
+      'Leak check, STUN servers: none',
     ]);
     expect(formatSettingChange('allowLan', settings({ allowLan: true }))).toBe('Allow LAN: on');
     expect(formatImported({ ...sto, source: 'import' })).toEqual(['Imported Stockholm (se-sto) · 198.51.100.10:51820', 'Connect with: umbra connect se-sto']);

@@ -1,6 +1,6 @@
 // What `umbra` prints, as pure functions of the helper's answers (and the time, for durations).
 import { IpcError } from '../ipc/client.js';
-import { ErrorCode, RpcError, type ServerInfo, type Settings, type TunnelStatus } from '../ipc/schema.js';
+import { ErrorCode, RpcError, type LeakReport, type LeakVerdict, type ServerInfo, type Settings, type TunnelStatus } from '../ipc/schema.js';
 
 export const EXIT_OK = 0;
 /** The helper answered with an error, or the operation did not reach its goal. */
@@ -106,21 +106,84 @@ export const SETTING_LABELS = {
   killSwitchOnBoot: 'Kill switch on boot',
   allowLan: 'Allow LAN',
   autoConnect: 'Auto-connect',
-} as const satisfies Record<Exclude<keyof Settings, 'lastServerId'>, string>;
+} as const satisfies Record<{ [K in keyof Settings]-?: Settings[K] extends boolean ? K : never }[keyof Settings], string>;
 export type BooleanSetting = keyof typeof SETTING_LABELS;
 
+/** The leak check's settings (lists and services rather than switches). */
+export const LEAK_SETTING_LABELS = {
+  echoUrls: 'Leak check, IP-echo services',
+  echoUrl6: 'Leak check, IPv6 echo service',
+  dnsLeakTest: 'Leak check, DNS leak test',
+  stunServers: 'Leak check, STUN servers',
+} as const satisfies Partial<Record<keyof Settings, string>>;
+export type LeakSetting = keyof typeof LEAK_SETTING_LABELS;
+
 export const onOff = (v: boolean): string => (v ? 'on' : 'off');
+
+function leakSettingValue(key: LeakSetting, s: Settings): string {
+  switch (key) {
+    case 'echoUrls':
+      return s.echoUrls?.join(', ') ?? 'the defaults';
+    case 'echoUrl6':
+      return s.echoUrl6 === null ? 'off' : (s.echoUrl6 ?? 'the IP-echo services over IPv6');
+    case 'dnsLeakTest':
+      return s.dnsLeakTest ? `names under ${s.dnsLeakTest.zone}, asking ${s.dnsLeakTest.apiUrl}` : 'off';
+    case 'stunServers':
+      return s.stunServers && s.stunServers.length > 0 ? s.stunServers.join(', ') : 'none';
+  }
+}
 
 /** `umbra settings`. */
 export function formatSettings(settings: Settings): string[] {
   const lines = (Object.keys(SETTING_LABELS) as BooleanSetting[]).map((k) => `${SETTING_LABELS[k]}: ${onOff(settings[k])}`);
   if (settings.lastServerId) lines.push(`Last server: ${settings.lastServerId}`);
+  for (const k of Object.keys(LEAK_SETTING_LABELS) as LeakSetting[]) lines.push(`${LEAK_SETTING_LABELS[k]}: ${leakSettingValue(k, settings)}`);
   return lines;
 }
 
 /** After `umbra set …`: the setting as the helper now has it. */
-export function formatSettingChange(key: BooleanSetting, settings: Settings): string {
-  return `${SETTING_LABELS[key]}: ${onOff(settings[key])}`;
+export function formatSettingChange(key: BooleanSetting | LeakSetting, settings: Settings): string {
+  if (key in LEAK_SETTING_LABELS) return `${LEAK_SETTING_LABELS[key as LeakSetting]}: ${leakSettingValue(key as LeakSetting, settings)}`;
+  return `${SETTING_LABELS[key as BooleanSetting]}: ${onOff(settings[key as BooleanSetting])}`;
+}
+
+// ------------------------------------------------------------------ leak check
+
+/** A verdict in words and a sign that does not depend on colour. */
+export const VERDICT_TAGS: Record<LeakVerdict, string> = { pass: '✔ PASS', warn: '! WARN', fail: '✘ FAIL' };
+
+const STATE_WORDS: Record<TunnelStatus['state'], string> = {
+  connected: 'connected',
+  connecting: 'connecting',
+  disconnected: 'disconnected',
+  disconnecting: 'disconnecting',
+  error: 'not connected (error)',
+};
+
+/** `umbra leak-check`: each check's verdict and finding, its evidence indented under it, then a tally. */
+export function formatLeakReport(r: LeakReport, opts: { evidence?: boolean } = {}): string[] {
+  const lines = [`Leak check while ${STATE_WORDS[r.state]}${r.serverId ? ` to ${r.serverId}` : ''}:`];
+  const pad = ' '.repeat(VERDICT_TAGS.pass.length + 2);
+  for (const c of r.checks) {
+    lines.push(`${VERDICT_TAGS[c.verdict]}  ${c.title}: ${c.finding}`);
+    if (opts.evidence === false) continue;
+    for (const e of c.evidence) {
+      const [first = '', ...rest] = e.text.split('\n');
+      lines.push(`${pad}${e.label}: ${first}`);
+      for (const more of rest) lines.push(`${pad}  ${more}`);
+    }
+  }
+  const count = (v: LeakVerdict) => r.checks.filter((c) => c.verdict === v).length;
+  const fails = count('fail');
+  const warns = count('warn');
+  lines.push(
+    fails > 0
+      ? `${fails} check${fails === 1 ? '' : 's'} failed: something escapes the tunnel or the kill switch is not as set.`
+      : warns > 0
+        ? `Nothing was seen escaping; ${warns} check${warns === 1 ? '' : 's'} could not prove it (see WARN).`
+        : 'All checks passed: nothing escapes the tunnel.',
+  );
+  return lines;
 }
 
 /** After `umbra import`. */

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ErrorCode, RpcError, type Handlers } from '../ipc/schema.js';
+import { DEFAULT_SETTINGS, ErrorCode, RpcError, type Handlers } from '../ipc/schema.js';
 import { startIpcServer } from '../ipc/server.js';
 import { FakeHelper, type FakeHelperOptions } from '../ipc/testing/fake-helper.js';
 import { clientVersion, runCli, type CliIo } from './run.js';
@@ -99,7 +99,7 @@ describe('commands', () => {
       'de-fra  Frankfurt  Frankfurt, Germany  198.51.100.20:51820',
     ]);
     expect(JSON.parse((await cli(['--socket', path, 'servers', '--json'])).out)).toEqual({ servers: fake.servers });
-    expect((await cli(['--socket', path, 'settings'])).out).toBe('Kill switch: off\nKill switch on boot: off\nAllow LAN: off\nAuto-connect: off');
+    expect((await cli(['--socket', path, 'settings'])).out.split('\n').slice(0, 4)).toEqual(['Kill switch: off', 'Kill switch on boot: off', 'Allow LAN: off', 'Auto-connect: off']);
   });
 
   it('set: each setting, the value the helper now has', async () => {
@@ -109,10 +109,10 @@ describe('commands', () => {
     expect(await cli(['--socket', path, 'set', 'allow-lan', 'on'])).toEqual({ code: 0, out: 'Allow LAN: on', err: '' });
     expect(await cli(['--socket', path, 'set', 'auto-connect', 'on'])).toEqual({ code: 0, out: 'Auto-connect: on', err: '' });
     expect(await cli(['--socket', path, 'set', 'kill-switch', 'off'])).toEqual({ code: 0, out: 'Kill switch: off', err: '' });
-    expect(fake.settings).toEqual({ killSwitch: false, killSwitchOnBoot: true, allowLan: true, autoConnect: true });
+    expect(fake.settings).toEqual({ ...DEFAULT_SETTINGS, killSwitch: false, killSwitchOnBoot: true, allowLan: true, autoConnect: true });
     expect(fake.calls.map((c) => c.params)).toEqual([{ killSwitch: true }, { killSwitchOnBoot: true }, { allowLan: true }, { autoConnect: true }, { killSwitch: false }]);
     const json = await cli(['--socket', path, '--json', 'set', 'allow-lan', 'off']);
-    expect(JSON.parse(json.out)).toEqual({ killSwitch: false, killSwitchOnBoot: true, allowLan: false, autoConnect: true });
+    expect(JSON.parse(json.out)).toEqual({ ...DEFAULT_SETTINGS, killSwitch: false, killSwitchOnBoot: true, allowLan: false, autoConnect: true });
   });
 
   it('import: sends the file and the name, says how to connect', async () => {
@@ -181,6 +181,40 @@ describe('commands', () => {
     const { fake, path } = await helper();
     fake.status = { ...fake.status, state: 'connected', server: fake.servers[0] };
     expect(await cli(['--socket', path, 'disconnect'])).toEqual({ code: 0, out: 'Disconnected', err: '' });
+  });
+
+  it('leak-check: each check with its evidence; exit 1 when one fails', async () => {
+    const { fake, path } = await helper();
+    const disconnected = await cli(['--socket', path, 'leak-check']);
+    expect(disconnected.code).toBe(0);
+    expect(disconnected.out.split('\n')[0]).toBe('Leak check while disconnected:');
+    expect(disconnected.out).toContain('! WARN  Public IP address: Not connected: Public IP address is not protected');
+    expect(disconnected.out).toContain('        Fake: from the in-memory helper');
+
+    const failing = fake.leakReport();
+    failing.checks[1] = { id: 'dns', title: 'DNS', verdict: 'fail', finding: 'DNS leaks: 203.0.113.251 is reached outside the tunnel', evidence: [{ label: 'Resolver 203.0.113.251', text: 'OUTSIDE the tunnel: 203.0.113.251 via 198.51.100.1 dev eth0' }] };
+    const { path: path2 } = await helper({ handlers: { leakCheck: async () => failing } });
+    const r = await cli(['--socket', path2, 'leak-check']);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain('✘ FAIL  DNS: DNS leaks: 203.0.113.251 is reached outside the tunnel');
+    expect(r.out).toContain('        Resolver 203.0.113.251: OUTSIDE the tunnel: 203.0.113.251 via 198.51.100.1 dev eth0');
+    expect(r.out.split('\n').at(-1)).toBe('1 check failed: something escapes the tunnel or the kill switch is not as set.');
+    const json = await cli(['--socket', path2, '--json', 'leak-check']);
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.out)).toEqual(failing);
+  });
+
+  it('set: the leak check’s settings', async () => {
+    const { fake, path } = await helper();
+    expect(await cli(['--socket', path, 'set', 'echo-urls', 'http://203.0.113.250/'])).toEqual({ code: 0, out: 'Leak check, IP-echo services: http://203.0.113.250/', err: '' });
+    expect(await cli(['--socket', path, 'set', 'dns-leak-test', 'lab.test', 'http://203.0.113.250/dns-askers'])).toEqual({
+      code: 0, out: 'Leak check, DNS leak test: names under lab.test, asking http://203.0.113.250/dns-askers', err: '',
+    });
+    expect(fake.settings).toMatchObject({ echoUrls: ['http://203.0.113.250/'], dnsLeakTest: { zone: 'lab.test', apiUrl: 'http://203.0.113.250/dns-askers' } });
+    // The helper checks the values (here: the schema, on the client's side already).
+    const bad = await cli(['--socket', path, 'set', 'echo-urls', 'ftp://x/']);
+    expect(bad.code).toBe(1);
+    expect(bad.err).toMatch(/invalid params for setSettings/);
   });
 
   it('version: client and helper', async () => {

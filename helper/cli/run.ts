@@ -8,7 +8,7 @@ import { IpcClient, IpcError } from '../ipc/client.js';
 import { MAX_CONFIG_BYTES, PROTOCOL_VERSION, ServerId, type HelperEvent, type Settings, type TunnelStatus } from '../ipc/schema.js';
 import { parseArgs, socketPath, UsageError, USAGE, type Command, type Invocation } from './args.js';
 import {
-  describeFailure, EXIT_FAILED, EXIT_OK, EXIT_USAGE, formatImported, formatServers, formatSettingChange, formatSettings, formatStatus,
+  describeFailure, EXIT_FAILED, EXIT_OK, EXIT_USAGE, formatImported, formatLeakReport, formatServers, formatSettingChange, formatSettings, formatStatus,
 } from './format.js';
 
 export interface CliIo {
@@ -112,6 +112,16 @@ class Context {
         const settings = await (await this.connect()).call('setSettings', patch);
         this.print(settings, () => [formatSettingChange(command.key, settings)]);
         return EXIT_OK;
+      }
+      case 'configure': {
+        const settings = await (await this.connect()).call('setSettings', command.patch);
+        this.print(settings, () => [formatSettingChange(command.key, settings)]);
+        return EXIT_OK;
+      }
+      case 'leak-check': {
+        const report = await (await this.connect()).call('leakCheck');
+        this.print(report, () => formatLeakReport(report));
+        return report.checks.some((c) => c.verdict === 'fail') ? EXIT_FAILED : EXIT_OK;
       }
       case 'import':
         return this.importConfig(command.file, command.serverName);

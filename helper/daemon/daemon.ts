@@ -15,6 +15,7 @@ import { startIpcServer } from '../ipc/server.js';
 import { ErrorCode, PROTOCOL_VERSION, RpcError, type Handlers, type HelperEvent, type Settings } from '../ipc/schema.js';
 import { resolveEndpoint } from '../tunnel/endpoints.js';
 import { Tunnel } from '../tunnel/tunnel.js';
+import { LeakChecker } from '../leakcheck/leak-check.js';
 
 export interface DaemonOptions {
   socketPath: string;
@@ -25,6 +26,8 @@ export interface DaemonOptions {
   group: string;
   log: (line: string) => void;
   run?: CommandRunner;
+  /** The kill-switch watchdog's interval; default env UMBRA_WATCHDOG_MS, else 1000 ms (tests set it high to catch a tampered table). */
+  watchdogMs?: number;
 }
 
 export interface Daemon {
@@ -53,6 +56,19 @@ function serial() {
   };
 }
 
+/** UMBRA_WATCHDOG_MS, when it is a positive number; else 1000. */
+function watchdogMsFromEnv(log: (line: string) => void): number {
+  const raw = process.env.UMBRA_WATCHDOG_MS;
+  if (raw === undefined || raw === '') return 1000;
+  const ms = Number(raw);
+  if (Number.isFinite(ms) && ms > 0) {
+    log(`kill switch watchdog: every ${ms} ms (UMBRA_WATCHDOG_MS)`);
+    return ms;
+  }
+  log(`ignoring UMBRA_WATCHDOG_MS=${raw}: not a positive number of milliseconds`);
+  return 1000;
+}
+
 export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   const run = o.run ?? systemRunner;
   const log = o.log;
@@ -69,6 +85,8 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   const firewall = new Firewall(run);
   /** The block we last put in the kernel; the watchdog restores exactly this. */
   let expectedBlock: KillSwitchSpec | undefined;
+  /** The leak checks, once they exist: told every status (they look up the address without the VPN) and every repair. */
+  const leakHook: { checker?: LeakChecker } = {};
 
   const connection = new Connection(
     {
@@ -96,7 +114,10 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
       now: () => Date.now(),
     },
     () => ({ killSwitch: store.settings().killSwitch, allowLan: store.settings().allowLan }),
-    (status) => emit({ type: 'status', status }),
+    (status) => {
+      emit({ type: 'status', status });
+      leakHook.checker?.onStatus(status);
+    },
   );
 
   const bootBlock = (s: Settings): KillSwitchSpec => bootSpec({ fwmark: UMBRA_FWMARK, lanPrefixes: s.allowLan ? PRIVATE_PREFIXES : [] });
@@ -132,12 +153,34 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   }
 
   const watchdog = startWatchdog(firewall, {
-    intervalMs: 1000,
+    intervalMs: o.watchdogMs ?? watchdogMsFromEnv(log),
     expected: () => expectedBlock,
-    onRestore: (why) => log(`kill switch: ${why}; restored it`),
+    onRestore: (why) => {
+      log(`kill switch: ${why}; restored it`);
+      leakHook.checker?.noteRestore(why);
+    },
     onError: (e: Error) => log(`kill switch watchdog: ${e.message}`),
     onPresence: (present: boolean) => connection.setFirewallPresent(present),
   });
+
+  const leakChecker = new LeakChecker({
+    run,
+    status: () => connection.status(),
+    settings: () => store.settings(),
+    wantsConnection: () => connection.wantsConnection,
+    firewall,
+    expectedBlock: () => expectedBlock,
+    expectedIsBoot: () => expectedBlock !== undefined && !connection.wantsConnection,
+    restoreNow: () => watchdog.checkNow(),
+    dns: { backend: dns.name, resolvConfPath: o.resolvConfPath },
+    isTunnelDevice: isTunnelDev,
+    now: () => Date.now(),
+    log,
+  });
+  leakHook.checker = leakChecker;
+  // The address without the VPN: looked up now (in the background) when nothing blocks.
+  const s0 = connection.status();
+  if (s0.state === 'disconnected' && !s0.blocked && !connection.wantsConnection) leakChecker.preVpn.probeSoon();
 
   const one = serial();
   const handlers: Handlers = {
@@ -196,8 +239,12 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
           await connection.disconnect();
         }
         emit({ type: 'settings', settings: after });
+        leakChecker.settingsChanged(before, after);
         return after;
       }),
+    // After the commands already queued (a connect still applying its block and DNS), without
+    // holding the queue while the checks run.
+    leakCheck: () => one(async () => undefined).then(() => leakChecker.run()),
     subscribe: async () => ({ status: connection.status(), settings: store.settings(), servers: store.servers() }),
   };
 

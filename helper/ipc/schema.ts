@@ -66,16 +66,100 @@ export const TunnelStatus = z.strictObject({
 });
 export type TunnelStatus = z.infer<typeof TunnelStatus>;
 
+const HttpUrl = z.url({ protocol: /^https?$/ }).max(2048);
+
+/** A DNS leak-test service: names under `zone` reach its DNS server, and `apiUrl?name=<qname>` says who asked. */
+export const DnsLeakTest = z.strictObject({
+  /** A zone whose authoritative server logs who asks (e.g. "lab.test"). */
+  zone: z
+    .string()
+    .min(1)
+    .max(200)
+    .regex(/^(?!-)[A-Za-z0-9-]{1,63}(\.(?!-)[A-Za-z0-9-]{1,63})*\.?$/, 'a zone is a domain name, e.g. leaktest.example'),
+  /** GET apiUrl?name=<qname> → JSON: the addresses that asked for qname (an array, or {askers: [...]}). */
+  apiUrl: HttpUrl,
+});
+export type DnsLeakTest = z.infer<typeof DnsLeakTest>;
+
 export const Settings = z.strictObject({
   killSwitch: z.boolean(),
   killSwitchOnBoot: z.boolean(),
   allowLan: z.boolean(),
   autoConnect: z.boolean(),
   lastServerId: ServerId.optional(),
+  /** IP-echo services for the leak check: GET → the caller's address (plain text or JSON {"ip": …}); first that answers counts. */
+  echoUrls: z.array(HttpUrl).min(1).max(8).optional(),
+  /** The echo service over IPv6; null: no IPv6 echo; absent: the echoUrls' host names over IPv6. */
+  echoUrl6: HttpUrl.nullable().optional(),
+  /** An active DNS leak test (a zone and an API that says who asked); null or absent: none. */
+  dnsLeakTest: DnsLeakTest.nullable().optional(),
+  /** STUN servers for the WebRTC check (stun:host:port), used by the UI. */
+  stunServers: z.array(z.string().max(300).regex(/^stuns?:\S+$/, 'a STUN server is stun:host[:port]')).max(8).optional(),
 });
 export type Settings = z.infer<typeof Settings>;
 
-export const DEFAULT_SETTINGS: Settings = { killSwitch: false, killSwitchOnBoot: false, allowLan: false, autoConnect: false };
+/** Public IP-echo services (plain-text answers), used unless the settings name others. */
+export const DEFAULT_ECHO_URLS = ['https://api.ipify.org/', 'https://ipv4.icanhazip.com/'];
+export const DEFAULT_ECHO_URL6 = 'https://api6.ipify.org/';
+export const DEFAULT_STUN_SERVERS = ['stun:stun.cloudflare.com:3478'];
+
+export const DEFAULT_SETTINGS: Settings = {
+  killSwitch: false,
+  killSwitchOnBoot: false,
+  allowLan: false,
+  autoConnect: false,
+  echoUrls: DEFAULT_ECHO_URLS,
+  echoUrl6: DEFAULT_ECHO_URL6,
+  stunServers: DEFAULT_STUN_SERVERS,
+};
+
+// ------------------------------------------------------------------ leak checks
+
+export const LeakCheckId = z.enum(['public-ip', 'dns', 'ipv6', 'kill-switch', 'webrtc']);
+export type LeakCheckId = z.infer<typeof LeakCheckId>;
+/** pass: shown to hold; warn: could not be shown, or holds only because you are not connected; fail: something escapes. */
+export const LeakVerdict = z.enum(['pass', 'warn', 'fail']);
+export type LeakVerdict = z.infer<typeof LeakVerdict>;
+
+/** One piece of evidence: what was looked at, and what it showed (addresses, routes, rules; may span lines). */
+export const LeakEvidence = z.strictObject({ label: z.string(), text: z.string() });
+export type LeakEvidence = z.infer<typeof LeakEvidence>;
+
+export const LeakCheckResult = z.strictObject({
+  id: LeakCheckId,
+  title: z.string(),
+  verdict: LeakVerdict,
+  /** One line a person understands. */
+  finding: z.string(),
+  evidence: z.array(LeakEvidence),
+});
+export type LeakCheckResult = z.infer<typeof LeakCheckResult>;
+
+export const LeakReport = z.strictObject({
+  /** Epoch milliseconds. */
+  checkedAt: z.number(),
+  /** The tunnel's state when the check started. */
+  state: TunnelState,
+  serverId: ServerId.optional(),
+  checks: z.array(LeakCheckResult),
+  /** What the checks saw, for the UI's own (WebRTC) check. */
+  addresses: z.strictObject({
+    /** The addresses IP-echo services saw now (IPv4, IPv6). */
+    seen: z.array(z.string()),
+    seen6: z.array(z.string()),
+    /** The server's exit address, when the catalog says. */
+    exit: z.string().optional(),
+    /** The address seen without the VPN, as the helper last saw it. */
+    preVpn: z.string().optional(),
+    preVpn6: z.string().optional(),
+    /** This machine's own addresses outside the tunnel. */
+    own: z.array(z.string()),
+    /** The tunnel's inner addresses. */
+    tunnel: z.array(z.string()),
+  }),
+  stunServers: z.array(z.string()),
+});
+export type LeakReport = z.infer<typeof LeakReport>;
 
 // ------------------------------------------------------------------ methods
 
@@ -104,6 +188,8 @@ export const methods = {
   },
   getSettings: { params: Empty, result: Settings },
   setSettings: { params: Settings.partial().strict(), result: Settings },
+  /** Runs the helper's leak checks (public IP, DNS, IPv6, kill switch); takes a few seconds. */
+  leakCheck: { params: Empty, result: LeakReport },
   /** Starts pushing `event` notifications on this connection; returns the current picture. */
   subscribe: { params: Empty, result: z.strictObject({ status: TunnelStatus, settings: Settings, servers: z.array(ServerInfo) }) },
 } as const;

@@ -1,14 +1,15 @@
-// The window: the connection on the left, the server picker (map and list) or the settings on
-// the right. Before the helper answers, a short wait; when it cannot be reached, how to start it.
+// The window: the connection on the left, the server picker (map and list), the leak check or the
+// settings on the right. Before the helper answers, a short wait; when it cannot be reached, how to start it.
 import { useEffect, useState } from 'react';
 import { ConnectionPanel } from '../features/connection/ConnectionPanel.js';
 import { HelperDown } from '../features/helper-down/HelperDown.js';
+import { LeakCheckPanel } from '../features/leak-check/LeakCheckPanel.js';
 import { ServerList } from '../features/server-picker/ServerList.js';
 import { WorldMap } from '../features/server-picker/map/WorldMap.js';
 import { SettingsPanel } from '../features/settings/SettingsPanel.js';
 import { useUmbra, useUmbraStore } from '../store/context.js';
 
-type View = 'servers' | 'settings';
+type View = 'servers' | 'leaks' | 'settings';
 
 export function App({ launchAtLoginOffered = false }: { launchAtLoginOffered?: boolean }) {
   const store = useUmbraStore();
@@ -36,6 +37,9 @@ export function App({ launchAtLoginOffered = false }: { launchAtLoginOffered?: b
           <button type="button" className="view-tab" aria-current={view === 'servers' ? 'page' : undefined} onClick={() => setView('servers')}>
             Servers
           </button>
+          <button type="button" className="view-tab" aria-current={view === 'leaks' ? 'page' : undefined} onClick={() => setView('leaks')}>
+            Leak check
+          </button>
           <button type="button" className="view-tab" aria-current={view === 'settings' ? 'page' : undefined} onClick={() => setView('settings')}>
             Settings
           </button>
@@ -51,6 +55,8 @@ export function App({ launchAtLoginOffered = false }: { launchAtLoginOffered?: b
               <WorldMap />
               <ServerList />
             </>
+          ) : view === 'leaks' ? (
+            <LeakCheckPanel />
           ) : (
             <SettingsPanel launchAtLoginOffered={launchAtLoginOffered} />
           )}

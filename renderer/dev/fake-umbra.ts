@@ -3,10 +3,52 @@
 // like the helper as the renderer sees it: events before replies, connecting → connected after a
 // delay, counters that move, the kill switch's rules "in the kernel" while a connection is wanted.
 // No network: endpoints and addresses come from the documentation ranges and are never used.
-import type { HelperEvent, MethodName, Params, Result, ServerInfo, Settings, Snapshot, TunnelStatus, UmbraApi, UmbraError } from '../api.js';
+import type { HelperEvent, LeakCheckResult, LeakReport, MethodName, Params, Result, ServerInfo, Settings, Snapshot, TunnelStatus, UmbraApi, UmbraError } from '../api.js';
 import { CITIES, type City } from './cities.js';
 
-const DEFAULTS: Settings = { killSwitch: false, killSwitchOnBoot: false, allowLan: false, autoConnect: false };
+// No STUN servers: the WebRTC check in ?fake mode gathers only this machine's own candidates (no network).
+const DEFAULTS: Settings = { killSwitch: false, killSwitchOnBoot: false, allowLan: false, autoConnect: false, stunServers: [] };
+const OWN_ADDRESS = '198.51.100.77';
+
+/** What the helper's leak checks would report in the fake's state: all pass while connected with the kill switch. */
+export function fakeLeakReport(status: TunnelStatus, settings: Settings, now = Date.now()): LeakReport {
+  const connected = status.state === 'connected';
+  const wants = status.state !== 'disconnected';
+  const exit = status.server?.exitIp ?? '203.0.113.200';
+  const seen = connected ? exit : wants && status.blocked ? undefined : OWN_ADDRESS;
+  const r = (id: LeakCheckResult['id'], title: string, verdict: LeakCheckResult['verdict'], finding: string, evidence: [string, string][]): LeakCheckResult => ({
+    id,
+    title,
+    verdict,
+    finding,
+    evidence: evidence.map(([label, text]) => ({ label, text })),
+  });
+  const blocked = status.firewallActive;
+  const checks: LeakCheckResult[] = [
+    connected
+      ? r('public-ip', 'Public IP address', 'pass', `The internet sees ${exit}, the exit address of ${status.server?.name ?? 'the server'}`, [['Seen by https://echo.example/', exit], ['Seen without the VPN', OWN_ADDRESS]])
+      : seen
+        ? r('public-ip', 'Public IP address', 'warn', `Not connected: the internet sees your own address ${seen} (exposed by choice while the VPN is off, not a leak)`, [['Seen by https://echo.example/', seen]])
+        : r('public-ip', 'Public IP address', 'pass', 'Nothing reached the IP-echo service: the kill switch blocks traffic outside the tunnel', [['Seen by https://echo.example/', 'no answer (ECONNREFUSED)']]),
+    connected
+      ? r('dns', 'DNS', 'pass', 'The resolver is reached through the tunnel', [['Resolver 100.64.0.1 (nameserver in /etc/resolv.conf)', 'through the tunnel: 100.64.0.1 dev umbra0 src 100.64.12.7']])
+      : r('dns', 'DNS', 'warn', 'Not connected: DNS goes straight to 192.168.1.1 (not a leak while the VPN is off)', [['Resolver 192.168.1.1 (nameserver in /etc/resolv.conf)', 'OUTSIDE the tunnel: 192.168.1.1 dev eth0 src 192.168.1.20']]),
+    blocked
+      ? r('ipv6', 'IPv6', 'pass', 'IPv6 outside the tunnel is blocked by the kill switch', [['Route to 2606:4700:4700::1111', 'outside the tunnel, but blocked by the kill switch: 2606:4700:4700::1111 via fe80::1 dev eth0']])
+      : r('ipv6', 'IPv6', 'pass', 'IPv6 has no route out: nothing can leave over IPv6', [['Route to 2606:4700:4700::1111', 'nowhere: no route: 2606:4700:4700::1111: no route (Network is unreachable)']]),
+    settings.killSwitch
+      ? r('kill-switch', 'Kill switch', 'pass', wants ? 'The kill switch’s rules are in the kernel exactly as the helper applied them' : 'On: it blocks traffic outside the tunnel whenever you want to be connected (nothing to block now)', [['Setting', 'kill switch on']])
+      : r('kill-switch', 'Kill switch', wants ? 'warn' : 'pass', wants ? 'The kill switch is off: if the tunnel drops, traffic goes out unprotected' : 'Off, and nothing is blocked, as set', [['Setting', 'kill switch off']]),
+  ];
+  return {
+    checkedAt: now,
+    state: status.state,
+    ...(wants && status.server ? { serverId: status.server.id } : {}),
+    checks,
+    addresses: { seen: seen ? [seen] : [], seen6: [], ...(wants && status.server?.exitIp ? { exit: status.server.exitIp } : {}), preVpn: OWN_ADDRESS, own: [OWN_ADDRESS], tunnel: wants ? status.addresses.map((a) => a.replace(/\/\d+$/, '')) : [] },
+    stunServers: settings.stunServers ?? [],
+  };
+}
 const NOT_RUNNING = 'the Umbra helper is not running (no socket at /run/umbra/umbrad.sock): start it with sudo systemctl start umbrad, or sudo npx umbrad serve';
 
 const slug = (s: string) => s.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
@@ -252,6 +294,7 @@ export function createFakeUmbra(opts: FakeOptions = {}): FakeUmbra {
       emit({ type: 'settings', settings });
       return settings;
     },
+    leakCheck: () => fakeLeakReport(status, settings),
     subscribe: () => ({ status, settings, servers }),
   };
 

@@ -3,13 +3,33 @@
 // errors they returned). Nothing here guesses the helper's state: a call in flight shows as busy,
 // and the shown state changes only when the helper reports it (in an event or a call's result).
 import { createStore, type StoreApi } from 'zustand/vanilla';
-import { toUmbraError, type HelperEvent, type ServerInfo, type Settings, type TunnelStatus, type UmbraApi, type UmbraError } from '../api.js';
+import { toUmbraError, type HelperEvent, type LeakCheckResult, type LeakReport, type ServerInfo, type Settings, type TunnelState, type TunnelStatus, type UmbraApi, type UmbraError } from '../api.js';
+import { gatherCandidates, webrtcCheck, type CandidateGatherer, type GatherResult } from '../features/leak-check/webrtc.js';
 
 export type HelperPhase = 'starting' | 'ready' | 'unreachable';
 /** Where an error is shown. */
 export type ErrorScope = 'connection' | 'killSwitch' | 'settings' | 'import' | 'catalog' | 'launchAtLogin';
-/** The settings a person toggles (lastServerId is the helper's own). */
-export type SwitchSetting = Exclude<keyof Settings, 'lastServerId'>;
+/** The settings a person toggles (the on/off ones; lastServerId is the helper's own). */
+export type SwitchSetting = { [K in keyof Settings]-?: Settings[K] extends boolean ? K : never }[keyof Settings];
+
+/** The leak check: the helper's checks plus the page's own (WebRTC), as last run. */
+export interface LeakCheckState {
+  running: boolean;
+  /** Every check's result, in order (the helper's, then WebRTC); null before the first run. */
+  results: LeakCheckResult[] | null;
+  /** The helper's report of the last run (null when it failed or before the first run). */
+  report: LeakReport | null;
+  /** Epoch ms of the last run, and the tunnel's state then. */
+  checkedAt: number | null;
+  state: TunnelState | null;
+  /** Why the helper's checks could not run (the WebRTC check still shows). */
+  error?: UmbraError;
+  /** What started the last run: the button, or the status turning connected. */
+  trigger: 'user' | 'connect' | null;
+}
+
+/** How long the page gathers WebRTC candidates. */
+export const WEBRTC_GATHER_MS = 5_000;
 
 export interface Busy {
   /** Connect pressed; until the helper reports a new state (or the call fails). */
@@ -33,6 +53,7 @@ export interface UmbraState {
   favourites: string[];
   busy: Busy;
   errors: Partial<Record<ErrorScope, UmbraError>>;
+  leakCheck: LeakCheckState;
 }
 
 export interface UmbraActions {
@@ -52,6 +73,8 @@ export interface UmbraActions {
   toggleFavourite(serverId: string): void;
   select(serverId: string | null): void;
   dismissError(scope: ErrorScope): void;
+  /** Runs every leak check (joins the run under way); also runs by itself when the status turns connected. */
+  runLeakCheck(trigger?: 'user' | 'connect'): Promise<void>;
 }
 
 export type UmbraStore = StoreApi<UmbraState & UmbraActions>;
@@ -63,6 +86,8 @@ type KeyValueStorage = Pick<Storage, 'getItem' | 'setItem'>;
 export interface StoreOptions {
   /** Where favourites live; default window.localStorage. */
   storage?: KeyValueStorage | null;
+  /** How the WebRTC check gathers candidates; default: RTCPeerConnection (tests pass a fake). */
+  webrtc?: CandidateGatherer;
 }
 
 const idle = (): Busy => ({ connect: false, disconnect: false, settings: {}, import: false, catalog: false, launchAtLogin: false });
@@ -71,6 +96,9 @@ export const NOT_RUNNING_MESSAGE = 'the Umbra helper is not running';
 
 export function createUmbraStore(api: UmbraApi, options: StoreOptions = {}): UmbraStore {
   const storage = options.storage === undefined ? defaultStorage() : options.storage;
+  const gather: CandidateGatherer = options.webrtc ?? ((stun, ms) => gatherCandidates(stun, ms));
+  /** The leak check under way, if any. */
+  let leakRun: Promise<void> | undefined;
 
   // Counters of what the helper reported, so a call's result never overwrites a newer event.
   let statusSeq = 0;
@@ -90,6 +118,7 @@ export function createUmbraStore(api: UmbraApi, options: StoreOptions = {}): Umb
 
     function applyStatus(status: TunnelStatus): void {
       statusSeq++;
+      const before = get().status?.state;
       const b = get().busy;
       const ended = (pressed: boolean, done: (st: TunnelStatus['state']) => boolean) => pressed && (status.state !== pressedFrom || done(status.state));
       const endConnect = ended(b.connect, (st) => st === 'connecting');
@@ -98,6 +127,37 @@ export function createUmbraStore(api: UmbraApi, options: StoreOptions = {}): Umb
         status,
         busy: endConnect || endDisconnect ? { ...s.busy, connect: s.busy.connect && !endConnect, disconnect: s.busy.disconnect && !endDisconnect } : s.busy,
       }));
+      // After each connect: prove that nothing escapes the new tunnel.
+      if (status.state === 'connected' && before !== undefined && before !== 'connected') void runLeakCheck('connect');
+    }
+
+    function runLeakCheck(trigger: 'user' | 'connect'): Promise<void> {
+      if (leakRun) return leakRun;
+      const stun = get().settings?.stunServers ?? [];
+      const stateNow = get().status?.state ?? 'disconnected';
+      set((s) => ({ leakCheck: { ...s.leakCheck, running: true, trigger } }));
+      const run = async () => {
+        const [helper, rtc] = await Promise.allSettled([api.call('leakCheck', {}), gather(stun, WEBRTC_GATHER_MS)]);
+        const report = helper.status === 'fulfilled' ? helper.value : null;
+        const gathered: GatherResult = rtc.status === 'fulfilled' ? rtc.value : { candidates: [], stunServers: stun, error: toUmbraError(rtc.reason).message };
+        const state = report?.state ?? stateNow;
+        const results = [...(report?.checks ?? []), webrtcCheck(gathered, report, state)];
+        set({
+          leakCheck: {
+            running: false,
+            results,
+            report,
+            checkedAt: report?.checkedAt ?? Date.now(),
+            state,
+            trigger,
+            ...(helper.status === 'rejected' ? { error: toUmbraError(helper.reason) } : {}),
+          },
+        });
+      };
+      leakRun = run().finally(() => {
+        leakRun = undefined;
+      });
+      return leakRun;
     }
 
     function onEvent(event: HelperEvent): void {
@@ -160,6 +220,9 @@ export function createUmbraStore(api: UmbraApi, options: StoreOptions = {}): Umb
       favourites: readFavourites(storage),
       busy: idle(),
       errors: {},
+      leakCheck: { running: false, results: null, report: null, checkedAt: null, state: null, trigger: null },
+
+      runLeakCheck: (trigger = 'user') => runLeakCheck(trigger),
 
       start() {
         const off = api.onConnectionChange((reachable, message) => {

@@ -6,10 +6,14 @@
 //   GET  /bytes/<n>     n deterministic bytes (?seed=s, default "umbra"); header x-sha256 = their sha256
 //   GET  /sha256/<n>    sha256 hex of what /bytes/<n> would send (same ?seed)
 //   POST /sha256        sha256 hex of the request body; header x-bytes = body length
+//   GET  /dns-askers?name=<qname>
+//                       (with --dns-log FILE: the lab DNS server's log) JSON list of the source
+//                       addresses that asked for qname, in order, each once: a "who asked" DNS leak
+//                       test's API. 400 without a name, 404 without --dns-log.
 // Every request appends one JSON line {time, ip, method, url} to the log file.
 // Prints "ready" on stdout once every address is listening; exits on SIGTERM/SIGINT.
 import { createServer } from 'node:http';
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { deterministicBytes, bytesSha256, DEFAULT_SEED } from './bytes.mjs';
@@ -17,13 +21,14 @@ import { deterministicBytes, bytesSha256, DEFAULT_SEED } from './bytes.mjs';
 const MAX_BYTES = 1024 * 1024 * 1024;
 
 function parseArgs(argv) {
-  const out = { listen: [], port: 80, log: '' };
+  const out = { listen: [], port: 80, log: '', dnsLog: '' };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = argv[i + 1];
     if (a === '--listen' && v) { out.listen.push(v); i++; }
     else if (a === '--port' && v) { out.port = Number(v); i++; }
     else if (a === '--log' && v) { out.log = v; i++; }
+    else if (a === '--dns-log' && v) { out.dnsLog = v; i++; }
     else throw new Error(`echo-server: unknown argument ${a}`);
   }
   if (out.listen.length === 0 || !out.log) throw new Error('echo-server: need --listen ADDR and --log FILE');
@@ -48,6 +53,28 @@ function sha(n, seed) {
 function send(res, status, body, type = 'text/plain; charset=utf-8', headers = {}) {
   res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store', ...headers });
   res.end(body);
+}
+
+/** Who asked the lab DNS for `qname` (lower case, no trailing dot): each source address once, in order. */
+function dnsAskers(qname) {
+  let text = '';
+  try {
+    text = readFileSync(opts.dnsLog, 'utf8');
+  } catch {
+    return [];
+  }
+  const askers = [];
+  for (const line of text.split('\n')) {
+    if (!line) continue;
+    let rec;
+    try {
+      rec = JSON.parse(line);
+    } catch {
+      continue;
+    }
+    if (rec.qname === qname && typeof rec.source === 'string' && !askers.includes(rec.source)) askers.push(rec.source);
+  }
+  return askers;
 }
 
 function parseCount(s) {
@@ -78,6 +105,12 @@ function handle(req, res) {
   if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'method not allowed');
   if (path === '/') return send(res, 200, ip);
   if (path === '/json') return send(res, 200, JSON.stringify({ ip }), 'application/json');
+  if (path === '/dns-askers') {
+    if (!opts.dnsLog) return send(res, 404, 'no DNS log here');
+    const name = (url.searchParams.get('name') ?? '').toLowerCase().replace(/\.$/, '');
+    if (!name) return send(res, 400, 'give ?name=<qname>');
+    return send(res, 200, JSON.stringify(dnsAskers(name)), 'application/json');
+  }
   let m = /^\/sha256\/([^/]+)$/.exec(path);
   if (m) {
     const n = parseCount(m[1]);

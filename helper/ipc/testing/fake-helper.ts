@@ -1,6 +1,6 @@
 // An in-memory helper behind the IPC schema: handlers with state, an event source, and a record
 // of the calls. For tests of the IPC server, the CLI and (later) the Electron main process.
-import { DEFAULT_SETTINGS, ErrorCode, RpcError, type Caller, type Handlers, type HelperEvent, type Params, type ServerInfo, type Settings, type TunnelStatus } from '../schema.js';
+import { DEFAULT_SETTINGS, ErrorCode, RpcError, type Caller, type Handlers, type HelperEvent, type LeakCheckResult, type LeakReport, type Params, type ServerInfo, type Settings, type TunnelStatus } from '../schema.js';
 
 export const FAKE_KEY = `${'A'.repeat(42)}E=`;
 
@@ -96,8 +96,35 @@ export class FakeHelper {
       this.emit({ type: 'settings', settings: this.settings });
       return this.record('setSettings', p, c, this.settings);
     },
+    leakCheck: (p, c) => this.record('leakCheck', p, c, this.leakReport()),
     subscribe: (p, c) => this.record('subscribe', p, c, { status: this.status, settings: this.settings, servers: this.servers }),
   };
+
+  /** A leak report that fits the fake's state: everything passes while connected. */
+  leakReport(): LeakReport {
+    const connected = this.status.state === 'connected';
+    const seen = connected ? (this.status.server?.exitIp ?? '203.0.113.99') : '198.51.100.2';
+    const check = (id: LeakCheckResult['id'], title: string, finding: string): LeakCheckResult => ({
+      id,
+      title,
+      verdict: connected ? 'pass' : 'warn',
+      finding: connected ? finding : `Not connected: ${title} is not protected`,
+      evidence: [{ label: 'Fake', text: 'from the in-memory helper' }],
+    });
+    return {
+      checkedAt: this.now(),
+      state: this.status.state,
+      ...(connected && this.status.server ? { serverId: this.status.server.id } : {}),
+      checks: [
+        check('public-ip', 'Public IP address', `The internet sees ${seen}`),
+        check('dns', 'DNS', 'The resolver is reached through the tunnel'),
+        check('ipv6', 'IPv6', 'IPv6 is blocked'),
+        check('kill-switch', 'Kill switch', 'The kill switch’s rules are in the kernel'),
+      ],
+      addresses: { seen: [seen], seen6: [], own: ['198.51.100.2'], tunnel: connected ? this.status.addresses : [] },
+      stunServers: this.settings.stunServers ?? [],
+    };
+  }
 
   private connect(p: Params<'connect'>, c: Caller): Promise<TunnelStatus> {
     const id = p.serverId ?? this.settings.lastServerId ?? this.servers[0]?.id;

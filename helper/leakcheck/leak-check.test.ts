@@ -1,0 +1,252 @@
+// The leak checker with its I/O replaced: what it asks, what it concludes, and the address it
+// remembers from before the VPN.
+import { describe, expect, it, vi } from 'vitest';
+import { DEFAULT_SETTINGS, type Settings, type TunnelStatus } from '../ipc/schema.js';
+import { FakeRunner } from '../platform/testing/fake-runner.js';
+import type { KillSwitchSpec } from '../platform/firewall/firewall.js';
+import { specHash } from '../platform/firewall/ruleset.js';
+import { echoTargets, ipv6RouteTarget, LeakChecker, PUBLIC_V6_PROBE, uniqueTestName, type LeakProbes } from './leak-check.js';
+import { PreVpnMemory } from './pre-vpn.js';
+import type { RouteFact } from './verdicts.js';
+
+const SPEC: KillSwitchSpec = { tunnelInterface: 'umbra0', endpoints: [{ address: '203.0.113.2', port: 51820 }], fwmark: 0x756d, dnsServers: ['203.0.113.250'], lanPrefixes: [] };
+const LAB: Partial<Settings> = {
+  echoUrls: ['http://203.0.113.250/'],
+  echoUrl6: 'http://[2001:db8:f::250]/',
+  dnsLeakTest: { zone: 'lab.test', apiUrl: 'http://203.0.113.250/dns-askers' },
+  stunServers: ['stun:203.0.113.250:3478'],
+};
+const SERVER = { id: 'lab-0', name: 'lab 0', endpoint: '203.0.113.2:51820', publicKey: `${'A'.repeat(43)}=`, source: 'import' as const };
+
+function status(o: Partial<TunnelStatus> = {}): TunnelStatus {
+  return { state: 'disconnected', blocked: false, firewallActive: false, addresses: [], dns: [], rxBytes: 0, txBytes: 0, attempt: 0, ...o };
+}
+const CONNECTED = status({ state: 'connected', blocked: true, firewallActive: true, server: SERVER, interfaceName: 'umbra0', addresses: ['100.64.1.2/32'], dns: ['203.0.113.250'] });
+
+/** A world the probes answer from: where routes go, what echo services see, who asked the DNS. */
+function world(o: { connected: boolean; ispRouted?: boolean; v6Open?: boolean }) {
+  const exit = '203.0.113.2';
+  const own = '198.51.100.2';
+  const calls: string[] = [];
+  const route = (a: string): RouteFact => {
+    if (a.includes(':')) return { target: a, ok: true, dev: 'eth0', gateway: '2001:db8:c::1', src: '2001:db8:c::2' };
+    if (o.connected && !(o.ispRouted && a === '203.0.113.251')) return { target: a, ok: true, dev: 'umbra0', src: '100.64.1.2' };
+    return { target: a, ok: true, dev: 'eth0', gateway: '198.51.100.1', src: own };
+  };
+  const probes: LeakProbes = {
+    echo: async (url, family) => {
+      calls.push(`echo ${url} ${family ?? '-'}`);
+      if (url.includes('[')) {
+        if (!o.v6Open) throw new Error('EPERM');
+        return '2001:db8:c::2';
+      }
+      return o.connected ? exit : own;
+    },
+    routeGet: async (a) => {
+      calls.push(`route ${a}`);
+      return route(a);
+    },
+    ownAddresses: async () => [own, '2001:db8:c::2'],
+    resolvers: async () => [
+      { address: '203.0.113.250', source: 'nameserver in /r' },
+      ...(o.ispRouted ? [{ address: '203.0.113.251', source: 'nameserver in /r' }] : []),
+    ],
+    dnsQuery: async (server, name) => {
+      calls.push(`dns ${server} ${name}`);
+      const r = route(server);
+      asked.set(name, r.ok && r.dev === 'umbra0' ? exit : own);
+      return 'NOERROR';
+    },
+    askers: async (_api, name) => (asked.has(name) ? [asked.get(name)!] : []),
+  };
+  const asked = new Map<string, string>();
+  return { probes, calls };
+}
+
+function checker(o: { status: TunnelStatus; settings?: Partial<Settings>; table?: { present: boolean; hash?: string; listing?: string }; expected?: KillSwitchSpec; probes: LeakProbes; wants?: boolean }) {
+  const restoreNow = vi.fn(async () => {});
+  const c = new LeakChecker({
+    run: new FakeRunner(),
+    status: () => o.status,
+    settings: () => ({ ...DEFAULT_SETTINGS, ...LAB, ...o.settings }),
+    wantsConnection: () => o.wants ?? o.status.state !== 'disconnected',
+    firewall: { read: async () => o.table ?? { present: false } },
+    expectedBlock: () => o.expected,
+    expectedIsBoot: () => false,
+    restoreNow,
+    dns: { backend: 'resolv-conf', resolvConfPath: '/r' },
+    isTunnelDevice: (d) => d.startsWith('umbra'),
+    now: () => 1_700_000_000_000,
+    log: () => {},
+    probes: o.probes,
+  });
+  return { c, restoreNow };
+}
+
+const verdicts = (r: { checks: { id: string; verdict: string }[] }) => Object.fromEntries(r.checks.map((x) => [x.id, x.verdict]));
+const listing = `table inet umbra {\n\tcomment "umbra kill switch v1 spec=${specHash(SPEC)}"\n}`;
+
+describe('the leak checker', () => {
+  it('connected with the kill switch: everything passes, the report names the exit', async () => {
+    const w = world({ connected: true });
+    const { c } = checker({ status: CONNECTED, settings: { killSwitch: true }, table: { present: true, hash: specHash(SPEC), listing }, expected: SPEC, probes: w.probes });
+    c.preVpn.v4 = { address: '198.51.100.2', at: 1, url: 'http://203.0.113.250/' };
+    const r = await c.run();
+    expect(verdicts(r)).toEqual({ 'public-ip': 'pass', dns: 'pass', ipv6: 'pass', 'kill-switch': 'pass' });
+    expect(r.addresses).toMatchObject({ seen: ['203.0.113.2'], preVpn: '198.51.100.2', own: ['198.51.100.2', '2001:db8:c::2'], tunnel: ['100.64.1.2'] });
+    expect(r.stunServers).toEqual(['stun:203.0.113.250:3478']);
+    expect(r.serverId).toBe('lab-0');
+    // The IPv6 route check looks up the IPv6 echo service's own address.
+    expect(w.calls).toContain('route 2001:db8:f::250');
+    // One fresh name per resolver, under the zone.
+    expect(w.calls.filter((x) => x.startsWith('dns '))).toEqual([expect.stringMatching(/^dns 203\.0\.113\.250 umbra-[0-9a-f]{16}\.lab\.test$/)]);
+  });
+
+  it('a resolver routed around the tunnel without the kill switch: DNS fails (route and active test)', async () => {
+    const w = world({ connected: true, ispRouted: true });
+    const { c } = checker({ status: { ...CONNECTED, blocked: false, firewallActive: false }, probes: w.probes });
+    const r = await c.run();
+    const dns = r.checks.find((x) => x.id === 'dns')!;
+    expect(dns.verdict).toBe('fail');
+    expect(dns.evidence.map((e) => e.text).join('\n')).toMatch(/203\.0\.113\.251 via 198\.51\.100\.1 dev eth0/);
+    expect(dns.evidence.map((e) => e.text).join('\n')).toMatch(/via 203\.0\.113\.251: answered NOERROR; asked by 198\.51\.100\.2/);
+    expect(verdicts(r)['kill-switch']).toBe('warn');
+  });
+
+  it('IPv6 open beside an IPv4-only tunnel: IPv6 fails', async () => {
+    const w = world({ connected: true, v6Open: true });
+    const { c } = checker({ status: { ...CONNECTED, blocked: false }, probes: w.probes });
+    const r = await c.run();
+    expect(r.checks.find((x) => x.id === 'ipv6')).toMatchObject({ verdict: 'fail', finding: expect.stringMatching(/saw 2001:db8:c::2/) });
+  });
+
+  it('the table missing: fail as found, then the watchdog is asked to restore it', async () => {
+    const w = world({ connected: true });
+    const { c, restoreNow } = checker({ status: CONNECTED, settings: { killSwitch: true }, table: { present: false }, expected: SPEC, probes: w.probes });
+    const r = await c.run();
+    const ks = r.checks.find((x) => x.id === 'kill-switch')!;
+    expect(ks.verdict).toBe('fail');
+    expect(restoreNow).toHaveBeenCalledOnce();
+    expect(ks.evidence.at(-1)).toEqual({ label: 'After this check', text: 'the helper put the kill switch’s table back' });
+    // Without the kill switch's rules, the resolvers and IPv6 count as they are routed.
+    expect(verdicts(r).ipv6).toBe('fail');
+    // The watchdog said it restored the table: the next check warns about it.
+    c.noteRestore('the table was missing');
+    const again = checker({ status: CONNECTED, settings: { killSwitch: true }, table: { present: true, hash: specHash(SPEC), listing }, expected: SPEC, probes: w.probes });
+    again.c.noteRestore('the table was missing');
+    expect(verdicts(await again.c.run())['kill-switch']).toBe('warn');
+  });
+
+  it('disconnected: your own address is exposed (warn) and remembered as the address without the VPN', async () => {
+    const w = world({ connected: false });
+    const { c } = checker({ status: status(), probes: w.probes });
+    const r = await c.run();
+    expect(r.checks.find((x) => x.id === 'public-ip')).toMatchObject({ verdict: 'warn', finding: expect.stringContaining('your own address 198.51.100.2') });
+    expect(c.preVpn.v4).toMatchObject({ address: '198.51.100.2' });
+    expect(r.addresses.tunnel).toEqual([]);
+  });
+
+  it('takes the expected spec after reading the table (a change under way is not a mismatch)', async () => {
+    const w = world({ connected: true });
+    const before: KillSwitchSpec = { ...SPEC, tunnelInterface: undefined };
+    let expected = before;
+    const c = new LeakChecker({
+      run: new FakeRunner(),
+      status: () => CONNECTED,
+      settings: () => ({ ...DEFAULT_SETTINGS, ...LAB, killSwitch: true }),
+      wantsConnection: () => true,
+      // The read waits for the apply under way (the Firewall's queue): it sees the new table, and
+      // by then the helper expects the new spec.
+      firewall: {
+        read: async () => {
+          expected = SPEC;
+          return { present: true, hash: specHash(SPEC), listing };
+        },
+      },
+      expectedBlock: () => expected,
+      expectedIsBoot: () => false,
+      restoreNow: async () => {},
+      dns: { backend: 'resolv-conf', resolvConfPath: '/r' },
+      isTunnelDevice: (d) => d.startsWith('umbra'),
+      now: () => 1,
+      log: () => {},
+      probes: w.probes,
+    });
+    expect(verdicts(await c.run())).toMatchObject({ 'kill-switch': 'pass', ipv6: 'pass' });
+  });
+
+  it('concurrent calls share one run', async () => {
+    const w = world({ connected: false });
+    const { c } = checker({ status: status(), probes: w.probes });
+    const [a, b] = await Promise.all([c.run(), c.run()]);
+    expect(a).toBe(b);
+    expect(w.calls.filter((x) => x.startsWith('echo http://203'))).toHaveLength(1);
+  });
+});
+
+describe('settings to targets', () => {
+  it('echo URLs: the defaults, a given IPv6 URL, derived host names, or none', () => {
+    expect(echoTargets({})).toEqual({ v4: ['https://api.ipify.org/', 'https://ipv4.icanhazip.com/'], v6: ['https://api6.ipify.org/'] });
+    expect(echoTargets({ echoUrls: ['http://203.0.113.250/', 'https://echo.example/'] })).toEqual({ v4: ['http://203.0.113.250/', 'https://echo.example/'], v6: ['https://echo.example/'] });
+    expect(echoTargets({ echoUrls: ['http://203.0.113.250/'], echoUrl6: null })).toEqual({ v4: ['http://203.0.113.250/'], v6: [] });
+    expect(echoTargets(DEFAULT_SETTINGS).v6).toEqual(['https://api6.ipify.org/']);
+  });
+
+  it('the IPv6 route target: the echo service’s literal address, else a public one (looked up only)', () => {
+    expect(ipv6RouteTarget(['http://[2001:DB8:f::250]:80/'])).toBe('2001:db8:f::250');
+    expect(ipv6RouteTarget(['https://api6.ipify.org/'])).toBe(PUBLIC_V6_PROBE);
+  });
+
+  it('test names are fresh labels under the zone', () => {
+    expect(uniqueTestName('Lab.Test.', () => 'abc')).toBe('umbra-abc.lab.test');
+    expect(uniqueTestName('lab.test')).not.toBe(uniqueTestName('lab.test'));
+  });
+});
+
+describe('the address without the VPN', () => {
+  function memory(o: { allowed?: () => boolean; answer?: () => Promise<{ address: string; url: string } | undefined> } = {}) {
+    const probe4 = vi.fn(o.answer ?? (async () => ({ address: '198.51.100.2', url: 'u' })));
+    const m = new PreVpnMemory({ probe4, probe6: async () => undefined, allowed: o.allowed ?? (() => true), now: () => 42, log: () => {} });
+    return { m, probe4 };
+  }
+
+  it('is looked up after each disconnect, not while connected or blocked', async () => {
+    const { m, probe4 } = memory();
+    m.onStatus(status());
+    m.onStatus(CONNECTED);
+    expect(probe4).not.toHaveBeenCalled();
+    m.onStatus(status({ state: 'disconnecting' }));
+    m.onStatus(status());
+    await m.idle();
+    expect(probe4).toHaveBeenCalledOnce();
+    expect(m.v4).toEqual({ address: '198.51.100.2', url: 'u', at: 42 });
+    // Disconnected but blocked (kill switch on boot): no look.
+    m.onStatus(status({ blocked: true }));
+    await m.idle();
+    expect(probe4).toHaveBeenCalledOnce();
+    // The block lifted: look.
+    m.onStatus(status());
+    await m.idle();
+    expect(probe4).toHaveBeenCalledTimes(2);
+  });
+
+  it('drops an answer that arrives after a connect began', async () => {
+    let answer: (v: { address: string; url: string }) => void = () => {};
+    const { m } = memory({ answer: () => new Promise((r) => (answer = r)) });
+    m.onStatus(CONNECTED);
+    m.onStatus(status());
+    m.onStatus(status({ state: 'connecting', server: SERVER }));
+    answer({ address: '203.0.113.2', url: 'u' });
+    await m.idle();
+    expect(m.v4).toBeUndefined();
+  });
+
+  it('does not look when not allowed, and keeps what a check saw only when allowed', async () => {
+    const { m, probe4 } = memory({ allowed: () => false });
+    m.probeSoon();
+    await m.idle();
+    expect(probe4).not.toHaveBeenCalled();
+    m.remember({ address: '203.0.113.2', url: 'u' }, undefined);
+    expect(m.v4).toBeUndefined();
+  });
+});

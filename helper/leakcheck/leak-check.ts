@@ -1,0 +1,319 @@
+// The helper side of the leak checks (DESIGN.md, "Leak checks"): gathers what the kernel and the
+// network show — the kill-switch table, routes, resolvers, IP-echo services, a DNS leak-test
+// service — and turns it into verdicts (verdicts.ts). The WebRTC check runs in the renderer.
+//
+// One check runs at a time; a call while one is under way gets that one's report. A check never
+// changes the system, with one exception that it reports: when the kill switch's table is missing
+// or different from what the helper applied, it says so (fail) and then asks the watchdog to put it
+// back at once instead of at its next tick.
+import { randomBytes } from 'node:crypto';
+import type { LeakCheckResult, LeakReport, Settings, TunnelStatus } from '../ipc/schema.js';
+import { DEFAULT_ECHO_URL6, DEFAULT_ECHO_URLS } from '../ipc/schema.js';
+import type { CommandRunner } from '../platform/exec.js';
+import type { KillSwitchSpec, TableState } from '../platform/firewall/firewall.js';
+import { specHash } from '../platform/firewall/ruleset.js';
+import { PreVpnMemory } from './pre-vpn.js';
+import {
+  dnsQuery as realDnsQuery,
+  echoAddress,
+  fetchAskers,
+  ownAddresses as realOwnAddresses,
+  routeGet as realRouteGet,
+  systemResolvers,
+  type ResolverSource,
+} from './probes.js';
+import {
+  canonicalIp, dnsCheck, ipv6Check, killSwitchCheck, killSwitchHolds, publicIpCheck,
+  type ActiveQueryFact, type EchoOutcome, type ResolverFact, type RouteFact, type StateFacts, type TableFact,
+} from './verdicts.js';
+
+/** Looked up in the routing table only (nothing is sent to it) when no IPv6 echo address is known. */
+export const PUBLIC_V6_PROBE = '2606:4700:4700::1111';
+
+// Tuning.
+export const ECHO_TIMEOUT_MS = 3_000;
+export const DNS_TIMEOUT_MS = 2_000;
+export const API_TIMEOUT_MS = 3_000;
+
+/** The I/O the checks use (real by default; tests replace them). */
+export interface LeakProbes {
+  echo(url: string, family: 4 | 6 | undefined, timeoutMs: number): Promise<string>;
+  routeGet(address: string): Promise<RouteFact>;
+  ownAddresses(): Promise<string[]>;
+  resolvers(): Promise<ResolverSource[]>;
+  dnsQuery(server: string, name: string, timeoutMs: number): Promise<string>;
+  askers(apiUrl: string, name: string, timeoutMs: number): Promise<string[]>;
+}
+
+export interface LeakCheckDeps {
+  run: CommandRunner;
+  status(): TunnelStatus;
+  settings(): Settings;
+  /** The user wants to be connected. */
+  wantsConnection(): boolean;
+  firewall: { read(): Promise<TableState> };
+  /** The block the helper applied and its watchdog enforces (undefined: none). */
+  expectedBlock(): KillSwitchSpec | undefined;
+  /** Whether that block is the boot block. */
+  expectedIsBoot(): boolean;
+  /** Runs the watchdog now (puts the table back when it is missing or different). */
+  restoreNow(): Promise<void>;
+  dns: { backend: 'resolv-conf' | 'resolved'; resolvConfPath: string };
+  isTunnelDevice(dev: string): boolean;
+  now(): number;
+  log(line: string): void;
+  probes?: Partial<LeakProbes>;
+}
+
+/** The echo URLs for IPv4 and IPv6 from the settings: [url, family] (family only for host names). */
+export function echoTargets(s: Pick<Settings, 'echoUrls' | 'echoUrl6'>): { v4: string[]; v6: string[] } {
+  if (s.echoUrls === undefined && s.echoUrl6 === undefined) return { v4: DEFAULT_ECHO_URLS, v6: [DEFAULT_ECHO_URL6] };
+  const v4 = s.echoUrls ?? DEFAULT_ECHO_URLS;
+  if (s.echoUrl6 === null) return { v4, v6: [] };
+  if (s.echoUrl6 !== undefined) return { v4, v6: [s.echoUrl6] };
+  // Derived: the IPv4 services' host names, asked over IPv6 (literal IPv4 hosts cannot be).
+  return { v4, v6: v4.filter((u) => !/^\d+\.\d+\.\d+\.\d+$/.test(hostOf(u))) };
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).hostname.replace(/^\[|\]$/g, '');
+  } catch {
+    return '';
+  }
+}
+
+/** The IPv6 address the IPv6 route check looks up: the IPv6 echo service's, when its host is one. */
+export function ipv6RouteTarget(v6Urls: readonly string[]): string {
+  for (const u of v6Urls) {
+    const h = hostOf(u);
+    if (h.includes(':') && canonicalIp(h)) return canonicalIp(h)!;
+  }
+  return PUBLIC_V6_PROBE;
+}
+
+/** A fresh name under `zone` that no cache can have seen. */
+export function uniqueTestName(zone: string, random: () => string = () => randomBytes(8).toString('hex')): string {
+  return `umbra-${random()}.${zone.toLowerCase().replace(/\.$/, '')}`;
+}
+
+const isV6 = (a: string) => a.includes(':');
+const errText = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+export class LeakChecker {
+  readonly preVpn: PreVpnMemory;
+  private readonly p: LeakProbes;
+  private inflight: Promise<LeakReport> | undefined;
+  private lastRestore: { at: number; why: string } | undefined;
+
+  constructor(private readonly d: LeakCheckDeps) {
+    this.p = {
+      echo: (url, family, timeoutMs) => echoAddress(url, family === undefined ? { timeoutMs } : { timeoutMs, family }),
+      routeGet: (a) => realRouteGet(d.run, a),
+      ownAddresses: () => realOwnAddresses(d.run, d.isTunnelDevice),
+      resolvers: () => systemResolvers(d.dns.backend, d.dns.resolvConfPath, d.run),
+      dnsQuery: (server, name, timeoutMs) => realDnsQuery(server, name, { timeoutMs }),
+      askers: (apiUrl, name, timeoutMs) => fetchAskers(apiUrl, name, timeoutMs),
+      ...d.probes,
+    };
+    this.preVpn = new PreVpnMemory({
+      probe4: async () => firstAnswer(await this.echoAll(echoTargets(d.settings()).v4, 4)),
+      probe6: async () => firstAnswer(await this.echoAll(echoTargets(d.settings()).v6, 6)),
+      allowed: () => this.mayLookWithoutVpn(),
+      now: d.now,
+      log: d.log,
+    });
+  }
+
+  /** Told every status the helper pushes (the pre-VPN address is looked up after a disconnect). */
+  onStatus(status: TunnelStatus): void {
+    this.preVpn.onStatus(status);
+  }
+
+  /** The watchdog put the table back. */
+  noteRestore(why: string): void {
+    this.lastRestore = { at: this.d.now(), why };
+  }
+
+  /** The echo settings changed: look again (when allowed). */
+  settingsChanged(before: Settings, after: Settings): void {
+    if (JSON.stringify([before.echoUrls, before.echoUrl6]) !== JSON.stringify([after.echoUrls, after.echoUrl6])) {
+      this.preVpn.v4 = undefined;
+      this.preVpn.v6 = undefined;
+      this.preVpn.probeSoon();
+    }
+  }
+
+  private mayLookWithoutVpn(): boolean {
+    const s = this.d.status();
+    return s.state === 'disconnected' && !s.blocked && !this.d.wantsConnection();
+  }
+
+  /** Runs the checks (or joins the run under way). */
+  run(): Promise<LeakReport> {
+    this.inflight ??= this.runOnce().finally(() => {
+      this.inflight = undefined;
+    });
+    return this.inflight;
+  }
+
+  private async echoAll(urls: readonly string[], family: 4 | 6): Promise<EchoOutcome[]> {
+    return Promise.all(
+      urls.map(async (url): Promise<EchoOutcome> => {
+        try {
+          const literal = canonicalIp(hostOf(url)) !== undefined;
+          return { url, address: await this.p.echo(url, literal ? undefined : family, ECHO_TIMEOUT_MS) };
+        } catch (e) {
+          return { url, error: errText(e) };
+        }
+      }),
+    );
+  }
+
+  private async runOnce(): Promise<LeakReport> {
+    const d = this.d;
+    const checkedAt = d.now();
+    const status = d.status();
+    const settings = d.settings();
+    const wantsConnection = d.wantsConnection();
+    const tunnelInterface = status.state !== 'disconnected' ? status.interfaceName : undefined;
+
+    // The kill switch first: the other checks count on its rules only when they hold. The read
+    // waits for a change of the table under way; what the helper expects is taken after it, so the
+    // two belong together.
+    const table: TableFact = await d.firewall.read().then(
+      (t): TableFact => ({ present: t.present, ...(t.hash === undefined ? {} : { hash: t.hash }), ...(t.listing === undefined ? {} : { listing: t.listing }) }),
+      (e: unknown): TableFact => ({ error: errText(e) }),
+    );
+    const expected = d.expectedBlock();
+    const expectedHash = expected ? specHash(expected) : undefined;
+    const holds = killSwitchHolds({ table, expectedHash });
+    const facts: StateFacts = { state: status.state, wantsConnection, killSwitchHolds: holds, ...(tunnelInterface ? { tunnelInterface } : {}) };
+
+    const targets = echoTargets(settings);
+    const v6Target = ipv6RouteTarget(targets.v6);
+    const [echo4, echo6, own, route6, resolvers] = await Promise.all([
+      this.echoAll(targets.v4, 4),
+      targets.v6.length > 0 ? this.echoAll(targets.v6.slice(0, 1), 6) : Promise.resolve([] as EchoOutcome[]),
+      this.p.ownAddresses().catch(() => [] as string[]),
+      this.p.routeGet(v6Target),
+      this.resolverFacts(),
+    ]);
+    const active = settings.dnsLeakTest ? await this.activeDns(settings.dnsLeakTest, resolvers.list) : undefined;
+
+    const seen4 = echo4.flatMap((e) => (e.address ? [e.address] : []));
+    const seen6 = echo6.flatMap((e) => (e.address ? [e.address] : []));
+    const exitIp = wantsConnection ? status.server?.exitIp : undefined;
+    const preVpn4 = this.preVpn.v4;
+    const preVpn6 = this.preVpn.v6;
+    const ownAll = [...own, ...(preVpn4 ? [preVpn4.address] : []), ...(preVpn6 ? [preVpn6.address] : [])];
+    // What is the tunnel's: the exit, and (connected) what the echo services see, unless that is yours.
+    const seenViaTunnel = status.state === 'connected' ? [...seen4, ...seen6].filter((a) => !ownAll.includes(a)) : [];
+    const tunnelAddresses = [...(exitIp ? [exitIp] : []), ...seenViaTunnel, ...(wantsConnection ? status.dns : [])];
+
+    const checks: LeakCheckResult[] = [
+      publicIpCheck({
+        ...facts,
+        ...(status.server && wantsConnection ? { serverName: status.server.name } : {}),
+        ...(exitIp ? { exitIp } : {}),
+        ...(preVpn4 ? { preVpn: { address: preVpn4.address, at: preVpn4.at } } : {}),
+        own: own.filter((a) => !isV6(a)),
+        echo: echo4,
+      }),
+      dnsCheck({
+        ...facts,
+        backend: d.dns.backend,
+        resolvers: resolvers.list,
+        ...(resolvers.error ? { resolversError: resolvers.error } : {}),
+        ...(active && settings.dnsLeakTest ? { active: { zone: settings.dnsLeakTest.zone, apiUrl: settings.dnsLeakTest.apiUrl, queries: active } } : {}),
+        tunnelAddresses,
+        ownAddresses: ownAll,
+      }),
+      ipv6Check({
+        ...facts,
+        route: route6,
+        ...(echo6[0] ? { echo6: echo6[0] } : {}),
+        own6: [...own.filter(isV6), ...(preVpn6 ? [preVpn6.address] : [])],
+      }),
+    ];
+    const ks = killSwitchCheck({
+      state: status.state,
+      wantsConnection,
+      setting: settings.killSwitch,
+      onBoot: settings.killSwitchOnBoot,
+      ...(expectedHash ? { expectedHash, expectedIsBoot: d.expectedIsBoot() } : {}),
+      table,
+      ...(this.lastRestore ? { lastRestore: this.lastRestore } : {}),
+      now: d.now(),
+    });
+    if (ks.verdict === 'fail' && expected) {
+      // Reported as found; then the table goes back now rather than at the watchdog's next tick.
+      try {
+        await d.restoreNow();
+        ks.evidence.push({ label: 'After this check', text: 'the helper put the kill switch’s table back' });
+      } catch (e) {
+        ks.evidence.push({ label: 'After this check', text: `putting the table back failed: ${errText(e)}` });
+      }
+    }
+    checks.push(ks);
+
+    // Seen while disconnected with nothing blocked: that is the address without the VPN.
+    this.preVpn.remember(firstAnswer(echo4), firstAnswer(echo6));
+
+    return {
+      checkedAt,
+      state: status.state,
+      ...(status.server && wantsConnection ? { serverId: status.server.id } : {}),
+      checks,
+      addresses: {
+        seen: [...new Set(seen4)],
+        seen6: [...new Set(seen6)],
+        ...(exitIp ? { exit: exitIp } : {}),
+        ...(preVpn4 ? { preVpn: preVpn4.address } : {}),
+        ...(preVpn6 ? { preVpn6: preVpn6.address } : {}),
+        own,
+        tunnel: wantsConnection ? status.addresses.map((a) => a.replace(/\/\d+$/, '')) : [],
+      },
+      stunServers: settings.stunServers ?? [],
+    };
+  }
+
+  private async resolverFacts(): Promise<{ list: ResolverFact[]; error?: string }> {
+    let sources: ResolverSource[];
+    try {
+      sources = await this.p.resolvers();
+    } catch (e) {
+      return { list: [], error: errText(e) };
+    }
+    const list = await Promise.all(sources.map(async (r) => ({ address: r.address, source: r.source, route: await this.p.routeGet(r.address) })));
+    return { list };
+  }
+
+  /** One fresh name per resolver, asked straight at it; then the service says who asked for each. */
+  private async activeDns(t: { zone: string; apiUrl: string }, resolvers: ResolverFact[]): Promise<ActiveQueryFact[]> {
+    const queries = await Promise.all(
+      resolvers.map(async (r): Promise<ActiveQueryFact> => {
+        const name = uniqueTestName(t.zone);
+        try {
+          return { resolver: r.address, name, answer: await this.p.dnsQuery(r.address, name, DNS_TIMEOUT_MS) };
+        } catch (e) {
+          return { resolver: r.address, name, error: errText(e) };
+        }
+      }),
+    );
+    return Promise.all(
+      queries.map(async (q) => {
+        try {
+          return { ...q, askers: await this.p.askers(t.apiUrl, q.name, API_TIMEOUT_MS) };
+        } catch (e) {
+          return { ...q, askersError: errText(e) };
+        }
+      }),
+    );
+  }
+}
+
+function firstAnswer(outcomes: readonly EchoOutcome[]): { address: string; url: string } | undefined {
+  const hit = outcomes.find((o) => o.address !== undefined);
+  return hit ? { address: hit.address!, url: hit.url } : undefined;
+}

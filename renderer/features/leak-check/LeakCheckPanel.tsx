@@ -1,0 +1,136 @@
+// The leak-check panel: every check (the helper's public IP, DNS, IPv6 and kill switch, and the
+// page's own WebRTC check) with its verdict as an icon with a text alternative and a word (never
+// colour alone), the finding in one line, and the evidence behind a disclosure button. It runs on
+// "Run leak check" and by itself after each connect (the store does that).
+import { useId, useState } from 'react';
+import { useShallow } from 'zustand/react/shallow';
+import type { LeakCheckResult, LeakVerdict, TunnelState } from '../../api.js';
+import { useActions, useUmbra } from '../../store/context.js';
+import { ErrorNote } from '../../ui/ErrorNote.js';
+
+export const VERDICT_WORDS: Record<LeakVerdict, string> = { pass: 'Pass', warn: 'Warning', fail: 'Fail' };
+
+const STATE_WORDS: Record<TunnelState, string> = {
+  connected: 'connected',
+  connecting: 'connecting',
+  disconnected: 'disconnected',
+  disconnecting: 'disconnecting',
+  error: 'not connected (error)',
+};
+
+/** ✓ in a circle, ! in a triangle, ✕ in a square: told apart by shape as well as colour. */
+export function VerdictIcon({ verdict }: { verdict: LeakVerdict }) {
+  return (
+    <svg className={`verdict-icon verdict-${verdict}`} viewBox="0 0 24 24" width="22" height="22" role="img" aria-label={VERDICT_WORDS[verdict]}>
+      {verdict === 'pass' && (
+        <>
+          <circle cx="12" cy="12" r="10" />
+          <path d="M7 12.5l3.2 3.2L17 9" fill="none" strokeWidth="2.4" strokeLinecap="round" strokeLinejoin="round" />
+        </>
+      )}
+      {verdict === 'warn' && (
+        <>
+          <path d="M12 2.5L22.5 21h-21z" strokeLinejoin="round" />
+          <path d="M12 9v5.5" fill="none" strokeWidth="2.4" strokeLinecap="round" />
+          <circle className="dot" cx="12" cy="17.6" r="1.4" />
+        </>
+      )}
+      {verdict === 'fail' && (
+        <>
+          <rect x="2.5" y="2.5" width="19" height="19" rx="3" />
+          <path d="M8 8l8 8M16 8l-8 8" fill="none" strokeWidth="2.4" strokeLinecap="round" />
+        </>
+      )}
+    </svg>
+  );
+}
+
+function CheckItem({ result }: { result: LeakCheckResult }) {
+  const [open, setOpen] = useState(false);
+  const id = useId();
+  return (
+    <li className={`leak-item verdict-${result.verdict}`} data-check={result.id}>
+      <VerdictIcon verdict={result.verdict} />
+      <div className="leak-body">
+        <h3 className="leak-title">
+          {result.title}
+          <span className={`verdict-word verdict-${result.verdict}`} aria-hidden="true">
+            {VERDICT_WORDS[result.verdict]}
+          </span>
+        </h3>
+        <p className="leak-finding">{result.finding}</p>
+        <button type="button" className="link-button evidence-toggle" aria-expanded={open} aria-controls={id} onClick={() => setOpen((o) => !o)}>
+          {open ? 'Hide evidence' : 'Show evidence'}
+          <span className="visually-hidden"> for {result.title}</span>
+        </button>
+        <dl id={id} className="leak-evidence" hidden={!open}>
+          {result.evidence.map((e, i) => (
+            <div key={i} className="evidence-row">
+              <dt>{e.label}</dt>
+              <dd>{e.text.includes('\n') ? <pre>{e.text}</pre> : e.text}</dd>
+            </div>
+          ))}
+        </dl>
+      </div>
+    </li>
+  );
+}
+
+/** "1 failed · 1 warning · 3 passed", or the good news in words. */
+export function summarize(results: readonly LeakCheckResult[]): string {
+  const n = (v: LeakVerdict) => results.filter((r) => r.verdict === v).length;
+  const [fail, warn, pass] = [n('fail'), n('warn'), n('pass')];
+  if (fail === 0 && warn === 0) return `All ${pass} checks passed: nothing escapes the tunnel`;
+  const parts = [];
+  if (fail > 0) parts.push(`${fail} failed`);
+  if (warn > 0) parts.push(`${warn} ${warn === 1 ? 'warning' : 'warnings'}`);
+  if (pass > 0) parts.push(`${pass} passed`);
+  return parts.join(' · ');
+}
+
+export function LeakCheckPanel() {
+  const { lc, serverName } = useUmbra(
+    useShallow((s) => ({
+      lc: s.leakCheck,
+      serverName: s.leakCheck.report?.serverId ? (s.servers.find((x) => x.id === s.leakCheck.report?.serverId)?.name ?? s.leakCheck.report.serverId) : undefined,
+    })),
+  );
+  const { runLeakCheck } = useActions();
+  const when = lc.checkedAt !== null ? new Date(lc.checkedAt).toLocaleTimeString() : null;
+
+  return (
+    <section className="leak-check" aria-labelledby="leak-check-title" aria-busy={lc.running || undefined}>
+      <div className="leak-check-head">
+        <h2 id="leak-check-title">Leak check</h2>
+        <button type="button" className="run-leak-check" onClick={() => void runLeakCheck('user')} disabled={lc.running} aria-busy={lc.running || undefined}>
+          {lc.running && <span className="spinner" aria-hidden="true" />}
+          Run leak check
+        </button>
+      </div>
+      <p className="muted">
+        Checks that nothing escapes the tunnel: the address websites see, where DNS goes, IPv6, the kill switch’s rules in the kernel, and what a web page can learn
+        through WebRTC. It runs by itself after each connect.
+      </p>
+      <div role="status" aria-live="polite" className="leak-status">
+        {lc.running ? 'Checking…' : lc.results ? `${summarize(lc.results)}.` : 'No leak check has run yet.'}
+      </div>
+      <ErrorNote error={lc.error} title="The helper could not run its checks" />
+      {lc.results && (
+        <>
+          {when && lc.state && (
+            <p className="muted leak-when">
+              Checked at {when} while {STATE_WORDS[lc.state]}
+              {serverName && lc.state !== 'disconnected' ? ` to ${serverName}` : ''}
+              {lc.trigger === 'connect' ? ' (after connecting)' : ''}.
+            </p>
+          )}
+          <ul className="leak-results" aria-label="Leak check results">
+            {lc.results.map((r) => (
+              <CheckItem key={r.id} result={r} />
+            ))}
+          </ul>
+        </>
+      )}
+    </section>
+  );
+}
