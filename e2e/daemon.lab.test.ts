@@ -140,6 +140,9 @@ describe.skipIf(why !== '')(`the helper daemon in the lab${why ? ` — skipped: 
   });
 
   it('switches servers without letting anything out in between', async () => {
+    // The helper itself asked the echo service directly while disconnected (the leak check's
+    // "address without the VPN"); only what comes after this point counts.
+    const before = (await lab.echoLog()).length;
     await startCapture();
     const stop = trafficLoop();
     const c = await daemon.client();
@@ -147,7 +150,7 @@ describe.skipIf(why !== '')(`the helper daemon in the lab${why ? ` — skipped: 
     await daemon.waitFor((s) => s.state === 'connected' && s.server?.id === 'lab-1', 15_000, 'connected to lab-1');
     await stop();
     expect(await echo()).toBe(lab.servers[1]!.exitAddress);
-    expect(await lab.echoLog()).not.toContain(lab.client.address);
+    expect((await lab.echoLog()).slice(before)).not.toContain(lab.client.address);
     await expectNoLeaks();
   });
 

@@ -16,6 +16,7 @@ import { createLab, labAvailable, type Lab } from '../lab/lab.js';
 import { networkSnapshot, PROJECT_ROOT } from '../umbrad-process.js';
 import { ENGINE_PACKET_SIZE, formatEngine, runEngineBench, type EngineResult } from './engine.js';
 import { clientNamespaceState, IPERF_PORT, measureClient, type ClientKind, type ClientResult } from './measure.js';
+import { measureHelperConnect } from './connect-latency.js';
 import { newestProfile, summariseProfile } from './profile.js';
 
 const USAGE = `usage: node dist/e2e/bench/run.js [options]
@@ -151,13 +152,15 @@ interface Target {
 const f = (v: number | undefined, digits = 1): string => (v === undefined || Number.isNaN(v) ? '—' : v.toFixed(digits));
 const mb = (kb: number | undefined): string => (kb === undefined ? '—' : (kb / 1024).toFixed(1));
 
-function targets(u: ClientResult | undefined, w: ClientResult | undefined): Target[] {
+function targets(u: ClientResult | undefined, w: ClientResult | undefined, helperConnect: number | undefined): Target[] {
   const cmp = (name: string, rule: string, a: number | undefined, b: number | undefined, ok: (a: number, b: number) => boolean): Target => ({
     name, rule, umbra: a, wireguardGo: b, met: a === undefined || b === undefined ? undefined : ok(a, b),
   });
   const first = u?.firstPacketMs;
   return [
     { name: 'first packet', rule: `Umbra ≤ ${FIRST_PACKET_TARGET_MS} ms`, umbra: first, wireguardGo: w?.firstPacketMs, met: first === undefined ? undefined : first <= FIRST_PACKET_TARGET_MS },
+    // What a user waits for: the helper is a service that is already running when they click.
+    { name: 'first packet after connect', rule: `Umbra ≤ ${FIRST_PACKET_TARGET_MS} ms`, umbra: helperConnect, wireguardGo: undefined, met: helperConnect === undefined ? undefined : helperConnect <= FIRST_PACKET_TARGET_MS },
     cmp('ping RTT avg', `Umbra ≤ wg-go + max(${RTT_TOLERANCE_MS} ms, ${RTT_TOLERANCE_REL * 100}%)`, u?.ping?.avgMs, w?.ping?.avgMs, (a, b) => a <= b + Math.max(RTT_TOLERANCE_MS, RTT_TOLERANCE_REL * b)),
     cmp('TCP up', 'Umbra ≥ wg-go', u?.up?.mbps, w?.up?.mbps, (a, b) => a >= b),
     cmp('TCP down', 'Umbra ≥ wg-go', u?.down?.mbps, w?.down?.mbps, (a, b) => a >= b),
@@ -290,6 +293,7 @@ async function main(): Promise<number> {
   watchdog.unref();
 
   const clients: Partial<Record<ClientKind, ClientResult>> = {};
+  let helperConnectMs: number[] = [];
   const t0 = performance.now();
   const conditions = { loadavgBefore: os.loadavg(), otherLabsBefore: otherLabs(undefined), loadavgAfter: [] as number[], otherLabsAfter: [] as string[] };
   results.conditions = conditions;
@@ -337,6 +341,15 @@ async function main(): Promise<number> {
         errors.push(`the client namespace is not clean after ${kind} (${st.leftover}); not running the next client`);
         break;
       }
+      if (kind === 'umbra') {
+        log('bench: umbra, connect on a running helper…');
+        try {
+          helperConnectMs = await measureHelperConnect(l, o.starts, log);
+        } catch (e) {
+          errors.push(`helper connect: ${(e as Error).message}`);
+        }
+        await l.servers[0]!.restart();
+      }
     }
     conditions.loadavgAfter = os.loadavg();
     conditions.otherLabsAfter = otherLabs(l.prefix);
@@ -350,7 +363,10 @@ async function main(): Promise<number> {
 
   const u = clients.umbra;
   const w = clients['wireguard-go'];
-  const ts = targets(u, w);
+  const sortedConnect = [...helperConnectMs].sort((a, b) => a - b);
+  const helperConnect = sortedConnect.length ? sortedConnect[Math.floor((sortedConnect.length - 1) / 2)] : undefined;
+  const ts = targets(u, w, helperConnect);
+  results.helperConnectFirstPacketMs = helperConnectMs;
   const m = results.machine as Record<string, unknown>;
   log('');
   log(`Umbra vs wireguard-go client, same wireguard-go server, lab namespaces on ${String(m.cpuModel)} (${String(m.nproc)} cores), Linux ${String(m.kernel)}, node ${process.version}`);
@@ -362,6 +378,8 @@ async function main(): Promise<number> {
   }
   log('');
   log(table(u, w, ts));
+  const hc = ts.find((x) => x.name === 'first packet after connect');
+  log(`first packet after "connect" on a running helper (ms, median of ${helperConnectMs.length}): ${f(helperConnect)} [${helperConnectMs.map((x) => f(x, 0)).join(', ')}] — ${met(hc)}`);
   if (engine) {
     log('');
     log(formatEngine(engine));
