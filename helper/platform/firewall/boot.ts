@@ -3,8 +3,8 @@
 // helper/systemd/README.md). The helper writes it while the setting is on and deletes it when
 // the setting goes off. The file is a complete ruleset from buildRuleset(): loading it replaces
 // table inet umbra atomically and touches no other table.
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, unlink } from 'node:fs/promises';
+import { mkdir, unlink } from 'node:fs/promises';
+import { fsyncDir, writeFileAtomic } from '../fs/atomic-file.js';
 import { join } from 'node:path';
 import { buildRuleset, type KillSwitchSpec } from './ruleset.js';
 
@@ -14,15 +14,6 @@ export const BOOT_RULESET_FILE = 'boot-killswitch.nft';
 
 export function bootRulesetPath(stateDir: string): string {
   return join(stateDir, BOOT_RULESET_FILE);
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
 }
 
 /**
@@ -35,22 +26,7 @@ export async function writeBootRuleset(stateDir: string, spec: KillSwitchSpec): 
   const text = buildRuleset(spec); // validates before anything is written
   await mkdir(stateDir, { recursive: true, mode: 0o700 });
   const path = bootRulesetPath(stateDir);
-  const tmp = join(stateDir, `.${BOOT_RULESET_FILE}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
-  try {
-    const fh = await open(tmp, 'wx', 0o600);
-    try {
-      await fh.chmod(0o600); // exact, whatever the umask
-      await fh.writeFile(text);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, path);
-  } catch (e) {
-    await unlink(tmp).catch(() => undefined);
-    throw e;
-  }
-  await fsyncDir(stateDir);
+  await writeFileAtomic(path, text);
   return path;
 }
 
