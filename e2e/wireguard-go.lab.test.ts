@@ -5,23 +5,12 @@ import { bytesSha256, cleanupStaleLabs, createLab, labAvailable, type Lab } from
 import { networkSnapshot, startUmbradUp, type UmbradRun } from './umbrad-process.js';
 import { existsSync } from 'node:fs';
 import { UMBRAD } from './umbrad-process.js';
+import { eventually } from './lab/proc.js';
 import { join, dirname } from 'node:path';
 
 const avail = labAvailable();
 const built = existsSync(join(dirname(UMBRAD), '..', 'dist', 'helper', 'main.js'));
 const why = !avail.ok ? avail.reason : !built ? 'not built (npm run build)' : '';
-
-async function eventually<T>(fn: () => Promise<T>, ms: number, every = 250): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (e) {
-      if (Date.now() > deadline) throw e;
-      await new Promise((r) => setTimeout(r, every));
-    }
-  }
-}
 
 describe.skipIf(why !== '')(`Umbra as a client of wireguard-go${why ? ` — skipped: ${why}` : ''}`, () => {
   let lab: Lab;

@@ -3,23 +3,10 @@
 // moves 5 MB intact, and destroy() leaves nothing behind.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bytesSha256, cleanupStaleLabs, createLab, labAvailable, type Lab, type WireguardGoHandle } from './lab.js';
-import { isAlive, sleep } from './proc.js';
+import { eventually, isAlive } from './proc.js';
 import { listNamespaces } from './cleanup.js';
 
 const avail = labAvailable();
-
-/** Retries fn until it returns without throwing, or the deadline passes (then rethrows). */
-async function eventually<T>(fn: () => Promise<T>, ms: number, every = 250): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await sleep(every);
-    }
-  }
-}
 
 describe.skipIf(!avail.ok)(`network lab${avail.ok ? '' : ` — skipped: ${avail.reason}`}`, () => {
   let lab: Lab;

@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { captureAvailable, cleanupStaleLabs, createLab, findLeaks, labAvailable, type Lab, type WireguardGoHandle } from './lab.js';
 import { NETNS_ETC_DIR } from './cleanup.js';
-import { sleep } from './proc.js';
+import { eventually } from './proc.js';
 
 const avail = labAvailable();
 
@@ -21,18 +21,6 @@ s.connect(53, process.argv[1], () => {
 s.on('message', (m) => { console.log('rcode ' + (m[3] & 15)); process.exit(0); });
 setTimeout(() => { console.log('no answer'); process.exit(0); }, 2000);`;
 const cap = captureAvailable();
-
-async function eventually<T>(fn: () => Promise<T>, ms: number, every = 200): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await sleep(every);
-    }
-  }
-}
 
 describe.skipIf(!avail.ok)(`lab services${avail.ok ? '' : ` — skipped: ${avail.reason}`}`, () => {
   let lab: Lab;
