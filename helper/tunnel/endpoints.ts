@@ -21,3 +21,6 @@ export async function resolveEndpoint(ep: Endpoint, resolve: Resolver = systemRe
     throw new Error(`cannot resolve the endpoint host "${ep.host}": ${(e as Error).message}. Check the name, or use the server's IP address in Endpoint.`);
   }
 }
+
+// The helper's own lookups (marked socket, system resolvers, cache): for connects under a block.
+export { createEndpointLookup, EndpointUnresolvable, type EndpointLookup, type EndpointLookupOptions } from './endpoint-lookup.js';
