@@ -68,7 +68,8 @@ export function renderResolvConf(cfg: DnsConfig): string {
   return `${lines.join('\n')}\n`;
 }
 
-const BackupFile = z.union([
+/** The backup's format; system-resolvers.ts reads the original's nameservers from it too. */
+export const BackupFile = z.union([
   z.strictObject({
     schemaVersion: z.literal(1),
     path: z.string(),
@@ -81,7 +82,7 @@ const BackupFile = z.union([
   }),
   z.strictObject({ schemaVersion: z.literal(1), path: z.string(), existed: z.literal(false), savedAt: z.string() }),
 ]);
-type BackupFile = z.infer<typeof BackupFile>;
+export type BackupFile = z.infer<typeof BackupFile>;
 
 interface Snapshot {
   existed: boolean;

@@ -15,11 +15,10 @@
 // marked, so under a block they are refused.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { z } from 'zod';
 import { formatIp, parseIp } from '../../config/wg-quick.js';
 import type { CommandRunner } from '../exec.js';
 import { pointsIntoResolved } from './choose.js';
-import { RESOLV_CONF_BACKUP, RESOLV_CONF_HEADER } from './resolv-conf.js';
+import { BackupFile, RESOLV_CONF_BACKUP, RESOLV_CONF_HEADER } from './resolv-conf.js';
 
 /** resolved's stub listeners: 127.0.0.53 (the stub) and 127.0.0.54 (its proxy-only twin). */
 export const RESOLVED_STUBS: readonly string[] = ['127.0.0.53', '127.0.0.54'];
@@ -103,11 +102,6 @@ function clean(servers: string[], exclude: readonly string[]): string[] {
   return [...new Set(servers)].filter((s) => !skip.has(s));
 }
 
-const Backup = z.union([
-  z.object({ existed: z.literal(true), content: z.base64() }),
-  z.object({ existed: z.literal(false) }),
-]);
-
 const isErrno = (e: unknown, code: string): boolean => (e as NodeJS.ErrnoException | null)?.code === code;
 
 async function readOptional(path: string): Promise<string | undefined> {
@@ -132,7 +126,7 @@ async function originalResolvConf(opts: SystemResolversOptions): Promise<{ text:
   } catch {
     parsed = undefined;
   }
-  const backup = Backup.safeParse(parsed);
+  const backup = BackupFile.safeParse(parsed);
   if (!backup.success || !backup.data.existed) return { text: undefined, source };
   return { text: Buffer.from(backup.data.content, 'base64').toString('utf8'), source };
 }
