@@ -3,13 +3,25 @@
 import { describe, expect, it, vi } from 'vitest';
 import { DEFAULT_SETTINGS, type Settings, type TunnelStatus } from '../ipc/schema.js';
 import { FakeRunner } from '../platform/testing/fake-runner.js';
-import type { KillSwitchSpec } from '../platform/firewall/firewall.js';
+import type { FirewallSpec } from '../platform/firewall/firewall.js';
 import { specHash } from '../platform/firewall/ruleset.js';
 import { echoTargets, ipv6RouteTarget, LeakChecker, PUBLIC_V6_PROBE, uniqueTestName, type LeakProbes } from './leak-check.js';
 import { PreVpnMemory } from './pre-vpn.js';
 import type { RouteFact } from './verdicts.js';
 
-const SPEC: KillSwitchSpec = { tunnelInterface: 'umbra0', endpoints: [{ address: '203.0.113.2', port: 51820 }], fwmark: 0x756d, dnsServers: ['203.0.113.250'], lanPrefixes: [] };
+const SPEC: FirewallSpec = {
+  block: true,
+  tunnelInterface: 'umbra0',
+  tunnelAddresses: ['100.64.1.2'],
+  tunnelsIpv6: true,
+  endpoints: [{ address: '203.0.113.2', port: 51820 }],
+  fwmark: 0x756d,
+  dnsServers: ['203.0.113.250'],
+  lookupResolvers: [],
+  allowLan: false,
+};
+/** Connected without the kill switch, an IPv4-only tunnel: the guard. */
+const GUARD: FirewallSpec = { ...SPEC, block: false, tunnelsIpv6: false, dnsServers: [] };
 const LAB: Partial<Settings> = {
   echoUrls: ['http://203.0.113.250/'],
   echoUrl6: 'http://[2001:db8:f::250]/',
@@ -19,9 +31,9 @@ const LAB: Partial<Settings> = {
 const SERVER = { id: 'lab-0', name: 'lab 0', endpoint: '203.0.113.2:51820', publicKey: `${'A'.repeat(43)}=`, source: 'import' as const };
 
 function status(o: Partial<TunnelStatus> = {}): TunnelStatus {
-  return { state: 'disconnected', blocked: false, firewallActive: false, addresses: [], dns: [], rxBytes: 0, txBytes: 0, attempt: 0, ...o };
+  return { state: 'disconnected', blocked: false, firewallActive: false, firewall: { wanted: 'none', kernel: 'none' }, addresses: [], dns: [], rxBytes: 0, txBytes: 0, attempt: 0, ...o };
 }
-const CONNECTED = status({ state: 'connected', blocked: true, firewallActive: true, server: SERVER, interfaceName: 'umbra0', addresses: ['100.64.1.2/32'], dns: ['203.0.113.250'] });
+const CONNECTED = status({ state: 'connected', blocked: true, firewallActive: true, firewall: { wanted: 'block', kernel: 'block' }, server: SERVER, interfaceName: 'umbra0', addresses: ['100.64.1.2/32'], dns: ['203.0.113.250'] });
 
 /** A world the probes answer from: where routes go, what echo services see, who asked the DNS. */
 function world(o: { connected: boolean; ispRouted?: boolean; v6Open?: boolean }) {
@@ -63,7 +75,7 @@ function world(o: { connected: boolean; ispRouted?: boolean; v6Open?: boolean })
   return { probes, calls };
 }
 
-function checker(o: { status: TunnelStatus; settings?: Partial<Settings>; table?: { present: boolean; hash?: string; listing?: string }; expected?: KillSwitchSpec; probes: LeakProbes; wants?: boolean }) {
+function checker(o: { status: TunnelStatus; settings?: Partial<Settings>; table?: { present: boolean; hash?: string; block?: boolean; listing?: string }; expected?: FirewallSpec; probes: LeakProbes; wants?: boolean }) {
   const restoreNow = vi.fn(async () => {});
   const c = new LeakChecker({
     run: new FakeRunner(),
@@ -84,7 +96,9 @@ function checker(o: { status: TunnelStatus; settings?: Partial<Settings>; table?
 }
 
 const verdicts = (r: { checks: { id: string; verdict: string }[] }) => Object.fromEntries(r.checks.map((x) => [x.id, x.verdict]));
-const listing = `table inet umbra {\n\tcomment "umbra kill switch v1 spec=${specHash(SPEC)}"\n}`;
+const listing = `table inet umbra {\n\tcomment "umbra firewall v2 block=1 spec=${specHash(SPEC)}"\n}`;
+const guardListing = `table inet umbra {\n\tcomment "umbra firewall v2 block=0 spec=${specHash(GUARD)}"\n}`;
+const GUARDED = status({ ...CONNECTED, blocked: false, firewall: { wanted: 'guard', kernel: 'guard' } });
 
 describe('the leak checker', () => {
   it('connected with the kill switch: everything passes, the report names the exit', async () => {
@@ -137,6 +151,34 @@ describe('the leak checker', () => {
     expect(verdicts(await again.c.run())['kill-switch']).toBe('warn');
   });
 
+  it('connected without the kill switch: the guard is expected, and the verdict says the kill switch is off', async () => {
+    const w = world({ connected: true, ispRouted: true });
+    const table = { present: true, hash: specHash(GUARD), block: false, listing: guardListing };
+    const { c, restoreNow } = checker({ status: GUARDED, settings: { killSwitch: false }, table, expected: GUARD, probes: w.probes });
+    const r = await c.run();
+    const ks = r.checks.find((x) => x.id === 'kill-switch')!;
+    expect(ks).toMatchObject({ verdict: 'warn', finding: expect.stringMatching(/^The kill switch is off: if the tunnel drops/) });
+    expect(ks.evidence.map((e) => e.text).join('\n')).toMatch(/guards only/);
+    expect(restoreNow).not.toHaveBeenCalled();
+    // The guard blocks no DNS: a resolver routed around the tunnel still fails.
+    expect(verdicts(r).dns).toBe('fail');
+    // ... but it does refuse IPv6 beside this IPv4-only tunnel, though IPv6 is routed out eth0.
+    expect(r.checks.find((x) => x.id === 'ipv6')).toMatchObject({ verdict: 'pass', finding: expect.stringMatching(/tunnels IPv4 only/) });
+    // An IPv6-carrying tunnel's guard refuses nothing: the same route is a fail.
+    const v6: FirewallSpec = { ...GUARD, tunnelsIpv6: true };
+    const open = checker({ status: GUARDED, table: { ...table, hash: specHash(v6) }, expected: v6, probes: w.probes });
+    expect(verdicts(await open.c.run()).ipv6).toBe('fail');
+  });
+
+  it('the guard missing while connected: fail as found, then restored', async () => {
+    const w = world({ connected: true });
+    const { c, restoreNow } = checker({ status: GUARDED, table: { present: false }, expected: GUARD, probes: w.probes });
+    const r = await c.run();
+    expect(r.checks.find((x) => x.id === 'kill-switch')).toMatchObject({ verdict: 'fail', finding: expect.stringMatching(/kill switch is off, and the connection’s guards are missing/) });
+    expect(restoreNow).toHaveBeenCalledOnce();
+    expect(verdicts(r).ipv6).toBe('fail'); // without its table nothing refuses IPv6
+  });
+
   it('disconnected: your own address is exposed (warn) and remembered as the address without the VPN', async () => {
     const w = world({ connected: false });
     const { c } = checker({ status: status(), probes: w.probes });
@@ -148,7 +190,7 @@ describe('the leak checker', () => {
 
   it('takes the expected spec after reading the table (a change under way is not a mismatch)', async () => {
     const w = world({ connected: true });
-    const before: KillSwitchSpec = { ...SPEC, tunnelInterface: undefined };
+    const before: FirewallSpec = { ...SPEC, tunnelInterface: undefined, tunnelAddresses: [] };
     let expected = before;
     const c = new LeakChecker({
       run: new FakeRunner(),

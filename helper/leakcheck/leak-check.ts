@@ -1,16 +1,17 @@
 // The helper side of the leak checks (DESIGN.md, "Leak checks"): gathers what the kernel and the
-// network show — the kill-switch table, routes, resolvers, IP-echo services, a DNS leak-test
-// service — and turns it into verdicts (verdicts.ts). The WebRTC check runs in the renderer.
+// network show — the firewall's table (a block, or the guard while connected without the kill
+// switch), routes, resolvers, IP-echo services, a DNS leak-test service — and turns it into
+// verdicts (verdicts.ts). The WebRTC check runs in the renderer.
 //
 // One check runs at a time; a call while one is under way gets that one's report. A check never
-// changes the system, with one exception that it reports: when the kill switch's table is missing
+// changes the system, with one exception that it reports: when the firewall's table is missing
 // or different from what the helper applied, it says so (fail) and then asks the watchdog to put it
 // back at once instead of at its next tick.
 import { randomBytes } from 'node:crypto';
 import type { LeakCheckResult, LeakReport, Settings, TunnelStatus } from '../ipc/schema.js';
 import { DEFAULT_ECHO_URL6, DEFAULT_ECHO_URLS } from '../ipc/schema.js';
 import type { CommandRunner } from '../platform/exec.js';
-import type { KillSwitchSpec, TableState } from '../platform/firewall/firewall.js';
+import type { FirewallSpec, TableState } from '../platform/firewall/firewall.js';
 import { specHash } from '../platform/firewall/ruleset.js';
 import { PreVpnMemory } from './pre-vpn.js';
 import {
@@ -52,8 +53,9 @@ export interface LeakCheckDeps {
   /** The user wants to be connected. */
   wantsConnection(): boolean;
   firewall: { read(): Promise<TableState> };
-  /** The block the helper applied and its watchdog enforces (undefined: none). */
-  expectedBlock(): KillSwitchSpec | undefined;
+  /** The firewall the helper applied and its watchdog enforces: a block, or the guard while
+   *  connected without the kill switch (undefined: none). */
+  expectedBlock(): FirewallSpec | undefined;
   /** Whether that block is the boot block. */
   expectedIsBoot(): boolean;
   /** Runs the watchdog now (puts the table back when it is missing or different). */
@@ -182,12 +184,20 @@ export class LeakChecker {
     // waits for a change of the table under way; what the helper expects is taken after it, so the
     // two belong together.
     const table: TableFact = await d.firewall.read().then(
-      (t): TableFact => ({ present: t.present, ...(t.hash === undefined ? {} : { hash: t.hash }), ...(t.listing === undefined ? {} : { listing: t.listing }) }),
+      (t): TableFact => ({
+        present: t.present,
+        ...(t.hash === undefined ? {} : { hash: t.hash }),
+        ...(t.block === undefined ? {} : { block: t.block }),
+        ...(t.listing === undefined ? {} : { listing: t.listing }),
+      }),
       (e: unknown): TableFact => ({ error: errText(e) }),
     );
     const expected = d.expectedBlock();
     const expectedHash = expected ? specHash(expected) : undefined;
-    const holds = killSwitchHolds({ table, expectedHash });
+    const expectedGuard = expected !== undefined && !expected.block;
+    const holds = killSwitchHolds({ table, expectedHash, expectedGuard });
+    // The guard of an IPv4-only tunnel refuses IPv6 outside it, when its table is as applied.
+    const ipv6Refused = expectedGuard && !expected.tunnelsIpv6 && !('error' in table) && table.present && table.hash === expectedHash;
     const facts: StateFacts = { state: status.state, wantsConnection, killSwitchHolds: holds, ...(tunnelInterface ? { tunnelInterface } : {}) };
 
     const targets = echoTargets(settings);
@@ -234,6 +244,7 @@ export class LeakChecker {
         route: route6,
         ...(echo6[0] ? { echo6: echo6[0] } : {}),
         own6: [...own.filter(isV6), ...(preVpn6 ? [preVpn6.address] : [])],
+        ...(ipv6Refused ? { ipv6Refused } : {}),
       }),
     ];
     const ks = killSwitchCheck({
@@ -241,7 +252,7 @@ export class LeakChecker {
       wantsConnection,
       setting: settings.killSwitch,
       onBoot: settings.killSwitchOnBoot,
-      ...(expectedHash ? { expectedHash, expectedIsBoot: d.expectedIsBoot() } : {}),
+      ...(expectedHash ? { expectedHash, expectedIsBoot: d.expectedIsBoot(), ...(expectedGuard ? { expectedGuard } : {}) } : {}),
       table,
       ...(this.lastRestore ? { lastRestore: this.lastRestore } : {}),
       now: d.now(),

@@ -206,6 +206,16 @@ describe('IPv6', () => {
     expect(ipv6Check({ ...base, ...disconnected, route: { target: '2001:db8::1', ok: false, error: 'Network is unreachable' }, echo6: undefined }).verdict).toBe('pass');
   });
 
+  it('the guard of an IPv4-only tunnel refuses IPv6 outside it: a pass that says why', () => {
+    const open = { ...base, killSwitchHolds: false, echo6: undefined };
+    expect(ipv6Check(open).verdict).toBe('fail');
+    const refused = ipv6Check({ ...open, ipv6Refused: true });
+    expect(refused).toMatchObject({ verdict: 'pass', finding: 'IPv6 outside the tunnel is refused: this connection tunnels IPv4 only' });
+    expect(evidenceText(refused)).toContain('Route to 2001:db8:f::250: outside the tunnel, but refused by the connection’s firewall (IPv4-only tunnel): 2001:db8:f::250 via 198.51.100.1 dev eth0');
+    // What the echo service saw still wins over the rules.
+    expect(ipv6Check({ ...open, ipv6Refused: true, echo6: { url: 'u', address: '2001:db8:c::2' } }).verdict).toBe('fail');
+  });
+
   it('disconnected: IPv6 going out directly is a warning', () => {
     expect(ipv6Check({ ...base, ...disconnected, echo6: { url: 'u', address: '2001:db8:c::2' } }).verdict).toBe('warn');
   });
@@ -254,6 +264,20 @@ describe('kill switch', () => {
     const boot = killSwitchCheck({ ...base, state: 'disconnected', wantsConnection: false, onBoot: true, expectedIsBoot: true });
     expect(boot.verdict).toBe('pass');
     expect(boot.finding).toMatch(/on boot/);
+  });
+
+  it('the guard (connected, kill switch off): "off" while it holds, a fail when it does not', () => {
+    const guard: KillSwitchFacts = { ...base, setting: false, expectedGuard: true, table: { present: true, hash: 'a'.repeat(32), block: false, listing } };
+    const r = killSwitchCheck(guard);
+    expect(r.verdict).toBe('warn');
+    expect(r.finding).toMatch(/^The kill switch is off: if the tunnel drops, traffic goes out unprotected/);
+    expect(r.evidence).toContainEqual({ label: 'In the kernel', text: `table inet umbra with spec ${'a'.repeat(32)} (guards only)` });
+    expect(killSwitchHolds(guard)).toBe(false); // it blocks nothing the other checks could count on
+    expect(killSwitchCheck({ ...guard, table: { present: false } })).toMatchObject({ verdict: 'fail', finding: expect.stringMatching(/guards are missing from the kernel/) });
+    expect(killSwitchCheck({ ...guard, table: { present: true, hash: 'b'.repeat(32), block: false } })).toMatchObject({ verdict: 'fail', finding: expect.stringMatching(/not the ones the helper applied/) });
+    // A guard table in the kernel never counts as a block, even when the helper expects none.
+    expect(killSwitchHolds({ ...base, expectedHash: undefined, table: { present: true, hash: 'a'.repeat(32), block: false } })).toBe(false);
+    expect(killSwitchHolds({ ...base, table: { present: true, hash: 'a'.repeat(32), block: true } })).toBe(true);
   });
 
   it('an unreadable firewall is a warning, not a pass', () => {

@@ -270,12 +270,16 @@ export interface Ipv6Facts extends StateFacts {
   echo6?: EchoOutcome;
   /** Addresses that are yours over IPv6: seen without the VPN, this machine's own. */
   own6: string[];
+  /** The connection's guard (kill switch off, IPv4-only tunnel) is in the kernel as applied: it refuses IPv6 outside the tunnel. */
+  ipv6Refused?: boolean;
 }
 
 export function ipv6Check(f: Ipv6Facts): LeakCheckResult {
   const title = 'IPv6';
-  const kind = classifyRoute(f.route, f);
-  const evidence = [ev(`Route to ${f.route.target}`, `${describePath(kind)}: ${formatRoute(f.route)}`)];
+  const kind = classifyRoute(f.route, { ...f, killSwitchHolds: f.killSwitchHolds || f.ipv6Refused === true });
+  const byGuard = kind === 'blocked' && !f.killSwitchHolds;
+  const path = byGuard ? 'outside the tunnel, but refused by the connection’s firewall (IPv4-only tunnel)' : describePath(kind);
+  const evidence = [ev(`Route to ${f.route.target}`, `${path}: ${formatRoute(f.route)}`)];
   if (f.echo6) evidence.push(...echoEvidence([f.echo6]));
   else evidence.push(ev('IPv6 echo', 'no IPv6 echo service configured'));
   if (f.own6.length > 0) evidence.push(ev('Your IPv6 addresses outside the tunnel', unique(f.own6).join(', ')));
@@ -293,6 +297,7 @@ export function ipv6Check(f: Ipv6Facts): LeakCheckResult {
     case 'tunnel':
       return result('ipv6', title, 'pass', 'IPv6 is routed into the tunnel', evidence);
     case 'blocked':
+      if (byGuard) return result('ipv6', title, 'pass', 'IPv6 outside the tunnel is refused: this connection tunnels IPv4 only', evidence);
       return result('ipv6', title, 'pass', 'IPv6 outside the tunnel is blocked by the kill switch', evidence);
     default:
       return result('ipv6', title, 'pass', 'IPv6 has no route out: nothing can leave over IPv6', evidence);
@@ -301,15 +306,17 @@ export function ipv6Check(f: Ipv6Facts): LeakCheckResult {
 
 // ------------------------------------------------------------------ kill switch
 
-export type TableFact = { present: boolean; hash?: string; listing?: string } | { error: string };
+export type TableFact = { present: boolean; hash?: string; block?: boolean; listing?: string } | { error: string };
 
 export interface KillSwitchFacts {
   state: TunnelState;
   wantsConnection: boolean;
   setting: boolean;
   onBoot: boolean;
-  /** The spec hash of the block the helper applied and enforces; undefined when it enforces none. */
+  /** The spec hash of the table the helper applied and enforces; undefined when it enforces none. */
   expectedHash?: string;
+  /** That table is the guard, not a block: connected with the kill switch off. */
+  expectedGuard?: boolean;
   /** Whether that block is the boot block (blocked from boot until you connect). */
   expectedIsBoot?: boolean;
   table: TableFact;
@@ -322,21 +329,26 @@ export interface KillSwitchFacts {
 export const RECENT_RESTORE_MS = 10 * 60_000;
 
 /** Whether the kernel holds what the helper applied (the other checks count on its rules only then). */
-export function killSwitchHolds(f: Pick<KillSwitchFacts, 'table' | 'expectedHash'>): boolean {
+export function killSwitchHolds(f: Pick<KillSwitchFacts, 'table' | 'expectedHash' | 'expectedGuard'>): boolean {
   if ('error' in f.table || !f.table.present) return false;
+  // The guard blocks nothing but the probes of the tunnel's address (and IPv6 beside an IPv4-only tunnel).
+  if (f.expectedGuard || f.table.block === false) return false;
   return f.expectedHash === undefined || f.table.hash === f.expectedHash;
 }
 
 export function killSwitchCheck(f: KillSwitchFacts): LeakCheckResult {
   const title = 'Kill switch';
-  const wanted = f.expectedHash !== undefined || (f.setting && f.wantsConnection);
+  const guard = f.expectedGuard === true && f.expectedHash !== undefined;
+  const wanted = (f.expectedHash !== undefined && !guard) || (f.setting && f.wantsConnection);
   const evidence = [
     ev('Setting', `kill switch ${f.setting ? 'on' : 'off'}, on boot ${f.onBoot ? 'on' : 'off'}`),
     ev(
       'Expected in the kernel',
-      wanted
-        ? `table inet umbra${f.expectedHash ? ` with spec ${f.expectedHash}` : ''}${f.expectedIsBoot ? ' (the boot block)' : ''}`
-        : 'no table inet umbra',
+      guard
+        ? `table inet umbra with spec ${f.expectedHash} (the connection’s guards only: nothing blocked but probes of the tunnel’s address, and IPv6 beside an IPv4-only tunnel)`
+        : wanted
+          ? `table inet umbra${f.expectedHash ? ` with spec ${f.expectedHash}` : ''}${f.expectedIsBoot ? ' (the boot block)' : ''}`
+          : 'no table inet umbra',
     ),
   ];
   if ('error' in f.table) {
@@ -344,11 +356,18 @@ export function killSwitchCheck(f: KillSwitchFacts): LeakCheckResult {
     return result('kill-switch', title, 'warn', `The firewall could not be read, so the kill switch cannot be confirmed (${f.table.error})`, evidence);
   }
   const t = f.table;
-  evidence.push(ev('In the kernel', t.present ? `table inet umbra${t.hash ? ` with spec ${t.hash}` : ' without Umbra’s marker'}` : 'no table inet umbra'));
+  const policy = t.block === undefined ? '' : t.block ? ' (a block)' : ' (guards only)';
+  evidence.push(ev('In the kernel', t.present ? `table inet umbra${t.hash ? ` with spec ${t.hash}${policy}` : ' without Umbra’s marker'}` : 'no table inet umbra'));
   if (t.listing !== undefined) evidence.push(ev('nft list table inet umbra', trimListing(t.listing)));
   const recent = f.lastRestore && f.now - f.lastRestore.at < RECENT_RESTORE_MS ? f.lastRestore : undefined;
   if (recent) evidence.push(ev('Last repair', `${when(recent.at)}: ${recent.why}; the helper restored it`));
 
+  if (guard) {
+    if (!t.present || t.hash !== f.expectedHash) {
+      return result('kill-switch', title, 'fail', `The kill switch is off, and the connection’s guards are ${t.present ? 'not the ones the helper applied' : 'missing from the kernel'}: hosts on your network may probe the tunnel’s address`, evidence);
+    }
+    return result('kill-switch', title, 'warn', 'The kill switch is off: if the tunnel drops, traffic goes out unprotected (the connection’s guards are in place)', evidence);
+  }
   if (wanted) {
     if (!t.present) return result('kill-switch', title, 'fail', 'The kill switch’s rules are missing from the kernel: traffic outside the tunnel is not blocked', evidence);
     if (f.expectedHash !== undefined && t.hash === undefined) {

@@ -19,10 +19,10 @@ afterEach(async () => {
 });
 
 describe('bootSpec', () => {
-  it('has no tunnel, no DNS, and the last endpoint only when given', () => {
-    expect(bootSpec({ fwmark: UMBRA_FWMARK })).toEqual({ endpoints: [], fwmark: UMBRA_FWMARK, dnsServers: [], lanPrefixes: [] });
-    const ep = [{ address: '203.0.113.2', port: 51820 }];
-    expect(bootSpec({ fwmark: 7, lanPrefixes: ['192.168.0.0/16'], endpoints: ep })).toEqual({ endpoints: ep, fwmark: 7, dnsServers: [], lanPrefixes: ['192.168.0.0/16'] });
+  it('blocks, with no tunnel, no endpoint, no DNS and no resolvers; allow LAN only when asked', () => {
+    const none = { block: true, tunnelAddresses: [], tunnelsIpv6: true, endpoints: [], dnsServers: [], lookupResolvers: [] };
+    expect(bootSpec({ fwmark: UMBRA_FWMARK })).toEqual({ ...none, fwmark: UMBRA_FWMARK, allowLan: false });
+    expect(bootSpec({ fwmark: 7, allowLan: true })).toEqual({ ...none, fwmark: 7, allowLan: true });
   });
 });
 
@@ -37,7 +37,7 @@ describe('writeBootRuleset / removeBootRuleset', () => {
     expect((await stat(stateDir)).mode & 0o777).toBe(0o700);
 
     await chmod(path, 0o644);
-    const lan = bootSpec({ fwmark: UMBRA_FWMARK, lanPrefixes: ['10.0.0.0/8'] });
+    const lan = bootSpec({ fwmark: UMBRA_FWMARK, allowLan: true });
     const before = (await stat(path)).ino;
     await writeBootRuleset(stateDir, lan);
     expect(await readFile(path, 'utf8')).toBe(buildRuleset(lan));

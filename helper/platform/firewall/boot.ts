@@ -2,11 +2,11 @@
 // `nft -f <stateDir>/boot-killswitch.nft` before any network is up (no Node needed; see
 // helper/systemd/README.md). The helper writes it while the setting is on and deletes it when
 // the setting goes off. The file is a complete ruleset from buildRuleset(): loading it replaces
-// table inet umbra atomically and touches no other table.
+// tables inet umbra and arp umbra atomically and touches no other table.
 import { mkdir, unlink } from 'node:fs/promises';
 import { fsyncDir, writeFileAtomic } from '../fs/atomic-file.js';
 import { join } from 'node:path';
-import { buildRuleset, type KillSwitchSpec } from './ruleset.js';
+import { buildRuleset, type FirewallSpec } from './ruleset.js';
 
 export { bootSpec } from './ruleset.js';
 
@@ -22,7 +22,7 @@ export function bootRulesetPath(stateDir: string): string {
  * or power loss leaves the old file or the new one, never a partial ruleset. Creates stateDir
  * (0700) if missing. Returns the path.
  */
-export async function writeBootRuleset(stateDir: string, spec: KillSwitchSpec): Promise<string> {
+export async function writeBootRuleset(stateDir: string, spec: FirewallSpec): Promise<string> {
   const text = buildRuleset(spec); // validates before anything is written
   await mkdir(stateDir, { recursive: true, mode: 0o700 });
   const path = bootRulesetPath(stateDir);

@@ -6,17 +6,29 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CommandError, type CommandRunner, type RunResult } from '../exec.js';
 import { FakeRunner } from '../testing/fake-runner.js';
 import { UMBRA_FWMARK } from '../routing/constants.js';
-import { Firewall, FirewallError, startWatchdog, type RestoreReason } from './firewall.js';
-import { bootSpec, buildRuleset, markerComment, removalScript, specHash, type KillSwitchSpec } from './ruleset.js';
+import { Firewall, FirewallError, kernelKind, startWatchdog, type RestoreReason } from './firewall.js';
+import { CONNECTED } from './testdata/specs.js';
+import { bootSpec, buildRuleset, markerComment, removalScript, specHash, type FirewallSpec } from './ruleset.js';
 
-const A: KillSwitchSpec = { tunnelInterface: 'umbra0', endpoints: [{ address: '203.0.113.2', port: 51820 }], fwmark: UMBRA_FWMARK, dnsServers: ['100.64.0.53'], lanPrefixes: [] };
-const B: KillSwitchSpec = { ...A, endpoints: [{ address: '203.0.113.3', port: 51820 }] };
+const A: FirewallSpec = { ...CONNECTED, tunnelAddresses: ['100.64.0.2'] };
+const B: FirewallSpec = { ...A, endpoints: [{ address: '203.0.113.3', port: 51820 }] };
+const GUARD: FirewallSpec = { ...A, block: false, dnsServers: [] };
 
 const NO_TABLE = 'Error: No such file or directory\nlist table inet umbra\n                ^^^^^\n';
 
-/** A stand-in for nft with one table's worth of kernel state: what the last `nft -f` left. */
+/** Our tables of a ruleset text, "as listed": the inet one, and the arp one if the text has it. */
+function asListed(text: string): { inet: string; arp: string | undefined } {
+  const i = text.indexOf('table inet umbra {');
+  const a = text.indexOf('table arp umbra {');
+  return a < 0 ? { inet: text.slice(i), arp: undefined } : { inet: text.slice(i, a), arp: text.slice(a) };
+}
+
+/** A stand-in for nft with our tables' worth of kernel state: what the last `nft -f` left. */
 class FakeNft implements CommandRunner {
   table: string | undefined;
+  arpTable: string | undefined;
+  /** Another arp table, not ours, listed beside ours. */
+  otherArp = '';
   readonly log: string[] = [];
   /** Resolves each command only when the test says so, when set. */
   gate: Promise<void> | undefined;
@@ -33,10 +45,11 @@ class FakeNft implements CommandRunner {
       this.log.push(line);
       if (line === 'nft -f -') {
         const input = opts.input ?? '';
-        if (input === removalScript()) this.table = undefined;
-        else this.table = input.slice(input.indexOf('table inet umbra {')); // "as listed"
+        if (input === removalScript()) this.table = this.arpTable = undefined;
+        else ({ inet: this.table, arp: this.arpTable } = asListed(input));
         return { stdout: '', stderr: '' };
       }
+      if (line === 'nft list ruleset arp') return { stdout: this.otherArp + (this.arpTable ?? ''), stderr: '' };
       if (line === 'nft list table inet umbra') {
         if (this.table === undefined) throw new CommandError(argv, 1, NO_TABLE);
         return { stdout: this.table, stderr: '' };
@@ -50,16 +63,17 @@ class FakeNft implements CommandRunner {
 }
 
 describe('Firewall', () => {
-  it('applies a spec with ONE nft -f - transaction and reads it back', async () => {
-    const run = new FakeRunner().respond('nft list table inet umbra', buildRuleset(A));
+  it('applies a spec with ONE nft -f - transaction and reads both tables back', async () => {
+    const run = new FakeRunner().respond('nft list table inet umbra', asListed(buildRuleset(A)).inet);
     await new Firewall(run).apply(A);
-    expect(run.lines).toEqual(['nft -f -', 'nft list table inet umbra']);
+    expect(run.lines).toEqual(['nft -f -', 'nft list table inet umbra', 'nft list ruleset arp']);
     expect(run.calls[0]!.input).toBe(buildRuleset(A));
   });
 
   it('validates before running anything', async () => {
     const run = new FakeRunner();
     await expect(new Firewall(run).apply({ ...A, tunnelInterface: 'bad name' })).rejects.toThrow(/not a valid interface name/);
+    await expect(new Firewall(run).apply({ ...A, tunnelInterface: undefined })).rejects.toThrow(RangeError);
     expect(run.calls).toEqual([]);
   });
 
@@ -86,25 +100,57 @@ describe('Firewall', () => {
     const run = new FakeRunner().failOn('nft -f -', { exitCode: 1, stderr });
     const e = (await new Firewall(run).apply(A).catch((x: unknown) => x)) as FirewallError;
     expect(e.code).toBe('refused');
-    expect(e.message).toMatch(/^the kernel refused the kill-switch ruleset: \/dev\/stdin:12:3-40: Error: Could not process rule: No such file or directory \(the kernel lacks/);
+    expect(e.message).toMatch(/^the kernel refused the firewall ruleset: \/dev\/stdin:12:3-40: Error: Could not process rule: No such file or directory \(the kernel lacks/);
     expect(e.message).not.toContain('^^^');
     const perm = new FakeRunner().failOn('nft -f -', { exitCode: 1, stderr: 'Error: Could not process rule: Operation not permitted\n' });
     await expect(new Firewall(perm).apply(A)).rejects.toMatchObject({ code: 'permission', message: expect.stringMatching(/needs root \(CAP_NET_ADMIN\)/) });
   });
 
-  it('reads presence and the marker; absent is not an error', async () => {
+  it('reads presence, the marker and its policy; absent is not an error', async () => {
     const nft = new FakeNft();
     const fw = new Firewall(nft);
     expect(await fw.isPresent()).toBe(false);
     expect(await fw.currentSpecHash()).toBeUndefined();
+    expect(kernelKind(await fw.read())).toBe('none');
     await fw.apply(A);
     expect(await fw.isPresent()).toBe(true);
     expect(await fw.currentSpecHash()).toBe(specHash(A));
-    // Someone else's table under our name: present, but no hash.
+    const state = await fw.read();
+    expect(state).toMatchObject({ present: true, hash: specHash(A), block: true });
+    expect(kernelKind(state)).toBe('block');
+    // The listing covers both tables, and only ours of the arp family.
+    nft.otherArp = 'table arp other {\n\tchain x {\n\t}\n}\n';
+    const { listing } = await fw.read();
+    expect(listing).toMatch(/^table inet umbra \{\n\tcomment "umbra firewall v2 block=1 spec=/);
+    expect(listing).toContain('table arp umbra {\n\tchain input {');
+    expect(listing).toContain('arp operation request arp daddr ip 100.64.0.2 drop');
+    expect(listing).not.toContain('arp other');
+    await fw.apply(GUARD);
+    expect(kernelKind(await fw.read())).toBe('guard');
+    expect(await fw.read()).toMatchObject({ hash: specHash(GUARD), block: false });
+    // A table loaded from a boot file of an earlier version: a block.
+    nft.table = 'table inet umbra {\n\tcomment "umbra kill switch v1 spec=' + 'c'.repeat(32) + '"\n}\n';
+    expect(await fw.read()).toMatchObject({ present: true, hash: 'c'.repeat(32), block: true });
+    // Someone else's table under our name: present, but no hash and no policy.
     nft.table = 'table inet umbra {\n\tchain x {\n\t}\n}\n';
+    nft.arpTable = undefined;
     expect(await fw.read()).toEqual({ present: true, listing: nft.table });
+    expect(kernelKind(await fw.read())).toBe('foreign');
     await fw.remove();
     expect(await fw.isPresent()).toBe(false);
+  });
+
+  it('kernelKind: none, guard, block or foreign', () => {
+    expect(kernelKind({ present: false })).toBe('none');
+    expect(kernelKind({ present: true, listing: 'x' })).toBe('foreign');
+    expect(kernelKind({ present: true, hash: 'a', block: true })).toBe('block');
+    expect(kernelKind({ present: true, hash: 'a', block: false })).toBe('guard');
+  });
+
+  it('removes both tables, and says so when it cannot', async () => {
+    const run = new FakeRunner().failOn('nft -f -', { exitCode: 1, stderr: 'Error: Could not process rule: Device or resource busy\n' });
+    await expect(new Firewall(run).remove()).rejects.toMatchObject({ code: 'failed', message: expect.stringMatching(/^could not remove the firewall \(tables inet umbra and arp umbra\): .*busy/) });
+    expect(removalScript()).toContain('delete table arp umbra');
   });
 
   it('reports a failing read instead of calling the table absent', async () => {
@@ -126,7 +172,7 @@ describe('Firewall', () => {
 describe('startWatchdog', () => {
   afterEach(() => vi.useRealTimers());
 
-  function setup(expected: KillSwitchSpec | undefined) {
+  function setup(expected: FirewallSpec | undefined) {
     const nft = new FakeNft();
     const fw = new Firewall(nft);
     const restores: RestoreReason[] = [];
@@ -156,7 +202,7 @@ describe('startWatchdog', () => {
       expect(restores).toEqual(['the table was missing']);
       expect(await fw.currentSpecHash()).toBe(specHash(A));
 
-      nft.table = buildRuleset(B).slice(buildRuleset(B).indexOf('table inet umbra {')); // replaced
+      nft.table = asListed(buildRuleset(B)).inet; // replaced
       await wd.checkNow();
       expect(restores.at(-1)).toBe('the table held a different ruleset');
 
@@ -166,6 +212,12 @@ describe('startWatchdog', () => {
       expect(restores.at(-1)).toBe('the table had been modified');
       expect(nft.table).toContain('policy drop;');
       expect(restores).toHaveLength(3);
+
+      nft.arpTable = undefined; // nft delete table arp umbra
+      await wd.checkNow();
+      expect(restores.at(-1)).toBe('the table had been modified');
+      expect(nft.arpTable).toContain('arp daddr ip 100.64.0.2 drop');
+      expect(restores).toHaveLength(4);
       // Presence never dropped as seen by a check (each restore happened within the check).
       expect(presence).toEqual([true]);
     } finally {
@@ -216,13 +268,27 @@ describe('startWatchdog', () => {
     const boot = bootSpec({ fwmark: UMBRA_FWMARK });
     const { nft, wd, restores } = setup(boot);
     try {
-      nft.table = buildRuleset(boot).slice(buildRuleset(boot).indexOf('table inet umbra {')); // loaded by the boot unit
+      nft.table = asListed(buildRuleset(boot)).inet; // loaded by the boot unit
       await wd.checkNow();
       expect(restores).toEqual([]);
       expect(nft.log.filter((l) => l === 'nft -f -')).toEqual([]);
       nft.table += '\n# edited';
       await wd.checkNow();
       expect(restores).toEqual(['the table had been modified']);
+    } finally {
+      wd.stop();
+    }
+  });
+
+  it('adopts a guard only with its arp table (a restart after someone deleted it)', async () => {
+    const { nft, wd, restores } = setup(GUARD);
+    try {
+      nft.table = asListed(buildRuleset(GUARD)).inet; // the arp table is gone
+      await wd.checkNow();
+      expect(restores).toEqual(['the table had been modified']);
+      expect(nft.arpTable).toBe(asListed(buildRuleset(GUARD)).arp);
+      await wd.checkNow();
+      expect(restores).toHaveLength(1);
     } finally {
       wd.stop();
     }
@@ -279,7 +345,7 @@ describe('startWatchdog', () => {
 
   it('works by the listing alone on a kernel that drops table comments', async () => {
     const { nft, fw, wd, restores } = setup(A);
-    const strip = (t: string) => t.replace(/\tcomment "[^"]*"\n/, '');
+    const strip = (t: string) => t.replace(/\tcomment "umbra firewall[^"]*"\n/, '');
     const run = nft.run.bind(nft);
     nft.run = async (argv, opts) => {
       const r = await run(argv, opts);

@@ -1,19 +1,23 @@
-// The kill switch in the kernel: applies, reads back and removes table `inet umbra` with `nft`
-// (through a CommandRunner, so the lab runs it inside a namespace), and a watchdog that puts the
-// table back when someone flushes, replaces or edits it (DESIGN.md, "Kill switch").
+// The firewall in the kernel: applies, reads back and removes our tables (`inet umbra`, plus
+// `arp umbra` for the CVE-2019-14899 guard; see ruleset.ts) with `nft` (through a CommandRunner,
+// so the lab runs it inside a namespace), and a watchdog that puts them back when someone
+// flushes, replaces or edits them (DESIGN.md, "Firewall policy per state").
 //
 // Every change is ONE `nft -f -` transaction (see ruleset.ts): the kernel commits it whole or not
 // at all, so there is nothing to validate first (`nft -c` would check the same batch). Operations
 // of one Firewall run one at a time, in the order they were called.
 //
-// Tamper detection: the table's comment carries a hash of the spec it was built from; after each
-// apply the Firewall also keeps the kernel's own listing of the table, so a rule added, changed
-// or deleted inside our table (same comment) is noticed too.
+// Tamper detection: the inet table's comment carries the policy and a hash of the spec it was
+// built from; after each apply the Firewall also keeps the kernel's own listing of both tables, so
+// a rule added, changed or deleted inside them (same comment), or the arp table deleted, is
+// noticed too.
 import { CommandError, type CommandRunner } from '../exec.js';
-import { buildRuleset, parseMarker, removalScript, specHash, TABLE_FAMILY, TABLE_NAME, type KillSwitchSpec } from './ruleset.js';
+import {
+  ARP_TABLE_FAMILY, buildRuleset, hasArpTable, parseMarker, removalScript, specHash, TABLE_FAMILY, TABLE_NAME, type FirewallSpec,
+} from './ruleset.js';
 
-export type { KillSwitchSpec } from './ruleset.js';
-export { buildRuleset, removalScript, specHash } from './ruleset.js';
+export type { FirewallSpec } from './ruleset.js';
+export { bootSpec, buildRuleset, parseMarker, PRIVATE_PREFIXES, removalScript, specHash } from './ruleset.js';
 
 export type FirewallErrorCode = 'nft-missing' | 'permission' | 'refused' | 'failed';
 
@@ -53,25 +57,39 @@ export function explainNftFailure(e: unknown, doing: 'apply' | 'remove' | 'read'
     case 'apply':
     case 'load': {
       const hint = /Could not process rule: No such file or directory/.test(err)
-        ? ' (the kernel lacks an nftables feature the kill switch uses: check that the nf_tables, nft_reject_inet and nf_conntrack modules are available)'
+        ? ' (the kernel lacks an nftables feature the firewall uses: check that the nf_tables (with its arp family), nft_reject_inet and nf_conntrack modules are available)'
         : '';
-      return new FirewallError('refused', `the kernel refused the kill-switch ruleset: ${msg}${hint}`, err);
+      // The boot file is always the kill switch; an apply may be the guard of a connection without it.
+      return new FirewallError('refused', `the kernel refused the ${doing === 'load' ? 'kill-switch' : 'firewall'} ruleset: ${msg}${hint}`, err);
     }
     case 'remove':
-      return new FirewallError('failed', `could not remove the kill switch (table ${TABLE_FAMILY} ${TABLE_NAME}): ${msg}`, err);
+      return new FirewallError('failed', `could not remove the firewall (tables ${TABLE_FAMILY} ${TABLE_NAME} and ${ARP_TABLE_FAMILY} ${TABLE_NAME}): ${msg}`, err);
     case 'read':
       return new FirewallError('failed', `could not read the firewall with nft: ${msg}`, err);
   }
 }
 
-/** What the kernel holds in place of our table. */
+/** What the kernel holds in place of our tables. */
 export interface TableState {
+  /** Whether table inet umbra is there (ours or not). */
   present: boolean;
   /** The spec hash in the table's marker; undefined when absent or not ours. */
   hash?: string;
-  /** `nft list table inet umbra` as printed; undefined when absent. */
+  /** The policy the marker names (true: the kill switch, false: the guard); undefined when absent or not ours. */
+  block?: boolean;
+  /** `nft list table inet umbra` as printed, followed by table arp umbra when it is there; undefined when absent. */
   listing?: string;
 }
+
+/** What a read of the kernel shows: none, our guard, our block, or a table of our name that is not ours. */
+export function kernelKind(state: TableState): 'none' | 'guard' | 'block' | 'foreign' {
+  if (!state.present) return 'none';
+  if (state.block === undefined) return 'foreign';
+  return state.block ? 'block' : 'guard';
+}
+
+/** Whether a listing (as TableState has it) includes table arp umbra. */
+const listsArpTable = (listing: string) => listing.split('\n').some((l) => l === `table ${ARP_TABLE_FAMILY} ${TABLE_NAME} {`);
 
 /** Why the watchdog restored the table. */
 export type RestoreReason = 'the table was missing' | 'the table held a different ruleset' | 'the table had been modified';
@@ -98,8 +116,8 @@ export class Firewall {
     return result;
   }
 
-  /** Replaces table inet umbra with the kill switch for `spec`, in one transaction. */
-  async apply(spec: KillSwitchSpec): Promise<void> {
+  /** Replaces our tables with the policy for `spec`, in one transaction. */
+  async apply(spec: FirewallSpec): Promise<void> {
     // Validates (and rejects) before anything is queued.
     const text = buildRuleset(spec);
     const hash = specHash(spec);
@@ -119,7 +137,7 @@ export class Firewall {
     if (state?.present) this.markerKept = state.hash === hash;
   }
 
-  /** Deletes table inet umbra; no error when it is not there. Touches no other table. */
+  /** Deletes our tables; no error when they are not there. Touches no other table. */
   remove(): Promise<void> {
     return this.exclusive(async () => {
       try {
@@ -162,8 +180,16 @@ export class Firewall {
       if (!hasOurTable(tables)) return { present: false };
       throw explainNftFailure(e, 'read');
     }
-    const hash = parseMarker(listing);
-    return hash === undefined ? { present: true, listing } : { present: true, hash, listing };
+    // The arp family's tables (rarely any but ours): succeeds, printing nothing, when there are none.
+    let arp: string;
+    try {
+      arp = ourArpTable((await this.run.run(['nft', 'list', 'ruleset', ARP_TABLE_FAMILY])).stdout);
+    } catch (e) {
+      throw explainNftFailure(e, 'read');
+    }
+    if (arp !== '') listing = `${listing.replace(/\n*$/, '\n')}${arp}`;
+    const marker = parseMarker(listing);
+    return marker === undefined ? { present: true, listing } : { present: true, hash: marker.hash, block: marker.block, listing };
   }
 
   /**
@@ -172,7 +198,7 @@ export class Firewall {
    * not hold exactly, applies it. Does nothing more while another operation is waiting (a caller
    * changing the table right now; the next step checks again).
    */
-  enforce(expected: () => KillSwitchSpec | undefined): Promise<{ present: boolean; restored?: RestoreReason }> {
+  enforce(expected: () => FirewallSpec | undefined): Promise<{ present: boolean; restored?: RestoreReason }> {
     return this.exclusive(async () => {
       const state = await this.readNow();
       const spec = expected();
@@ -185,6 +211,8 @@ export class Firewall {
         if (this.recorded?.hash !== want || this.recorded.listing !== state.listing) why = 'the table had been modified';
       } else if (state.hash !== want) why = 'the table held a different ruleset';
       else if (this.recorded?.hash === want && this.recorded.listing !== state.listing) why = 'the table had been modified';
+      // An adopted table has no recorded listing: the arp table must still be there when the spec has one.
+      else if (listsArpTable(state.listing ?? '') !== hasArpTable(spec)) why = 'the table had been modified';
       if (why === undefined) {
         // Adopted (e.g. from boot or before a restart): the listing seen now is the reference.
         if (this.recorded?.hash !== want && state.listing !== undefined) this.recorded = { hash: want, listing: state.listing };
@@ -200,11 +228,20 @@ function hasOurTable(tablesListing: string): boolean {
   return tablesListing.split('\n').some((l) => l.trim() === `table ${TABLE_FAMILY} ${TABLE_NAME}`);
 }
 
+/** Table arp umbra out of `nft list ruleset arp` (a table starts at `table ...{` and ends at a `}` line, both unindented). */
+function ourArpTable(ruleset: string): string {
+  const lines = ruleset.split('\n');
+  const start = lines.indexOf(`table ${ARP_TABLE_FAMILY} ${TABLE_NAME} {`);
+  if (start < 0) return '';
+  const end = lines.indexOf('}', start);
+  return lines.slice(start, end < 0 ? undefined : end + 1).join('\n') + '\n';
+}
+
 export interface WatchdogOptions {
   /** Time between the end of one check and the start of the next; 1000 ms by default. */
   intervalMs?: number;
   /** The spec that should be in the kernel now, or undefined when none should be enforced. */
-  expected: () => KillSwitchSpec | undefined;
+  expected: () => FirewallSpec | undefined;
   /** Called after the table was put back. */
   onRestore: (why: RestoreReason) => void;
   /** Failures of a check or a restore (never thrown); the watchdog keeps going. */
@@ -220,7 +257,7 @@ export interface Watchdog {
 }
 
 /**
- * Checks the table every interval and restores `expected()` when it is missing, replaced or
+ * Checks our tables every interval and restores `expected()` when they are missing, replaced or
  * edited. Checks never overlap. Callers that change the kill switch should update what
  * `expected()` returns no later than right after their `apply()`/`remove()` resolves; a change
  * queued on the Firewall while a check runs is never undone by that check.

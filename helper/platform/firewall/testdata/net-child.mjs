@@ -42,6 +42,31 @@ const commands = {
     emit({ event: 'serving' });
   },
 
+  /** UDP sockets that only record what arrives (udp-recv events), on each {address, port};
+   *  `broadcast` lets send-from use them for a broadcast destination. */
+  async listen({ udp = [] }) {
+    for (const { address, port, broadcast = false } of udp) {
+      const s = dgram.createSocket(net.isIPv6(address) ? { type: 'udp6', ipv6Only: true } : { type: 'udp4' });
+      s.on('message', (msg, rinfo) => emit({ event: 'udp-recv', address, port, payload: msg.toString(), from: rinfo.address, fromPort: rinfo.port }));
+      s.on('error', () => {});
+      await new Promise((resolve, reject) => {
+        s.once('error', reject);
+        s.bind({ address, port }, resolve);
+      });
+      if (broadcast) s.setBroadcast(true);
+      servers.push(s);
+    }
+    emit({ event: 'listening' });
+  },
+
+  /** One datagram from the socket that serve/listen bound to {address, port} (its source address and port). */
+  async 'send-from'({ id, address, port, to, toPort, payload = id }) {
+    const s = servers.find((x) => x instanceof dgram.Socket && x.address().address === address && x.address().port === port);
+    if (!s) throw new Error(`no socket bound to ${address}:${port}`);
+    const sendError = await new Promise((resolve) => s.send(payload, toPort, to, (err) => resolve(err ? err.code : null)));
+    emit({ event: 'result', id, sendError });
+  },
+
   /** One datagram; waits for the echo. sendError: the send's error code; reply: the echo or null. */
   async udp({ id, family = 4, to, port, payload = id, mark, timeoutMs = 600 }) {
     const s = await openUdpSocket({ family, mark, bufferBytes: 0 });

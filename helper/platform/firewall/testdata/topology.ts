@@ -3,6 +3,7 @@
 //   ukf-<pid>-k (container)            ukf-<pid>-c (client: the kill switch goes here)       ukf-<pid>-r (router / "internet")
 //   eth0 198.51.100.66/26  ─── veth ─── k0     198.51.100.65/26
 //                                       eth0   198.51.100.2/26, 2001:db8:1::2/64  ─── veth ─── to-c  198.51.100.1/26, 2001:db8:1::1/64
+//                                              fe80::2/64                                            fe80::1/64
 //                                       umbra0 100.64.0.2/30, 2001:db8:64::2/64   ─── veth ─── tun-r 100.64.0.1/30, 2001:db8:64::1/64
 //                                                                                             lo: 203.0.113.250 + 2001:db8:ff::250 (an internet host)
 //                                                                                                 203.0.113.2 + 2001:db8:ff::2 (the VPN endpoint, udp 51820)
@@ -13,7 +14,12 @@
 // reaches the router without passing eth0. The client's default routes go out eth0; the DNS
 // servers are routed into umbra0 (through the "tunnel"). The router answers the container's
 // tunnel traffic (from 100.64.0.1) back through the tunnel (policy rule), everything else back
-// through the client's eth0.
+// through the client's eth0. The router's side of eth0 is also "the LAN": its fixed link-local
+// address fe80::1 is the only LAN-range ("allow LAN") address the lab may use.
+//
+// The client answers ARP for any of its addresses on any interface (arp_ignore=0, the Linux
+// default, set explicitly so the lab does not depend on what new namespaces inherit): the
+// condition CVE-2019-14899 needs.
 import { spawnSync } from 'node:child_process';
 
 export interface Lab {
@@ -33,6 +39,15 @@ export const ADDR = {
   otherDns4: '203.0.113.54',
   routerLan4: '198.51.100.1',
   routerLan6: '2001:db8:1::1',
+  /** The router's link-local address on the client's LAN (scope: to-c there, eth0 on the client). */
+  routerLink6: 'fe80::1',
+  clientLink6: 'fe80::2',
+  clientLan4: '198.51.100.2',
+  clientLan6: '2001:db8:1::2',
+  /** The client's tunnel addresses (on umbra0). */
+  clientTun4: '100.64.0.2',
+  clientTun6: '2001:db8:64::2',
+  container4: '198.51.100.66',
   routerTun4: '100.64.0.1',
   routerTun6: '2001:db8:64::1',
   lan4: '198.51.100.0/26',
@@ -75,10 +90,10 @@ export function buildLab(prefix: string): Lab {
     for (const c of cidrs) sh('ip', '-n', ns, 'addr', 'add', c, 'dev', dev, ...(c.includes(':') ? ['nodad'] : []));
     sh('ip', '-n', ns, 'link', 'set', dev, 'up');
   };
-  addr(C, 'eth0', '198.51.100.2/26', '2001:db8:1::2/64');
+  addr(C, 'eth0', '198.51.100.2/26', '2001:db8:1::2/64', 'fe80::2/64');
   addr(C, 'umbra0', '100.64.0.2/30', '2001:db8:64::2/64');
   addr(C, 'k0', '198.51.100.65/26');
-  addr(R, 'to-c', '198.51.100.1/26', '2001:db8:1::1/64');
+  addr(R, 'to-c', '198.51.100.1/26', '2001:db8:1::1/64', 'fe80::1/64');
   addr(R, 'tun-r', '100.64.0.1/30', '2001:db8:64::1/64');
   addr(R, 'lo', '203.0.113.250/32', '203.0.113.2/32', '203.0.113.53/32', '203.0.113.54/32', '2001:db8:ff::250/128', '2001:db8:ff::2/128', '2001:db8:ff::53/128');
   addr(K, 'eth0', '198.51.100.66/26');
@@ -89,6 +104,9 @@ export function buildLab(prefix: string): Lab {
   for (const dns of ['203.0.113.53', '203.0.113.54']) sh('ip', '-n', C, 'route', 'add', `${dns}/32`, 'via', '100.64.0.1', 'dev', 'umbra0');
   sh('ip', '-n', C, '-6', 'route', 'add', '2001:db8:ff::53/128', 'via', '2001:db8:64::1', 'dev', 'umbra0');
   inNs(C, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1');
+  for (const key of ['all', 'eth0']) {
+    for (const knob of ['arp_ignore', 'arp_filter', 'rp_filter']) inNs(C, 'sysctl', '-q', '-w', `net.ipv4.conf.${key}.${knob}=0`);
+  }
   sh('ip', '-n', K, 'route', 'add', 'default', 'via', '198.51.100.65');
 
   // Router: the container's subnet is behind the client; answers from 100.64.0.1 go back
@@ -97,5 +115,11 @@ export function buildLab(prefix: string): Lab {
   sh('ip', '-n', R, 'route', 'add', '198.51.100.64/26', 'via', '100.64.0.2', 'table', '100');
   sh('ip', '-n', R, 'rule', 'add', 'from', '100.64.0.1', 'lookup', '100', 'priority', '100');
   for (const key of ['all', 'default', 'tun-r', 'to-c']) inNs(R, 'sysctl', '-q', '-w', `net.ipv4.conf.${key}.rp_filter=0`);
+  for (const key of ['all', 'to-c']) inNs(R, 'sysctl', '-q', '-w', `net.ipv4.conf.${key}.arp_ignore=0`);
+  // A real tunnel (WireGuard) is a layer-3 device without ARP or neighbour discovery; the veth that
+  // stands in for it gets fixed neighbour entries, since the firewall's ARP guard refuses requests
+  // for the tunnel's addresses on every interface.
+  const tunMac = (JSON.parse(sh('ip', '-n', C, '-j', 'link', 'show', 'umbra0')) as { address: string }[])[0]!.address;
+  for (const ip of ['100.64.0.2', '2001:db8:64::2']) sh('ip', '-n', R, 'neigh', 'replace', ip, 'lladdr', tunMac, 'dev', 'tun-r', 'nud', 'permanent');
   return lab;
 }
