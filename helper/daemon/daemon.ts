@@ -4,16 +4,20 @@
 import { readFileSync } from 'node:fs';
 import { systemRunner, type CommandRunner } from '../platform/exec.js';
 import { UMBRA_FWMARK, UMBRA_TABLE } from '../platform/routing/constants.js';
-import { Firewall, startWatchdog, type KillSwitchSpec } from '../platform/firewall/firewall.js';
+import { Firewall, startWatchdog } from '../platform/firewall/firewall.js';
 import { bootSpec, writeBootRuleset, removeBootRuleset } from '../platform/firewall/boot.js';
 import { chooseDnsBackend } from '../platform/dns/choose.js';
 import { StateStore } from './store/state-store.js';
-import { Connection, type ConnectTarget } from './connection.js';
-import { lanPrefixes, PRIVATE_PREFIXES } from './lan.js';
+import { SETTINGS_FILE, STATE_FILE } from './store/files.js';
+import { FirewallOwner } from './firewall-owner.js';
+import { TunnelDriver } from './tunnel-driver.js';
+import type { Target } from './tunnel-state/types.js';
+import { planStart } from './start-policy.js';
+import { readBoot } from './boot-id.js';
 import { removeStaleRules } from './cleanup.js';
 import { startIpcServer } from '../ipc/server.js';
 import { ErrorCode, PROTOCOL_VERSION, RpcError, type Handlers, type HelperEvent, type Settings } from '../ipc/schema.js';
-import { resolveEndpoint } from '../tunnel/endpoints.js';
+import { createEndpointLookup } from '../tunnel/endpoints.js';
 import { Tunnel } from '../tunnel/tunnel.js';
 import { LeakChecker } from '../leakcheck/leak-check.js';
 
@@ -28,6 +32,8 @@ export interface DaemonOptions {
   run?: CommandRunner;
   /** The kill-switch watchdog's interval; default env UMBRA_WATCHDOG_MS, else 1000 ms (tests set it high to catch a tampered table). */
   watchdogMs?: number;
+  /** Where the kernel says which boot this is; /proc/sys/kernel/random/boot_id by default. */
+  bootIdPath?: string;
 }
 
 export interface Daemon {
@@ -83,94 +89,107 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     for (const l of listeners) l(e);
   };
   const firewall = new Firewall(run);
-  /** The block we last put in the kernel; the watchdog restores exactly this. */
-  let expectedBlock: KillSwitchSpec | undefined;
   /** The leak checks, once they exist: told every status (they look up the address without the VPN) and every repair. */
   const leakHook: { checker?: LeakChecker } = {};
+  const late: { driver?: TunnelDriver } = {};
+  const owner = new FirewallOwner(firewall, bootSpec({ fwmark: UMBRA_FWMARK }), log, () => late.driver?.emit());
+  const lookup = createEndpointLookup({
+    stateDir: o.stateDir,
+    fwmark: UMBRA_FWMARK,
+    resolvConfPath: o.resolvConfPath,
+    run,
+    isTunnelLink: isTunnelDev,
+    excludeServers: () => late.driver?.status().dns ?? [],
+    log,
+  });
 
-  const connection = new Connection(
-    {
-      resolve: (ep) => resolveEndpoint(ep),
-      startTunnel: (cfg, hooks) =>
-        Tunnel.start(cfg, {
-          onEvent: (e) => {
-            if (e.type === 'handshake-complete') hooks.onHandshake();
-            else if (e.type === 'handshake-failed') hooks.onGiveUp();
-          },
-          onFatal: hooks.onFatal,
-        }),
-      applyBlock: async (spec) => {
-        await firewall.apply(spec);
-        expectedBlock = spec;
-      },
-      removeBlock: async () => {
-        expectedBlock = undefined;
-        await firewall.remove();
-      },
-      applyDns: (cfg) => dns.apply(cfg),
-      lanPrefixes: () => lanPrefixes(run, isTunnelDev),
-      fwmark: UMBRA_FWMARK,
-      log,
-      now: () => Date.now(),
+  const driver = new TunnelDriver({
+    firewall: owner,
+    resolve: async (ep) => {
+      const r = await lookup.resolve(ep);
+      if (r.fromCache) log(`could not look up ${ep.host}; using the address it had last time, ${r.host}`);
+      return r;
     },
-    () => ({ killSwitch: store.settings().killSwitch, allowLan: store.settings().allowLan }),
-    (status) => {
+    lookupResolvers: () => lookup.resolvers(),
+    startTunnel: (cfg, hooks) =>
+      Tunnel.start(cfg, {
+        onEvent: (e) => {
+          if (e.type === 'handshake-complete') hooks.onHandshake();
+          else if (e.type === 'handshake-failed') hooks.onGiveUp();
+        },
+        onFatal: hooks.onFatal,
+      }),
+    applyDns: (cfg) => dns.apply(cfg),
+    settings: () => store.settings(),
+    fwmark: UMBRA_FWMARK,
+    log,
+    now: () => Date.now(),
+    onChange: (status) => {
       emit({ type: 'status', status });
       leakHook.checker?.onStatus(status);
     },
-  );
+  });
+  late.driver = driver;
 
-  const bootBlock = (s: Settings): KillSwitchSpec => bootSpec({ fwmark: UMBRA_FWMARK, lanPrefixes: s.allowLan ? PRIVATE_PREFIXES : [] });
+  const bootBlock = (s: Settings) => bootSpec({ fwmark: UMBRA_FWMARK, allowLan: s.allowLan });
   async function syncBootFile(s: Settings): Promise<void> {
     if (s.killSwitchOnBoot) await writeBootRuleset(o.stateDir, bootBlock(s));
     else await removeBootRuleset(o.stateDir);
   }
 
-  async function targetFor(id: string): Promise<ConnectTarget> {
+  function targetFor(id: string): Target {
     const server = store.server(id);
     if (!server) throw new RpcError(ErrorCode.NotFound, `no server "${id}": list them with \`umbra servers\``);
     return { server, config: store.tunnelConfig(id) };
   }
 
-  // ---- adopt what the kernel holds (fail closed after a crash; the boot block), then resume
+  // ---- what the kernel holds (a block left by a crash, or loaded at boot), then resume or hold
   const settings0 = store.settings();
   await syncBootFile(settings0);
   const desired = store.desired();
-  if (await firewall.isPresent()) {
-    if (desired.wantConnected || settings0.killSwitchOnBoot) {
-      connection.adoptBlock();
-      expectedBlock = settings0.killSwitchOnBoot && !desired.wantConnected ? bootBlock(settings0) : undefined;
-      log(desired.wantConnected ? 'found the kill switch in place; resuming the connection' : 'kill switch on boot is blocking traffic until you connect or turn it off');
-    } else {
-      await firewall.remove();
-      log('removed a kill-switch table no setting asks for');
-    }
-  }
+  const kernel = await owner.readKernel();
+  const boot = await readBoot(o.stateDir, o.bootIdPath);
   const resumeId = desired.wantConnected ? desired.serverId : settings0.autoConnect ? settings0.lastServerId : undefined;
-  if (resumeId && store.server(resumeId)) {
-    if (!desired.wantConnected) await store.setDesired({ wantConnected: true, serverId: resumeId });
-    await connection.connect(await targetFor(resumeId));
+  const resume = resumeId !== undefined && store.server(resumeId) !== undefined;
+  const plan = planStart({
+    resume,
+    killSwitchOnBoot: settings0.killSwitchOnBoot,
+    newBoot: boot.newBoot,
+    kernel,
+    stateUnreadable: store.unreadableAtOpen.some((f) => f === STATE_FILE || f === SETTINGS_FILE),
+  });
+  if (plan.resume) {
+    if (!desired.wantConnected) await store.setDesired({ wantConnected: true, serverId: resumeId! });
+    if (kernel === 'block') log('found the kill switch in place; resuming the connection under it');
+    await driver.dispatch({ type: 'connect', target: targetFor(resumeId!) });
+  } else {
+    if (plan.hold === 'boot') log('kill switch on boot: blocking traffic until you connect or turn it off');
+    else if (plan.hold === 'unreadable-state') log('the state files were unreadable and a block was in place: it stays until you connect or disconnect');
+    else if (kernel !== 'none') log(`removing a firewall table no setting asks for (${kernel})`);
+    await driver.dispatch({ type: 'start', ...(plan.hold ? { hold: plan.hold } : {}) });
   }
+  await boot.record();
 
   const watchdog = startWatchdog(firewall, {
     intervalMs: o.watchdogMs ?? watchdogMsFromEnv(log),
-    expected: () => expectedBlock,
+    expected: () => owner.wanted,
     onRestore: (why) => {
-      log(`kill switch: ${why}; restored it`);
+      log(`firewall: ${why}; restored it`);
       leakHook.checker?.noteRestore(why);
     },
-    onError: (e: Error) => log(`kill switch watchdog: ${e.message}`),
-    onPresence: (present: boolean) => connection.setFirewallPresent(present),
+    onError: (e: Error) => log(`firewall watchdog: ${e.message}`),
+    onPresence: (present: boolean) => owner.observe(present),
   });
 
+  const held = () => driver.state.name === 'disconnected' && driver.state.hold !== undefined;
   const leakChecker = new LeakChecker({
     run,
-    status: () => connection.status(),
+    status: () => driver.status(),
     settings: () => store.settings(),
-    wantsConnection: () => connection.wantsConnection,
+    wantsConnection: () => driver.wantsConnection,
     firewall,
-    expectedBlock: () => expectedBlock,
-    expectedIsBoot: () => expectedBlock !== undefined && !connection.wantsConnection,
+    expectedBlock: () => owner.wanted,
+    expectedIsBoot: held,
     restoreNow: () => watchdog.checkNow(),
     dns: { backend: dns.name, resolvConfPath: o.resolvConfPath },
     isTunnelDevice: isTunnelDev,
@@ -179,29 +198,28 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   });
   leakHook.checker = leakChecker;
   // The address without the VPN: looked up now (in the background) when nothing blocks.
-  const s0 = connection.status();
-  if (s0.state === 'disconnected' && !s0.blocked && !connection.wantsConnection) leakChecker.preVpn.probeSoon();
+  const s0 = driver.status();
+  if (s0.state === 'disconnected' && !s0.blocked && !driver.wantsConnection) leakChecker.preVpn.probeSoon();
 
   const one = serial();
   const handlers: Handlers = {
     version: async () => ({ version: packageVersion(), protocol: PROTOCOL_VERSION }),
-    status: async () => connection.status(),
+    status: async () => driver.status(),
     connect: (p) =>
       one(async () => {
         const id = p.serverId ?? store.settings().lastServerId ?? store.servers()[0]?.id;
         if (!id) throw new RpcError(ErrorCode.NotFound, 'no servers yet: import your provider\'s WireGuard config first (umbra import FILE)');
-        const target = await targetFor(id);
+        const target = targetFor(id);
         await store.setDesired({ wantConnected: true, serverId: id });
         if (store.settings().lastServerId !== id) emit({ type: 'settings', settings: await store.updateSettings({ lastServerId: id }) });
-        await connection.connect(target);
-        return connection.status();
+        await driver.dispatch({ type: 'connect', target });
+        return driver.status();
       }),
     disconnect: () =>
       one(async () => {
         await store.setDesired({ wantConnected: false });
-        await connection.disconnect();
-        expectedBlock = undefined;
-        return connection.status();
+        await driver.dispatch({ type: 'disconnect' });
+        return driver.status();
       }),
     listServers: async () => ({ servers: store.servers() }),
     importConfig: (p) =>
@@ -212,7 +230,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
       }),
     removeServer: (p) =>
       one(async () => {
-        if (connection.wantsConnection && connection.status().server?.id === p.id) {
+        if (driver.wantsConnection && driver.status().server?.id === p.id) {
           throw new RpcError(ErrorCode.Busy, `"${p.id}" is in use: disconnect or switch to another server first`);
         }
         const servers = await store.removeServer(p.id);
@@ -232,12 +250,9 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
         const before = store.settings();
         const after = await store.updateSettings(p);
         if (before.killSwitchOnBoot !== after.killSwitchOnBoot || before.allowLan !== after.allowLan) await syncBootFile(after);
-        if (before.killSwitch !== after.killSwitch || before.allowLan !== after.allowLan) await connection.policyChanged();
-        // Turning "on boot" off lifts a boot block when the user is not connecting.
-        if (before.killSwitchOnBoot && !after.killSwitchOnBoot && !connection.wantsConnection && connection.hasBlock) {
-          expectedBlock = undefined;
-          await connection.disconnect();
-        }
+        if (before.killSwitch !== after.killSwitch || before.allowLan !== after.allowLan) await driver.dispatch({ type: 'policyChanged' });
+        // Turning "on boot" off lifts the boot block it holds.
+        if (before.killSwitchOnBoot && !after.killSwitchOnBoot && driver.state.name === 'disconnected' && driver.state.hold === 'boot') await driver.dispatch({ type: 'disconnect' });
         emit({ type: 'settings', settings: after });
         leakChecker.settingsChanged(before, after);
         return after;
@@ -245,7 +260,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     // After the commands already queued (a connect still applying its block and DNS), without
     // holding the queue while the checks run.
     leakCheck: () => one(async () => undefined).then(() => leakChecker.run()),
-    subscribe: async () => ({ status: connection.status(), settings: store.settings(), servers: store.servers() }),
+    subscribe: async () => ({ status: driver.status(), settings: store.settings(), servers: store.servers() }),
   };
 
   const server = await startIpcServer({
@@ -264,7 +279,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     async stop() {
       watchdog.stop();
       await server.close();
-      await connection.shutdown();
+      await driver.shutdown();
     },
   };
 }

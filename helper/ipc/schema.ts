@@ -37,18 +37,35 @@ export const ServerInfo = z.strictObject({
 });
 export type ServerInfo = z.infer<typeof ServerInfo>;
 
-export const TunnelState = z.enum(['disconnected', 'connecting', 'connected', 'disconnecting', 'error']);
+export const TunnelState = z.enum(['disconnected', 'connecting', 'connected', 'reconnecting', 'disconnecting', 'error']);
 export type TunnelState = z.infer<typeof TunnelState>;
+
+/**
+ * What a firewall policy does (DESIGN.md, "Firewall policy per state"):
+ * none — no table; guard — connected without the kill switch: the tunnel's address only via the
+ * tunnel, no ARP for it, IPv6 outside an IPv4-only tunnel refused, no forwarding out of the
+ * tunnel; block — the kill switch: nothing but the tunnel and its endpoint leaves (plus the guards).
+ */
+export const FirewallKind = z.enum(['none', 'guard', 'block']);
+export type FirewallKind = z.infer<typeof FirewallKind>;
+
+/** Why the helper holds a block while disconnected. */
+export const BlockHold = z.enum(['boot', 'unreadable-state']);
+export type BlockHold = z.infer<typeof BlockHold>;
 
 export const ErrorInfo = z.strictObject({ code: z.string(), message: z.string() });
 export type ErrorInfo = z.infer<typeof ErrorInfo>;
 
 export const TunnelStatus = z.strictObject({
   state: TunnelState,
-  /** Whether the kill switch is blocking traffic outside the tunnel right now. */
+  /** Whether a blocking table is in the kernel right now (read back from the kernel, never assumed). */
   blocked: z.boolean(),
-  /** Whether Umbra's nftables table is in the kernel (read back, not assumed). */
+  /** Whether Umbra's nftables table is in the kernel at all (read back, not assumed). */
   firewallActive: z.boolean(),
+  /** The policy this state wants, and what the kernel was last seen to hold ('foreign': a table of that name that is not ours). */
+  firewall: z.strictObject({ wanted: FirewallKind, kernel: z.enum(['none', 'guard', 'block', 'foreign']) }),
+  /** While disconnected with a block held: why (kill switch on boot; state files unreadable after a crash). */
+  hold: BlockHold.optional(),
   server: ServerInfo.optional(),
   interfaceName: z.string().optional(),
   /** Tunnel-inner addresses, CIDR. */

@@ -121,6 +121,8 @@ export interface LoadContext {
   dir: string;
   log: (line: string) => void;
   now: () => number;
+  /** The names of the files found unreadable (and set aside) so far. */
+  setAside: string[];
 }
 
 /**
@@ -154,6 +156,7 @@ export async function loadFile<T>(ctx: LoadContext, name: string, schema: z.ZodT
   const stamp = new Date(ctx.now()).toISOString().replace(/[:.]/g, '-');
   const aside = `${path}.corrupt-${stamp}`;
   await rename(path, aside);
+  ctx.setAside.push(name);
   ctx.log(`${name} was unreadable (${reason}); moved to ${aside}; ${consequence}`);
   return fallback;
 }

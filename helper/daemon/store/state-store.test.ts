@@ -111,6 +111,8 @@ describe('opening and settings', () => {
       await writeFile(join(dir, 'settings.json'), content);
       const store = await open();
       expect(store.settings()).toEqual(DEFAULT_SETTINGS);
+      // The daemon keeps a block it finds when it cannot know what the user wanted.
+      expect(store.unreadableAtOpen).toEqual(['settings.json']);
       const aside = join(dir, 'settings.json.corrupt-2030-01-02T03-04-05-678Z');
       expect(await readFile(aside, 'utf8')).toBe(content);
       expect(logs).toHaveLength(1);
@@ -396,6 +398,7 @@ describe('catalogs', () => {
     expect(again.tunnelConfig('se-got-001')).toEqual(store.tunnelConfig('se-got-001'));
     expect(again.desired()).toEqual({ wantConnected: true, serverId: 'se-got-001' });
     expect(logs.filter((l) => l.includes('unreadable'))).toEqual([]);
+    expect(again.unreadableAtOpen).toEqual([]);
   });
 });
 

@@ -98,6 +98,8 @@ export class StateStore {
     private profiles: ProfileRecord[],
     private records: ServerRecord[],
     private desiredValue: Desired,
+    /** Files that were unreadable when the store opened (set aside; defaults in their place). */
+    readonly unreadableAtOpen: readonly string[] = [],
   ) {}
 
   /** Opens (creating it 0700 if needed) the state dir and reads its files; unreadable files are set aside (see files.ts). */
@@ -111,7 +113,7 @@ export class StateStore {
       const st = await stat(join(stateDir, name)).catch(() => undefined);
       if (st && (st.mode & 0o777) !== 0o600) await chmod(join(stateDir, name), 0o600);
     }
-    const ctx: LoadContext = { dir: stateDir, log, now };
+    const ctx: LoadContext = { dir: stateDir, log, now, setAside: [] };
     const settingsFile = await loadFile(ctx, SETTINGS_FILE, SettingsFile, { schemaVersion: 1 as const }, 'using defaults');
     const { schemaVersion: _s, ...savedSettings } = settingsFile;
     const settings = withoutUndefined(Settings.parse({ ...DEFAULT_SETTINGS, ...withoutUndefined(savedSettings) }));
@@ -119,7 +121,7 @@ export class StateStore {
     const servers = await loadFile(ctx, SERVERS_FILE, ServersFile, { schemaVersion: 1 as const, servers: [] }, 'starting with no servers; import your configs or load your catalog again');
     const state = await loadFile(ctx, STATE_FILE, StateFile, { schemaVersion: 1 as const, wantConnected: false }, 'assuming you do not want to be connected');
     const { schemaVersion: _d, ...desired } = state;
-    return new StateStore(stateDir, log, now, opts.hooks ?? {}, settings, profiles.profiles, servers.servers, withoutUndefined(desired));
+    return new StateStore(stateDir, log, now, opts.hooks ?? {}, settings, profiles.profiles, servers.servers, withoutUndefined(desired), ctx.setAside);
   }
 
   // ---------------------------------------------------------------- settings

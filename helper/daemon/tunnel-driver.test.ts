@@ -1,0 +1,225 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { parseWgQuick } from '../config/wg-quick.js';
+import type { TunnelStatus } from '../ipc/schema.js';
+import type { FirewallSpec, TableState } from '../platform/firewall/firewall.js';
+import { bootSpec } from '../platform/firewall/ruleset.js';
+import type { TunnelPeerStatus } from '../tunnel/tunnel.js';
+import { FirewallOwner } from './firewall-owner.js';
+import { LOST_AFTER_MS, TunnelDriver, type DriverDeps, type TunnelHooks } from './tunnel-driver.js';
+import type { Target } from './tunnel-state/types.js';
+
+const KEY = 'yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=';
+const PUB = 'xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=';
+const FWMARK = 0x756d;
+
+function target(id: string, endpoint: string, allowedIPs = '0.0.0.0/0'): Target {
+  const config = parseWgQuick(`[Interface]\nPrivateKey = ${KEY}\nAddress = 100.64.1.2/32\nDNS = 100.64.0.53\n[Peer]\nPublicKey = ${PUB}\nEndpoint = ${endpoint}\nAllowedIPs = ${allowedIPs}\n`);
+  return { server: { id, name: id, endpoint, publicKey: PUB, source: 'import' }, config };
+}
+
+const describeSpec = (s: FirewallSpec) =>
+  `${s.block ? 'block' : 'guard'} if=${s.tunnelInterface ?? '-'} ep=${s.endpoints.map((e) => e.address).join(',') || '-'} lookups=${s.lookupResolvers.join(',') || '-'}`;
+
+/** The world the driver acts on, as one ordered log of what it did. */
+class World {
+  log: string[] = [];
+  statuses: TunnelStatus[] = [];
+  settings = { killSwitch: true, allowLan: false };
+  hooks: TunnelHooks[] = [];
+  peer: TunnelPeerStatus = { rxBytes: 0, txBytes: 0, lastHandshakeAt: undefined, handshakeFailingSince: undefined };
+  refuseFirewall = 0;
+  lookups: { host: string; answer: (address: string) => void; fail: (message: string) => void }[] = [];
+  table: TableState = { present: false };
+  owner = new FirewallOwner(
+    {
+      apply: async (spec) => {
+        if (this.refuseFirewall > 0) {
+          this.refuseFirewall--;
+          this.log.push('firewall refused');
+          throw new Error('nft: Operation not permitted');
+        }
+        this.table = { present: true, block: spec.block };
+        this.log.push(describeSpec(spec));
+      },
+      remove: async () => {
+        this.table = { present: false };
+        this.log.push('no table');
+      },
+      read: async () => this.table,
+    },
+    bootSpec({ fwmark: FWMARK }),
+    (l) => this.log.push(`log: ${l}`),
+    () => this.driver.emit(),
+  );
+  deps: DriverDeps = {
+    firewall: this.owner,
+    resolve: (ep) =>
+      new Promise((resolve, reject) => {
+        this.log.push(`lookup ${ep.host}`);
+        this.lookups.push({ host: ep.host, answer: (address) => resolve({ host: address, port: ep.port }), fail: (m) => reject(new Error(m)) });
+      }),
+    lookupResolvers: async () => ['203.0.113.251'],
+    startTunnel: async (cfg, hooks) => {
+      this.log.push(`start ${cfg.peers[0]!.endpoint!.host}`);
+      this.hooks.push(hooks);
+      return {
+        interfaceName: 'umbra0',
+        peerStatus: () => this.peer,
+        rehandshake: () => this.log.push('rehandshake'),
+        stop: async () => {
+          this.log.push('stop tunnel');
+          return [];
+        },
+      };
+    },
+    applyDns: async (c) => {
+      this.log.push(`dns ${c.servers.join(',')}`);
+      return () => void this.log.push('dns restored');
+    },
+    settings: () => this.settings,
+    fwmark: FWMARK,
+    log: (l) => this.log.push(`log: ${l}`),
+    now: () => Date.now(),
+    onChange: (s) => this.statuses.push(s),
+  };
+  driver = new TunnelDriver(this.deps);
+  get status() {
+    return this.driver.status();
+  }
+  handshake() {
+    this.hooks.at(-1)!.onHandshake();
+  }
+  /** Lets queued events (lookup answers, hooks) run. */
+  settle() {
+    return vi.advanceTimersByTimeAsync(0);
+  }
+  actions() {
+    return this.log.filter((l) => !l.startsWith('log:'));
+  }
+}
+
+beforeEach(() => vi.useFakeTimers());
+afterEach(() => vi.useRealTimers());
+
+describe('TunnelDriver', () => {
+  it('puts the block in place before the lookup of a hostname endpoint, and lets only that lookup out', async () => {
+    const w = new World();
+    await w.driver.dispatch({ type: 'connect', target: target('a', 'vpn.example.test:51820') });
+    expect(w.actions()).toEqual(['block if=- ep=- lookups=203.0.113.251', 'lookup vpn.example.test']);
+    expect(w.status).toMatchObject({ state: 'connecting', blocked: true, firewall: { wanted: 'block', kernel: 'block' } });
+    w.lookups[0]!.answer('203.0.113.9');
+    await w.settle();
+    expect(w.actions().slice(2)).toEqual([
+      'block if=- ep=203.0.113.9 lookups=203.0.113.251',
+      'start 203.0.113.9',
+      'dns 100.64.0.53',
+      'block if=umbra0 ep=203.0.113.9 lookups=203.0.113.251',
+    ]);
+    w.handshake();
+    await w.settle();
+    expect(w.status).toMatchObject({ state: 'connected', interfaceName: 'umbra0', blocked: true });
+  });
+
+  it('a name that cannot be resolved is an error with the block held', async () => {
+    const w = new World();
+    await w.driver.dispatch({ type: 'connect', target: target('a', 'vpn.example.test:51820') });
+    w.lookups[0]!.fail('vpn.example.test: no resolver answered');
+    await w.settle();
+    expect(w.status).toMatchObject({ state: 'error', blocked: true, error: { code: 'ENDPOINT_UNRESOLVABLE' } });
+    expect(w.actions()).not.toContain('no table');
+    // It tries again later, still under the block.
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(w.lookups).toHaveLength(2);
+    expect(w.status.blocked).toBe(true);
+  });
+
+  it('when the kernel refuses the firewall, nothing of the connect runs that could send a packet', async () => {
+    const w = new World();
+    w.refuseFirewall = 2;
+    await w.driver.dispatch({ type: 'connect', target: target('a', 'vpn.example.test:51820') });
+    expect(w.actions()).toEqual(['firewall refused', 'firewall refused']);
+    expect(w.lookups).toHaveLength(0);
+    expect(w.status).toMatchObject({ state: 'error', error: { code: 'FIREWALL_FAILED' }, blocked: false, firewall: { kernel: 'none' } });
+    // No loop: the next try waits for the retry.
+    await w.settle();
+    expect(w.actions()).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(w.actions().slice(2)).toEqual(['block if=- ep=- lookups=203.0.113.251', 'lookup vpn.example.test']);
+  });
+
+  it('an answer that arrives after the user disconnected starts nothing', async () => {
+    const w = new World();
+    await w.driver.dispatch({ type: 'connect', target: target('a', 'vpn.example.test:51820') });
+    await w.driver.dispatch({ type: 'disconnect' });
+    w.lookups[0]!.answer('203.0.113.9');
+    await w.settle();
+    expect(w.actions()).toEqual(['block if=- ep=- lookups=203.0.113.251', 'lookup vpn.example.test', 'no table']);
+    expect(w.status).toMatchObject({ state: 'disconnected', blocked: false, firewallActive: false });
+  });
+
+  it("the user's disconnect: the tunnel goes, then DNS, and the firewall last", async () => {
+    const w = new World();
+    await w.driver.dispatch({ type: 'connect', target: target('a', '203.0.113.2:51820') });
+    w.handshake();
+    await w.settle();
+    w.log = [];
+    await w.driver.dispatch({ type: 'disconnect' });
+    expect(w.actions()).toEqual(['stop tunnel', 'dns restored', 'no table']);
+  });
+
+  it('connected without the kill switch holds the guard, and IPv6 is refused for an IPv4-only tunnel', async () => {
+    const w = new World();
+    w.settings.killSwitch = false;
+    await w.driver.dispatch({ type: 'connect', target: target('a', '203.0.113.2:51820') });
+    expect(w.owner.wanted).toMatchObject({ block: false, tunnelInterface: 'umbra0', tunnelAddresses: ['100.64.1.2'], tunnelsIpv6: false });
+    w.handshake();
+    await w.settle();
+    expect(w.status).toMatchObject({ state: 'connected', blocked: false, firewallActive: true, firewall: { wanted: 'guard', kernel: 'guard' } });
+  });
+
+  it('unanswered initiations while connected: reconnecting, tunnel up, block held', async () => {
+    const w = new World();
+    await w.driver.dispatch({ type: 'connect', target: target('a', '203.0.113.2:51820') });
+    w.handshake();
+    await w.settle();
+    w.peer = { ...w.peer, handshakeFailingSince: Date.now() };
+    await vi.advanceTimersByTimeAsync(LOST_AFTER_MS + 1_500);
+    expect(w.status).toMatchObject({ state: 'reconnecting', interfaceName: 'umbra0', blocked: true });
+    expect(w.actions()).toContain('rehandshake');
+    w.peer = { ...w.peer, handshakeFailingSince: undefined };
+    w.handshake();
+    await w.settle();
+    expect(w.status.state).toBe('connected');
+  });
+
+  it('status says what the kernel holds, not what was wanted', async () => {
+    const w = new World();
+    await w.driver.dispatch({ type: 'connect', target: target('a', '203.0.113.2:51820') });
+    w.owner.observe(false); // the watchdog found the table gone
+    expect(w.status).toMatchObject({ blocked: false, firewallActive: false, firewall: { wanted: 'block', kernel: 'none' } });
+    expect(w.statuses.at(-1)?.blocked).toBe(false);
+  });
+
+  it('a helper shutdown keeps a block (fail closed) and removes a guard', async () => {
+    const blocked = new World();
+    await blocked.driver.dispatch({ type: 'connect', target: target('a', '203.0.113.2:51820') });
+    await blocked.driver.shutdown();
+    expect(blocked.actions().slice(-2)).toEqual(['stop tunnel', 'dns restored']);
+    expect(blocked.table.present).toBe(true);
+
+    const guarded = new World();
+    guarded.settings.killSwitch = false;
+    await guarded.driver.dispatch({ type: 'connect', target: target('a', '203.0.113.2:51820') });
+    await guarded.driver.shutdown();
+    expect(guarded.actions().slice(-3)).toEqual(['stop tunnel', 'dns restored', 'no table']);
+  });
+
+  it('a held block at start stays until the user connects or disconnects', async () => {
+    const w = new World();
+    await w.driver.dispatch({ type: 'start', hold: 'boot' });
+    expect(w.status).toMatchObject({ state: 'disconnected', hold: 'boot', blocked: true });
+    await w.driver.dispatch({ type: 'disconnect' });
+    expect(w.status).toMatchObject({ state: 'disconnected', blocked: false });
+    expect(w.status.hold).toBeUndefined();
+  });
+});

@@ -1,0 +1,290 @@
+// The thin, impure half of the tunnel state machine (tunnel-state/ is the pure half): it feeds
+// events to transition() one at a time, runs each step's effects in order, and turns what the
+// effects produce (a lookup's answer, a tunnel, a handshake, a timer) back into events.
+//
+// The one rule that keeps every state from leaking is enforced here: a step's first effect is its
+// state's firewall, and when the kernel refuses it, nothing of that step that could send a packet
+// (lookup, tunnel, handshake) runs; the step is reported as firewallFailed instead.
+import type { WgQuickConfig } from '../config/wg-quick.js';
+import { formatCidr } from '../config/wg-quick.js';
+import type { TunnelStatus } from '../ipc/schema.js';
+import type { Undo } from '../platform/undo.js';
+import type { TunnelPeerStatus } from '../tunnel/tunnel.js';
+import { kindOf, type FirewallOwner } from './firewall-owner.js';
+import { isWanting, transition } from './tunnel-state/transition.js';
+import type { Context, Effect, Endpoint, Event, State, Target, TimerName } from './tunnel-state/types.js';
+
+export interface TunnelLike {
+  readonly interfaceName: string;
+  peerStatus(): TunnelPeerStatus;
+  rehandshake(): void;
+  stop(): Promise<Error[]>;
+}
+
+export interface TunnelHooks {
+  onHandshake(): void;
+  /** The engine gave up after REKEY_ATTEMPT_TIME without an answer. */
+  onGiveUp(): void;
+  onFatal(e: Error): void;
+}
+
+export interface DriverDeps {
+  firewall: Pick<FirewallOwner, 'set' | 'wanted' | 'kernel'>;
+  /** host:port to an address (the helper's own marked lookup; the last good answer when it fails). */
+  resolve(ep: { host: string; port: number }): Promise<{ host: string; port: number }>;
+  /** The system resolvers those lookups go to (the block lets the helper reach them). */
+  lookupResolvers(): Promise<string[]>;
+  startTunnel(cfg: WgQuickConfig, hooks: TunnelHooks): Promise<TunnelLike>;
+  applyDns(cfg: { interfaceName: string; servers: string[]; searchDomains: string[] }): Promise<Undo>;
+  settings(): { killSwitch: boolean; allowLan: boolean };
+  fwmark: number;
+  log(line: string): void;
+  /** Epoch milliseconds. */
+  now(): number;
+  onChange(s: TunnelStatus): void;
+}
+
+// Tuning (ours, not the protocol's).
+/** Initiations unanswered this long while connected: the server is gone; reconnecting. */
+export const LOST_AFTER_MS = 10_000;
+const HEALTH_EVERY_MS = 1_000;
+
+/** Effects that may send a packet: never run when the step's firewall could not be set. */
+const SENDS = new Set<Effect['type']>(['resolve', 'startTunnel', 'rehandshake']);
+
+export class TunnelDriver {
+  private current: State = { name: 'disconnected' };
+  private readonly queue: Event[] = [];
+  private pumping: Promise<void> | undefined;
+  private tokens = 0;
+  private resolvers: string[] = [];
+  private tunnel: TunnelLike | undefined;
+  private dnsUndo: Undo | undefined;
+  private readonly timers = new Map<TimerName, NodeJS.Timeout>();
+  private health: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(private readonly deps: DriverDeps) {}
+
+  get state(): State {
+    return this.current;
+  }
+
+  /** Whether the user wants to be connected (connecting, connected, reconnecting, error). */
+  get wantsConnection(): boolean {
+    return isWanting(this.current);
+  }
+
+  /** Queues `e`; resolves when it and everything it led to at once (not later timers or lookups) ran. */
+  dispatch(e: Event): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    this.queue.push(e);
+    return this.pump();
+  }
+
+  status(): TunnelStatus {
+    const s = this.current;
+    const target = s.name === 'disconnected' ? undefined : s.target;
+    const ps = this.tunnel?.peerStatus();
+    const kernel = this.deps.firewall.kernel;
+    return {
+      state: s.name,
+      blocked: kernel === 'block',
+      firewallActive: kernel !== 'none',
+      firewall: { wanted: kindOf(this.deps.firewall.wanted), kernel },
+      ...(s.name === 'disconnected' && s.hold ? { hold: s.hold } : {}),
+      server: target?.server,
+      interfaceName: this.tunnel?.interfaceName,
+      addresses: target ? target.config.interface.addresses.map(formatCidr) : [],
+      dns: target ? target.config.interface.dns : [],
+      connectedSince: s.name === 'connected' ? s.since : undefined,
+      lastHandshake: ps?.lastHandshakeAt,
+      rxBytes: ps?.rxBytes ?? 0,
+      txBytes: ps?.txBytes ?? 0,
+      error: 'error' in s ? s.error : undefined,
+      attempt: isWanting(s) ? s.attempt : 0,
+    };
+  }
+
+  /** Tells subscribers (a change the driver did not make itself: the kernel's table, settings). */
+  emit(): void {
+    this.deps.onChange(this.status());
+  }
+
+  /**
+   * The helper is stopping (not the user disconnecting): timers and the tunnel go; a block stays
+   * (fail closed, the next start adopts it), a guard goes with the tunnel it guarded.
+   */
+  async shutdown(): Promise<void> {
+    await this.pumping;
+    this.stopped = true;
+    this.cancelTimers();
+    await this.stopTunnel();
+    if (this.deps.firewall.wanted?.block === false) await this.deps.firewall.set(undefined).catch((e: Error) => this.deps.log(`removing the guard failed: ${e.message}`));
+  }
+
+  // ------------------------------------------------------------------ the loop
+
+  private pump(): Promise<void> {
+    if (!this.pumping) {
+      this.pumping = (async () => {
+        try {
+          for (let e = this.queue.shift(); e; e = this.queue.shift()) await this.step(e);
+        } finally {
+          this.pumping = undefined;
+        }
+      })();
+    }
+    return this.pumping;
+  }
+
+  private async context(e: Event): Promise<Context & { token: number }> {
+    // A new attempt's block lets the helper's lookups reach the resolvers the system has now.
+    if (e.type === 'connect' || e.type === 'retry') {
+      try {
+        this.resolvers = await this.deps.lookupResolvers();
+      } catch (err) {
+        this.deps.log(`could not read the system's resolvers: ${(err as Error).message}`);
+      }
+    }
+    const { killSwitch, allowLan } = this.deps.settings();
+    return { killSwitch, allowLan, fwmark: this.deps.fwmark, lookupResolvers: this.resolvers, now: this.deps.now(), token: ++this.tokens };
+  }
+
+  private async step(e: Event): Promise<void> {
+    const next = transition(this.current, e, await this.context(e));
+    if (!next) return;
+    this.current = next.state;
+    const follow: Event[] = [];
+    let firewallFailed: string | undefined;
+    try {
+      for (const effect of next.effects) {
+        if (firewallFailed !== undefined && SENDS.has(effect.type)) continue;
+        if (effect.type !== 'firewall') {
+          await this.run(effect, follow);
+          continue;
+        }
+        try {
+          await this.deps.firewall.set(effect.spec);
+        } catch (err) {
+          firewallFailed = (err as Error).message;
+          this.deps.log(`the firewall for ${next.state.name} could not be set: ${firewallFailed}`);
+        }
+      }
+    } finally {
+      // Failing to set the firewall of the step that reports a firewall failure must not loop;
+      // that step's retry timer tries again later.
+      if (firewallFailed !== undefined && e.type !== 'firewallFailed') follow.push({ type: 'firewallFailed', message: firewallFailed });
+      this.queue.unshift(...follow);
+      this.watchHealth();
+      this.emit();
+    }
+  }
+
+  private async run(effect: Exclude<Effect, { type: 'firewall' }>, follow: Event[]): Promise<void> {
+    switch (effect.type) {
+      case 'resolve':
+        // In the background: a slow resolver must not hold a disconnect back.
+        void this.deps.resolve({ host: effect.host, port: effect.port }).then(
+          (r) => this.dispatch({ type: 'resolved', token: effect.token, endpoint: { address: r.host, port: r.port } }),
+          (err: Error) => this.dispatch({ type: 'unresolvable', token: effect.token, message: err.message }),
+        );
+        return;
+      case 'startTunnel':
+        follow.push(await this.startTunnel(effect.token, effect.target, effect.endpoint));
+        return;
+      case 'stopTunnel':
+        await this.stopTunnel();
+        return;
+      case 'rehandshake':
+        this.tunnel?.rehandshake();
+        return;
+      case 'timer': {
+        clearTimeout(this.timers.get(effect.name));
+        const t = setTimeout(() => {
+          this.timers.delete(effect.name);
+          void this.dispatch({ type: effect.name, token: effect.token });
+        }, effect.ms);
+        this.timers.set(effect.name, t);
+        return;
+      }
+      case 'cancelTimers':
+        this.cancelTimers();
+        return;
+      case 'then':
+        follow.push(effect.event);
+        return;
+    }
+  }
+
+  // ------------------------------------------------------------------ the tunnel
+
+  private async startTunnel(token: number, target: Target, endpoint: Endpoint): Promise<Event> {
+    const cfg = withEndpoint(target.config, endpoint);
+    let tunnel: TunnelLike | undefined;
+    try {
+      tunnel = await this.deps.startTunnel(cfg, {
+        onHandshake: () => void this.dispatch({ type: 'handshake', token }),
+        onGiveUp: () => void this.dispatch({ type: 'giveUp', token }),
+        onFatal: (err) => {
+          this.deps.log(`tunnel failed: ${err.message}`);
+          void this.dispatch({ type: 'tunnelFailed', token, message: err.message, started: true });
+        },
+      });
+      this.tunnel = tunnel;
+      const dns = cfg.interface.dns;
+      if (dns.length > 0) this.dnsUndo = await this.deps.applyDns({ interfaceName: tunnel.interfaceName, servers: dns, searchDomains: cfg.interface.dnsSearch });
+      return { type: 'tunnelUp', token, interfaceName: tunnel.interfaceName };
+    } catch (err) {
+      this.deps.log(`connect to ${target.server.id} failed: ${(err as Error).message}`);
+      await this.stopTunnel();
+      return { type: 'tunnelFailed', token, message: (err as Error).message, started: false };
+    }
+  }
+
+  /** The tunnel, then its DNS (restored). The firewall is the state's business. */
+  private async stopTunnel(): Promise<void> {
+    const t = this.tunnel;
+    const dns = this.dnsUndo;
+    this.tunnel = undefined;
+    this.dnsUndo = undefined;
+    if (t) for (const f of await t.stop()) this.deps.log(f.message);
+    if (dns) {
+      try {
+        await dns();
+      } catch (e) {
+        this.deps.log(`restoring DNS failed: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  /** While a tunnel is up: traffic counters for subscribers, and "connected but lost" as an event. */
+  private watchHealth(): void {
+    if (!this.tunnel) {
+      clearInterval(this.health);
+      this.health = undefined;
+      return;
+    }
+    this.health ??= setInterval(() => {
+      const s = this.current;
+      const ps = this.tunnel?.peerStatus();
+      if (s.name === 'connected' && ps?.handshakeFailingSince !== undefined && this.deps.now() - ps.handshakeFailingSince > LOST_AFTER_MS) {
+        void this.dispatch({ type: 'handshakeLost', token: s.token });
+      } else if (!this.pumping) this.emit();
+    }, HEALTH_EVERY_MS);
+  }
+
+  private cancelTimers(): void {
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+    if (this.stopped) {
+      clearInterval(this.health);
+      this.health = undefined;
+    }
+  }
+}
+
+function withEndpoint(cfg: WgQuickConfig, ep: Endpoint): WgQuickConfig {
+  const [first, ...rest] = cfg.peers;
+  return { ...cfg, peers: [{ ...first!, endpoint: { host: ep.address, port: ep.port } }, ...rest] };
+}

@@ -1,0 +1,39 @@
+// The firewall each state must hold (DESIGN.md, "Firewall policy per state"), as FirewallSpecs
+// for platform/firewall. Pure. The kill switch decides only what happens while the user wants a
+// connection; connected (and reconnecting, with the tunnel still up) always has its guards.
+import { bootSpec, type FirewallSpec } from '../../platform/firewall/ruleset.js';
+import type { BlockHold } from '../../ipc/schema.js';
+import type { Context, Target, WantingState } from './types.js';
+
+/** The block held while disconnected: the boot block (the same spec the boot file carries). */
+export function holdPolicy(hold: BlockHold | undefined, ctx: Context): FirewallSpec | undefined {
+  if (!hold) return undefined;
+  // After a crash with unreadable settings, allow LAN is not known: the narrower block.
+  return bootSpec({ fwmark: ctx.fwmark, allowLan: hold === 'boot' && ctx.allowLan });
+}
+
+/** Whether the config sends all IPv6 into the tunnel (else IPv6 outside it is refused). */
+export function tunnelsIpv6(target: Target): boolean {
+  return target.config.peers.some((p) => p.allowedIPs.some((c) => c.family === 6 && c.prefix === 0));
+}
+
+/** connecting, connected, reconnecting, error: what the kernel must hold. */
+export function wantingPolicy(s: WantingState, ctx: Context): FirewallSpec | undefined {
+  const iface = s.tunnel;
+  const guarded = iface ? s.target.config.interface.addresses.map((a) => a.address) : [];
+  const endpoints = s.endpoint ? [{ address: s.endpoint.address, port: s.endpoint.port }] : [];
+  const common = {
+    ...(iface ? { tunnelInterface: iface } : {}),
+    tunnelAddresses: guarded,
+    tunnelsIpv6: tunnelsIpv6(s.target),
+    endpoints,
+    fwmark: ctx.fwmark,
+  };
+  if (ctx.killSwitch) {
+    return { ...common, block: true, dnsServers: s.target.config.interface.dns, lookupResolvers: ctx.lookupResolvers, allowLan: ctx.allowLan };
+  }
+  // Without the kill switch nothing is blocked before the tunnel exists (the user's choice);
+  // once it exists, its guards hold.
+  if (!iface) return undefined;
+  return { ...common, block: false, dnsServers: [], lookupResolvers: [], allowLan: false };
+}
