@@ -8,6 +8,22 @@ import { builtinModules } from 'node:module';
 // Bare names are matched exactly (a pattern like 'crypto' would also catch ./crypto/aead.js).
 const bareBuiltins = builtinModules.filter((m) => !m.startsWith('_'));
 
+/** What the renderer may import: window.umbra, the schema's types and its pure words; `open` (a path part) opens more. */
+function rendererImports(open = 'helper/ipc/tunnel-words') {
+  return ['error', {
+    paths: ['electron', ...bareBuiltins].map((name) => ({ name, message: 'The renderer sees only window.umbra.' })),
+    patterns: [
+      { group: ['node:*'], message: 'The renderer sees only window.umbra.' },
+      // Types from the shared IPC schema are fine (convention 6); code from the other processes is not.
+      {
+        regex: `^(?!.*/(${open}|helper/ipc/tunnel-words)\\b).*/(helper|electron)/`,
+        allowTypeImports: true,
+        message: 'The renderer sees only window.umbra (and the schema types).',
+      },
+    ],
+  }];
+}
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'helper/native/build/**', 'e2e/artifacts/**', 'renderer/dist/**', 'release/**', 'bench-results/**'] },
   js.configs.recommended,
@@ -52,15 +68,11 @@ export default tseslint.config(
   {
     files: ['renderer/**/*.{ts,tsx}'],
     languageOptions: { globals: { ...globals.browser } },
-    rules: {
-      '@typescript-eslint/no-restricted-imports': ['error', {
-        paths: ['electron', ...bareBuiltins].map((name) => ({ name, message: 'The renderer sees only window.umbra.' })),
-        patterns: [
-          { group: ['node:*'], message: 'The renderer sees only window.umbra.' },
-          // Types from the shared IPC schema are fine (convention 6); code from the other processes is not.
-          { group: ['**/helper/**', '**/electron/**'], allowTypeImports: true, message: 'The renderer sees only window.umbra (and the schema types).' },
-        ],
-      }],
-    },
+    rules: { '@typescript-eslint/no-restricted-imports': rendererImports() },
+  },
+  {
+    // Its tests may share the helper's test data built from the schema (a status factory).
+    files: ['renderer/test/**/*.{ts,tsx}'],
+    rules: { '@typescript-eslint/no-restricted-imports': rendererImports('helper/ipc/testing/') },
   },
 );

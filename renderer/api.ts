@@ -2,11 +2,11 @@
 // (Electron) or the browser-mode bridge provides it; the renderer never touches Node, Electron
 // or the helper's socket (DESIGN.md). Only types come from the schema: nothing of it is bundled.
 import type {
-  ErrorInfo, HelperEvent, LeakCheckId, LeakCheckResult, LeakEvidence, LeakReport, LeakVerdict, MethodName, Params, Result, ServerInfo, Settings, TunnelState, TunnelStatus,
+  BlockHold, ErrorInfo, FirewallKind, HelperEvent, LeakCheckId, LeakCheckResult, LeakEvidence, LeakReport, LeakVerdict, MethodName, Params, Result, ServerInfo, Settings, TunnelState, TunnelStatus,
 } from '../helper/ipc/schema.js';
 
 export type {
-  ErrorInfo, HelperEvent, LeakCheckId, LeakCheckResult, LeakEvidence, LeakReport, LeakVerdict, MethodName, Params, Result, ServerInfo, Settings, TunnelState, TunnelStatus,
+  BlockHold, ErrorInfo, FirewallKind, HelperEvent, LeakCheckId, LeakCheckResult, LeakEvidence, LeakReport, LeakVerdict, MethodName, Params, Result, ServerInfo, Settings, TunnelState, TunnelStatus,
 };
 
 /** The picture `subscribe` starts from: the helper's status, settings and servers. */

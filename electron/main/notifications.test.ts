@@ -17,6 +17,20 @@ describe('decideNotification', () => {
     expect(decideNotification(up, status({ state: 'error', server: STOCKHOLM, blocked: true }), undefined)?.kind).toBe('dropped');
   });
 
+  it('a server that stops answering: reconnecting, with the tunnel kept up, and whether traffic is blocked', () => {
+    const lost = status({ state: 'reconnecting', server: STOCKHOLM, blocked: true, error: { code: 'NO_HANDSHAKE', message: 'no answer from Stockholm 1' } });
+    expect(decideNotification(up, lost, undefined)).toEqual({
+      kind: 'dropped', title: 'Umbra',
+      body: 'Umbra: the VPN server stopped answering — reconnecting; your traffic is blocked until it is back (no answer from Stockholm 1)',
+    });
+    const open = decideNotification(upOpen, status({ state: 'reconnecting', server: STOCKHOLM, firewallActive: true }), undefined);
+    expect(open?.body).toBe('Umbra: the VPN server stopped answering — reconnecting (the tunnel stays up; the kill switch is off)');
+    // Said once: what follows a reconnect is not another drop.
+    expect(decideNotification(lost, status({ state: 'connecting', server: STOCKHOLM, blocked: true }), undefined)).toBeUndefined();
+    expect(decideNotification(lost, up, undefined)).toBeUndefined();
+    expect(decideNotification(up, lost, 'disconnect')).toBeUndefined();
+  });
+
   it('nothing on what the user did: disconnect here or elsewhere, switching servers', () => {
     expect(decideNotification(up, status({ state: 'disconnecting', server: STOCKHOLM }), 'disconnect')).toBeUndefined();
     expect(decideNotification(up, status({ state: 'disconnecting', server: STOCKHOLM }), undefined)).toBeUndefined();
@@ -31,6 +45,15 @@ describe('decideNotification', () => {
       body: 'Umbra: kill switch is blocking traffic: nothing leaves this computer until you connect or turn the kill switch off',
     });
     expect(decideNotification(status({ state: 'error' }), status({ state: 'error', blocked: true }), undefined)?.kind).toBe('blocking');
+  });
+
+  it('a block held while disconnected says why and the way out', () => {
+    expect(decideNotification(status(), status({ blocked: true, hold: 'boot' }), undefined)?.body).toBe('Umbra: Blocked: kill switch on boot — connect, or turn the setting off');
+    expect(decideNotification(status(), status({ blocked: true, hold: 'unreadable-state' }), undefined)?.body).toBe(
+      'Umbra: Blocked: Umbra could not read its settings after a crash; connect, or disconnect to lift the block',
+    );
+    // A hold the kernel does not carry out is no block to tell of.
+    expect(decideNotification(status(), status({ hold: 'boot', firewall: { wanted: 'block', kernel: 'none' } }), undefined)).toBeUndefined();
   });
 
   it('no block notice when the block is expected or protective', () => {

@@ -3,6 +3,7 @@
 // switching servers, turning the kill switch on); a disconnect from elsewhere (the CLI) is the
 // user's own doing too, and is not a drop. Every sentence states only what the status says.
 import type { TunnelState, TunnelStatus } from '../../helper/ipc/schema.js';
+import { HOLD_TEXT } from './tunnel-words.js';
 
 export interface Notice {
   title: string;
@@ -16,10 +17,12 @@ export type AppAction = 'connect' | 'disconnect' | 'killSwitchOn' | 'killSwitchO
 
 const DROPPED_BLOCKED = 'Umbra: the VPN connection dropped — reconnecting; your traffic is blocked';
 const DROPPED_OPEN = 'Umbra: the VPN connection dropped — reconnecting; your traffic is not protected until it is back';
+const LOST_BLOCKED = 'Umbra: the VPN server stopped answering — reconnecting; your traffic is blocked until it is back';
+const LOST_OPEN = 'Umbra: the VPN server stopped answering — reconnecting (the tunnel stays up; the kill switch is off)';
 const BLOCKING = 'Umbra: kill switch is blocking traffic';
 
 /** States in which the helper is trying to (re)establish a tunnel the user wanted. */
-const RETRYING: ReadonlySet<TunnelState> = new Set(['connecting', 'error']);
+const RETRYING: ReadonlySet<TunnelState> = new Set(['connecting', 'reconnecting', 'error']);
 /** States in which a block means the user has no network at all (no tunnel on the way up). */
 const BLOCKED_IDLE: ReadonlySet<TunnelState> = new Set(['disconnected', 'error']);
 
@@ -32,12 +35,15 @@ export function decideNotification(prev: TunnelStatus | undefined, next: TunnelS
   // A tunnel that was up and is now being retried, without the user asking for a change.
   if (prev.state === 'connected' && RETRYING.has(next.state) && pending !== 'connect' && pending !== 'disconnect') {
     const why = next.error?.message ? ` (${next.error.message})` : '';
-    return { kind: 'dropped', title: 'Umbra', body: `${next.blocked ? DROPPED_BLOCKED : DROPPED_OPEN}${why}` };
+    // Reconnecting keeps the tunnel up while the server is silent; the others have lost it.
+    const [blocked, open] = next.state === 'reconnecting' ? [LOST_BLOCKED, LOST_OPEN] : [DROPPED_BLOCKED, DROPPED_OPEN];
+    return { kind: 'dropped', title: 'Umbra', body: `${next.blocked ? blocked : open}${why}` };
   }
   // The block came on while no tunnel is being made or used (the kill switch on boot, or one left
   // after a failure), and not because of something done here.
   if (!prev.blocked && next.blocked && BLOCKED_IDLE.has(next.state) && pending !== 'connect' && pending !== 'killSwitchOn') {
-    return { kind: 'blocking', title: 'Umbra', body: `${BLOCKING}: nothing leaves this computer until you connect or turn the kill switch off` };
+    const body = next.state === 'disconnected' && next.hold ? `Umbra: ${HOLD_TEXT[next.hold]}` : `${BLOCKING}: nothing leaves this computer until you connect or turn the kill switch off`;
+    return { kind: 'blocking', title: 'Umbra', body };
   }
   return undefined;
 }

@@ -54,13 +54,46 @@ describe('tray model, state by state', () => {
     expect(first(m)).toMatchObject({ label: 'Disconnecting…', enabled: false });
   });
 
-  it('blocked while disconnected (kill switch on boot): says so, connect still first', () => {
-    const m = model(mirror(status({ blocked: true, firewallActive: true }), { settings: { ...SETTINGS, killSwitchOnBoot: true } }), [HOMELAB.id]);
+  it('reconnecting: the server went silent; disconnect first, a block is said', () => {
+    const m = model(mirror(status({ state: 'reconnecting', server: STOCKHOLM, blocked: true, addresses: ['100.64.0.2/32'] })));
+    expect(m.iconState).toBe('connecting');
+    expect(m.tooltip).toBe('Umbra: Reconnecting to Stockholm, Sweden: the server stopped answering… · traffic blocked');
+    expect(first(m)).toEqual({ kind: 'action', label: 'Disconnect', action: { type: 'disconnect' }, enabled: true });
+    expect(m.items[1]).toEqual({ kind: 'label', label: 'Reconnecting · Stockholm, Sweden' });
+    const open = model(mirror(status({ state: 'reconnecting', server: STOCKHOLM, firewallActive: true, attempt: 1 })));
+    expect(open.tooltip).toBe('Umbra: Reconnecting to Stockholm, Sweden: the server stopped answering… (retry 1)');
+  });
+
+  it('blocked on boot while disconnected: says why and the way out, connect still first', () => {
+    const m = model(mirror(status({ blocked: true, hold: 'boot' }), { settings: { ...SETTINGS, killSwitchOnBoot: true } }), [HOMELAB.id]);
     expect(m.iconState).toBe('blocked');
     expect(m.iconName).toBe('blocked-light');
+    expect(m.tooltip).toBe('Umbra: Blocked: kill switch on boot — connect, or turn the setting off');
+    expect(m.items[1]).toEqual({ kind: 'label', label: 'Blocked · kill switch on boot' });
+    expect(first(m)).toMatchObject({ label: 'Connect to homelab', action: { type: 'connect', serverId: HOMELAB.id } });
+    expect(find(m, /^Lift the block/)).toBeUndefined();
+  });
+
+  it('blocked after a crash with unreadable settings: says why, and offers the disconnect that lifts it', () => {
+    const m = model(mirror(status({ blocked: true, hold: 'unreadable-state' })), [HOMELAB.id]);
+    expect(m.iconState).toBe('blocked');
+    expect(m.tooltip).toBe('Umbra: Blocked: Umbra could not read its settings after a crash; connect, or disconnect to lift the block');
+    expect(m.items[1]).toEqual({ kind: 'label', label: 'Blocked · settings unreadable after a crash' });
+    expect(first(m)).toMatchObject({ label: 'Connect to homelab' });
+    expect(m.items[2]).toEqual({ kind: 'action', label: 'Lift the block (disconnect)', action: { type: 'disconnect' }, enabled: true });
+  });
+
+  it('a block follows the kernel: a hold without a block in the kernel is not shown as blocking', () => {
+    const m = model(mirror(status({ hold: 'unreadable-state', firewall: { wanted: 'block', kernel: 'none' } })));
+    expect(m.iconState).toBe('disconnected');
+    expect(m.tooltip).toBe('Umbra: Disconnected');
+    expect(find(m, /^Lift the block/)).toBeUndefined();
+  });
+
+  it('blocked while disconnected for no stated reason: says only that it blocks', () => {
+    const m = model(mirror(status({ blocked: true })));
     expect(m.tooltip).toBe('Umbra: Blocking traffic (kill switch)');
     expect(m.items[1]).toEqual({ kind: 'label', label: 'Blocking traffic · kill switch' });
-    expect(first(m)).toMatchObject({ label: 'Connect to homelab', action: { type: 'connect', serverId: HOMELAB.id } });
   });
 
   it('error with the kill switch blocking: blocked icon, the cause, and a way out', () => {
@@ -130,6 +163,19 @@ describe('kill switch item', () => {
   it('says when its rules are not in the kernel while a tunnel is wanted', () => {
     const m = model(mirror(connected(STOCKHOLM, { blocked: false, firewallActive: false }), { settings: { ...SETTINGS, killSwitch: true } }));
     expect(find(m, /^Kill switch/)).toMatchObject({ label: 'Kill switch (rules not in the kernel!)', checked: true });
+    // Only the guard in the kernel is not a kill switch.
+    const guarded = model(mirror(connected(STOCKHOLM, { firewallActive: true }), { settings: { ...SETTINGS, killSwitch: true } }));
+    expect(find(guarded, /^Kill switch/)).toMatchObject({ label: 'Kill switch (rules not in the kernel!)' });
+    const reconnecting = model(mirror(status({ state: 'reconnecting', server: STOCKHOLM, firewallActive: true }), { settings: { ...SETTINGS, killSwitch: true } }));
+    expect(find(reconnecting, /^Kill switch/)).toMatchObject({ label: 'Kill switch (rules not in the kernel!)' });
+    const held = model(mirror(status({ state: 'reconnecting', server: STOCKHOLM, blocked: true }), { settings: { ...SETTINGS, killSwitch: true } }));
+    expect(find(held, /^Kill switch/)).toMatchObject({ label: 'Kill switch' });
+  });
+
+  it('says so when the helper wants a block the kernel does not hold, whatever the setting', () => {
+    const m = model(mirror(status({ hold: 'boot', firewall: { wanted: 'block', kernel: 'foreign' } })));
+    expect(find(m, /^Kill switch/)).toMatchObject({ label: 'Kill switch (rules not in the kernel!)', checked: false });
+    expect(find(model(mirror(status())), /^Kill switch/)).toMatchObject({ label: 'Kill switch' });
   });
 });
 
@@ -170,6 +216,8 @@ describe('helpers', () => {
 
   it('maps every state to an icon', () => {
     expect(iconStateOf(mirror(status({ state: 'disconnecting' })))).toBe('connecting');
+    expect(iconStateOf(mirror(status({ state: 'reconnecting', blocked: true })))).toBe('connecting');
+    expect(iconStateOf(mirror(status({ state: 'error', blocked: true })))).toBe('blocked');
     expect(iconStateOf({ ...EMPTY_STATE, reachable: false })).toBe('error');
   });
 

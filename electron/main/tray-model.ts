@@ -5,6 +5,7 @@
 import type { MenuItemConstructorOptions } from 'electron';
 import type { ServerInfo, TunnelStatus } from '../../helper/ipc/schema.js';
 import type { MirrorState } from './state-mirror.js';
+import { HOLD_LINE, HOLD_TEXT, RECONNECTING_TEXT, WANTS_TUNNEL } from './tunnel-words.js';
 
 export const TRAY_STATES = ['disconnected', 'connecting', 'connected', 'blocked', 'error'] as const;
 export type TrayIconState = (typeof TRAY_STATES)[number];
@@ -65,6 +66,7 @@ export function iconStateOf(mirror: MirrorState): TrayIconState {
     case 'connected':
       return 'connected';
     case 'connecting':
+    case 'reconnecting':
     case 'disconnecting':
       return 'connecting';
     case 'error':
@@ -99,12 +101,18 @@ function describe(status: TunnelStatus): { tooltip: string; line: string } {
         tooltip: `Umbra: Connecting${where ? ` to ${where}` : ''}…${retry}${status.blocked ? ' · traffic blocked' : ''}`,
         line: `Connecting${where ? ` · ${where}` : ''}${retry}`,
       };
+    case 'reconnecting':
+      return {
+        tooltip: `Umbra: Reconnecting${where ? ` to ${where}` : ''}: ${RECONNECTING_TEXT}${retry}${status.blocked ? ' · traffic blocked' : ''}`,
+        line: `Reconnecting${where ? ` · ${where}` : ''}${retry}`,
+      };
     case 'disconnecting':
       return { tooltip: 'Umbra: Disconnecting…', line: 'Disconnecting…' };
     case 'disconnected':
-      return status.blocked
-        ? { tooltip: 'Umbra: Blocking traffic (kill switch)', line: 'Blocking traffic · kill switch' }
-        : { tooltip: 'Umbra: Disconnected', line: 'Disconnected' };
+      // What the kernel holds decides; the hold only says why.
+      if (!status.blocked) return { tooltip: 'Umbra: Disconnected', line: 'Disconnected' };
+      if (status.hold) return { tooltip: `Umbra: ${HOLD_TEXT[status.hold]}`, line: HOLD_LINE[status.hold] };
+      return { tooltip: 'Umbra: Blocking traffic (kill switch)', line: 'Blocking traffic · kill switch' };
     case 'error': {
       const why = status.error?.message ? `: ${clip(status.error.message)}` : '';
       const failed = `Could not connect${where ? ` to ${where}` : ''}`;
@@ -123,6 +131,7 @@ function firstAction(mirror: MirrorState, recent: readonly string[]): TrayMenuIt
       return { kind: 'action', label: 'Disconnect', action: { type: 'disconnect' }, enabled: true };
     case 'connecting':
       return { kind: 'action', label: 'Cancel', action: { type: 'disconnect' }, enabled: true };
+    case 'reconnecting':
     case 'error':
       // The helper keeps retrying (and blocking, with the kill switch): stopping is the way out.
       return { kind: 'action', label: 'Disconnect', action: { type: 'disconnect' }, enabled: true };
@@ -136,6 +145,13 @@ function firstAction(mirror: MirrorState, recent: readonly string[]): TrayMenuIt
       return { kind: 'action', label: `Connect to ${locationLabel(target)}`, action: { type: 'connect', serverId: target.id }, enabled: true };
     }
   }
+}
+
+/** A block held after a crash is lifted by a disconnect, which the first item (Connect) does not offer. */
+function liftBlock(mirror: MirrorState): TrayMenuItem[] {
+  const s = mirror.status;
+  if (mirror.reachable !== true || !s || s.state !== 'disconnected' || !s.blocked || s.hold !== 'unreadable-state') return [];
+  return [{ kind: 'action', label: 'Lift the block (disconnect)', action: { type: 'disconnect' }, enabled: true }];
 }
 
 function recentMenu(mirror: MirrorState, recent: readonly string[]): TrayMenuItem {
@@ -157,9 +173,11 @@ function killSwitchItem(mirror: MirrorState): TrayMenuItem {
   const settings = mirror.settings;
   const status = mirror.status;
   const on = settings?.killSwitch === true;
-  // DESIGN.md convention 7: never suggest protection the kernel does not have.
-  const wantsTunnel = status !== undefined && (status.state === 'connecting' || status.state === 'connected' || status.state === 'error');
-  const label = on && wantsTunnel && !status.firewallActive ? 'Kill switch (rules not in the kernel!)' : 'Kill switch';
+  // DESIGN.md convention 7: never suggest protection the kernel does not have. A block is
+  // missing when the kill switch is on and a tunnel is wanted, or the helper wants one, and the
+  // kernel holds none.
+  const missing = status !== undefined && !status.blocked && ((on && WANTS_TUNNEL.has(status.state)) || status.firewall.wanted === 'block');
+  const label = missing ? 'Kill switch (rules not in the kernel!)' : 'Kill switch';
   return { kind: 'checkbox', label, checked: on, action: { type: 'setKillSwitch', enabled: !on }, enabled: mirror.reachable === true && settings !== undefined };
 }
 
@@ -177,6 +195,7 @@ export function trayModel({ mirror, recent, panel }: TrayInput): TrayModel {
     items: [
       firstAction(mirror, recent),
       { kind: 'label', label: text.line },
+      ...liftBlock(mirror),
       { kind: 'separator' },
       recentMenu(mirror, recent),
       killSwitchItem(mirror),

@@ -42,6 +42,8 @@ describe('formatStatusLine', () => {
     expect(formatStatusLine(disconnectedStatus({ state: 'disconnecting', server: sto }), NOW)).toBe('Disconnecting from Stockholm (se-sto)…');
     expect(formatStatusLine(disconnectedStatus({ state: 'error', server: sto, error: { code: 'x', message: 'no handshake answer' } }), NOW)).toBe('Could not connect to Stockholm (se-sto): no handshake answer');
     expect(formatStatusLine(disconnectedStatus({ state: 'error' }), NOW)).toBe('Not connected: the helper gave no reason');
+    expect(formatStatusLine(disconnectedStatus({ state: 'reconnecting', server: sto }), NOW)).toBe('Reconnecting to Stockholm (se-sto): the server stopped answering…');
+    expect(formatStatusLine(disconnectedStatus({ state: 'reconnecting', attempt: 3 }), NOW)).toBe('Reconnecting: the server stopped answering… (retry 3)');
   });
 });
 
@@ -50,10 +52,26 @@ describe('formatKillSwitch and formatStatus', () => {
     const connected = disconnectedStatus({ state: 'connected', blocked: true, firewallActive: true });
     expect(formatKillSwitch(connected, settings({ killSwitch: true }))).toBe('on (blocking)');
     expect(formatKillSwitch(disconnectedStatus(), settings({ killSwitch: true }))).toBe('on (not blocking while disconnected)');
-    expect(formatKillSwitch(disconnectedStatus({ state: 'connecting' }), settings({ killSwitch: true }))).toBe('on (not blocking)');
-    expect(formatKillSwitch(disconnectedStatus({ blocked: true }), settings({ killSwitch: true }))).toMatch(/^on \(but its rules are not in the kernel/);
+    expect(formatKillSwitch(disconnectedStatus({ state: 'disconnecting' }), settings({ killSwitch: true }))).toBe('on (not blocking)');
     expect(formatKillSwitch(disconnectedStatus(), settings())).toBe('off');
-    expect(formatKillSwitch(disconnectedStatus({ blocked: true, firewallActive: true }), settings({ killSwitchOnBoot: true }))).toMatch(/^off \(traffic is blocked since boot/);
+    expect(formatKillSwitch(disconnectedStatus({ state: 'reconnecting', blocked: true }), settings({ killSwitch: true }))).toBe('on (blocking)');
+  });
+
+  it('says when a wanted block is not in the kernel: a tunnel wanted with the kill switch on, or the helper wanting one', () => {
+    for (const state of ['connecting', 'connected', 'reconnecting', 'error'] as const) {
+      // The guard alone (firewallActive) is no kill switch.
+      expect(formatKillSwitch(disconnectedStatus({ state, firewallActive: true }), settings({ killSwitch: true })), state).toMatch(/^on \(but its rules are not in the kernel: traffic may leak/);
+    }
+    expect(formatKillSwitch(disconnectedStatus({ state: 'connecting', firewall: { wanted: 'block', kernel: 'foreign' } }), settings({ killSwitch: true }))).toMatch(
+      /^on \(but a table named like Umbra’s that is not Umbra’s is in the kernel/,
+    );
+    expect(formatKillSwitch(disconnectedStatus({ hold: 'boot', firewall: { wanted: 'block', kernel: 'none' } }), settings())).toMatch(/^off \(but its rules are not in the kernel/);
+  });
+
+  it('off, with a block held while disconnected: why', () => {
+    expect(formatKillSwitch(disconnectedStatus({ blocked: true, hold: 'boot' }), settings({ killSwitchOnBoot: true }))).toBe('off (traffic is blocked: kill switch on boot)');
+    expect(formatKillSwitch(disconnectedStatus({ blocked: true, hold: 'unreadable-state' }), settings())).toBe('off (traffic is blocked: the settings were unreadable after a crash)');
+    expect(formatKillSwitch(disconnectedStatus({ blocked: true }), settings({ killSwitchOnBoot: true }))).toBe('off (but traffic is blocked)');
   });
 
   it('status: summary, last error, kill switch, and what to do when blocked', () => {
@@ -65,6 +83,34 @@ describe('formatKillSwitch and formatStatus', () => {
       'Traffic outside the tunnel is blocked until you connect; umbra disconnect lifts the block.',
     ]);
     expect(formatStatus(disconnectedStatus(), undefined, NOW)).toEqual(['Disconnected']);
+  });
+
+  it('status while reconnecting: the server went silent, the last error, the block', () => {
+    const lost = disconnectedStatus({ state: 'reconnecting', server: sto, blocked: true, error: { code: 'NO_HANDSHAKE', message: 'no answer from Stockholm' } });
+    expect(formatStatus(lost, settings({ killSwitch: true }), NOW)).toEqual([
+      'Reconnecting to Stockholm (se-sto): the server stopped answering…',
+      'Last error: no answer from Stockholm',
+      'Kill switch: on (blocking)',
+      'Traffic outside the tunnel is blocked until the server answers again; umbra disconnect lifts the block.',
+    ]);
+    expect(formatStatus(disconnectedStatus({ state: 'reconnecting', server: sto, firewallActive: true }), settings(), NOW)).toEqual([
+      'Reconnecting to Stockholm (se-sto): the server stopped answering…',
+      'Kill switch: off',
+    ]);
+  });
+
+  it('status while disconnected with a block held: why, and the commands that lift it', () => {
+    expect(formatStatus(disconnectedStatus({ blocked: true, hold: 'boot' }), settings({ killSwitchOnBoot: true }), NOW)).toEqual([
+      'Disconnected',
+      'Kill switch: off (traffic is blocked: kill switch on boot)',
+      'Blocked: kill switch on boot — connect, or turn the setting off (umbra connect, or umbra set kill-switch-on-boot off).',
+    ]);
+    expect(formatStatus(disconnectedStatus({ blocked: true, hold: 'unreadable-state' }), undefined, NOW)).toEqual([
+      'Disconnected',
+      'Blocked: Umbra could not read its settings after a crash; connect, or disconnect to lift the block (umbra connect, or umbra disconnect).',
+    ]);
+    // The kernel decides: a hold the kernel does not carry out is no block.
+    expect(formatStatus(disconnectedStatus({ hold: 'unreadable-state', firewall: { wanted: 'block', kernel: 'none' } }), undefined, NOW)).toEqual(['Disconnected']);
   });
 });
 

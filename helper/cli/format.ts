@@ -1,6 +1,7 @@
 // What `umbra` prints, as pure functions of the helper's answers (and the time, for durations).
 import { IpcError } from '../ipc/client.js';
-import { ErrorCode, RpcError, type LeakReport, type LeakVerdict, type ServerInfo, type Settings, type TunnelStatus } from '../ipc/schema.js';
+import { HOLD_TEXT, WANTS_TUNNEL } from '../ipc/tunnel-words.js';
+import { ErrorCode, RpcError, type BlockHold, type LeakReport, type LeakVerdict, type ServerInfo, type Settings, type TunnelStatus } from '../ipc/schema.js';
 
 export const EXIT_OK = 0;
 /** The helper answered with an error, or the operation did not reach its goal. */
@@ -45,6 +46,11 @@ export function formatAddresses(addresses: readonly string[]): string {
   return addresses.map((a) => a.replace(/\/\d+$/, '')).join(', ');
 }
 
+const HOLD_COMMANDS: Record<BlockHold, string> = {
+  boot: 'umbra connect, or umbra set kill-switch-on-boot off',
+  'unreadable-state': 'umbra connect, or umbra disconnect',
+};
+
 /** The one-line summary of the tunnel. */
 export function formatStatusLine(status: TunnelStatus, now: number): string {
   const label = status.server ? serverLabel(status.server) : undefined;
@@ -58,6 +64,8 @@ export function formatStatusLine(status: TunnelStatus, now: number): string {
     }
     case 'connecting':
       return `${label ? `Connecting to ${label}` : 'Connecting'}…${status.attempt > 0 ? ` (retry ${status.attempt})` : ''}`;
+    case 'reconnecting':
+      return `${label ? `Reconnecting to ${label}` : 'Reconnecting'}: the server stopped answering…${status.attempt > 0 ? ` (retry ${status.attempt})` : ''}`;
     case 'disconnecting':
       return label ? `Disconnecting from ${label}…` : 'Disconnecting…';
     case 'disconnected':
@@ -71,23 +79,49 @@ export function formatStatusLine(status: TunnelStatus, now: number): string {
 
 /** "on (blocking)", "off", … : the kill switch as the helper reports it, not as wished. */
 export function formatKillSwitch(status: TunnelStatus, settings: Settings): string {
+  // `blocked` is what the kernel holds; a block wanted (by the setting or by the helper) and not
+  // held is said, never hidden.
+  const wanted = (settings.killSwitch && WANTS_TUNNEL.has(status.state)) || status.firewall.wanted === 'block';
+  if (wanted && !status.blocked) {
+    const why = status.firewall.kernel === 'foreign' ? 'a table named like Umbra’s that is not Umbra’s is in the kernel' : 'its rules are not in the kernel';
+    return `${onOff(settings.killSwitch)} (but ${why}: traffic may leak; reconnect or restart umbrad)`;
+  }
   if (settings.killSwitch) {
-    if (status.blocked && !status.firewallActive) return 'on (but its rules are not in the kernel: traffic may leak; reconnect or restart umbrad)';
     if (status.blocked) return 'on (blocking)';
     return status.state === 'disconnected' ? 'on (not blocking while disconnected)' : 'on (not blocking)';
   }
-  if (status.blocked) return settings.killSwitchOnBoot ? 'off (traffic is blocked since boot until you connect: kill switch on boot is on)' : 'off (but traffic is blocked)';
+  if (status.blocked) {
+    if (status.state === 'disconnected' && status.hold === 'boot') return 'off (traffic is blocked: kill switch on boot)';
+    if (status.state === 'disconnected' && status.hold === 'unreadable-state') return 'off (traffic is blocked: the settings were unreadable after a crash)';
+    return 'off (but traffic is blocked)';
+  }
   return 'off';
+}
+
+/** What to do about a block the kernel holds outside a working tunnel, if it does. */
+function blockAdvice(status: TunnelStatus): string | undefined {
+  if (!status.blocked) return undefined;
+  switch (status.state) {
+    case 'connecting':
+    case 'error':
+      return 'Traffic outside the tunnel is blocked until you connect; umbra disconnect lifts the block.';
+    case 'reconnecting':
+      return 'Traffic outside the tunnel is blocked until the server answers again; umbra disconnect lifts the block.';
+    case 'disconnected':
+      return status.hold ? `${HOLD_TEXT[status.hold]} (${HOLD_COMMANDS[status.hold]}).` : 'Traffic outside the tunnel is blocked; umbra connect, or umbra disconnect to lift the block.';
+    case 'connected':
+    case 'disconnecting':
+      return undefined;
+  }
 }
 
 /** `umbra status`: the summary line, what went wrong if anything, and the kill switch. */
 export function formatStatus(status: TunnelStatus, settings: Settings | undefined, now: number): string[] {
   const lines = [formatStatusLine(status, now)];
-  if (status.state === 'connecting' && status.error) lines.push(`Last error: ${status.error.message}`);
+  if ((status.state === 'connecting' || status.state === 'reconnecting') && status.error) lines.push(`Last error: ${status.error.message}`);
   if (settings) lines.push(`Kill switch: ${formatKillSwitch(status, settings)}`);
-  if ((status.state === 'error' || status.state === 'connecting') && status.blocked) {
-    lines.push('Traffic outside the tunnel is blocked until you connect; umbra disconnect lifts the block.');
-  }
+  const advice = blockAdvice(status);
+  if (advice) lines.push(advice);
   return lines;
 }
 
@@ -155,6 +189,7 @@ export const VERDICT_TAGS: Record<LeakVerdict, string> = { pass: '✔ PASS', war
 const STATE_WORDS: Record<TunnelStatus['state'], string> = {
   connected: 'connected',
   connecting: 'connecting',
+  reconnecting: 'reconnecting',
   disconnected: 'disconnected',
   disconnecting: 'disconnecting',
   error: 'not connected (error)',

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SETTINGS, ErrorCode, RpcError, type Handlers } from '../ipc/schema.js';
 import { startIpcServer } from '../ipc/server.js';
-import { FakeHelper, type FakeHelperOptions } from '../ipc/testing/fake-helper.js';
+import { disconnectedStatus, FakeHelper, type FakeHelperOptions } from '../ipc/testing/fake-helper.js';
 import { clientVersion, runCli, type CliIo } from './run.js';
 
 const NOW = 1_700_000_000_000;
@@ -78,7 +78,7 @@ describe('commands', () => {
     const { fake, path } = await helper();
     expect(await cli(['--socket', path, 'status'])).toEqual({ code: 0, out: 'Disconnected\nKill switch: off', err: '' });
     fake.settings.killSwitch = true;
-    fake.status = { ...fake.status, state: 'connected', blocked: true, firewallActive: true, server: fake.servers[0], addresses: ['100.64.1.2/32'], connectedSince: NOW - 192_000, rxBytes: 1_234_567, txBytes: 300_000 };
+    fake.status = disconnectedStatus({ state: 'connected', blocked: true, server: fake.servers[0], addresses: ['100.64.1.2/32'], connectedSince: NOW - 192_000, rxBytes: 1_234_567, txBytes: 300_000 });
     expect(await cli(['--socket', path, 'status'])).toEqual({
       code: 0,
       out: 'Connected to Stockholm (se-sto) · 100.64.1.2 · up 3m12s · ↓1.2 MB ↑300 kB\nKill switch: on (blocking)',
@@ -87,6 +87,23 @@ describe('commands', () => {
     const json = await cli(['--socket', path, '--json', 'status']);
     expect(json.code).toBe(0);
     expect(JSON.parse(json.out)).toEqual(fake.status);
+  });
+
+  it('status with a block held while disconnected: why, and how to lift it', async () => {
+    const { fake, path } = await helper();
+    fake.settings.killSwitchOnBoot = true;
+    fake.status = disconnectedStatus({ blocked: true, hold: 'boot' });
+    expect(await cli(['--socket', path, 'status'])).toEqual({
+      code: 0,
+      out: [
+        'Disconnected',
+        'Kill switch: off (traffic is blocked: kill switch on boot)',
+        'Blocked: kill switch on boot — connect, or turn the setting off (umbra connect, or umbra set kill-switch-on-boot off).',
+      ].join('\n'),
+      err: '',
+    });
+    const json = JSON.parse((await cli(['--socket', path, '--json', 'status'])).out);
+    expect(json).toMatchObject({ state: 'disconnected', blocked: true, hold: 'boot', firewall: { wanted: 'block', kernel: 'block' } });
   });
 
   it('servers and settings', async () => {

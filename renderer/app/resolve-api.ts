@@ -14,12 +14,14 @@ export async function resolveApi(win: Window = window, waitMs = 3000): Promise<U
     const mode = params.get('fake') ?? '';
     const fake = createFakeUmbra({
       servers: mode === 'many' ? makeManyServers(300) : undefined,
-      connectedTo: mode === 'connected' ? 'se-stockholm-1' : undefined,
-      settings: mode === 'connected' ? { killSwitch: true } : undefined,
+      connectedTo: mode === 'connected' || mode === 'reconnecting' ? 'se-stockholm-1' : undefined,
+      settings: mode === 'connected' || mode === 'reconnecting' ? { killSwitch: true } : undefined,
       reachable: mode !== 'down',
       failConnect: mode === 'error',
       latencyMs: 120,
     });
+    // A silent server stays silent in ?fake=reconnecting, so the state can be looked at.
+    if (mode === 'reconnecting') fake.control.silenceServer({ recover: false });
     return fake;
   }
   return new Promise((resolve) => {

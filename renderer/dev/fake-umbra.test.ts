@@ -31,6 +31,30 @@ describe('the development fake', () => {
     expect(events.at(-1)).toMatchObject({ type: 'status', status: { state: 'connected' } });
   });
 
+  it('holds the firewall policy per state, and a server can fall silent (reconnecting)', async () => {
+    fake = createFakeUmbra({ connectMs: 5, tickMs: 0 });
+    const events: HelperEvent[] = [];
+    await fake.subscribe((e) => events.push(e));
+    const last = () => fake!.control.state().status;
+    await fake.call('connect', { serverId: 'es-madrid-1' });
+    expect(last()).toMatchObject({ state: 'connecting', blocked: false, firewallActive: false, firewall: { wanted: 'none', kernel: 'none' } });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(last()).toMatchObject({ state: 'connected', blocked: false, firewallActive: true, firewall: { wanted: 'guard', kernel: 'guard' } });
+    await fake.call('setSettings', { killSwitch: true });
+    expect(last()).toMatchObject({ state: 'connected', blocked: true, firewall: { kernel: 'block' } });
+
+    fake.control.silenceServer();
+    expect(last()).toMatchObject({ state: 'reconnecting', blocked: true, error: { code: 'NO_HANDSHAKE' } });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(last()).toMatchObject({ state: 'connected', blocked: true });
+    expect(last().error).toBeUndefined();
+
+    await fake.call('disconnect', {});
+    await new Promise((r) => setTimeout(r, 20));
+    expect(last()).toMatchObject({ state: 'disconnected', blocked: false, firewallActive: false, firewall: { wanted: 'none', kernel: 'none' } });
+    expect(events.filter((e) => e.type === 'status').map((e) => (e.type === 'status' ? e.status.state : ''))).toContain('reconnecting');
+  });
+
   it('refuses what the helper refuses, as values', async () => {
     fake = createFakeUmbra();
     await expect(fake.call('connect', { serverId: 'nowhere' })).rejects.toEqual({ code: -32002, message: 'no server "nowhere": list them with `umbra servers`' });

@@ -1,9 +1,13 @@
 // An in-memory `window.umbra` for unit tests and the `?fake` development mode; never the real
 // app's path (there, the preload or the browser-mode bridge provides window.umbra). It behaves
 // like the helper as the renderer sees it: events before replies, connecting → connected after a
-// delay, counters that move, the kill switch's rules "in the kernel" while a connection is wanted.
+// delay, counters that move, the firewall policy per state of DESIGN.md "in the kernel" (a block
+// while a connection is wanted with the kill switch on, the guard on a tunnel that is up), and a
+// server that can fall silent (reconnecting).
 // No network: endpoints and addresses come from the documentation ranges and are never used.
-import type { HelperEvent, LeakCheckResult, LeakReport, MethodName, Params, Result, ServerInfo, Settings, Snapshot, TunnelStatus, UmbraApi, UmbraError } from '../api.js';
+import type {
+  FirewallKind, HelperEvent, LeakCheckResult, LeakReport, MethodName, Params, Result, ServerInfo, Settings, Snapshot, TunnelState, TunnelStatus, UmbraApi, UmbraError,
+} from '../api.js';
 import { CITIES, type City } from './cities.js';
 
 // No STUN servers: the WebRTC check in ?fake mode gathers only this machine's own candidates (no network).
@@ -23,7 +27,7 @@ export function fakeLeakReport(status: TunnelStatus, settings: Settings, now = D
     finding,
     evidence: evidence.map(([label, text]) => ({ label, text })),
   });
-  const blocked = status.firewallActive;
+  const blocked = status.blocked;
   const checks: LeakCheckResult[] = [
     connected
       ? r('public-ip', 'Public IP address', 'pass', `The internet sees ${exit}, the exit address of ${status.server?.name ?? 'the server'}`, [['Seen by https://echo.example/', exit], ['Seen without the VPN', OWN_ADDRESS]])
@@ -141,6 +145,8 @@ export interface FakeControl {
   failConnect: boolean;
   readonly calls: { method: MethodName; params: unknown }[];
   state(): Snapshot;
+  /** The connected server stops answering: reconnecting, then (unless `recover` is false, or with failConnect) connected again after `connectMs`. */
+  silenceServer(opts?: { recover?: boolean }): void;
   /** Stops the timers. */
   dispose(): void;
 }
@@ -156,7 +162,17 @@ export function createFakeUmbra(opts: FakeOptions = {}): FakeUmbra {
   const tickMs = opts.tickMs ?? 1000;
   let servers: ServerInfo[] = opts.servers ? [...opts.servers] : makeServers();
   let settings: Settings = { ...DEFAULTS, ...opts.settings };
-  let status: TunnelStatus = { state: 'disconnected', blocked: false, firewallActive: false, addresses: [], dns: [], rxBytes: 0, txBytes: 0, attempt: 0 };
+  let status: TunnelStatus = {
+    state: 'disconnected',
+    blocked: false,
+    firewallActive: false,
+    firewall: { wanted: 'none', kernel: 'none' },
+    addresses: [],
+    dns: [],
+    rxBytes: 0,
+    txBytes: 0,
+    attempt: 0,
+  };
   let reachable = opts.reachable ?? true;
   let launchAtLogin = false;
   let listener: ((e: HelperEvent) => void) | null = null;
@@ -171,8 +187,21 @@ export function createFakeUmbra(opts: FakeOptions = {}): FakeUmbra {
   const emit = (e: HelperEvent) => {
     if (reachable) listener?.(clone(e));
   };
+  /** The policy a state wants (DESIGN.md); a disconnect keeps what there is until it is done. */
+  const policy = (state: TunnelState): FirewallKind | undefined => {
+    if (state === 'disconnecting') return undefined;
+    if (state === 'disconnected') return 'none';
+    if (settings.killSwitch && wantConnected) return 'block';
+    return state === 'connected' || state === 'reconnecting' ? 'guard' : 'none';
+  };
+  /** The kernel does as the fake wants, at once. */
+  const withFirewall = (s: TunnelStatus): TunnelStatus => {
+    const kind = policy(s.state) ?? s.firewall.kernel;
+    const kernel = kind === 'foreign' ? 'none' : kind;
+    return { ...s, firewall: { wanted: kernel, kernel }, blocked: kernel === 'block', firewallActive: kernel !== 'none' };
+  };
   const setStatus = (patch: Partial<TunnelStatus>) => {
-    status = { ...status, ...patch };
+    status = withFirewall({ ...status, ...patch });
     emit({ type: 'status', status });
   };
   const later = (ms: number, fn: () => void) => {
@@ -186,7 +215,6 @@ export function createFakeUmbra(opts: FakeOptions = {}): FakeUmbra {
     if (ticker) clearInterval(ticker);
     ticker = undefined;
   };
-  const blockNow = () => wantConnected && settings.killSwitch;
 
   function becomeConnected(gen: number, server: ServerInfo): void {
     if (gen !== generation) return;
@@ -215,8 +243,6 @@ export function createFakeUmbra(opts: FakeOptions = {}): FakeUmbra {
     setStatus({
       state: 'connecting',
       server,
-      blocked: blockNow(),
-      firewallActive: blockNow(),
       addresses: ['100.64.12.7/32'],
       dns: ['100.64.0.1'],
       connectedSince: undefined,
@@ -251,7 +277,7 @@ export function createFakeUmbra(opts: FakeOptions = {}): FakeUmbra {
       setStatus({ state: 'disconnecting' });
       later(Math.min(300, connectMs / 2), () => {
         if (wantConnected) return;
-        setStatus({ state: 'disconnected', server: undefined, blocked: false, firewallActive: false, addresses: [], dns: [], connectedSince: undefined, rxBytes: 0, txBytes: 0, error: undefined, attempt: 0, interfaceName: undefined });
+        setStatus({ state: 'disconnected', server: undefined, hold: undefined, addresses: [], dns: [], connectedSince: undefined, rxBytes: 0, txBytes: 0, error: undefined, attempt: 0, interfaceName: undefined });
       });
       return status;
     },
@@ -290,7 +316,7 @@ export function createFakeUmbra(opts: FakeOptions = {}): FakeUmbra {
     setSettings: (p) => {
       const before = settings;
       settings = { ...settings, ...p };
-      if (before.killSwitch !== settings.killSwitch || before.allowLan !== settings.allowLan) setStatus({ blocked: blockNow(), firewallActive: blockNow() });
+      if (before.killSwitch !== settings.killSwitch || before.allowLan !== settings.allowLan) setStatus({});
       emit({ type: 'settings', settings });
       return settings;
     },
@@ -313,6 +339,20 @@ export function createFakeUmbra(opts: FakeOptions = {}): FakeUmbra {
       failures.set(method, error);
     },
     failConnect: opts.failConnect ?? false,
+    silenceServer({ recover = true } = {}) {
+      if (status.state !== 'connected' || !status.server) return;
+      const server = status.server;
+      const gen = ++generation;
+      stopTicker();
+      setStatus({
+        state: 'reconnecting',
+        error: { code: 'NO_HANDSHAKE', message: `no answer from ${server.name} (${server.endpoint}) for 3 minutes. Umbra keeps the tunnel up and keeps trying.` },
+      });
+      if (!recover) return;
+      later(connectMs, () => {
+        if (!control.failConnect) becomeConnected(gen, server);
+      });
+    },
     calls,
     state: () => clone({ status, settings, servers }),
     dispose() {
@@ -327,7 +367,7 @@ export function createFakeUmbra(opts: FakeOptions = {}): FakeUmbra {
     if (server) {
       wantConnected = true;
       settings = { ...settings, lastServerId: server.id };
-      status = { ...status, state: 'connected', server, blocked: blockNow(), firewallActive: blockNow(), addresses: ['100.64.12.7/32'], dns: ['100.64.0.1'], connectedSince: Date.now() - 754_000, rxBytes: 48_213_000, txBytes: 3_902_000, interfaceName: 'umbra0' };
+      status = { ...withFirewall({ ...status, state: 'connected' }), server, addresses: ['100.64.12.7/32'], dns: ['100.64.0.1'], connectedSince: Date.now() - 754_000, rxBytes: 48_213_000, txBytes: 3_902_000, interfaceName: 'umbra0' };
       becomeConnected(++generation, server);
       status = { ...status, connectedSince: Date.now() - 754_000, rxBytes: 48_213_000, txBytes: 3_902_000 };
     }

@@ -33,9 +33,16 @@ export const STATE_WORDS: Record<TunnelState, string> = {
   disconnected: 'Disconnected',
   connecting: 'Connecting…',
   connected: 'Connected',
+  reconnecting: 'Reconnecting…',
   disconnecting: 'Disconnecting…',
   error: 'Error',
 };
+
+export { HOLD_TEXT, WANTS_TUNNEL } from '../../helper/ipc/tunnel-words.js';
+
+/** What a reconnecting tunnel means (after "Reconnecting:"). */
+export const RECONNECTING_TEXT = 'the server stopped answering. The tunnel stays up while Umbra waits for an answer.';
+
 
 /** "Stockholm, Sweden"; the server's name stands in for a missing city. */
 export function placeLabel(s: Pick<ServerInfo, 'name' | 'city' | 'country'>): string {

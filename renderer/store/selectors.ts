@@ -13,7 +13,7 @@ export function targetServer(s: Pick<UmbraState, 'selectedId' | 'servers' | 'set
   return id ? s.servers.find((x) => x.id === id) : undefined;
 }
 
-/** Whether the main button is Connect (else Disconnect). In `error` the helper keeps retrying. */
+/** Whether the main button is Connect (else Disconnect). In `reconnecting` and `error` the helper keeps retrying. */
 export function offersConnect(status: TunnelStatus | null): boolean {
   return !status || status.state === 'disconnected';
 }

@@ -2,7 +2,8 @@
 // and rendering with a store.
 import { render, type RenderResult } from '@testing-library/react';
 import type { ReactElement } from 'react';
-import type { HelperEvent, MethodName, Params, Result, ServerInfo, Settings, Snapshot, TunnelStatus, UmbraApi, UmbraError } from '../api.js';
+import { tunnelStatus } from '../../helper/ipc/testing/status.js';
+import type { HelperEvent, MethodName, Params, Result, ServerInfo, Settings, Snapshot, UmbraApi, UmbraError } from '../api.js';
 import { StoreProvider } from '../store/context.js';
 import { createUmbraStore, type UmbraStore } from '../store/store.js';
 
@@ -34,9 +35,8 @@ export const SERVERS: ServerInfo[] = [
   server('home', undefined, undefined, undefined, undefined, { name: 'Home server', source: 'import' }),
 ];
 
-export function status(overrides: Partial<TunnelStatus> = {}): TunnelStatus {
-  return { state: 'disconnected', blocked: false, firewallActive: false, addresses: [], dns: [], rxBytes: 0, txBytes: 0, attempt: 0, ...overrides };
-}
+/** A status, disconnected unless overridden (the same test factory the helper's tests use). */
+export const status = tunnelStatus;
 
 export function settings(overrides: Partial<Settings> = {}): Settings {
   return { killSwitch: false, killSwitchOnBoot: false, allowLan: false, autoConnect: false, ...overrides };

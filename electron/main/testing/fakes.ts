@@ -2,6 +2,7 @@
 // by hand, and statuses and servers to feed it. Never used by the app.
 import { EventEmitter } from 'node:events';
 import type { HelperEvent, MethodName, Params, Result, ServerInfo, Settings, TunnelStatus } from '../../../helper/ipc/schema.js';
+import { tunnelStatus } from '../../../helper/ipc/testing/status.js';
 import type { LinkEvents, LinkPort, Snapshot } from '../state-mirror.js';
 
 const KEY = `${'A'.repeat(42)}E=`;
@@ -13,9 +14,8 @@ export const SERVERS: readonly ServerInfo[] = [STOCKHOLM, FRANKFURT, HOMELAB];
 
 export const SETTINGS: Settings = { killSwitch: false, killSwitchOnBoot: false, allowLan: false, autoConnect: false };
 
-export function status(overrides: Partial<TunnelStatus> = {}): TunnelStatus {
-  return { state: 'disconnected', blocked: false, firewallActive: false, addresses: [], dns: [], rxBytes: 0, txBytes: 0, attempt: 0, ...overrides };
-}
+/** A status, disconnected unless overridden; its firewall fields agree (helper/ipc/testing/status.ts). */
+export const status = tunnelStatus;
 
 export function connected(server: ServerInfo = STOCKHOLM, overrides: Partial<TunnelStatus> = {}): TunnelStatus {
   return status({ state: 'connected', server, addresses: ['100.64.0.2/32'], dns: ['100.64.0.1'], connectedSince: 1_000, ...overrides });

@@ -1,5 +1,6 @@
 // An in-memory helper behind the IPC schema: handlers with state, an event source, and a record
 // of the calls. For tests of the IPC server, the CLI and (later) the Electron main process.
+import { tunnelStatus } from './status.js';
 import { DEFAULT_SETTINGS, ErrorCode, RpcError, type Caller, type Handlers, type HelperEvent, type LeakCheckResult, type LeakReport, type Params, type ServerInfo, type Settings, type TunnelStatus } from '../schema.js';
 
 export const FAKE_KEY = `${'A'.repeat(42)}E=`;
@@ -9,9 +10,8 @@ export const FAKE_SERVERS: readonly ServerInfo[] = [
   { id: 'de-fra', name: 'Frankfurt', country: 'Germany', countryCode: 'de', city: 'Frankfurt', latitude: 50.11, longitude: 8.68, endpoint: '198.51.100.20:51820', publicKey: FAKE_KEY, source: 'catalog' },
 ];
 
-export function disconnectedStatus(overrides: Partial<TunnelStatus> = {}): TunnelStatus {
-  return { state: 'disconnected', blocked: false, firewallActive: false, addresses: [], dns: [], rxBytes: 0, txBytes: 0, attempt: 0, ...overrides };
-}
+/** A status (disconnected unless overridden); the firewall fields agree (testing/status.ts). */
+export const disconnectedStatus = tunnelStatus;
 
 export type ConnectOutcome = 'connected' | 'error' | 'hang';
 
@@ -131,11 +131,14 @@ export class FakeHelper {
     const server = this.servers.find((s) => s.id === id);
     if (!server) return Promise.reject(new RpcError(ErrorCode.NotFound, `no server "${String(id)}": see umbra servers`, { reason: 'not-found' }));
     this.dispose();
-    const blocked = this.settings.killSwitch;
-    this.setStatus(disconnectedStatus({ state: 'connecting', server, blocked, firewallActive: blocked }));
+    // The policy per state (DESIGN.md): the kill switch blocks while a tunnel is wanted; without
+    // it, a tunnel that is up is guarded and one on the way up has nothing.
+    const block = this.settings.killSwitch;
+    this.setStatus(disconnectedStatus({ state: 'connecting', server, blocked: block }));
     this.timer = setTimeout(() => {
       if (this.outcome === 'connected') {
-        this.setStatus({ ...this.status, state: 'connected', addresses: ['100.64.1.2/32'], dns: ['100.64.0.1'], connectedSince: this.now(), lastHandshake: this.now(), rxBytes: 1_234_567, txBytes: 300_000 });
+        const firewall = block ? this.status.firewall : ({ wanted: 'guard', kernel: 'guard' } as const);
+        this.setStatus({ ...this.status, state: 'connected', firewall, firewallActive: firewall.kernel !== 'none', addresses: ['100.64.1.2/32'], dns: ['100.64.0.1'], connectedSince: this.now(), lastHandshake: this.now(), rxBytes: 1_234_567, txBytes: 300_000 });
       } else if (this.outcome === 'error') {
         this.setStatus({ ...this.status, state: 'error', attempt: 1, error: { code: 'handshake-timeout', message: 'no handshake answer from 198.51.100.10:51820 within 5 s: is the server up and is UDP allowed?' } });
       }

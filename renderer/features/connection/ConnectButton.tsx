@@ -1,5 +1,5 @@
-// The big button: "Connect" when disconnected, else "Disconnect" (in connecting and error the
-// helper keeps trying, so the way out is to disconnect). Busy from the press until the helper
+// The big button: "Connect" when disconnected, else "Disconnect" (in connecting, reconnecting
+// and error the helper keeps trying, so the way out is to disconnect). Busy from the press until the helper
 // reports the new state; its name stays exactly "Connect" or "Disconnect".
 import { useShallow } from 'zustand/react/shallow';
 import { useActions, useUmbra } from '../../store/context.js';

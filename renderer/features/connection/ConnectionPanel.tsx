@@ -1,8 +1,9 @@
 // The connection as the helper reports it: the state in words and colour, where, the exit IP,
-// for how long, how much, what went wrong and what to do, and whether traffic is blocked.
+// for how long, how much, what went wrong and what to do, and whether traffic is blocked (as the
+// kernel holds it: status.blocked; while disconnected, status.hold says why).
 import { useShallow } from 'zustand/react/shallow';
 import type { TunnelStatus } from '../../api.js';
-import { formatBytes, formatElapsed, placeLabel, STATE_WORDS } from '../../lib/format.js';
+import { formatBytes, formatElapsed, HOLD_TEXT, placeLabel, RECONNECTING_TEXT, STATE_WORDS } from '../../lib/format.js';
 import { useNow } from '../../lib/use-now.js';
 import { useActions, useUmbra } from '../../store/context.js';
 import { activeServer, targetServer } from '../../store/selectors.js';
@@ -10,19 +11,47 @@ import { ErrorNote } from '../../ui/ErrorNote.js';
 import { KillSwitch } from '../kill-switch/KillSwitch.js';
 import { ConnectButton } from './ConnectButton.js';
 
-function blockedText(status: TunnelStatus, killSwitchOnBoot: boolean): string | null {
-  if (!status.blocked || status.state === 'connected') return null;
-  if (status.state === 'disconnected') {
-    return killSwitchOnBoot
-      ? 'The kill switch on boot holds until you connect, or until you turn it off in Settings.'
-      : 'The kill switch holds until you connect, or until you turn it off.';
+interface Banner {
+  head: string;
+  text: string;
+  /** Offer a disconnect: the way to lift a block held after a crash while disconnected. */
+  lift: boolean;
+}
+
+/** What to say about a block in the kernel outside a working tunnel (none while connected). */
+function blockBanner(status: TunnelStatus): Banner | null {
+  if (!status.blocked) return null;
+  const traffic = (text: string): Banner => ({ head: 'Traffic blocked.', text, lift: false });
+  switch (status.state) {
+    case 'connected':
+      return null;
+    case 'disconnected': {
+      if (!status.hold) return traffic('The kill switch holds until you connect, or until you turn it off.');
+      const [head = '', ...rest] = HOLD_TEXT[status.hold].split(' ');
+      return { head, text: rest.join(' '), lift: status.hold === 'unreadable-state' };
+    }
+    case 'reconnecting':
+      return traffic('Nothing leaves this computer outside the tunnel until the server answers again. Disconnect to lift the block.');
+    case 'disconnecting':
+      return traffic('The block lifts once the tunnel is down.');
+    case 'connecting':
+    case 'error':
+      return traffic('Nothing leaves this computer outside the tunnel until it is up. Disconnect to lift the block.');
   }
-  return 'Nothing leaves this computer outside the tunnel until it is up. Disconnect to lift the block.';
 }
 
 function caption(state: TunnelStatus['state'], active: boolean, selected: boolean): string {
   if (!active) return selected ? 'Selected' : 'Last used';
-  return state === 'connected' ? 'Connected to' : state === 'disconnecting' ? 'Disconnecting from' : 'Connecting to';
+  switch (state) {
+    case 'connected':
+      return 'Connected to';
+    case 'disconnecting':
+      return 'Disconnecting from';
+    case 'reconnecting':
+      return 'Reconnecting to';
+    default:
+      return 'Connecting to';
+  }
 }
 
 function Elapsed({ since }: { since: number }) {
@@ -31,16 +60,17 @@ function Elapsed({ since }: { since: number }) {
 }
 
 export function ConnectionPanel() {
-  const { status, settings, target, selectedId, error } = useUmbra(
-    useShallow((s) => ({ status: s.status, settings: s.settings, target: targetServer(s), selectedId: s.selectedId, error: s.errors.connection })),
+  const { status, target, selectedId, error } = useUmbra(
+    useShallow((s) => ({ status: s.status, target: targetServer(s), selectedId: s.selectedId, error: s.errors.connection })),
   );
-  const { dismissError, connect } = useActions();
+  const { dismissError, connect, disconnect } = useActions();
   const switching = useUmbra((s) => s.busy.connect);
+  const disconnecting = useUmbra((s) => s.busy.disconnect);
   if (!status) return null;
 
   const active = activeServer(status);
   const place = active ?? target;
-  const banner = blockedText(status, settings?.killSwitchOnBoot ?? false);
+  const banner = blockBanner(status);
   const connected = status.state === 'connected';
 
   return (
@@ -51,7 +81,7 @@ export function ConnectionPanel() {
       <p className="state-line" role="status" aria-live="polite">
         <span className="state-dot" aria-hidden="true" />
         <span className="state-word">{STATE_WORDS[status.state]}</span>
-        {status.state === 'connecting' && status.attempt > 0 && <span className="muted"> (attempt {status.attempt + 1})</span>}
+        {(status.state === 'connecting' || status.state === 'reconnecting') && status.attempt > 0 && <span className="muted"> (attempt {status.attempt + 1})</span>}
       </p>
       <div className="place">
         {place ? (
@@ -73,7 +103,13 @@ export function ConnectionPanel() {
         </button>
       )}
 
-      {status.error && status.state !== 'disconnected' && (
+      {status.state === 'reconnecting' && (
+        <div className="tunnel-error reconnecting" role="status">
+          <strong>Reconnecting:</strong> {RECONNECTING_TEXT}
+          {status.error && <p className="muted">{status.error.message}</p>}
+        </div>
+      )}
+      {status.error && status.state !== 'disconnected' && status.state !== 'reconnecting' && (
         <div className="tunnel-error" role="alert">
           <strong>{status.state === 'error' ? 'The tunnel is not up' : 'Trouble connecting'}:</strong> {status.error.message}
           {status.state === 'error' && <p className="muted">Press Disconnect to stop trying.</p>}
@@ -83,7 +119,14 @@ export function ConnectionPanel() {
 
       {banner && (
         <div className="blocked-banner" role="status">
-          <strong>Traffic blocked.</strong> {banner}
+          <strong>{banner.head}</strong> {banner.text}
+          {banner.lift && (
+            <p>
+              <button type="button" className="lift-button" aria-busy={disconnecting || undefined} onClick={() => !disconnecting && void disconnect()}>
+                Lift the block
+              </button>
+            </p>
+          )}
         </div>
       )}
 

@@ -15,6 +15,7 @@ async function renderPanel(m = mockApi()) {
 }
 
 const stateWord = () => document.querySelector('.state-word')?.textContent;
+const banner = () => document.querySelector('.blocked-banner')?.textContent ?? null;
 
 describe('the connect button', () => {
   it('is named exactly "Connect" when disconnected, and busy until the helper says connecting', async () => {
@@ -95,6 +96,7 @@ describe('the connection as the helper reports it', () => {
     const words: [string, string][] = [
       ['connecting', 'Connecting…'],
       ['connected', 'Connected'],
+      ['reconnecting', 'Reconnecting…'],
       ['disconnecting', 'Disconnecting…'],
       ['error', 'Error'],
       ['disconnected', 'Disconnected'],
@@ -118,12 +120,61 @@ describe('the connection as the helper reports it', () => {
     expect(screen.getByRole('button', { name: 'Disconnect' })).toBeTruthy();
   });
 
-  it('shows a banner while traffic is blocked outside a connection', async () => {
-    const { m } = await renderPanel(mockApi({ status: status({ blocked: true, firewallActive: true }), settings: settings({ killSwitchOnBoot: true }) }));
-    expect(screen.getByText(/Traffic blocked\./).parentElement?.textContent).toContain('kill switch on boot');
-    act(() => m.emit({ type: 'status', status: status({ state: 'connected', server: SERVERS[0], blocked: true, firewallActive: true }) }));
-    expect(screen.queryByText(/Traffic blocked\./)).toBeNull();
-    act(() => m.emit({ type: 'status', status: status({ state: 'error', server: SERVERS[0], blocked: true, firewallActive: true }) }));
-    expect(screen.getByText(/Traffic blocked\./)).toBeTruthy();
+  it('reconnecting: the server stopped answering, the tunnel stays up, and Disconnect is the way out', async () => {
+    const lost = status({
+      state: 'reconnecting',
+      server: SERVERS[0],
+      attempt: 1,
+      rxBytes: 5_000,
+      error: { code: 'NO_HANDSHAKE', message: 'no answer from Stockholm 1 for 3 minutes' },
+    });
+    const { m } = await renderPanel(mockApi({ status: lost }));
+    expect(stateWord()).toBe('Reconnecting…');
+    expect(document.querySelector('.state-line')?.textContent).toContain('(attempt 2)');
+    expect(screen.getByText('Reconnecting to')).toBeTruthy();
+    const note = document.querySelector('.tunnel-error.reconnecting');
+    expect(note?.textContent).toBe('Reconnecting: the server stopped answering. The tunnel stays up while Umbra waits for an answer.no answer from Stockholm 1 for 3 minutes');
+    // Not a failure to connect: no alert.
+    expect(screen.queryByRole('alert')).toBeNull();
+    expect(screen.queryByRole('button', { name: 'Connect' })).toBeNull();
+    fireEvent.click(screen.getByRole('button', { name: 'Disconnect' }));
+    expect(m.take('disconnect').params).toEqual({});
+    act(() => m.emit({ type: 'status', status: status({ state: 'connected', server: SERVERS[0], connectedSince: 1 }) }));
+    expect(document.querySelector('.tunnel-error')).toBeNull();
+  });
+
+  it('shows a banner while the kernel blocks traffic outside a working tunnel, in words for each state', async () => {
+    const { m } = await renderPanel(mockApi({ status: status({ state: 'error', server: SERVERS[0], blocked: true }) }));
+    expect(banner()).toBe('Traffic blocked. Nothing leaves this computer outside the tunnel until it is up. Disconnect to lift the block.');
+    act(() => m.emit({ type: 'status', status: status({ state: 'connected', server: SERVERS[0], blocked: true }) }));
+    expect(banner()).toBeNull();
+    act(() => m.emit({ type: 'status', status: status({ state: 'reconnecting', server: SERVERS[0], blocked: true }) }));
+    expect(banner()).toBe('Traffic blocked. Nothing leaves this computer outside the tunnel until the server answers again. Disconnect to lift the block.');
+    // The guard alone (no kill switch) blocks nothing.
+    act(() => m.emit({ type: 'status', status: status({ state: 'reconnecting', server: SERVERS[0], firewallActive: true }) }));
+    expect(banner()).toBeNull();
+  });
+
+  it('a block held on boot: says why and the way out', async () => {
+    await renderPanel(mockApi({ status: status({ blocked: true, hold: 'boot' }), settings: settings({ killSwitchOnBoot: true }) }));
+    expect(banner()).toBe('Blocked: kill switch on boot — connect, or turn the setting off');
+    expect(screen.queryByRole('button', { name: 'Lift the block' })).toBeNull();
+    expect(screen.getByRole('button', { name: 'Connect' })).toBeTruthy();
+  });
+
+  it('a block held after a crash with unreadable settings: says why, and Lift the block disconnects', async () => {
+    const { m } = await renderPanel(mockApi({ status: status({ blocked: true, hold: 'unreadable-state' }) }));
+    expect(banner()).toBe('Blocked: Umbra could not read its settings after a crash; connect, or disconnect to lift the blockLift the block');
+    fireEvent.click(screen.getByRole('button', { name: 'Lift the block' }));
+    const call = m.take('disconnect');
+    expect(call.params).toEqual({});
+    expect(screen.getByRole('button', { name: 'Lift the block' }).getAttribute('aria-busy')).toBe('true');
+    await act(async () => call.resolve(status()));
+    expect(banner()).toBeNull();
+  });
+
+  it('the banner follows the kernel: a hold whose block is not in the kernel shows none', async () => {
+    await renderPanel(mockApi({ status: status({ hold: 'unreadable-state', firewall: { wanted: 'block', kernel: 'none' } }) }));
+    expect(banner()).toBeNull();
   });
 });

@@ -13,6 +13,7 @@ export const VERDICT_WORDS: Record<LeakVerdict, string> = { pass: 'Pass', warn: 
 const STATE_WORDS: Record<TunnelState, string> = {
   connected: 'connected',
   connecting: 'connecting',
+  reconnecting: 'reconnecting',
   disconnected: 'disconnected',
   disconnecting: 'disconnecting',
   error: 'not connected (error)',

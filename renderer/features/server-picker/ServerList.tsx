@@ -17,6 +17,14 @@ interface RowProps {
   showPlace: boolean;
 }
 
+const BADGE_WORDS: Record<Exclude<TunnelState, 'disconnected'>, string> = {
+  connecting: 'Connecting',
+  connected: 'Connected',
+  reconnecting: 'Reconnecting',
+  disconnecting: 'Disconnecting',
+  error: 'Error',
+};
+
 const ServerRow = memo(function ServerRow({ server, selected, favourite, active, showPlace }: RowProps) {
   const { select, connect, toggleFavourite } = useActions();
   const place = placeLabel(server);
@@ -34,8 +42,10 @@ const ServerRow = memo(function ServerRow({ server, selected, favourite, active,
       >
         <span className="server-name">{server.name}</span>
         {showPlace && place !== server.name && <span className="server-place muted">{place}</span>}
-        {active && (
-          <span className={`server-badge state-${active}`}>{active === 'connected' ? 'Connected' : active === 'connecting' ? 'Connecting' : active === 'error' ? 'Error' : 'Disconnecting'}</span>
+        {active && active !== 'disconnected' && (
+          <span className={`server-badge state-${active}`} title={active === 'reconnecting' ? 'The server stopped answering; Umbra keeps the tunnel up and waits' : undefined}>
+            {BADGE_WORDS[active]}
+          </span>
         )}
       </button>
       <button

@@ -55,6 +55,17 @@ describe('the server list', () => {
     const { m } = await renderList();
     act(() => m.emit({ type: 'status', status: status({ state: 'connected', server: SERVERS[5], connectedSince: 1 }) }));
     expect(screen.getByRole('button', { name: 'London 1 Connected' })).toBeTruthy();
+    for (const [state, word] of [['reconnecting', 'Reconnecting'], ['connecting', 'Connecting'], ['error', 'Error'], ['disconnecting', 'Disconnecting']] as const) {
+      act(() => m.emit({ type: 'status', status: status({ state, server: SERVERS[5] }) }));
+      expect(screen.getByRole('button', { name: `London 1 ${word}` }).querySelector('.server-badge')?.className).toBe(`server-badge state-${state}`);
+    }
+  });
+
+  it('a double-click on the server being reconnected does not start over', async () => {
+    const { m } = await renderList();
+    act(() => m.emit({ type: 'status', status: status({ state: 'reconnecting', server: SERVERS[5], blocked: true }) }));
+    fireEvent.doubleClick(screen.getByRole('button', { name: 'London 1 Reconnecting' }));
+    expect(m.pending).toHaveLength(0);
   });
 
   it('favourites: a star toggles them, they come first, and they persist', async () => {

@@ -4,6 +4,9 @@
 // order (a roving tabindex); the arrow keys move to the nearest marker in that direction.
 import { memo, useCallback, useRef, type KeyboardEvent } from 'react';
 
+/** connecting also stands for a retry after an error; reconnecting: the tunnel is up, its server silent. */
+export type MarkerState = 'connected' | 'connecting' | 'reconnecting';
+
 export interface PlacedMarker {
   key: string;
   label: string;
@@ -16,8 +19,8 @@ interface MarkersProps {
   markers: readonly PlacedMarker[];
   selectedKey: string | null;
   connectedKey: string | null;
-  /** The state of the connected marker: connecting shows differently from connected. */
-  activeState: 'connected' | 'connecting' | null;
+  /** The state of the connected marker: connecting and reconnecting show differently from connected. */
+  activeState: MarkerState | null;
   focusKey: string | null;
   onSelect(key: string): void;
   onActivate(key: string): void;

@@ -3,11 +3,11 @@
 // to connect; Tab reaches the markers, arrows move between them, Enter selects.
 import { memo, useCallback, useMemo, useRef, useState, type CSSProperties } from 'react';
 import { useShallow } from 'zustand/react/shallow';
-import type { ServerInfo } from '../../../api.js';
+import type { ServerInfo, TunnelState } from '../../../api.js';
 import { useActions, useUmbra } from '../../../store/context.js';
 import { activeServer } from '../../../store/selectors.js';
 import { locationKey, mapLocations } from '../locations.js';
-import { Markers, type PlacedMarker } from './Markers.js';
+import { Markers, type MarkerState, type PlacedMarker } from './Markers.js';
 import { usePanZoom } from './use-pan-zoom.js';
 import { getWorld } from './world.js';
 
@@ -27,6 +27,21 @@ const Land = memo(function Land() {
 function pickServer(ids: readonly string[], selectedId: string | null, favourites: readonly string[]): string | undefined {
   if (selectedId && ids.includes(selectedId)) return selectedId;
   return ids.find((id) => favourites.includes(id)) ?? ids[0];
+}
+
+/** How the active marker shows the tunnel: up, on its way (connecting, or retrying after an error), or waiting for a silent server. */
+export function markerState(state: TunnelState | undefined): MarkerState | null {
+  switch (state) {
+    case 'connected':
+      return 'connected';
+    case 'reconnecting':
+      return 'reconnecting';
+    case 'connecting':
+    case 'error':
+      return 'connecting';
+    default:
+      return null;
+  }
 }
 
 export function WorldMap() {
@@ -56,7 +71,7 @@ export function WorldMap() {
   const selectedKey = keyOf(selectedId);
   const active = activeServer(status);
   const connectedKey = active ? keyOf(active.id) ?? (active.latitude !== undefined ? locationKey(active) : null) : null;
-  const activeState = status?.state === 'connected' ? 'connected' : status?.state === 'connecting' || status?.state === 'error' ? 'connecting' : null;
+  const activeState = markerState(status?.state);
 
   const svgRef = useRef<SVGSVGElement>(null);
   const pz = usePanZoom(svgRef, world.width, world.height);
@@ -84,7 +99,8 @@ export function WorldMap() {
       const id = loc && pickServer(loc.serverIds, l.selectedId, l.favourites);
       if (!id) return;
       select(id);
-      if (l.activeId === id && (l.state === 'connected' || l.state === 'connecting')) return;
+      // The tunnel already goes (or is on its way) there: nothing to do; after an error, try again.
+      if (l.activeId === id && (l.state === 'connected' || l.state === 'connecting' || l.state === 'reconnecting')) return;
       void connect(id);
     },
     [select, connect],

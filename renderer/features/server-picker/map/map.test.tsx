@@ -106,6 +106,21 @@ describe('markers', () => {
     expect(mad.getAttribute('class')).toBe('marker selected');
     act(() => m.emit({ type: 'status', status: status({ state: 'connecting', server: SERVERS[1] }) }));
     expect(sto.getAttribute('class')).toBe('marker connecting');
+    act(() => m.emit({ type: 'status', status: status({ state: 'reconnecting', server: SERVERS[1] }) }));
+    expect(sto.getAttribute('class')).toBe('marker reconnecting');
+    expect(sto.querySelector('.marker-pulse')).toBeTruthy();
+    act(() => m.emit({ type: 'status', status: status({ state: 'error', server: SERVERS[1] }) }));
+    expect(sto.getAttribute('class')).toBe('marker connecting');
+  });
+
+  it('a double-click on the marker being reconnected does not start over; after an error it tries again', async () => {
+    const { m } = await renderMap();
+    act(() => m.emit({ type: 'status', status: status({ state: 'reconnecting', server: SERVERS[0] }) }));
+    fireEvent.doubleClick(screen.getByRole('button', { name: 'Stockholm, Sweden' }));
+    expect(m.pending).toHaveLength(0);
+    act(() => m.emit({ type: 'status', status: status({ state: 'error', server: SERVERS[0] }) }));
+    fireEvent.doubleClick(screen.getByRole('button', { name: 'Stockholm, Sweden' }));
+    expect(m.take('connect').params).toEqual({ serverId: SERVERS[0]!.id });
   });
 
   it('hovering shows the city in a tooltip', async () => {
