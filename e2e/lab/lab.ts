@@ -33,6 +33,9 @@ export interface LabServer {
   index: number;
   ns: string;
   endpoint: { host: string; port: number };
+  /** A DNS name for the endpoint's address, s<i>.vpn.lab.test, which the lab's DNS (and so the
+   *  client's system resolver, the ISP resolver) answers: for configs with `Endpoint = host:port`. */
+  endpointName: string;
   publicKey: string;
   exitAddress: string;
   /** The server's inner address, 100.64.(i+1).1. */
@@ -60,7 +63,7 @@ export interface LabClient {
   /** The router on the client's link (also the LAN host): 198.51.100.1, 2001:db8:c::1. */
   gateway: string;
   gateway6: string;
-  /** The client's local network (what "allow LAN" lets through): 198.51.100.0/24, 2001:db8:c::/64. */
+  /** The client's local network: 198.51.100.0/24, 2001:db8:c::/64 (public ranges: allow LAN does not open them). */
   lan: string;
   lan6: string;
   /**
@@ -175,6 +178,9 @@ function pickPrefix(requested: string | undefined): string {
   }
 }
 
+/** The DNS name of server i's endpoint. */
+const serverName = (i: number) => `s${i}.vpn.${DNS_ZONE}`;
+
 export async function createLab(opts: { servers?: number; prefix?: string } = {}): Promise<Lab> {
   const count = opts.servers ?? 1;
   if (!Number.isInteger(count) || count < 1 || count > MAX_SERVERS) throw new Error(`servers must be 1..${MAX_SERVERS}`);
@@ -263,7 +269,7 @@ export async function createLab(opts: { servers?: number; prefix?: string } = {}
     }
     const clientKey = keys[0]!;
 
-    const logs = await startServices(spawnIn, inetNs, scratch);
+    const logs = await startServices(spawnIn, inetNs, scratch, Object.fromEntries(plans.map((p) => [serverName(p.index), p.link4])));
 
     const servers = plans.map((p, i) => makeServer(p, keys[i + 1]!, clientKey.pub, tracker, scratch));
     await Promise.all(servers.map((s) => s.start()));
@@ -379,6 +385,7 @@ function makeServer(p: ServerPlan, key: { priv: string; pub: string }, clientPub
     index: p.index,
     ns: p.ns,
     endpoint: { host: p.link4, port: WG_PORT },
+    endpointName: serverName(p.index),
     publicKey: key.pub,
     exitAddress: p.link4,
     tunnelAddress: p.tunnel,

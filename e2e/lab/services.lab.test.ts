@@ -98,6 +98,15 @@ describe.skipIf(!avail.ok)(`lab services${avail.ok ? '' : ` — skipped: ${avail
     expect(log.find((r) => r.qname === 'isp6.lab.test')).toMatchObject({ server: lab.internet.ispResolver6, source: lab.client.address6 });
   });
 
+  it('names each server\'s endpoint in DNS, for configs with Endpoint = host:port', async () => {
+    const s0 = lab.servers[0]!;
+    expect(s0.endpointName).toBe('s0.vpn.lab.test');
+    const a = await lab.dnsQuery(lab.client.ns, lab.internet.ispResolver, s0.endpointName.toUpperCase());
+    expect(a).toMatchObject({ ok: true, answers: [s0.endpoint.host] });
+    const aaaa = await lab.dnsQuery(lab.client.ns, lab.internet.ispResolver, s0.endpointName, { type: 'AAAA' });
+    expect(aaaa).toMatchObject({ ok: true, answers: [] });
+  });
+
   it('has a LAN host on the client link that records its callers', async () => {
     const r4 = await lab.http(lab.client.ns, lab.lanUrl);
     const r6 = await lab.http(lab.client.ns, lab.lanUrl6);

@@ -63,7 +63,8 @@ async function waitForLine(child: ChildProcess, line: string, log: () => string,
 }
 
 /** Starts every service in the inet namespace; resolves when all of them listen. */
-export async function startServices(spawnIn: SpawnIn, inetNs: string, scratch: string): Promise<ServiceLogs> {
+/** `hosts`: extra names the DNS answers with an A record (e.g. a VPN server's endpoint name). */
+export async function startServices(spawnIn: SpawnIn, inetNs: string, scratch: string, hosts: Record<string, string> = {}): Promise<ServiceLogs> {
   const logs: ServiceLogs = {
     echo: join(scratch, 'echo.log'),
     lan: join(scratch, 'lan.log'),
@@ -79,6 +80,7 @@ export async function startServices(spawnIn: SpawnIn, inetNs: string, scratch: s
       node, servicePath('dns-server.mjs'), '--log', logs.dns, '--port', String(DNS_PORT),
       '--listen', SERVICE.v4, '--listen', SERVICE.v6, '--listen', ISP_RESOLVER.v4, '--listen', ISP_RESOLVER.v6,
       '--zone', DNS_ZONE, '--a', SERVICE.v4, '--aaaa', SERVICE.v6,
+      ...Object.entries(hosts).flatMap(([name, ip]) => ['--host', `${name}=${ip}`]),
     ]],
     ['stun', [node, servicePath('stun-server.mjs'), '--log', logs.stun, '--port', String(STUN_PORT), '--listen', SERVICE.v4, '--listen', SERVICE.v6]],
   ];

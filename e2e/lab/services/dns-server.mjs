@@ -1,7 +1,9 @@
 // The lab's DNS server (UDP and TCP). Runs inside the lab's inet namespace:
 //   node dns-server.mjs --log FILE [--port 53] --listen 203.0.113.250 --listen 2001:db8:f::250 ...
 //                       [--zone lab.test] [--a 203.0.113.250] [--aaaa 2001:db8:f::250]
+//                       [--host NAME=IPv4 ...]
 // Answers, authoritatively and with TTL 0 (nothing caches it, so every lookup reaches it):
+//   a --host NAME:                 A → its address, other types → no answer (NOERROR)
 //   <zone> and any name under it:  A → --a, AAAA → --aaaa, other types → no answer (NOERROR)
 //   whoami.<zone>:                 A (asked over IPv4) / AAAA (asked over IPv6) → the asker's address
 //   any other name:                NXDOMAIN
@@ -17,7 +19,7 @@ import {
 } from './dns-wire.mjs';
 
 function parseArgs(argv) {
-  const out = { listen: [], port: 53, log: '', zone: 'lab.test', a: '203.0.113.250', aaaa: '2001:db8:f::250' };
+  const out = { listen: [], port: 53, log: '', zone: 'lab.test', a: '203.0.113.250', aaaa: '2001:db8:f::250', hosts: new Map() };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = argv[i + 1];
@@ -29,6 +31,11 @@ function parseArgs(argv) {
     else if (a === '--zone') out.zone = v.toLowerCase().replace(/\.$/, '');
     else if (a === '--a') out.a = v;
     else if (a === '--aaaa') out.aaaa = v;
+    else if (a === '--host') {
+      const [name, ip] = v.split('=');
+      if (!name || !ip) throw new Error(`dns-server: --host wants NAME=IPv4, not ${v}`);
+      out.hosts.set(name.toLowerCase().replace(/\.$/, ''), ipv4Bytes(ip));
+    }
     else throw new Error(`dns-server: unknown argument ${a}`);
   }
   if (out.listen.length === 0 || !out.log) throw new Error('dns-server: need --listen ADDR and --log FILE');
@@ -78,6 +85,11 @@ function answer(msg, ctx) {
   const q = parsed.questions[0];
   if (q.class !== CLASS_IN) return reply(RCODE.REFUSED, q);
   const name = q.name;
+  const host = opts.hosts.get(name.toLowerCase());
+  if (host) {
+    const text = Array.from(host).join('.');
+    return reply(RCODE.NOERROR, q, q.type === TYPES.A ? [{ type: TYPES.A, ttl: TTL, rdata: host, text }] : []);
+  }
   const inZone = name === opts.zone || name.endsWith(`.${opts.zone}`);
   if (!inZone) return reply(RCODE.NXDOMAIN, q);
   const answers = [];
