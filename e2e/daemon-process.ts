@@ -71,6 +71,15 @@ export class DaemonRun {
     return c;
   }
 
+  /** Polls until pred holds (e.g. on `stderr`); throws with the log when it does not within ms. */
+  async waitLog(pred: () => boolean, ms: number, what: string): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (!pred()) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; the helper said:\n${this.err}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
   /** Polls status until pred holds; returns the matching status or throws with the last one. */
   async waitFor(pred: (s: TunnelStatus) => boolean, ms: number, what: string): Promise<TunnelStatus> {
     const c = await this.client();

@@ -160,15 +160,15 @@ describe.skipIf(why !== '')(`leak checks of the real helper in the lab${why ? ` 
     expect(check(await c.call('leakCheck'), 'dns').verdict).toBe('pass');
   });
 
-  it('caught: IPv6 left open while the tunnel is IPv4-only (kill switch off)', async () => {
+  it('IPv6 beside an IPv4-only tunnel (kill switch off) is refused by the connection\'s guard, and the check says so', async () => {
     const st = await c.call('status');
-    expect(st).toMatchObject({ state: 'connected', blocked: false });
+    expect(st).toMatchObject({ state: 'connected', blocked: false, firewall: { wanted: 'guard', kernel: 'guard' } });
     const report = await c.call('leakCheck');
     const v6 = check(report, 'ipv6');
-    expect(v6.verdict, explain(report)).toBe('fail');
-    expect(v6.finding).toBe(`IPv6 leaks: the echo service was reached outside the tunnel and saw ${lab.client.address6}`);
-    expect(text(v6)).toMatch(/Route to 2001:db8:f::250: OUTSIDE the tunnel: 2001:db8:f::250 via \S+ dev eth0/);
-    expect(text(v6)).toContain(`Seen by ${lab.internet.echoUrl6}: ${lab.client.address6}`);
+    expect(v6.verdict, explain(report)).toBe('pass');
+    expect(v6.finding).toMatch(/IPv6 outside the tunnel is refused/);
+    expect(text(v6)).toMatch(/Route to 2001:db8:f::250: outside the tunnel, but refused by the connection’s firewall/);
+    expect(text(v6)).not.toContain(`Seen by ${lab.internet.echoUrl6}: ${lab.client.address6}`);
     // The same setup with the kill switch on: blocked, so it passes.
     await c.call('setSettings', { killSwitch: true });
     await daemon.waitFor((s) => s.blocked, 10_000, 'blocked');
@@ -190,7 +190,7 @@ describe.skipIf(why !== '')(`leak checks of the real helper in the lab${why ? ` 
     expect(check(report, 'ipv6').verdict).toBe('fail');
     // Put back at once (not at the watchdog's next tick, ten minutes away).
     expect(await nftTable()).toBe(true);
-    expect(daemon.stderr).toMatch(/kill switch: the table was missing; restored it/);
+    expect(daemon.stderr).toMatch(/firewall: the table was missing; restored it/);
     // The next check is honest about the repair: in place now, but restored a moment ago.
     const after = await c.call('leakCheck');
     expect(check(after, 'kill-switch')).toMatchObject({ verdict: 'warn', finding: expect.stringMatching(/kill-switch table was missing .* restore/) });
