@@ -40,10 +40,11 @@ export function connectTo(target: Target, token: number, leaving: { tunnel?: str
 
 /** Into `error` with a retry after the backoff; `dropTunnel` when the tunnel died. */
 export function fail(s: WantingState, error: ErrorInfo, dropTunnel = false): Step {
-  const { tunnel: _t, ...rest } = s;
-  const base = dropTunnel ? rest : s;
+  // Built field by field: nothing of the state left (connected's since) lingers in error.
+  const { target, token, attempt, endpoint, tunnel } = s;
+  const keep = { ...(endpoint ? { endpoint } : {}), ...(tunnel && !dropTunnel ? { tunnel } : {}) };
   return {
-    state: { ...base, name: 'error', error, attempt: s.attempt + 1 },
+    state: { name: 'error', target, token, attempt: attempt + 1, error, ...keep },
     effects: [{ type: 'cancelTimers' }, ...(dropTunnel && s.tunnel ? [{ type: 'stopTunnel' } as const] : []), { type: 'timer', name: 'retry', token: s.token, ms: backoff(s.attempt) }],
   };
 }

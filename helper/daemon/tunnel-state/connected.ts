@@ -11,11 +11,14 @@ export const policy = wantingPolicy;
 
 export function on(s: Connected, e: Event): Step | undefined {
   switch (e.type) {
-    case 'handshakeLost':
+    case 'handshakeLost': {
+      // connectedSince is connected's own; a handshake that comes back starts it anew.
+      const { since: _since, ...rest } = s;
       return {
-        state: { ...s, name: 'reconnecting', attempt: s.attempt + 1, error: { code: 'NO_RESPONSE', message: `no reply from ${serverName(s)}; reconnecting…` } },
+        state: { ...rest, name: 'reconnecting', attempt: s.attempt + 1, error: { code: 'NO_HANDSHAKE', message: `no reply from ${serverName(s)}; reconnecting…` } },
         effects: [{ type: 'rehandshake' }],
       };
+    }
     case 'giveUp':
       return fail(s, { code: 'NO_HANDSHAKE', message: `the server ${serverName(s)} stopped answering. Umbra keeps trying; check your internet connection or pick another server.` });
     default:

@@ -11,13 +11,19 @@ export const policy = wantingPolicy;
 
 export function on(s: Connecting, e: Event, ctx: Context): Step | undefined {
   switch (e.type) {
+    // Once per attempt: a retry of the same attempt may have a second lookup out, and an answer
+    // after the endpoint is known would move the block off the address the tunnel talks to.
     case 'resolved': {
+      if (s.endpoint) return undefined;
       const next: Connecting = { ...s, endpoint: e.endpoint };
       return { state: next, effects: begin(next) };
     }
     case 'unresolvable':
+      if (s.endpoint) return undefined;
       return fail(s, { code: 'ENDPOINT_UNRESOLVABLE', message: `${e.message} Umbra keeps trying; traffic stays blocked if the kill switch is on.` });
     case 'tunnelUp':
+      // Only the answer to this state's startTunnel (an endpoint, no tunnel yet).
+      if (!s.endpoint || s.tunnel) return undefined;
       return { state: { ...s, tunnel: e.interfaceName }, effects: [{ type: 'timer', name: 'timeout', token: s.token, ms: CONNECT_TIMEOUT_MS }] };
     case 'handshake': {
       if (!s.tunnel || !s.endpoint) return undefined; // the driver reports tunnelUp first

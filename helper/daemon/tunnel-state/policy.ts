@@ -8,8 +8,9 @@ import type { Context, Target, WantingState } from './types.js';
 /** The block held while disconnected: the boot block (the same spec the boot file carries). */
 export function holdPolicy(hold: BlockHold | undefined, ctx: Context): FirewallSpec | undefined {
   if (!hold) return undefined;
-  // After a crash with unreadable settings, allow LAN is not known: the narrower block.
-  return bootSpec({ fwmark: ctx.fwmark, allowLan: hold === 'boot' && ctx.allowLan });
+  // LAN per allow LAN for either hold: with settings.json unreadable the store's defaults stand
+  // in (allow LAN off), so the setting is narrow exactly when it is not known.
+  return bootSpec({ fwmark: ctx.fwmark, allowLan: ctx.allowLan });
 }
 
 /** Whether the config sends all IPv6 into the tunnel (else IPv6 outside it is refused). */
