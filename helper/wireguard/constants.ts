@@ -16,6 +16,13 @@ export const REJECT_AFTER_TIME = 180_000;
 export const REKEY_ATTEMPT_TIME = 90_000;
 export const REKEY_TIMEOUT = 5_000;
 export const KEEPALIVE_TIMEOUT = 10_000;
+/**
+ * Ours, not the whitepaper's: data sent and nothing heard back for this long, try a handshake
+ * (the protocol allows an initiation at any time, at most one per REKEY_TIMEOUT). A server that
+ * restarted and forgot the session is found in about this long instead of
+ * KEEPALIVE_TIMEOUT + REKEY_TIMEOUT.
+ */
+export const QUIET_PROBE_AFTER = 2_000;
 /** §6.1: a session's keys are erased after three times REJECT_AFTER_TIME without a new one. */
 export const KEY_ZEROING_TIME = REJECT_AFTER_TIME * 3;
 /** §6.1: the random jitter added to each handshake retransmission, up to a third of a second. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  KEEPALIVE_TIMEOUT, KEY_ZEROING_TIME, REJECT_AFTER_TIME, REKEY_AFTER_TIME, REKEY_ATTEMPT_TIME, REKEY_TIMEOUT,
+  KEEPALIVE_TIMEOUT, KEY_ZEROING_TIME, QUIET_PROBE_AFTER, REJECT_AFTER_TIME, REKEY_AFTER_TIME, REKEY_ATTEMPT_TIME, REKEY_TIMEOUT,
 } from './constants.js';
 import { ipv4, Pair, random } from './testing/pair.js';
 import { messageTypeOf, MessageType } from './messages/types.js';
@@ -175,6 +175,54 @@ describe('timers with a manual clock', () => {
     expect(p.bToA()).toBe(true);
   });
 
+  it('a server that restarted is found within QUIET_PROBE_AFTER of unanswered data, not after 15 s', () => {
+    const p = new Pair();
+    p.aToB();
+    p.bToA();
+    p.advance(30_000, 1000); // idle for a while, as before a server restart
+    p.restartB();
+    const handshakes = p.handshakes(p.a);
+    const t0 = p.now;
+    expect(p.aToB()).toBe(false); // B no longer knows the session
+    expect(p.a.peer.timers.quietSince).toBe(t0);
+    // The user's traffic keeps trying (a TCP retransmit every half second).
+    while (p.now - t0 < QUIET_PROBE_AFTER + 500 && p.handshakes(p.a) === handshakes) {
+      p.advance(500, 100);
+      p.a.device.send(ipv4('100.64.0.2', '100.64.0.1', Uint8Array.of(9)), p.now);
+      p.run();
+    }
+    expect(p.handshakes(p.a)).toBe(handshakes + 1);
+    expect(p.aToB()).toBe(true);
+    expect(p.now - t0).toBeLessThan(KEEPALIVE_TIMEOUT + REKEY_TIMEOUT);
+  });
+
+  it('a lone datagram nobody answers does not start a handshake', () => {
+    const p = new Pair();
+    p.aToB();
+    p.bToA();
+    p.advance(30_000, 1000);
+    const handshakes = p.handshakes(p.a);
+    p.aToB(); // one datagram; the far end's application never answers
+    p.advance(QUIET_PROBE_AFTER * 3, 100);
+    expect(p.handshakes(p.a)).toBe(handshakes);
+  });
+
+  it('the quiet probe sends at most one initiation per REKEY_TIMEOUT while the peer stays silent', () => {
+    const p = new Pair();
+    p.aToB();
+    p.lose = () => true;
+    const before = p.a.sent.filter((d) => messageTypeOf(d) === MessageType.HandshakeInitiation).length;
+    for (let t = 0; t < 30; t++) {
+      p.a.device.send(ipv4('100.64.0.2', '100.64.0.1', Uint8Array.of(t)), p.now);
+      p.run();
+      p.advance(1000, 100);
+    }
+    const inits = p.a.sent.filter((d) => messageTypeOf(d) === MessageType.HandshakeInitiation).length - before;
+    // 30 s of unanswered data: the first probe at ~2 s, then retries every 5–5.333 s.
+    expect(inits).toBeGreaterThanOrEqual(5);
+    expect(inits).toBeLessThanOrEqual(6);
+  });
+
   it('sends a keepalive after KEEPALIVE_TIMEOUT when data came in and nothing went out', () => {
     const p = new Pair();
     p.aToB();
@@ -216,6 +264,8 @@ describe('timers with a manual clock', () => {
     const p = new Pair();
     p.aToB();
     const kp = p.a.peer.current!;
+    // The peer goes away: the quiet probe's initiations get no answer, so no new session comes.
+    p.lose = () => true;
     p.advance(KEY_ZEROING_TIME + 1000, 5000);
     expect(p.a.peer.current).toBeUndefined();
     expect(kp.keys.sendKey.every((x) => x === 0)).toBe(true);

@@ -222,6 +222,12 @@ export class Device {
         return this.sendKeepalive(peer, now);
       case 'new-handshake':
         return this.initiate(peer, now, false);
+      case 'probe-handshake':
+        this.initiate(peer, now, false);
+        // Too soon after the last initiation: probe again once one is allowed (a handshake under
+        // way has its own retries).
+        if (!peer.timers.handshakeInProgress) peer.timers.probeAgainAt(peer.lastInitiationSentAt + REKEY_TIMEOUT);
+        return;
       case 'zero-keys':
         this.forgetIndices(peer);
         peer.wipeKeys();

@@ -2,6 +2,7 @@
 // which have fired. Nothing here reads a clock; the tunnel calls `Device.tick(now)`.
 import {
   KEEPALIVE_TIMEOUT,
+  QUIET_PROBE_AFTER,
   KEY_ZEROING_TIME,
   REKEY_ATTEMPT_TIME,
   REKEY_TIMEOUT,
@@ -16,6 +17,8 @@ export type TimerAction =
   | 'send-keepalive'
   /** We sent data and heard nothing for KEEPALIVE_TIMEOUT + REKEY_TIMEOUT: the session may be dead. */
   | 'new-handshake'
+  /** We sent data and heard nothing for QUIET_PROBE_AFTER: try a handshake early (ours, see constants). */
+  | 'probe-handshake'
   /** No new session for three times REJECT_AFTER_TIME: erase every key (§6.1). */
   | 'zero-keys'
   /** The user's PersistentKeepalive interval passed with no packet either way. */
@@ -28,6 +31,12 @@ export class PeerTimers {
   private attemptStartedAt = NEVER;
   private keepaliveAt = NEVER;
   private newHandshakeAt = NEVER;
+  private probeAt = NEVER;
+  /** The first data sent since we last heard anything authenticated; NEVER when nothing is unanswered. */
+  private unansweredSince = NEVER;
+  private lastDataSentAt = NEVER;
+  /** The probe came due after a single packet: it fires with the next one (a lone datagram nobody answers is no sign of a dead session). */
+  private probeOnNextData = false;
   private zeroKeysAt = NEVER;
   private persistentAt = NEVER;
 
@@ -61,9 +70,27 @@ export class PeerTimers {
     this.zeroKeysAt = now + KEY_ZEROING_TIME;
   }
 
+  /** Since when data we sent has gone unanswered (nothing authenticated heard since); undefined when it has not. */
+  get quietSince(): number | undefined {
+    return this.unansweredSince === NEVER ? undefined : this.unansweredSince;
+  }
+
+  /** The probe could not send yet (at most one initiation per REKEY_TIMEOUT): try again at `at`, if still unanswered. */
+  probeAgainAt(at: number): void {
+    if (this.unansweredSince !== NEVER) this.probeAt = at;
+  }
+
   /** A non-keepalive data packet was sent. */
   dataSent(now: number): void {
     if (this.newHandshakeAt === NEVER) this.newHandshakeAt = now + KEEPALIVE_TIMEOUT + REKEY_TIMEOUT;
+    if (this.unansweredSince === NEVER) {
+      this.unansweredSince = now;
+      this.probeAt = now + QUIET_PROBE_AFTER;
+    } else if (this.probeOnNextData) {
+      this.probeOnNextData = false;
+      this.probeAt = now;
+    }
+    this.lastDataSentAt = now;
   }
 
   /** A non-keepalive data packet was received and authenticated. */
@@ -80,6 +107,8 @@ export class PeerTimers {
   /** Any authenticated packet was received. */
   anyAuthenticatedReceived(now: number): void {
     this.newHandshakeAt = NEVER;
+    this.probeAt = this.unansweredSince = NEVER;
+    this.probeOnNextData = false;
     this.touchPersistent(now);
   }
 
@@ -87,6 +116,8 @@ export class PeerTimers {
   stop(): void {
     this.retransmitAt = this.attemptStartedAt = this.keepaliveAt = NEVER;
     this.newHandshakeAt = this.zeroKeysAt = this.persistentAt = NEVER;
+    this.probeAt = this.unansweredSince = this.lastDataSentAt = NEVER;
+    this.probeOnNextData = false;
   }
 
   /** The actions whose deadline has passed; each fires once and is disarmed. */
@@ -109,6 +140,11 @@ export class PeerTimers {
       this.newHandshakeAt = NEVER;
       out.push('new-handshake');
     }
+    if (now >= this.probeAt) {
+      this.probeAt = NEVER;
+      if (this.lastDataSentAt > this.unansweredSince) out.push('probe-handshake');
+      else this.probeOnNextData = true;
+    }
     if (now >= this.zeroKeysAt) {
       this.zeroKeysAt = NEVER;
       out.push('zero-keys');
@@ -122,7 +158,7 @@ export class PeerTimers {
 
   /** The earliest armed deadline, so a driver can sleep until then. */
   nextDeadline(): number {
-    return Math.min(this.retransmitAt, this.keepaliveAt, this.newHandshakeAt, this.zeroKeysAt, this.persistentAt);
+    return Math.min(this.retransmitAt, this.keepaliveAt, this.newHandshakeAt, this.probeAt, this.zeroKeysAt, this.persistentAt);
   }
 
   private touchPersistent(now: number): void {
