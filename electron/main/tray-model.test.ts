@@ -31,6 +31,12 @@ describe('tray model, state by state', () => {
     expect(labels(m.items)).toEqual(['Disconnect', 'Connected · Stockholm, Sweden', '---', 'Recent locations', 'Kill switch', '---', 'Show window', 'Quit']);
   });
 
+  it('connected, no reply from the server lately: the tooltip says for how long', () => {
+    const now = 1_800_000_000_000;
+    const m = trayModel({ mirror: mirror({ ...connected(STOCKHOLM), noReplySince: now - 6_000 }), recent: [], panel: 'light', now });
+    expect(m.tooltip).toBe('Umbra: Connected to Stockholm, Sweden · no reply from the server for 6 s');
+  });
+
   it('disconnected: connect to the last used location in one click', () => {
     const m = model(mirror(status(), { settings: { ...SETTINGS, lastServerId: FRANKFURT.id } }), [STOCKHOLM.id]);
     expect(m.iconState).toBe('disconnected');

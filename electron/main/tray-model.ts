@@ -5,7 +5,7 @@
 import type { MenuItemConstructorOptions } from 'electron';
 import type { ServerInfo, TunnelStatus } from '../../helper/ipc/schema.js';
 import type { MirrorState } from './state-mirror.js';
-import { HOLD_LINE, HOLD_TEXT, RECONNECTING_TEXT, WANTS_TUNNEL } from './tunnel-words.js';
+import { HOLD_LINE, HOLD_TEXT, noReplyText, RECONNECTING_TEXT, WANTS_TUNNEL } from './tunnel-words.js';
 
 export const TRAY_STATES = ['disconnected', 'connecting', 'connected', 'blocked', 'error'] as const;
 export type TrayIconState = (typeof TRAY_STATES)[number];
@@ -43,6 +43,8 @@ export interface TrayInput {
   /** Recent server ids, newest first (recent.ts). */
   recent: readonly string[];
   panel: PanelTone;
+  /** Epoch ms, for "no reply from the server for N s"; the clock by default. */
+  now?: number;
 }
 
 const MAX_TOOLTIP_DETAIL = 90;
@@ -90,12 +92,14 @@ function unreachableText(message: string | undefined): { tooltip: string; line: 
   return { tooltip: 'Umbra: helper not running', line: 'Helper not running' };
 }
 
-function describe(status: TunnelStatus): { tooltip: string; line: string } {
+function describe(status: TunnelStatus, now: number): { tooltip: string; line: string } {
   const where = status.server ? locationLabel(status.server) : undefined;
   const retry = status.attempt > 0 ? ` (retry ${status.attempt})` : '';
   switch (status.state) {
-    case 'connected':
-      return { tooltip: `Umbra: Connected${where ? ` to ${where}` : ''}`, line: `Connected${where ? ` · ${where}` : ''}` };
+    case 'connected': {
+      const quiet = noReplyText(status, now);
+      return { tooltip: `Umbra: Connected${where ? ` to ${where}` : ''}${quiet ? ` · ${quiet}` : ''}`, line: `Connected${where ? ` · ${where}` : ''}` };
+    }
     case 'connecting':
       return {
         tooltip: `Umbra: Connecting${where ? ` to ${where}` : ''}…${retry}${status.blocked ? ' · traffic blocked' : ''}`,
@@ -181,13 +185,13 @@ function killSwitchItem(mirror: MirrorState): TrayMenuItem {
   return { kind: 'checkbox', label, checked: on, action: { type: 'setKillSwitch', enabled: !on }, enabled: mirror.reachable === true && settings !== undefined };
 }
 
-export function trayModel({ mirror, recent, panel }: TrayInput): TrayModel {
+export function trayModel({ mirror, recent, panel, now = Date.now() }: TrayInput): TrayModel {
   const iconState = iconStateOf(mirror);
   const iconName: TrayIconName = `${iconState}-${panel === 'dark' ? 'light' : 'dark'}`;
   let text: { tooltip: string; line: string };
   if (mirror.reachable === false) text = unreachableText(mirror.message);
   else if (!mirror.status) text = { tooltip: 'Umbra: starting…', line: 'Starting…' };
-  else text = describe(mirror.status);
+  else text = describe(mirror.status, now);
   return {
     iconState,
     iconName,

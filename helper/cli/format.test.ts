@@ -35,6 +35,11 @@ describe('formatStatusLine', () => {
     expect(formatStatusLine(disconnectedStatus({ state: 'connected' }), NOW)).toBe('Connected · ↓0 B ↑0 B');
   });
 
+  it('connected but the server has not answered lately: says for how long', () => {
+    const s = disconnectedStatus({ state: 'connected', noReplySince: NOW - 4_200 });
+    expect(formatStatusLine(s, NOW)).toBe('Connected · ↓0 B ↑0 B · no reply from the server for 4 s');
+  });
+
   it('the other states', () => {
     expect(formatStatusLine(disconnectedStatus(), NOW)).toBe('Disconnected');
     expect(formatStatusLine(disconnectedStatus({ state: 'connecting', server: sto }), NOW)).toBe('Connecting to Stockholm (se-sto)…');

@@ -1,6 +1,6 @@
 // What `umbra` prints, as pure functions of the helper's answers (and the time, for durations).
 import { IpcError } from '../ipc/client.js';
-import { HOLD_TEXT, WANTS_TUNNEL } from '../ipc/tunnel-words.js';
+import { HOLD_TEXT, noReplyText, WANTS_TUNNEL } from '../ipc/tunnel-words.js';
 import { ErrorCode, RpcError, type BlockHold, type LeakReport, type LeakVerdict, type ServerInfo, type Settings, type TunnelStatus } from '../ipc/schema.js';
 
 export const EXIT_OK = 0;
@@ -60,6 +60,8 @@ export function formatStatusLine(status: TunnelStatus, now: number): string {
       if (status.addresses.length > 0) parts.push(formatAddresses(status.addresses));
       if (status.connectedSince !== undefined) parts.push(`up ${formatDuration(now - status.connectedSince)}`);
       parts.push(`↓${formatBytes(status.rxBytes)} ↑${formatBytes(status.txBytes)}`);
+      const quiet = noReplyText(status, now);
+      if (quiet) parts.push(quiet);
       return parts.join(' · ');
     }
     case 'connecting':

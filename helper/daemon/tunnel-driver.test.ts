@@ -4,6 +4,7 @@ import type { TunnelStatus } from '../ipc/schema.js';
 import type { FirewallSpec, TableState } from '../platform/firewall/firewall.js';
 import { bootSpec } from '../platform/firewall/ruleset.js';
 import type { TunnelPeerStatus } from '../tunnel/tunnel.js';
+import { QUIET_PROBE_AFTER } from '../wireguard/constants.js';
 import { FirewallOwner } from './firewall-owner.js';
 import { LOST_AFTER_MS, TunnelDriver, type DriverDeps, type TunnelHooks } from './tunnel-driver.js';
 import type { Target } from './tunnel-state/types.js';
@@ -190,6 +191,18 @@ describe('TunnelDriver', () => {
     w.handshake();
     await w.settle();
     expect(w.status.state).toBe('connected');
+  });
+
+  it('connected with data unanswered for QUIET_PROBE_AFTER: status says since when, and only then', async () => {
+    const w = new World();
+    await w.driver.dispatch({ type: 'connect', target: target('a', '203.0.113.2:51820') });
+    w.handshake();
+    await w.settle();
+    w.peer = { ...w.peer, quietSince: Date.now() - 500 };
+    expect(w.status.noReplySince).toBeUndefined(); // a moment without a reply is normal
+    const since = Date.now() - QUIET_PROBE_AFTER - 1_000;
+    w.peer = { ...w.peer, quietSince: since };
+    expect(w.status).toMatchObject({ state: 'connected', noReplySince: since });
   });
 
   it('status says what the kernel holds, not what was wanted', async () => {

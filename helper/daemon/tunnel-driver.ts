@@ -10,6 +10,7 @@ import { formatCidr } from '../config/wg-quick.js';
 import type { TunnelStatus } from '../ipc/schema.js';
 import type { Undo } from '../platform/undo.js';
 import type { TunnelPeerStatus } from '../tunnel/tunnel.js';
+import { QUIET_PROBE_AFTER } from '../wireguard/constants.js';
 import { kindOf, type FirewallOwner } from './firewall-owner.js';
 import { isWanting, transition } from './tunnel-state/transition.js';
 import type { Context, Effect, Endpoint, Event, State, Target, TimerName } from './tunnel-state/types.js';
@@ -99,6 +100,7 @@ export class TunnelDriver {
       dns: target ? target.config.interface.dns : [],
       connectedSince: s.name === 'connected' ? s.since : undefined,
       lastHandshake: ps?.lastHandshakeAt,
+      ...(s.name === 'connected' && ps?.quietSince !== undefined && this.deps.now() - ps.quietSince >= QUIET_PROBE_AFTER ? { noReplySince: ps.quietSince } : {}),
       rxBytes: ps?.rxBytes ?? 0,
       txBytes: ps?.txBytes ?? 0,
       error: 'error' in s ? s.error : undefined,

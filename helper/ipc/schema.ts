@@ -74,6 +74,8 @@ export const TunnelStatus = z.strictObject({
   /** Epoch milliseconds. */
   connectedSince: z.number().optional(),
   lastHandshake: z.number().optional(),
+  /** Epoch ms: while connected, data sent since then has had no reply from the server (set once that lasts QUIET_PROBE_AFTER). */
+  noReplySince: z.number().optional(),
   rxBytes: z.number(),
   txBytes: z.number(),
   /** In `error`, and while connecting after a failure: what went wrong and what to do. */

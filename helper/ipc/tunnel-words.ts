@@ -12,6 +12,12 @@ export const HOLD_TEXT: Record<BlockHold, string> = {
   'unreadable-state': 'Blocked: Umbra could not read its settings after a crash; connect, or disconnect to lift the block',
 };
 
+/** Connected, but the server has not answered for a while: "no reply from the server for 4 s". */
+export function noReplyText(status: { noReplySince?: number | undefined }, now: number): string | undefined {
+  if (status.noReplySince === undefined) return undefined;
+  return `no reply from the server for ${Math.max(0, Math.round((now - status.noReplySince) / 1000))} s`;
+}
+
 /** The same, short enough for a menu line. */
 export const HOLD_LINE: Record<BlockHold, string> = {
   boot: 'Blocked · kill switch on boot',

@@ -267,6 +267,7 @@ export class Tunnel {
       txBytes: peer?.stats.txBytes ?? 0,
       lastHandshakeAt: toEpoch(peer?.stats.lastHandshakeAt),
       handshakeFailingSince: toEpoch(peer?.timers.handshakeAttemptSince),
+      quietSince: toEpoch(peer?.timers.quietSince),
     };
   }
 
@@ -282,4 +283,6 @@ export interface TunnelPeerStatus {
   lastHandshakeAt: number | undefined;
   /** Set while initiations go unanswered (since the first of the series). */
   handshakeFailingSince: number | undefined;
+  /** Set while data we sent has had no reply (since the first such packet). */
+  quietSince?: number | undefined;
 }

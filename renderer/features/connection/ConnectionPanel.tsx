@@ -3,7 +3,7 @@
 // kernel holds it: status.blocked; while disconnected, status.hold says why).
 import { useShallow } from 'zustand/react/shallow';
 import type { TunnelStatus } from '../../api.js';
-import { formatBytes, formatElapsed, HOLD_TEXT, placeLabel, RECONNECTING_TEXT, STATE_WORDS } from '../../lib/format.js';
+import { formatBytes, formatElapsed, HOLD_TEXT, noReplyText, placeLabel, RECONNECTING_TEXT, STATE_WORDS } from '../../lib/format.js';
 import { useNow } from '../../lib/use-now.js';
 import { useActions, useUmbra } from '../../store/context.js';
 import { activeServer, targetServer } from '../../store/selectors.js';
@@ -52,6 +52,17 @@ function caption(state: TunnelStatus['state'], active: boolean, selected: boolea
     default:
       return 'Connecting to';
   }
+}
+
+/** Connected, but the server has not answered lately (the engine is already asking it for a fresh handshake). */
+function NoReply({ status }: { status: TunnelStatus }) {
+  const now = useNow(true);
+  const text = noReplyText(status, now);
+  return text ? (
+    <div className="tunnel-error reconnecting" role="status">
+      <strong>Waiting for the server:</strong> {text}; Umbra is asking it for a new handshake.
+    </div>
+  ) : null;
 }
 
 function Elapsed({ since }: { since: number }) {
@@ -103,6 +114,7 @@ export function ConnectionPanel() {
         </button>
       )}
 
+      {status.state === 'connected' && status.noReplySince !== undefined && <NoReply status={status} />}
       {status.state === 'reconnecting' && (
         <div className="tunnel-error reconnecting" role="status">
           <strong>Reconnecting:</strong> {RECONNECTING_TEXT}

@@ -120,6 +120,13 @@ describe('the connection as the helper reports it', () => {
     expect(screen.getByRole('button', { name: 'Disconnect' })).toBeTruthy();
   });
 
+  it('connected, but the server has not answered for a few seconds: the panel says so', async () => {
+    await renderPanel(mockApi({ status: status({ state: 'connected', server: SERVERS[0], connectedSince: Date.now() - 60_000, noReplySince: Date.now() - 5_000 }) }));
+    expect(stateWord()).toBe('Connected');
+    const note = document.querySelector('.tunnel-error.reconnecting');
+    expect(note?.textContent).toMatch(/^Waiting for the server: no reply from the server for [56] s; Umbra is asking it for a new handshake\.$/);
+  });
+
   it('reconnecting: the server stopped answering, the tunnel stays up, and Disconnect is the way out', async () => {
     const lost = status({
       state: 'reconnecting',
