@@ -8,6 +8,7 @@
       "sources": [
         "src/addon.cc",
         "src/aead.cc",
+        "src/clock.cc",
         "src/errors.cc",
         "src/offload.cc",
         "src/poller.cc",

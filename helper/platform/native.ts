@@ -76,12 +76,14 @@ export interface NativeAddon {
    * kernel recorded them at connect() time. Throws for other sockets or when not connected.
    */
   peerCredentials(fd: number): PeerCredentials;
+  /** clock_gettime(CLOCK_BOOTTIME) in ms: monotonic, and counts time spent suspended. */
+  bootClockMs(): number;
 }
 
 const ADDON_RELATIVE_PATH = join('helper', 'native', 'build', 'Release', 'umbra_native.node');
 const EXPORTS: readonly (keyof NativeAddon)[] = [
   'openTun', 'startPoll', 'stopPoll', 'writePacket', 'writePackets', 'closeFd',
-  'setSocketMark', 'getSocketMark', 'setSocketBuffers', 'peerCredentials',
+  'setSocketMark', 'getSocketMark', 'setSocketBuffers', 'peerCredentials', 'bootClockMs',
 ];
 
 /**

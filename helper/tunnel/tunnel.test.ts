@@ -186,6 +186,25 @@ describe('Tunnel.start', () => {
     expect(run.lines).toEqual(['ip -batch -']);
   });
 
+  it('back from a suspend (the boot clock ran on, the awake clock did not): a handshake at once', async () => {
+    const net = new FakeNet();
+    const run = new SlowRunner();
+    let slept = 0;
+    const d = { ...deps(net, new FakeTun(), run), now: () => performance.now() + slept, awake: () => performance.now() };
+    const started = Tunnel.start(net.config(), {}, d);
+    while (run.pending === 0) await sleep(1);
+    run.release();
+    tunnels.push(await started);
+    await sleep(120);
+    const initiations = () => net.sent.flat().filter((x) => x[0] === 1).length;
+    const before = initiations();
+    await sleep(200);
+    expect(initiations()).toBe(before); // awake, nothing to do
+    slept = 8 * 3_600_000; // a night's sleep
+    await sleep(200);
+    expect(initiations()).toBe(before + 1);
+  });
+
   it('holds the engine\'s events back until start() has returned', async () => {
     const net = new FakeNet();
     const run = new SlowRunner();

@@ -26,6 +26,8 @@ import type { Peer } from '../wireguard/peer.js';
 import { openBatchTun, tunDeviceAsBatch, type BatchTun } from './batch-tun.js';
 import { resolveEndpoint, systemResolver, type Resolver } from './endpoints.js';
 import { linkState } from './link-state.js';
+import { loadNative } from '../platform/native.js';
+import { SleepDetector } from './sleep-detector.js';
 import { loadNativeAead, nodeAead, nodeCryptoHasChaCha } from './node-aead.js';
 
 export const DEFAULT_MTU = 1420;
@@ -45,9 +47,22 @@ export interface TunnelDeps {
   linkState?(name: string): { mtu: number; up: boolean };
   run: CommandRunner;
   resolve: Resolver;
-  /** A monotonic clock in milliseconds. */
+  /** The protocol's clock in milliseconds: monotonic, and counting time suspended (CLOCK_BOOTTIME), so key ages are true after a sleep. */
   now(): number;
+  /** A clock that stops while the machine sleeps (CLOCK_MONOTONIC); with it, a resume starts a handshake at once. */
+  awake?(): number;
   random(n: number): Uint8Array;
+}
+
+/** CLOCK_BOOTTIME through the addon; performance.now() where the addon is missing (then a sleep is not seen). */
+function bootClock(): () => number {
+  try {
+    const native = loadNative();
+    native.bootClockMs();
+    return () => native.bootClockMs();
+  } catch {
+    return () => performance.now();
+  }
 }
 
 export const systemDeps: TunnelDeps = {
@@ -58,7 +73,8 @@ export const systemDeps: TunnelDeps = {
   linkState,
   run: systemRunner,
   resolve: systemResolver,
-  now: () => performance.now(),
+  now: bootClock(),
+  awake: () => performance.now(),
   random: (n) => new Uint8Array(randomBytes(n)),
 };
 
@@ -244,7 +260,13 @@ export class Tunnel {
       );
       s.onError((e) => opts.onFatal?.(e));
     }
-    tunnel.timer = setInterval(() => device.tick(deps.now()), TICK_MS);
+    const sleep = new SleepDetector();
+    tunnel.timer = setInterval(() => {
+      const now = deps.now();
+      // Back from a suspend: the server's session is likely gone; ask for a new one now.
+      if (deps.awake && sleep.observe(now, deps.awake())) for (const peer of peers) if (peer.endpoint) device.connect(peer, now);
+      device.tick(now);
+    }, TICK_MS);
     changes.add('timer', () => clearInterval(tunnel.timer));
     for (const peer of peers) if (peer.endpoint) device.connect(peer, deps.now());
     return tunnel;

@@ -196,6 +196,18 @@ describe('timers with a manual clock', () => {
     expect(p.now - t0).toBeLessThan(KEEPALIVE_TIMEOUT + REKEY_TIMEOUT);
   });
 
+  it('after a night\'s sleep on a clock that counts it, the next packet gets a fresh session at once', () => {
+    const p = new Pair();
+    p.aToB();
+    const handshakes = p.handshakes(p.a);
+    p.now += 8 * 3_600_000; // the protocol clock (CLOCK_BOOTTIME) ran on while asleep
+    // Only the client wakes: the server's timers ran all night, and it has nothing to send.
+    p.a.device.tick(p.now);
+    expect(p.a.peer.current).toBeUndefined(); // yesterday's keys are not used
+    expect(p.aToB()).toBe(true);
+    expect(p.handshakes(p.a)).toBe(handshakes + 1);
+  });
+
   it('a lone datagram nobody answers does not start a handshake', () => {
     const p = new Pair();
     p.aToB();

@@ -22,6 +22,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData<AddonState>(state);
 
   exports.Set("openTun", Napi::Function::New(env, OpenTun, "openTun"));
+  exports.Set("bootClockMs", Napi::Function::New(env, BootClockMs, "bootClockMs"));
   exports.Set("startPoll", Napi::Function::New(env, StartPoll, "startPoll"));
   exports.Set("stopPoll", Napi::Function::New(env, StopPoll, "stopPoll"));
   exports.Set("writePacket", Napi::Function::New(env, WritePacket, "writePacket"));

@@ -73,6 +73,9 @@ Napi::Value WritePackets(const Napi::CallbackInfo& info);
 Napi::Value CloseFd(const Napi::CallbackInfo& info);
 Napi::Value InterfaceState(const Napi::CallbackInfo& info);
 
+// clock.cc
+Napi::Value BootClockMs(const Napi::CallbackInfo& info);
+
 // sockopt.cc
 Napi::Value SetSocketMark(const Napi::CallbackInfo& info);
 Napi::Value GetSocketMark(const Napi::CallbackInfo& info);

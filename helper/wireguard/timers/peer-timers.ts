@@ -123,6 +123,12 @@ export class PeerTimers {
   /** The actions whose deadline has passed; each fires once and is disarmed. */
   due(now: number): TimerAction[] {
     const out: TimerAction[] = [];
+    // First: after a long gap (a suspend) erasing the old keys must not also wipe the initiation
+    // another action of this same tick sends.
+    if (now >= this.zeroKeysAt) {
+      this.zeroKeysAt = NEVER;
+      out.push('zero-keys');
+    }
     if (now >= this.retransmitAt) {
       this.retransmitAt = NEVER;
       if (now - this.attemptStartedAt >= REKEY_ATTEMPT_TIME) {
@@ -144,10 +150,6 @@ export class PeerTimers {
       this.probeAt = NEVER;
       if (this.lastDataSentAt > this.unansweredSince) out.push('probe-handshake');
       else this.probeOnNextData = true;
-    }
-    if (now >= this.zeroKeysAt) {
-      this.zeroKeysAt = NEVER;
-      out.push('zero-keys');
     }
     if (now >= this.persistentAt) {
       this.persistentAt = NEVER;
