@@ -3,38 +3,17 @@
 // (QUIET_PROBE_AFTER of data going unanswered) tries a handshake at once. The bound asserted here
 // is the protocol's 15 s, which a machine's speed cannot bring the old behaviour under; how soon
 // it recovers is a figure for `npm run bench`, not this test.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { cleanupStaleLabs, createLab, labAvailable, type Lab } from './lab/lab.js';
-import { DaemonRun } from './daemon-process.js';
-import { PROJECT_ROOT } from './umbrad-process.js';
+import { describe, expect, it } from 'vitest';
+import { daemonLabUnavailable, useDaemonLab } from './daemon-lab.js';
 import { KEEPALIVE_TIMEOUT, REKEY_TIMEOUT } from '../helper/wireguard/constants.js';
 
-const avail = labAvailable();
-const built = existsSync(join(PROJECT_ROOT, 'dist', 'helper', 'main.js'));
-const why = !avail.ok ? avail.reason : !built ? 'not built (npm run build)' : '';
+const why = daemonLabUnavailable();
 
 describe.skipIf(why !== '')(`a server that restarts${why ? ` — skipped: ${why}` : ''}`, () => {
-  let lab: Lab;
-  let daemon: DaemonRun;
-
-  beforeAll(async () => {
-    cleanupStaleLabs();
-    lab = await createLab({ servers: 1 });
-    daemon = new DaemonRun(lab);
-    await daemon.start();
-    const c = await daemon.client();
-    await c.call('importConfig', { text: lab.clientConfig(0), name: 'lab 0' });
-  });
-
-  afterAll(async () => {
-    await daemon?.stop('SIGKILL').catch(() => undefined);
-    daemon?.cleanup();
-    await lab?.destroy();
-  });
+  const t = useDaemonLab();
 
   it('traffic flows again well before the protocol\'s own 15 s once the server is back', async () => {
+    const { lab, daemon } = t;
     const c = await daemon.client();
     await c.call('connect', { serverId: 'lab-0' });
     await daemon.waitFor((s) => s.state === 'connected', 15_000, 'connected');
