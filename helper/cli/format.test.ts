@@ -90,6 +90,14 @@ describe('formatKillSwitch and formatStatus', () => {
     expect(formatStatus(disconnectedStatus(), undefined, NOW)).toEqual(['Disconnected']);
   });
 
+  it('status says when the path MTU is below the tunnel\'s packets, and only then', () => {
+    const up = disconnectedStatus({ state: 'connected', server: sto, connectedSince: NOW - 1000 });
+    expect(formatStatus({ ...up, pathMtuFragmented: 0 }, undefined, NOW)).toHaveLength(1);
+    expect(formatStatus({ ...up, pathMtuFragmented: 1234 }, undefined, NOW)[1]).toBe(
+      'Path MTU: the network carries less than the tunnel\'s packets; 1234 sent in fragments (lower MTU in the config to avoid it)',
+    );
+  });
+
   it('status while reconnecting: the server went silent, the last error, the block', () => {
     const lost = disconnectedStatus({ state: 'reconnecting', server: sto, blocked: true, error: { code: 'NO_HANDSHAKE', message: 'no answer from Stockholm' } });
     expect(formatStatus(lost, settings({ killSwitch: true }), NOW)).toEqual([

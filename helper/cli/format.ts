@@ -121,6 +121,9 @@ function blockAdvice(status: TunnelStatus): string | undefined {
 export function formatStatus(status: TunnelStatus, settings: Settings | undefined, now: number): string[] {
   const lines = [formatStatusLine(status, now)];
   if ((status.state === 'connecting' || status.state === 'reconnecting') && status.error) lines.push(`Last error: ${status.error.message}`);
+  if (status.pathMtuFragmented) {
+    lines.push(`Path MTU: the network carries less than the tunnel's packets; ${status.pathMtuFragmented} sent in fragments (lower MTU in the config to avoid it)`);
+  }
   if (settings) lines.push(`Kill switch: ${formatKillSwitch(status, settings)}`);
   const advice = blockAdvice(status);
   if (advice) lines.push(advice);

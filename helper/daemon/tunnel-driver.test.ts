@@ -205,6 +205,16 @@ describe('TunnelDriver', () => {
     expect(w.status).toMatchObject({ state: 'connected', noReplySince: since });
   });
 
+  it('status carries the tunnel\'s count of datagrams sent in fragments for a small path MTU', async () => {
+    const w = new World();
+    expect(w.status.pathMtuFragmented).toBeUndefined(); // no tunnel, no count
+    await w.driver.dispatch({ type: 'connect', target: target('a', '203.0.113.2:51820') });
+    w.handshake();
+    await w.settle();
+    w.peer = { ...w.peer, pathMtuFragmented: 42 };
+    expect(w.status).toMatchObject({ state: 'connected', pathMtuFragmented: 42 });
+  });
+
   it('status says what the kernel holds, not what was wanted', async () => {
     const w = new World();
     await w.driver.dispatch({ type: 'connect', target: target('a', '203.0.113.2:51820') });

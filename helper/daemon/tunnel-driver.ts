@@ -103,6 +103,7 @@ export class TunnelDriver {
       ...(s.name === 'connected' && ps?.quietSince !== undefined && this.deps.now() - ps.quietSince >= QUIET_PROBE_AFTER ? { noReplySince: ps.quietSince } : {}),
       rxBytes: ps?.rxBytes ?? 0,
       txBytes: ps?.txBytes ?? 0,
+      ...(ps?.pathMtuFragmented !== undefined ? { pathMtuFragmented: ps.pathMtuFragmented } : {}),
       error: 'error' in s ? s.error : undefined,
       attempt: isWanting(s) ? s.attempt : 0,
     };

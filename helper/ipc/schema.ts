@@ -78,6 +78,11 @@ export const TunnelStatus = z.strictObject({
   noReplySince: z.number().optional(),
   rxBytes: z.number(),
   txBytes: z.number(),
+  /**
+   * While a tunnel is up: its datagrams that the path could not carry whole (the kernel learnt a
+   * path MTU below them from ICMP) and that went one by one, fragmented, instead of batched.
+   */
+  pathMtuFragmented: z.number().int().nonnegative().optional(),
   /** In `error`, and while connecting after a failure: what went wrong and what to do. */
   error: ErrorInfo.optional(),
   /** Connection attempts since the user asked to connect (0 before the first failure). */

@@ -49,6 +49,7 @@ class FakeNet {
   readonly delivered: Uint8Array[] = [];
   readonly sent: Uint8Array[][] = []; // our datagrams, per flush
   socket: FakeSocket | undefined;
+  pathMtuFragmented = 0;
 
   constructor() {
     this.server = new Device({
@@ -101,6 +102,9 @@ class FakeSocket implements BatchUdpSocket {
     this.done = done;
   }
   onError(): void {}
+  pathMtu(): { cap: number; fragmented: number } {
+    return { cap: 0, fragmented: this.net.pathMtuFragmented };
+  }
   close(): void {
     this.closed = true;
   }
@@ -322,6 +326,15 @@ describe('the data path', () => {
     fake.read([packet(100, 9)]);
     await sleep(5);
     expect(net.delivered.map((p) => p[p.length - 1])).toEqual([9]);
+  });
+
+  it('reports the datagrams its sockets sent in fragments for a small path MTU', async () => {
+    const net = new FakeNet();
+    const t = await Tunnel.start(net.config(), {}, deps(net, new FakeTun(), new FakeRunner()));
+    tunnels.push(t);
+    expect(t.peerStatus().pathMtuFragmented).toBe(0);
+    net.pathMtuFragmented = 17;
+    expect(t.peerStatus().pathMtuFragmented).toBe(17);
   });
 
   it('stop() closes the TUN and the sockets and removes the routes', async () => {

@@ -99,6 +99,7 @@ export class Tunnel {
     readonly interfaceName: string,
     private readonly changes: ChangeSet,
     private readonly deps: TunnelDeps,
+    private readonly sockets: readonly BatchUdpSocket[],
   ) {}
 
   static async start(cfg: WgQuickConfig, opts: TunnelOptions = {}, deps: TunnelDeps = systemDeps): Promise<Tunnel> {
@@ -238,7 +239,7 @@ export class Tunnel {
       }, now),
     );
 
-    const tunnel = new Tunnel(device, tun.name, changes, deps);
+    const tunnel = new Tunnel(device, tun.name, changes, deps, [...sockets.values()]);
     tun.onError((e) => opts.onFatal?.(e));
     tun.onPackets((packets) => {
       const t = deps.now();
@@ -290,6 +291,7 @@ export class Tunnel {
       lastHandshakeAt: toEpoch(peer?.stats.lastHandshakeAt),
       handshakeFailingSince: toEpoch(peer?.timers.handshakeAttemptSince),
       quietSince: toEpoch(peer?.timers.quietSince),
+      pathMtuFragmented: this.sockets.reduce((n, s) => n + s.pathMtu().fragmented, 0),
     };
   }
 
@@ -307,4 +309,6 @@ export interface TunnelPeerStatus {
   handshakeFailingSince: number | undefined;
   /** Set while data we sent has had no reply (since the first such packet). */
   quietSince?: number | undefined;
+  /** Datagrams sent one by one, fragmented, because the path MTU is below them (see PathMtuStats). */
+  pathMtuFragmented?: number;
 }

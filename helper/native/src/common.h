@@ -14,6 +14,15 @@ namespace umbra {
 
 struct Poller;
 
+// A UDP socket's GSO segment cap, learnt from EMSGSIZE when the path MTU is below a segment:
+// segments above `cap` go one by one (the kernel fragments them) until `retryAtMs`, when GSO is
+// tried again in case the path grew back. `fragmented` counts the datagrams that needed it.
+struct PathMtuState {
+  uint16_t cap = 0;  // 0: no cap
+  uint64_t retryAtMs = 0;
+  uint64_t fragmented = 0;
+};
+
 // Per-environment state (main thread and each worker get their own).
 struct AddonState {
   uv_loop_t* loop = nullptr;
@@ -21,6 +30,8 @@ struct AddonState {
   std::unordered_map<uint32_t, Poller*> pollers;
   // UDP sockets (by fd) on which udpSend no longer tries GSO.
   std::unordered_set<int> gsoOff;
+  // What udpSend has learnt of each socket's path MTU (by fd; see udp.cc).
+  std::unordered_map<int, PathMtuState> pathMtu;
 };
 
 AddonState& State(Napi::Env env);
@@ -87,6 +98,7 @@ Napi::Value UdpOpen(const Napi::CallbackInfo& info);
 Napi::Value UdpSockaddr(const Napi::CallbackInfo& info);
 Napi::Value UdpSend(const Napi::CallbackInfo& info);
 Napi::Value UdpGso(const Napi::CallbackInfo& info);
+Napi::Value UdpPathMtu(const Napi::CallbackInfo& info);
 
 // aead.cc
 Napi::Value AeadSeal(const Napi::CallbackInfo& info);

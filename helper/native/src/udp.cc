@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -91,6 +92,7 @@ Napi::Value UdpOpen(const Napi::CallbackInfo& info) {
   int bound = af == AF_INET ? ntohs(reinterpret_cast<sockaddr_in&>(ss).sin_port)
                             : ntohs(reinterpret_cast<sockaddr_in6&>(ss).sin6_port);
   State(env).gsoOff.erase(fd);  // a new socket on a reused fd number starts with GSO on
+  State(env).pathMtu.erase(fd);  // ... and knows nothing of its path
   Napi::Object result = Napi::Object::New(env);
   result.Set("fd", Napi::Number::New(env, fd));
   result.Set("port", Napi::Number::New(env, bound));
@@ -132,7 +134,8 @@ static bool DroppableSendError(int err) {
 // trip through the socket, routing and netfilter for the lot instead of one per datagram.
 static constexpr uint32_t kMaxSegments = 64;        // UDP_MAX_SEGMENTS of older kernels
 static constexpr size_t kMaxGsoBytes = 65000;       // below IP's 64 KiB, headers included
-// Errors that mean "this path cannot do GSO" (no checksum offload, a segment over the MTU):
+// Errors that mean "this path cannot do GSO" (no checksum offload; older kernels' EINVAL for a
+// segment over the path MTU):
 // the socket stops using it and sends those datagrams one by one.
 static bool GsoError(int err) { return err == EIO || err == EINVAL || err == ENOPROTOOPT || err == EOPNOTSUPP; }
 
@@ -155,16 +158,29 @@ static bool SameSockaddr(const ByteView& a, const ByteView& b) {
   return a.data == b.data || (a.length == b.length && std::memcmp(a.data, b.data, a.length) == 0);
 }
 
-// Sends datagrams [from, count) of st with GSO or without; returns how many were sent. When the
-// kernel refuses a GSO message, stops there and sets resumeAt to its first datagram (else count).
-static uint32_t SendRange(Napi::Env env, int fd, SendState& st, uint32_t from, uint32_t count, bool gso, uint32_t& resumeAt) {
-  resumeAt = count;
+enum class Refusal { None, NoGso, PathMtu };
+
+struct RangeResult {
+  uint32_t sent = 0;
+  uint32_t singles = 0;      // datagrams sent one by one because they exceed `cap`
+  Refusal refusal = Refusal::None;
+  uint32_t resumeAt = 0;     // with a refusal: the first datagram of the refused message
+  uint16_t segment = 0;      // with Refusal::PathMtu: the refused segment size
+};
+
+// Sends datagrams [from, count) of st, with GSO when `gso` for segments up to `cap` (0: any).
+// Stops at a GSO message the kernel refuses, saying why and where to resume.
+static RangeResult SendRange(Napi::Env env, int fd, SendState& st, uint32_t from, uint32_t count, bool gso, uint16_t cap) {
+  RangeResult out;
+  out.resumeAt = count;
   st.groups.clear();
   for (uint32_t i = from; i < count;) {
     Group g{i, 1, 0};
     size_t size = st.data[i].length;
     size_t total = size;
-    if (gso && size > 0 && size <= 0xffff) {
+    if (gso && cap != 0 && size > cap) {
+      out.singles++;
+    } else if (gso && size > 0 && size <= 0xffff) {
       while (i + g.count < count && g.count < kMaxSegments) {
         const ByteView& next = st.data[i + g.count];
         if (next.length == 0 || next.length > size || total + next.length > kMaxGsoBytes) break;
@@ -205,21 +221,25 @@ static uint32_t SendRange(Napi::Env env, int fd, SendState& st, uint32_t from, u
       std::memcpy(CMSG_DATA(c), &g.segment, sizeof(uint16_t));
     }
   }
-  uint32_t sent = 0;
   size_t done = 0;
   const size_t n = st.groups.size();
   while (done < n) {
     int r = sendmmsg(fd, st.msgs.data() + done, static_cast<unsigned>(std::min<size_t>(n - done, kMaxSendBatch)), MSG_DONTWAIT);
     if (r > 0) {
-      for (int k = 0; k < r; k++) sent += st.groups[done + k].count;
+      for (int k = 0; k < r; k++) out.sent += st.groups[done + k].count;
       done += r;
       continue;
     }
     int err = errno;
     if (r < 0 && err == EINTR) continue;
-    if (r < 0 && st.groups[done].segment != 0 && GsoError(err)) {
-      resumeAt = st.groups[done].first;
-      return sent;
+    const Group& g = st.groups[done];
+    if (r < 0 && g.segment != 0 && (err == EMSGSIZE || GsoError(err))) {
+      // A GSO segment over the path MTU the kernel has learnt (ICMP "fragmentation needed") is
+      // refused whole, where the same datagram sent alone would be fragmented and go.
+      out.refusal = err == EMSGSIZE ? Refusal::PathMtu : Refusal::NoGso;
+      out.resumeAt = g.first;
+      out.segment = g.segment;
+      return out;
     }
     if (r < 0 && DroppableSendError(err)) {
       done++;  // that message is dropped; carry on with the next
@@ -227,8 +247,18 @@ static uint32_t SendRange(Napi::Env env, int fd, SendState& st, uint32_t from, u
     }
     ThrowErrno(env, r < 0 ? err : EIO, "sendmmsg", "sending on UDP fd " + std::to_string(fd) + " failed");
   }
-  return sent;
+  return out;
 }
+
+static uint64_t MonotonicMs() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000 + static_cast<uint64_t>(ts.tv_nsec) / 1000000;
+}
+
+// How long a learnt GSO cap holds before GSO is tried again at full size: a path MTU can grow
+// back (a new route, the kernel's learnt value expiring), and one refused try costs little.
+static constexpr uint64_t kPathMtuRetryMs = 30000;
 
 // udpSend(fd, datagrams: Uint8Array[], sockaddrs: Uint8Array[], count): number — sends the first
 // `count` datagrams in order, datagram i to sockaddrs[i], with as few sendmmsg calls as the
@@ -251,14 +281,45 @@ Napi::Value UdpSend(const Napi::CallbackInfo& info) {
   }
   AddonState& state = State(env);
   bool gso = state.gsoOff.count(fd) == 0;
-  uint32_t resumeAt;
-  uint32_t sent = SendRange(env, fd, st, 0, count, gso, resumeAt);
-  if (resumeAt < count) {
-    // This path cannot do GSO: from the refused message on, and from now on, one by one.
-    state.gsoOff.insert(fd);
-    sent += SendRange(env, fd, st, resumeAt, count, false, resumeAt);
+  PathMtuState* pm = nullptr;
+  auto found = state.pathMtu.find(fd);
+  if (found != state.pathMtu.end()) {
+    pm = &found->second;
+    if (pm->cap != 0 && MonotonicMs() >= pm->retryAtMs) pm->cap = 0;
+  }
+  uint32_t sent = 0;
+  uint32_t from = 0;
+  // Each refusal turns GSO off or lowers the cap below the refused segment, so this ends.
+  for (;;) {
+    RangeResult r = SendRange(env, fd, st, from, count, gso, pm ? pm->cap : 0);
+    sent += r.sent;
+    if (pm) pm->fragmented += r.singles;
+    if (r.refusal == Refusal::None) break;
+    if (r.refusal == Refusal::NoGso) {
+      // This path cannot do GSO: from the refused message on, and from now on, one by one.
+      state.gsoOff.insert(fd);
+      gso = false;
+    } else {
+      pm = &state.pathMtu[fd];
+      pm->cap = static_cast<uint16_t>(r.segment - 1);
+      pm->retryAtMs = MonotonicMs() + kPathMtuRetryMs;
+    }
+    from = r.resumeAt;
   }
   return Napi::Number::New(env, sent);
+}
+
+// udpPathMtu(fd): {cap, fragmented} — the GSO segment cap udpSend has learnt on fd from a path
+// MTU below its datagrams (0: none), and how many datagrams it sent one by one for it.
+Napi::Value UdpPathMtu(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = FdArg(info, 0);
+  AddonState& state = State(env);
+  auto found = state.pathMtu.find(fd);
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("cap", Napi::Number::New(env, found == state.pathMtu.end() ? 0 : found->second.cap));
+  out.Set("fragmented", Napi::Number::New(env, found == state.pathMtu.end() ? 0 : static_cast<double>(found->second.fragmented)));
+  return out;
 }
 
 // udpGso(fd, enabled?): boolean — whether udpSend may use GSO on fd; sets it when `enabled` is

@@ -40,8 +40,18 @@ export interface BatchUdpSocket {
   onDatagrams(each: (data: Uint8Array, from: UdpEndpoint) => void, done?: () => void): void;
   /** Receives read errors, after which the socket reads no more. */
   onError(cb: (e: Error) => void): void;
+  /**
+   * What sending learnt of a path MTU below the datagrams: the GSO segment cap in force (0:
+   * none) and how many datagrams went one by one (fragmented by the kernel) because of it.
+   */
+  pathMtu(): PathMtuStats;
   /** Stops reading and closes the socket; queued datagrams are dropped. Idempotent. */
   close(): void;
+}
+
+export interface PathMtuStats {
+  cap: number;
+  fragmented: number;
 }
 
 interface AddedAddress {
@@ -58,6 +68,7 @@ export interface UdpAddon extends NativeAddon {
   udpSend(fd: number, datagrams: readonly Uint8Array[], sockaddrs: readonly Uint8Array[], count: number): number;
   /** Whether udpSend may use GSO on fd (on for a new socket; off by itself where refused); sets it when given. */
   udpGso(fd: number, enabled?: boolean): boolean;
+  udpPathMtu(fd: number): PathMtuStats;
   startPollInto(
     fd: number,
     kind: 'tun' | 'udp',
@@ -72,7 +83,7 @@ export interface UdpAddon extends NativeAddon {
 /** The addon with the batch functions; throws, saying to rebuild it, when it predates them. */
 export function loadUdpAddon(): UdpAddon {
   const n = loadNative() as Partial<UdpAddon>;
-  for (const f of ['udpOpen', 'udpSockaddr', 'udpSend', 'startPollInto'] as const) {
+  for (const f of ['udpOpen', 'udpSockaddr', 'udpSend', 'udpPathMtu', 'startPollInto'] as const) {
     if (typeof n[f] !== 'function') throw new Error(`the native addon is out of date (no ${f}): run npm run build:native`);
   }
   return n as UdpAddon;
@@ -196,6 +207,9 @@ export function openBatchUdpSocket(opts: UdpSocketOptions): BatchUdpSocket {
           else throw e;
         },
       );
+    },
+    pathMtu() {
+      return closed ? { cap: 0, fragmented: 0 } : native.udpPathMtu(fd);
     },
     onError(cb) {
       errorHandler = cb;

@@ -29,6 +29,8 @@ export function dgramBatchSocket(socket: dgram.Socket): BatchUdpSocket {
         done?.();
       });
     },
+    // No GSO here: a datagram over the path MTU is fragmented by the kernel like any other.
+    pathMtu: () => ({ cap: 0, fragmented: 0 }),
     onError(cb) {
       socket.on('error', cb);
     },
