@@ -202,7 +202,7 @@ function startUmbra(lab: Lab, confText: string, nodeFlags: string[], t0: number)
   };
 }
 
-async function startWg(lab: Lab, t0: number): Promise<Started & { handle: WireguardGoHandle }> {
+export async function startWg(lab: Lab, t0: number): Promise<Started & { handle: WireguardGoHandle }> {
   const s = lab.servers[0]!;
   const handle = await lab.startWireguardGo(lab.client.ns, {
     ifname: 'wg0',
@@ -271,22 +271,21 @@ interface IperfJson {
   intervals?: { sum?: { bytes?: number } }[];
 }
 
-async function runIperf(lab: Lab, reverse: boolean, clientPid: number, o: MeasureOptions): Promise<IperfStats> {
-  const serverPid = lab.servers[0]!.pid;
-  const sampler = new RssSampler([clientPid], 200).start();
-  const clientWin = new CpuWindow(clientPid);
-  const serverWin = serverPid !== undefined ? new CpuWindow(serverPid) : undefined;
-  const argv = ['iperf3', '-c', lab.internet.serviceAddress, '-p', String(IPERF_PORT), '-t', String(o.seconds), '-O', '1', '-J', '--connect-timeout', '3000'];
+/** One iperf3 run from the client namespace to the lab's iperf3 server; its parsed JSON. */
+export async function iperf(lab: Lab, reverse: boolean, seconds: number): Promise<{ mbps: number; retransmits: number | undefined; seconds: number; bytesTotal: number }> {
+  const argv = ['iperf3', '-c', lab.internet.serviceAddress, '-p', String(IPERF_PORT), '-t', String(seconds), '-O', '1', '-J', '--connect-timeout', '3000'];
   if (reverse) argv.push('-R');
-  const r = await lab.exec(lab.client.ns, argv, { timeoutMs: (o.seconds + 1 + 20) * 1000 });
-  const clientCpu = clientWin.end();
-  const serverCpu = serverWin?.end();
-  sampler.stop();
   let j: IperfJson;
-  try {
-    j = JSON.parse(r.stdout) as IperfJson;
-  } catch {
-    throw new Error(`iperf3 ${reverse ? '-R ' : ''}failed (exit ${r.code}): ${r.stderr.trim() || r.stdout.slice(0, 500)}`);
+  // The server takes a moment to finish a test whose client went away (a client stopped mid-run).
+  for (let attempt = 0; ; attempt++) {
+    const r = await lab.exec(lab.client.ns, argv, { timeoutMs: (seconds + 1 + 20) * 1000 });
+    try {
+      j = JSON.parse(r.stdout) as IperfJson;
+    } catch {
+      throw new Error(`iperf3 ${reverse ? '-R ' : ''}failed (exit ${r.code}): ${r.stderr.trim() || r.stdout.slice(0, 500)}`);
+    }
+    if (!(j.error && /server is busy/.test(j.error) && attempt < 10)) break;
+    await sleep(1000);
   }
   if (j.error) throw new Error(`iperf3 ${reverse ? '-R ' : ''}: ${j.error}`);
   const bps = j.end?.sum_received?.bits_per_second;
@@ -294,13 +293,28 @@ async function runIperf(lab: Lab, reverse: boolean, clientPid: number, o: Measur
   return {
     mbps: bps / 1e6,
     retransmits: j.end?.sum_sent?.retransmits,
-    seconds: j.end?.sum_received?.seconds ?? o.seconds,
+    seconds: j.end?.sum_received?.seconds ?? seconds,
     bytesTotal: (j.intervals ?? []).reduce((n, i) => n + (i.sum?.bytes ?? 0), 0),
-    clientCpu,
-    serverCpu,
-    clientPeakRssKb: sampler.peakKb(clientPid),
-    rssSamples: sampler.samples(clientPid),
   };
+}
+
+async function runIperf(lab: Lab, reverse: boolean, clientPid: number, o: MeasureOptions): Promise<IperfStats> {
+  const serverPid = lab.servers[0]!.pid;
+  const sampler = new RssSampler([clientPid], 200).start();
+  const clientWin = new CpuWindow(clientPid);
+  const serverWin = serverPid !== undefined ? new CpuWindow(serverPid) : undefined;
+  try {
+    const run = await iperf(lab, reverse, o.seconds);
+    return {
+      ...run,
+      clientCpu: clientWin.end(),
+      serverCpu: serverWin?.end(),
+      clientPeakRssKb: sampler.peakKb(clientPid),
+      rssSamples: sampler.samples(clientPid),
+    };
+  } finally {
+    sampler.stop();
+  }
 }
 
 /** Pids of the processes that still run in the namespace (read-only `ip netns pids`). */

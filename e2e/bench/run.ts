@@ -17,6 +17,7 @@ import { networkSnapshot, PROJECT_ROOT } from '../umbrad-process.js';
 import { ENGINE_PACKET_SIZE, formatEngine, runEngineBench, type EngineResult } from './engine.js';
 import { clientNamespaceState, IPERF_PORT, measureClient, type ClientKind, type ClientResult } from './measure.js';
 import { measureHelperConnect } from './connect-latency.js';
+import { formatPathMtu, measurePathMtu, PATH_MTUS, type PathMtuRow } from './path-mtu.js';
 import { newestProfile, summariseProfile } from './profile.js';
 
 const USAGE = `usage: node dist/e2e/bench/run.js [options]
@@ -27,7 +28,9 @@ const USAGE = `usage: node dist/e2e/bench/run.js [options]
   --engine-seconds N  seconds per AEAD backend in the engine benchmark (default 2)
   --pings N           pings for the RTT measurement (default 200, 10 ms apart)
   --starts N          starts per client for the time to first packet (median; default 3)
-  --cpu-prof          run umbrad with node --cpu-prof; summarise where its CPU time went`;
+  --cpu-prof          run umbrad with node --cpu-prof; summarise where its CPU time went
+  --path-mtu-seconds N  iperf3 seconds per direction at each small path MTU (default 4)
+  --no-path-mtu       skip TCP at path MTUs 1280/1400/1500`;
 
 interface Options {
   seconds: number;
@@ -37,12 +40,13 @@ interface Options {
   pingCount: number;
   starts: number;
   cpuProf: boolean;
+  pathMtuSeconds: number | undefined;
 }
 
 class UsageError extends Error {}
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { seconds: 8, only: undefined, engine: 'also', engineSeconds: 2, pingCount: 200, starts: 3, cpuProf: false };
+  const o: Options = { seconds: 8, only: undefined, engine: 'also', engineSeconds: 2, pingCount: 200, starts: 3, cpuProf: false, pathMtuSeconds: 4 };
   const num = (flag: string, v: string | undefined, min: number, max: number): number => {
     const n = Number(v);
     if (v === undefined || !Number.isFinite(n) || n < min || n > max) throw new UsageError(`${flag} needs a number from ${min} to ${max}`);
@@ -78,6 +82,12 @@ function parseArgs(argv: string[]): Options {
         break;
       case '--cpu-prof':
         o.cpuProf = true;
+        break;
+      case '--path-mtu-seconds':
+        o.pathMtuSeconds = Math.round(num(a, argv[++i], 1, 60));
+        break;
+      case '--no-path-mtu':
+        o.pathMtuSeconds = undefined;
         break;
       case '--help':
       case '-h':
@@ -288,12 +298,15 @@ async function main(): Promise<number> {
   if (o.cpuProf) mkdirSync(profDir, { recursive: true });
 
   // Each client: ~1 s start, pings, two iperf3 runs (+1 s omitted, +setup), stop. Plus the lab.
-  const budgetMs = 60_000 + kinds.length * (2 * (o.seconds + 6) * 1000 + o.pingCount * 15 + o.starts * 5000 + 30_000);
+  const pathMtuRuns = o.pathMtuSeconds !== undefined && kinds.length === 2 ? 3 * PATH_MTUS.length : 0;
+  const budgetMs = 60_000 + kinds.length * (2 * (o.seconds + 6) * 1000 + o.pingCount * 15 + o.starts * 5000 + 30_000) +
+    pathMtuRuns * (2 * ((o.pathMtuSeconds ?? 0) + 6) * 1000 + 10_000);
   const watchdog = setTimeout(() => onSignal(`over the time limit (${Math.round(budgetMs / 1000)} s)`, 124), budgetMs);
   watchdog.unref();
 
   const clients: Partial<Record<ClientKind, ClientResult>> = {};
   let helperConnectMs: number[] = [];
+  let pathMtu: PathMtuRow[] = [];
   const t0 = performance.now();
   const conditions = { loadavgBefore: os.loadavg(), otherLabsBefore: otherLabs(undefined), loadavgAfter: [] as number[], otherLabsAfter: [] as string[] };
   results.conditions = conditions;
@@ -351,6 +364,15 @@ async function main(): Promise<number> {
         await l.servers[0]!.restart();
       }
     }
+    if (pathMtuRuns > 0) {
+      log(`bench: TCP at path MTUs ${PATH_MTUS.join(', ')}…`);
+      try {
+        pathMtu = await measurePathMtu(l, o.pathMtuSeconds!, log);
+        for (const r of pathMtu) if (r.error) errors.push(`path MTU ${r.mtu}, ${r.client}: ${r.error}`);
+      } catch (e) {
+        errors.push(`path MTU: ${(e as Error).message}`);
+      }
+    }
     conditions.loadavgAfter = os.loadavg();
     conditions.otherLabsAfter = otherLabs(l.prefix);
   } catch (e) {
@@ -380,6 +402,11 @@ async function main(): Promise<number> {
   log(table(u, w, ts));
   const hc = ts.find((x) => x.name === 'first packet after connect');
   log(`first packet after "connect" on a running helper (ms, median of ${helperConnectMs.length}): ${f(helperConnect)} [${helperConnectMs.map((x) => f(x, 0)).join(', ')}] — ${met(hc)}`);
+  if (pathMtu.length > 0) {
+    log('');
+    for (const line of formatPathMtu(pathMtu)) log(line);
+  }
+  results.pathMtu = pathMtu;
   if (engine) {
     log('');
     log(formatEngine(engine));
