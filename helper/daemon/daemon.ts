@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { systemRunner, type CommandRunner } from '../platform/exec.js';
 import { UMBRA_FWMARK, UMBRA_TABLE } from '../platform/routing/constants.js';
 import { Firewall, startWatchdog } from '../platform/firewall/firewall.js';
+import { startRulesetMonitor } from '../platform/firewall/ruleset-monitor.js';
 import { bootSpec, writeBootRuleset, removeBootRuleset } from '../platform/firewall/boot.js';
 import { chooseDnsBackend } from '../platform/dns/choose.js';
 import { StateStore } from './store/state-store.js';
@@ -30,7 +31,11 @@ export interface DaemonOptions {
   group: string;
   log: (line: string) => void;
   run?: CommandRunner;
-  /** The kill-switch watchdog's interval; default env UMBRA_WATCHDOG_MS, else 1000 ms (tests set it high to catch a tampered table). */
+  /**
+   * Poll the kill switch every this many ms instead of checking on each change `nft monitor`
+   * reports; default env UMBRA_WATCHDOG_MS (tests set it high to catch a tampered table). Without
+   * either, or while nft monitor does not run, it polls every second.
+   */
   watchdogMs?: number;
   /** Where the kernel says which boot this is; /proc/sys/kernel/random/boot_id by default. */
   bootIdPath?: string;
@@ -62,17 +67,17 @@ function serial() {
   };
 }
 
-/** UMBRA_WATCHDOG_MS, when it is a positive number; else 1000. */
-function watchdogMsFromEnv(log: (line: string) => void): number {
+/** UMBRA_WATCHDOG_MS, when it is a positive number; else undefined (watch nft monitor). */
+function watchdogMsFromEnv(log: (line: string) => void): number | undefined {
   const raw = process.env.UMBRA_WATCHDOG_MS;
-  if (raw === undefined || raw === '') return 1000;
+  if (raw === undefined || raw === '') return undefined;
   const ms = Number(raw);
   if (Number.isFinite(ms) && ms > 0) {
     log(`kill switch watchdog: every ${ms} ms (UMBRA_WATCHDOG_MS)`);
     return ms;
   }
   log(`ignoring UMBRA_WATCHDOG_MS=${raw}: not a positive number of milliseconds`);
-  return 1000;
+  return undefined;
 }
 
 export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
@@ -170,8 +175,12 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   }
   await boot.record();
 
+  const pollMs = o.watchdogMs ?? watchdogMsFromEnv(log);
+  // nft monitor watches this machine's ruleset: only with this machine's nft, not an injected runner.
+  const rulesetEvents = pollMs === undefined && o.run === undefined ? startRulesetMonitor({ log }) : undefined;
   const watchdog = startWatchdog(firewall, {
-    intervalMs: o.watchdogMs ?? watchdogMsFromEnv(log),
+    intervalMs: pollMs ?? 1000,
+    events: rulesetEvents,
     expected: () => owner.wanted,
     onRestore: (why) => {
       log(`firewall: ${why}; restored it`);
@@ -278,6 +287,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   return {
     async stop() {
       watchdog.stop();
+      rulesetEvents?.stop();
       await server.close();
       await driver.shutdown();
     },

@@ -8,7 +8,7 @@
 // prove: they load the same ruleset with that rule taken out or changed back to what it was
 // (applyEdited), or the same probe in a case where the rule does not apply, and expect the
 // opposite result. So a probe that could not see the leak fails the test.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +20,7 @@ import { labSkipReason } from '../tun/testdata/lab-child.js';
 import { bootSpec, removeBootRuleset, writeBootRuleset } from './boot.js';
 import { Firewall, kernelKind, startWatchdog, type RestoreReason } from './firewall.js';
 import { buildRuleset, specHash, type FirewallSpec } from './ruleset.js';
+import { startRulesetMonitor } from './ruleset-monitor.js';
 import { NetChild, type NetEvent } from './testdata/net-child.js';
 import { ADDR, buildLab, deleteLab, inNs, nftInput, sh, type Lab } from './testdata/topology.js';
 
@@ -598,6 +599,30 @@ describe.skipIf(reason !== undefined)(`firewall with real traffic, in namespaces
       expect(errors).toEqual([]);
     } finally {
       wd.stop();
+      ensureOther();
+    }
+  });
+
+  it('watching nft monitor, the watchdog restores the tables at once without polling', async () => {
+    const restores: RestoreReason[] = [];
+    const events = startRulesetMonitor({ spawn: (argv) => spawn('ip', ['netns', 'exec', lab.client, ...argv], { stdio: ['ignore', 'pipe', 'ignore'] }) });
+    // An interval no test waits out: only a reported change can bring a check.
+    const wd = startWatchdog(fw, { intervalMs: 600_000, events, expected: () => SPEC, onRestore: (why) => restores.push(why) });
+    await fw.apply(SPEC);
+    try {
+      const deadline = Date.now() + 5000;
+      while (!events.alive && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(events.alive).toBe(true);
+      await wd.checkNow();
+      await new Promise((r) => setTimeout(r, 300)); // nft monitor has subscribed by now
+      nftC('flush', 'ruleset');
+      const t0 = Date.now();
+      while (restores.length < 1 && Date.now() - t0 < 3000) await new Promise((r) => setTimeout(r, 20));
+      expect(restores).toEqual(['the table was missing']);
+      expect(tables()).toEqual(['table arp umbra', 'table inet umbra']);
+    } finally {
+      wd.stop();
+      events.stop();
       ensureOther();
     }
   });

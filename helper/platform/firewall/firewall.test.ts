@@ -392,6 +392,71 @@ describe('startWatchdog', () => {
     expect(run.calls.length).toBe(n); // stopped
   });
 
+  /** Ruleset events the test drives by hand (nft monitor's part). */
+  function fakeEvents(alive: boolean) {
+    const subs: { change: () => void; alive: (a: boolean) => void }[] = [];
+    const ev = {
+      alive,
+      subscribe: (on: (typeof subs)[number]) => void subs.push(on),
+      stop: () => undefined,
+      change: () => subs.forEach((s) => s.change()),
+      setAlive: (a: boolean) => {
+        ev.alive = a;
+        subs.forEach((s) => s.alive(a));
+      },
+    };
+    return ev;
+  }
+
+  it('with ruleset events: checks on a change, not every interval, and polls when they stop', async () => {
+    const nft = new FakeNft();
+    const fw = new Firewall(nft);
+    await fw.apply(A);
+    const events = fakeEvents(true);
+    const restores: RestoreReason[] = [];
+    const wd = startWatchdog(fw, { intervalMs: 10, events, expected: () => A, onRestore: (why) => restores.push(why) });
+    try {
+      const reads = () => nft.log.filter((l) => l.startsWith('nft list')).length;
+      const before = reads();
+      await new Promise((r) => setTimeout(r, 100)); // ten intervals
+      expect(reads()).toBe(before); // asleep: nothing changed, nothing read
+
+      nft.table = undefined; // nft flush ruleset …
+      events.change(); // … which the monitor reports in several lines
+      events.change();
+      await vi.waitFor(() => expect(restores).toEqual(['the table was missing']), { timeout: 2000, interval: 5 });
+      expect(nft.table).toBeDefined();
+
+      events.setAlive(false); // the monitor died: back to polling
+      nft.table = undefined;
+      await vi.waitFor(() => expect(restores).toEqual(['the table was missing', 'the table was missing']), { timeout: 2000, interval: 5 });
+    } finally {
+      wd.stop();
+    }
+  });
+
+  it('with ruleset events: a change during a check is checked again after it', async () => {
+    const nft = new FakeNft();
+    const fw = new Firewall(nft);
+    await fw.apply(A);
+    const events = fakeEvents(true);
+    const restores: RestoreReason[] = [];
+    const wd = startWatchdog(fw, { intervalMs: 1_000_000, events, expected: () => A, onRestore: (why) => restores.push(why) });
+    try {
+      let open!: () => void;
+      nft.gate = new Promise<void>((r) => (open = r));
+      const first = wd.checkNow(); // reads the table while it is still there
+      nft.table = undefined; // removed after the read …
+      events.change(); // … and reported while the check runs
+      open();
+      nft.gate = undefined;
+      await first;
+      await vi.waitFor(() => expect(restores).toEqual(['the table was missing']), { timeout: 2000, interval: 5 });
+    } finally {
+      wd.stop();
+    }
+  });
+
   it('refuses a nonsensical interval', () => {
     expect(() => startWatchdog(new Firewall(new FakeRunner()), { intervalMs: 0, expected: () => undefined, onRestore: () => {} })).toThrow(RangeError);
   });

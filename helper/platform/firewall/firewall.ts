@@ -12,6 +12,7 @@
 // a rule added, changed or deleted inside them (same comment), or the arp table deleted, is
 // noticed too.
 import { CommandError, type CommandRunner } from '../exec.js';
+import type { RulesetEvents } from './ruleset-monitor.js';
 import {
   ARP_TABLE_FAMILY, buildRuleset, hasArpTable, parseMarker, removalScript, specHash, TABLE_FAMILY, TABLE_NAME, type FirewallSpec,
 } from './ruleset.js';
@@ -240,6 +241,11 @@ function ourArpTable(ruleset: string): string {
 export interface WatchdogOptions {
   /** Time between the end of one check and the start of the next; 1000 ms by default. */
   intervalMs?: number;
+  /**
+   * Ruleset changes as they happen (`nft monitor`): while it is alive the watchdog checks on each
+   * change instead of every interval, and polls again when it is not.
+   */
+  events?: RulesetEvents;
   /** The spec that should be in the kernel now, or undefined when none should be enforced. */
   expected: () => FirewallSpec | undefined;
   /** Called after the table was put back. */
@@ -256,11 +262,15 @@ export interface Watchdog {
   checkNow(): Promise<void>;
 }
 
+/** How long the watchdog lets a burst of reported changes settle before it checks. */
+const CHANGE_SETTLE_MS = 20;
+
 /**
- * Checks our tables every interval and restores `expected()` when they are missing, replaced or
- * edited. Checks never overlap. Callers that change the kill switch should update what
- * `expected()` returns no later than right after their `apply()`/`remove()` resolves; a change
- * queued on the Firewall while a check runs is never undone by that check.
+ * Checks our tables (on every reported change, else every interval) and restores `expected()`
+ * when they are missing, replaced or edited. Checks never overlap. Callers that change the kill
+ * switch should update what `expected()` returns no later than right after their
+ * `apply()`/`remove()` resolves; a change queued on the Firewall while a check runs is never
+ * undone by that check.
  */
 export function startWatchdog(fw: Firewall, opts: WatchdogOptions): Watchdog {
   const intervalMs = opts.intervalMs ?? 1000;
@@ -295,26 +305,59 @@ export function startWatchdog(fw: Firewall, opts: WatchdogOptions): Watchdog {
     }
   }
 
+  // A change reported while a check runs may have come after its read: check once more.
+  let again = false;
+  let timerForChange = false;
+
   function runCheck(): Promise<void> {
-    if (!running) {
-      if (timer) clearTimeout(timer);
-      timer = undefined;
-      running = check().finally(() => {
-        running = undefined;
-        schedule();
-      });
+    if (running) {
+      again = true;
+      return running;
     }
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    again = false;
+    running = check().finally(() => {
+      running = undefined;
+      if (again && !stopped) void runCheck();
+      else schedule();
+    });
     return running;
   }
 
-  function schedule(): void {
-    if (stopped || timer) return;
+  function arm(ms: number, forChange: boolean): void {
+    timerForChange = forChange;
     timer = setTimeout(() => {
       timer = undefined;
       void runCheck();
-    }, intervalMs);
+    }, ms);
     timer.unref();
   }
+
+  function schedule(): void {
+    if (stopped || timer || opts.events?.alive) return;
+    arm(intervalMs, false);
+  }
+
+  opts.events?.subscribe({
+    change() {
+      if (stopped) return;
+      if (running) {
+        again = true;
+        return;
+      }
+      // One transaction prints several lines: let the burst settle into one check.
+      if (timer && timerForChange) return;
+      if (timer) clearTimeout(timer);
+      arm(CHANGE_SETTLE_MS, true);
+    },
+    alive(up) {
+      if (stopped) return;
+      // Just started: changes made before it listened went unreported, so look now. Just ended: poll.
+      if (up) void runCheck();
+      else schedule();
+    },
+  });
 
   schedule();
   return {
