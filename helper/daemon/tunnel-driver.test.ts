@@ -215,6 +215,24 @@ describe('TunnelDriver', () => {
     expect(w.status).toMatchObject({ state: 'connected', pathMtuFragmented: 42 });
   });
 
+  it('pushes status on change only: nothing while idle, the byte counters at most once a second', async () => {
+    const w = new World();
+    await w.driver.dispatch({ type: 'connect', target: target('a', '203.0.113.2:51820') });
+    w.handshake();
+    await w.settle();
+    const n = w.statuses.length;
+    expect(w.statuses.at(-1)!.state).toBe('connected');
+    await vi.advanceTimersByTimeAsync(10_000); // idle: ten health checks, nothing new to say
+    expect(w.statuses.length).toBe(n);
+    w.peer = { ...w.peer, rxBytes: 1000 };
+    w.peer = { ...w.peer, rxBytes: 2000 };
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(w.statuses.length).toBe(n + 1);
+    expect(w.statuses.at(-1)!.rxBytes).toBe(2000);
+    w.driver.emit(); // asked to tell, with nothing changed
+    expect(w.statuses.length).toBe(n + 1);
+  });
+
   it('status says what the kernel holds, not what was wanted', async () => {
     const w = new World();
     await w.driver.dispatch({ type: 'connect', target: target('a', '203.0.113.2:51820') });

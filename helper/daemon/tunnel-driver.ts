@@ -64,6 +64,7 @@ export class TunnelDriver {
   private readonly timers = new Map<TimerName, NodeJS.Timeout>();
   private health: NodeJS.Timeout | undefined;
   private stopped = false;
+  private lastEmitted: string | undefined;
 
   constructor(private readonly deps: DriverDeps) {}
 
@@ -109,9 +110,17 @@ export class TunnelDriver {
     };
   }
 
-  /** Tells subscribers (a change the driver did not make itself: the kernel's table, settings). */
+  /**
+   * Tells subscribers, when the status differs from the last one they got (also for a change the
+   * driver did not make itself: the kernel's table, settings). Idle, nothing is sent; while
+   * traffic flows the byte counters change, and the health check sends them once a second.
+   */
   emit(): void {
-    this.deps.onChange(this.status());
+    const status = this.status();
+    const key = JSON.stringify(status);
+    if (key === this.lastEmitted) return;
+    this.lastEmitted = key;
+    this.deps.onChange(status);
   }
 
   /**
@@ -261,7 +270,7 @@ export class TunnelDriver {
     }
   }
 
-  /** While a tunnel is up: traffic counters for subscribers, and "connected but lost" as an event. */
+  /** While a tunnel is up: traffic counters for subscribers (when they changed), and "connected but lost" as an event. */
   private watchHealth(): void {
     if (!this.tunnel) {
       clearInterval(this.health);
