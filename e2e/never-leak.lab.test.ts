@@ -9,6 +9,7 @@ import { cleanupStaleLabs, createLab, labAvailable, type AllowedEndpoint, type C
 import { DaemonRun } from './daemon-process.js';
 import { PROJECT_ROOT } from './umbrad-process.js';
 import type { TunnelStatus } from '../helper/ipc/schema.js';
+import { packetSummary, probeOutside, serverEndpoints } from './outside-probes.js';
 
 const avail = labAvailable();
 const built = existsSync(join(PROJECT_ROOT, 'dist', 'helper', 'main.js'));
@@ -37,21 +38,12 @@ describe.skipIf(why !== '')(`never leak, case by case (issue 10)${why ? ` — sk
   let daemon: DaemonRun;
   let capture: Capture | undefined;
   const routerNs = () => `${lab.prefix}-i`;
-  const endpoints = (): AllowedEndpoint[] => lab.servers.map((s) => ({ address: s.endpoint.host, port: s.endpoint.port, protocol: 'udp' }));
+  const endpoints = (): AllowedEndpoint[] => serverEndpoints(lab);
   const call = async <T,>(method: string, params?: unknown): Promise<T> => (await daemon.client()).call(method as never, params as never) as Promise<T>;
   const status = () => call<TunnelStatus>('status');
-  const summary = (p: CapturedPacket[]) => p.map((x) => x.summary).join('\n') || '(none)';
+  const summary = packetSummary;
 
-  /** HTTP to the echo service, DNS to the ISP resolver, ping to the echo host: which got an answer. */
-  async function probe(): Promise<string[]> {
-    const i = lab.internet;
-    const ok = await Promise.all([
-      lab.http(lab.client.ns, i.echoUrl, { timeoutMs: 800 }).then((r) => r.status === 200, () => false),
-      lab.dnsQuery(lab.client.ns, i.ispResolver, `bait${Date.now()}.${i.dnsZone}`, { timeoutMs: 500 }).then((r) => r.ok, () => false),
-      lab.ping(lab.client.ns, i.serviceAddress, { count: 1, timeoutSec: 1 }),
-    ]);
-    return ['http', 'dns', 'ping'].filter((_, n) => ok[n]);
-  }
+  const probe = () => probeOutside(lab);
 
   async function startCapture(): Promise<void> {
     capture = await lab.startCapture();

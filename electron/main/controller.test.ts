@@ -97,6 +97,7 @@ describe('AppController', () => {
     await controller.dispatch({ type: 'connect' });
     await controller.dispatch({ type: 'disconnect' });
     await controller.dispatch({ type: 'setKillSwitch', enabled: true });
+    await controller.dispatch({ type: 'setLockdown', enabled: false });
     await controller.dispatch({ type: 'showWindow' });
     await controller.dispatch({ type: 'quit' });
     expect(link.calls).toEqual([
@@ -104,6 +105,7 @@ describe('AppController', () => {
       { method: 'connect', params: {} },
       { method: 'disconnect', params: {} },
       { method: 'setSettings', params: { killSwitch: true } },
+      { method: 'setSettings', params: { lockdown: false } },
     ]);
     expect(shown).toEqual(['window', 'quit']);
   });

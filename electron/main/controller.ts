@@ -85,6 +85,10 @@ export class AppController {
           this.tracker.noteAction(action.enabled ? 'killSwitchOn' : 'killSwitchOff');
           await this.deps.link.call('setSettings', { killSwitch: action.enabled });
           return;
+        case 'setLockdown':
+          this.tracker.noteAction(action.enabled ? 'killSwitchOn' : 'killSwitchOff');
+          await this.deps.link.call('setSettings', { lockdown: action.enabled });
+          return;
         case 'showWindow':
           this.deps.showWindow();
           return;

@@ -101,7 +101,9 @@ export function actionOfCall(method: string, params: unknown): AppAction | undef
   if (method === 'connect') return 'connect';
   if (method === 'disconnect') return 'disconnect';
   if (method === 'setSettings' && typeof params === 'object' && params !== null) {
-    const ks = (params as { killSwitch?: unknown }).killSwitch;
+    // Lockdown turns a block on or off as the kill switch does (while disconnected, at once).
+    const p = params as { killSwitch?: unknown; lockdown?: unknown };
+    const ks = p.killSwitch ?? p.lockdown;
     if (ks === true) return 'killSwitchOn';
     if (ks === false) return 'killSwitchOff';
   }

@@ -89,6 +89,15 @@ describe('tray model, state by state', () => {
     expect(m.items[2]).toEqual({ kind: 'action', label: 'Lift the block (disconnect)', action: { type: 'disconnect' }, enabled: true });
   });
 
+  it('lockdown while disconnected: says so, offers Connect and the one way to lift it', () => {
+    const m = model(mirror(status({ blocked: true, hold: 'lockdown' }), { settings: { ...SETTINGS, lockdown: true } }), [HOMELAB.id]);
+    expect(m.iconState).toBe('blocked');
+    expect(m.tooltip).toBe('Umbra: Blocked: lockdown is on — connect, or turn lockdown off');
+    expect(m.items[1]).toEqual({ kind: 'label', label: 'Blocked · lockdown is on' });
+    expect(first(m)).toMatchObject({ label: 'Connect to homelab' });
+    expect(m.items[2]).toEqual({ kind: 'action', label: 'Turn lockdown off', action: { type: 'setLockdown', enabled: false }, enabled: true });
+  });
+
   it('a block follows the kernel: a hold without a block in the kernel is not shown as blocking', () => {
     const m = model(mirror(status({ hold: 'unreadable-state', firewall: { wanted: 'block', kernel: 'none' } })));
     expect(m.iconState).toBe('disconnected');

@@ -21,6 +21,7 @@ export type TrayAction =
   | { type: 'connect'; serverId?: string }
   | { type: 'disconnect' }
   | { type: 'setKillSwitch'; enabled: boolean }
+  | { type: 'setLockdown'; enabled: boolean }
   | { type: 'showWindow' }
   | { type: 'quit' };
 
@@ -151,11 +152,16 @@ function firstAction(mirror: MirrorState, recent: readonly string[]): TrayMenuIt
   }
 }
 
-/** A block held after a crash is lifted by a disconnect, which the first item (Connect) does not offer. */
+/**
+ * The way out of a block held while disconnected that the first item (Connect) does not offer:
+ * a disconnect lifts one held after a crash; lockdown lifts only when turned off.
+ */
 function liftBlock(mirror: MirrorState): TrayMenuItem[] {
   const s = mirror.status;
-  if (mirror.reachable !== true || !s || s.state !== 'disconnected' || !s.blocked || s.hold !== 'unreadable-state') return [];
-  return [{ kind: 'action', label: 'Lift the block (disconnect)', action: { type: 'disconnect' }, enabled: true }];
+  if (mirror.reachable !== true || !s || s.state !== 'disconnected' || !s.blocked) return [];
+  if (s.hold === 'unreadable-state') return [{ kind: 'action', label: 'Lift the block (disconnect)', action: { type: 'disconnect' }, enabled: true }];
+  if (s.hold === 'lockdown') return [{ kind: 'action', label: 'Turn lockdown off', action: { type: 'setLockdown', enabled: false }, enabled: true }];
+  return [];
 }
 
 function recentMenu(mirror: MirrorState, recent: readonly string[]): TrayMenuItem {

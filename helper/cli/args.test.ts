@@ -63,9 +63,9 @@ describe('parseArgs', () => {
     [['import', 'a', 'b'], /usage: umbra import FILE/],
     [['connect', 'a', 'b'], /usage: umbra connect \[SERVER\]/],
     [['connect', '--name', 'x'], /--name goes with import/],
-    [['set'], /usage: umbra set SETTING on\|off {2}\(SETTING: kill-switch, kill-switch-on-boot, allow-lan, auto-connect\)/],
+    [['set'], /usage: umbra set SETTING on\|off {2}\(SETTING: kill-switch, kill-switch-on-boot, lockdown, allow-lan, auto-connect\)/],
     [['set', 'kill-switch'], /usage: umbra set SETTING/],
-    [['set', 'killswitch', 'on'], /unknown setting "killswitch": one of kill-switch, kill-switch-on-boot, allow-lan, auto-connect/],
+    [['set', 'killswitch', 'on'], /unknown setting "killswitch": one of kill-switch, kill-switch-on-boot, lockdown, allow-lan, auto-connect/],
     [['set', 'kill-switch', 'maybe'], /set kill-switch takes on or off, not "maybe"/],
     [['set', 'toString', 'on'], /unknown setting "toString"/],
   ])('%j is a usage error', (argv, message) => {

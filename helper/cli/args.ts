@@ -66,6 +66,7 @@ exit codes: 0 done, 1 the helper refused or the operation failed, 2 usage error,
 export const SETTING_KEYS: Record<string, BooleanSetting> = {
   'kill-switch': 'killSwitch',
   'kill-switch-on-boot': 'killSwitchOnBoot',
+  lockdown: 'lockdown',
   'allow-lan': 'allowLan',
   'auto-connect': 'autoConnect',
 };

@@ -112,6 +112,14 @@ describe('formatKillSwitch and formatStatus', () => {
     ]);
   });
 
+  it('status under lockdown while disconnected: blocked, and the two ways out', () => {
+    expect(formatStatus(disconnectedStatus({ blocked: true, hold: 'lockdown' }), settings({ lockdown: true }), NOW)).toEqual([
+      'Disconnected',
+      'Kill switch: off (traffic is blocked: lockdown is on)',
+      'Blocked: lockdown is on — connect, or turn lockdown off (umbra connect, or umbra set lockdown off).',
+    ]);
+  });
+
   it('status while disconnected with a block held: why, and the commands that lift it', () => {
     expect(formatStatus(disconnectedStatus({ blocked: true, hold: 'boot' }), settings({ killSwitchOnBoot: true }), NOW)).toEqual([
       'Disconnected',
@@ -139,7 +147,7 @@ describe('lists and settings', () => {
 
   it('settings and changes', () => {
     expect(formatSettings(settings({ killSwitch: true, lastServerId: 'se-sto' }))).toEqual([
-      'Kill switch: on', 'Kill switch on boot: off', 'Allow LAN: off', 'Auto-connect: off', 'Last server: se-sto',
+      'Kill switch: on', 'Kill switch on boot: off', 'Lockdown (always require the VPN): off', 'Allow LAN: off', 'Auto-connect: off', 'Last server: se-sto',
       'Leak check, IP-echo services: https://api.ipify.org/, https://ipv4.icanhazip.com/',
       'Leak check, IPv6 echo service: https://api6.ipify.org/',
       'Leak check, DNS leak test: off',

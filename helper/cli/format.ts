@@ -49,6 +49,7 @@ export function formatAddresses(addresses: readonly string[]): string {
 const HOLD_COMMANDS: Record<BlockHold, string> = {
   boot: 'umbra connect, or umbra set kill-switch-on-boot off',
   'unreadable-state': 'umbra connect, or umbra disconnect',
+  lockdown: 'umbra connect, or umbra set lockdown off',
 };
 
 /** The one-line summary of the tunnel. */
@@ -93,6 +94,7 @@ export function formatKillSwitch(status: TunnelStatus, settings: Settings): stri
     return status.state === 'disconnected' ? 'on (not blocking while disconnected)' : 'on (not blocking)';
   }
   if (status.blocked) {
+    if (status.state === 'disconnected' && status.hold === 'lockdown') return 'off (traffic is blocked: lockdown is on)';
     if (status.state === 'disconnected' && status.hold === 'boot') return 'off (traffic is blocked: kill switch on boot)';
     if (status.state === 'disconnected' && status.hold === 'unreadable-state') return 'off (traffic is blocked: the settings were unreadable after a crash)';
     return 'off (but traffic is blocked)';
@@ -143,9 +145,10 @@ export function formatServers(servers: readonly ServerInfo[]): string[] {
 export const SETTING_LABELS = {
   killSwitch: 'Kill switch',
   killSwitchOnBoot: 'Kill switch on boot',
+  lockdown: 'Lockdown (always require the VPN)',
   allowLan: 'Allow LAN',
   autoConnect: 'Auto-connect',
-} as const satisfies Record<{ [K in keyof Settings]-?: Settings[K] extends boolean ? K : never }[keyof Settings], string>;
+} as const satisfies Record<{ [K in keyof Settings]-?: NonNullable<Settings[K]> extends boolean ? K : never }[keyof Settings], string>;
 export type BooleanSetting = keyof typeof SETTING_LABELS;
 
 /** The leak check's settings (lists and services rather than switches). */
@@ -157,7 +160,7 @@ export const LEAK_SETTING_LABELS = {
 } as const satisfies Partial<Record<keyof Settings, string>>;
 export type LeakSetting = keyof typeof LEAK_SETTING_LABELS;
 
-export const onOff = (v: boolean): string => (v ? 'on' : 'off');
+export const onOff = (v: boolean | undefined): string => (v ? 'on' : 'off');
 
 function leakSettingValue(key: LeakSetting, s: Settings): string {
   switch (key) {

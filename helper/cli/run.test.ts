@@ -116,7 +116,7 @@ describe('commands', () => {
       'de-fra  Frankfurt  Frankfurt, Germany  198.51.100.20:51820',
     ]);
     expect(JSON.parse((await cli(['--socket', path, 'servers', '--json'])).out)).toEqual({ servers: fake.servers });
-    expect((await cli(['--socket', path, 'settings'])).out.split('\n').slice(0, 4)).toEqual(['Kill switch: off', 'Kill switch on boot: off', 'Allow LAN: off', 'Auto-connect: off']);
+    expect((await cli(['--socket', path, 'settings'])).out.split('\n').slice(0, 5)).toEqual(['Kill switch: off', 'Kill switch on boot: off', 'Lockdown (always require the VPN): off', 'Allow LAN: off', 'Auto-connect: off']);
   });
 
   it('set: each setting, the value the helper now has', async () => {

@@ -138,7 +138,8 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
 
   const bootBlock = (s: Settings) => bootSpec({ fwmark: UMBRA_FWMARK, allowLan: s.allowLan });
   async function syncBootFile(s: Settings): Promise<void> {
-    if (s.killSwitchOnBoot) await writeBootRuleset(o.stateDir, bootBlock(s));
+    // Lockdown blocks from boot too: the boot block is its first moment.
+    if (s.killSwitchOnBoot || s.lockdown) await writeBootRuleset(o.stateDir, bootBlock(s));
     else await removeBootRuleset(o.stateDir);
   }
 
@@ -170,6 +171,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   } else {
     if (plan.hold === 'boot') log('kill switch on boot: blocking traffic until you connect or turn it off');
     else if (plan.hold === 'unreadable-state') log('the state files were unreadable and a block was in place: it stays until you connect or disconnect');
+    else if (settings0.lockdown) log('lockdown is on: blocking traffic outside the tunnel until you connect or turn it off');
     else if (kernel !== 'none') log(`removing a firewall table no setting asks for (${kernel})`);
     await driver.dispatch({ type: 'start', ...(plan.hold ? { hold: plan.hold } : {}) });
   }
@@ -190,7 +192,8 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     onPresence: (present: boolean) => owner.observe(present),
   });
 
-  const held = () => driver.state.name === 'disconnected' && driver.state.hold !== undefined;
+  // Disconnected under a block of the boot block's shape: a hold, or lockdown.
+  const held = () => driver.state.name === 'disconnected' && (driver.state.hold !== undefined || store.settings().lockdown === true);
   const leakChecker = new LeakChecker({
     run,
     status: () => driver.status(),
@@ -258,8 +261,9 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
       one(async () => {
         const before = store.settings();
         const after = await store.updateSettings(p);
-        if (before.killSwitchOnBoot !== after.killSwitchOnBoot || before.allowLan !== after.allowLan) await syncBootFile(after);
-        if (before.killSwitch !== after.killSwitch || before.allowLan !== after.allowLan) await driver.dispatch({ type: 'policyChanged' });
+        const lockdownChanged = Boolean(before.lockdown) !== Boolean(after.lockdown);
+        if (before.killSwitchOnBoot !== after.killSwitchOnBoot || before.allowLan !== after.allowLan || lockdownChanged) await syncBootFile(after);
+        if (before.killSwitch !== after.killSwitch || before.allowLan !== after.allowLan || lockdownChanged) await driver.dispatch({ type: 'policyChanged' });
         // Turning "on boot" off lifts the boot block it holds.
         if (before.killSwitchOnBoot && !after.killSwitchOnBoot && driver.state.name === 'disconnected' && driver.state.hold === 'boot') await driver.dispatch({ type: 'disconnect' });
         emit({ type: 'settings', settings: after });

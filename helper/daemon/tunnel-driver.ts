@@ -37,7 +37,7 @@ export interface DriverDeps {
   lookupResolvers(): Promise<string[]>;
   startTunnel(cfg: WgQuickConfig, hooks: TunnelHooks): Promise<TunnelLike>;
   applyDns(cfg: { interfaceName: string; servers: string[]; searchDomains: string[] }): Promise<Undo>;
-  settings(): { killSwitch: boolean; allowLan: boolean };
+  settings(): { killSwitch: boolean; allowLan: boolean; lockdown?: boolean | undefined };
   fwmark: number;
   log(line: string): void;
   /** Epoch milliseconds. */
@@ -89,12 +89,14 @@ export class TunnelDriver {
     const target = s.name === 'disconnected' ? undefined : s.target;
     const ps = this.tunnel?.peerStatus();
     const kernel = this.deps.firewall.kernel;
+    // Lockdown first: a disconnect lifts the other holds, never it.
+    const hold = s.name === 'disconnected' ? (this.deps.settings().lockdown ? 'lockdown' : s.hold) : undefined;
     return {
       state: s.name,
       blocked: kernel === 'block',
       firewallActive: kernel !== 'none',
       firewall: { wanted: kindOf(this.deps.firewall.wanted), kernel },
-      ...(s.name === 'disconnected' && s.hold ? { hold: s.hold } : {}),
+      ...(hold ? { hold } : {}),
       server: target?.server,
       interfaceName: this.tunnel?.interfaceName,
       addresses: target ? target.config.interface.addresses.map(formatCidr) : [],
@@ -159,8 +161,8 @@ export class TunnelDriver {
         this.deps.log(`could not read the system's resolvers: ${(err as Error).message}`);
       }
     }
-    const { killSwitch, allowLan } = this.deps.settings();
-    return { killSwitch, allowLan, fwmark: this.deps.fwmark, lookupResolvers: this.resolvers, now: this.deps.now(), token: ++this.tokens };
+    const { killSwitch, allowLan, lockdown = false } = this.deps.settings();
+    return { killSwitch, lockdown, allowLan, fwmark: this.deps.fwmark, lookupResolvers: this.resolvers, now: this.deps.now(), token: ++this.tokens };
   }
 
   private async step(e: Event): Promise<void> {

@@ -50,7 +50,7 @@ export const FirewallKind = z.enum(['none', 'guard', 'block']);
 export type FirewallKind = z.infer<typeof FirewallKind>;
 
 /** Why the helper holds a block while disconnected. */
-export const BlockHold = z.enum(['boot', 'unreadable-state']);
+export const BlockHold = z.enum(['boot', 'unreadable-state', 'lockdown']);
 export type BlockHold = z.infer<typeof BlockHold>;
 
 export const ErrorInfo = z.strictObject({ code: z.string(), message: z.string() });
@@ -113,6 +113,12 @@ export const Settings = z.strictObject({
   lastServerId: ServerId.optional(),
   /** IP-echo services for the leak check: GET → the caller's address (plain text or JSON {"ip": …}); first that answers counts. */
   echoUrls: z.array(HttpUrl).min(1).max(8).optional(),
+  /**
+   * Always require the VPN: nothing leaves outside the tunnel in any state, disconnected
+   * included, until it is turned off (a disconnect or quitting the app does not lift it; the boot
+   * block holds from boot). Absent: off.
+   */
+  lockdown: z.boolean().optional(),
   /** The echo service over IPv6; null: no IPv6 echo; absent: the echoUrls' host names over IPv6. */
   echoUrl6: HttpUrl.nullable().optional(),
   /** An active DNS leak test (a zone and an API that says who asked); null or absent: none. */

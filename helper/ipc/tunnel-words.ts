@@ -10,6 +10,7 @@ export const WANTS_TUNNEL: ReadonlySet<TunnelState> = new Set(['connecting', 'co
 export const HOLD_TEXT: Record<BlockHold, string> = {
   boot: 'Blocked: kill switch on boot — connect, or turn the setting off',
   'unreadable-state': 'Blocked: Umbra could not read its settings after a crash; connect, or disconnect to lift the block',
+  lockdown: 'Blocked: lockdown is on — connect, or turn lockdown off',
 };
 
 /** Connected, but the server has not answered for a while: "no reply from the server for 4 s". */
@@ -22,4 +23,5 @@ export function noReplyText(status: { noReplySince?: number | undefined }, now: 
 export const HOLD_LINE: Record<BlockHold, string> = {
   boot: 'Blocked · kill switch on boot',
   'unreadable-state': 'Blocked · settings unreadable after a crash',
+  lockdown: 'Blocked · lockdown is on',
 };

@@ -10,7 +10,7 @@ export type HelperPhase = 'starting' | 'ready' | 'unreachable';
 /** Where an error is shown. */
 export type ErrorScope = 'connection' | 'killSwitch' | 'settings' | 'import' | 'catalog' | 'launchAtLogin';
 /** The settings a person toggles (the on/off ones; lastServerId is the helper's own). */
-export type SwitchSetting = { [K in keyof Settings]-?: Settings[K] extends boolean ? K : never }[keyof Settings];
+export type SwitchSetting = { [K in keyof Settings]-?: NonNullable<Settings[K]> extends boolean ? K : never }[keyof Settings];
 
 /** The leak check: the helper's checks plus the page's own (WebRTC), as last run. */
 export interface LeakCheckState {

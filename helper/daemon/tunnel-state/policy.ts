@@ -1,13 +1,14 @@
 // The firewall each state must hold (DESIGN.md, "Firewall policy per state"), as FirewallSpecs
 // for platform/firewall. Pure. The kill switch decides only what happens while the user wants a
-// connection; connected (and reconnecting, with the tunnel still up) always has its guards.
+// connection; lockdown blocks in every state; connected (and reconnecting, with the tunnel still
+// up) always has its guards.
 import { bootSpec, type FirewallSpec } from '../../platform/firewall/ruleset.js';
 import type { BlockHold } from '../../ipc/schema.js';
 import type { Context, Target, WantingState } from './types.js';
 
-/** The block held while disconnected: the boot block (the same spec the boot file carries). */
+/** The block held while disconnected (a hold, or lockdown): the boot block (the same spec the boot file carries). */
 export function holdPolicy(hold: BlockHold | undefined, ctx: Context): FirewallSpec | undefined {
-  if (!hold) return undefined;
+  if (!hold && !ctx.lockdown) return undefined;
   // LAN per allow LAN for either hold: with settings.json unreadable the store's defaults stand
   // in (allow LAN off), so the setting is narrow exactly when it is not known.
   return bootSpec({ fwmark: ctx.fwmark, allowLan: ctx.allowLan });
@@ -30,7 +31,7 @@ export function wantingPolicy(s: WantingState, ctx: Context): FirewallSpec | und
     endpoints,
     fwmark: ctx.fwmark,
   };
-  if (ctx.killSwitch) {
+  if (ctx.killSwitch || ctx.lockdown) {
     return { ...common, block: true, dnsServers: s.target.config.interface.dns, lookupResolvers: ctx.lookupResolvers, allowLan: ctx.allowLan };
   }
   // Without the kill switch nothing is blocked before the tunnel exists (the user's choice);

@@ -5,7 +5,7 @@ import { BACKOFF_MS, CONNECT_TIMEOUT_MS } from './common.js';
 import { transition } from './transition.js';
 import type { Event, State, Step } from './types.js';
 import {
-  checkStep, ctxOf, DUAL, EP, HOST, IP, KS_OFF, KS_ON, NO_ENDPOINT, PARTIAL_V6, RESOLVED, RESOLVERS, run, settle, SETTINGS, specOf, stateOf, TOKEN, types,
+  checkStep, ctxOf, DUAL, EP, HOST, IP, KS_OFF, KS_ON, LOCKDOWN, NO_ENDPOINT, PARTIAL_V6, RESOLVED, RESOLVERS, run, settle, SETTINGS, specOf, stateOf, TOKEN, types,
   type Settings,
 } from './testing/fixtures.js';
 
@@ -122,9 +122,12 @@ describe('5, 6. a block held while disconnected', () => {
         expect(specOf(run(held.state, { type: 'policyChanged' }, ctxOf({ ...settings, allowLan: !settings.allowLan })))).toMatchObject({ block: true, allowLan: !settings.allowLan });
         for (const e of [{ type: 'tornDown' }, { type: 'firewallFailed', message: 'x' }, { type: 'retry', token: 100 }] as Event[]) expect(transition(held.state, e, ctx)).toBeUndefined();
         // The user's disconnect lifts it; the user's connect replaces it by connecting's policy.
-        expect(run(held.state, { type: 'disconnect' }, ctx)).toEqual({ state: { name: 'disconnected' }, effects: [{ type: 'firewall', spec: undefined }] });
+        // (Under lockdown the block stays after it; see below.)
+        const lifted = run(held.state, { type: 'disconnect' }, ctx);
+        expect(lifted.state).toEqual({ name: 'disconnected' });
+        expect(specOf(lifted)).toEqual(settings.lockdown ? expect.objectContaining({ block: true, endpoints: [] }) : undefined);
         const connect = run(held.state, { type: 'connect', target: IP }, ctx);
-        expect(specOf(connect)).toEqual(settings.killSwitch ? expect.objectContaining({ block: true, endpoints: [EP] }) : undefined);
+        expect(specOf(connect)).toEqual(settings.killSwitch || settings.lockdown ? expect.objectContaining({ block: true, endpoints: [EP] }) : undefined);
       }
     });
   }
@@ -271,10 +274,38 @@ describe('policyChanged: the kill switch decides what the states that want a con
 
   it('allow LAN is a flag for the fixed ranges: nothing else of the block changes', () => {
     const s = stateOf('connected');
-    const { allowLan: a, ...lan } = specOf(run(s, { type: 'policyChanged' }, ctxOf({ killSwitch: true, allowLan: true })))!;
+    const { allowLan: a, ...lan } = specOf(run(s, { type: 'policyChanged' }, ctxOf({ killSwitch: true, lockdown: false, allowLan: true })))!;
     const { allowLan: b, ...noLan } = specOf(run(s, { type: 'policyChanged' }, on))!;
     expect([a, b]).toEqual([true, false]);
     expect(lan).toEqual(noLan);
+  });
+});
+
+describe('lockdown: nothing leaves outside the tunnel in any state, until it is turned off', () => {
+  const locked = ctxOf(LOCKDOWN);
+
+  it('disconnected blocks under lockdown, with or without a hold; turning it off lifts it', () => {
+    for (const s of [stateOf('disconnected'), stateOf('disconnected, boot hold')]) {
+      const step = run(s, { type: 'policyChanged' }, locked);
+      checkStep(s, { type: 'policyChanged' }, step, locked);
+      expect(specOf(step)).toMatchObject({ block: true, endpoints: [], dnsServers: [] });
+    }
+    expect(specOf(run(stateOf('disconnected'), { type: 'policyChanged' }, off))).toBeUndefined();
+  });
+
+  it('the user\'s disconnect keeps the block to the end and in disconnected (a hold it lifts, lockdown not)', () => {
+    const steps = walk(stateOf('connected'), [{ type: 'disconnect' }, { type: 'tornDown' }], LOCKDOWN);
+    expect(steps.map((x) => x.state.name)).toEqual(['disconnecting', 'disconnected']);
+    expect(steps.map((x) => specOf(x)?.block)).toEqual([true, true]);
+    const fromHold = walk(stateOf('disconnected, boot hold'), [{ type: 'disconnect' }], LOCKDOWN)[0]!;
+    expect(fromHold.state).toEqual({ name: 'disconnected' });
+    expect(specOf(fromHold)).toMatchObject({ block: true });
+  });
+
+  it('connecting and connected block as with the kill switch, kill switch off', () => {
+    const steps = walk({ name: 'disconnected' }, [{ type: 'connect', target: HOST }, { type: 'resolved', token: 100, endpoint: EP }], LOCKDOWN);
+    expect(steps.map((x) => specOf(x)?.block)).toEqual([true, true]);
+    expect(specOf(run(stateOf('connected'), { type: 'policyChanged' }, locked))).toMatchObject({ block: true, tunnelInterface: 'umbra0' });
   });
 });
 

@@ -58,12 +58,13 @@ describe('transition: every state × every event × every setting', () => {
 describe("transition: the user's disconnect, from every state", () => {
   for (const settings of SETTINGS) {
     for (const { label, state } of STATES) {
-      it(`${label}, ${JSON.stringify(settings)}: ends in disconnected with no table, lifted last`, () => {
+      it(`${label}, ${JSON.stringify(settings)}: ends in disconnected with ${settings.lockdown ? 'the block (lockdown)' : 'no table'}, lifted last`, () => {
         const steps = settle(state, { type: 'disconnect' }, settings);
         if (state.name === 'disconnecting') return void expect(steps, 'already on its way').toEqual([]);
         const last = steps.at(-1)!;
         expect(last.state).toEqual({ name: 'disconnected' });
-        expect(specOf(last), 'no table in the end').toBeUndefined();
+        if (settings.lockdown) expect(specOf(last), 'lockdown: the block stays').toMatchObject({ block: true, endpoints: [] });
+        else expect(specOf(last), 'no table in the end').toBeUndefined();
         if (state.name === 'disconnected') return void expect(steps).toHaveLength(1);
         // The tunnel and its DNS go under the firewall the state held; the lift is a later step.
         const [down, lifted] = steps;

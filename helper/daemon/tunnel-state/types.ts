@@ -20,6 +20,8 @@ export interface Endpoint {
 /** What the step's firewall policy depends on besides the state. */
 export interface Context {
   killSwitch: boolean;
+  /** Always require the VPN: every state blocks outside the tunnel, disconnected included. */
+  lockdown: boolean;
   allowLan: boolean;
   fwmark: number;
   /** The system resolvers the helper's own (marked) endpoint lookups may reach while blocked. */

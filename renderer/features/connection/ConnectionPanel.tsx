@@ -16,6 +16,8 @@ interface Banner {
   text: string;
   /** Offer a disconnect: the way to lift a block held after a crash while disconnected. */
   lift: boolean;
+  /** Offer to turn lockdown off (connecting is the other way out, the main button). */
+  unlock?: boolean;
 }
 
 /** What to say about a block in the kernel outside a working tunnel (none while connected). */
@@ -28,7 +30,7 @@ function blockBanner(status: TunnelStatus): Banner | null {
     case 'disconnected': {
       if (!status.hold) return traffic('The kill switch holds until you connect, or until you turn it off.');
       const [head = '', ...rest] = HOLD_TEXT[status.hold].split(' ');
-      return { head, text: rest.join(' '), lift: status.hold === 'unreadable-state' };
+      return { head, text: rest.join(' '), lift: status.hold === 'unreadable-state', unlock: status.hold === 'lockdown' };
     }
     case 'reconnecting':
       return traffic('Nothing leaves this computer outside the tunnel until the server answers again. Disconnect to lift the block.');
@@ -74,7 +76,7 @@ export function ConnectionPanel() {
   const { status, target, selectedId, error } = useUmbra(
     useShallow((s) => ({ status: s.status, target: targetServer(s), selectedId: s.selectedId, error: s.errors.connection })),
   );
-  const { dismissError, connect, disconnect } = useActions();
+  const { dismissError, connect, disconnect, setSetting } = useActions();
   const switching = useUmbra((s) => s.busy.connect);
   const disconnecting = useUmbra((s) => s.busy.disconnect);
   if (!status) return null;
@@ -136,6 +138,13 @@ export function ConnectionPanel() {
             <p>
               <button type="button" className="lift-button" aria-busy={disconnecting || undefined} onClick={() => !disconnecting && void disconnect()}>
                 Lift the block
+              </button>
+            </p>
+          )}
+          {banner.unlock && (
+            <p>
+              <button type="button" className="lift-button" onClick={() => void setSetting('lockdown', false)}>
+                Turn lockdown off
               </button>
             </p>
           )}

@@ -180,6 +180,16 @@ describe('the connection as the helper reports it', () => {
     expect(banner()).toBeNull();
   });
 
+  it('lockdown while disconnected: says so, Connect is there, and Turn lockdown off turns it off', async () => {
+    const { m } = await renderPanel(mockApi({ status: status({ blocked: true, hold: 'lockdown' }), settings: settings({ lockdown: true }) }));
+    expect(banner()).toBe('Blocked: lockdown is on — connect, or turn lockdown offTurn lockdown off');
+    expect(screen.getByRole('button', { name: 'Connect' })).toBeTruthy();
+    expect(screen.queryByRole('button', { name: 'Lift the block' })).toBeNull();
+    fireEvent.click(screen.getByRole('button', { name: 'Turn lockdown off' }));
+    const call = m.take('setSettings');
+    expect(call.params).toEqual({ lockdown: false });
+  });
+
   it('the banner follows the kernel: a hold whose block is not in the kernel shows none', async () => {
     await renderPanel(mockApi({ status: status({ hold: 'unreadable-state', firewall: { wanted: 'block', kernel: 'none' } }) }));
     expect(banner()).toBeNull();

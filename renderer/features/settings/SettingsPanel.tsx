@@ -15,6 +15,11 @@ const SWITCHES: { key: SwitchSetting; label: string; description: string }[] = [
     description: 'Block all traffic from early boot, before any network is up, until you connect or turn this off.',
   },
   {
+    key: 'lockdown',
+    label: 'Lockdown',
+    description: 'Always require the VPN: nothing leaves this computer outside the tunnel, even when you disconnect or quit Umbra, until you turn this off. Blocks from boot too.',
+  },
+  {
     key: 'allowLan',
     label: 'Allow LAN',
     description: 'While the kill switch blocks, still let this computer talk to devices on your local network (printers, file shares).',

@@ -35,6 +35,17 @@ describe('settings', () => {
     expect(screen.getByRole('switch', { name: 'Kill switch on boot' }).getAttribute('aria-checked')).toBe('true');
   });
 
+  it('lockdown is a switch of its own, off until turned on', async () => {
+    const { m } = await renderSettings(mockApi({ settings: settings({}) }));
+    const lockdown = screen.getByRole('switch', { name: 'Lockdown' });
+    expect(lockdown.getAttribute('aria-checked')).toBe('false');
+    fireEvent.click(lockdown);
+    const call = m.take('setSettings');
+    expect(call.params).toEqual({ lockdown: true });
+    await act(async () => call.resolve(settings({ lockdown: true })));
+    expect(screen.getByRole('switch', { name: 'Lockdown' }).getAttribute('aria-checked')).toBe('true');
+  });
+
   it('launch at login appears only where the main process offers it', async () => {
     await renderSettings();
     expect(screen.queryByRole('switch', { name: 'Launch at login' })).toBeNull();

@@ -51,15 +51,18 @@ export const ERR = { code: 'NO_HANDSHAKE', message: 'no answer' };
 /** The error codes the contract names (status.error.code). */
 export const CODES = ['ENDPOINT_UNRESOLVABLE', 'NO_HANDSHAKE', 'START_FAILED', 'TUNNEL_FAILED', 'FIREWALL_FAILED'];
 
-export type Settings = { killSwitch: boolean; allowLan: boolean };
+export type Settings = { killSwitch: boolean; lockdown: boolean; allowLan: boolean };
 export const SETTINGS: Settings[] = [
-  { killSwitch: true, allowLan: false },
-  { killSwitch: true, allowLan: true },
-  { killSwitch: false, allowLan: false },
-  { killSwitch: false, allowLan: true },
+  { killSwitch: true, lockdown: false, allowLan: false },
+  { killSwitch: true, lockdown: false, allowLan: true },
+  { killSwitch: false, lockdown: false, allowLan: false },
+  { killSwitch: false, lockdown: false, allowLan: true },
+  { killSwitch: false, lockdown: true, allowLan: false },
+  { killSwitch: true, lockdown: true, allowLan: true },
 ];
-export const KS_ON: Settings = { killSwitch: true, allowLan: false };
-export const KS_OFF: Settings = { killSwitch: false, allowLan: false };
+export const KS_ON: Settings = { killSwitch: true, lockdown: false, allowLan: false };
+export const KS_OFF: Settings = { killSwitch: false, lockdown: false, allowLan: false };
+export const LOCKDOWN: Settings = { killSwitch: false, lockdown: true, allowLan: false };
 
 export const ctxOf = (s: Settings, token = 100): StepContext => ({ ...s, fwmark: FWMARK, lookupResolvers: RESOLVERS, now: 1_000, token });
 
@@ -216,16 +219,18 @@ function policyRules(s: State, spec: FirewallSpec | undefined, ctx: Context, r: 
       return;
     }
   }
+  const blocks = ctx.killSwitch || ctx.lockdown;
   if (s.name === 'disconnected') {
-    // A hold: a block with no endpoint, no tunnel, no DNS; LAN per allow LAN.
-    return r.same(spec, s.hold ? bootSpec({ fwmark: ctx.fwmark, allowLan: ctx.allowLan }) : undefined, s.hold ? 'a hold is the boot block' : 'disconnected holds no table');
+    // A hold or lockdown: a block with no endpoint, no tunnel, no DNS; LAN per allow LAN.
+    const held = s.hold !== undefined || ctx.lockdown;
+    return r.same(spec, held ? bootSpec({ fwmark: ctx.fwmark, allowLan: ctx.allowLan }) : undefined, held ? 'a hold (or lockdown) is the boot block' : 'disconnected holds no table');
   }
   if (s.name === 'disconnecting') return r.same(spec, s.keep, 'disconnecting keeps what the state it left held');
-  if (!ctx.killSwitch && !s.tunnel) return r.same(spec, undefined, 'no kill switch, no tunnel: no table');
+  if (!blocks && !s.tunnel) return r.same(spec, undefined, 'no kill switch, no tunnel: no table');
   if (!spec) return r.rule(false, 'a table while the user wants a connection');
   const cfg = s.target.config.interface;
   const expected: FirewallSpec = {
-    block: ctx.killSwitch,
+    block: blocks,
     ...(s.tunnel ? { tunnelInterface: s.tunnel } : {}),
     // CVE-2019-14899: the tunnel's inner addresses only via the tunnel, whenever it exists.
     tunnelAddresses: s.tunnel ? cfg.addresses.map((a) => a.address) : [],
@@ -237,8 +242,8 @@ function policyRules(s: State, spec: FirewallSpec | undefined, ctx: Context, r: 
     allowLan: ctx.allowLan,
   };
   // Compared in canonical form: fields a mode ignores do not matter, everything else does.
-  r.same(normalizeSpec(spec), normalizeSpec(expected), `${ctx.killSwitch ? 'the block' : 'the guard'} of ${s.name}`);
-  r.same(spec.block, ctx.killSwitch, 'block');
+  r.same(normalizeSpec(spec), normalizeSpec(expected), `${blocks ? 'the block' : 'the guard'} of ${s.name}`);
+  r.same(spec.block, blocks, 'block');
   r.same(spec.tunnelsIpv6, tunnelsV6(s.target), 'tunnelsIpv6');
 }
 
@@ -264,6 +269,8 @@ export function stepRules(from: State, e: Event, step: Step, ctx: StepContext): 
   policyRules(s, spec, ctx, r);
   // While the user wants a connection with the kill switch on, every step blocks, a disconnect's too.
   if (isWanting(from) && ctx.killSwitch) r.rule(spec?.block === true, 'the kill switch blocks');
+  // Lockdown blocks in every state; a disconnect under way keeps what it was given.
+  if (ctx.lockdown && s.name !== 'disconnecting') r.rule(spec?.block === true, 'lockdown blocks');
   if (isWanting(from) && s.name === 'disconnecting') policyRules(from, s.keep, ctx, r);
   r.rule(!('token' in e) || (isWanting(from) && e.token === from.token), 'a stale result changes nothing');
 
