@@ -17,7 +17,8 @@ export class DaemonRun {
   private err = '';
   private clients: IpcClient[] = [];
 
-  constructor(private readonly lab: Lab) {
+  /** `env`: extra environment for the helper (e.g. a test seam's variable). */
+  constructor(private readonly lab: Lab, private readonly opts: { env?: Record<string, string> } = {}) {
     chmodSync(this.dir, 0o755);
   }
 
@@ -35,7 +36,7 @@ export class DaemonRun {
       '--state-dir', this.stateDir,
       '--resolv-conf', this.lab.client.resolvConfPath,
       '--dns', 'resolv-conf',
-    ]);
+    ], { env: this.opts.env });
     this.child = child;
     child.stderr?.on('data', (d: Buffer) => (this.err += d.toString()));
     const deadline = Date.now() + 15_000;

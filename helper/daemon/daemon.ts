@@ -20,6 +20,7 @@ import { startIpcServer } from '../ipc/server.js';
 import { ErrorCode, PROTOCOL_VERSION, RpcError, type Handlers, type HelperEvent, type Settings } from '../ipc/schema.js';
 import { createEndpointLookup } from '../tunnel/endpoints.js';
 import { Tunnel } from '../tunnel/tunnel.js';
+import { watchSleepSignal } from '../platform/sleep-signal.js';
 import { LeakChecker } from '../leakcheck/leak-check.js';
 
 export interface DaemonOptions {
@@ -97,6 +98,8 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   /** The leak checks, once they exist: told every status (they look up the address without the VPN) and every repair. */
   const leakHook: { checker?: LeakChecker } = {};
   const late: { driver?: TunnelDriver } = {};
+  /** The tunnel the driver started last (the only one that can be up). */
+  const newest: { tunnel?: Tunnel } = {};
   const owner = new FirewallOwner(firewall, bootSpec({ fwmark: UMBRA_FWMARK }), log, () => late.driver?.emit());
   const lookup = createEndpointLookup({
     stateDir: o.stateDir,
@@ -123,7 +126,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
           else if (e.type === 'handshake-failed') hooks.onGiveUp();
         },
         onFatal: hooks.onFatal,
-      }),
+      }).then((t) => (newest.tunnel = t)),
     applyDns: (cfg) => dns.apply(cfg),
     settings: () => store.settings(),
     fwmark: UMBRA_FWMARK,
@@ -286,10 +289,23 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
       return () => listeners.delete(l);
     },
   });
+  // logind says the machine woke: the tunnel hand-shakes now (its clocks would show it at its next
+  // tick too). Only the newest tunnel can be up; a stopped one ignores resumed(). Started last, so
+  // a failed start leaves no monitor behind; this machine's bus only, not with an injected runner.
+  const sleepSignal = o.run === undefined
+    ? watchSleepSignal({
+      onResume: () => {
+        log('logind: resumed from sleep; handshaking now');
+        newest.tunnel?.resumed();
+      },
+      log,
+    })
+    : undefined;
   log(`serving on ${o.socketPath} (state in ${o.stateDir}, DNS via ${dns.name})`);
 
   return {
     async stop() {
+      sleepSignal?.stop();
       watchdog.stop();
       rulesetEvents?.stop();
       await server.close();

@@ -26,7 +26,7 @@ import type { Peer } from '../wireguard/peer.js';
 import { openBatchTun, tunDeviceAsBatch, type BatchTun } from './batch-tun.js';
 import { resolveEndpoint, systemResolver, type Resolver } from './endpoints.js';
 import { linkState } from './link-state.js';
-import { loadNative } from '../platform/native.js';
+import { bootClock } from './clock.js';
 import { SleepDetector } from './sleep-detector.js';
 import { loadNativeAead, nodeAead, nodeCryptoHasChaCha } from './node-aead.js';
 
@@ -51,19 +51,12 @@ export interface TunnelDeps {
   now(): number;
   /** A clock that stops while the machine sleeps (CLOCK_MONOTONIC); with it, a resume starts a handshake at once. */
   awake?(): number;
+  /** Called once per tick before the clocks are read (the test seam re-reads its skew there; see clock.ts). */
+  refreshClock?(): void;
   random(n: number): Uint8Array;
 }
 
-/** CLOCK_BOOTTIME through the addon; performance.now() where the addon is missing (then a sleep is not seen). */
-function bootClock(): () => number {
-  try {
-    const native = loadNative();
-    native.bootClockMs();
-    return () => native.bootClockMs();
-  } catch {
-    return () => performance.now();
-  }
-}
+const protocolClock = bootClock();
 
 export const systemDeps: TunnelDeps = {
   openTun: openSystemTun,
@@ -73,7 +66,8 @@ export const systemDeps: TunnelDeps = {
   linkState,
   run: systemRunner,
   resolve: systemResolver,
-  now: bootClock(),
+  now: () => protocolClock.now(),
+  refreshClock: () => protocolClock.refresh(),
   awake: () => performance.now(),
   random: (n) => new Uint8Array(randomBytes(n)),
 };
@@ -93,6 +87,7 @@ export interface TunnelOptions {
 export class Tunnel {
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  private readonly sleep = new SleepDetector();
 
   private constructor(
     readonly device: Device,
@@ -261,16 +256,28 @@ export class Tunnel {
       );
       s.onError((e) => opts.onFatal?.(e));
     }
-    const sleep = new SleepDetector();
-    tunnel.timer = setInterval(() => {
-      const now = deps.now();
-      // Back from a suspend: the server's session is likely gone; ask for a new one now.
-      if (deps.awake && sleep.observe(now, deps.awake())) for (const peer of peers) if (peer.endpoint) device.connect(peer, now);
-      device.tick(now);
-    }, TICK_MS);
+    tunnel.timer = setInterval(() => tunnel.tick(), TICK_MS);
     changes.add('timer', () => clearInterval(tunnel.timer));
     for (const peer of peers) if (peer.endpoint) device.connect(peer, deps.now());
     return tunnel;
+  }
+
+  /** The system says it woke from a suspend (logind): what a tick does when the clocks show one. */
+  resumed(): void {
+    this.tick(true);
+  }
+
+  /** The protocol's timers; after a suspend (the clocks show it, or `resumed`), a handshake at once. */
+  private tick(resumed = false): void {
+    if (this.stopped) return;
+    this.deps.refreshClock?.();
+    const now = this.deps.now();
+    const slept = this.deps.awake !== undefined && this.sleep.observe(now, this.deps.awake());
+    // Timers first: after a long sleep they erase yesterday's keys, and with them any initiation
+    // sent before in this same tick, whose answer would then be dropped.
+    this.device.tick(now);
+    // The server's session is likely gone (or a NAT forgot us): ask for a new one now.
+    if (slept || resumed) for (const peer of this.device.peerList()) if (peer.endpoint) this.device.connect(peer, now);
   }
 
   /** Stops traffic and undoes every system change, newest first. Returns the undos that failed. */

@@ -1,0 +1,72 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { bootClock, parseSkewMs, SkewSeam, TEST_CLOCK_SKEW_ENV } from './clock.js';
+
+describe('parseSkewMs', () => {
+  it('takes a non-negative number of milliseconds, with a newline or not', () => {
+    expect(parseSkewMs('28800000\n')).toBe(28_800_000);
+    expect(parseSkewMs(' 1.5 ')).toBe(1.5);
+    expect(parseSkewMs('0')).toBe(0);
+  });
+
+  it('refuses anything else (a file half written, a sign, units)', () => {
+    for (const t of ['', '\n', '-5', '8h', '1e6', 'NaN', '12 34']) expect(parseSkewMs(t), t).toBeUndefined();
+  });
+});
+
+describe('SkewSeam', () => {
+  it('only grows: a smaller value, junk or a missing file leave it as it was', () => {
+    let text: string | undefined = '1000';
+    const seam = new SkewSeam(() => {
+      if (text === undefined) throw new Error('ENOENT');
+      return text;
+    });
+    expect(seam.ms).toBe(0);
+    seam.refresh();
+    expect(seam.ms).toBe(1000);
+    for (const t of ['500', '', 'junk', undefined]) {
+      text = t;
+      seam.refresh();
+      expect(seam.ms).toBe(1000);
+    }
+    text = '3600000';
+    seam.refresh();
+    expect(seam.ms).toBe(3_600_000);
+  });
+});
+
+describe('bootClock', () => {
+  let dir: string | undefined;
+  afterEach(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    dir = undefined;
+  });
+
+  it('without the variable: no seam, nothing logged', () => {
+    const lines: string[] = [];
+    const c = bootClock({}, (l) => lines.push(l));
+    const a = c.now();
+    c.refresh();
+    expect(c.now() - a).toBeGreaterThanOrEqual(0);
+    expect(c.now() - a).toBeLessThan(1_000);
+    expect(lines).toEqual([]);
+  });
+
+  it('with it: adds the file\'s milliseconds, re-read at refresh(), and says so once', () => {
+    dir = mkdtempSync(join(tmpdir(), 'umbra-clock-'));
+    const file = join(dir, 'skew');
+    writeFileSync(file, '0');
+    const lines: string[] = [];
+    const plain = bootClock({});
+    const c = bootClock({ [TEST_CLOCK_SKEW_ENV]: file }, (l) => lines.push(l));
+    expect(Math.abs(c.now() - plain.now())).toBeLessThan(1_000);
+    writeFileSync(file, String(8 * 3_600_000));
+    expect(Math.abs(c.now() - plain.now())).toBeLessThan(1_000); // not read until refresh()
+    c.refresh();
+    expect(c.now() - plain.now()).toBeGreaterThan(8 * 3_600_000 - 1_000);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(file);
+  });
+});
