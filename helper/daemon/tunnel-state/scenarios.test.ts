@@ -281,6 +281,20 @@ describe('policyChanged: the kill switch decides what the states that want a con
   });
 });
 
+describe('connect again to the server in use', () => {
+  it('connected or connecting to it: nothing happens; another server, or its re-imported config: a new connect', () => {
+    const connected = stateOf('connected');
+    const same = { type: 'connect', target: IP } as const;
+    expect(transition(connected, same, on)).toBeUndefined();
+    expect(transition(stateOf('connecting, tunnel up'), same, on)).toBeUndefined();
+    const reimported = { ...IP, config: { ...IP.config, interface: { ...IP.config.interface, mtu: 1280 } } };
+    expect(run(connected, { type: 'connect', target: reimported }, on).state.name).toBe('connecting');
+    expect(run(connected, { type: 'connect', target: HOST }, on).state.name).toBe('connecting');
+    // In error, a connect is the user's "try now".
+    expect(run(stateOf('error, tunnel up'), same, on).state.name).toBe('connecting');
+  });
+});
+
 describe('lockdown: nothing leaves outside the tunnel in any state, until it is turned off', () => {
   const locked = ctxOf(LOCKDOWN);
 

@@ -23,7 +23,8 @@ const NEXT: Record<string, Record<string, StateName>> = {
   'connecting, starting': { ...wanting, tunnelUp: 'connecting', timeout: 'error', giveUp: 'error', policyChanged: 'connecting' },
   'connecting, tunnel up': { ...wanting, handshake: 'connected', timeout: 'error', giveUp: 'error', policyChanged: 'connecting' },
   connected: { ...wanting, handshakeLost: 'reconnecting', giveUp: 'error', policyChanged: 'connected' },
-  'connected, dual stack': { ...wanting, handshakeLost: 'reconnecting', giveUp: 'error', policyChanged: 'connected' },
+  // The events' connect asks for DUAL, the server this state is already connected to: nothing to redo.
+  'connected, dual stack': { ...wanting, connect: undefined, handshakeLost: 'reconnecting', giveUp: 'error', policyChanged: 'connected' },
   reconnecting: { ...wanting, handshake: 'connected', giveUp: 'error', policyChanged: 'reconnecting' },
   'error, unresolved': { ...wanting, retry: 'connecting', policyChanged: 'error' },
   'error, no tunnel': { ...wanting, retry: 'connecting', policyChanged: 'error' },

@@ -10,7 +10,7 @@ import * as reconnecting from './reconnecting.js';
 import * as errorState from './error-state.js';
 import * as disconnecting from './disconnecting.js';
 import { connectTo, fail } from './common.js';
-import type { Context, Event, State, Step, WantingState } from './types.js';
+import type { Context, Event, State, Step, Target, WantingState } from './types.js';
 
 /** Context plus a token no earlier attempt used (the driver counts them). */
 export type StepContext = Context & { token: number };
@@ -27,6 +27,11 @@ export function policyOf(s: State, ctx: Context): FirewallSpec | undefined {
   }
 }
 
+/** The same server with the same config (a re-imported profile with new keys is another target). */
+function sameTarget(a: Target, b: Target): boolean {
+  return a.server.id === b.server.id && JSON.stringify(a.config) === JSON.stringify(b.config);
+}
+
 export function isWanting(s: State): s is WantingState {
   return s.name === 'connecting' || s.name === 'connected' || s.name === 'reconnecting' || s.name === 'error';
 }
@@ -35,6 +40,8 @@ export function isWanting(s: State): s is WantingState {
 function onWanting(s: WantingState, e: Event, ctx: StepContext): Step | undefined {
   switch (e.type) {
     case 'connect':
+      // Asked again for the server it is already connected (or connecting) to: nothing to redo.
+      if ((s.name === 'connected' || s.name === 'connecting') && sameTarget(s.target, e.target)) return undefined;
       return connectTo(e.target, ctx.token, s);
     case 'disconnect':
       return {
