@@ -8,7 +8,8 @@ commands:
   serve [--socket PATH] [--state-dir DIR] [--resolv-conf PATH] [--dns auto|resolv-conf|resolved] [--group NAME]
                   the helper daemon (what systemd runs): owns the tunnel, kill switch, DNS and
                   settings; the app and \`umbra\` talk to it on the socket
-                  (defaults: /run/umbra/umbrad.sock, /var/lib/umbra, /etc/resolv.conf, auto, umbra)
+                  (defaults: /run/umbra/umbrad.sock, /var/lib/umbra, /etc/resolv.conf, auto, umbra;
+                  the socket's directory must be root's and writable by no one else)
   early-boot [--state-dir DIR]
                   load the kill-switch-on-boot ruleset, if that setting is on (what the
                   umbra-early-boot unit does with nft directly)

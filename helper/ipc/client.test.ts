@@ -143,7 +143,7 @@ describe('calls', () => {
   it('all fail with the error the helper sends to the connection as a whole (id null)', async () => {
     const { path } = await start({ maxClients: 1 });
     const first = await connect(path);
-    await first.call('status');
+    await first.subscribe(() => {});
     const second = await connect(path);
     const closed = new Promise<Error | undefined>((r) => second.once('close', r));
     const e = await second.call('status').catch((x: unknown) => x);

@@ -1,7 +1,7 @@
 // The IPC server on real Unix sockets in a temp dir, with a fake helper behind it: what a good
 // client gets, and every way a bad or unlucky client can misbehave, each answered with an
 // error a person can act on while the server keeps serving everyone else.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +17,7 @@ const cleanups: (() => unknown)[] = [];
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'umbra-ipc-'));
+  chmodSync(dir, 0o755); // the group reaches the sockets through it (else the server logs a note)
 });
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
@@ -292,21 +293,6 @@ describe('abuse of the connection', () => {
     expect(h.logs.filter((l) => l.includes('dropping'))).toEqual([]);
   });
 
-  it('more clients than maxClients: the extra one gets an error and is closed; room frees up', async () => {
-    const h = await start({ maxClients: 2 });
-    const a = await h.client();
-    const b = await h.client();
-    await a.call(1, 'status');
-    await b.call(1, 'status');
-    const c = await h.client();
-    expect(errorOf(await c.next())).toMatchObject({ code: ErrorCode.Busy, message: expect.stringMatching(/too many clients \(2\)/) });
-    await c.closed;
-    a.destroy();
-    await expect.poll(() => h.server.clientCount).toBe(1);
-    const d = await h.client();
-    expect(await d.call(2, 'status')).toMatchObject({ id: 2 });
-  });
-
   it('stops reading from a client with too many calls in flight, and catches up', async () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
@@ -331,6 +317,104 @@ describe('abuse of the connection', () => {
     for (let i = 0; i < 50; i++) ids.add(((await c.next()) as { id: unknown }).id);
     expect(ids.size).toBe(50);
     expect(most).toBe(4);
+  });
+});
+
+describe('slots: nobody can hold the socket hostage', () => {
+  /** Opens `n` connections that send nothing, one after another (each accepted before the next). */
+  async function flood(h: Harness, n: number): Promise<RawClient[]> {
+    const out: RawClient[] = [];
+    for (let i = 0; i < n; i++) out.push(await h.client());
+    return out;
+  }
+  const reasonOf = (line: unknown) => (errorOf(line).data as { reason?: string } | undefined)?.reason;
+
+  it('while 1,000 idle connections are open, the app keeps its subscription and a new client gets status', async () => {
+    const h = await start();
+    const app = await h.client();
+    expect(await app.call(1, 'subscribe')).toMatchObject({ id: 1, result: { status: { state: 'disconnected' } } });
+    const hostile = await flood(h, 1000);
+    expect(h.server.clientCount).toBeLessThanOrEqual(256);
+    // The subscribed app was never evicted: it still gets events.
+    h.fake.emit({ type: 'status', status: disconnectedStatus({ rxBytes: 7 }) });
+    expect(await app.next()).toMatchObject({ method: 'event', params: { status: { rxBytes: 7 } } });
+    const cli = await h.client();
+    expect(await cli.call(2, 'status')).toEqual({ jsonrpc: '2.0', id: 2, result: disconnectedStatus() });
+    // Those that made room were told why, with id null, and closed.
+    const evicted = hostile.filter((c) => c.isClosed);
+    expect(evicted.length).toBeGreaterThanOrEqual(1000 - 256);
+    expect(await evicted[0]!.next()).toEqual({ jsonrpc: '2.0', id: null, error: expect.objectContaining({ code: ErrorCode.Busy, data: { reason: 'evicted' } }) });
+    // ... and the flood did not become a flood of log lines.
+    expect(h.logs.filter((l) => /closing idle/.test(l)).length).toBeLessThanOrEqual(2);
+    for (const c of hostile) c.destroy();
+  }, 60_000);
+
+  it('when full, the least recently active idle connection makes room; busy and subscribed ones stay', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let handling = 0;
+    const h = await start({ maxClients: 4, handlers: { version: async () => (handling++, await gate, { version: 'v', protocol: 1 }) } });
+    const subscribed = await h.client();
+    await subscribed.call(1, 'subscribe');
+    const busy = await h.client();
+    busy.request(1, 'version');
+    const older = await h.client();
+    await older.call(1, 'status');
+    const newer = await h.client();
+    await newer.call(1, 'status');
+    await expect.poll(() => handling).toBe(1);
+
+    const first = await h.client();
+    expect(await first.call(1, 'status')).toMatchObject({ id: 1, result: { state: 'disconnected' } });
+    expect(reasonOf(await older.next())).toBe('evicted');
+    await older.closed;
+    expect(newer.isClosed).toBe(false);
+    const second = await h.client();
+    expect(await second.call(1, 'status')).toMatchObject({ id: 1 });
+    expect(reasonOf(await newer.next())).toBe('evicted');
+
+    // Now every slot is subscribed or busy: a newcomer is refused, with a reason, and closed.
+    await first.call(2, 'subscribe');
+    await second.call(2, 'subscribe');
+    const refused = await h.client();
+    expect(errorOf(await refused.next())).toMatchObject({ code: ErrorCode.Busy, message: expect.stringMatching(/too many clients \(4\)/), data: { reason: 'too-many-clients' } });
+    await refused.closed;
+    expect(subscribed.isClosed || busy.isClosed).toBe(false);
+    release();
+    expect(await busy.next()).toMatchObject({ id: 1, result: { version: 'v' } });
+  });
+
+  it('closes a connection that is quiet and not subscribed after idleTimeoutMs; a subscribed or busy one stays', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const h = await start({ idleTimeoutMs: 150, handlers: { version: async () => (await gate, { version: 'late', protocol: 1 }) } });
+    const quiet = await h.client();
+    const sub = await h.client();
+    await sub.call(1, 'subscribe');
+    const busy = await h.client();
+    busy.request(1, 'version');
+    expect(errorOf(await quiet.next(5000))).toMatchObject({ code: ErrorCode.Busy, message: expect.stringMatching(/without a request/), data: { reason: 'idle', idleMs: 150 } });
+    await quiet.closed;
+    await new Promise((r) => setTimeout(r, 400));
+    expect(sub.isClosed).toBe(false);
+    expect(await sub.call(2, 'status')).toMatchObject({ id: 2 });
+    expect(busy.isClosed).toBe(false);
+    release();
+    expect(await busy.next()).toMatchObject({ id: 1, result: { version: 'late' } });
+  });
+
+  it('a connection that keeps sending requests is not idle; blank lines do not count', async () => {
+    const h = await start({ idleTimeoutMs: 300 });
+    const talker = await h.client();
+    const blank = await h.client();
+    const started = Date.now();
+    while (Date.now() - started < 900) {
+      expect(await talker.call(1, 'version')).toMatchObject({ id: 1 });
+      blank.write('\n');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(talker.isClosed).toBe(false);
+    expect(reasonOf(await blank.next())).toBe('idle');
   });
 });
 

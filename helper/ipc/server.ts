@@ -2,14 +2,20 @@
 // line, answered in completion order (ids match them up), plus `event` notifications pushed to
 // the connections that called `subscribe`. The helper runs as root, so everything a client
 // sends is checked before a handler sees it, and nothing a client does (garbage, huge lines,
-// vanishing mid-call, not reading) costs more than a bounded amount of memory or disturbs the
-// other clients.
+// vanishing mid-call, not reading, holding connections open) costs more than a bounded amount of
+// memory or keeps the other clients out.
 //
 // Decisions:
-// - Permission is decided at connect (SO_PEERCRED + /proc, see permissions.ts). A refused
-//   caller's first request gets ONE PermissionDenied error with that request's id, then the
-//   connection is closed; a refused caller that sends nothing gets the same error with id null
-//   after `refusedGraceMs` (2 s) and is closed.
+// - Permission is decided at connect (SO_PEERCRED + /proc, see permissions.ts). A refused caller
+//   is sent ONE PermissionDenied error with id null at once and the connection is ended: it
+//   never holds a slot.
+// - Slots (`maxClients`, 256) are shared out by server-admission.ts: one uid other than root holds
+//   at most `maxClientsPerUid` (a quarter); a newcomer at its uid's share, or when all slots are
+//   taken, evicts the least recently active idle connection (not subscribed, nothing in flight)
+//   instead of being refused. A connection that is not subscribed and sends no request for
+//   `idleTimeoutMs` (30 s) is closed. The app's connection is subscribed, so it stays.
+// - The socket file lives in a directory only root can write and is born with its mode (see
+//   server-socket-file.ts).
 // - Batches (JSON arrays) are not supported: one InvalidRequest error (id null) each.
 // - Requests on one connection run concurrently (at most `maxInFlightPerClient`; beyond that the
 //   server stops reading from that connection until some finish). Responses may come out of
@@ -19,12 +25,16 @@
 // - A connection whose unsent output passes `maxPendingWriteBytes` (1 MiB) is dropped and logged
 //   (a single larger reply to a client that reads is fine).
 // - Params are never logged (importConfig's carry a private key).
-import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, unlinkSync, type Stats } from 'node:fs';
+// - Lines about refused, evicted and idle connections are rate-limited: a flood of connections
+//   must not become a flood of log.
+import { lstatSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
-import { dirname } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { peerCredentials } from '../platform/peercred.js';
 import { encodeError, encodeNotification, encodeResult, LineSplitter, parseClientLine, type ErrorObject } from './framing.js';
 import { checkCaller, readGroupGid, type PermissionFiles } from './permissions.js';
+import { admit, defaultMaxPerUid, type Slot } from './server-admission.js';
+import { listenOnSocketFile, prepareSocketFile } from './server-socket-file.js';
 import {
   CONTROL_GROUP, ErrorCode, EVENT_METHOD, isMethodName, MAX_LINE_BYTES, METHOD_NAMES, RpcError,
   type Caller, type Handlers, type HelperEvent, type MethodName,
@@ -40,10 +50,18 @@ export interface IpcServerOptions {
   group?: string;
   /** Default: console.error. */
   log?: (line: string) => void;
-  /** Connections served at once; more are sent an error and closed. Default 256. */
+  /** Connections served at once (see server-admission.ts for who gets one). Default 256. */
   maxClients?: number;
-  /** Mode of the socket file. Default 0o660 (root and the group). */
+  /** Connections one uid other than root may hold. Default maxClients / 4. */
+  maxClientsPerUid?: number;
+  /** A connection that is not subscribed and sends no request for this long is closed. Default 30 s. */
+  idleTimeoutMs?: number;
+  /** Mode of the socket file, given at creation. Default 0o660 (root and the group). */
   socketMode?: number;
+  /** Mode given to the socket's directory when it is the helper's own. Default 0o750. */
+  directoryMode?: number;
+  /** The directory systemd made for the helper. Default $RUNTIME_DIRECTORY. */
+  runtimeDirectory?: string;
   /** Validate handler results and events against the schema before sending. Default true. */
   validateResults?: boolean;
   /** A connection with more unsent output than this is dropped. Default 1 MiB. */
@@ -54,8 +72,6 @@ export interface IpcServerOptions {
   maxInFlightPerClient?: number;
   /** Where permissions.ts reads groups (tests). */
   permissionFiles?: PermissionFiles;
-  /** How long a refused caller has to send its first request. Default 2000 ms. */
-  refusedGraceMs?: number;
 }
 
 export interface IpcServer {
@@ -73,68 +89,78 @@ const INTERNAL_MESSAGE = 'internal error in the helper: see its log (journalctl 
 export async function startIpcServer(opts: IpcServerOptions): Promise<IpcServer> {
   const missing = METHOD_NAMES.filter((m) => typeof (opts.handlers as Record<string, unknown>)[m] !== 'function');
   if (missing.length > 0) throw new Error(`startIpcServer: no handler for ${missing.join(', ')}`);
+  const maxClients = opts.maxClients ?? 256;
+  const log = opts.log ?? ((line) => console.error(line));
   const cfg: Config = {
     handlers: opts.handlers,
     group: opts.group ?? CONTROL_GROUP,
-    log: opts.log ?? ((line) => console.error(line)),
-    maxClients: opts.maxClients ?? 256,
+    log,
+    limited: rateLimitedLog(log),
+    maxClients,
+    maxPerUid: opts.maxClientsPerUid ?? defaultMaxPerUid(maxClients),
+    idleMs: opts.idleTimeoutMs ?? 30_000,
     validate: opts.validateResults ?? true,
     maxPending: opts.maxPendingWriteBytes ?? 1024 * 1024,
     maxLineBytes: opts.maxLineBytes ?? MAX_LINE_BYTES,
     maxInFlight: opts.maxInFlightPerClient ?? 16,
     files: opts.permissionFiles ?? {},
-    refusedGraceMs: opts.refusedGraceMs ?? 2000,
   };
   const path = opts.socketPath;
-  await prepareSocketPath(path, cfg.log);
+  const gid = readGroupGid(cfg.group, cfg.files.groupFile);
+  if (gid === undefined) cfg.log(`ipc: there is no "${cfg.group}" group: only root may use ${path}`);
+  const socketMode = opts.socketMode ?? 0o660;
+  await prepareSocketFile({
+    path,
+    socketMode,
+    directoryMode: opts.directoryMode ?? 0o750,
+    gid,
+    runtimeDirectory: 'runtimeDirectory' in opts ? opts.runtimeDirectory : process.env.RUNTIME_DIRECTORY,
+    log: cfg.log,
+  });
 
-  const connections = new Set<Connection>();
+  const connections = new Map<number, Connection>();
   const subscribers = new Set<Connection>();
   let nextId = 1;
   const server = net.createServer({ pauseOnConnect: false }, (socket) => {
-    if (connections.size >= cfg.maxClients) {
-      cfg.log(`ipc: refusing a connection: ${connections.size} clients already (the limit)`);
-      refuseAndClose(socket, { code: ErrorCode.Busy, message: `the helper is serving too many clients (${cfg.maxClients}) right now: close some Umbra windows or umbra commands and retry`, data: { reason: 'too-many-clients' } });
+    let caller: Caller;
+    try {
+      caller = peerCredentials(socket);
+    } catch (e) {
+      cfg.log(`ipc: cannot tell who connected (${(e as Error).message}): closing`);
+      socket.on('error', () => {});
+      socket.destroy();
       return;
     }
-    const conn = new Connection(nextId++, socket, cfg, subscribers);
-    connections.add(conn);
-    socket.once('close', () => {
-      connections.delete(conn);
+    const decision = checkCaller(caller, cfg.group, cfg.files);
+    if (!decision.allowed) {
+      cfg.limited('refused', `ipc: refused pid ${caller.pid} (uid ${caller.uid}): ${decision.why}`);
+      refuseAndClose(socket, { code: ErrorCode.PermissionDenied, message: decision.message, data: { reason: 'permission-denied', group: cfg.group } });
+      return;
+    }
+    const slots: Slot[] = [...connections.values()].map((c) => c.slot);
+    const admission = admit(slots, caller.uid, { maxClients: cfg.maxClients, maxPerUid: cfg.maxPerUid });
+    if (!admission.admit) {
+      const error = admission.reason === 'full'
+        ? { code: ErrorCode.Busy, message: `the helper is serving too many clients (${cfg.maxClients}) right now: close some Umbra windows or umbra commands and retry`, data: { reason: 'too-many-clients' } }
+        : { code: ErrorCode.Busy, message: `uid ${caller.uid} already holds ${cfg.maxPerUid} connections to the helper, all of them busy or subscribed (the most one user may hold): close some Umbra windows or umbra commands and retry`, data: { reason: 'too-many-for-uid' } };
+      cfg.limited('busy', `ipc: refusing pid ${caller.pid} (uid ${caller.uid}): ${admission.reason === 'full' ? `${connections.size} clients already (the limit), none idle` : `its uid holds ${cfg.maxPerUid} connections (its share), none idle`}`);
+      refuseAndClose(socket, error);
+      return;
+    }
+    if (admission.evict !== undefined) connections.get(admission.evict)?.evict(caller);
+    const conn = new Connection(nextId++, socket, cfg, subscribers, caller, () => {
+      connections.delete(conn.id);
       subscribers.delete(conn);
     });
+    connections.set(conn.id, conn);
     conn.start();
   });
   server.on('error', (e) => cfg.log(`ipc: server error: ${e.message}`));
 
-  await new Promise<void>((resolve, reject) => {
-    const onError = (e: NodeJS.ErrnoException) => {
-      reject(new Error(e.code === 'EADDRINUSE' ? `another Umbra helper is already listening on ${path}: stop it first (sudo systemctl stop umbrad)` : `cannot listen on ${path}: ${e.message}`, { cause: e }));
-    };
-    server.once('error', onError);
-    server.listen(path, () => {
-      server.off('error', onError);
-      resolve();
-    });
+  const ours = await listenOnSocketFile(server, { path, socketMode, gid, log: cfg.log }).catch(async (e: unknown) => {
+    if (server.listening) await new Promise((resolve) => server.close(resolve));
+    throw e;
   });
-  let ours: Stats | undefined;
-  try {
-    chmodSync(path, opts.socketMode ?? 0o660);
-    const gid = readGroupGid(cfg.group, cfg.files.groupFile);
-    if (gid === undefined) {
-      cfg.log(`ipc: there is no "${cfg.group}" group: only root may use ${path}`);
-    } else {
-      try {
-        chownSync(path, process.getuid?.() ?? 0, gid);
-      } catch (e) {
-        cfg.log(`ipc: cannot give ${path} to group ${cfg.group}: ${(e as Error).message}`);
-      }
-    }
-    ours = lstatSync(path);
-  } catch (e) {
-    await new Promise((resolve) => server.close(resolve));
-    throw new Error(`cannot set up ${path}: ${(e as Error).message}`, { cause: e });
-  }
 
   const unsubscribe = opts.subscribe((event) => {
     try {
@@ -167,11 +193,11 @@ export async function startIpcServer(opts: IpcServerOptions): Promise<IpcServer>
       closing ??= (async () => {
         unsubscribe();
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        for (const conn of connections) conn.destroy();
+        for (const conn of [...connections.values()]) conn.destroy();
         await closed;
         try {
           const now = lstatSync(path);
-          if (ours && now.isSocket() && now.ino === ours.ino && now.dev === ours.dev) unlinkSync(path);
+          if (now.isSocket() && now.ino === ours.ino && now.dev === ours.dev) unlinkSync(path);
         } catch {
           // already gone
         }
@@ -185,20 +211,22 @@ interface Config {
   handlers: Handlers;
   group: string;
   log: (line: string) => void;
+  /** For lines a flood of connections would repeat. */
+  limited: (kind: string, line: string) => void;
   maxClients: number;
+  maxPerUid: number;
+  idleMs: number;
   validate: boolean;
   maxPending: number;
   maxLineBytes: number;
   maxInFlight: number;
   files: PermissionFiles;
-  refusedGraceMs: number;
 }
 
 type AnyHandler = (params: unknown, caller: Caller) => Promise<unknown>;
 
 /** One client. */
 class Connection {
-  private caller: Caller | undefined;
   private closed = false;
   private readonly splitter: LineSplitter;
   private readonly queue: string[] = [];
@@ -207,21 +235,35 @@ class Connection {
   private subscription: 'none' | 'buffering' | 'live' = 'none';
   private buffered: string[] = [];
   private bufferedBytes = 0;
-  private timer: NodeJS.Timeout | undefined;
-  /** Set when the caller is refused: the error its first request gets. */
-  private refusal: ErrorObject | undefined;
+  /** Closes the connection when it has been idle for cfg.idleMs. */
+  private idleTimer: NodeJS.Timeout | undefined;
+  private lastActive = performance.now();
+  private released = false;
 
   constructor(
     readonly id: number,
     private readonly socket: net.Socket,
     private readonly cfg: Config,
     private readonly subscribers: Set<Connection>,
+    private readonly caller: Caller,
+    /** Frees the slot; called once, as soon as the connection is being closed. */
+    private readonly release: () => void,
   ) {
     this.splitter = new LineSplitter(cfg.maxLineBytes);
   }
 
   private get who(): string {
-    return this.caller ? `pid ${this.caller.pid} (uid ${this.caller.uid})` : `connection ${this.id}`;
+    return `pid ${this.caller.pid} (uid ${this.caller.uid})`;
+  }
+
+  /** Not subscribed and nothing to do: may be closed after a while, or to make room. */
+  private get idle(): boolean {
+    return !this.closed && this.subscription === 'none' && this.inFlight === 0 && this.queue.length === 0;
+  }
+
+  /** What admission sees of this connection. */
+  get slot(): Slot {
+    return { id: this.id, uid: this.caller.uid, idle: this.idle, lastActive: this.lastActive };
   }
 
   start(): void {
@@ -230,44 +272,65 @@ class Connection {
       if (e.code !== 'EPIPE' && e.code !== 'ECONNRESET') this.cfg.log(`ipc: ${this.who}: ${e.message}`);
     });
     socket.on('close', () => this.onClose());
-    try {
-      this.caller = peerCredentials(socket);
-    } catch (e) {
-      this.cfg.log(`ipc: cannot tell who connected (${(e as Error).message}): closing`);
-      this.destroy();
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    this.touch();
+  }
+
+  /** Closed to make room for `newcomer`. */
+  evict(newcomer: Caller): void {
+    this.cfg.limited('evicted', `ipc: closing idle ${this.who} to make room for pid ${newcomer.pid} (uid ${newcomer.uid})`);
+    this.fail(null, { code: ErrorCode.Busy, message: 'the helper closed this idle connection to make room for another client: connect again when you have a request', data: { reason: 'evicted' } });
+  }
+
+  /** Marks activity now and (re)arms or clears the idle timer. */
+  private touch(): void {
+    this.lastActive = performance.now();
+    this.armIdleTimer();
+  }
+
+  private armIdleTimer(): void {
+    if (!this.idle) {
+      this.clearTimer();
       return;
     }
-    const decision = checkCaller(this.caller, this.cfg.group, this.cfg.files);
-    if (!decision.allowed) {
-      this.cfg.log(`ipc: refused ${this.who}: ${decision.why}`);
-      const error: ErrorObject = { code: ErrorCode.PermissionDenied, message: decision.message, data: { reason: 'permission-denied', group: this.cfg.group } };
-      this.refusal = error;
-      this.timer = setTimeout(() => this.fail(null, error), this.cfg.refusedGraceMs);
-      this.timer.unref();
+    if (this.idleTimer) {
+      this.idleTimer.refresh();
+      return;
     }
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    this.idleTimer = setTimeout(() => this.onIdleTimer(), this.cfg.idleMs);
+    this.idleTimer.unref();
+  }
+
+  private onIdleTimer(): void {
+    this.idleTimer = undefined;
+    if (!this.idle) return;
+    const left = this.lastActive + this.cfg.idleMs - performance.now();
+    if (left > 1) {
+      this.idleTimer = setTimeout(() => this.onIdleTimer(), left);
+      this.idleTimer.unref();
+      return;
+    }
+    this.cfg.limited('idle', `ipc: closing ${this.who}: no request for ${this.cfg.idleMs} ms and not subscribed`);
+    this.fail(null, { code: ErrorCode.Busy, message: `the helper closed this connection after ${Math.round(this.cfg.idleMs / 1000)} s without a request (only subscribed connections stay open while quiet): connect again when you have a request`, data: { reason: 'idle', idleMs: this.cfg.idleMs } });
   }
 
   private onData(chunk: Buffer): void {
     if (this.closed) return;
     const { lines, overflow } = this.splitter.push(chunk);
-    if (this.refusal) {
-      // Refused: answer the first request (with its id) and close.
-      const first = lines[0];
-      if (first !== undefined || overflow) {
-        const msg = first === undefined ? undefined : parseClientLine(first);
-        this.fail(msg && msg.kind !== 'notification' ? msg.id : null, this.refusal);
-      }
-      return;
-    }
     if (overflow) {
       this.cfg.log(`ipc: ${this.who} sent a line longer than ${this.cfg.maxLineBytes} bytes: closing its connection`);
       this.queue.length = 0;
       this.fail(null, { code: ErrorCode.InvalidRequest, message: `request line longer than ${this.cfg.maxLineBytes} bytes: the connection is closed`, data: { reason: 'line-too-long', maxBytes: this.cfg.maxLineBytes } });
       return;
     }
-    for (const line of lines) if (line.trim() !== '') this.queue.push(line);
+    let requests = 0;
+    for (const line of lines) {
+      if (line.trim() === '') continue; // blank lines are not activity: they would keep a connection forever
+      this.queue.push(line);
+      requests++;
+    }
     this.pump();
+    if (requests > 0) this.touch();
   }
 
   /** Handles queued lines while below the in-flight limit; stops reading while above it. */
@@ -307,6 +370,7 @@ class Connection {
     void this.run(method, checked.value, id).finally(() => {
       this.inFlight--;
       this.pump();
+      this.touch();
     });
   }
 
@@ -364,6 +428,7 @@ class Connection {
     if (this.closed || this.subscription !== 'none') return;
     this.subscription = 'buffering';
     this.subscribers.add(this);
+    this.clearTimer();
   }
 
   private endSubscription(ok: boolean): void {
@@ -418,23 +483,28 @@ class Connection {
   private fail(id: string | number | null, error: ErrorObject): void {
     if (this.closed) return;
     this.send(encodeError(id, error));
-    this.closed = true;
-    this.clearTimer();
-    this.unsubscribe();
+    this.markClosed();
     closeAfterFlush(this.socket);
   }
 
   destroy(): void {
-    this.closed = true;
-    this.clearTimer();
-    this.unsubscribe();
+    this.markClosed();
     this.socket.destroy();
   }
 
   private onClose(): void {
+    this.markClosed();
+  }
+
+  /** From here on the connection takes no more work and no longer holds a slot. */
+  private markClosed(): void {
     this.closed = true;
     this.clearTimer();
     this.unsubscribe();
+    if (!this.released) {
+      this.released = true;
+      this.release();
+    }
   }
 
   private unsubscribe(): void {
@@ -444,8 +514,8 @@ class Connection {
   }
 
   private clearTimer(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
   }
 }
 
@@ -453,18 +523,25 @@ function errorObject(e: RpcError): ErrorObject {
   return e.data === undefined ? { code: e.code, message: e.message } : { code: e.code, message: e.message, data: e.data };
 }
 
-/** Ends the socket once what was written is flushed (bounded by a timer), reading and discarding meanwhile. */
-function closeAfterFlush(socket: net.Socket): void {
+/**
+ * Ends our side once what was written is flushed, and lets go of the socket when the peer hangs up
+ * too (or after `lingerMs`). Until then what it sends is read and thrown away: a client that
+ * wrote a request just as it was refused then reads our error instead of failing with EPIPE.
+ */
+function closeAfterFlush(socket: net.Socket, lingerMs = 1000): void {
   socket.resume();
-  const timer = setTimeout(() => socket.destroy(), 5000);
+  const timer = setTimeout(() => socket.destroy(), lingerMs);
   timer.unref();
-  socket.end(() => {
+  const done = () => {
     clearTimeout(timer);
     socket.destroy();
-  });
+  };
+  socket.once('end', done);
+  socket.once('close', done);
+  socket.end();
 }
 
-/** Tells an extra client why and closes it. */
+/** Tells a refused client why, at once, and closes it; it never held a slot. */
 function refuseAndClose(socket: net.Socket, error: ErrorObject): void {
   socket.on('error', () => {});
   socket.on('data', () => {});
@@ -473,45 +550,19 @@ function refuseAndClose(socket: net.Socket, error: ErrorObject): void {
 }
 
 /**
- * Makes `path` free to listen on: creates its directory (0755) if missing; removes a stale socket
- * (one nobody answers on); refuses when a live helper answers there or the path is not a socket.
+ * Logs the first line of each kind at once, then at most one per `windowMs`, saying how many of
+ * that kind were left out meanwhile.
  */
-async function prepareSocketPath(path: string, log: (line: string) => void): Promise<void> {
-  const dir = dirname(path);
-  if (!existsSync(dir)) {
-    mkdirSync(dir, { recursive: true, mode: 0o755 });
-    chmodSync(dir, 0o755);
-  }
-  let st: Stats;
-  try {
-    st = lstatSync(path);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw new Error(`cannot check ${path}: ${(e as Error).message}`, { cause: e });
-  }
-  if (!st.isSocket()) throw new Error(`${path} exists and is not a socket: move it away, or give the helper another socket path`);
-  if (await somebodyAnswers(path)) throw new Error(`another Umbra helper is already running on ${path}: stop it first (sudo systemctl stop umbrad)`);
-  unlinkSync(path);
-  log(`ipc: removed the stale socket ${path}`);
-}
-
-/** Whether a process accepts connections on the socket at `path`. */
-function somebodyAnswers(path: string, timeoutMs = 1000): Promise<boolean> {
-  return new Promise((resolve, reject) => {
-    const probe = net.connect(path);
-    const timer = setTimeout(() => {
-      probe.destroy();
-      resolve(true); // it exists and does not refuse: treat it as alive rather than steal it
-    }, timeoutMs);
-    probe.once('connect', () => {
-      clearTimeout(timer);
-      probe.destroy();
-      resolve(true);
-    });
-    probe.once('error', (e: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      if (e.code === 'ECONNREFUSED' || e.code === 'ENOENT') resolve(false);
-      else reject(new Error(`cannot tell whether a helper is running on ${path} (${e.code ?? e.message}): remove the socket if none is`, { cause: e }));
-    });
-  });
+function rateLimitedLog(log: (line: string) => void, windowMs = 10_000): (kind: string, line: string) => void {
+  const last = new Map<string, { at: number; skipped: number }>();
+  return (kind, line) => {
+    const now = performance.now();
+    const seen = last.get(kind);
+    if (seen && now - seen.at < windowMs) {
+      seen.skipped++;
+      return;
+    }
+    log(seen && seen.skipped > 0 ? `${line} (and ${seen.skipped} more like it in the last ${Math.round((now - seen.at) / 1000)} s)` : line);
+    last.set(kind, { at: now, skipped: 0 });
+  };
 }

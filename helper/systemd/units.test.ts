@@ -94,6 +94,12 @@ describe('ordering', () => {
     expect(words(service, 'ReadWritePaths')).toContain('/etc');
     expect(words(service, 'RestrictAddressFamilies')).toEqual(expect.arrayContaining(['AF_NETLINK', 'AF_UNIX', 'AF_INET', 'AF_INET6']));
     expect(section(text('umbrad.service'), 'Install').get('WantedBy')).toEqual(['multi-user.target']);
+    // The socket's directory: root's, reachable by the group only (the helper gives it group
+    // umbra), so the path cannot be swapped and non-members do not even see the socket.
+    expect(service.get('RuntimeDirectoryMode')).toEqual(['0750']);
+    expect(service.get('User')).toEqual(['root']);
+    expect(service.get('RuntimeDirectoryPreserve') ?? ['no']).toEqual(['no']);
+    expect(words(service, 'CapabilityBoundingSet')).toContain('CAP_CHOWN');
     // Nothing lifts the kill switch when the helper stops (fail closed).
     expect(service.has('ExecStop')).toBe(false);
     expect(service.has('ExecStopPost')).toBe(false);
