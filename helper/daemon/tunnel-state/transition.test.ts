@@ -15,7 +15,7 @@ const wanting = {
 const disconnected = { connect: 'connecting', disconnect: 'disconnected', 'start (boot)': 'disconnected', start: 'disconnected', policyChanged: 'disconnected' } as const;
 
 /** Where each event (with the state's token) leads; an event not named changes nothing. */
-const NEXT: Record<string, Record<string, StateName>> = {
+const NEXT: Record<string, Record<string, StateName | undefined>> = {
   disconnected,
   'disconnected, boot hold': disconnected,
   'disconnected, unreadable-state hold': disconnected,
