@@ -3,7 +3,7 @@
 // IP), the real helper (`umbrad serve`) in the lab's client namespace with the lab's client key as
 // its profile, and the built renderer for the browser-mode host.
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { DaemonRun } from '../daemon-process.js';
 import type { Lab } from '../lab/lab.js';
@@ -74,9 +74,7 @@ export async function startUmbraInLab(lab: Lab): Promise<UmbraInLab> {
     await daemon.start();
     const c = await daemon.client();
     const { server: imported } = await c.call('importConfig', { text: lab.clientConfig(0, { dns: lab.internet.dnsAddress }), name: 'Lab profile' });
-    const file = join(daemon.dir, 'catalog.json');
-    writeFileSync(file, `${JSON.stringify(catalogFor(lab), null, 2)}\n`, { mode: 0o644 });
-    await c.call('loadCatalog', { file });
+    await c.call('loadCatalog', { text: JSON.stringify(catalogFor(lab)) });
     const { servers } = await c.call('removeServer', { id: imported.id });
     await c.close();
     return { daemon, servers };

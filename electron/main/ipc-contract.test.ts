@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { IpcError } from '../../helper/ipc/client.js';
-import { ErrorCode, METHOD_NAMES, RpcError } from '../../helper/ipc/schema.js';
+import { ErrorCode, MAX_CATALOG_TEXT_BYTES, METHOD_NAMES, RpcError } from '../../helper/ipc/schema.js';
 import {
   APP_METHOD_NAMES, CHANNELS, checkAppRequest, checkCallRequest, RENDERER_METHODS, toUmbraError, unreachableError,
 } from './ipc-contract.js';
@@ -47,6 +47,16 @@ describe('checkCallRequest', () => {
     expect(checkCallRequest({ method: 'setSettings', params: { rootShell: true } })).toMatchObject({ ok: false, error: { code: ErrorCode.InvalidParams } });
     expect(checkCallRequest({ method: 'loadCatalog', params: { url: 'file:///etc/shadow' } })).toMatchObject({ ok: false, error: { code: ErrorCode.InvalidParams } });
     expect(checkCallRequest({ method: 'importConfig', params: { text: 'x'.repeat(70_000) } })).toMatchObject({ ok: false, error: { code: ErrorCode.InvalidParams } });
+  });
+
+  it('a window can hand the helper a catalog\'s text, never a path for it to open', () => {
+    expect(checkCallRequest({ method: 'loadCatalog', params: { text: '{"servers": []}' } })).toMatchObject({ ok: true });
+    expect(checkCallRequest({ method: 'loadCatalog', params: { text: ' '.repeat(MAX_CATALOG_TEXT_BYTES + 1) } })).toMatchObject({ ok: false, error: { code: ErrorCode.InvalidParams } });
+    for (const file of ['/etc/shadow', '/home/u/catalog.json', '../../root/.ssh/id_ed25519']) {
+      const r = checkCallRequest({ method: 'loadCatalog', params: { file } });
+      expect(r).toMatchObject({ ok: false, error: { code: ErrorCode.InvalidParams } });
+      if (!r.ok) expect(r.error.message).not.toContain(file);
+    }
   });
 
   it('refuses unknown methods, subscribe, and anything not shaped { method, params }', () => {

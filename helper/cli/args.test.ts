@@ -14,6 +14,8 @@ describe('parseArgs', () => {
     expect(parseArgs(['import', 'wg0.conf']).command).toEqual({ name: 'import', file: 'wg0.conf' });
     expect(parseArgs(['import', 'wg0.conf', '--name', 'Home']).command).toEqual({ name: 'import', file: 'wg0.conf', serverName: 'Home' });
     expect(parseArgs(['import', '--name=Home', 'wg0.conf']).command).toEqual({ name: 'import', file: 'wg0.conf', serverName: 'Home' });
+    expect(parseArgs(['load-catalog', 'servers.json']).command).toEqual({ name: 'load-catalog', source: { file: 'servers.json' } });
+    expect(parseArgs(['load-catalog', 'HTTPS://vpn.example/servers.json']).command).toEqual({ name: 'load-catalog', source: { url: 'HTTPS://vpn.example/servers.json' } });
   });
 
   it('parses the settings, on and off', () => {
@@ -61,6 +63,7 @@ describe('parseArgs', () => {
     [['status', 'now'], /status takes no arguments \(got now\)/],
     [['import'], /usage: umbra import FILE \[--name NAME\]/],
     [['import', 'a', 'b'], /usage: umbra import FILE/],
+    [['load-catalog'], /usage: umbra load-catalog FILE\|URL/],
     [['connect', 'a', 'b'], /usage: umbra connect \[SERVER\]/],
     [['connect', '--name', 'x'], /--name goes with import/],
     [['set'], /usage: umbra set SETTING on\|off {2}\(SETTING: kill-switch, kill-switch-on-boot, lockdown, allow-lan, auto-connect\)/],

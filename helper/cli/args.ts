@@ -17,6 +17,7 @@ export type Command =
   | { name: 'servers' }
   | { name: 'settings' }
   | { name: 'import'; file: string; serverName?: string }
+  | { name: 'load-catalog'; source: { file: string } | { url: string } }
   | { name: 'connect'; server?: string }
   | { name: 'disconnect' }
   | { name: 'set'; key: BooleanSetting; value: boolean }
@@ -39,6 +40,8 @@ commands:
                                   last one) and wait until connected or failed
   disconnect                      disconnect (with the kill switch on, this lifts the block)
   import FILE [--name NAME]       add a server from a WireGuard config (a wg-quick .conf file)
+  load-catalog FILE|URL           load your provider's server list (JSON); a FILE is read by this
+                                  command, as you, and sent to the helper; a URL the helper fetches
   settings                        show the settings
   set kill-switch on|off          block all traffic outside the tunnel while you want to be connected
   set kill-switch-on-boot on|off  block traffic from boot until you connect
@@ -176,6 +179,11 @@ export function parseArgs(argv: readonly string[]): Invocation {
     case 'import': {
       if (rest.length !== 1) throw new UsageError('usage: umbra import FILE [--name NAME]');
       return { ...base, command: { name: 'import', file: rest[0]!, ...(serverName === undefined ? {} : { serverName }) } };
+    }
+    case 'load-catalog': {
+      if (rest.length !== 1) throw new UsageError('usage: umbra load-catalog FILE|URL');
+      const source = rest[0]!;
+      return { ...base, command: { name: 'load-catalog', source: /^https?:\/\//i.test(source) ? { url: source } : { file: source } } };
     }
     case 'connect':
       if (rest.length > 1) throw new UsageError('usage: umbra connect [SERVER]  (one server: an id or name from umbra servers)');

@@ -3,7 +3,7 @@ import { IpcError } from '../ipc/client.js';
 import { DEFAULT_SETTINGS, ErrorCode, RpcError, type Settings } from '../ipc/schema.js';
 import { disconnectedStatus, FAKE_SERVERS } from '../ipc/testing/fake-helper.js';
 import {
-  describeFailure, formatAddresses, formatBytes, formatDuration, formatImported, formatKillSwitch, formatServers, formatSettingChange,
+  describeFailure, formatAddresses, formatBytes, formatCatalogLoaded, formatDuration, formatImported, formatKillSwitch, formatServers, formatSettingChange,
   formatSettings, formatStatus, formatStatusLine, serverLabel,
 } from './format.js';
 
@@ -160,6 +160,14 @@ describe('lists and settings', () => {
     ]);
     expect(formatSettingChange('allowLan', settings({ allowLan: true }))).toBe('Allow LAN: on');
     expect(formatImported({ ...sto, source: 'import' })).toEqual(['Imported Stockholm (se-sto) · 198.51.100.10:51820', 'Connect with: umbra connect se-sto']);
+    expect(formatImported({ ...sto, source: 'import' }, [{ line: 8, key: 'PostUp', why: 'Umbra never runs commands from a config' }, { line: 14, key: '[Peer]', why: 'this peer has no Endpoint' }])).toEqual([
+      'Imported Stockholm (se-sto) · 198.51.100.10:51820',
+      'Left out of the config:',
+      '  line 8: PostUp — Umbra never runs commands from a config',
+      '  line 14: [Peer] — this peer has no Endpoint',
+      'Connect with: umbra connect se-sto',
+    ]);
+    expect(formatCatalogLoaded([{ ...sto, source: 'import' }, { ...sto, id: 'c1', source: 'catalog' }])).toEqual(['Loaded the catalog: 1 server (2 in all)', 'See them with: umbra servers']);
   });
 });
 

@@ -1,7 +1,7 @@
 // What `umbra` prints, as pure functions of the helper's answers (and the time, for durations).
 import { IpcError } from '../ipc/client.js';
 import { HOLD_TEXT, noReplyText, WANTS_TUNNEL } from '../ipc/tunnel-words.js';
-import { ErrorCode, RpcError, type BlockHold, type LeakReport, type LeakVerdict, type ServerInfo, type Settings, type TunnelStatus } from '../ipc/schema.js';
+import { ErrorCode, RpcError, type BlockHold, type ImportNote, type LeakReport, type LeakVerdict, type ServerInfo, type Settings, type TunnelStatus } from '../ipc/schema.js';
 
 export const EXIT_OK = 0;
 /** The helper answered with an error, or the operation did not reach its goal. */
@@ -230,8 +230,16 @@ export function formatLeakReport(r: LeakReport, opts: { evidence?: boolean } = {
 }
 
 /** After `umbra import`. */
-export function formatImported(server: ServerInfo): string[] {
-  return [`Imported ${serverLabel(server)} · ${server.endpoint}`, `Connect with: umbra connect ${server.id}`];
+/** What an import brought in, each line it left out and why, and how to connect. */
+export function formatImported(server: ServerInfo, notes: readonly ImportNote[] = []): string[] {
+  const left = notes.length === 0 ? [] : ['Left out of the config:', ...notes.map((n) => `  ${n.line > 0 ? `line ${n.line}: ` : ''}${n.key} — ${n.why}`)];
+  return [`Imported ${serverLabel(server)} · ${server.endpoint}`, ...left, `Connect with: umbra connect ${server.id}`];
+}
+
+/** After a catalog loaded: how many servers it gave, and where to see them. */
+export function formatCatalogLoaded(servers: readonly ServerInfo[]): string[] {
+  const n = servers.filter((s) => s.source === 'catalog').length;
+  return [`Loaded the catalog: ${n} server${n === 1 ? '' : 's'} (${servers.length} in all)`, 'See them with: umbra servers'];
 }
 
 export interface Failure {

@@ -1,12 +1,13 @@
 // The CLI run in-process against the real IPC server with a fake helper behind it: the output
 // and exit code of each command, and of the errors a person will meet.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_SETTINGS, ErrorCode, RpcError, type Handlers } from '../ipc/schema.js';
+import { DEFAULT_SETTINGS, ErrorCode, MAX_CATALOG_TEXT_BYTES, RpcError, type Handlers } from '../ipc/schema.js';
 import { startIpcServer } from '../ipc/server.js';
-import { disconnectedStatus, FakeHelper, type FakeHelperOptions } from '../ipc/testing/fake-helper.js';
+import { disconnectedStatus, FAKE_KEY, FakeHelper, type FakeHelperOptions } from '../ipc/testing/fake-helper.js';
 import { clientVersion, runCli, type CliIo } from './run.js';
 
 const NOW = 1_700_000_000_000;
@@ -153,6 +154,67 @@ describe('commands', () => {
     expect((await cli(['--socket', path, 'import', dir])).err).toMatch(/it is a directory/);
     expect(fake.calls).toEqual([]);
   });
+
+  it('import: prints each line the helper left out, and why', async () => {
+    const server = { id: 'home', name: 'Home', endpoint: '198.51.100.30:51820', publicKey: FAKE_KEY, source: 'import' as const };
+    const notes = [{ line: 6, key: 'PostUp', why: 'Umbra never runs commands from a config' }, { line: 9, key: 'ListenPort', why: 'Umbra picks its own UDP port' }];
+    const { path } = await helper({ handlers: { importConfig: async () => ({ server, notes }) } });
+    const file = join(dir, 'hooked.conf');
+    writeFileSync(file, '[Interface]\nPostUp = x\n');
+    expect(await cli(['--socket', path, 'import', file])).toEqual({
+      code: 0,
+      out: ['Imported Home (home) · 198.51.100.30:51820', 'Left out of the config:', '  line 6: PostUp — Umbra never runs commands from a config', '  line 9: ListenPort — Umbra picks its own UDP port', 'Connect with: umbra connect home'].join('\n'),
+      err: '',
+    });
+    expect(JSON.parse((await cli(['--socket', path, '--json', 'import', file])).out)).toEqual({ server, notes });
+  });
+
+  it('load-catalog FILE: read here, as the user; the helper gets its text, never the path', async () => {
+    const { fake, path } = await helper();
+    const file = join(dir, 'catalog.json');
+    const text = JSON.stringify({ servers: [] });
+    writeFileSync(file, text);
+    expect(await cli(['--socket', path, 'load-catalog', file])).toEqual({ code: 0, out: `Loaded the catalog: ${fake.servers.filter((x) => x.source === 'catalog').length} servers (${fake.servers.length} in all)\nSee them with: umbra servers`, err: '' });
+    expect(fake.calls.at(-1)).toEqual({ method: 'loadCatalog', params: { text }, caller: expect.anything() });
+    expect(JSON.stringify(fake.calls)).not.toContain(file);
+    await cli(['--socket', path, 'load-catalog', 'https://vpn.example/servers.json']);
+    expect(fake.calls.at(-1)).toMatchObject({ method: 'loadCatalog', params: { url: 'https://vpn.example/servers.json' } });
+  });
+
+  it('load-catalog and import: a missing file, a directory, an unreadable file, a FIFO: the CLI\'s own error, nothing sent', async () => {
+    const { fake, path } = await helper();
+    const missing = join(dir, 'nope.json');
+    const cannot = (file: string, why: string) => ({ code: 1, out: '', err: `umbra: cannot read ${file}: ${why}` });
+    for (const command of ['load-catalog', 'import']) {
+      expect(await cli(['--socket', path, command, missing])).toEqual(cannot(missing, 'no such file'));
+      expect(await cli(['--socket', path, command, dir])).toEqual(cannot(dir, 'it is a directory'));
+      expect(await cli(['--socket', path, command, join(missing, 'x')])).toEqual(cannot(join(missing, 'x'), 'no such file'));
+    }
+    // Unreadable: a 0000 file, where this user's permissions are checked (not for root: then the
+    // same EACCES comes from the reader the CLI is given).
+    const locked = join(dir, 'locked.json');
+    writeFileSync(locked, '{}', { mode: 0o000 });
+    chmodSync(locked, 0o000);
+    let permissionsApply = false;
+    try {
+      readFileSync(locked);
+    } catch {
+      permissionsApply = true;
+    }
+    const eacces = permissionsApply ? {} : { readFile: async () => Promise.reject(Object.assign(new Error('EACCES: permission denied'), { code: 'EACCES' })) };
+    expect(await cli(['--socket', path, 'load-catalog', locked], eacces)).toEqual(cannot(locked, 'permission denied'));
+    expect(await cli(['--socket', path, 'import', locked], eacces)).toEqual(cannot(locked, 'permission denied'));
+    // A FIFO nobody writes to is refused at once, not waited on (mkfifo where the machine has it).
+    const fifo = join(dir, 'fifo.json');
+    if (spawnSync('mkfifo', [fifo]).status === 0) {
+      expect(await cli(['--socket', path, 'load-catalog', fifo])).toEqual(cannot(fifo, 'it is not a regular file (a pipe, socket or device)'));
+      expect(await cli(['--socket', path, 'import', fifo])).toEqual(cannot(fifo, 'it is not a regular file (a pipe, socket or device)'));
+    }
+    const big = join(dir, 'big.json');
+    writeFileSync(big, ' '.repeat(MAX_CATALOG_TEXT_BYTES + 1));
+    expect((await cli(['--socket', path, 'load-catalog', big])).err).toBe(`umbra: ${big} is ${MAX_CATALOG_TEXT_BYTES + 1} bytes; a catalog file is at most 192 KiB (load a larger one by its https URL)`);
+    expect(fake.calls).toEqual([]);
+  }, 10_000);
 
   it('connect: waits until connected and says so', async () => {
     const { fake, path } = await helper();

@@ -1,14 +1,14 @@
 // `umbra`: runs one command against the helper and returns the exit code. Everything it touches
 // (output, environment, files, time) comes in through `CliIo`, so tests run it in-process.
 import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { IpcClient, IpcError } from '../ipc/client.js';
-import { MAX_CONFIG_BYTES, PROTOCOL_VERSION, ServerId, type HelperEvent, type Settings, type TunnelStatus } from '../ipc/schema.js';
+import { MAX_CATALOG_TEXT_BYTES, MAX_CONFIG_BYTES, PROTOCOL_VERSION, ServerId, type HelperEvent, type Settings, type TunnelStatus } from '../ipc/schema.js';
 import { parseArgs, socketPath, UsageError, USAGE, type Command, type Invocation } from './args.js';
+import { readUserFile, UserFileError } from './read-user-file.js';
 import {
-  describeFailure, EXIT_FAILED, EXIT_OK, EXIT_USAGE, formatImported, formatLeakReport, formatServers, formatSettingChange, formatSettings, formatStatus,
+  describeFailure, EXIT_FAILED, EXIT_OK, EXIT_USAGE, formatCatalogLoaded, formatImported, formatLeakReport, formatServers, formatSettingChange, formatSettings, formatStatus,
 } from './format.js';
 
 export interface CliIo {
@@ -16,7 +16,8 @@ export interface CliIo {
   out(line: string): void;
   err(line: string): void;
   env: Record<string, string | undefined>;
-  readFile?: (path: string) => Promise<string>;
+  /** Reads a file the user names, as the user (default: readUserFile); may throw UserFileError. */
+  readFile?: (path: string, maxBytes: number) => Promise<string>;
   now?: () => number;
   /** How long `connect` waits for connected or error. Default 20 s. */
   connectWaitMs?: number;
@@ -125,6 +126,8 @@ class Context {
       }
       case 'import':
         return this.importConfig(command.file, command.serverName);
+      case 'load-catalog':
+        return this.loadCatalog(command.source);
       case 'connect':
         return this.connectTunnel(command.server);
       case 'disconnect':
@@ -148,20 +151,46 @@ class Context {
     }
   }
 
-  private async importConfig(file: string, name: string | undefined): Promise<number> {
+  /**
+   * The text of a file the user names, read here as the user (the helper opens no path it is
+   * given); too large: `tooLarge(size)` says so.
+   */
+  private async readUserText(file: string, maxBytes: number, tooLarge: (size: number) => string): Promise<string> {
     let text: string;
     try {
-      text = await (this.io.readFile ?? ((p: string) => readFile(p, 'utf8')))(file);
+      text = await (this.io.readFile ?? readUserFile)(file, maxBytes);
     } catch (e) {
+      if (e instanceof UserFileError && e.size !== undefined) throw new CliFailure(tooLarge(e.size));
       const code = (e as NodeJS.ErrnoException).code;
-      const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a directory' : (e as Error).message;
+      const why = e instanceof UserFileError ? e.why : code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a directory' : (e as Error).message;
       throw new CliFailure(`cannot read ${file}: ${why}`);
     }
     const size = Buffer.byteLength(text, 'utf8');
-    if (size > MAX_CONFIG_BYTES) throw new CliFailure(`${file} is ${size} bytes; a WireGuard config is at most ${MAX_CONFIG_BYTES}: is it the right file?`);
+    if (size > maxBytes) throw new CliFailure(tooLarge(size));
+    return text;
+  }
+
+  private async importConfig(file: string, name: string | undefined): Promise<number> {
+    const text = await this.readUserText(file, MAX_CONFIG_BYTES, (size) => `${file} is ${size} bytes; a WireGuard config is at most ${MAX_CONFIG_BYTES}: is it the right file?`);
     if (text.trim() === '') throw new CliFailure(`${file} is empty: a WireGuard config has an [Interface] and a [Peer] section`);
-    const { server } = await (await this.connect()).call('importConfig', name === undefined ? { text } : { text, name });
-    this.print({ server }, () => formatImported(server));
+    const result = await (await this.connect()).call('importConfig', name === undefined ? { text } : { text, name });
+    const notes = result.notes ?? [];
+    this.print({ server: result.server, notes }, () => formatImported(result.server, notes));
+    return EXIT_OK;
+  }
+
+  private async loadCatalog(source: { file: string } | { url: string }): Promise<number> {
+    let params: { text: string } | { url: string };
+    if ('file' in source) {
+      const text = await this.readUserText(source.file, MAX_CATALOG_TEXT_BYTES, (size) =>
+        `${source.file} is ${size} bytes; a catalog file is at most ${MAX_CATALOG_TEXT_BYTES / 1024} KiB (load a larger one by its https URL)`);
+      if (text.trim() === '') throw new CliFailure(`${source.file} is empty: a catalog is a JSON file with a "servers" list`);
+      params = { text };
+    } else {
+      params = { url: source.url };
+    }
+    const { servers } = await (await this.connect()).call('loadCatalog', params);
+    this.print({ servers }, () => formatCatalogLoaded(servers));
     return EXIT_OK;
   }
 

@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, formatCidr, parseCidr, parseKey, parseWgQuick, redactConfig, type WgQuickConfig } from './wg-quick.js';
+import { ConfigError, formatCidr, parseCidr, parseKey, parseWgQuick, parseWgQuickForImport, redactConfig, type WgQuickConfig } from './wg-quick.js';
 
 const PRIV = 'CzBVep/E6Q4zWH2ix+wRNluApcrvFDleg6jN8hc8YYY=';
 const PUB1 = 'FmCq9D6I0hxmsPpEjtgibLYASpTeKHK8BlCa5C54wgw=';
@@ -401,5 +401,69 @@ describe('redactConfig', () => {
       interface: { privateKey: '(hidden)', addresses: ['100.64.0.2/32'], dns: [], dnsSearch: [], mtu: 1380 },
       peers: [{ publicKey: PUB1, presharedKey: '(hidden)', endpoint: '[2001:db8::1]:51820', allowedIPs: ['::/0'] }],
     });
+  });
+});
+
+describe('parseWgQuickForImport: what an import keeps and leaves out', () => {
+  // An older provider/self-hosted config: hooks carrying iptables rules, and the keys the helper
+  // decides itself.
+  const OLD_STYLE = [
+    '[Interface]', // 1
+    `PrivateKey = ${PRIV}`, // 2
+    'Address = 100.64.7.2/32', // 3
+    'ListenPort = 51820', // 4
+    'FwMark = 0xca6c', // 5
+    'Table = off', // 6
+    'SaveConfig = true', // 7
+    'PostUp = iptables -I OUTPUT ! -o %i -m mark ! --mark $(wg show %i fwmark) -j REJECT', // 8
+    'PreDown = iptables -D OUTPUT ! -o %i -j REJECT; wg set %i private-key /etc/wireguard/secret', // 9
+    'preup = echo hi', // 10
+    'PostDown = ', // 11: no value: never read, so not an error either
+    '', // 12
+    '[Peer]', // 13
+    `PublicKey = ${PUB1}`, // 14
+    'AllowedIPs = 0.0.0.0/0', // 15
+    'Endpoint = 198.51.100.7:51820', // 16
+    '', // 17
+    '[Peer] # a road warrior that calls in', // 18
+    `PublicKey = ${PUB2}`, // 19
+    'AllowedIPs = 100.64.7.9/32', // 20
+  ].join('\n');
+
+  it('imports a config with hooks and helper-owned keys, naming every line it left out and why', () => {
+    const { config, notes } = parseWgQuickForImport(OLD_STYLE);
+    expect(config.interface.addresses.map(formatCidr)).toEqual(['100.64.7.2/32']);
+    expect(config.peers.map((p) => b64(p.publicKey))).toEqual([PUB1]);
+    expect(notes.map((n) => [n.line, n.key])).toEqual([
+      [4, 'ListenPort'], [5, 'FwMark'], [6, 'Table'], [7, 'SaveConfig'],
+      [8, 'PostUp'], [9, 'PreDown'], [10, 'preup'], [11, 'PostDown'], [18, '[Peer]'],
+    ]);
+    const why = Object.fromEntries(notes.map((n) => [n.key, n.why]));
+    expect(why.PostUp).toMatch(/never runs commands .*kill switch replaces the firewall rules/);
+    expect(why.ListenPort).toMatch(/its own UDP port/);
+    expect(why.FwMark).toMatch(/own fwmark/);
+    expect(why.Table).toMatch(/own routing table/);
+    expect(why.SaveConfig).toMatch(/never writes the config file back/);
+    expect(why['[Peer]']).toMatch(/no Endpoint/);
+  });
+
+  it('never repeats a dropped line\'s value (a hook may name a key file or hold a secret)', () => {
+    const { notes } = parseWgQuickForImport(OLD_STYLE.replace('echo hi', `echo ${PSK}`));
+    const text = JSON.stringify(notes);
+    for (const leaked of ['iptables', '/etc/wireguard/secret', 'echo', PSK, '0xca6c', '51820']) expect(text).not.toContain(leaked);
+  });
+
+  it('a config with nothing to leave out has no notes; parseWgQuick still refuses hooks', () => {
+    expect(parseWgQuickForImport(minimal('Address = 100.64.0.2/32', `[Peer]\nPublicKey = ${PUB1}\nEndpoint = 198.51.100.1:51820\n`)).notes).toEqual([]);
+    expect(() => parseWgQuick(OLD_STYLE)).toThrow(/^line 8: PostUp runs shell commands/);
+  });
+
+  it('a hook anywhere is left out, never an error; other errors still are', () => {
+    const inPeer = minimal('', `[Peer]\nPublicKey = ${PUB1}\nEndpoint = 198.51.100.1:51820\nPostUp = rm -rf /\nPostUp = again\n`);
+    expect(parseWgQuickForImport(inPeer).notes.map((n) => [n.line, n.key])).toEqual([[7, 'PostUp'], [8, 'PostUp']]);
+    expect(parseWgQuickForImport(`PreUp = x\n${minimal()}`).notes.map((n) => [n.line, n.key])).toEqual([[1, 'PreUp'], [5, '[Peer]']]);
+    expect(() => parseWgQuickForImport(`${OLD_STYLE}\nMTU = 9\n`)).toThrow(ConfigError);
+    // Helper-owned keys are still checked as wg-quick checks them: a broken value is a broken file.
+    expect(() => parseWgQuickForImport(minimal('ListenPort = 0'))).toThrow(/ListenPort must be a whole number/);
   });
 });

@@ -8,8 +8,10 @@
 //   masked to their prefix (10.1.2.3/8 becomes 10.0.0.0/8), as `wg` does.
 // - IPv4 octets with leading zeros (01.2.3.4) are rejected: inet_pton rejects them and some
 //   tools read them as octal. Zone ids (fe80::1%eth0) are rejected.
-// - PreUp/PostUp/PreDown/PostDown are rejected: they are shell commands and Umbra does not run
-//   them. SaveConfig is accepted and ignored (Umbra never writes the file back).
+// - PreUp/PostUp/PreDown/PostDown are shell commands and Umbra never runs them: parseWgQuick
+//   refuses them; parseWgQuickForImport leaves them out with a note (their value is not read).
+// - SaveConfig, Table, FwMark and ListenPort are parsed and checked as wg-quick would, but the
+//   helper decides those itself: an import leaves them out with a note saying why.
 // - FwMark "off"/0 and PersistentKeepalive "off"/0 are both left undefined (= off).
 // - Repeating a single-valued key (PrivateKey, MTU, Endpoint ...) is an error, not "last wins".
 // - Key material never appears in an error message or in redactConfig's output.
@@ -50,6 +52,15 @@ export interface PeerConfig {
 export interface WgQuickConfig {
   interface: InterfaceConfig;
   peers: PeerConfig[];
+}
+
+/** A line an import left out, and why (the value is never repeated: it may hold a secret). */
+export interface ImportNote {
+  /** 1-based line in the text. */
+  line: number;
+  /** The key as written (PostUp, ListenPort ...), or "[Peer]" for a whole peer section. */
+  key: string;
+  why: string;
 }
 
 /** Anything that looks like base64 key material, so that no message ever repeats a key. */
@@ -267,6 +278,19 @@ const INTERFACE_KEYS = ['privatekey', 'address', 'dns', 'mtu', 'listenport', 'fw
 const PEER_KEYS = ['publickey', 'presharedkey', 'allowedips', 'endpoint', 'persistentkeepalive'];
 const HOOKS = ['preup', 'postup', 'predown', 'postdown'];
 
+/** Why an import leaves a line out: keys Umbra reads but decides itself, and the shell hooks. */
+const LEFT_OUT: Record<string, string> = {
+  preup: 'Umbra never runs commands from a config; its kill switch replaces the firewall rules such lines usually set up',
+  postup: 'Umbra never runs commands from a config; its kill switch replaces the firewall rules such lines usually set up',
+  predown: 'Umbra never runs commands from a config; its kill switch replaces the firewall rules such lines usually set up',
+  postdown: 'Umbra never runs commands from a config; its kill switch replaces the firewall rules such lines usually set up',
+  saveconfig: 'Umbra never writes the config file back',
+  table: 'Umbra routes the tunnel through its own routing table and rules',
+  fwmark: 'Umbra marks its own encrypted packets with its own fwmark',
+  listenport: 'Umbra picks its own UDP port for each connection',
+};
+const NO_ENDPOINT = 'this peer has no Endpoint, so there is no server to connect to (Umbra connects out; it does not wait for peers to call in)';
+
 const HOSTNAME = /^(?=.{1,253}$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/;
 
 function isHostname(s: string): boolean {
@@ -324,8 +348,47 @@ interface PeerDraft {
   persistentKeepalive?: number;
 }
 
-/** Parses the text of a wg-quick `.conf`. Throws ConfigError naming the line and the problem. */
+/**
+ * Parses the text of a wg-quick `.conf`, every line of which must be usable: a shell hook is an
+ * error. Throws ConfigError naming the line and the problem.
+ */
 export function parseWgQuick(text: string): WgQuickConfig {
+  const doc = parseDocument(text);
+  const hook = doc.leftOut.find((n) => HOOKS.includes(n.key.toLowerCase()));
+  if (hook) throw new ConfigError(hook.line, `${hook.key} runs shell commands; Umbra does not run them — remove the line`);
+  return doc.config;
+}
+
+/**
+ * Parses a wg-quick `.conf` for import: what the helper decides itself or never does (shell hooks,
+ * SaveConfig, Table, FwMark, ListenPort) and peers without an Endpoint are left out, each with a
+ * note, in line order. Other problems throw ConfigError as parseWgQuick does.
+ */
+export function parseWgQuickForImport(text: string): { config: WgQuickConfig; notes: ImportNote[] } {
+  const doc = parseDocument(text);
+  const notes = [...doc.leftOut];
+  const peers: PeerConfig[] = [];
+  doc.config.peers.forEach((p, i) => {
+    if (p.endpoint) peers.push(p);
+    else {
+      p.presharedKey?.fill(0); // dropped here: nothing else will wipe it
+      notes.push({ line: doc.peerLines[i]!, key: '[Peer]', why: NO_ENDPOINT });
+    }
+  });
+  notes.sort((a, b) => a.line - b.line);
+  return { config: { interface: doc.config.interface, peers }, notes };
+}
+
+interface ParsedDocument {
+  config: WgQuickConfig;
+  /** The line of each peer's [Peer] header, in the order of config.peers. */
+  peerLines: number[];
+  /** Hooks and the keys the helper decides itself, in line order. */
+  leftOut: ImportNote[];
+}
+
+function parseDocument(text: string): ParsedDocument {
+  const leftOut: ImportNote[] = [];
   const lines = text.replace(/^\uFEFF/, '').split(/\r\n|\n|\r/);
   let section: Section | undefined;
   let interfaceLine = 0;
@@ -371,8 +434,10 @@ export function parseWgQuick(text: string): WgQuickConfig {
     // Key names are short words; anything else is not echoed (it could be a pasted key).
     if (!/^[A-Za-z0-9_]{1,24}$/.test(keyText)) throw new ConfigError(lineNo, 'the text before "=" is not a wg-quick key name');
 
+    // Never run, so never read: a hook's value is not parsed, whatever section it is in.
     if (HOOKS.includes(key)) {
-      throw new ConfigError(lineNo, `${keyText} runs shell commands; Umbra does not run them — remove the line`);
+      leftOut.push({ line: lineNo, key: keyText, why: LEFT_OUT[key]! });
+      return;
     }
     if (!section) {
       throw new ConfigError(lineNo, `${keyText} comes before any section; put it under [Interface] or [Peer]`);
@@ -392,6 +457,8 @@ export function parseWgQuick(text: string): WgQuickConfig {
       if (first !== undefined) throw new ConfigError(lineNo, `${keyText} is set twice in this section (first on line ${first}); keep one`);
       seen.set(key, lineNo);
     }
+
+    if (Object.hasOwn(LEFT_OUT, key)) leftOut.push({ line: lineNo, key: keyText, why: LEFT_OUT[key]! });
 
     try {
       if (section === 'interface') applyInterfaceKey(iface, key, keyText, value);
@@ -422,7 +489,7 @@ export function parseWgQuick(text: string): WgQuickConfig {
     if (p.persistentKeepalive !== undefined) peer.persistentKeepalive = p.persistentKeepalive;
     return peer;
   });
-  return { interface: iface as InterfaceConfig, peers: outPeers };
+  return { config: { interface: iface as InterfaceConfig, peers: outPeers }, peerLines: peers.map((p) => p.line), leftOut };
 }
 
 function keyProblem(keyText: string, e: unknown): never {
@@ -479,7 +546,7 @@ function applyInterfaceKey(
       if (!['true', 'false'].includes(value.toLowerCase())) {
         throw new ConfigError(0, `${keyText} must be true or false, not "${value}"`);
       }
-      return; // accepted and ignored: Umbra never writes the file back
+      return; // checked only: an import leaves it out (Umbra never writes the file back)
   }
 }
 

@@ -12,6 +12,7 @@ import { StateStore } from './store/state-store.js';
 import { SETTINGS_FILE, STATE_FILE } from './store/files.js';
 import { FirewallOwner } from './firewall-owner.js';
 import { TunnelDriver } from './tunnel-driver.js';
+import { importHandlers } from './import-handlers.js';
 import type { Target } from './tunnel-state/types.js';
 import { planStart } from './start-policy.js';
 import { readBoot } from './boot-id.js';
@@ -237,25 +238,13 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
         return driver.status();
       }),
     listServers: async () => ({ servers: store.servers() }),
-    importConfig: (p) =>
-      one(async () => {
-        const server = await store.importConfig(p.text, p.name);
-        emit({ type: 'servers', servers: store.servers() });
-        return { server };
-      }),
+    ...importHandlers({ store, emit, one }),
     removeServer: (p) =>
       one(async () => {
         if (driver.wantsConnection && driver.status().server?.id === p.id) {
           throw new RpcError(ErrorCode.Busy, `"${p.id}" is in use: disconnect or switch to another server first`);
         }
         const servers = await store.removeServer(p.id);
-        emit({ type: 'servers', servers });
-        return { servers };
-      }),
-    loadCatalog: (p) =>
-      one(async () => {
-        await store.loadCatalogFrom(p);
-        const servers = store.servers();
         emit({ type: 'servers', servers });
         return { servers };
       }),

@@ -102,9 +102,9 @@ describe('calls', () => {
 
   it('are typed: params are required where the schema requires them', () => {
     const typeOnly = (c: IpcClient) => {
-      // @ts-expect-error: loadCatalog needs a file or a url
+      // @ts-expect-error: loadCatalog needs a text or a url
       void c.call('loadCatalog');
-      void c.call('loadCatalog', { file: '/x.json' });
+      void c.call('loadCatalog', { text: '{}' });
       void c.call('status');
     };
     expect(typeOnly).toBeTypeOf('function');

@@ -8,6 +8,11 @@ export const PROTOCOL_VERSION = 1;
 export const MAX_LINE_BYTES = 256 * 1024;
 /** Longest config text importConfig takes (a wg-quick file is a few hundred bytes). */
 export const MAX_CONFIG_BYTES = 64 * 1024;
+/**
+ * Longest catalog text loadCatalog takes: with JSON's escaping of its quotes a request stays within
+ * MAX_LINE_BYTES (a catalog of several hundred servers fits; a larger one comes by URL).
+ */
+export const MAX_CATALOG_TEXT_BYTES = 192 * 1024;
 /** Longest line a client reads from the helper (a large catalog's server list fits easily). */
 export const MAX_REPLY_LINE_BYTES = 16 * 1024 * 1024;
 /** Where the helper listens unless told otherwise (clients: env UMBRA_SOCKET overrides it). */
@@ -108,17 +113,17 @@ export type DnsLeakTest = z.infer<typeof DnsLeakTest>;
 export const Settings = z.strictObject({
   killSwitch: z.boolean(),
   killSwitchOnBoot: z.boolean(),
-  allowLan: z.boolean(),
-  autoConnect: z.boolean(),
-  lastServerId: ServerId.optional(),
-  /** IP-echo services for the leak check: GET → the caller's address (plain text or JSON {"ip": …}); first that answers counts. */
-  echoUrls: z.array(HttpUrl).min(1).max(8).optional(),
   /**
    * Always require the VPN: nothing leaves outside the tunnel in any state, disconnected
    * included, until it is turned off (a disconnect or quitting the app does not lift it; the boot
    * block holds from boot). Absent: off.
    */
   lockdown: z.boolean().optional(),
+  allowLan: z.boolean(),
+  autoConnect: z.boolean(),
+  lastServerId: ServerId.optional(),
+  /** IP-echo services for the leak check: GET → the caller's address (plain text or JSON {"ip": …}); first that answers counts. */
+  echoUrls: z.array(HttpUrl).min(1).max(8).optional(),
   /** The echo service over IPv6; null: no IPv6 echo; absent: the echoUrls' host names over IPv6. */
   echoUrl6: HttpUrl.nullable().optional(),
   /** An active DNS leak test (a zone and an API that says who asked); null or absent: none. */
@@ -191,6 +196,16 @@ export const LeakReport = z.strictObject({
 });
 export type LeakReport = z.infer<typeof LeakReport>;
 
+// ------------------------------------------------------------------ imports
+
+/** A line of an imported config that the import left out (a shell hook, a key the helper decides itself, a peer without an Endpoint). */
+export const ImportNote = z.strictObject({
+  line: z.number().int().nonnegative(),
+  key: z.string().max(30),
+  why: z.string().max(300),
+});
+export type ImportNote = z.infer<typeof ImportNote>;
+
 // ------------------------------------------------------------------ methods
 
 const Empty = z.strictObject({});
@@ -201,17 +216,20 @@ export const methods = {
   connect: { params: z.strictObject({ serverId: ServerId.optional() }), result: TunnelStatus },
   disconnect: { params: Empty, result: TunnelStatus },
   listServers: { params: Empty, result: z.strictObject({ servers: z.array(ServerInfo) }) },
+  /** The TEXT of a wg-quick config: the client reads the file as the user; the helper opens no path. */
   importConfig: {
     params: z.strictObject({
       text: z.string().min(1).refine((t) => new TextEncoder().encode(t).length <= MAX_CONFIG_BYTES, `a config is at most ${MAX_CONFIG_BYTES} bytes`),
       name: z.string().min(1).max(100).optional(),
     }),
-    result: z.strictObject({ server: ServerInfo }),
+    /** notes: the lines left out, and why (always sent by this helper; absent from an older one). */
+    result: z.strictObject({ server: ServerInfo, notes: z.array(ImportNote).max(1000).optional() }),
   },
   removeServer: { params: z.strictObject({ id: ServerId }), result: z.strictObject({ servers: z.array(ServerInfo) }) },
+  /** A catalog's JSON TEXT (the client reads the file as the user; the helper opens no path), or a URL. */
   loadCatalog: {
     params: z.union([
-      z.strictObject({ file: z.string().min(1).max(4096) }),
+      z.strictObject({ text: z.string().min(1).refine((t) => new TextEncoder().encode(t).length <= MAX_CATALOG_TEXT_BYTES, `a catalog sent as text is at most ${MAX_CATALOG_TEXT_BYTES / 1024} KiB`) }),
       z.strictObject({ url: z.url({ protocol: /^https?$/ }).max(4096) }),
     ]),
     result: z.strictObject({ servers: z.array(ServerInfo) }),

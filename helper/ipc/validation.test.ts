@@ -29,7 +29,7 @@ describe('validateParams', () => {
 
   it('spells out the branches of a union', () => {
     const r = validateParams('loadCatalog', { path: '/x' });
-    expect(!r.ok && r.error.message).toMatch(/none of the accepted forms matched: \(1\) .*file.* or \(2\) .*url/);
+    expect(!r.ok && r.error.message).toMatch(/none of the accepted forms matched: \(1\) .*text.* or \(2\) .*url/);
   });
 
   it('does not echo the values it rejects (importConfig text holds a private key)', () => {

@@ -298,7 +298,14 @@ export function createFakeUmbra(opts: FakeOptions = {}): FakeUmbra {
       const server: ServerInfo = { id, name, endpoint, publicKey: key, source: 'import' };
       servers = [...servers, server];
       emit({ type: 'servers', servers });
-      return { server };
+      // As the helper does: hooks and the keys it decides itself are left out, line by line.
+      const notes = text.split(/\r\n|\n|\r/).flatMap((line, i) => {
+        const key = /^\s*(PreUp|PostUp|PreDown|PostDown|SaveConfig|Table|FwMark|ListenPort)\s*=/i.exec(line)?.[1];
+        if (!key) return [];
+        const why = /up|down/i.test(key) ? 'Umbra never runs commands from a config; its kill switch replaces the firewall rules such lines usually set up' : 'the helper decides this itself';
+        return [{ line: i + 1, key, why }];
+      });
+      return { server, notes };
     },
     removeServer: (p) => {
       servers = servers.filter((s) => s.id !== p.id);
@@ -306,8 +313,14 @@ export function createFakeUmbra(opts: FakeOptions = {}): FakeUmbra {
       return { servers };
     },
     loadCatalog: (p) => {
-      const where = 'file' in p ? p.file : p.url;
-      if (/missing|bad/.test(where)) throw { code: -32002, message: `no catalog at ${where}: check the path or the URL` };
+      if ('url' in p && /missing|bad/.test(p.url)) throw { code: -32002, message: `no catalog at ${p.url}: check the URL` };
+      if ('text' in p) {
+        try {
+          JSON.parse(p.text);
+        } catch {
+          throw { code: -32003, message: 'the catalog is not valid JSON; a catalog is a JSON file' };
+        }
+      }
       servers = [...servers.filter((s) => s.source === 'import'), ...makeServers()];
       emit({ type: 'servers', servers });
       return { servers };

@@ -142,19 +142,23 @@ describe('the store mirrors the helper', () => {
     const done = store.getState().importConfig('[Interface]\n', 'work');
     const imported = { ...SERVERS[7]!, id: 'work', name: 'work' };
     m.emit({ type: 'servers', servers: [...SERVERS, imported] });
-    m.take('importConfig').resolve({ server: imported });
-    expect((await done)?.id).toBe('work');
+    m.take('importConfig').resolve({ server: imported, notes: [{ line: 4, key: 'PostUp', why: 'never run' }] });
+    expect(await done).toEqual({ server: imported, notes: [{ line: 4, key: 'PostUp', why: 'never run' }] });
     expect(store.getState().selectedId).toBe('work');
   });
 
-  it('loads a catalog from a file or a URL', async () => {
+  it('loads a catalog from a chosen file’s text or a URL; never sends a path', async () => {
     const { m, store } = await started();
-    let done = store.getState().loadCatalog(' /etc/umbra/catalog.json ');
+    expect(await store.getState().loadCatalog(' /etc/umbra/catalog.json ')).toBeUndefined();
+    expect(m.pending).toHaveLength(0);
+    expect(store.getState().errors.catalog?.message).toMatch(/type an http\(s\) URL here; for a file on this computer, use “Choose a catalog file”/);
+
+    let done = store.getState().loadCatalog({ text: '{"servers": "nope"}' });
     let call = m.take('loadCatalog');
-    expect(call.params).toEqual({ file: '/etc/umbra/catalog.json' });
-    call.reject({ code: -32002, message: 'no catalog at /etc/umbra/catalog.json' });
+    expect(call.params).toEqual({ text: '{"servers": "nope"}' });
+    call.reject({ code: -32003, message: 'the catalog is not valid: servers: expected array' });
     expect(await done).toBeUndefined();
-    expect(store.getState().errors.catalog?.message).toBe('no catalog at /etc/umbra/catalog.json');
+    expect(store.getState().errors.catalog?.message).toBe('the catalog is not valid: servers: expected array');
 
     done = store.getState().loadCatalog('https://vpn.example/catalog.json');
     call = m.take('loadCatalog');
@@ -169,7 +173,10 @@ describe('the store mirrors the helper', () => {
     const { m, store } = await started();
     expect(await store.getState().loadCatalog('  ')).toBeUndefined();
     expect(m.pending).toHaveLength(0);
-    expect(store.getState().errors.catalog?.message).toMatch(/path|URL/);
+    expect(store.getState().errors.catalog?.message).toMatch(/URL, or choose a catalog file/);
+    expect(await store.getState().loadCatalog({ text: ' \n' })).toBeUndefined();
+    expect(m.pending).toHaveLength(0);
+    expect(store.getState().errors.catalog?.message).toMatch(/the chosen file is empty/);
   });
 
   it('a selection that disappears from the servers is cleared', async () => {

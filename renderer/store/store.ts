@@ -3,7 +3,7 @@
 // errors they returned). Nothing here guesses the helper's state: a call in flight shows as busy,
 // and the shown state changes only when the helper reports it (in an event or a call's result).
 import { createStore, type StoreApi } from 'zustand/vanilla';
-import { toUmbraError, type HelperEvent, type LeakCheckResult, type LeakReport, type ServerInfo, type Settings, type TunnelState, type TunnelStatus, type UmbraApi, type UmbraError } from '../api.js';
+import { toUmbraError, type HelperEvent, type LeakCheckResult, type LeakReport, type Result, type ServerInfo, type Settings, type TunnelState, type TunnelStatus, type UmbraApi, type UmbraError } from '../api.js';
 import { gatherCandidates, webrtcCheck, type CandidateGatherer, type GatherResult } from '../features/leak-check/webrtc.js';
 
 export type HelperPhase = 'starting' | 'ready' | 'unreachable';
@@ -65,10 +65,13 @@ export interface UmbraActions {
   connect(serverId?: string): Promise<void>;
   disconnect(): Promise<void>;
   setSetting(key: SwitchSetting, value: boolean): Promise<void>;
-  /** Resolves with the imported server, or undefined (the error is in `errors.import`). */
-  importConfig(text: string, name?: string): Promise<ServerInfo | undefined>;
-  /** A path or an http(s) URL; resolves with the number of servers, or undefined on error. */
-  loadCatalog(source: string): Promise<number | undefined>;
+  /** Resolves with the imported server and the lines the helper left out, or undefined (the error is in `errors.import`). */
+  importConfig(text: string, name?: string): Promise<Result<'importConfig'> | undefined>;
+  /**
+   * An http(s) URL (typed), or the text of a catalog file the person chose (read by the page: the
+   * helper never opens a path); resolves with the number of servers, or undefined on error.
+   */
+  loadCatalog(source: string | { text: string }): Promise<number | undefined>;
   setLaunchAtLogin(enabled: boolean): Promise<void>;
   toggleFavourite(serverId: string): void;
   select(serverId: string | null): void;
@@ -308,9 +311,10 @@ export function createUmbraStore(api: UmbraApi, options: StoreOptions = {}): Umb
         clear('import');
         busy({ import: true });
         try {
-          const { server } = await api.call('importConfig', name ? { text, name: name.slice(0, 100) } : { text });
+          const result = await api.call('importConfig', name ? { text, name: name.slice(0, 100) } : { text });
+          const { server } = result;
           set((s) => ({ selectedId: s.servers.some((x) => x.id === server.id) ? server.id : s.selectedId }));
-          return server;
+          return { server, notes: result.notes ?? [] };
         } catch (e) {
           fail('import', e);
           return undefined;
@@ -320,17 +324,21 @@ export function createUmbraStore(api: UmbraApi, options: StoreOptions = {}): Umb
       },
 
       async loadCatalog(source) {
-        const src = source.trim();
         if (get().busy.catalog) return undefined;
         clear('catalog');
-        if (src === '') {
-          fail('catalog', { code: 'empty', message: 'enter the path of a catalog file, or its http(s) URL' });
+        const src = typeof source === 'string' ? source.trim() : undefined;
+        if (src === '' || (typeof source !== 'string' && source.text.trim() === '')) {
+          fail('catalog', { code: 'empty', message: src === '' ? 'enter the catalog’s http(s) URL, or choose a catalog file' : 'the chosen file is empty: a catalog is a JSON file with a "servers" list' });
+          return undefined;
+        }
+        if (src !== undefined && !/^https?:\/\//i.test(src)) {
+          fail('catalog', { code: 'not-a-url', message: 'type an http(s) URL here; for a file on this computer, use “Choose a catalog file”' });
           return undefined;
         }
         busy({ catalog: true });
         const seq = serversSeq;
         try {
-          const { servers } = await api.call('loadCatalog', /^https?:\/\//i.test(src) ? { url: src } : { file: src });
+          const { servers } = await api.call('loadCatalog', src !== undefined ? { url: src } : { text: (source as { text: string }).text });
           if (seq === serversSeq) {
             serversSeq++;
             set({ servers });

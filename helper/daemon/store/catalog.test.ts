@@ -1,10 +1,8 @@
-// Catalog validation, reading and downloading (with a fake fetch: nothing leaves the machine).
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+// Catalog validation, parsing text a client sent, and downloading (with a fake fetch: nothing
+// leaves the machine).
+import { describe, expect, it } from 'vitest';
 import { ErrorCode, RpcError } from '../../ipc/schema.js';
-import { fetchCatalog, MAX_CATALOG_BYTES, parseCatalog, readCatalogFile } from './catalog.js';
+import { fetchCatalog, MAX_CATALOG_BYTES, parseCatalog, parseCatalogText } from './catalog.js';
 import { formatEndpoint, parseEndpoint, slugify, uniqueId } from './ids.js';
 import { catalogEntry, key } from './testdata/configs.js';
 
@@ -93,41 +91,23 @@ describe('parseCatalog', () => {
   });
 });
 
-describe('readCatalogFile', () => {
-  let dir: string;
-  beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'umbra-catalog-'));
-  });
-  afterEach(async () => {
-    await rm(dir, { recursive: true, force: true });
+describe('parseCatalogText', () => {
+  it('parses JSON text (a BOM is fine)', () => {
+    expect(parseCatalogText(`\uFEFF${JSON.stringify({ servers: [] })}`)).toEqual({ servers: [] });
   });
 
-  it('reads JSON (a BOM is fine)', async () => {
-    const file = join(dir, 'c.json');
-    await writeFile(file, `\uFEFF${JSON.stringify({ servers: [] })}`);
-    expect(await readCatalogFile(file)).toEqual({ servers: [] });
-  });
-
-  it('errors a person can act on, never quoting the content', async () => {
-    expect((await rpcError(readCatalogFile(join(dir, 'missing.json')))).message).toBe(`the catalog file ${join(dir, 'missing.json')} does not exist`);
-    expect((await rpcError(readCatalogFile(join(dir, 'missing.json')))).code).toBe(ErrorCode.NotFound);
-    expect((await rpcError(readCatalogFile('catalog.json'))).code).toBe(ErrorCode.InvalidParams);
-    expect((await rpcError(readCatalogFile(dir))).message).toMatch(/is not a regular file/);
-
-    const secret = join(dir, 'shadow');
-    await writeFile(secret, 'root:$6$secrethash:19000:0:99999:7:::\n');
-    const e = await rpcError(readCatalogFile(secret));
+  it('text that is not JSON: where, never what', () => {
+    const e = (() => {
+      try {
+        parseCatalogText('root:$6$secrethash:19000:0:99999:7:::\n');
+      } catch (err) {
+        return err as RpcError;
+      }
+      throw new Error('expected an error');
+    })();
     expect(e.code).toBe(ErrorCode.InvalidConfig);
-    expect(e.message).toBe(`the catalog file ${secret} is not valid JSON; a catalog is a JSON file`);
-    expect(e.message).not.toMatch(/root|secrethash/); // V8's own message would quote the start of the file
-
-    const big = join(dir, 'big.json');
-    await writeFile(big, Buffer.alloc(MAX_CATALOG_BYTES + 1, 0x20));
-    expect((await rpcError(readCatalogFile(big))).message).toMatch(/is larger than 4 MiB/);
-
-    const binary = join(dir, 'bin.json');
-    await writeFile(binary, Buffer.from([0xff, 0xfe, 0x00]));
-    expect((await rpcError(readCatalogFile(binary))).message).toMatch(/is not UTF-8 text/);
+    expect(e.message).toBe('the catalog is not valid JSON; a catalog is a JSON file');
+    expect(() => parseCatalogText('{"servers": [')).toThrow('the catalog is not valid JSON: it ends too early; a catalog is a JSON file');
   });
 });
 

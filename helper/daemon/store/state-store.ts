@@ -19,15 +19,17 @@
 // - Two-file changes write servers.json before deleting a profile and profiles.json before adding
 //   servers, so a crash in between leaves at worst an unused profile, never a server without one.
 // - Only Address, DNS and MTU of [Interface] are kept: ListenPort, FwMark and Table are Umbra's
-//   own business (routing uses its own mark and table).
+//   own business (routing uses its own mark and table), shell hooks never run, and a peer without
+//   an Endpoint is no server. The import leaves those out and says so, line by line (notes).
+// - The store opens no file a caller names: catalogs and configs arrive as text.
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmod, mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ConfigError, formatCidr, parseCidr, parseKey, parseWgQuick, type PeerConfig, type WgQuickConfig } from '../../config/wg-quick.js';
-import { DEFAULT_SETTINGS, ErrorCode, MAX_CONFIG_BYTES, RpcError, Settings, type ServerInfo } from '../../ipc/schema.js';
+import { ConfigError, formatCidr, parseCidr, parseKey, parseWgQuickForImport, type ImportNote, type PeerConfig, type WgQuickConfig } from '../../config/wg-quick.js';
+import { DEFAULT_SETTINGS, ErrorCode, MAX_CATALOG_TEXT_BYTES, MAX_CONFIG_BYTES, RpcError, Settings, type ServerInfo } from '../../ipc/schema.js';
 import { toBase64 } from '../../wireguard/bytes.js';
 import { removeStaleTempFiles, writeFileAtomic, type FsHooks } from './atomic-file.js';
-import { fetchCatalog, parseCatalog, readCatalogFile } from './catalog.js';
+import { fetchCatalog, parseCatalog, parseCatalogText } from './catalog.js';
 import {
   DEFAULT_ALLOWED_IPS,
   Desired,
@@ -58,6 +60,21 @@ export interface StateStoreOptions {
 }
 
 const NO_PROFILE = "import your provider's WireGuard config first: it holds your key";
+/** At most this many notes cross the socket; the last one then says how many more there were. */
+export const MAX_IMPORT_NOTES = 50;
+
+export interface ImportResult {
+  /** The first server the config gave. */
+  server: ServerInfo;
+  /** The lines left out, and why, in line order. */
+  notes: ImportNote[];
+}
+
+function capNotes(notes: ImportNote[]): ImportNote[] {
+  if (notes.length <= MAX_IMPORT_NOTES) return notes;
+  const rest = notes.length - (MAX_IMPORT_NOTES - 1);
+  return [...notes.slice(0, MAX_IMPORT_NOTES - 1), { line: notes[MAX_IMPORT_NOTES - 1]!.line, key: '…', why: `and ${rest} more lines left out, from this line on` }];
+}
 
 function withoutUndefined<T extends object>(o: T): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
@@ -155,9 +172,9 @@ export class StateStore {
 
   /**
    * Imports a wg-quick config: its [Interface] becomes a profile, each [Peer] with an Endpoint a
-   * server. Returns the first of those servers.
+   * server. Returns the first of those servers, and the lines it left out (see the header).
    */
-  importConfig(text: string, name?: string): Promise<ServerInfo> {
+  importConfig(text: string, name?: string): Promise<ImportResult> {
     return this.exclusive(async () => {
       if (typeof text !== 'string' || text.trim() === '') throw new RpcError(ErrorCode.InvalidParams, 'the config is empty');
       if (Buffer.byteLength(text) > MAX_CONFIG_BYTES) {
@@ -167,8 +184,9 @@ export class StateStore {
       if (name !== undefined && (label === '' || label!.length > 100)) throw new RpcError(ErrorCode.InvalidParams, 'a server name has 1 to 100 characters');
 
       let cfg: WgQuickConfig;
+      let notes: ImportNote[];
       try {
-        cfg = parseWgQuick(text);
+        ({ config: cfg, notes } = parseWgQuickForImport(text));
       } catch (e) {
         if (e instanceof ConfigError) throw new RpcError(ErrorCode.InvalidConfig, e.message);
         throw e;
@@ -232,8 +250,9 @@ export class StateStore {
       await this.saveProfiles(profiles);
       await this.saveServers(records);
       await this.saveProfiles(this.usedProfiles(profiles, records));
-      this.log(`imported ${added.length} server${added.length === 1 ? '' : 's'} from a WireGuard config: ${added.map((r) => r.id).join(', ')}`);
-      return toInfo(added[0]!);
+      const left = notes.length > 0 ? `; left out ${notes.length} line${notes.length === 1 ? '' : 's'} (${[...new Set(notes.map((n) => n.key))].join(', ')})` : '';
+      this.log(`imported ${added.length} server${added.length === 1 ? '' : 's'} from a WireGuard config: ${added.map((r) => r.id).join(', ')}${left}`);
+      return { server: toInfo(added[0]!), notes: capNotes(notes) };
     });
   }
 
@@ -275,10 +294,16 @@ export class StateStore {
     });
   }
 
-  /** Reads a catalog from a file (absolute path) or downloads it (http/https), then loadCatalog. */
-  async loadCatalogFrom(source: { file: string } | { url: string }, fetchImpl: typeof fetch = fetch): Promise<ServerInfo[]> {
+  /**
+   * Parses a catalog's text (as a client read it from a file) or downloads it (http/https), then
+   * loadCatalog. Text is only ever parsed: nothing in it is taken for a path.
+   */
+  async loadCatalogFrom(source: { text: string } | { url: string }, fetchImpl: typeof fetch = fetch): Promise<ServerInfo[]> {
     if (this.profiles.length === 0) throw new RpcError(ErrorCode.NoProfile, NO_PROFILE);
-    const json = 'file' in source ? await readCatalogFile(source.file) : await fetchCatalog(source.url, fetchImpl);
+    if ('text' in source && Buffer.byteLength(source.text) > MAX_CATALOG_TEXT_BYTES) {
+      throw new RpcError(ErrorCode.InvalidParams, `a catalog sent as text is at most ${MAX_CATALOG_TEXT_BYTES / 1024} KiB; load a larger one by URL`);
+    }
+    const json = 'text' in source ? parseCatalogText(source.text) : await fetchCatalog(source.url, fetchImpl);
     return this.loadCatalog(json);
   }
 

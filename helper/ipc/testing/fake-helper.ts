@@ -82,7 +82,7 @@ export class FakeHelper {
       const server: ServerInfo = { id: 'imported', name: p.name ?? 'imported', endpoint: '198.51.100.30:51820', publicKey: FAKE_KEY, source: 'import' };
       this.servers = [...this.servers.filter((s) => s.id !== server.id), server];
       this.emit({ type: 'servers', servers: this.servers });
-      return this.record('importConfig', { ...p, text: '(redacted)' }, c, { server });
+      return this.record('importConfig', { ...p, text: '(redacted)' }, c, { server, notes: [] });
     },
     removeServer: (p, c) => {
       if (!this.servers.some((s) => s.id === p.id)) throw new RpcError(ErrorCode.NotFound, `no server "${p.id}": see umbra servers`);

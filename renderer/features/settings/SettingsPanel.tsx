@@ -5,6 +5,7 @@ import { useId, useRef, useState, type FormEvent } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { useActions, useUmbra } from '../../store/context.js';
 import type { SwitchSetting } from '../../store/store.js';
+import type { Result } from '../../api.js';
 import { ErrorNote } from '../../ui/ErrorNote.js';
 import { Switch } from '../../ui/Switch.js';
 
@@ -42,15 +43,37 @@ function readText(file: File): Promise<string> {
   });
 }
 
+type ImportNotes = NonNullable<Result<'importConfig'>['notes']>;
+
+/** The lines an import left out, and why: what the helper does instead. */
+function LeftOut({ notes }: { notes: ImportNotes }) {
+  if (notes.length === 0) return null;
+  return (
+    <div className="import-notes">
+      <p className="muted">Left out of the config:</p>
+      <ul>
+        {notes.map((n) => (
+          <li key={`${n.line}-${n.key}`}>
+            {n.line > 0 ? `Line ${n.line}: ` : ''}
+            <code>{n.key}</code> — {n.why}
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}
+
 function ImportConfig() {
   const { busy, error } = useUmbra(useShallow((s) => ({ busy: s.busy.import, error: s.errors.import })));
   const { importConfig, dismissError } = useActions();
   const [done, setDone] = useState<string | null>(null);
+  const [notes, setNotes] = useState<ImportNotes>([]);
   const inputRef = useRef<HTMLInputElement>(null);
   const id = useId();
 
   const onPick = async (file: File | undefined) => {
     setDone(null);
+    setNotes([]);
     if (!file) return;
     let text: string;
     try {
@@ -60,8 +83,11 @@ function ImportConfig() {
       return;
     }
     const name = file.name.replace(/\.conf$/i, '').trim() || undefined;
-    const server = await importConfig(text, name);
-    if (server) setDone(`Imported “${server.name}” and selected it. Press Connect to use it.`);
+    const result = await importConfig(text, name);
+    if (result) {
+      setDone(`Imported “${result.server.name}” and selected it. Press Connect to use it.`);
+      setNotes(result.notes ?? []);
+    }
     if (inputRef.current) inputRef.current.value = '';
   };
 
@@ -88,6 +114,7 @@ function ImportConfig() {
           {done}
         </p>
       )}
+      {done && !busy && <LeftOut notes={notes} />}
       <ErrorNote error={error} title="This config was not imported" onDismiss={() => dismissError('import')} />
     </section>
   );
@@ -98,27 +125,56 @@ function LoadCatalog() {
   const { loadCatalog, dismissError } = useActions();
   const [source, setSource] = useState('');
   const [done, setDone] = useState<string | null>(null);
+  const fileRef = useRef<HTMLInputElement>(null);
   const id = useId();
 
+  const loaded = (n: number | undefined) => {
+    if (n !== undefined) setDone(`Loaded the catalog: ${n} server${n === 1 ? '' : 's'}.`);
+  };
   const onSubmit = async (e: FormEvent) => {
     e.preventDefault();
     setDone(null);
-    const n = await loadCatalog(source);
-    if (n !== undefined) setDone(`Loaded the catalog: ${n} server${n === 1 ? '' : 's'}.`);
+    loaded(await loadCatalog(source));
+  };
+  // The page reads the file the person chose and sends its text: the helper opens no path.
+  const onPick = async (file: File | undefined) => {
+    setDone(null);
+    if (!file) return;
+    let text: string;
+    try {
+      text = await readText(file);
+    } catch {
+      return;
+    }
+    loaded(await loadCatalog({ text }));
+    if (fileRef.current) fileRef.current.value = '';
   };
 
   return (
     <section className="settings-section" aria-labelledby={`${id}-h`}>
       <h3 id={`${id}-h`}>Load a catalog</h3>
       <p className="muted">A JSON list of servers from your provider: a file on this computer, or an http(s) URL the helper fetches.</p>
+      <label className="file-label" htmlFor={`${id}-file`}>
+        Choose a catalog file
+      </label>
+      <input
+        ref={fileRef}
+        id={`${id}-file`}
+        className="file-input"
+        type="file"
+        accept=".json,application/json"
+        aria-busy={busy || undefined}
+        disabled={busy}
+        onChange={(e) => void onPick(e.target.files?.[0])}
+      />
       <form className="catalog-form" onSubmit={(e) => void onSubmit(e)}>
-        <label htmlFor={id}>Catalog file or URL</label>
+        <label htmlFor={id}>Catalog URL</label>
         <div className="inline-field">
           <input
             id={id}
             type="text"
             inputMode="url"
-            placeholder="/etc/umbra/catalog.json or https://…"
+            placeholder="https://…"
             value={source}
             onChange={(e) => setSource(e.target.value)}
             autoComplete="off"

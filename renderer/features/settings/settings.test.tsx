@@ -81,20 +81,43 @@ describe('settings', () => {
     expect(screen.getByRole('alert').textContent).toContain('This config was not imported: line 1: expected a [section] or key = value, found "hello"');
   });
 
-  it('loads a catalog from what is typed: a path or a URL', async () => {
+  it('shows the lines the helper left out of an imported config, and why', async () => {
     const { m } = await renderSettings();
-    fireEvent.change(screen.getByLabelText('Catalog file or URL'), { target: { value: 'https://vpn.example/servers.json' } });
+    fireEvent.change(screen.getByLabelText('Choose a .conf file'), { target: { files: [new File([CONF], 'office.conf')] } });
+    await waitFor(() => expect(m.pending.some((p) => p.method === 'importConfig')).toBe(true));
+    const imported = { ...SERVERS[7]!, id: 'office', name: 'office' };
+    const notes = [
+      { line: 6, key: 'PostUp', why: 'Umbra never runs commands from a config' },
+      { line: 7, key: 'ListenPort', why: 'Umbra picks its own UDP port for each connection' },
+    ];
+    await act(async () => m.take('importConfig').resolve({ server: imported, notes }));
+    const items = screen.getAllByRole('listitem').map((li) => li.textContent);
+    expect(items).toEqual(['Line 6: PostUp — Umbra never runs commands from a config', 'Line 7: ListenPort — Umbra picks its own UDP port for each connection']);
+    expect(screen.getByText('Left out of the config:')).toBeTruthy();
+  });
+
+  it('loads a catalog from a chosen file (its text) or a typed URL; a typed path is not sent', async () => {
+    const { m } = await renderSettings();
+    fireEvent.change(screen.getByLabelText('Catalog URL'), { target: { value: 'https://vpn.example/servers.json' } });
     fireEvent.click(screen.getByRole('button', { name: 'Load' }));
     const call = m.take('loadCatalog');
     expect(call.params).toEqual({ url: 'https://vpn.example/servers.json' });
     await act(async () => call.resolve({ servers: SERVERS }));
     expect(screen.getByText(`Loaded the catalog: ${SERVERS.length} servers.`)).toBeTruthy();
 
-    fireEvent.change(screen.getByLabelText('Catalog file or URL'), { target: { value: '/nowhere.json' } });
-    fireEvent.submit(screen.getByLabelText('Catalog file or URL'));
-    const bad = m.take('loadCatalog');
-    expect(bad.params).toEqual({ file: '/nowhere.json' });
-    await act(async () => bad.reject({ code: -32002, message: 'no catalog at /nowhere.json' }));
-    expect(screen.getByRole('alert').textContent).toContain('The catalog was not loaded: no catalog at /nowhere.json');
+    fireEvent.change(screen.getByLabelText('Catalog URL'), { target: { value: '/etc/shadow' } });
+    fireEvent.submit(screen.getByLabelText('Catalog URL'));
+    expect(m.pending.some((p) => p.method === 'loadCatalog')).toBe(false);
+    expect(screen.getByRole('alert').textContent).toContain('The catalog was not loaded: type an http(s) URL here');
+
+    const input = screen.getByLabelText('Choose a catalog file') as HTMLInputElement;
+    expect(input.type).toBe('file');
+    const text = JSON.stringify({ servers: [] });
+    fireEvent.change(input, { target: { files: [new File([text], 'servers.json', { type: 'application/json' })] } });
+    await waitFor(() => expect(m.pending.some((p) => p.method === 'loadCatalog')).toBe(true));
+    const picked = m.take('loadCatalog');
+    expect(picked.params).toEqual({ text });
+    await act(async () => picked.reject({ code: -32003, message: 'the catalog is not valid: the catalog lists no servers' }));
+    expect(screen.getByRole('alert').textContent).toContain('The catalog was not loaded: the catalog is not valid: the catalog lists no servers');
   });
 });
