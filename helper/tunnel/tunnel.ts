@@ -247,11 +247,13 @@ export class Tunnel {
             receiving = true;
             batchTime = deps.now();
           }
-          device.receive(d, from, batchTime);
+          // Handshake messages are only pre-checked here; their crypto waits for the batch's data.
+          device.receiveBatched(d, from, batchTime);
         },
         () => {
           receiving = false;
           writeTun();
+          device.runHandshakes(batchTime);
         },
       );
       s.onError((e) => opts.onFatal?.(e));

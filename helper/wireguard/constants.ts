@@ -50,3 +50,21 @@ export const UNDER_LOAD_HANDSHAKES_PER_SECOND = 64;
 export const UNDER_LOAD_AFTER = 1_000;
 /** Handshake initiations accepted per peer endpoint address per second when under load. */
 export const HANDSHAKES_PER_SOURCE_PER_SECOND = 20;
+/**
+ * Handshake messages a second that may cost crypto (mac1 and on), per lane (handshake-budget.ts).
+ * A BLAKE2s mac1 check in JS costs tens of µs and a cookie reply about a hundred; 256 a second of
+ * strangers is a few per cent of a core, and far more than a client's one server ever sends.
+ */
+export const STRANGER_HANDSHAKES_PER_SECOND = 256;
+/** Initiations from a peer's own endpoint (a server rekeying) do not compete with strangers. */
+export const PEER_HANDSHAKES_PER_SECOND = 64;
+/** Responses to our pending initiation and cookie replies to our indices. */
+export const EXPECTED_HANDSHAKES_PER_SECOND = 32;
+/** Cookie replies a second to strangers while under load. */
+export const COOKIE_REPLIES_PER_SECOND = 64;
+/** Handshake messages handled after one receive batch's transport data; later ones wait. */
+export const HANDSHAKES_PER_BATCH = 8;
+/** Handshake messages waiting for their turn; beyond this they are dropped as a flood. */
+export const MAX_QUEUED_HANDSHAKES = 64;
+/** How often at most the device reports handshake messages dropped as a flood. */
+export const FLOOD_REPORT_EVERY = 5_000;

@@ -5,7 +5,10 @@
 import { AllowedIps, type Prefix } from './allowed-ips.js';
 import { constantTimeEqual, readU32LE, toBase64 } from './bytes.js';
 import {
+  FLOOD_REPORT_EVERY,
+  HANDSHAKES_PER_BATCH,
   HANDSHAKES_PER_SOURCE_PER_SECOND,
+  MAX_QUEUED_HANDSHAKES,
   MAX_QUEUED_PACKETS,
   REKEY_ON_RECEIVE_AGE,
   REKEY_TIMEOUT,
@@ -15,6 +18,7 @@ import {
 } from './constants.js';
 import { CookieChecker } from './cookie/cookie-checker.js';
 import { nobleAead, type Aead, AEAD_TAG_LENGTH } from './crypto/aead.js';
+import { FloodReport, HandshakeBudget, type HandshakeBudgetLimits, type HandshakeLane } from './handshake-budget.js';
 import { assertKey, dh, generateKeyPair, publicKeyOf } from './crypto/primitives.js';
 import { ipInfo } from './ip-packet.js';
 import { COOKIE_REPLY_SIZE, parseCookieReply } from './messages/cookie-reply.js';
@@ -34,7 +38,9 @@ export type EngineEvent =
   | { type: 'handshake-initiated'; peer: Peer }
   | { type: 'handshake-complete'; peer: Peer; role: 'initiator' | 'responder' }
   | { type: 'handshake-failed'; peer: Peer; reason: string }
-  | { type: 'keys-zeroed'; peer: Peer };
+  | { type: 'keys-zeroed'; peer: Peer }
+  /** Handshake messages dropped over the handshake budget (a flood) since the last such event. */
+  | { type: 'handshake-flood'; dropped: number; seconds: number };
 
 export interface DeviceIo {
   /** Sends a datagram to a peer's endpoint. */
@@ -63,12 +69,24 @@ export interface DeviceOptions {
   mtu?: number;
   /** Forces "under load" (cookie replies) regardless of the handshake rate; for tests and ops. */
   forceUnderLoad?: boolean;
+  /** The handshake budget's rates (handshake-budget.ts); the defaults suit a client. */
+  handshakeLimits?: HandshakeBudgetLimits;
 }
 
 /** Why a datagram was dropped; counted, never thrown. */
 export type DropReason =
   | 'malformed' | 'bad-mac1' | 'cookie-sent' | 'unauthenticated' | 'replay' | 'stale-timestamp'
-  | 'unknown-index' | 'expired' | 'not-allowed-ip' | 'no-route' | 'no-endpoint' | 'rate-limited' | 'bad-inner-packet';
+  | 'unknown-index' | 'expired' | 'not-allowed-ip' | 'no-route' | 'no-endpoint' | 'rate-limited' | 'bad-inner-packet'
+  /** A handshake message over the handshake budget, dropped before any crypto. */
+  | 'handshake-flood';
+
+/** A handshake message that passed the cheap checks and waits for its turn (see receiveBatched). */
+interface QueuedHandshake {
+  type: MessageType;
+  lane: HandshakeLane;
+  d: Uint8Array;
+  from: Endpoint;
+}
 
 export class Device {
   readonly publicKey: Uint8Array;
@@ -88,6 +106,11 @@ export class Device {
   private underLoadUntil = -Infinity;
   private readonly forceUnderLoad: boolean;
   private readonly sourceHandshakes = new Map<string, { at: number; count: number }>();
+  private readonly budget: HandshakeBudget;
+  private readonly floodReport = new FloodReport(FLOOD_REPORT_EVERY);
+  /** Waiting handshake messages: the server's (expected, peer lanes) go before strangers'. */
+  private ownQueue: QueuedHandshake[] = [];
+  private strangerQueue: QueuedHandshake[] = [];
 
   constructor(o: DeviceOptions) {
     assertKey(o.privateKey, 'private key');
@@ -100,6 +123,7 @@ export class Device {
     this.wallClockOffset = o.wallClockOffset;
     this.forceUnderLoad = o.forceUnderLoad ?? false;
     this.cookies = new CookieChecker(this.publicKey, o.random, o.now);
+    this.budget = new HandshakeBudget(o.now, o.handshakeLimits);
   }
 
   // ---------------------------------------------------------------- peers
@@ -173,29 +197,115 @@ export class Device {
    * Aead.openInPlace): `d` is not kept, but its bytes may be overwritten.
    */
   receive(d: Uint8Array, from: Endpoint, now: number): void {
+    this.take(d, from, now, false);
+  }
+
+  /**
+   * As receive, for a datagram of a receive batch: transport data is handled at once, a handshake
+   * message only checked cheaply (type, size, index, budget), copied and queued; runHandshakes()
+   * after the batch's transport data does the crypto. So handshakes never delay data.
+   */
+  receiveBatched(d: Uint8Array, from: Endpoint, now: number): void {
+    this.take(d, from, now, true);
+  }
+
+  /** Handles queued handshake messages, at most `max` of them (the rest wait for the next call). */
+  runHandshakes(now: number, max = HANDSHAKES_PER_BATCH): void {
+    let left = max;
+    for (const which of ['ownQueue', 'strangerQueue'] as const) {
+      const q = this[which];
+      if (q.length === 0 || left === 0) continue;
+      const batch = q.length <= left ? q : q.slice(0, left);
+      this[which] = batch === q ? [] : q.slice(left);
+      left -= batch.length;
+      for (const h of batch) this.guarded(() => this.handshake(h.type, h.lane, h.d, h.from, now));
+    }
+  }
+
+  /** Handshake messages dropped over the handshake budget so far (for status: "N dropped (flood)"). */
+  get handshakeFloodDrops(): number {
+    return this.drops.get('handshake-flood') ?? 0;
+  }
+
+  /** Handshake messages waiting for runHandshakes. */
+  get queuedHandshakes(): number {
+    return this.ownQueue.length + this.strangerQueue.length;
+  }
+
+  private take(d: Uint8Array, from: Endpoint, now: number, defer: boolean): void {
+    this.guarded(() => {
+      const type = messageTypeOf(d);
+      if (type === MessageType.TransportData) return this.receiveTransport(d, from, now);
+      if (type === 0) return this.drop('malformed');
+      const lane = this.laneOf(type, d, from);
+      if (lane === undefined) return;
+      // Strangers' queue is bounded here; the other lanes' by their buckets.
+      if (defer && lane === 'stranger' && this.strangerQueue.length >= MAX_QUEUED_HANDSHAKES) return this.dropFlood(now);
+      // Before any crypto: a flood costs its own lane's tokens and then nothing but this check.
+      if (!this.budget.admit(lane, now)) return this.dropFlood(now);
+      if (!defer) return this.handshake(type, lane, d, from, now);
+      (lane === 'stranger' ? this.strangerQueue : this.ownQueue).push({ type, lane, d: d.slice(), from });
+    });
+  }
+
+  private guarded(f: () => void): void {
     try {
-      switch (messageTypeOf(d)) {
-        case MessageType.TransportData:
-          return this.receiveTransport(d, from, now);
-        case MessageType.HandshakeInitiation:
-          return this.receiveInitiation(d, from, now);
-        case MessageType.HandshakeResponse:
-          return this.receiveResponse(d, from, now);
-        case MessageType.CookieReply:
-          return this.receiveCookieReply(d, now);
-        default:
-          return this.drop('malformed');
-      }
+      f();
     } catch {
-      // Parsers throw only on lengths checked below; anything else is a bug we refuse to
-      // let a remote sender turn into a crash.
+      // Parsers throw only on lengths checked before; anything else is a bug we refuse to let a
+      // remote sender turn into a crash.
       this.drop('malformed');
     }
+  }
+
+  /**
+   * The lane of a handshake message from what costs nothing to read (its size and indices), or
+   * undefined when that alone rules it out (then it is counted as dropped).
+   */
+  private laneOf(type: MessageType, d: Uint8Array, from: Endpoint): HandshakeLane | undefined {
+    switch (type) {
+      case MessageType.HandshakeInitiation:
+        if (d.length !== INITIATION_SIZE) return this.dropped('malformed');
+        return this.isPeerEndpoint(from) ? 'peer' : 'stranger';
+      case MessageType.HandshakeResponse: {
+        if (d.length !== RESPONSE_SIZE) return this.dropped('malformed');
+        // Only an answer to our pending initiation is worth a look.
+        const receiver = parseResponse(d).receiver;
+        const entry = this.indices.get(receiver);
+        if (!entry || entry.keypair || entry.peer.pendingInitiation?.localIndex !== receiver) return this.dropped('unknown-index');
+        return 'expected';
+      }
+      case MessageType.CookieReply:
+        if (d.length !== COOKIE_REPLY_SIZE) return this.dropped('malformed');
+        if (!this.indices.has(parseCookieReply(d).receiver)) return this.dropped('unknown-index');
+        return 'expected';
+      default:
+        return this.dropped('malformed');
+    }
+  }
+
+  private handshake(type: MessageType, lane: HandshakeLane, d: Uint8Array, from: Endpoint, now: number): void {
+    switch (type) {
+      case MessageType.HandshakeInitiation:
+        return this.receiveInitiation(d, from, now, lane);
+      case MessageType.HandshakeResponse:
+        return this.receiveResponse(d, from, now);
+      case MessageType.CookieReply:
+        return this.receiveCookieReply(d, now);
+      default:
+        return this.drop('malformed');
+    }
+  }
+
+  private isPeerEndpoint(from: Endpoint): boolean {
+    for (const p of this.peers.values()) if (p.endpoint && p.endpoint.port === from.port && p.endpoint.host === from.host) return true;
+    return false;
   }
 
   // ---------------------------------------------------------------- timers
 
   tick(now: number): void {
+    this.runHandshakes(now);
     for (const peer of this.peers.values()) {
       for (const action of peer.timers.due(now)) this.onTimer(peer, action, now);
     }
@@ -264,15 +374,23 @@ export class Device {
     this.io.onEvent?.({ type: 'handshake-initiated', peer });
   }
 
-  /** mac1 always; when under load also mac2, answering a missing one with a cookie reply. */
-  private admitHandshake(d: Uint8Array, sender: number, from: Endpoint, now: number): boolean {
+  /**
+   * mac1 always; when under load also mac2 on an initiation, answering a missing one with a cookie
+   * reply (at a capped rate). A response to our own pending initiation is let through without
+   * mac2: its lane is budgeted on its own, and a cookie round trip would cost a REKEY_TIMEOUT.
+   */
+  private admitHandshake(d: Uint8Array, sender: number, from: Endpoint, now: number, lane: HandshakeLane): boolean {
     if (!this.cookies.checkMac1(d)) {
       this.drop('bad-mac1');
       return false;
     }
+    if (!this.isUnderLoad(now) || lane === 'expected') return true;
     const source = `${from.host}|${from.port}`;
-    if (!this.isUnderLoad(now)) return true;
     if (!this.cookies.checkMac2(d, source, now)) {
+      if (!this.budget.cookieReply(lane, now)) {
+        this.dropFlood(now);
+        return false;
+      }
       this.io.sendDatagram(this.cookies.reply(d, sender, source, now), from);
       this.drop('cookie-sent');
       return false;
@@ -299,10 +417,10 @@ export class Device {
     return now < this.underLoadUntil;
   }
 
-  private receiveInitiation(d: Uint8Array, from: Endpoint, now: number): void {
+  private receiveInitiation(d: Uint8Array, from: Endpoint, now: number, lane: HandshakeLane): void {
     if (d.length !== INITIATION_SIZE) return this.drop('malformed');
     const sender = parseInitiation(d).sender;
-    if (!this.admitHandshake(d, sender, from, now)) return;
+    if (!this.admitHandshake(d, sender, from, now, lane)) return;
     const local = { privateKey: this.privateKey, publicKey: this.publicKey };
     const consumed = consumeInitiation(local, d, (pk) => this.peers.get(toBase64(pk))?.staticShared, this.aead);
     if (!consumed) return this.drop('unauthenticated');
@@ -342,7 +460,7 @@ export class Device {
   private receiveResponse(d: Uint8Array, from: Endpoint, now: number): void {
     if (d.length !== RESPONSE_SIZE) return this.drop('malformed');
     const m = parseResponse(d);
-    if (!this.admitHandshake(d, m.sender, from, now)) return;
+    if (!this.admitHandshake(d, m.sender, from, now, 'expected')) return;
     const entry = this.indices.get(m.receiver);
     const peer = entry?.peer;
     const state = peer?.pendingInitiation;
@@ -479,5 +597,18 @@ export class Device {
 
   private drop(reason: DropReason): void {
     this.drops.set(reason, (this.drops.get(reason) ?? 0) + 1);
+  }
+
+  /** drop() for laneOf, which says "ruled out" by returning undefined. */
+  private dropped(reason: DropReason): undefined {
+    this.drop(reason);
+    return undefined;
+  }
+
+  /** A handshake message over the budget; now and then the io hears how many there were. */
+  private dropFlood(now: number): void {
+    this.drop('handshake-flood');
+    const r = this.floodReport.drop(now);
+    if (r) this.io.onEvent?.({ type: 'handshake-flood', dropped: r.dropped, seconds: r.seconds });
   }
 }
