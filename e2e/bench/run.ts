@@ -18,6 +18,7 @@ import { ENGINE_PACKET_SIZE, formatEngine, runEngineBench, type EngineResult } f
 import { clientNamespaceState, IPERF_PORT, measureClient, type ClientKind, type ClientResult } from './measure.js';
 import { measureHelperConnect } from './connect-latency.js';
 import { formatPathMtu, measurePathMtu, PATH_MTUS, type PathMtuRow } from './path-mtu.js';
+import { FLOOD_RATE, formatFlood, runFloodBench, type FloodRow } from './flood.js';
 import { newestProfile, summariseProfile } from './profile.js';
 
 const USAGE = `usage: node dist/e2e/bench/run.js [options]
@@ -30,7 +31,9 @@ const USAGE = `usage: node dist/e2e/bench/run.js [options]
   --starts N          starts per client for the time to first packet (median; default 3)
   --cpu-prof          run umbrad with node --cpu-prof; summarise where its CPU time went
   --path-mtu-seconds N  iperf3 seconds per direction at each small path MTU (default 4)
-  --no-path-mtu       skip TCP at path MTUs 1280/1400/1500`;
+  --no-path-mtu       skip TCP at path MTUs 1280/1400/1500
+  --flood-seconds N   seconds of download under each kind of handshake flood (default 8)
+  --no-flood          skip the download under handshake floods`;
 
 interface Options {
   seconds: number;
@@ -41,12 +44,13 @@ interface Options {
   starts: number;
   cpuProf: boolean;
   pathMtuSeconds: number | undefined;
+  floodSeconds: number | undefined;
 }
 
 class UsageError extends Error {}
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { seconds: 8, only: undefined, engine: 'also', engineSeconds: 2, pingCount: 200, starts: 3, cpuProf: false, pathMtuSeconds: 4 };
+  const o: Options = { seconds: 8, only: undefined, engine: 'also', engineSeconds: 2, pingCount: 200, starts: 3, cpuProf: false, pathMtuSeconds: 4, floodSeconds: 8 };
   const num = (flag: string, v: string | undefined, min: number, max: number): number => {
     const n = Number(v);
     if (v === undefined || !Number.isFinite(n) || n < min || n > max) throw new UsageError(`${flag} needs a number from ${min} to ${max}`);
@@ -88,6 +92,12 @@ function parseArgs(argv: string[]): Options {
         break;
       case '--no-path-mtu':
         o.pathMtuSeconds = undefined;
+        break;
+      case '--flood-seconds':
+        o.floodSeconds = Math.round(num(a, argv[++i], 2, 60));
+        break;
+      case '--no-flood':
+        o.floodSeconds = undefined;
         break;
       case '--help':
       case '-h':
@@ -300,13 +310,16 @@ async function main(): Promise<number> {
   // Each client: ~1 s start, pings, two iperf3 runs (+1 s omitted, +setup), stop. Plus the lab.
   const pathMtuRuns = o.pathMtuSeconds !== undefined && kinds.length === 2 ? 3 * PATH_MTUS.length : 0;
   const budgetMs = 60_000 + kinds.length * (2 * (o.seconds + 6) * 1000 + o.pingCount * 15 + o.starts * 5000 + 30_000) +
-    pathMtuRuns * (2 * ((o.pathMtuSeconds ?? 0) + 6) * 1000 + 10_000);
+    pathMtuRuns * (2 * ((o.pathMtuSeconds ?? 0) + 6) * 1000 + 10_000) +
+    // A client stuck under a flood can hold iperf3 for its 25 s timeout.
+    (o.floodSeconds !== undefined ? kinds.length * 4 * (o.floodSeconds + 5) * 1000 + 30_000 : 0);
   const watchdog = setTimeout(() => onSignal(`over the time limit (${Math.round(budgetMs / 1000)} s)`, 124), budgetMs);
   watchdog.unref();
 
   const clients: Partial<Record<ClientKind, ClientResult>> = {};
   let helperConnectMs: number[] = [];
   let pathMtu: PathMtuRow[] = [];
+  let flood: FloodRow[] = [];
   const t0 = performance.now();
   const conditions = { loadavgBefore: os.loadavg(), otherLabsBefore: otherLabs(undefined), loadavgAfter: [] as number[], otherLabsAfter: [] as string[] };
   results.conditions = conditions;
@@ -373,6 +386,16 @@ async function main(): Promise<number> {
         errors.push(`path MTU: ${(e as Error).message}`);
       }
     }
+    if (o.floodSeconds !== undefined) {
+      log(`bench: download under handshake floods (${FLOOD_RATE}/s each of junk, bad mac1, valid mac1)…`);
+      try {
+        flood = await runFloodBench(l, { seconds: o.floodSeconds, clients: kinds, log });
+        // A row with nothing through is a result, not a failure of the bench; errors are others.
+        for (const r of flood) if (r.error) errors.push(`flood ${r.kind}, ${r.client}: ${r.error}`);
+      } catch (e) {
+        errors.push(`flood: ${(e as Error).message}`);
+      }
+    }
     conditions.loadavgAfter = os.loadavg();
     conditions.otherLabsAfter = otherLabs(l.prefix);
   } catch (e) {
@@ -407,6 +430,11 @@ async function main(): Promise<number> {
     for (const line of formatPathMtu(pathMtu)) log(line);
   }
   results.pathMtu = pathMtu;
+  if (flood.length > 0) {
+    log('');
+    for (const line of formatFlood(flood)) log(line);
+  }
+  results.flood = flood;
   if (engine) {
     log('');
     log(formatEngine(engine));

@@ -90,6 +90,13 @@ describe('formatKillSwitch and formatStatus', () => {
     expect(formatStatus(disconnectedStatus(), undefined, NOW)).toEqual(['Disconnected']);
   });
 
+  it('status says when someone floods the client with handshakes, and only then', () => {
+    const up = disconnectedStatus({ state: 'connected', server: sto, connectedSince: NOW - 1000 });
+    expect(formatStatus(up, undefined, NOW)).toHaveLength(1);
+    expect(formatStatus({ ...up, handshakeFloodDropped: 1 }, undefined, NOW)[1]).toBe('Under a handshake flood: 1 handshake message dropped (flood); traffic goes on');
+    expect(formatStatus({ ...up, handshakeFloodDropped: 52_000 }, undefined, NOW)[1]).toMatch(/^Under a handshake flood: 52000 handshake messages dropped/);
+  });
+
   it('status says when the path MTU is below the tunnel\'s packets, and only then', () => {
     const up = disconnectedStatus({ state: 'connected', server: sto, connectedSince: NOW - 1000 });
     expect(formatStatus({ ...up, pathMtuFragmented: 0 }, undefined, NOW)).toHaveLength(1);

@@ -1,6 +1,6 @@
 // What `umbra` prints, as pure functions of the helper's answers (and the time, for durations).
 import { IpcError } from '../ipc/client.js';
-import { HOLD_TEXT, noReplyText, WANTS_TUNNEL } from '../ipc/tunnel-words.js';
+import { floodText, HOLD_TEXT, noReplyText, WANTS_TUNNEL } from '../ipc/tunnel-words.js';
 import { ErrorCode, RpcError, type BlockHold, type ImportNote, type LeakReport, type LeakVerdict, type ServerInfo, type Settings, type TunnelStatus } from '../ipc/schema.js';
 
 export const EXIT_OK = 0;
@@ -126,6 +126,7 @@ export function formatStatus(status: TunnelStatus, settings: Settings | undefine
   if (status.pathMtuFragmented) {
     lines.push(`Path MTU: the network carries less than the tunnel's packets; ${status.pathMtuFragmented} sent in fragments (lower MTU in the config to avoid it)`);
   }
+  if (status.handshakeFloodDropped) lines.push(`Under a handshake flood: ${floodText(status.handshakeFloodDropped)}; traffic goes on`);
   if (settings) lines.push(`Kill switch: ${formatKillSwitch(status, settings)}`);
   const advice = blockAdvice(status);
   if (advice) lines.push(advice);

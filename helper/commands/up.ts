@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { ConfigError, parseWgQuick, type WgQuickConfig } from '../config/wg-quick.js';
 import { toBase64 } from '../wireguard/bytes.js';
+import { floodText } from '../ipc/tunnel-words.js';
 import { Tunnel } from '../tunnel/tunnel.js';
 
 import { EXIT_FAILURE, EXIT_OK, UsageError } from './common.js';
@@ -56,6 +57,8 @@ export async function up(file: string, out: (line: string) => void, err: (line: 
         out(`umbrad: handshake complete with ${where} (peer ${toBase64(e.peer.publicKey)}) as ${e.role} after ${Math.round(performance.now() - startedAt)} ms; ${ifname} is up`);
       } else if (e.type === 'handshake-failed') {
         err(`umbrad: no handshake with ${toBase64(e.peer.publicKey)} for 90 s (${e.reason}); still trying when traffic flows`);
+      } else if (e.type === 'handshake-flood') {
+        err(`umbrad: ${floodText(e.dropped, e.seconds)}`);
       }
     },
     onFatal: (e) => fatal?.(e),

@@ -21,6 +21,7 @@ import { startIpcServer } from '../ipc/server.js';
 import { ErrorCode, PROTOCOL_VERSION, RpcError, type Handlers, type HelperEvent, type Settings } from '../ipc/schema.js';
 import { createEndpointLookup } from '../tunnel/endpoints.js';
 import { Tunnel } from '../tunnel/tunnel.js';
+import { floodText } from '../ipc/tunnel-words.js';
 import { watchSleepSignal } from '../platform/sleep-signal.js';
 import { LeakChecker } from '../leakcheck/leak-check.js';
 
@@ -125,6 +126,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
         onEvent: (e) => {
           if (e.type === 'handshake-complete') hooks.onHandshake();
           else if (e.type === 'handshake-failed') hooks.onGiveUp();
+          else if (e.type === 'handshake-flood') log(floodText(e.dropped, e.seconds));
         },
         onFatal: hooks.onFatal,
       }).then((t) => (newest.tunnel = t)),

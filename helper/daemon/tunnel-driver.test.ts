@@ -213,6 +213,9 @@ describe('TunnelDriver', () => {
     await w.settle();
     w.peer = { ...w.peer, pathMtuFragmented: 42 };
     expect(w.status).toMatchObject({ state: 'connected', pathMtuFragmented: 42 });
+    expect(w.status.handshakeFloodDropped).toBeUndefined(); // none dropped: nothing to say
+    w.peer = { ...w.peer, handshakeFloodDropped: 7 };
+    expect(w.status.handshakeFloodDropped).toBe(7);
   });
 
   it('pushes status on change only: nothing while idle, the byte counters at most once a second', async () => {

@@ -88,6 +88,8 @@ export const TunnelStatus = z.strictObject({
    * path MTU below them from ICMP) and that went one by one, fragmented, instead of batched.
    */
   pathMtuFragmented: z.number().int().nonnegative().optional(),
+  /** While a tunnel is up: handshake messages dropped over the engine's handshake budget (someone floods the client). */
+  handshakeFloodDropped: z.number().int().nonnegative().optional(),
   /** In `error`, and while connecting after a failure: what went wrong and what to do. */
   error: ErrorInfo.optional(),
   /** Connection attempts since the user asked to connect (0 before the first failure). */

@@ -19,6 +19,11 @@ export function noReplyText(status: { noReplySince?: number | undefined }, now: 
   return `no reply from the server for ${Math.max(0, Math.round((now - status.noReplySince) / 1000))} s`;
 }
 
+/** Handshake messages the engine dropped over its budget: "1234 handshake messages dropped (flood)". */
+export function floodText(dropped: number, seconds?: number): string {
+  return `${dropped} handshake message${dropped === 1 ? '' : 's'} dropped (flood)${seconds === undefined ? '' : ` in the last ${seconds} s`}`;
+}
+
 /** The same, short enough for a menu line. */
 export const HOLD_LINE: Record<BlockHold, string> = {
   boot: 'Blocked · kill switch on boot',

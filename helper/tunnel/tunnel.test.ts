@@ -196,6 +196,21 @@ describe('the data path', () => {
     expect(t.peerStatus().pathMtuFragmented).toBe(17);
   });
 
+  it('reports the handshake messages its engine dropped over the budget (a flood)', async () => {
+    const net = new FakeNet();
+    const t = await Tunnel.start(net.config(), {}, fakeDeps(net, new FakeTun(), new FakeRunner()));
+    tunnels.push(t);
+    expect(t.peerStatus().handshakeFloodDropped).toBe(0);
+    // Initiation-shaped datagrams (type 1, 148 bytes): far more than a second's budget.
+    const junk = Array.from({ length: 2000 }, () => {
+      const d = new Uint8Array(148);
+      d[0] = 1;
+      return d;
+    });
+    net.socket!.receive(junk);
+    expect(t.peerStatus().handshakeFloodDropped).toBeGreaterThan(1000);
+  });
+
   it('stop() closes the TUN and the sockets and removes the routes', async () => {
     const net = new FakeNet();
     const tun = new FakeTun();

@@ -301,6 +301,7 @@ export class Tunnel {
       handshakeFailingSince: toEpoch(peer?.timers.handshakeAttemptSince),
       quietSince: toEpoch(peer?.timers.quietSince),
       pathMtuFragmented: this.sockets.reduce((n, s) => n + s.pathMtu().fragmented, 0),
+      handshakeFloodDropped: this.device.handshakeFloodDrops,
     };
   }
 
@@ -320,4 +321,6 @@ export interface TunnelPeerStatus {
   quietSince?: number | undefined;
   /** Datagrams sent one by one, fragmented, because the path MTU is below them (see PathMtuStats). */
   pathMtuFragmented?: number;
+  /** Handshake messages dropped over the engine's handshake budget (a flood), since the tunnel started. */
+  handshakeFloodDropped?: number;
 }
