@@ -11,6 +11,7 @@ import { performance } from 'node:perf_hooks';
 import type { Lab, WireguardGoHandle } from '../lab/lab.js';
 import { networkSnapshot, UMBRAD } from '../umbrad-process.js';
 import { comm, CpuWindow, RssSampler, statusKb } from './procfs.js';
+import { measureServerRestart } from './server-restart.js';
 
 export type ClientKind = 'umbra' | 'wireguard-go';
 
@@ -63,6 +64,8 @@ export interface ClientResult {
   peakRssKb: number | undefined;
   /** VmHWM just before the stop: the kernel's own peak-RSS record for the process. */
   hwmKb: number | undefined;
+  /** The server restarted (session forgotten): ms from it being back to traffic again. */
+  serverRestartMs: number | undefined;
   stop: { exitCode: number | null | undefined; ms: number; namespaceClean: boolean; leftover: string } | undefined;
   errors: string[];
   /** Set when --cpu-prof wrote a profile for umbrad. */
@@ -404,7 +407,7 @@ export async function measureClient(lab: Lab, kind: ClientKind, o: MeasureOption
   const result: ClientResult = {
     kind, pid: undefined, comm: undefined, firstPacketMs: undefined, firstPacketTrialsMs: [], readyMs: undefined, readyLine: undefined,
     ping: undefined, up: undefined, down: undefined, idleRssKb: undefined, peakRssKb: undefined, hwmKb: undefined,
-    stop: undefined, errors: [],
+    stop: undefined, errors: [], serverRestartMs: undefined,
   };
   const target = lab.servers[0]!.tunnelAddress;
 
@@ -467,6 +470,12 @@ export async function measureClient(lab: Lab, kind: ClientKind, o: MeasureOption
     const peaks = [result.up?.clientPeakRssKb, result.down?.clientPeakRssKb].filter((x): x is number => x !== undefined);
     result.peakRssKb = peaks.length > 0 ? Math.max(...peaks) : undefined;
     result.hwmKb = statusKb(pid, 'VmHWM');
+    try {
+      result.serverRestartMs = await measureServerRestart(lab);
+      o.log(`  ${kind}: traffic again ${result.serverRestartMs?.toFixed(0) ?? 'never'} ms after the server restarted`);
+    } catch (e) {
+      result.errors.push(`server restart: ${(e as Error).message}`);
+    }
   } catch (e) {
     result.errors.push((e as Error).message);
   } finally {

@@ -153,6 +153,8 @@ function otherLabs(own: string | undefined): string[] {
 const RTT_TOLERANCE_MS = 0.1;
 const RTT_TOLERANCE_REL = 0.1;
 const FIRST_PACKET_TARGET_MS = 100;
+/** Issue 11: traffic again within 3 s of a restarted server being back. */
+const SERVER_RESTART_TARGET_MS = 3000;
 
 interface Row {
   metric: string;
@@ -184,6 +186,7 @@ function targets(u: ClientResult | undefined, w: ClientResult | undefined, helpe
     cmp('ping RTT avg', `Umbra ≤ wg-go + max(${RTT_TOLERANCE_MS} ms, ${RTT_TOLERANCE_REL * 100}%)`, u?.ping?.avgMs, w?.ping?.avgMs, (a, b) => a <= b + Math.max(RTT_TOLERANCE_MS, RTT_TOLERANCE_REL * b)),
     cmp('TCP up', 'Umbra ≥ wg-go', u?.up?.mbps, w?.up?.mbps, (a, b) => a >= b),
     cmp('TCP down', 'Umbra ≥ wg-go', u?.down?.mbps, w?.down?.mbps, (a, b) => a >= b),
+    cmp('server restart', `Umbra ≤ ${SERVER_RESTART_TARGET_MS} ms`, u?.serverRestartMs, w?.serverRestartMs, (a) => a <= SERVER_RESTART_TARGET_MS),
   ];
 }
 
@@ -222,6 +225,7 @@ function table(u: ClientResult | undefined, w: ClientResult | undefined, ts: Tar
     row('client RSS idle (MB)', (r) => mb(r.idleRssKb)),
     row('client RSS peak under load (MB)', (r) => mb(r.peakRssKb)),
     row('client VmHWM (MB)', (r) => mb(r.hwmKb)),
+    row('server restart → traffic again (ms)', (r) => f(r.serverRestartMs, 0), met(t('server restart'))),
     row('stopped cleanly', (r) => (r.stop ? `${r.stop.namespaceClean ? 'yes' : 'NO'}${r.kind === 'umbra' ? `, exit ${r.stop.exitCode}` : ''}, ${f(r.stop.ms, 0)} ms` : '—')),
   ];
   const head: Row = { metric: 'metric', umbra: 'Umbra', wg: 'wireguard-go', target: 'target met?' };
@@ -309,7 +313,8 @@ async function main(): Promise<number> {
 
   // Each client: ~1 s start, pings, two iperf3 runs (+1 s omitted, +setup), stop. Plus the lab.
   const pathMtuRuns = o.pathMtuSeconds !== undefined && kinds.length === 2 ? 3 * PATH_MTUS.length : 0;
-  const budgetMs = 60_000 + kinds.length * (2 * (o.seconds + 6) * 1000 + o.pingCount * 15 + o.starts * 5000 + 30_000) +
+  // Per client also the server restart: REKEY_TIMEOUT of waiting, then up to 30 s without traffic.
+  const budgetMs = 60_000 + kinds.length * (2 * (o.seconds + 6) * 1000 + o.pingCount * 15 + o.starts * 5000 + 30_000 + 40_000) +
     pathMtuRuns * (2 * ((o.pathMtuSeconds ?? 0) + 6) * 1000 + 10_000) +
     // A client stuck under a flood can hold iperf3 for its 25 s timeout.
     (o.floodSeconds !== undefined ? kinds.length * 4 * (o.floodSeconds + 5) * 1000 + 30_000 : 0);
