@@ -99,6 +99,21 @@ describe('two in-memory peers', () => {
 });
 
 describe('timers with a manual clock', () => {
+  it('after a long sleep, a packet that starts a handshake before the first tick: the erasure keeps that initiation', () => {
+    const p = new Pair();
+    expect(p.aToB()).toBe(true);
+    // Asleep for hours: no tick ran, the server restarted and forgot the session.
+    p.now += KEY_ZEROING_TIME + 8 * 3_600_000;
+    p.restartB();
+    const before = p.b.delivered.length;
+    p.a.device.send(ipv4('100.64.0.2', '100.64.0.1', Uint8Array.of(7)), p.now); // keys too old: an initiation, the packet queued
+    expect(typesSent(p.wire.map((w) => w.data))).toEqual([MessageType.HandshakeInitiation]);
+    p.a.device.tick(p.now); // the first tick after the resume erases yesterday's keys
+    p.run(); // initiation → response → the queued packet
+    expect(p.b.delivered.length, 'the packet arrived without waiting for a retransmit').toBe(before + 1);
+    expect(p.a.peer.current).toBeDefined();
+  });
+
   it('rekeys after REKEY_AFTER_TIME when the initiator sends, with no traffic lost', () => {
     const p = new Pair();
     p.aToB();

@@ -338,11 +338,16 @@ export class Device {
         // way has its own retries).
         if (!peer.timers.handshakeInProgress) peer.timers.probeAgainAt(peer.lastInitiationSentAt + REKEY_TIMEOUT);
         return;
-      case 'zero-keys':
-        this.forgetIndices(peer);
-        peer.wipeKeys();
+      case 'zero-keys': {
+        // An initiation sent within REKEY_TIMEOUT is not the old session's: after a long sleep a
+        // packet can start one before the first tick erases the old keys. Keep it (and its index),
+        // or its answer would be dropped and the handshake wait for the retransmit.
+        const fresh = peer.pendingInitiation !== undefined && now - peer.lastInitiationSentAt < REKEY_TIMEOUT;
+        this.forgetIndices(peer, fresh ? peer.pendingInitiation!.localIndex : undefined);
+        peer.wipeKeys(fresh);
         this.io.onEvent?.({ type: 'keys-zeroed', peer });
         return;
+      }
     }
   }
 
@@ -591,8 +596,8 @@ export class Device {
     kp.wipe();
   }
 
-  private forgetIndices(peer: Peer): void {
-    for (const [i, e] of this.indices) if (e.peer === peer) this.indices.delete(i);
+  private forgetIndices(peer: Peer, keep?: number): void {
+    for (const [i, e] of this.indices) if (e.peer === peer && i !== keep) this.indices.delete(i);
   }
 
   private drop(reason: DropReason): void {

@@ -67,9 +67,11 @@ export class Peer {
   }
 
   /** Erases the handshake in flight and every session key. */
-  wipeKeys(): void {
+  /** Erases the session keys, and the pending initiation's unless `keepPending` (one just sent). */
+  wipeKeys(keepPending = false): void {
     for (const k of this.keypairs()) k.wipe();
     this.previous = this.current = this.next = undefined;
+    if (keepPending) return;
     if (this.pendingInitiation) wipe(this.pendingInitiation.ephemeralPrivate, this.pendingInitiation.chainingKey);
     this.pendingInitiation = undefined;
   }
