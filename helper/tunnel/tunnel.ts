@@ -31,8 +31,14 @@ import { SleepDetector } from './sleep-detector.js';
 import { loadNativeAead, nodeAead, nodeCryptoHasChaCha } from './node-aead.js';
 
 export const DEFAULT_MTU = 1420;
-/** How often the protocol's timers are checked; its finest deadline is REKEY_TIMEOUT's jitter. */
-const TICK_MS = 50;
+/**
+ * The longest the tunnel sleeps when the engine has no deadline sooner: how soon the clocks alone
+ * show a suspend (logind tells at once where it runs). Otherwise it wakes only when a protocol
+ * timer is due, not on a fixed tick: a connected, idle laptop stays asleep.
+ */
+export const CLOCK_CHECK_MS = 1000;
+/** Never re-armed sooner than this: a deadline that stays due cannot make the timer spin. */
+const MIN_SLEEP_MS = 5;
 
 export interface TunnelDeps {
   /** A plain TUN: used only when openBatchTun is absent. */
@@ -86,6 +92,8 @@ export interface TunnelOptions {
 
 export class Tunnel {
   private timer: NodeJS.Timeout | undefined;
+  /** When the armed timer fires (the protocol's clock), Infinity when none is armed. */
+  private wakeAt = Infinity;
   private stopped = false;
   private readonly sleep = new SleepDetector();
 
@@ -95,7 +103,10 @@ export class Tunnel {
     private readonly changes: ChangeSet,
     private readonly deps: TunnelDeps,
     private readonly sockets: readonly BatchUdpSocket[],
-  ) {}
+  ) {
+    // The clocks' gap now, so a suspend before the first tick is seen by it.
+    if (deps.awake) this.sleep.observe(deps.now(), deps.awake());
+  }
 
   static async start(cfg: WgQuickConfig, opts: TunnelOptions = {}, deps: TunnelDeps = systemDeps): Promise<Tunnel> {
     if (cfg.peers.length === 0) throw new Error('the config has no [Peer]: add the server\'s [Peer] section');
@@ -239,6 +250,7 @@ export class Tunnel {
     tun.onPackets((packets) => {
       const t = deps.now();
       for (const p of packets) device.send(p, t);
+      tunnel.arm(); // sending may have set a timer (keepalive, a handshake, the quiet probe)
     });
     for (const s of sockets.values()) {
       s.onDatagrams(
@@ -254,13 +266,14 @@ export class Tunnel {
           receiving = false;
           writeTun();
           device.runHandshakes(batchTime);
+          tunnel.arm();
         },
       );
       s.onError((e) => opts.onFatal?.(e));
     }
-    tunnel.timer = setInterval(() => tunnel.tick(), TICK_MS);
-    changes.add('timer', () => clearInterval(tunnel.timer));
+    changes.add('timer', () => clearTimeout(tunnel.timer));
     for (const peer of peers) if (peer.endpoint) device.connect(peer, deps.now());
+    tunnel.arm();
     return tunnel;
   }
 
@@ -280,13 +293,30 @@ export class Tunnel {
     this.device.tick(now);
     // The server's session is likely gone (or a NAT forgot us): ask for a new one now.
     if (slept || resumed) for (const peer of this.device.peerList()) if (peer.endpoint) this.device.connect(peer, now);
+    this.arm();
+  }
+
+  /** Arms the one timer for the engine's next deadline (at most CLOCK_CHECK_MS away), unless one as early is armed. */
+  private arm(): void {
+    if (this.stopped) return;
+    const now = this.deps.now();
+    const due = this.device.queuedHandshakes > 0 ? now : this.device.nextDeadline();
+    const at = Math.min(due, now + CLOCK_CHECK_MS);
+    if (this.timer !== undefined && this.wakeAt <= at) return;
+    clearTimeout(this.timer);
+    this.wakeAt = at;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.wakeAt = Infinity;
+      this.tick();
+    }, Math.max(MIN_SLEEP_MS, Math.ceil(at - now)));
   }
 
   /** Stops traffic and undoes every system change, newest first. Returns the undos that failed. */
   async stop(): Promise<Error[]> {
     if (this.stopped) return [];
     this.stopped = true;
-    clearInterval(this.timer);
+    clearTimeout(this.timer);
     return this.changes.undoAll();
   }
 
@@ -308,6 +338,7 @@ export class Tunnel {
   /** Starts a fresh handshake with every peer that has an endpoint (e.g. after giving up). */
   rehandshake(): void {
     for (const peer of this.device.peerList()) if (peer.endpoint) this.device.connect(peer, this.deps.now());
+    this.arm();
   }
 }
 
