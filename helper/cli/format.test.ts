@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { IpcError } from '../ipc/client.js';
-import { DEFAULT_SETTINGS, ErrorCode, RpcError, type Settings } from '../ipc/schema.js';
+import { DEFAULT_SETTINGS, ErrorCode, RpcError, type LeakReport, type Settings } from '../ipc/schema.js';
 import { disconnectedStatus, FAKE_SERVERS } from '../ipc/testing/fake-helper.js';
 import {
-  describeFailure, formatAddresses, formatBytes, formatCatalogLoaded, formatDuration, formatImported, formatKillSwitch, formatServers, formatSettingChange,
+  formatLeakReport, describeFailure, formatAddresses, formatBytes, formatCatalogLoaded, formatDuration, formatImported, formatKillSwitch, formatServers, formatSettingChange,
   formatSettings, formatStatus, formatStatusLine, serverLabel,
 } from './format.js';
 
@@ -88,6 +88,20 @@ describe('formatKillSwitch and formatStatus', () => {
       'Traffic outside the tunnel is blocked until you connect; umbra disconnect lifts the block.',
     ]);
     expect(formatStatus(disconnectedStatus(), undefined, NOW)).toEqual(['Disconnected']);
+  });
+
+  it('a leak check says "nothing escapes" only when a tunnel was up for it', () => {
+    const report = (state: LeakReport['state'], verdict: LeakReport['checks'][number]['verdict']): LeakReport => ({
+      checkedAt: NOW,
+      state,
+      checks: [{ id: 'public-ip', title: 'Public IP address', verdict, finding: 'seen', evidence: [] }],
+      addresses: { seen: [], seen6: [], own: [], tunnel: [] },
+      stunServers: [],
+    });
+    expect(formatLeakReport(report('connected', 'pass')).at(-1)).toBe('All checks passed: nothing escapes the tunnel.');
+    expect(formatLeakReport(report('disconnected', 'pass')).at(-1)).toBe('Not connected when checked (disconnected): these results do not show a working tunnel; connect and check again.');
+    expect(formatLeakReport(report('reconnecting', 'warn')).at(-1)).toMatch(/^Not connected when checked \(reconnecting\)/);
+    expect(formatLeakReport(report('disconnected', 'fail')).at(-1)).toMatch(/^1 check failed/);
   });
 
   it('status says when someone floods the client with handshakes, and only then', () => {

@@ -223,9 +223,12 @@ export function formatLeakReport(r: LeakReport, opts: { evidence?: boolean } = {
   lines.push(
     fails > 0
       ? `${fails} check${fails === 1 ? '' : 's'} failed: something escapes the tunnel or the kill switch is not as set.`
-      : warns > 0
-        ? `Nothing was seen escaping; ${warns} check${warns === 1 ? '' : 's'} could not prove it (see WARN).`
-        : 'All checks passed: nothing escapes the tunnel.',
+      : r.state !== 'connected'
+        // No working tunnel carried this traffic: never "nothing escapes".
+        ? `Not connected when checked (${r.state}): these results do not show a working tunnel; connect and check again.`
+        : warns > 0
+          ? `Nothing was seen escaping; ${warns} check${warns === 1 ? '' : 's'} could not prove it (see WARN).`
+          : 'All checks passed: nothing escapes the tunnel.',
   );
   return lines;
 }

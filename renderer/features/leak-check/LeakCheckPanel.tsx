@@ -77,11 +77,10 @@ function CheckItem({ result }: { result: LeakCheckResult }) {
   );
 }
 
-/** "1 failed · 1 warning · 3 passed", or the good news in words. */
-export function summarize(results: readonly LeakCheckResult[]): string {
+/** "1 failed · 1 warning · 3 passed". */
+function counts(results: readonly LeakCheckResult[]): string {
   const n = (v: LeakVerdict) => results.filter((r) => r.verdict === v).length;
   const [fail, warn, pass] = [n('fail'), n('warn'), n('pass')];
-  if (fail === 0 && warn === 0) return `All ${pass} checks passed: nothing escapes the tunnel`;
   const parts = [];
   if (fail > 0) parts.push(`${fail} failed`);
   if (warn > 0) parts.push(`${warn} ${warn === 1 ? 'warning' : 'warnings'}`);
@@ -89,10 +88,34 @@ export function summarize(results: readonly LeakCheckResult[]): string {
   return parts.join(' · ');
 }
 
+/** The counts, or the good news in words when every check passed. */
+export function summarize(results: readonly LeakCheckResult[]): string {
+  if (results.every((r) => r.verdict === 'pass')) return `All ${results.length} checks passed: nothing escapes the tunnel`;
+  return counts(results);
+}
+
+/**
+ * The headline: good news only for the connection the results were taken on. Results taken while
+ * not connected never say "nothing escapes" (no working tunnel carried that traffic), and results of an
+ * earlier connection say they are out of date.
+ */
+export function headline(
+  results: readonly LeakCheckResult[],
+  taken: { state: TunnelState | null; serverId?: string | undefined },
+  now: { state?: TunnelState | undefined; serverId?: string | undefined },
+): string {
+  const failed = results.some((r) => r.verdict === 'fail');
+  if (taken.state !== 'connected') return failed ? counts(results) : `Not connected when checked: these results do not show a working tunnel (${counts(results)})`;
+  if (now.state !== 'connected' || now.serverId !== taken.serverId) return `Out of date: taken on an earlier connection, run it again (${counts(results)})`;
+  return summarize(results);
+}
+
 export function LeakCheckPanel() {
-  const { lc, serverName } = useUmbra(
+  const { lc, serverName, nowState, nowServer } = useUmbra(
     useShallow((s) => ({
       lc: s.leakCheck,
+      nowState: s.status?.state,
+      nowServer: s.status?.server?.id,
       serverName: s.leakCheck.report?.serverId ? (s.servers.find((x) => x.id === s.leakCheck.report?.serverId)?.name ?? s.leakCheck.report.serverId) : undefined,
     })),
   );
@@ -113,7 +136,11 @@ export function LeakCheckPanel() {
         through WebRTC. It runs by itself after each connect.
       </p>
       <div role="status" aria-live="polite" className="leak-status">
-        {lc.running ? 'Checking…' : lc.results ? `${summarize(lc.results)}.` : 'No leak check has run yet.'}
+        {lc.running
+          ? 'Checking…'
+          : lc.results
+            ? `${headline(lc.results, { state: lc.state, serverId: lc.report?.serverId }, { state: nowState, serverId: nowServer })}.`
+            : 'No leak check has run yet.'}
       </div>
       <ErrorNote error={lc.error} title="The helper could not run its checks" />
       {lc.results && (

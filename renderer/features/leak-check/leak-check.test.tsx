@@ -51,7 +51,7 @@ const item = (title: string) => screen.getByRole('heading', { name: new RegExp(`
 
 describe('the leak-check panel', () => {
   it('runs on request and shows every check with its verdict in words and its finding', async () => {
-    const { m, gather } = await renderPanel(mockApi({ settings: settings({ stunServers: ['stun:203.0.113.250:3478'] }) }));
+    const { m, gather } = await renderPanel(mockApi({ settings: settings({ stunServers: ['stun:203.0.113.250:3478'] }), status: status({ state: 'connected', server: SERVERS[0] }) }));
     expect(screen.getByRole('status').textContent).toBe('No leak check has run yet.');
     fireEvent.click(runButton());
     expect(runButton().hasAttribute('disabled')).toBe(true);
@@ -68,6 +68,22 @@ describe('the leak-check panel', () => {
     expect(screen.getByText('A web page can learn only the VPN’s address (203.0.113.5) through WebRTC')).toBeTruthy();
     expect(screen.getByRole('status').textContent).toBe('1 failed · 1 warning · 3 passed.');
     expect(screen.getByText(/^Checked at .* while connected to Stockholm 1\.$/)).toBeTruthy();
+  });
+
+  it('good news only for the connection it was taken on: stale after a disconnect, never "nothing escapes" when not connected', async () => {
+    const allPass = { ...REPORT, checks: REPORT.checks.map((c) => ({ ...c, verdict: 'pass' as const })) };
+    const { m } = await renderPanel(mockApi({ status: status({ state: 'connected', server: SERVERS[0] }) }));
+    fireEvent.click(runButton());
+    await act(async () => m.take('leakCheck').resolve(allPass));
+    await act(flush);
+    expect(screen.getByRole('status').textContent).toBe('All 5 checks passed: nothing escapes the tunnel.');
+    act(() => m.emit({ type: 'status', status: status() })); // disconnected
+    expect(screen.getByRole('status').textContent).toBe('Out of date: taken on an earlier connection, run it again (5 passed).');
+
+    fireEvent.click(runButton());
+    await act(async () => m.take('leakCheck').resolve({ ...allPass, state: 'disconnected', serverId: undefined }));
+    await act(flush);
+    expect(screen.getByRole('status').textContent).toBe('Not connected when checked: these results do not show a working tunnel (5 passed).');
   });
 
   it('each verdict icon has a text alternative (not colour alone)', async () => {
