@@ -75,6 +75,8 @@ describe.skipIf(why !== '')(`the leak-check panel in Chromium in the lab's clien
       JSON.stringify({
         schemaVersion: 1,
         killSwitch: true,
+        // Connect goes to the last server (the one imported below); it never picks one by itself.
+        lastServerId: 'lab-0',
         echoUrls: [lab.internet.echoUrl],
         echoUrl6: lab.internet.echoUrl6,
         dnsLeakTest: { zone: lab.internet.dnsZone, apiUrl: lab.internet.dnsAskersUrl },

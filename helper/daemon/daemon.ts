@@ -225,8 +225,10 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     status: async () => driver.status(),
     connect: (p) =>
       one(async () => {
-        const id = p.serverId ?? store.settings().lastServerId ?? store.servers()[0]?.id;
-        if (!id) throw new RpcError(ErrorCode.NotFound, 'no servers yet: import your provider\'s WireGuard config first (umbra import FILE)');
+        // The server asked for, else the last one; never one the user did not choose.
+        const id = p.serverId ?? store.settings().lastServerId;
+        if (!id && store.servers().length === 0) throw new RpcError(ErrorCode.NotFound, 'no servers yet: import your provider\'s WireGuard config first (umbra import FILE)');
+        if (!id) throw new RpcError(ErrorCode.NotFound, 'pick a server first: umbra connect SERVER (umbra servers lists them)');
         const target = targetFor(id);
         await store.setDesired({ wantConnected: true, serverId: id });
         if (store.settings().lastServerId !== id) emit({ type: 'settings', settings: await store.updateSettings({ lastServerId: id }) });

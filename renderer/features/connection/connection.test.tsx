@@ -64,8 +64,22 @@ describe('the connect button', () => {
     expect(screen.getByRole('button', { name: 'Connect' })).toBeTruthy();
   });
 
+  it('says where Connect goes before it is pressed, and with nothing picked asks for a pick instead of choosing', async () => {
+    const { m, store } = await renderPanel();
+    const button = () => screen.getByRole('button', { name: 'Connect' });
+    expect(button().getAttribute('aria-disabled')).toBe('true');
+    expect(screen.getByText('Pick a location on the map or in the list first')).toBeTruthy();
+    fireEvent.click(button());
+    expect(m.pending).toHaveLength(0); // no server the user did not choose
+    act(() => store.getState().select('es-mad-1'));
+    expect(button().getAttribute('aria-disabled')).toBeNull();
+    const hint = document.getElementById(button().getAttribute('aria-describedby')!);
+    expect(hint?.textContent).toBe(`to ${SERVERS.find((s) => s.id === 'es-mad-1')!.name}`);
+  });
+
   it('shows a refused connect in the helper’s words, and stops being busy', async () => {
-    const { m } = await renderPanel();
+    const { m, store } = await renderPanel();
+    act(() => store.getState().select('es-mad-1'));
     fireEvent.click(screen.getByRole('button', { name: 'Connect' }));
     await act(async () => m.take('connect').reject({ code: -32002, message: "no servers yet: import your provider's WireGuard config first (umbra import FILE)" }));
     expect(screen.getByRole('alert').textContent).toContain("No servers yet: import your provider's WireGuard config first");
