@@ -46,6 +46,13 @@ describe('usage', () => {
     expect(r.err).toBe('');
   });
 
+  it('a usage error with --json: the error as JSON, exit 2', async () => {
+    const r = await cli(['--json', 'set', 'kill-switch', 'maybe']);
+    expect(r.code).toBe(2);
+    expect(r.out).toBe('');
+    expect(JSON.parse(r.err)).toEqual({ error: { kind: 'usage', message: 'set kill-switch takes on or off, not "maybe"' } });
+  });
+
   it('a usage error: what is wrong and where to look, exit 2', async () => {
     expect(await cli([])).toEqual({ code: 2, out: '', err: 'umbra: no command given\nRun "umbra help" for usage.' });
     expect(await cli(['set', 'kill-switch', 'maybe'])).toEqual({ code: 2, out: '', err: 'umbra: set kill-switch takes on or off, not "maybe"\nRun "umbra help" for usage.' });

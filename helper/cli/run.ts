@@ -40,8 +40,12 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     inv = parseArgs(argv);
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
-    io.err(`umbra: ${e.message}`);
-    io.err('Run "umbra help" for usage.');
+    // --json asked for JSON, also when the rest of the command line is wrong.
+    if (argv.includes('--json')) io.err(JSON.stringify({ error: { kind: 'usage', message: e.message } }));
+    else {
+      io.err(`umbra: ${e.message}`);
+      io.err('Run "umbra help" for usage.');
+    }
     return EXIT_USAGE;
   }
   const ctx = new Context(inv, io);
