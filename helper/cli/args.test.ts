@@ -40,6 +40,9 @@ describe('parseArgs', () => {
     expect(parseArgs(['set', 'dns-leak-test', 'off']).command).toMatchObject({ patch: { dnsLeakTest: null } });
     expect(parseArgs(['set', 'stun-servers', 'none']).command).toMatchObject({ patch: { stunServers: [] } });
     expect(parseArgs(['set', 'stun-servers', 'stun:203.0.113.250:3478']).command).toMatchObject({ patch: { stunServers: ['stun:203.0.113.250:3478'] } });
+    expect(parseArgs(['set', 'dns', '203.0.113.250,2001:db8:f::250']).command).toMatchObject({ key: 'dnsServers', patch: { dnsServers: ['203.0.113.250', '2001:db8:f::250'] } });
+    expect(parseArgs(['set', 'dns', 'config']).command).toMatchObject({ patch: { dnsServers: null } });
+    expect(() => parseArgs(['set', 'dns'])).toThrow(/usage: umbra set dns ADDRESS/);
     expect(() => parseArgs(['leak-check', 'now'])).toThrow(/leak-check takes no arguments/);
     expect(() => parseArgs(['set', 'dns-leak-test', 'lab.test'])).toThrow(/usage: umbra set dns-leak-test ZONE API-URL/);
     expect(() => parseArgs(['set', 'echo-urls'])).toThrow(/usage: umbra set echo-urls/);

@@ -47,6 +47,9 @@ commands:
   set kill-switch-on-boot on|off  block traffic from boot until you connect
   set allow-lan on|off            let local-network traffic pass the kill switch
   set auto-connect on|off         connect when the helper starts
+  set lockdown on|off             always require the VPN: block outside the tunnel in every state
+  set dns ADDRESS... | config     your own DNS servers, through the tunnel, for every server
+                                  (config: each config's DNS)
   leak-check                      check that nothing escapes the tunnel: the public IP, DNS, IPv6
                                   and the kill switch's rules (exit code 1 when a check fails)
   set echo-urls URL... | default  the IP-echo services the leak check asks (plain text or JSON IP)
@@ -79,6 +82,7 @@ export const LEAK_SETTING_KEYS: Record<string, LeakSetting> = {
   'echo-url6': 'echoUrl6',
   'dns-leak-test': 'dnsLeakTest',
   'stun-servers': 'stunServers',
+  dns: 'dnsServers',
 };
 
 /** Values given one per argument, or comma-separated. */
@@ -102,6 +106,12 @@ export function parseLeakSetting(key: string, words: string[]): { key: LeakSetti
       if (one === 'off') return { key: setting, patch: { dnsLeakTest: null } };
       if (words.length !== 2) throw new UsageError('usage: umbra set dns-leak-test ZONE API-URL | off');
       return { key: setting, patch: { dnsLeakTest: { zone: words[0]!, apiUrl: words[1]! } } };
+    case 'dnsServers': {
+      if (one === 'config') return { key: setting, patch: { dnsServers: null } };
+      const servers = listOf(words);
+      if (servers.length === 0) throw new UsageError('usage: umbra set dns ADDRESS... | config');
+      return { key: setting, patch: { dnsServers: servers } };
+    }
     case 'stunServers':
       if (one === 'default') return { key: setting, patch: { stunServers: DEFAULT_STUN_SERVERS } };
       if (one === 'none') return { key: setting, patch: { stunServers: [] } };

@@ -158,6 +158,7 @@ export const LEAK_SETTING_LABELS = {
   echoUrl6: 'Leak check, IPv6 echo service',
   dnsLeakTest: 'Leak check, DNS leak test',
   stunServers: 'Leak check, STUN servers',
+  dnsServers: 'DNS servers',
 } as const satisfies Partial<Record<keyof Settings, string>>;
 export type LeakSetting = keyof typeof LEAK_SETTING_LABELS;
 
@@ -173,6 +174,8 @@ function leakSettingValue(key: LeakSetting, s: Settings): string {
       return s.dnsLeakTest ? `names under ${s.dnsLeakTest.zone}, asking ${s.dnsLeakTest.apiUrl}` : 'off';
     case 'stunServers':
       return s.stunServers && s.stunServers.length > 0 ? s.stunServers.join(', ') : 'none';
+    case 'dnsServers':
+      return s.dnsServers && s.dnsServers.length > 0 ? `${s.dnsServers.join(', ')}, through the tunnel` : "each config's own";
   }
 }
 

@@ -22,6 +22,7 @@ import { ErrorCode, PROTOCOL_VERSION, RpcError, type Handlers, type HelperEvent,
 import { createEndpointLookup } from '../tunnel/endpoints.js';
 import { Tunnel } from '../tunnel/tunnel.js';
 import { floodText } from '../ipc/tunnel-words.js';
+import { userDnsChanged, withUserDns } from './user-dns.js';
 import { watchSleepSignal } from '../platform/sleep-signal.js';
 import { LeakChecker } from '../leakcheck/leak-check.js';
 
@@ -152,7 +153,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   function targetFor(id: string): Target {
     const server = store.server(id);
     if (!server) throw new RpcError(ErrorCode.NotFound, `no server "${id}": list them with \`umbra servers\``);
-    return { server, config: store.tunnelConfig(id) };
+    return { server, config: withUserDns(store.tunnelConfig(id), store.settings().dnsServers) };
   }
 
   // ---- what the kernel holds (a block left by a crash, or loaded at boot), then resume or hold
@@ -260,6 +261,9 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
         const lockdownChanged = Boolean(before.lockdown) !== Boolean(after.lockdown);
         if (before.killSwitchOnBoot !== after.killSwitchOnBoot || before.allowLan !== after.allowLan || lockdownChanged) await syncBootFile(after);
         if (before.killSwitch !== after.killSwitch || before.allowLan !== after.allowLan || lockdownChanged) await driver.dispatch({ type: 'policyChanged' });
+        // Other DNS servers: a wanted connection is made again with them (its block lets them through).
+        const wanted = driver.state.name === 'disconnected' || driver.state.name === 'disconnecting' ? undefined : driver.state.target.server.id;
+        if (wanted && userDnsChanged(before.dnsServers, after.dnsServers)) await driver.dispatch({ type: 'connect', target: targetFor(wanted) });
         // Turning "on boot" off lifts the boot block it holds.
         if (before.killSwitchOnBoot && !after.killSwitchOnBoot && driver.state.name === 'disconnected' && driver.state.hold === 'boot') await driver.dispatch({ type: 'disconnect' });
         emit({ type: 'settings', settings: after });

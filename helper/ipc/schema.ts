@@ -130,6 +130,11 @@ export const Settings = z.strictObject({
   echoUrl6: HttpUrl.nullable().optional(),
   /** An active DNS leak test (a zone and an API that says who asked); null or absent: none. */
   dnsLeakTest: DnsLeakTest.nullable().optional(),
+  /**
+   * The user's own DNS servers, used through the tunnel instead of the config's DNS (for every
+   * server); null or absent: the config's. The leak check counts them as the expected resolvers.
+   */
+  dnsServers: z.array(z.union([z.ipv4(), z.ipv6()], 'a DNS server is an IPv4 or IPv6 address')).min(1).max(4).nullable().optional(),
   /** STUN servers for the WebRTC check (stun:host:port), used by the UI. */
   stunServers: z.array(z.string().max(300).regex(/^stuns?:\S+$/, 'a STUN server is stun:host[:port]')).max(8).optional(),
 });
