@@ -65,6 +65,8 @@ export interface UmbraActions {
   connect(serverId?: string): Promise<void>;
   disconnect(): Promise<void>;
   setSetting(key: SwitchSetting, value: boolean): Promise<void>;
+  /** The user's own DNS servers (null: each config's); resolves with the helper's error, if it refused them. */
+  setDnsServers(servers: string[] | null): Promise<UmbraError | undefined>;
   /** Resolves with the imported server and the lines the helper left out, or undefined (the error is in `errors.import`). */
   importConfig(text: string, name?: string): Promise<Result<'importConfig'> | undefined>;
   /**
@@ -303,6 +305,20 @@ export function createUmbraStore(api: UmbraApi, options: StoreOptions = {}): Umb
           fail(scope, e);
         } finally {
           set((st) => ({ busy: { ...st.busy, settings: { ...st.busy.settings, [key]: false } } }));
+        }
+      },
+
+      async setDnsServers(servers) {
+        const seq = settingsSeq;
+        try {
+          const settings = await api.call('setSettings', { dnsServers: servers });
+          if (seq === settingsSeq) {
+            settingsSeq++;
+            set({ settings });
+          }
+          return undefined;
+        } catch (e) {
+          return toUmbraError(e);
         }
       },
 

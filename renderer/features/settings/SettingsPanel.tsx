@@ -8,6 +8,7 @@ import type { SwitchSetting } from '../../store/store.js';
 import type { Result } from '../../api.js';
 import { ErrorNote } from '../../ui/ErrorNote.js';
 import { Switch } from '../../ui/Switch.js';
+import { DnsServers } from './DnsServers.js';
 
 const SWITCHES: { key: SwitchSetting; label: string; description: string }[] = [
   {
@@ -235,6 +236,7 @@ export function SettingsPanel({ launchAtLoginOffered }: { launchAtLoginOffered: 
         <ErrorNote error={error} title="The setting did not change" onDismiss={() => dismissError('settings')} />
         <LaunchAtLogin offered={launchAtLoginOffered} />
       </section>
+      <DnsServers />
       <ImportConfig />
       <LoadCatalog />
     </section>

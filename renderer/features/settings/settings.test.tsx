@@ -46,6 +46,31 @@ describe('settings', () => {
     expect(screen.getByRole('switch', { name: 'Lockdown' }).getAttribute('aria-checked')).toBe('true');
   });
 
+  it('DNS servers: your own through the tunnel, the helper\'s refusal in its words, empty for each config\'s', async () => {
+    const { m } = await renderSettings(mockApi({ settings: settings({}) }));
+    const field = screen.getByRole('textbox', { name: 'DNS server addresses' });
+    expect((field as HTMLInputElement).value).toBe('');
+    fireEvent.change(field, { target: { value: '9.9.9.9, 2620:fe::fe' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Save DNS servers' }));
+    let call = m.take('setSettings');
+    expect(call.params).toEqual({ dnsServers: ['9.9.9.9', '2620:fe::fe'] });
+    await act(async () => call.resolve(settings({ dnsServers: ['9.9.9.9', '2620:fe::fe'] })));
+    expect(screen.getByText('Using 9.9.9.9, 2620:fe::fe through the tunnel.')).toBeTruthy();
+
+    fireEvent.change(field, { target: { value: 'nine' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Save DNS servers' }));
+    call = m.take('setSettings');
+    await act(async () => call.reject({ code: -32602, message: 'dnsServers.0: a DNS server is an IPv4 or IPv6 address' }));
+    expect(screen.getByRole('alert').textContent).toContain('a DNS server is an IPv4 or IPv6 address');
+
+    fireEvent.change(field, { target: { value: '' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Save DNS servers' }));
+    call = m.take('setSettings');
+    expect(call.params).toEqual({ dnsServers: null });
+    await act(async () => call.resolve(settings({})));
+    expect(screen.getByText('Using each config’s own DNS.')).toBeTruthy();
+  });
+
   it('launch at login appears only where the main process offers it', async () => {
     await renderSettings();
     expect(screen.queryByRole('switch', { name: 'Launch at login' })).toBeNull();
