@@ -28,7 +28,7 @@ describe('tray model, state by state', () => {
     expect(m.tooltip).toBe('Umbra: Connected to Stockholm, Sweden');
     expect(first(m)).toEqual({ kind: 'action', label: 'Disconnect', action: { type: 'disconnect' }, enabled: true });
     expect(m.items[1]).toEqual({ kind: 'label', label: 'Connected · Stockholm, Sweden' });
-    expect(labels(m.items)).toEqual(['Disconnect', 'Connected · Stockholm, Sweden', '---', 'Recent locations', 'Kill switch', '---', 'Show window', 'Quit']);
+    expect(labels(m.items)).toEqual(['Disconnect', 'Connected · Stockholm, Sweden', '---', 'Recent locations', 'Kill switch', '---', 'Show window', 'Quit (the VPN stays on)']);
   });
 
   it('connected, no reply from the server lately: the tooltip says for how long', () => {
@@ -96,6 +96,13 @@ describe('tray model, state by state', () => {
     expect(m.items[1]).toEqual({ kind: 'label', label: 'Blocked · lockdown is on' });
     expect(first(m)).toMatchObject({ label: 'Connect to homelab' });
     expect(m.items[2]).toEqual({ kind: 'action', label: 'Turn lockdown off', action: { type: 'setLockdown', enabled: false }, enabled: true });
+  });
+
+  it('Quit says what it leaves behind: the VPN, a block, or nothing', () => {
+    const quit = (m: TrayModel) => m.items.at(-1)!;
+    expect(quit(model(mirror(status({ state: 'reconnecting', server: HOMELAB, blocked: true }))))).toMatchObject({ label: 'Quit (the VPN stays on)', action: { type: 'quit' } });
+    expect(quit(model(mirror(status({ blocked: true, hold: 'lockdown' }))))).toMatchObject({ label: 'Quit (traffic stays blocked)' });
+    expect(quit(model(mirror(status())))).toMatchObject({ label: 'Quit' });
   });
 
   it('a block follows the kernel: a hold without a block in the kernel is not shown as blocking', () => {

@@ -164,6 +164,15 @@ function liftBlock(mirror: MirrorState): TrayMenuItem[] {
   return [];
 }
 
+/** Quitting the app stops neither the helper's tunnel nor its block: the item says so. */
+function quitLabel(mirror: MirrorState): string {
+  const s = mirror.status;
+  if (mirror.reachable !== true || !s) return 'Quit';
+  if (WANTS_TUNNEL.has(s.state)) return 'Quit (the VPN stays on)';
+  if (s.blocked) return 'Quit (traffic stays blocked)';
+  return 'Quit';
+}
+
 function recentMenu(mirror: MirrorState, recent: readonly string[]): TrayMenuItem {
   const servers = mirror.servers ?? [];
   const usable = mirror.reachable === true && mirror.status !== undefined && mirror.status.state !== 'disconnecting';
@@ -211,7 +220,7 @@ export function trayModel({ mirror, recent, panel, now = Date.now() }: TrayInput
       killSwitchItem(mirror),
       { kind: 'separator' },
       { kind: 'action', label: 'Show window', action: { type: 'showWindow' }, enabled: true },
-      { kind: 'action', label: 'Quit', action: { type: 'quit' }, enabled: true },
+      { kind: 'action', label: quitLabel(mirror), action: { type: 'quit' }, enabled: true },
     ],
   };
 }

@@ -14,7 +14,8 @@ const SWITCHES: { key: SwitchSetting; label: string; description: string }[] = [
   {
     key: 'killSwitchOnBoot',
     label: 'Kill switch on boot',
-    description: 'Block all traffic from early boot, before any network is up, until you connect or turn this off.',
+    description:
+      'From the next boot on: no network at all from early boot, before any network is up, until you connect (or turn this off, which lifts it). Nothing changes until then.',
   },
   {
     key: 'lockdown',
