@@ -17,8 +17,12 @@ commands:
                   until Ctrl-C (SIGINT) or SIGTERM; then remove everything it added
   help            this text`;
 
+/** The commands that hold private keys: no core dump, no ptrace by the same uid, from the start. */
+const HOLDS_KEYS = new Set(['serve', 'up']);
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  if (command !== undefined && HOLDS_KEYS.has(command)) (await import('./platform/process.js')).denyCoreDumps();
   switch (command) {
     case 'up':
       if (rest.length !== 1) throw new UsageError('usage: umbrad up FILE.conf');

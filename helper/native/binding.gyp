@@ -12,6 +12,7 @@
         "src/errors.cc",
         "src/offload.cc",
         "src/poller.cc",
+        "src/process.cc",
         "src/sockopt.cc",
         "src/tun.cc",
         "src/udp.cc"

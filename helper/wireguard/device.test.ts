@@ -99,6 +99,18 @@ describe('two in-memory peers', () => {
 });
 
 describe('timers with a manual clock', () => {
+  it('zeroes a handshake\'s ephemeral private key and chaining key once it is done with it', () => {
+    const p = new Pair();
+    p.a.device.send(ipv4('100.64.0.2', '100.64.0.1', Uint8Array.of(1)), p.now); // an initiation, not yet answered
+    const state = p.a.peer.pendingInitiation!;
+    const [eph, ck] = [state.ephemeralPrivate, state.chainingKey];
+    expect(eph.some((b) => b !== 0) && ck.some((b) => b !== 0)).toBe(true);
+    p.run(); // answered: the session's keys exist, the handshake's secrets do not
+    expect(p.a.peer.current).toBeDefined();
+    expect(p.a.peer.pendingInitiation).toBeUndefined();
+    expect([eph.every((b) => b === 0), ck.every((b) => b === 0)]).toEqual([true, true]);
+  });
+
   it('after a long sleep, a packet that starts a handshake before the first tick: the erasure keeps that initiation', () => {
     const p = new Pair();
     expect(p.aToB()).toBe(true);

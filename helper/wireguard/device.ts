@@ -324,7 +324,7 @@ export class Device {
         return this.initiate(peer, now, true);
       case 'give-up-handshake':
         peer.queue = [];
-        peer.pendingInitiation = undefined;
+        peer.dropPendingInitiation();
         this.io.onEvent?.({ type: 'handshake-failed', peer, reason: 'no response from the peer' });
         return;
       case 'send-keepalive':
@@ -358,6 +358,7 @@ export class Device {
     if (!peer.endpoint) return;
     if (!retry && (peer.timers.handshakeInProgress || now - peer.lastInitiationSentAt < REKEY_TIMEOUT)) return;
     if (peer.pendingInitiation) this.indices.delete(peer.pendingInitiation.localIndex);
+    peer.dropPendingInitiation(); // the one it replaces: its secrets go now, not at GC
     const localIndex = this.newIndex(peer);
     const created = createInitiation({
       local: { privateKey: this.privateKey, publicKey: this.publicKey },
@@ -472,8 +473,8 @@ export class Device {
     if (!peer || entry.keypair || !state || state.localIndex !== m.receiver) return this.drop('unknown-index');
     const done = consumeResponse(state, this.privateKey, peer.presharedKey, d, this.aead);
     if (!done) return this.drop('unauthenticated');
-    peer.pendingInitiation = undefined;
     const kp = new Keypair(done.keys, state.localIndex, done.remoteIndex, true, now);
+    peer.dropPendingInitiation();
     this.indices.set(state.localIndex, { peer, keypair: kp });
     // The initiator uses its new keypair at once; the old current becomes previous.
     if (peer.next) this.retire(peer.next);

@@ -71,7 +71,11 @@ export class Peer {
   wipeKeys(keepPending = false): void {
     for (const k of this.keypairs()) k.wipe();
     this.previous = this.current = this.next = undefined;
-    if (keepPending) return;
+    if (!keepPending) this.dropPendingInitiation();
+  }
+
+  /** Forgets the initiation in flight, zeroing its ephemeral private key and chaining key first. */
+  dropPendingInitiation(): void {
     if (this.pendingInitiation) wipe(this.pendingInitiation.ephemeralPrivate, this.pendingInitiation.chainingKey);
     this.pendingInitiation = undefined;
   }

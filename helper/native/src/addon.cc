@@ -46,6 +46,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("interfaceState", Napi::Function::New(env, InterfaceState, "interfaceState"));
   exports.Set("aeadOpen", Napi::Function::New(env, AeadOpen, "aeadOpen"));
   exports.Set("aeadImpl", Napi::Function::New(env, AeadImpl, "aeadImpl"));
+  exports.Set("denyCoreDumps", Napi::Function::New(env, DenyCoreDumps, "denyCoreDumps"));
   return exports;
 }
 

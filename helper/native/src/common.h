@@ -105,4 +105,7 @@ Napi::Value AeadSeal(const Napi::CallbackInfo& info);
 Napi::Value AeadOpen(const Napi::CallbackInfo& info);
 Napi::Value AeadImpl(const Napi::CallbackInfo& info);
 
+// process.cc
+Napi::Value DenyCoreDumps(const Napi::CallbackInfo& info);
+
 }  // namespace umbra
