@@ -158,10 +158,15 @@ async function main(): Promise<number> {
       });
     } else {
       console.log(`umbra demo: Electron cannot start here (${el.reason}): browser mode`);
-      host = await startBrowserHost({ socketPath: daemon.socket, distDir: RENDERER_DIST, host: '127.0.0.1', port });
+      // Run as root under sudo, the browser is the sudo user's: the host lets that uid in (and only
+      // it and root), and the launch page with the key is theirs alone.
+      const sudoUid = Number(process.env.SUDO_UID);
+      const browserUser = process.getuid?.() === 0 && Number.isInteger(sudoUid) && sudoUid > 0 ? { uid: sudoUid, gid: Number(process.env.SUDO_GID ?? sudoUid) } : undefined;
+      host = await startBrowserHost({ socketPath: daemon.socket, distDir: RENDERER_DIST, host: '127.0.0.1', port, ...(browserUser ? { browserUser } : {}) });
       console.log('\nOpen the app in a browser on this machine (127.0.0.1 only; the address carries this session\'s key):');
       console.log(`  ${host.url}`);
-      if (!flags['no-open'] && hasDisplay()) openInBrowser(host.url);
+      // The key never goes into xdg-open's argv (readable by every local user): a private file:// page forwards to it.
+      if (!flags['no-open'] && hasDisplay()) openInBrowser(host.openUrl);
     }
 
     console.log('\nPick a city on the map and press Connect. From another terminal:');

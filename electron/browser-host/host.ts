@@ -7,14 +7,23 @@
 // CORS headers ever sent, cannot send the header either. The Host header must name 127.0.0.1 or
 // localhost with this port (DNS rebinding), callers must be on loopback, and the socket listens on
 // 127.0.0.1 only. Static files carry the app's CSP and the usual hardening headers.
+//
+// Other local accounts: every connection's peer is looked up in /proc/net/tcp{,6} (peer-uid.ts)
+// and one from a uid other than ours (or the browser user's we were given) is refused before it
+// sends a byte, so a token that leaked is still of no use from another account. And the token is
+// never put where they can read it: the address to hand to xdg-open is `openUrl`, a file:// page
+// in a 0700 directory of the user's (launch-file.ts) that forwards to `url`; `url` itself is for
+// in-process use (Playwright's page.goto), never for another program's argv.
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
 import { HelperLink } from '../main/helper-link.js';
 import { createApi } from './api.js';
 import { loadBridgeScript } from './bridge-asset.js';
+import { writeLaunchFile, type LaunchFile, type LaunchOwner } from './launch-file.js';
+import { loopbackPeerUid } from './peer-uid.js';
 import { BRIDGE_PATH, CALL_PATH, EVENTS_PATH, TOKEN_HEADER } from './protocol.js';
 import { injectBridge, staticSite } from './static-files.js';
 
@@ -57,11 +66,22 @@ export interface BrowserHostOptions {
   backoffMs?: number[];
   /** How long to wait for the first word on the helper before serving. Default 6000 ms. */
   firstContactMs?: number;
+  /**
+   * The account whose browser opens the page, when it is not ours (a host run as root for the
+   * lab, the desktop user's browser): its connections are let in too, and the launch page is
+   * written into its runtime directory, owned by it. Default: our own uid and gid.
+   */
+  browserUser?: LaunchOwner;
 }
 
 export interface BrowserHost {
-  /** Open this: http://127.0.0.1:PORT/#token=… (the page moves the token out of the address bar). */
+  /**
+   * http://127.0.0.1:PORT/#token=… (the page moves the token out of the address bar). Carries the
+   * token: for this process only (page.goto); give other programs {@link openUrl}.
+   */
   url: string;
+  /** file:// address of the launch page (0600, in a 0700 directory): what to pass to xdg-open. */
+  openUrl: string;
   /** http://127.0.0.1:PORT */
   origin: string;
   port: number;
@@ -85,6 +105,9 @@ export async function startBrowserHost(opts: BrowserHostOptions): Promise<Browse
     extra: { [BRIDGE_PATH]: { body: bridgeJs, type: 'text/javascript; charset=utf-8' } },
   });
 
+  const self = { uid: process.getuid?.() ?? -1, gid: process.getgid?.() ?? -1 };
+  const browserUser = opts.browserUser ?? self;
+  const allowedUids = new Set([self.uid, browserUser.uid]);
   const token = randomBytes(32).toString('base64url');
   const tokenBuf = Buffer.from(token);
   const link = new HelperLink({ socketPath: opts.socketPath, ...(opts.backoffMs ? { backoffMs: opts.backoffMs } : {}) });
@@ -106,7 +129,19 @@ export async function startBrowserHost(opts: BrowserHostOptions): Promise<Browse
     return buf.length === tokenBuf.length && timingSafeEqual(buf, tokenBuf);
   };
 
+  // Looked up as the connection arrives (the client's row is there while it is connected), and
+  // awaited before any request on it is answered.
+  const peerChecks = new WeakMap<Socket, Promise<boolean>>();
+  const checkPeer = async (sock: Socket): Promise<boolean> => {
+    if (sock.localAddress === undefined || sock.localPort === undefined || sock.remoteAddress === undefined || sock.remotePort === undefined) return false;
+    const uid = await loopbackPeerUid({ address: sock.localAddress, port: sock.localPort }, { address: sock.remoteAddress, port: sock.remotePort });
+    // 'unsupported': no /proc/net/tcp (not Linux), nothing to check against; the token still holds.
+    return uid === 'unsupported' || (typeof uid === 'number' && allowedUids.has(uid));
+  };
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const peerOk = await (peerChecks.get(req.socket) ?? checkPeer(req.socket));
+    if (!peerOk) return refuse(res, 403, 'forbidden: this connection comes from another local account');
     const remote = req.socket.remoteAddress ?? '';
     if (!/^(::ffff:)?127\./.test(remote)) return refuse(res, 403, 'forbidden');
     if (!allowedHosts().has((req.headers.host ?? '').toLowerCase())) return refuse(res, 403, 'forbidden: wrong Host');
@@ -140,6 +175,7 @@ export async function startBrowserHost(opts: BrowserHostOptions): Promise<Browse
       else res.destroy();
     });
   });
+  server.on('connection', (sock: Socket) => peerChecks.set(sock, checkPeer(sock)));
   server.headersTimeout = 10_000;
   server.requestTimeout = 0; // event streams stay open
 
@@ -169,10 +205,20 @@ export async function startBrowserHost(opts: BrowserHostOptions): Promise<Browse
   }
   port = (server.address() as AddressInfo).port;
   const origin = `http://127.0.0.1:${port}`;
+  const url = `${origin}/#token=${token}`;
+  let launch: LaunchFile;
+  try {
+    launch = writeLaunchFile(url, browserUser);
+  } catch (e) {
+    server.close();
+    await link.stop();
+    throw new Error(`could not write the browser-mode launch page: ${(e as Error).message}`);
+  }
 
   let closing: Promise<void> | undefined;
   return {
-    url: `${origin}/#token=${token}`,
+    url,
+    openUrl: launch.url,
     origin,
     port,
     token,
@@ -182,6 +228,7 @@ export async function startBrowserHost(opts: BrowserHostOptions): Promise<Browse
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         api.closeStreams();
         server.closeAllConnections();
+        launch.remove();
         await closed;
         await link.stop();
       })()),

@@ -38,7 +38,9 @@ async function main(): Promise<number> {
   const socketPath = values.socket ?? process.env.UMBRA_SOCKET ?? DEFAULT_SOCKET_PATH;
   const host = await startBrowserHost({ socketPath, distDir: resolve(values.dist ?? DEFAULT_DIST_DIR), host: '127.0.0.1', port });
   if (!host.link.reachable) console.error(`umbra browser host: ${host.link.message ?? 'the helper cannot be reached yet'} (the page says so too, and reconnects by itself)`);
+  // The terminal may show the token; another program's argv may not (/proc/<pid>/cmdline is public).
   console.log(`Umbra in browser mode: open ${host.url}`);
+  console.log(`  (to open it from a script: xdg-open ${host.openUrl})`);
   await new Promise<void>((done) => {
     process.once('SIGINT', done);
     process.once('SIGTERM', done);
