@@ -15,7 +15,21 @@ commands:
                   umbra-early-boot unit does with nft directly)
   up FILE.conf    bring a WireGuard tunnel up from a wg-quick config, in the foreground,
                   until Ctrl-C (SIGINT) or SIGTERM; then remove everything it added
-  help            this text`;
+  version [--json], --version
+                  the version, the runtime and the AEAD backend the data path uses
+  help            this text
+
+serve and up refuse to start when the only AEAD left is the pure-JavaScript one (noble);
+UMBRA_ALLOW_SLOW_AEAD=1 lets them.`;
+
+/** serve and up: refuses (a message, exit 1) a runtime with no fast AEAD, unless told to accept it. */
+async function fastAeadOrRefuse(): Promise<string | undefined> {
+  const { systemAead, slowAeadRefusal, ALLOW_SLOW_AEAD } = await import('./commands/version.js');
+  const { backend, detail } = systemAead();
+  const refusal = slowAeadRefusal(backend);
+  if (refusal === undefined && backend === 'noble') console.error(`umbrad: warning: running on ${detail} (${ALLOW_SLOW_AEAD}=1): expect a slow tunnel`);
+  return refusal;
+}
 
 /** The commands that hold private keys: no core dump, no ptrace by the same uid, from the start. */
 const HOLDS_KEYS = new Set(['serve', 'up']);
@@ -24,11 +38,25 @@ async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command !== undefined && HOLDS_KEYS.has(command)) (await import('./platform/process.js')).denyCoreDumps();
   switch (command) {
-    case 'up':
+    case 'up': {
       if (rest.length !== 1) throw new UsageError('usage: umbrad up FILE.conf');
+      const refusal = await fastAeadOrRefuse();
+      if (refusal) throw new Error(refusal);
       return (await import('./commands/up.js')).up(rest[0]!, (l) => console.log(l), (l) => console.error(l));
-    case 'serve':
+    }
+    case 'serve': {
+      const refusal = await fastAeadOrRefuse();
+      if (refusal) throw new Error(refusal);
       return (await import('./commands/serve.js')).serve(rest, (l) => console.error(`umbrad: ${l}`));
+    }
+    case 'version':
+    case '--version':
+    case '-V': {
+      const json = rest.length === 1 && rest[0] === '--json';
+      if (rest.length > (json ? 1 : 0)) throw new UsageError('usage: umbrad version [--json]');
+      console.log((await import('./commands/version.js')).versionReport(json));
+      return 0;
+    }
     case 'early-boot': {
       const { stateDir } = parseOptions(rest, { stateDir: '/var/lib/umbra' }, { '--state-dir': 'stateDir' });
       const [{ earlyBoot }, { systemRunner }] = await Promise.all([import('./commands/early-boot.js'), import('./platform/exec.js')]);

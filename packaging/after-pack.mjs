@@ -7,14 +7,20 @@
 // dist/helper/ (the .js files, no tests) and writes the helper's package.json ("type": "module",
 // and the app's version, which the helper reports). Then it fails the build when a part of the
 // helper is missing (extraResources only warns about a missing source, e.g. the native addon).
+// It also unpacks the Node.js runtime the helper and the CLI run on (node-runtime.mjs) into
+// resources/helper/node/: the pinned Node LTS for the architecture being packed.
 import { cp, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import builderUtil from 'builder-util';
+import { installNodeRuntime, runtimeCacheDir, RUNTIME_NODE } from './node-runtime.mjs';
 
 /** Paths under resources/ that a package must have, or the helper cannot run or be installed. */
 export const HELPER_PARTS = [
   'helper/package.json',
   'helper/bin/umbrad.js',
   'helper/bin/umbra.js',
+  RUNTIME_NODE,
+  'helper/node/LICENSE',
   'helper/dist/helper/main.js',
   'helper/dist/helper/cli.js',
   'helper/helper/native/build/Release/umbra_native.node',
@@ -61,6 +67,7 @@ export default async function afterPack(context) {
     filter: async (src) => isHelperFile(src, (await stat(src)).isDirectory()),
   });
   await writeFile(join(helper, 'package.json'), helperPackageJson(packager.appInfo.version));
+  installNodeRuntime(resources, builderUtil.Arch[context.arch], runtimeCacheDir(projectDir));
 
   const missing = [];
   for (const part of HELPER_PARTS) {

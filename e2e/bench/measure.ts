@@ -79,6 +79,8 @@ export interface MeasureOptions {
   pingCount: number;
   /** Extra node flags for umbrad (e.g. --cpu-prof). */
   umbraNodeFlags: string[];
+  /** The Node.js and the umbrad.js to run (--helper-from: a packaged tree); this Node and the checkout's by default. */
+  umbrad?: { node: string; script: string };
   /** The client namespace as it was before any client ran (networkSnapshot). */
   baseline: string;
   log: (line: string) => void;
@@ -182,11 +184,11 @@ function whileRunning(c: Started, what: string): { died: Promise<never>; cancel:
   return { died, cancel: () => clearInterval(timer) };
 }
 
-function startUmbra(lab: Lab, confText: string, nodeFlags: string[], t0: number): Started {
+function startUmbra(lab: Lab, confText: string, nodeFlags: string[], t0: number, umbrad = { node: process.execPath, script: UMBRAD }): Started {
   const dir = mkdtempSync(join(tmpdir(), 'umbra-bench-'));
   const file = join(dir, 'umbra.conf');
   writeFileSync(file, confText, { mode: 0o600 });
-  const child = lab.spawn(lab.client.ns, [process.execPath, ...nodeFlags, UMBRAD, 'up', file]);
+  const child = lab.spawn(lab.client.ns, [umbrad.node, ...nodeFlags, umbrad.script, 'up', file]);
   const w = watch(child);
   if (child.pid === undefined) {
     rmSync(dir, { recursive: true, force: true });
@@ -370,7 +372,7 @@ async function startOnce(lab: Lab, kind: ClientKind, o: MeasureOptions, holder: 
     // ping is running (its header is out) before the clock starts.
     await probe.w.waitFor(/^PING /m, 5000, 'ping probe start');
     const t0 = wallMs();
-    const client = kind === 'umbra' ? startUmbra(lab, lab.clientConfig(0), o.umbraNodeFlags, t0) : await startWg(lab, t0);
+    const client = kind === 'umbra' ? startUmbra(lab, lab.clientConfig(0), o.umbraNodeFlags, t0, o.umbrad) : await startWg(lab, t0);
     holder.client = client;
     const reply = new RegExp(`^\\[(\\d+\\.\\d+)\\] \\d+ bytes from ${escapeRe(target)}:`, 'm');
     const alive = whileRunning(client, kind);
@@ -442,8 +444,10 @@ export async function measureClient(lab: Lab, kind: ClientKind, o: MeasureOption
     const pid = client.pid;
     result.pid = pid;
     result.comm = comm(pid);
-    const expected = kind === 'umbra' ? 'node' : 'wireguard-go';
-    if (result.comm !== expected) result.errors.push(`pid ${pid} is "${result.comm}", not ${expected}: RSS/CPU would be of the wrong process`);
+    // Node 24 (the packaged helper's, --helper-from) names its main thread, and so the process, "MainThread".
+    const expected = kind === 'umbra' ? ['node', 'MainThread'] : ['wireguard-go'];
+    const isClient = (c: string | undefined) => c !== undefined && expected.includes(c);
+    if (!isClient(result.comm)) result.errors.push(`pid ${pid} is "${result.comm}", not ${expected.join(' or ')}: RSS/CPU would be of the wrong process`);
 
     await sleep(1000);
     result.idleRssKb = statusKb(pid, 'VmRSS');
@@ -462,7 +466,7 @@ export async function measureClient(lab: Lab, kind: ClientKind, o: MeasureOption
       } catch (e) {
         result.errors.push((e as Error).message);
       }
-      if (comm(pid) !== expected) {
+      if (!isClient(comm(pid))) {
         result.errors.push(`${kind} (pid ${pid}) is gone: ${client.output().slice(-1000)}`);
         break;
       }

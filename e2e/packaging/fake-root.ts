@@ -124,12 +124,17 @@ export function fakeRoot(opts: { systemdRunning?: boolean; users?: string } = {}
   };
 }
 
-/** The script that prints how it was called: stands in for Electron's binary (umbra-app). */
-export const FAKE_ELECTRON = '#!/bin/sh\necho "ELECTRON_RUN_AS_NODE=$ELECTRON_RUN_AS_NODE $*"\n';
+/** Stands in for Electron's binary (umbra-app): nothing of the helper may run it. */
+export const FAKE_ELECTRON = '#!/bin/sh\necho "umbra-app must not run: $*" >&2\nexit 99\n';
+/**
+ * Stands in for the shipped Node.js (resources/helper/node/bin/node): prints how it was called,
+ * and whether NODE_OPTIONS reached it.
+ */
+export const FAKE_NODE = '#!/bin/sh\necho "node[NODE_OPTIONS=${NODE_OPTIONS:-}] $*"\n';
 
 /**
  * An unpacked app as electron-builder lays it out (only what the scripts use): umbra-app,
- * chrome-sandbox, resources/helper/ (the launchers' targets and the units from helper/systemd/)
+ * chrome-sandbox, resources/helper/ (the launchers' targets, the Node.js runtime in node/, and the units from helper/systemd/)
  * and resources/packaging/linux/ (from packaging/linux/). `version` marks the unit files, so an
  * upgrade can be told apart.
  */
@@ -137,7 +142,9 @@ export function writeApp(dir: string, version = '0.1.0'): void {
   const res = join(dir, 'resources');
   mkdirSync(join(res, 'helper', 'bin'), { recursive: true });
   mkdirSync(join(res, 'helper', 'systemd'), { recursive: true });
+  mkdirSync(join(res, 'helper', 'node', 'bin'), { recursive: true });
   writeFileSync(join(dir, 'umbra-app'), FAKE_ELECTRON, { mode: 0o755 });
+  writeFileSync(join(res, 'helper', 'node', 'bin', 'node'), FAKE_NODE, { mode: 0o755 });
   writeFileSync(join(dir, 'chrome-sandbox'), '', { mode: 0o755 });
   writeFileSync(join(res, 'helper', 'bin', 'umbrad.js'), '// umbrad\n');
   writeFileSync(join(res, 'helper', 'bin', 'umbra.js'), '// umbra\n');

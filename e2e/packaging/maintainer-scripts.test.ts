@@ -92,24 +92,26 @@ describe('install (postinst configure)', () => {
       expect(statSync(installed).mode & 0o777).toBe(0o644);
     }
     const launcher = readFileSync(r.path('/usr/lib/umbra/umbrad'), 'utf8');
-    expect(launcher).toMatch(/^ELECTRON_RUN_AS_NODE=1 exec '\/opt\/Umbra\/umbra-app' '\/opt\/Umbra\/resources\/helper\/bin\/umbrad\.js' "\$@"$/m);
+    expect(launcher).toMatch(/^exec '\/opt\/Umbra\/resources\/helper\/node\/bin\/node' '\/opt\/Umbra\/resources\/helper\/bin\/umbrad\.js' "\$@"$/m);
+    expect(launcher).not.toMatch(/umbra-app|ELECTRON_RUN_AS_NODE/);
     expect(statSync(r.path('/usr/lib/umbra/umbrad')).mode & 0o777).toBe(0o755);
     expect(readFileSync(r.path('/usr/bin/umbra'), 'utf8')).toMatch(
-      /^ELECTRON_RUN_AS_NODE=1 exec '\/opt\/Umbra\/umbra-app' '\/opt\/Umbra\/resources\/helper\/bin\/umbra\.js' "\$@"$/m,
+      /^exec '\/opt\/Umbra\/resources\/helper\/node\/bin\/node' '\/opt\/Umbra\/resources\/helper\/bin\/umbra\.js' "\$@"$/m,
     );
     // The unit runs the launcher that was just written.
     expect(readFileSync(r.path('/usr/lib/systemd/system/umbrad.service'), 'utf8')).toMatch(/^ExecStart=\/usr\/lib\/umbra\/umbrad serve$/m);
     expect(r.hasGroup('umbra')).toBe(true);
   });
 
-  it('the launchers run the helper and the CLI on Electron with ELECTRON_RUN_AS_NODE=1', () => {
+  it('the launchers run the helper and the CLI on the shipped Node.js, without the caller\'s NODE_OPTIONS', () => {
     install();
     // The launchers name /opt/Umbra; here that is inside the throwaway root.
     for (const [file, entry] of [['/usr/lib/umbra/umbrad', 'umbrad.js'], ['/usr/bin/umbra', 'umbra.js']] as const) {
       const copy = r.path(`${file}.test`);
       writeFileSync(copy, readFileSync(r.path(file), 'utf8').replaceAll("'/opt/Umbra/", `'${r.path('/opt/Umbra')}/`));
-      const res = spawnSync('/bin/sh', [copy, 'serve', '--two words'], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin' } });
-      expect(res.stdout.trim()).toBe(`ELECTRON_RUN_AS_NODE=1 ${r.path('/opt/Umbra/resources/helper/bin')}/${entry} serve --two words`);
+      const res = spawnSync('/bin/sh', [copy, 'serve', '--two words'], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin', NODE_OPTIONS: '--require /tmp/evil.js' } });
+      expect(res.stderr).toBe('');
+      expect(res.stdout.trim()).toBe(`node[NODE_OPTIONS=] ${r.path('/opt/Umbra/resources/helper/bin')}/${entry} serve --two words`);
     }
   });
 
@@ -270,7 +272,7 @@ describe('setup-helper.sh', () => {
   it('refuses an app folder it cannot write into a launcher safely, or one without the app', () => {
     expect(r.run(setupHelper, ['install', '--app-dir', "/opt/it's"]).err).toMatch(/may only hold/);
     expect(r.run(setupHelper, ['install', '--app-dir', 'opt/Umbra']).err).toMatch(/absolute/);
-    expect(r.run(setupHelper, ['install', '--app-dir', '/opt/Other']).err).toMatch(/no Electron runtime/);
+    expect(r.run(setupHelper, ['install', '--app-dir', '/opt/Other']).err).toMatch(/no Node\.js runtime at \/opt\/Other\/resources\/helper\/node\/bin\/node/);
     expect(r.run(setupHelper, ['frob']).code).not.toBe(0);
     expect(r.calls().filter((c) => !c.startsWith('getent'))).toEqual([]);
   });

@@ -1,7 +1,6 @@
 // The helper daemon: the one owner of the tunnel, the firewall, DNS and the settings that affect
 // them. It composes the state store, the connection state machine, the kill switch and DNS, and
 // serves them over the IPC socket. Every state change is pushed to subscribers as it happens.
-import { readFileSync } from 'node:fs';
 import { systemRunner, type CommandRunner } from '../platform/exec.js';
 import { UMBRA_FWMARK, UMBRA_TABLE } from '../platform/routing/constants.js';
 import { Firewall, startWatchdog } from '../platform/firewall/firewall.js';
@@ -25,6 +24,7 @@ import { floodText } from '../ipc/tunnel-words.js';
 import { userDnsChanged, withUserDns } from './user-dns.js';
 import { watchSleepSignal } from '../platform/sleep-signal.js';
 import { LeakChecker } from '../leakcheck/leak-check.js';
+import { engineInfo, packageVersion, systemAead } from '../commands/version.js';
 
 export interface DaemonOptions {
   socketPath: string;
@@ -51,15 +51,6 @@ export interface Daemon {
 }
 
 const isTunnelDev = (dev: string) => dev.startsWith('umbra');
-
-function packageVersion(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: string };
-    return pkg.version ?? '0.0.0';
-  } catch {
-    return '0.0.0';
-  }
-}
 
 /** Runs one task at a time, in order: the user's commands must not interleave. */
 function serial() {
@@ -114,7 +105,10 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     log,
   });
 
+  // One AEAD for every tunnel, the one status reports (main.ts refused to start on a slow one).
+  const aead = systemAead();
   const driver = new TunnelDriver({
+    engine: engineInfo(aead),
     firewall: owner,
     resolve: async (ep) => {
       const r = await lookup.resolve(ep);
@@ -124,6 +118,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     lookupResolvers: () => lookup.resolvers(),
     startTunnel: (cfg, hooks) =>
       Tunnel.start(cfg, {
+        aead: aead.aead,
         onEvent: (e) => {
           if (e.type === 'handshake-complete') hooks.onHandshake();
           else if (e.type === 'handshake-failed') hooks.onGiveUp();

@@ -43,6 +43,8 @@ export interface DriverDeps {
   /** Epoch milliseconds. */
   now(): number;
   onChange(s: TunnelStatus): void;
+  /** What the data path runs on (AEAD backend, runtime), reported in every status. */
+  engine?: TunnelStatus['engine'];
 }
 
 // Tuning (ours, not the protocol's).
@@ -110,6 +112,7 @@ export class TunnelDriver {
       ...(ps?.handshakeFloodDropped ? { handshakeFloodDropped: ps.handshakeFloodDropped } : {}),
       error: 'error' in s ? s.error : undefined,
       attempt: isWanting(s) ? s.attempt : 0,
+      ...(this.deps.engine ? { engine: this.deps.engine } : {}),
     };
   }
 

@@ -94,6 +94,8 @@ export const TunnelStatus = z.strictObject({
   error: ErrorInfo.optional(),
   /** Connection attempts since the user asked to connect (0 before the first failure). */
   attempt: z.number().int().nonnegative(),
+  /** What the helper's data path runs on: its AEAD backend ('openssl' is the fast one) and runtime ("node v24.22.3"). */
+  engine: z.strictObject({ aead: z.enum(['openssl', 'node', 'noble']), runtime: z.string().max(100) }).optional(),
 });
 export type TunnelStatus = z.infer<typeof TunnelStatus>;
 

@@ -21,14 +21,14 @@ import { dgramBatchSocket } from '../platform/udp/dgram-batch.js';
 import { openUdpSocket as openSystemUdp, type UdpSocketOptions } from '../platform/udp/marked-socket.js';
 import { ChangeSet } from '../platform/undo.js';
 import { Device, type EngineEvent, type Endpoint } from '../wireguard/device.js';
-import { nobleAead, type Aead } from '../wireguard/crypto/aead.js';
+import { type Aead } from '../wireguard/crypto/aead.js';
 import type { Peer } from '../wireguard/peer.js';
 import { openBatchTun, tunDeviceAsBatch, type BatchTun } from './batch-tun.js';
 import { resolveEndpoint, systemResolver, type Resolver } from './endpoints.js';
 import { linkState } from './link-state.js';
 import { bootClock } from './clock.js';
 import { SleepDetector } from './sleep-detector.js';
-import { loadNativeAead, nodeAead, nodeCryptoHasChaCha } from './node-aead.js';
+import { systemAead } from './aead-choice.js';
 
 export const DEFAULT_MTU = 1420;
 /**
@@ -230,8 +230,8 @@ export class Tunnel {
       random: deps.random,
       now,
       wallClockOffset: Date.now() - now,
-      // The fastest backend this Node has: the addon, node:crypto, else noble (the reference).
-      aead: opts.aead ?? loadNativeAead() ?? (nodeCryptoHasChaCha() ? nodeAead : nobleAead),
+      // The fastest backend this Node has (the one status and --version report).
+      aead: opts.aead ?? systemAead().aead,
       mtu,
     });
     changes.add('WireGuard device', () => device.close());

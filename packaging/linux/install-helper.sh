@@ -4,12 +4,12 @@
 #
 #   install-helper.sh install --appimage FILE [--user NAME]
 #   install-helper.sh install --from DIR [--user NAME]
-#       Puts a copy of the app's runtime in /opt/umbra-helper (the helper runs on the Node.js
-#       inside Electron, and the AppImage's own mount disappears when the app quits; root cannot
-#       read that mount anyway), then runs setup-helper.sh install from that copy: the group
+#       Puts a copy of the app in /opt/umbra-helper (the helper and the Node.js it runs on,
+#       resources/helper/node, live inside the AppImage, whose mount disappears when the app
+#       quits; root cannot read that mount anyway), then runs setup-helper.sh install from that copy: the group
 #       "umbra" with NAME in it, /usr/lib/umbra/umbrad, /usr/bin/umbra, the units, enabled and
 #       started. FILE is the AppImage, unpacked with its own --appimage-extract (no FUSE needed);
-#       DIR is an unpacked app (a folder with umbra-app and resources/helper/). Run again over an
+#       DIR is an unpacked app (a folder with resources/helper/). Run again over an
 #       installed helper, it replaces the copy and restarts the helper.
 #   install-helper.sh uninstall [--purge]
 #       setup-helper.sh remove (helper stopped and disabled, kill-switch table deleted), then
@@ -50,7 +50,7 @@ fi
 # two renames; the running helper keeps its open files until it is restarted.
 put_in_place() {
   staged=$1
-  [ -x "$staged/umbra-app" ] || die "no umbra-app in the unpacked app"
+  [ -x "$staged/resources/helper/node/bin/node" ] || die "no Node.js runtime (resources/helper/node/bin/node) in the unpacked app"
   [ -f "$staged/resources/helper/bin/umbrad.js" ] || die "no helper in the unpacked app"
   if [ "$(id -u)" = 0 ]; then chown -R 0:0 "$staged"; fi
   chmod -R go-w "$staged"

@@ -18,7 +18,8 @@
 #   setup-helper.sh purge
 #       remove, then the settings (/var/lib/umbra) and the group too
 #
-# DIR is where the app is unpacked: DIR/umbra-app (Electron) and DIR/resources/helper/. NAME
+# DIR is where the app is unpacked: DIR/resources/helper/ (the helper, and in node/ the Node.js
+# it runs on). NAME
 # (default: $SUDO_USER, else the user whose uid pkexec gives in $PKEXEC_UID) is added to the
 # group "umbra", whose members may control the helper without root.
 # UMBRA_ROOT, for tests only: a folder that stands for / in every path this script reads or
@@ -69,7 +70,7 @@ check_app_dir() {
   case $APP_DIR in
     *[!A-Za-z0-9._/-]*) die "--app-dir may only hold letters, digits and . _ - /: $APP_DIR" ;;
   esac
-  [ -x "$ROOT$APP_DIR/umbra-app" ] || die "no Electron runtime at $APP_DIR/umbra-app"
+  [ -x "$ROOT$APP_DIR/resources/helper/node/bin/node" ] || die "no Node.js runtime at $APP_DIR/resources/helper/node/bin/node"
   [ -f "$ROOT$APP_DIR/resources/helper/bin/umbrad.js" ] || die "no helper in $APP_DIR/resources/helper"
 }
 
