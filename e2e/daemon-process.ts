@@ -36,7 +36,8 @@ export class DaemonRun {
       '--state-dir', this.stateDir,
       '--resolv-conf', this.lab.client.resolvConfPath,
       '--dns', 'resolv-conf',
-    ], { env: this.opts.env });
+    // The lab's "internet" is documentation space over plain http: the helper's lab allowance.
+    ], { env: { UMBRA_LAB_NETWORKS: '1', ...this.opts.env } });
     this.child = child;
     child.stderr?.on('data', (d: Buffer) => (this.err += d.toString()));
     const deadline = Date.now() + 15_000;

@@ -18,6 +18,17 @@ describe('parseArgs', () => {
     expect(parseArgs(['load-catalog', 'HTTPS://vpn.example/servers.json']).command).toEqual({ name: 'load-catalog', source: { url: 'HTTPS://vpn.example/servers.json' } });
   });
 
+  it('load-catalog: --key pins the provider\'s signing key, --unsigned accepts an unsigned URL on purpose', () => {
+    expect(parseArgs(['load-catalog', 'https://vpn.example/c.json', '--key', 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=']).command)
+      .toEqual({ name: 'load-catalog', source: { url: 'https://vpn.example/c.json' }, signingKey: 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=' });
+    expect(parseArgs(['load-catalog', '--unsigned', 'https://vpn.example/c.json']).command)
+      .toEqual({ name: 'load-catalog', source: { url: 'https://vpn.example/c.json' }, allowUnsigned: true });
+    expect(parseArgs(['load-catalog', 'c.json', '--key=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=']).command).toEqual({ name: 'load-catalog', source: { file: 'c.json' }, signingKey: 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=' });
+    expect(() => parseArgs(['load-catalog', 'c.json', '--unsigned'])).toThrow(/--unsigned goes with a URL/);
+    expect(() => parseArgs(['load-catalog', 'https://x.example/c', '--unsigned', '--key', 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA='])).toThrow(/contradict/);
+    expect(() => parseArgs(['status', '--unsigned'])).toThrow(/go with load-catalog/);
+  });
+
   it('parses the settings, on and off', () => {
     expect(parseArgs(['set', 'kill-switch', 'on']).command).toEqual({ name: 'set', key: 'killSwitch', value: true });
     expect(parseArgs(['set', 'kill-switch-on-boot', 'off']).command).toEqual({ name: 'set', key: 'killSwitchOnBoot', value: false });

@@ -17,7 +17,7 @@ export type Command =
   | { name: 'servers' }
   | { name: 'settings' }
   | { name: 'import'; file: string; serverName?: string }
-  | { name: 'load-catalog'; source: { file: string } | { url: string } }
+  | { name: 'load-catalog'; source: { file: string } | { url: string }; signingKey?: string; allowUnsigned?: boolean }
   | { name: 'connect'; server?: string }
   | { name: 'disconnect' }
   | { name: 'set'; key: BooleanSetting; value: boolean }
@@ -40,8 +40,12 @@ commands:
                                   last one) and wait until connected or failed
   disconnect                      disconnect (with the kill switch on, this lifts the block)
   import FILE [--name NAME]       add a server from a WireGuard config (a wg-quick .conf file)
-  load-catalog FILE|URL           load your provider's server list (JSON); a FILE is read by this
-                                  command, as you, and sent to the helper; a URL the helper fetches
+  load-catalog FILE|URL [--key KEY] [--unsigned]
+                                  load your provider's server list (JSON); a FILE is read by this
+                                  command, as you, and sent to the helper; an https URL the helper
+                                  fetches. --key: the provider's Ed25519 signing key (base64) you
+                                  pin: the catalog must be signed by it. --unsigned: accept an
+                                  unsigned catalog from a URL (anyone on the way could change it)
   settings                        show the settings
   set kill-switch on|off          block all traffic outside the tunnel while you want to be connected
   set kill-switch-on-boot on|off  block traffic from boot until you connect
@@ -128,6 +132,8 @@ export function parseArgs(argv: readonly string[]): Invocation {
   let json = false;
   let help = false;
   let serverName: string | undefined;
+  let signingKey: string | undefined;
+  let unsigned = false;
   const words: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -149,6 +155,13 @@ export function parseArgs(argv: readonly string[]): Invocation {
       case '--name':
         serverName = value();
         break;
+      case '--key':
+        signingKey = value();
+        break;
+      case '--unsigned':
+        if (inline !== undefined) throw new UsageError('--unsigned takes no value');
+        unsigned = true;
+        break;
       case '--json':
         if (inline !== undefined) throw new UsageError('--json takes no value');
         json = true;
@@ -169,6 +182,7 @@ export function parseArgs(argv: readonly string[]): Invocation {
   if (help) return { ...base, command: { name: 'help' } };
   const [name, ...rest] = words;
   if (serverName !== undefined && name !== 'import') throw new UsageError('--name goes with import: umbra import FILE --name NAME');
+  if ((signingKey !== undefined || unsigned) && name !== 'load-catalog') throw new UsageError('--key and --unsigned go with load-catalog: umbra load-catalog URL --key KEY');
   const none = (command: Command): Invocation => {
     if (rest.length > 0) throw new UsageError(`${name} takes no arguments (got ${rest.join(' ')})`);
     return { ...base, command };
@@ -191,9 +205,20 @@ export function parseArgs(argv: readonly string[]): Invocation {
       return { ...base, command: { name: 'import', file: rest[0]!, ...(serverName === undefined ? {} : { serverName }) } };
     }
     case 'load-catalog': {
-      if (rest.length !== 1) throw new UsageError('usage: umbra load-catalog FILE|URL');
+      if (rest.length !== 1) throw new UsageError('usage: umbra load-catalog FILE|URL [--key KEY] [--unsigned]');
       const source = rest[0]!;
-      return { ...base, command: { name: 'load-catalog', source: /^https?:\/\//i.test(source) ? { url: source } : { file: source } } };
+      const isUrl = /^https?:\/\//i.test(source);
+      if (unsigned && !isUrl) throw new UsageError('--unsigned goes with a URL: a catalog file you chose may be unsigned without it');
+      if (unsigned && signingKey !== undefined) throw new UsageError('--key and --unsigned contradict each other: a pinned key needs a catalog signed by it');
+      return {
+        ...base,
+        command: {
+          name: 'load-catalog',
+          source: isUrl ? { url: source } : { file: source },
+          ...(signingKey !== undefined ? { signingKey } : {}),
+          ...(unsigned ? { allowUnsigned: true } : {}),
+        },
+      };
     }
     case 'connect':
       if (rest.length > 1) throw new UsageError('usage: umbra connect [SERVER]  (one server: an id or name from umbra servers)');

@@ -1,7 +1,7 @@
 // What `umbra` prints, as pure functions of the helper's answers (and the time, for durations).
 import { IpcError } from '../ipc/client.js';
 import { floodText, HOLD_TEXT, noReplyText, WANTS_TUNNEL } from '../ipc/tunnel-words.js';
-import { ErrorCode, RpcError, type BlockHold, type ImportNote, type LeakReport, type LeakVerdict, type ServerInfo, type Settings, type TunnelStatus } from '../ipc/schema.js';
+import { ErrorCode, RpcError, type BlockHold, type ImportNote, type CatalogTrust, type LeakReport, type LeakVerdict, type ServerInfo, type Settings, type TunnelStatus } from '../ipc/schema.js';
 
 export const EXIT_OK = 0;
 /** The helper answered with an error, or the operation did not reach its goal. */
@@ -244,9 +244,10 @@ export function formatImported(server: ServerInfo, notes: readonly ImportNote[] 
 }
 
 /** After a catalog loaded: how many servers it gave, and where to see them. */
-export function formatCatalogLoaded(servers: readonly ServerInfo[]): string[] {
+export function formatCatalogLoaded(servers: readonly ServerInfo[], trust?: CatalogTrust): string[] {
   const n = servers.filter((s) => s.source === 'catalog').length;
-  return [`Loaded the catalog: ${n} server${n === 1 ? '' : 's'} (${servers.length} in all)`, 'See them with: umbra servers'];
+  const signed = trust === undefined ? [] : [trust.signed ? `Signed by the key you pinned (${trust.keyFingerprint ?? '?'})` : 'Unsigned: nothing proves it came from your provider unchanged'];
+  return [`Loaded the catalog: ${n} server${n === 1 ? '' : 's'} (${servers.length} in all)`, ...signed, 'See them with: umbra servers'];
 }
 
 export interface Failure {

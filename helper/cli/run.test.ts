@@ -186,6 +186,11 @@ describe('commands', () => {
     expect(JSON.stringify(fake.calls)).not.toContain(file);
     await cli(['--socket', path, 'load-catalog', 'https://vpn.example/servers.json']);
     expect(fake.calls.at(-1)).toMatchObject({ method: 'loadCatalog', params: { url: 'https://vpn.example/servers.json' } });
+    await cli(['--socket', path, 'load-catalog', 'https://vpn.example/servers.json', '--unsigned']);
+    expect(fake.calls.at(-1)?.params).toEqual({ url: 'https://vpn.example/servers.json', allowUnsigned: true });
+    const key = Buffer.alloc(32, 5).toString('base64');
+    await cli(['--socket', path, 'load-catalog', file, '--key', key]);
+    expect(fake.calls.at(-1)?.params).toEqual({ text, signingKey: key });
   });
 
   it('load-catalog and import: a missing file, a directory, an unreadable file, a FIFO: the CLI\'s own error, nothing sent', async () => {

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { IpcClient, IpcError } from '../ipc/client.js';
-import { MAX_CATALOG_TEXT_BYTES, MAX_CONFIG_BYTES, PROTOCOL_VERSION, ServerId, type HelperEvent, type Settings, type TunnelStatus } from '../ipc/schema.js';
+import { MAX_CATALOG_TEXT_BYTES, MAX_CONFIG_BYTES, PROTOCOL_VERSION, ServerId, type HelperEvent, type Params, type Settings, type TunnelStatus } from '../ipc/schema.js';
 import { parseArgs, socketPath, UsageError, USAGE, type Command, type Invocation } from './args.js';
 import { readUserFile, UserFileError } from './read-user-file.js';
 import {
@@ -131,7 +131,7 @@ class Context {
       case 'import':
         return this.importConfig(command.file, command.serverName);
       case 'load-catalog':
-        return this.loadCatalog(command.source);
+        return this.loadCatalog(command);
       case 'connect':
         return this.connectTunnel(command.server);
       case 'disconnect':
@@ -183,18 +183,20 @@ class Context {
     return EXIT_OK;
   }
 
-  private async loadCatalog(source: { file: string } | { url: string }): Promise<number> {
-    let params: { text: string } | { url: string };
+  private async loadCatalog(command: Extract<Command, { name: 'load-catalog' }>): Promise<number> {
+    const { source, signingKey, allowUnsigned } = command;
+    const key = signingKey !== undefined ? { signingKey } : {};
+    let params: Params<'loadCatalog'>;
     if ('file' in source) {
       const text = await this.readUserText(source.file, MAX_CATALOG_TEXT_BYTES, (size) =>
         `${source.file} is ${size} bytes; a catalog file is at most ${MAX_CATALOG_TEXT_BYTES / 1024} KiB (load a larger one by its https URL)`);
       if (text.trim() === '') throw new CliFailure(`${source.file} is empty: a catalog is a JSON file with a "servers" list`);
-      params = { text };
+      params = { text, ...key };
     } else {
-      params = { url: source.url };
+      params = { url: source.url, ...key, ...(allowUnsigned ? { allowUnsigned } : {}) };
     }
-    const { servers } = await (await this.connect()).call('loadCatalog', params);
-    this.print({ servers }, () => formatCatalogLoaded(servers));
+    const { servers, trust } = await (await this.connect()).call('loadCatalog', params);
+    this.print(trust ? { servers, trust } : { servers }, () => formatCatalogLoaded(servers, trust));
     return EXIT_OK;
   }
 

@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ErrorCode, RpcError, type HelperEvent } from '../ipc/schema.js';
 import { validateParams } from '../ipc/validation.js';
 import { importHandlers } from './import-handlers.js';
+import type { SafeGet } from '../platform/net/safe-fetch.js';
 import { StateStore } from './store/state-store.js';
 import { catalogEntry, PROVIDER_CONF } from './store/testdata/configs.js';
 
@@ -31,11 +32,12 @@ vi.mock('node:fs/promises', async (original) => recorded(await original<typeof i
 let root: string;
 let events: HelperEvent[];
 let handlers: ReturnType<typeof importHandlers>;
+let store: StateStore;
 const caller = { pid: 4242, uid: 1000, gid: 1000 };
 
 beforeEach(async () => {
   root = await mkdtemp(join(tmpdir(), 'umbra-import-handlers-'));
-  const store = await StateStore.open(join(root, 'state'), () => undefined);
+  store = await StateStore.open(join(root, 'state'), () => undefined);
   events = [];
   handlers = importHandlers({ store, emit: (e) => events.push(e), one: (t) => t() });
   await handlers.importConfig({ text: PROVIDER_CONF, name: 'se' }, caller);
@@ -102,6 +104,34 @@ describe('loadCatalog never opens a path a caller names', () => {
     expect(seen.args.some((a) => a.startsWith(join(root, 'state')))).toBe(true);
     expect(servers.map((s) => s.id)).toEqual(['se', 'se-got-001']);
     expect(events.at(-1)).toEqual({ type: 'servers', servers });
+  });
+});
+
+describe('loadCatalog by URL', () => {
+  const served: string[] = [];
+  const get: SafeGet = async (url) => {
+    served.push(url);
+    return { body: Buffer.from(JSON.stringify({ servers: [catalogEntry({ id: 'fi-hel-001' })] })), url };
+  };
+
+  it('an unsigned catalog from a URL is refused unless the caller allows it, and then says it is unsigned', async () => {
+    const h = importHandlers({ store, emit: (e) => events.push(e), one: (t) => t(), get });
+    const e = await rpcError(h.loadCatalog({ url: 'https://catalog.example/servers.json' }, caller));
+    expect(e.code).toBe(ErrorCode.InvalidParams);
+    expect(e.message).toMatch(/not signed/);
+    expect(store.servers().map((s) => s.id)).toEqual(['se']);
+    const r = await h.loadCatalog({ url: 'https://catalog.example/servers.json', allowUnsigned: true }, caller);
+    expect(r.trust).toEqual({ signed: false });
+    expect(r.servers.map((s) => s.id)).toEqual(['se', 'fi-hel-001']);
+    expect(served).toEqual(['https://catalog.example/servers.json', 'https://catalog.example/servers.json']);
+  });
+
+  it('the helper\'s own fetch refuses loopback and metadata addresses', async () => {
+    for (const url of ['https://127.0.0.1/servers.json', 'https://169.254.169.254/latest/', 'http://198.51.100.1:8080/']) {
+      const e = await rpcError(handlers.loadCatalog({ url, allowUnsigned: true }, caller));
+      expect(e.code).toBe(ErrorCode.InvalidParams);
+      expect(e.message).toMatch(/refused/);
+    }
   });
 });
 

@@ -215,6 +215,13 @@ export const ImportNote = z.strictObject({
 });
 export type ImportNote = z.infer<typeof ImportNote>;
 
+/** A provider's catalog-signing key: an Ed25519 public key, 32 bytes in base64. */
+export const SigningKey = z.string().regex(/^[A-Za-z0-9+/]{43}=$/, 'a signing key is an Ed25519 public key: 32 bytes in base64 (44 characters)');
+
+/** What the helper could say about a loaded catalog: signed by a pinned key (its fingerprint), or not. */
+export const CatalogTrust = z.strictObject({ signed: z.boolean(), keyFingerprint: z.string().max(32).optional() });
+export type CatalogTrust = z.infer<typeof CatalogTrust>;
+
 // ------------------------------------------------------------------ methods
 
 const Empty = z.strictObject({});
@@ -236,12 +243,21 @@ export const methods = {
   },
   removeServer: { params: z.strictObject({ id: ServerId }), result: z.strictObject({ servers: z.array(ServerInfo) }) },
   /** A catalog's JSON TEXT (the client reads the file as the user; the helper opens no path), or a URL. */
+  /**
+   * signingKey: the provider's Ed25519 public key the user pinned (base64); the catalog must then be
+   * signed by it. allowUnsigned: the user's explicit consent to an unsigned catalog from a URL (a
+   * file's text may be unsigned without it). URLs are https (http only under the lab allowance).
+   * trust: whether the catalog was signed, and by which key (always sent by this helper).
+   */
   loadCatalog: {
     params: z.union([
-      z.strictObject({ text: z.string().min(1).refine((t) => new TextEncoder().encode(t).length <= MAX_CATALOG_TEXT_BYTES, `a catalog sent as text is at most ${MAX_CATALOG_TEXT_BYTES / 1024} KiB`) }),
-      z.strictObject({ url: z.url({ protocol: /^https?$/ }).max(4096) }),
+      z.strictObject({
+        text: z.string().min(1).refine((t) => new TextEncoder().encode(t).length <= MAX_CATALOG_TEXT_BYTES, `a catalog sent as text is at most ${MAX_CATALOG_TEXT_BYTES / 1024} KiB`),
+        signingKey: SigningKey.optional(),
+      }),
+      z.strictObject({ url: z.url({ protocol: /^https?$/ }).max(4096), signingKey: SigningKey.optional(), allowUnsigned: z.boolean().optional() }),
     ]),
-    result: z.strictObject({ servers: z.array(ServerInfo) }),
+    result: z.strictObject({ servers: z.array(ServerInfo), trust: CatalogTrust.optional() }),
   },
   getSettings: { params: Empty, result: Settings },
   setSettings: { params: Settings.partial().strict(), result: Settings },

@@ -1,4 +1,6 @@
-// The parsers of the probes, and the probes against servers on loopback (HTTP and a tiny DNS responder).
+// The parsers of the probes, and the probes against servers on loopback (HTTP and a tiny DNS
+// responder). HTTP goes through the safe fetch, which refuses loopback: the tests name a lab
+// address (under the lab allowance) and a test-only dial override carries it to the local server.
 import { createSocket } from 'node:dgram';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -7,6 +9,10 @@ import { FakeRunner } from '../platform/testing/fake-runner.js';
 import {
   dnsQuery, echoAddress, fetchAskers, parseAskers, parseEchoBody, parseOwnAddresses, parseResolvConf, parseResolvectlDns, parseRouteGet, routeGet,
 } from './probes.js';
+import { createSafeFetch } from '../platform/net/safe-fetch.js';
+
+/** Lab addresses pass the policy; whatever passes is dialled at the local server instead. */
+const labGet = createSafeFetch({ lab: true, localNetworks: () => [], dialOverride: () => ({ address: '127.0.0.1', family: 4 }) });
 
 const closers: (() => void)[] = [];
 afterEach(() => {
@@ -21,7 +27,7 @@ async function httpServer(handler: (url: URL) => { status?: number; body: string
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   closers.push(() => server.close());
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return `http://203.0.113.9:${(server.address() as AddressInfo).port}`;
 }
 
 describe('parsers', () => {
@@ -89,11 +95,11 @@ describe('parsers', () => {
 describe('probes on loopback', () => {
   it('echoAddress: the address in a 200 answer; errors say why', async () => {
     const base = await httpServer((u) => (u.pathname === '/' ? { body: '203.0.113.2\n' } : u.pathname === '/json' ? { body: '{"ip":"198.51.100.2"}' } : u.pathname === '/html' ? { body: '<p>hi</p>' } : { status: 503, body: 'busy' }));
-    expect(await echoAddress(`${base}/`, { timeoutMs: 2000 })).toBe('203.0.113.2');
-    expect(await echoAddress(`${base}/json`, { timeoutMs: 2000 })).toBe('198.51.100.2');
-    await expect(echoAddress(`${base}/html`, { timeoutMs: 2000 })).rejects.toThrow(/not an IP address/);
-    await expect(echoAddress(`${base}/down`, { timeoutMs: 2000 })).rejects.toThrow('HTTP 503');
-    await expect(echoAddress(`${base}/`, { timeoutMs: 2000, family: 6 })).rejects.toThrow(/not an IPv6 address/);
+    expect(await echoAddress(`${base}/`, { timeoutMs: 2000 }, labGet)).toBe('203.0.113.2');
+    expect(await echoAddress(`${base}/json`, { timeoutMs: 2000 }, labGet)).toBe('198.51.100.2');
+    await expect(echoAddress(`${base}/html`, { timeoutMs: 2000 }, labGet)).rejects.toThrow(/^the answer is not an IP address$/);
+    await expect(echoAddress(`${base}/down`, { timeoutMs: 2000 }, labGet)).rejects.toThrow('HTTP 503');
+    await expect(echoAddress(`${base}/`, { timeoutMs: 2000, family: 6 }, labGet)).rejects.toThrow(/not an IPv6 address/);
   });
 
   it('echoAddress: a service that never answers times out', async () => {
@@ -104,7 +110,7 @@ describe('probes on loopback', () => {
     closers.push(() => server.closeAllConnections());
     closers.push(() => server.close());
     const t0 = Date.now();
-    await expect(echoAddress(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`, { timeoutMs: 200 })).rejects.toThrow('no answer within 200 ms');
+    await expect(echoAddress(`http://203.0.113.9:${(server.address() as AddressInfo).port}/`, { timeoutMs: 200 }, labGet)).rejects.toThrow('no answer within 200 ms');
     expect(Date.now() - t0).toBeLessThan(2000);
   });
 
@@ -114,8 +120,32 @@ describe('probes on loopback', () => {
       asked = u.search;
       return { body: JSON.stringify(['203.0.113.2']) };
     });
-    expect(await fetchAskers(`${base}/dns-askers?token=t`, 'umbra-x.lab.test', 2000)).toEqual(['203.0.113.2']);
+    expect(await fetchAskers(`${base}/dns-askers?token=t`, 'umbra-x.lab.test', 2000, labGet)).toEqual(['203.0.113.2']);
     expect(asked).toBe('?token=t&name=umbra-x.lab.test');
+  });
+
+  it('the helper\'s own fetch refuses loopback and the lab ranges: nothing reaches the server', async () => {
+    let hits = 0;
+    const server = createServer((_req, res) => {
+      hits++;
+      res.end('203.0.113.2');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    closers.push(() => server.close());
+    const port = (server.address() as AddressInfo).port;
+    await expect(echoAddress(`http://127.0.0.1:${port}/`, { timeoutMs: 2000 })).rejects.toThrow(/refused: 127\.0\.0\.1 is a loopback address/);
+    await expect(fetchAskers(`http://[::ffff:127.0.0.1]:${port}/dns-askers`, 'x.lab.test', 2000)).rejects.toThrow(/refused/);
+    const noLab = createSafeFetch({ lab: false, localNetworks: () => [], dialOverride: () => ({ address: '127.0.0.1', family: 4 }) });
+    await expect(echoAddress(`http://203.0.113.9:${port}/`, { timeoutMs: 2000 }, noLab)).rejects.toThrow(/only the test lab/);
+    expect(hits).toBe(0);
+  });
+
+  it('errors never quote the answer', async () => {
+    const base = await httpServer(() => ({ body: '<html>SECRET-ROUTER-PAGE</html>' }));
+    const e1 = await echoAddress(`${base}/`, { timeoutMs: 2000 }, labGet).catch((e: Error) => e.message);
+    const e2 = await fetchAskers(`${base}/`, 'x.lab.test', 2000, labGet).catch((e: Error) => e.message);
+    expect(e1).toBe('the answer is not an IP address');
+    expect(e2).toBe('the answer is not JSON');
   });
 
   it('dnsQuery: sends one query and reads the rcode of the matching answer', async () => {

@@ -2,71 +2,39 @@
 // DNS queries straight to a resolver (node:dgram), the kernel's routes and addresses (`ip -j`), and
 // the resolvers the system uses (the resolv.conf the helper manages, or systemd-resolved).
 // Every network request has a short timeout and opens a fresh connection (no keep-alive pool: a
-// connection opened before the tunnel came up would keep its old source address).
+// connection opened before the tunnel came up would keep its old source address). Errors never
+// quote what a service answered: the URL came from a caller.
 import { createSocket } from 'node:dgram';
-import http from 'node:http';
-import https from 'node:https';
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import type { CommandRunner } from '../platform/exec.js';
+import { helperFetch, SafeFetchError, type SafeGet } from '../platform/net/safe-fetch.js';
 import { encodeQuery, parseResponseHead, rcodeName, TYPE_A } from './dns-wire.js';
 import { canonicalIp, type RouteFact } from './verdicts.js';
 
 const MAX_BODY = 16 * 1024;
 
-/** The body of a 200 answer to GET `url`; rejects with a short message otherwise. */
-export function httpGet(url: string, opts: { timeoutMs: number; family?: 4 | 6; accept?: string }): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let u: URL;
-    try {
-      u = new URL(url);
-    } catch {
-      reject(new Error(`not a URL: ${url}`));
-      return;
-    }
-    const mod = u.protocol === 'https:' ? https : u.protocol === 'http:' ? http : undefined;
-    if (!mod) {
-      reject(new Error(`only http and https URLs: ${url}`));
-      return;
-    }
-    const host = u.hostname.replace(/^\[|\]$/g, '');
-    const literal = isIP(host) !== 0;
-    if (literal && opts.family !== undefined && isIP(host) !== opts.family) {
-      reject(new Error(`${host} is not an IPv${opts.family} address`));
-      return;
-    }
-    const signal = AbortSignal.timeout(opts.timeoutMs);
-    const req = mod.get(
-      u,
-      {
-        agent: false,
-        signal,
-        headers: { accept: opts.accept ?? 'text/plain, application/json;q=0.9', 'user-agent': 'umbra-leak-check', 'cache-control': 'no-store' },
-        ...(literal || opts.family === undefined ? {} : { family: opts.family }),
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (c: Buffer) => {
-          size += c.length;
-          if (size > MAX_BODY) {
-            req.destroy(new Error(`the answer is longer than ${MAX_BODY} bytes`));
-            return;
-          }
-          chunks.push(c);
-        });
-        res.on('end', () => {
-          if (res.statusCode !== 200) reject(new Error(`HTTP ${res.statusCode ?? '?'}`));
-          else resolve(Buffer.concat(chunks).toString('utf8'));
-        });
-        res.on('error', (e) => reject(e));
-      },
-    );
-    req.on('error', (e: NodeJS.ErrnoException) => {
-      if (signal.aborted) reject(new Error(`no answer within ${opts.timeoutMs} ms`));
-      else reject(new Error(e.code ? `${e.code}${e.message.includes(e.code) ? '' : `: ${e.message}`}` : e.message));
+/**
+ * The body of a 2xx answer to GET `url`, through the helper's safe fetch (https to public
+ * addresses only, every redirect checked; see platform/net/safe-fetch.ts); rejects with a short
+ * message that says nothing of the answer otherwise.
+ */
+export async function httpGet(url: string, opts: { timeoutMs: number; family?: 4 | 6; accept?: string }, get: SafeGet = helperFetch()): Promise<string> {
+  try {
+    const { body } = await get(url, {
+      timeoutMs: opts.timeoutMs,
+      maxBytes: MAX_BODY,
+      accept: opts.accept ?? 'text/plain, application/json;q=0.9',
+      maxRedirects: 2,
+      ...(opts.family !== undefined ? { family: opts.family } : {}),
     });
-  });
+    return body.toString('utf8');
+  } catch (e) {
+    if (!(e instanceof SafeFetchError)) throw new Error('the request failed');
+    if (e.code === 'timeout') throw new Error(`no answer within ${opts.timeoutMs} ms`);
+    if (e.code === 'status') throw new Error(`HTTP ${e.status ?? '?'}`);
+    throw new Error(e.message);
+  }
 }
 
 /** The address in an IP-echo answer: plain text ("203.0.113.2\n") or JSON ({"ip": "…"}). */
@@ -92,16 +60,20 @@ export function parseEchoBody(body: string): string | undefined {
 }
 
 /** The address an IP-echo service sees for this machine. */
-export async function echoAddress(url: string, opts: { timeoutMs: number; family?: 4 | 6 }): Promise<string> {
-  const body = await httpGet(url, opts);
-  const address = parseEchoBody(body);
-  if (!address) throw new Error(`the answer is not an IP address: ${JSON.stringify(body.slice(0, 60))}`);
+export async function echoAddress(url: string, opts: { timeoutMs: number; family?: 4 | 6 }, get?: SafeGet): Promise<string> {
+  const address = parseEchoBody(await httpGet(url, opts, get));
+  if (!address) throw new Error('the answer is not an IP address');
   return address;
 }
 
 /** The addresses in a leak-test API's answer: ["a", …], [{ip|source|address: "a"}, …] or {askers|sources|ips: [...]}. */
 export function parseAskers(body: string): string[] {
-  const v: unknown = JSON.parse(body);
+  let v: unknown;
+  try {
+    v = JSON.parse(body);
+  } catch {
+    throw new Error('the answer is not JSON'); // JSON.parse's message quotes the text
+  }
   const list = Array.isArray(v)
     ? v
     : typeof v === 'object' && v !== null
@@ -123,10 +95,10 @@ export function parseAskers(body: string): string[] {
 }
 
 /** Who asked the leak-test DNS for `name`: GET apiUrl with ?name=<name>. */
-export async function fetchAskers(apiUrl: string, name: string, timeoutMs: number): Promise<string[]> {
+export async function fetchAskers(apiUrl: string, name: string, timeoutMs: number, get?: SafeGet): Promise<string[]> {
   const u = new URL(apiUrl);
   u.searchParams.set('name', name);
-  return parseAskers(await httpGet(u.toString(), { timeoutMs, accept: 'application/json' }));
+  return parseAskers(await httpGet(u.toString(), { timeoutMs, accept: 'application/json' }, get));
 }
 
 /** One DNS query (type A) straight to `server`:53 over UDP; resolves with the answer's rcode name. */

@@ -3,7 +3,7 @@
 // errors they returned). Nothing here guesses the helper's state: a call in flight shows as busy,
 // and the shown state changes only when the helper reports it (in an event or a call's result).
 import { createStore, type StoreApi } from 'zustand/vanilla';
-import { toUmbraError, type HelperEvent, type LeakCheckResult, type LeakReport, type Result, type ServerInfo, type Settings, type TunnelState, type TunnelStatus, type UmbraApi, type UmbraError } from '../api.js';
+import { toUmbraError, type HelperEvent, type LeakCheckResult, type LeakReport, type Params, type Result, type ServerInfo, type Settings, type TunnelState, type TunnelStatus, type UmbraApi, type UmbraError } from '../api.js';
 import { gatherCandidates, webrtcCheck, type CandidateGatherer, type GatherResult } from '../features/leak-check/webrtc.js';
 
 export type HelperPhase = 'starting' | 'ready' | 'unreachable';
@@ -54,6 +54,17 @@ export interface UmbraState {
   busy: Busy;
   errors: Partial<Record<ErrorScope, UmbraError>>;
   leakCheck: LeakCheckState;
+  /** What the helper said of the last catalog loaded here: signed by a pinned key, or not (null: none loaded, or an older helper). */
+  catalogTrust: CatalogTrust | null;
+}
+
+/** Whether a loaded catalog was signed, and by which key's fingerprint. */
+export type CatalogTrust = NonNullable<Result<'loadCatalog'>['trust']>;
+
+/** The provider's signing key the person pinned, or their explicit consent to an unsigned catalog from a URL. */
+export interface CatalogOptions {
+  signingKey?: string;
+  allowUnsigned?: boolean;
 }
 
 export interface UmbraActions {
@@ -73,7 +84,7 @@ export interface UmbraActions {
    * An http(s) URL (typed), or the text of a catalog file the person chose (read by the page: the
    * helper never opens a path); resolves with the number of servers, or undefined on error.
    */
-  loadCatalog(source: string | { text: string }): Promise<number | undefined>;
+  loadCatalog(source: string | { text: string }, opts?: CatalogOptions): Promise<number | undefined>;
   setLaunchAtLogin(enabled: boolean): Promise<void>;
   toggleFavourite(serverId: string): void;
   select(serverId: string | null): void;
@@ -226,6 +237,7 @@ export function createUmbraStore(api: UmbraApi, options: StoreOptions = {}): Umb
       busy: idle(),
       errors: {},
       leakCheck: { running: false, results: null, report: null, checkedAt: null, state: null, trigger: null },
+      catalogTrust: null,
 
       runLeakCheck: (trigger = 'user') => runLeakCheck(trigger),
 
@@ -339,7 +351,7 @@ export function createUmbraStore(api: UmbraApi, options: StoreOptions = {}): Umb
         }
       },
 
-      async loadCatalog(source) {
+      async loadCatalog(source, opts = {}) {
         if (get().busy.catalog) return undefined;
         clear('catalog');
         const src = typeof source === 'string' ? source.trim() : undefined;
@@ -354,7 +366,13 @@ export function createUmbraStore(api: UmbraApi, options: StoreOptions = {}): Umb
         busy({ catalog: true });
         const seq = serversSeq;
         try {
-          const { servers } = await api.call('loadCatalog', src !== undefined ? { url: src } : { text: (source as { text: string }).text });
+          const key = opts.signingKey?.trim() ? { signingKey: opts.signingKey.trim() } : {};
+          const params: Params<'loadCatalog'> =
+            src !== undefined
+              ? { url: src, ...key, ...(opts.allowUnsigned && !key.signingKey ? { allowUnsigned: true } : {}) }
+              : { text: (source as { text: string }).text, ...key };
+          const { servers, trust } = await api.call('loadCatalog', params);
+          set({ catalogTrust: trust ?? null });
           if (seq === serversSeq) {
             serversSeq++;
             set({ servers });

@@ -10,6 +10,9 @@
 //                       (with --dns-log FILE: the lab DNS server's log) JSON list of the source
 //                       addresses that asked for qname, in order, each once: a "who asked" DNS leak
 //                       test's API. 400 without a name, 404 without --dns-log.
+//   GET  /redirect?to=<url>
+//                       302 to <url> (with a body a fetcher must not quote): a redirect from an
+//                       allowed server, for the tests that a fetch never follows one somewhere else.
 // Every request appends one JSON line {time, ip, method, url} to the log file.
 // Prints "ready" on stdout once every address is listening; exits on SIGTERM/SIGINT.
 import { createServer } from 'node:http';
@@ -105,6 +108,11 @@ function handle(req, res) {
   if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'method not allowed');
   if (path === '/') return send(res, 200, ip);
   if (path === '/json') return send(res, 200, JSON.stringify({ ip }), 'application/json');
+  if (path === '/redirect') {
+    const to = url.searchParams.get('to');
+    if (!to) return send(res, 400, 'give ?to=<url>');
+    return send(res, 302, `redirect body from the lab echo server: ${ip}`, undefined, { location: to });
+  }
   if (path === '/dns-askers') {
     if (!opts.dnsLog) return send(res, 404, 'no DNS log here');
     const name = (url.searchParams.get('name') ?? '').toLowerCase().replace(/\.$/, '');

@@ -1,20 +1,9 @@
-// Catalog validation, parsing text a client sent, and downloading (with a fake fetch: nothing
-// leaves the machine).
+// Catalog validation and parsing text a client sent (downloads: catalog-source.test.ts).
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, RpcError } from '../../ipc/schema.js';
-import { fetchCatalog, MAX_CATALOG_BYTES, parseCatalog, parseCatalogText } from './catalog.js';
+import { parseCatalog, parseCatalogText } from './catalog.js';
 import { formatEndpoint, parseEndpoint, slugify, uniqueId } from './ids.js';
 import { catalogEntry, key } from './testdata/configs.js';
-
-async function rpcError(p: Promise<unknown> | (() => unknown)): Promise<RpcError> {
-  try {
-    await (typeof p === 'function' ? p() : p);
-  } catch (e) {
-    expect(e).toBeInstanceOf(RpcError);
-    return e as RpcError;
-  }
-  throw new Error('expected an RpcError');
-}
 
 describe('ids and endpoints', () => {
   it('slugify', () => {
@@ -108,77 +97,5 @@ describe('parseCatalogText', () => {
     expect(e.code).toBe(ErrorCode.InvalidConfig);
     expect(e.message).toBe('the catalog is not valid JSON; a catalog is a JSON file');
     expect(() => parseCatalogText('{"servers": [')).toThrow('the catalog is not valid JSON: it ends too early; a catalog is a JSON file');
-  });
-});
-
-describe('fetchCatalog', () => {
-  const URL_WITH_SECRETS = 'https://user:pass@catalog.example/v1/servers.json?token=abc#x';
-
-  it('downloads and parses, asking for JSON', async () => {
-    let seen: RequestInit | undefined;
-    const f = (async (_url: URL, init?: RequestInit) => {
-      seen = init;
-      return new Response(JSON.stringify({ servers: [] }), { headers: { 'content-type': 'application/json' } });
-    }) as unknown as typeof fetch;
-    expect(await fetchCatalog('https://catalog.example/servers.json', f)).toEqual({ servers: [] });
-    expect(seen?.signal).toBeInstanceOf(AbortSignal);
-  });
-
-  it('HTTP errors, network errors and bad URLs, without credentials or query in the message', async () => {
-    const notFound = (async () => new Response('nope', { status: 404, statusText: 'Not Found' })) as typeof fetch;
-    const e404 = await rpcError(fetchCatalog(URL_WITH_SECRETS, notFound));
-    expect(e404.code).toBe(ErrorCode.NotFound);
-    expect(e404.message).toBe('could not download the catalog at https://catalog.example/v1/servers.json: the server answered 404 Not Found');
-    const e503 = await rpcError(fetchCatalog(URL_WITH_SECRETS, (async () => new Response('', { status: 503 })) as typeof fetch));
-    expect(e503.code).toBe(ErrorCode.Unavailable);
-
-    const down = (async () => {
-      throw Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('getaddrinfo ENOTFOUND catalog.example'), { code: 'ENOTFOUND' }) });
-    }) as typeof fetch;
-    const eDown = await rpcError(fetchCatalog(URL_WITH_SECRETS, down));
-    expect(eDown.code).toBe(ErrorCode.Unavailable);
-    expect(eDown.message).toBe('could not download the catalog at https://catalog.example/v1/servers.json: ENOTFOUND');
-    expect((await rpcError(fetchCatalog('ftp://catalog.example/x', notFound))).code).toBe(ErrorCode.InvalidParams);
-    expect((await rpcError(fetchCatalog('not a url', notFound))).code).toBe(ErrorCode.InvalidParams);
-  });
-
-  it('gives up after the timeout, also in the middle of the body', async () => {
-    const hang = ((_url: URL, init?: RequestInit) =>
-      new Promise((_resolve, reject) => {
-        init?.signal?.addEventListener('abort', () => reject(init.signal!.reason));
-      })) as unknown as typeof fetch;
-    const e = await rpcError(fetchCatalog('https://catalog.example/x.json', hang, 50));
-    expect(e.code).toBe(ErrorCode.Unavailable);
-    expect(e.message).toBe('the catalog at https://catalog.example/x.json did not arrive within 0.05 s; check the address and your connection');
-
-    const slowBody = ((_url: URL, init?: RequestInit) => {
-      const body = new ReadableStream<Uint8Array>({
-        start(controller) {
-          controller.enqueue(new TextEncoder().encode('{"servers": ['));
-          init?.signal?.addEventListener('abort', () => controller.error(init.signal!.reason));
-        },
-      });
-      return Promise.resolve(new Response(body));
-    }) as unknown as typeof fetch;
-    expect((await rpcError(fetchCatalog('https://catalog.example/x.json', slowBody, 50))).message).toMatch(/did not arrive within/);
-  });
-
-  it('refuses more than 4 MiB, by Content-Length or while reading', async () => {
-    const declared = (async () => new Response('{}', { headers: { 'content-length': String(MAX_CATALOG_BYTES + 1) } })) as typeof fetch;
-    expect((await rpcError(fetchCatalog('https://catalog.example/x.json', declared))).message).toMatch(/larger than 4 MiB/);
-    let pulled = 0;
-    const endless = (async () =>
-      new Response(
-        new ReadableStream<Uint8Array>({
-          pull(controller) {
-            pulled++;
-            controller.enqueue(new Uint8Array(64 * 1024).fill(0x20));
-          },
-        }),
-      )) as typeof fetch;
-    const e = await rpcError(fetchCatalog('https://catalog.example/x.json', endless));
-    expect(e.code).toBe(ErrorCode.InvalidConfig);
-    expect(e.message).toMatch(/larger than 4 MiB/);
-    expect(pulled).toBeLessThan(80);
   });
 });

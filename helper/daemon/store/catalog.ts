@@ -10,8 +10,7 @@
 // ids that are not already lowercase [a-z0-9._-] are slugified, and two entries with the same id
 // are an error; countryCode is lowercased. Errors name the entry (index and id) and the field.
 // The helper never opens a path a caller names: a catalog file is read by the client, as the
-// user, and arrives as text (parseCatalogText). Errors about a download never quote its content
-// nor a URL's query or credentials.
+// user, and arrives as text (parseCatalogText); downloads and signatures are catalog-source.ts's.
 import { z } from 'zod';
 import { formatIp, parseIp } from '../../config/wg-quick.js';
 import { ErrorCode, RpcError, ServerId } from '../../ipc/schema.js';
@@ -97,88 +96,9 @@ export function parseCatalog(json: unknown): CatalogEntry[] {
   return out;
 }
 
-const tooBig = (what: string) => invalid(`${what} is larger than ${MAX_CATALOG_BYTES / 1024 / 1024} MiB; is it really a server catalog?`);
-
-function decode(bytes: Uint8Array, what: string): unknown {
-  let text: string;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    throw invalid(`${what} is not UTF-8 text; a catalog is a JSON file`);
-  }
-  const json = parseJson(text.replace(/^\uFEFF/, ''));
-  if (!json.ok) throw invalid(`${what} is ${json.reason}; a catalog is a JSON file`);
-  return json.value;
-}
-
 /** Parses a catalog's JSON text as a client sent it (a file the client read as the user). */
 export function parseCatalogText(text: string): unknown {
   const json = parseJson(text.replace(/^\uFEFF/, ''));
   if (!json.ok) throw invalid(`the catalog is ${json.reason}; a catalog is a JSON file`);
   return json.value;
-}
-
-/** The URL without credentials, query or fragment, for messages. */
-function shown(url: URL): string {
-  return `${url.origin}${url.pathname}`;
-}
-
-/** Downloads and parses a catalog (http or https, 10 s for the whole download, at most 4 MiB). */
-export async function fetchCatalog(urlText: string, fetchImpl: typeof fetch = fetch, timeoutMs = CATALOG_TIMEOUT_MS): Promise<unknown> {
-  let url: URL;
-  try {
-    url = new URL(urlText);
-  } catch {
-    throw new RpcError(ErrorCode.InvalidParams, 'the catalog URL is not a valid URL');
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new RpcError(ErrorCode.InvalidParams, `the catalog URL must start with https:// or http://, not ${url.protocol}//`);
-  }
-  const what = `the catalog at ${shown(url)}`;
-  const signal = AbortSignal.timeout(timeoutMs);
-  const failed = (e: unknown): RpcError => {
-    if (signal.aborted || (e as Error).name === 'TimeoutError' || (e as Error).name === 'AbortError') {
-      return new RpcError(ErrorCode.Unavailable, `${what} did not arrive within ${timeoutMs / 1000} s; check the address and your connection`);
-    }
-    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-    const why = cause?.code ?? cause?.message ?? (e as Error).message;
-    return new RpcError(ErrorCode.Unavailable, `could not download ${what}: ${why}`);
-  };
-  let res: Response;
-  try {
-    res = await fetchImpl(url, { signal, redirect: 'follow', headers: { accept: 'application/json' } });
-  } catch (e) {
-    throw failed(e);
-  }
-  if (!res.ok) {
-    await res.body?.cancel().catch(() => undefined);
-    const code = res.status === 404 ? ErrorCode.NotFound : ErrorCode.Unavailable;
-    throw new RpcError(code, `could not download ${what}: the server answered ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`);
-  }
-  const length = Number(res.headers.get('content-length') ?? NaN);
-  if (length > MAX_CATALOG_BYTES) {
-    await res.body?.cancel().catch(() => undefined);
-    throw tooBig(what);
-  }
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  try {
-    if (res.body) {
-      const reader = res.body.getReader();
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        total += value.length;
-        if (total > MAX_CATALOG_BYTES) {
-          await reader.cancel().catch(() => undefined);
-          throw tooBig(what);
-        }
-        chunks.push(value);
-      }
-    }
-  } catch (e) {
-    if (e instanceof RpcError) throw e;
-    throw failed(e);
-  }
-  return decode(Buffer.concat(chunks), what);
 }

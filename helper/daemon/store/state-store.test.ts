@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { formatCidr, formatPublicKey } from '../../config/wg-quick.js';
-import { DEFAULT_SETTINGS, ErrorCode, MAX_CATALOG_TEXT_BYTES, RpcError } from '../../ipc/schema.js';
+import { DEFAULT_SETTINGS, ErrorCode, RpcError } from '../../ipc/schema.js';
 import { MAX_IMPORT_NOTES, StateStore } from './state-store.js';
 import { catalogEntry, key, MULTI_PEER_CONF, PRESHARED_KEY, PRIVATE_KEY, PROVIDER_CONF, SECRETS, SERVER_KEY } from './testdata/configs.js';
 
@@ -423,44 +423,6 @@ describe('catalogs', () => {
     expect(again.desired()).toEqual({ wantConnected: true, serverId: 'se-got-001' });
     expect(logs.filter((l) => l.includes('unreadable'))).toEqual([]);
     expect(again.unreadableAtOpen).toEqual([]);
-  });
-});
-
-describe('loadCatalogFrom', () => {
-  it('parses text a client read and downloads a URL', async () => {
-    const store = await open();
-    await store.importConfig(PROVIDER_CONF);
-    expect((await store.loadCatalogFrom({ text: `\uFEFF${JSON.stringify({ servers: [catalogEntry()] })}` })).map((s) => s.id)).toEqual(['198.51.100.68', 'se-got-001']);
-    const fakeFetch = (async () => new Response(JSON.stringify({ servers: [catalogEntry({ id: 'fi-hel-001' })] }))) as typeof fetch;
-    expect((await store.loadCatalogFrom({ url: 'https://catalog.example/servers.json' }, fakeFetch)).map((s) => s.id)).toEqual(['198.51.100.68', 'fi-hel-001']);
-  });
-
-  it('text is only parsed: a path in it is not JSON, the same error whatever the path names', async () => {
-    const store = await open();
-    await store.importConfig(PROVIDER_CONF);
-    const secret = join(root, 'secret.json');
-    await writeFile(secret, JSON.stringify({ servers: [catalogEntry({ id: 'from-a-file' })] }));
-    const messages = new Set<string>();
-    for (const text of [secret, join(root, 'missing.json'), root, '/etc/shadow']) {
-      const e = await rpcError(store.loadCatalogFrom({ text }));
-      expect(e.code).toBe(ErrorCode.InvalidConfig);
-      messages.add(e.message);
-    }
-    expect([...messages]).toEqual(['the catalog is not valid JSON; a catalog is a JSON file']);
-    expect(store.servers().map((s) => s.id)).toEqual(['198.51.100.68']);
-    const big = JSON.stringify({ servers: [catalogEntry({ name: 'x'.repeat(MAX_CATALOG_TEXT_BYTES) })] });
-    expect((await rpcError(store.loadCatalogFrom({ text: big }))).message).toMatch(/at most 192 KiB; load a larger one by URL/);
-  });
-
-  it('without a profile: NoProfile before reading anything', async () => {
-    const store = await open();
-    let fetched = false;
-    const fakeFetch = (async () => {
-      fetched = true;
-      return new Response('{}');
-    }) as typeof fetch;
-    expect((await rpcError(store.loadCatalogFrom({ url: 'https://catalog.example/x.json' }, fakeFetch))).code).toBe(ErrorCode.NoProfile);
-    expect(fetched).toBe(false);
   });
 });
 

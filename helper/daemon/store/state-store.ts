@@ -26,10 +26,10 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmod, mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError, formatCidr, parseCidr, parseKey, parseWgQuickForImport, type ImportNote, type PeerConfig, type WgQuickConfig } from '../../config/wg-quick.js';
-import { DEFAULT_SETTINGS, ErrorCode, MAX_CATALOG_TEXT_BYTES, MAX_CONFIG_BYTES, RpcError, Settings, type ServerInfo } from '../../ipc/schema.js';
+import { DEFAULT_SETTINGS, ErrorCode, MAX_CONFIG_BYTES, RpcError, Settings, type ServerInfo } from '../../ipc/schema.js';
 import { toBase64 } from '../../wireguard/bytes.js';
 import { removeStaleTempFiles, writeFileAtomic, type FsHooks } from './atomic-file.js';
-import { fetchCatalog, parseCatalog, parseCatalogText } from './catalog.js';
+import { parseCatalog } from './catalog.js';
 import {
   DEFAULT_ALLOWED_IPS,
   Desired,
@@ -292,19 +292,6 @@ export class StateStore {
       this.log(`loaded a catalog of ${catalog.length} server${catalog.length === 1 ? '' : 's'}`);
       return this.servers();
     });
-  }
-
-  /**
-   * Parses a catalog's text (as a client read it from a file) or downloads it (http/https), then
-   * loadCatalog. Text is only ever parsed: nothing in it is taken for a path.
-   */
-  async loadCatalogFrom(source: { text: string } | { url: string }, fetchImpl: typeof fetch = fetch): Promise<ServerInfo[]> {
-    if (this.profiles.length === 0) throw new RpcError(ErrorCode.NoProfile, NO_PROFILE);
-    if ('text' in source && Buffer.byteLength(source.text) > MAX_CATALOG_TEXT_BYTES) {
-      throw new RpcError(ErrorCode.InvalidParams, `a catalog sent as text is at most ${MAX_CATALOG_TEXT_BYTES / 1024} KiB; load a larger one by URL`);
-    }
-    const json = 'text' in source ? parseCatalogText(source.text) : await fetchCatalog(source.url, fetchImpl);
-    return this.loadCatalog(json);
   }
 
   /** Removes a server (and its profile, if no other server uses it); returns the remaining list. */

@@ -123,9 +123,11 @@ function ImportConfig() {
 }
 
 function LoadCatalog() {
-  const { busy, error } = useUmbra(useShallow((s) => ({ busy: s.busy.catalog, error: s.errors.catalog })));
+  const { busy, error, trust } = useUmbra(useShallow((s) => ({ busy: s.busy.catalog, error: s.errors.catalog, trust: s.catalogTrust })));
   const { loadCatalog, dismissError } = useActions();
   const [source, setSource] = useState('');
+  const [signingKey, setSigningKey] = useState('');
+  const [allowUnsigned, setAllowUnsigned] = useState(false);
   const [done, setDone] = useState<string | null>(null);
   const fileRef = useRef<HTMLInputElement>(null);
   const id = useId();
@@ -136,7 +138,7 @@ function LoadCatalog() {
   const onSubmit = async (e: FormEvent) => {
     e.preventDefault();
     setDone(null);
-    loaded(await loadCatalog(source));
+    loaded(await loadCatalog(source, signingKey.trim() ? { signingKey } : { allowUnsigned }));
   };
   // The page reads the file the person chose and sends its text: the helper opens no path.
   const onPick = async (file: File | undefined) => {
@@ -148,14 +150,28 @@ function LoadCatalog() {
     } catch {
       return;
     }
-    loaded(await loadCatalog({ text }));
+    loaded(await loadCatalog({ text }, signingKey.trim() ? { signingKey } : {}));
     if (fileRef.current) fileRef.current.value = '';
   };
 
   return (
     <section className="settings-section" aria-labelledby={`${id}-h`}>
       <h3 id={`${id}-h`}>Load a catalog</h3>
-      <p className="muted">A JSON list of servers from your provider: a file on this computer, or an http(s) URL the helper fetches.</p>
+      <p className="muted">
+        A JSON list of servers from your provider: a file on this computer, or an https URL the helper fetches. Pin your
+        provider’s signing key and the catalog must be signed by it; a catalog from a URL without one is loaded only if you
+        accept it unsigned.
+      </p>
+      <label htmlFor={`${id}-key`}>Provider’s signing key (Ed25519, base64; optional)</label>
+      <input
+        id={`${id}-key`}
+        type="text"
+        value={signingKey}
+        onChange={(e) => setSigningKey(e.target.value)}
+        autoComplete="off"
+        spellCheck={false}
+        placeholder="44 characters, from your provider"
+      />
       <label className="file-label" htmlFor={`${id}-file`}>
         Choose a catalog file
       </label>
@@ -186,10 +202,24 @@ function LoadCatalog() {
             {busy ? 'Loading…' : 'Load'}
           </button>
         </div>
+        <label className="check-label">
+          <input
+            type="checkbox"
+            checked={allowUnsigned && !signingKey.trim()}
+            disabled={!!signingKey.trim()}
+            onChange={(e) => setAllowUnsigned(e.target.checked)}
+          />{' '}
+          Accept an unsigned catalog from this URL (anyone on the way could change it)
+        </label>
       </form>
       {done && !busy && (
         <p className="ok-note" role="status">
           {done}
+        </p>
+      )}
+      {done && !busy && trust && (
+        <p className={trust.signed ? 'catalog-trust signed' : 'catalog-trust unsigned'} data-testid="catalog-trust">
+          {trust.signed ? `Signed by ${trust.keyFingerprint ?? 'the key you pinned'}` : 'Unsigned'}
         </p>
       )}
       <ErrorNote error={error} title="The catalog was not loaded" onDismiss={() => dismissError('catalog')} />

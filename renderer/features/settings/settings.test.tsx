@@ -145,4 +145,23 @@ describe('settings', () => {
     await act(async () => picked.reject({ code: -32003, message: 'the catalog is not valid: the catalog lists no servers' }));
     expect(screen.getByRole('alert').textContent).toContain('The catalog was not loaded: the catalog is not valid: the catalog lists no servers');
   });
+
+  it('sends the pinned signing key or the unsigned consent, and says whether the catalog was signed', async () => {
+    const { m } = await renderSettings();
+    fireEvent.change(screen.getByLabelText('Catalog URL'), { target: { value: 'https://vpn.example/servers.json' } });
+    fireEvent.click(screen.getByLabelText(/Accept an unsigned catalog/));
+    fireEvent.click(screen.getByRole('button', { name: 'Load' }));
+    let call = m.take('loadCatalog');
+    expect(call.params).toEqual({ url: 'https://vpn.example/servers.json', allowUnsigned: true });
+    await act(async () => call.resolve({ servers: SERVERS, trust: { signed: false } }));
+    expect(screen.getByTestId('catalog-trust').textContent).toBe('Unsigned');
+
+    fireEvent.change(screen.getByLabelText(/Provider’s signing key/), { target: { value: 'BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB=' } });
+    expect((screen.getByLabelText(/Accept an unsigned catalog/) as HTMLInputElement).disabled).toBe(true);
+    fireEvent.click(screen.getByRole('button', { name: 'Load' }));
+    call = m.take('loadCatalog');
+    expect(call.params).toEqual({ url: 'https://vpn.example/servers.json', signingKey: 'BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB=' });
+    await act(async () => call.resolve({ servers: SERVERS, trust: { signed: true, keyFingerprint: 'ab12 cd34 ef56 7890' } }));
+    expect(screen.getByTestId('catalog-trust').textContent).toBe('Signed by ab12 cd34 ef56 7890');
+  });
 });
