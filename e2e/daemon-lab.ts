@@ -5,7 +5,7 @@ import { afterAll, beforeAll } from 'vitest';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { cleanupStaleLabs, createLab, labAvailable, type Lab } from './lab/lab.js';
-import { DaemonRun } from './daemon-process.js';
+import { DaemonRun, type DaemonRunOptions } from './daemon-process.js';
 import { PROJECT_ROOT } from './umbrad-process.js';
 
 /** Why helper lab tests cannot run here ('' when they can): no lab (not root, no tools) or no build. */
@@ -20,13 +20,22 @@ export interface DaemonLab {
   readonly daemon: DaemonRun;
 }
 
-export function useDaemonLab(opts: { servers?: number } = {}): DaemonLab {
+export interface DaemonLabOptions {
+  servers?: number;
+  /** How to run the helper. */
+  daemon?: DaemonRunOptions;
+  /** Runs after the lab is made and before the helper starts (e.g. to write a file the helper reads at start). */
+  beforeStart?: (lab: Lab) => void | Promise<void>;
+}
+
+export function useDaemonLab(opts: DaemonLabOptions = {}): DaemonLab {
   let lab: Lab | undefined;
   let daemon: DaemonRun | undefined;
   beforeAll(async () => {
     cleanupStaleLabs();
     lab = await createLab({ servers: opts.servers ?? 1 });
-    daemon = new DaemonRun(lab);
+    await opts.beforeStart?.(lab);
+    daemon = new DaemonRun(lab, opts.daemon);
     await daemon.start();
     const c = await daemon.client();
     for (let i = 0; i < lab.servers.length; i++) await c.call('importConfig', { text: lab.clientConfig(i), name: `lab ${i}` });

@@ -9,17 +9,26 @@ import { IpcClient } from '../helper/ipc/client.js';
 import type { TunnelStatus } from '../helper/ipc/schema.js';
 import { UMBRAD } from './umbrad-process.js';
 
+export interface DaemonRunOptions {
+  /** Extra environment for the helper (e.g. a test seam's variable). */
+  env?: Record<string, string>;
+  /** Extra `umbrad serve` arguments (e.g. --group). */
+  args?: string[];
+  /** A directory (under the run's temp dir) for the socket, which the helper creates, as it does /run/umbra. */
+  socketDir?: string;
+}
+
 export class DaemonRun {
   readonly dir = mkdtempSync(join(tmpdir(), 'umbra-daemon-'));
-  readonly socket = join(this.dir, 'umbrad.sock');
+  readonly socket: string;
   readonly stateDir = join(this.dir, 'state');
   child: ChildProcess | undefined;
   private err = '';
   private clients: IpcClient[] = [];
 
-  /** `env`: extra environment for the helper (e.g. a test seam's variable). */
-  constructor(private readonly lab: Lab, private readonly opts: { env?: Record<string, string> } = {}) {
+  constructor(private readonly lab: Lab, private readonly opts: DaemonRunOptions = {}) {
     chmodSync(this.dir, 0o755);
+    this.socket = join(this.dir, ...(opts.socketDir === undefined ? [] : [opts.socketDir]), 'umbrad.sock');
   }
 
   get stderr(): string {
@@ -36,6 +45,7 @@ export class DaemonRun {
       '--state-dir', this.stateDir,
       '--resolv-conf', this.lab.client.resolvConfPath,
       '--dns', 'resolv-conf',
+      ...(this.opts.args ?? []),
     // The lab's "internet" is documentation space over plain http: the helper's lab allowance.
     ], { env: { UMBRA_LAB_NETWORKS: '1', ...this.opts.env } });
     this.child = child;

@@ -10,16 +10,9 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { HelperEvent } from '../helper/ipc/schema.js';
 import { daemonLabUnavailable, useDaemonLab } from './daemon-lab.js';
+import { spellings } from './secret-spellings.js';
 
 const why = daemonLabUnavailable();
-
-/** Ways a 32-byte secret could be written out: base64, base64 without '=', base64url, hex, and 16-char pieces of the base64. */
-function spellings(b64: string): string[] {
-  const bytes = Buffer.from(b64, 'base64');
-  const forms = [b64, b64.replace(/=+$/, ''), bytes.toString('base64url'), bytes.toString('hex'), bytes.toString('hex').toUpperCase()];
-  for (let i = 0; i + 16 <= 43; i += 8) forms.push(b64.slice(i, i + 16));
-  return forms;
-}
 
 describe.skipIf(why !== '')(`no private key or PSK leaves the helper${why ? ` — skipped: ${why}` : ''}`, () => {
   const ctx = useDaemonLab({ servers: 1 });
