@@ -213,6 +213,22 @@ describe.skipIf(why !== '')(`a hostile client of the real helper${why ? ` — sk
     expect(await servers()).toBe(before);
   });
 
+  it('2: catalog URLs at loopback, the metadata address or the router, and redirects to them, are refused', async () => {
+    const lab = ctx.lab;
+    const inside = ['http://127.0.0.1:9/catalog.json', 'http://[::1]:9/catalog.json', 'http://localhost:9/catalog.json', 'http://169.254.169.254/latest/meta-data/', lab.lanUrl, lab.lanUrl6];
+    const urls = [...inside, ...inside.map((to) => `${lab.internet.echoUrl}redirect?to=${encodeURIComponent(to)}`)];
+    const before = (await lab.echoRequests()).length;
+    const r = await member(urls.map((url) => request('loadCatalog', { url, allowUnsigned: true })));
+    const answers = Object.values(r.answers);
+    expect(answers).toHaveLength(urls.length);
+    for (const [i, a] of answers.entries()) {
+      expect(a.error?.code, `${urls[i]}: ${JSON.stringify(a)}`).toBe(ErrorCode.InvalidParams);
+      expect(a.error?.message, urls[i]).toMatch(/refused/);
+    }
+    // Only the first hops of the redirects reached the (allowed) echo service; nothing else left.
+    expect((await lab.echoRequests()).slice(before).map((q) => q.url).every((u) => u.startsWith('/redirect'))).toBe(true);
+  });
+
   it('1: the CLI reads the file as the user: /etc/shadow and a symlink to it fail alike, nothing reaches the helper', async () => {
     const before = await servers();
     const expected: Record<string, string> = { shadow: 'permission denied', symlink: 'permission denied', directory: 'it is a directory', missing: 'no such file' };
