@@ -32,6 +32,19 @@ describe('validateParams', () => {
     expect(!r.ok && r.error.message).toMatch(/none of the accepted forms matched: \(1\) .*text.* or \(2\) .*url/);
   });
 
+  it('keeps the reply small however many fields are wrong (found by fuzz.test.ts)', () => {
+    // zod names every unknown key in one issue; 20,000 of them came back as a 200 KB reply.
+    const many = Object.fromEntries(Array.from({ length: 20_000 }, (_, i) => [`unknown-field-${i}`, 1]));
+    const unknown = validateParams('status', many);
+    expect(!unknown.ok && JSON.stringify([unknown.error.message, unknown.error.data]).length).toBeLessThan(2000);
+    const badEntries = validateParams('setSettings', { dnsServers: ['x', 'y', 'z', 'w'], stunServers: Array(8).fill('x'), echoUrls: Array(8).fill('x'), killSwitch: 1, allowLan: 1, autoConnect: 1 });
+    expect(badEntries.ok).toBe(false);
+    if (badEntries.ok) return;
+    const data = badEntries.error.data as { issues: unknown[]; moreIssues?: number };
+    expect(data.issues).toHaveLength(20);
+    expect(data.moreIssues).toBeGreaterThan(0);
+  });
+
   it('does not echo the values it rejects (importConfig text holds a private key)', () => {
     const secret = 'PrivateKey = SECRETSECRETSECRET';
     const r = validateParams('importConfig', { text: secret, name: 5 });

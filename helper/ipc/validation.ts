@@ -6,6 +6,14 @@ import { ErrorCode, HelperEvent, methods, RpcError, type MethodName, type Params
 type Issue = z.ZodError['issues'][number];
 
 const MAX_MESSAGE_CHARS = 1000;
+/**
+ * The reply to bad params stays small however the params are built: zod's "Unrecognized keys"
+ * lists every unknown key, so 20,000 of them would otherwise come back as a 200 KB reply.
+ */
+const MAX_DATA_ISSUES = 20;
+const MAX_ISSUE_CHARS = 200;
+
+const cut = (text: string, max: number) => (text.length > max ? `${text.slice(0, max)}…` : text);
 
 /** "servers[0].id", or `root` for the value itself. */
 export function issuePath(path: readonly PropertyKey[], root: string): string {
@@ -28,8 +36,7 @@ export function describeIssues(issues: readonly Issue[], root = '(value)', prefi
     }
     return `${issuePath(path, root)}: ${issue.message}`;
   });
-  const text = parts.join('; ');
-  return text.length > MAX_MESSAGE_CHARS ? `${text.slice(0, MAX_MESSAGE_CHARS)}…` : text;
+  return cut(parts.join('; '), MAX_MESSAGE_CHARS);
 }
 
 export type Validated<T> = { ok: true; value: T } | { ok: false; error: RpcError };
@@ -38,11 +45,10 @@ export type Validated<T> = { ok: true; value: T } | { ok: false; error: RpcError
 export function validateParams<M extends MethodName>(method: M, params: unknown): Validated<Params<M>> {
   const parsed = methods[method].params.safeParse(params === undefined ? {} : params);
   if (parsed.success) return { ok: true, value: parsed.data as Params<M> };
-  const issues = parsed.error.issues.map((i) => ({ path: issuePath(i.path, 'params'), message: i.message }));
-  return {
-    ok: false,
-    error: new RpcError(ErrorCode.InvalidParams, `invalid params for ${method}: ${describeIssues(parsed.error.issues, 'params')}`, { reason: 'invalid-params', issues }),
-  };
+  const all = parsed.error.issues;
+  const issues = all.slice(0, MAX_DATA_ISSUES).map((i) => ({ path: cut(issuePath(i.path, 'params'), MAX_ISSUE_CHARS), message: cut(i.message, MAX_ISSUE_CHARS) }));
+  const data = { reason: 'invalid-params', issues, ...(all.length > MAX_DATA_ISSUES ? { moreIssues: all.length - MAX_DATA_ISSUES } : {}) };
+  return { ok: false, error: new RpcError(ErrorCode.InvalidParams, `invalid params for ${method}: ${describeIssues(all, 'params')}`, data) };
 }
 
 /** Checks a method's result; `problem` says what is wrong with it (paths and problems, no values). */
