@@ -268,6 +268,22 @@ describe('parseWgQuick: errors name the line and the problem', () => {
     expectError(`${I}${P}Endpoint = 256.1.1.1:51820\n`, 5, /neither an IP address nor a hostname/);
     expectError(`${I}${P}Endpoint = bad host:51820\n`, 5, /neither an IP address nor a hostname/);
   });
+  it('quotes at most 60 characters of a bad line or value (found by wg-quick.fuzz.test.ts)', () => {
+    // A 64 KiB line used to come back whole in the message.
+    const long = '-'.repeat(64 * 1024);
+    for (const [text, line] of [
+      [`${I}[${long}]\n`, 3],
+      [`${I}DNS = ${long}!\n`, 3],
+      [`${I}MTU = ${long}\n`, 3],
+      [`${I}${P}Endpoint = ${long}:1:2\n`, 5],
+    ] as const) {
+      const err = errorOf(text);
+      expect(err.line).toBe(line);
+      expect(err.message.length).toBeLessThan(300);
+      expect(err.message).toContain('…"');
+      expect(err.message).not.toContain('-'.repeat(61));
+    }
+  });
   it('keeps the line number right with CRLF and a BOM', () => {
     expectError(`\uFEFF[Interface]\r\nPrivateKey = ${PRIV}\r\n\r\nMTU = 9\r\n`, 4, /MTU must be/);
   });

@@ -81,6 +81,13 @@ export class ConfigError extends Error {
   }
 }
 
+const MAX_QUOTED_CHARS = 60;
+
+/** Config text quoted in a message, cut short: a 64 KiB line must not come back whole. */
+function quoted(text: string): string {
+  return `"${text.length > MAX_QUOTED_CHARS ? `${text.slice(0, MAX_QUOTED_CHARS)}…` : text}"`;
+}
+
 // ---------------------------------------------------------------------------------------------
 // IP addresses and CIDRs
 
@@ -200,19 +207,19 @@ export function parseCidr(text: string, opts: { keepHostBits?: boolean } = {}): 
   const slash = t.indexOf('/');
   const addrText = slash < 0 ? t : t.slice(0, slash);
   if (addrText.includes('%')) {
-    throw new ConfigError(0, `"${t}" has a zone id (%...); use an address without one`);
+    throw new ConfigError(0, `${quoted(t)} has a zone id (%...); use an address without one`);
   }
   const ip = parseIp(addrText);
   if (!ip) {
     const kind = addrText.includes(':') ? 'IPv6' : 'IPv4';
-    throw new ConfigError(0, `"${addrText}" is not a valid ${kind} address`);
+    throw new ConfigError(0, `${quoted(addrText)} is not a valid ${kind} address`);
   }
   const max = ip.family === 4 ? 32 : 128;
   let prefix = max;
   if (slash >= 0) {
     const p = t.slice(slash + 1);
     if (!/^\d{1,3}$/.test(p) || Number(p) > max) {
-      throw new ConfigError(0, `"${t}" has an invalid prefix length "/${p}"; an IPv${ip.family} prefix is 0 to ${max}`);
+      throw new ConfigError(0, `${quoted(t)} has an invalid prefix length ${quoted(`/${p}`)}; an IPv${ip.family} prefix is 0 to ${max}`);
     }
     prefix = Number(p);
   }
@@ -300,7 +307,7 @@ function isHostname(s: string): boolean {
 
 function parseUint(text: string, min: number, max: number, what: string): number {
   if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) {
-    throw new ConfigError(0, `${what} must be a whole number from ${min} to ${max}, not "${text}"`);
+    throw new ConfigError(0, `${what} must be a whole number from ${min} to ${max}, not ${quoted(text)}`);
   }
   return Number(text);
 }
@@ -311,24 +318,24 @@ function parseEndpoint(text: string): { host: string; port: number } {
   if (text.startsWith('[')) {
     const close = text.indexOf(']');
     if (close < 0 || text[close + 1] !== ':') {
-      throw new ConfigError(0, `Endpoint "${text}" must look like [IPv6]:port`);
+      throw new ConfigError(0, `Endpoint ${quoted(text)} must look like [IPv6]:port`);
     }
     host = text.slice(1, close);
     portText = text.slice(close + 2);
     const ip = parseIp(host);
-    if (!ip || ip.family !== 6) throw new ConfigError(0, `Endpoint "${text}": "${host}" is not a valid IPv6 address`);
+    if (!ip || ip.family !== 6) throw new ConfigError(0, `Endpoint ${quoted(text)}: ${quoted(host)} is not a valid IPv6 address`);
     host = formatIp(ip.bytes);
   } else {
     const colon = text.lastIndexOf(':');
-    if (colon < 0) throw new ConfigError(0, `Endpoint "${text}" has no port; write host:port, e.g. vpn.example.net:51820`);
+    if (colon < 0) throw new ConfigError(0, `Endpoint ${quoted(text)} has no port; write host:port, e.g. vpn.example.net:51820`);
     host = text.slice(0, colon);
     portText = text.slice(colon + 1);
     if (host.includes(':')) {
-      throw new ConfigError(0, `Endpoint "${text}": put an IPv6 address in brackets, e.g. [2001:db8::1]:51820`);
+      throw new ConfigError(0, `Endpoint ${quoted(text)}: put an IPv6 address in brackets, e.g. [2001:db8::1]:51820`);
     }
     const ip = parseIp(host);
     if (ip) host = formatIp(ip.bytes);
-    else if (!isHostname(host)) throw new ConfigError(0, `Endpoint "${text}": "${host}" is neither an IP address nor a hostname`);
+    else if (!isHostname(host)) throw new ConfigError(0, `Endpoint ${quoted(text)}: ${quoted(host)} is neither an IP address nor a hostname`);
   }
   return { host, port: parseUint(portText, 1, 65535, 'Endpoint port') };
 }
@@ -419,7 +426,7 @@ function parseDocument(text: string): ParsedDocument {
         peers.push({ line: lineNo, allowedIPs: [] });
         section = 'peer';
       } else {
-        throw new ConfigError(lineNo, `unknown section "${line}"; a config has one [Interface] and [Peer] sections`);
+        throw new ConfigError(lineNo, `unknown section ${quoted(line)}; a config has one [Interface] and [Peer] sections`);
       }
       seen = new Map();
       return;
@@ -520,7 +527,7 @@ function applyInterfaceKey(
         const ip = parseIp(item);
         if (ip) iface.dns.push(formatIp(ip.bytes));
         else if (isHostname(item)) iface.dnsSearch.push(item);
-        else throw new ConfigError(0, `DNS entry "${item}" is neither an IP address nor a search domain`);
+        else throw new ConfigError(0, `DNS entry ${quoted(item)} is neither an IP address nor a search domain`);
       }
       return;
     case 'mtu':
@@ -532,19 +539,19 @@ function applyInterfaceKey(
     case 'fwmark': {
       if (value.toLowerCase() === 'off') return;
       const ok = /^(0x[0-9a-fA-F]{1,8}|\d{1,10})$/.test(value) && Number(value) <= 0xffffffff;
-      if (!ok) throw new ConfigError(0, `${keyText} must be "off" or a number from 0 to 4294967295 (decimal or 0x hex), not "${value}"`);
+      if (!ok) throw new ConfigError(0, `${keyText} must be "off" or a number from 0 to 4294967295 (decimal or 0x hex), not ${quoted(value)}`);
       if (Number(value) !== 0) iface.fwmark = Number(value);
       return;
     }
     case 'table':
       if (!/^[A-Za-z0-9_.-]+$/.test(value)) {
-        throw new ConfigError(0, `${keyText} must be "off", "auto", a table number or a table name, not "${value}"`);
+        throw new ConfigError(0, `${keyText} must be "off", "auto", a table number or a table name, not ${quoted(value)}`);
       }
       iface.table = value;
       return;
     case 'saveconfig':
       if (!['true', 'false'].includes(value.toLowerCase())) {
-        throw new ConfigError(0, `${keyText} must be true or false, not "${value}"`);
+        throw new ConfigError(0, `${keyText} must be true or false, not ${quoted(value)}`);
       }
       return; // checked only: an import leaves it out (Umbra never writes the file back)
   }
