@@ -232,6 +232,16 @@ describe('parseWgQuick: errors name the line and the problem', () => {
     expect(new ConfigError(0, `x ${PRIV} y`).problem).toBe('x (hidden) y');
   });
 
+  it('never repeats most of a key either: one with a typo, a space or a NUL in it (found by wg-quick.fuzz.test.ts)', () => {
+    // Each piece is shorter than a whole key, so the old "40 base64 characters" rule let it through.
+    for (const broken of [`${PRIV.slice(0, 4)} ${PRIV.slice(5)}`, `${PRIV.slice(0, 22)}\u0000${PRIV.slice(23)}`, `${PRIV.slice(0, 30)}!`]) {
+      const err = errorOf(`${I}FwMark = ${broken}\n`);
+      expect(err.line).toBe(3);
+      for (let i = 0; i + 20 <= PRIV.length; i++) expect(err.message).not.toContain(PRIV.slice(i, i + 20));
+    }
+    expect(errorOf(`${I}DNS = ${PSK.slice(0, 25)}!\n`).message).toBe('line 3: DNS entry "(hidden)!" is neither an IP address nor a search domain');
+  });
+
   it('malformed addresses and CIDRs', () => {
     expectError(`${I}Address = 100.64.0.2/33\n`, 3, /Address: "100.64.0.2\/33" has an invalid prefix length "\/33"; an IPv4 prefix is 0 to 32/);
     expectError(`${I}Address = 256.1.1.1/32\n`, 3, /"256.1.1.1" is not a valid IPv4 address/);

@@ -14,7 +14,8 @@
 //   helper decides those itself: an import leaves them out with a note saying why.
 // - FwMark "off"/0 and PersistentKeepalive "off"/0 are both left undefined (= off).
 // - Repeating a single-valued key (PrivateKey, MTU, Endpoint ...) is an error, not "last wins".
-// - Key material never appears in an error message or in redactConfig's output.
+// - Key material never appears in an error message or in redactConfig's output, nor does any
+//   20-character piece of base64 (most of a key, mistyped or split).
 
 export interface Cidr {
   family: 4 | 6;
@@ -63,17 +64,22 @@ export interface ImportNote {
   why: string;
 }
 
-/** Anything that looks like base64 key material, so that no message ever repeats a key. */
+/** Anything that looks like a whole base64 key. */
 const KEYLIKE = /[A-Za-z0-9+/]{40,}={0,2}/g;
+/**
+ * What no message repeats: any run of base64 long enough to be most of a key. A key with one
+ * character mistyped or a space in it is still a secret, and its pieces are shorter than KEYLIKE.
+ */
+const KEY_PIECE = /[A-Za-z0-9+/]{20,}={0,2}/g;
 
 export class ConfigError extends Error {
   /** 1-based line, or 0 when the problem is not tied to one line. */
   readonly line: number;
-  /** What is wrong, for a person; text that looks like a key is replaced by "(hidden)". */
+  /** What is wrong, for a person; text that looks like (a piece of) a key is replaced by "(hidden)". */
   readonly problem: string;
 
   constructor(line: number, problem: string) {
-    const safe = problem.replace(KEYLIKE, '(hidden)');
+    const safe = problem.replace(KEY_PIECE, '(hidden)');
     super(line > 0 ? `line ${line}: ${safe}` : safe);
     this.name = 'ConfigError';
     this.line = line;
