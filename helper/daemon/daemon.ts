@@ -5,7 +5,7 @@ import { systemRunner, type CommandRunner } from '../platform/exec.js';
 import { UMBRA_FWMARK, UMBRA_TABLE } from '../platform/routing/constants.js';
 import { Firewall, startWatchdog } from '../platform/firewall/firewall.js';
 import { startRulesetMonitor } from '../platform/firewall/ruleset-monitor.js';
-import { bootSpec, writeBootRuleset, removeBootRuleset } from '../platform/firewall/boot.js';
+import { bootRulesetSaved, bootSpec, writeBootRuleset, removeBootRuleset } from '../platform/firewall/boot.js';
 import { chooseDnsBackend } from '../platform/dns/choose.js';
 import { StateStore } from './store/state-store.js';
 import { SETTINGS_FILE, STATE_FILE } from './store/files.js';
@@ -78,7 +78,7 @@ function watchdogMsFromEnv(log: (line: string) => void): number | undefined {
 export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   const run = o.run ?? systemRunner;
   const log = o.log;
-  const store = await StateStore.open(o.stateDir, log);
+  const store = await StateStore.open(o.stateDir, log, { bootBlockSaved: await bootRulesetSaved(o.stateDir) });
   const dns = await chooseDnsBackend({ mode: o.dnsMode, resolvConfPath: o.resolvConfPath, stateDir: o.stateDir, run });
   if ('recover' in dns && typeof dns.recover === 'function' && (await dns.recover())) log(`restored ${o.resolvConfPath} left behind by an earlier run`);
   const stale = await removeStaleRules(run, UMBRA_FWMARK, UMBRA_TABLE);

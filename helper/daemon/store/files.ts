@@ -4,7 +4,7 @@ import { readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, formatCidr, parseCidr, parseIp, parseKey } from '../../config/wg-quick.js';
-import { ServerId, ServerInfo, Settings } from '../../ipc/schema.js';
+import { ServerId, ServerInfo } from '../../ipc/schema.js';
 import { parseEndpoint } from './ids.js';
 
 export const SCHEMA_VERSION = 1;
@@ -75,8 +75,8 @@ export type Desired = z.infer<typeof Desired>;
 
 const version = { schemaVersion: z.literal(SCHEMA_VERSION) };
 
-/** Settings missing from the file (written by a version that did not have them) take their defaults. */
-export const SettingsFile = z.strictObject({ ...version, ...Settings.partial().shape });
+/** Any object with our schemaVersion: settings-salvage.ts reads its keys one by one. */
+export const SettingsFile = z.looseObject({ ...version });
 export const ProfilesFile = z.strictObject({ ...version, profiles: z.array(ProfileRecord) }).superRefine((f, ctx) => {
   const seen = new Set<string>();
   f.profiles.forEach((p, i) => {
@@ -130,7 +130,7 @@ export interface LoadContext {
  * schemaVersion, fails the schema): moved aside to `<name>.corrupt-<time>`, one log line saying so
  * and `consequence`, then `fallback`.
  */
-export async function loadFile<T>(ctx: LoadContext, name: string, schema: z.ZodType<T>, fallback: T, consequence: string): Promise<T> {
+export async function loadFile<T, F = T>(ctx: LoadContext, name: string, schema: z.ZodType<T>, fallback: F, consequence: string): Promise<T | F> {
   const path = join(ctx.dir, name);
   let text: string;
   try {
@@ -159,6 +159,10 @@ export async function loadFile<T>(ctx: LoadContext, name: string, schema: z.ZodT
   ctx.setAside.push(name);
   ctx.log(`${name} was unreadable (${reason}); moved to ${aside}; ${consequence}`);
   return fallback;
+}
+
+export function withoutUndefined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }
 
 export function toJson(value: object): string {

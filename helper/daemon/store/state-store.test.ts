@@ -103,14 +103,14 @@ describe('opening and settings', () => {
     ['bad JSON', '{"schemaVersion": 1 "killSwitch": true}', /\(not valid JSON at position 20\)/],
     ['an unknown schemaVersion', JSON.stringify({ schemaVersion: 2, killSwitch: true }), /schemaVersion 2 is not one this version of Umbra reads/],
     ['no schemaVersion', JSON.stringify({ killSwitch: true }), /no schemaVersion/],
-    ['a value that fails the schema', JSON.stringify({ schemaVersion: 1, killSwitch: 'yes' }), /killSwitch: /],
     ['an array', '[]', /not a JSON object/],
   ] as const) {
-    it(`corrupt settings (${what}) are moved aside, logged once, and defaults used`, async () => {
+    it(`corrupt settings (${what}) are moved aside, logged once, and defaults used with the kill switch on`, async () => {
       await mkdir(dir, { recursive: true });
       await writeFile(join(dir, 'settings.json'), content);
       const store = await open();
-      expect(store.settings()).toEqual(DEFAULT_SETTINGS);
+      // What the user chose is unknown: the kill switch costs nothing until a tunnel drops.
+      expect(store.settings()).toEqual({ ...DEFAULT_SETTINGS, killSwitch: true });
       // The daemon keeps a block it finds when it cannot know what the user wanted.
       expect(store.unreadableAtOpen).toEqual(['settings.json']);
       const aside = join(dir, 'settings.json.corrupt-2030-01-02T03-04-05-678Z');
@@ -118,13 +118,53 @@ describe('opening and settings', () => {
       expect(logs).toHaveLength(1);
       expect(logs[0]).toMatch(reason);
       expect(logs[0]!.startsWith('settings.json was unreadable (')).toBe(true);
-      expect(logs[0]!.endsWith(`); moved to ${aside}; using defaults`)).toBe(true);
-      await expect(stat(join(dir, 'settings.json'))).rejects.toThrow();
-      // The next save writes a good file again.
-      await store.updateSettings({ killSwitch: true });
-      expect((await open()).settings().killSwitch).toBe(true);
+      expect(logs[0]!.endsWith(`); moved to ${aside}; using defaults with the kill switch on`)).toBe(true);
+      // Written down at once, so the next start does not take the missing file for a first start.
+      expect(await readJson('settings.json')).toEqual({ schemaVersion: 1, ...DEFAULT_SETTINGS, killSwitch: true });
+      await store.updateSettings({ killSwitch: false });
+      expect((await open()).settings().killSwitch).toBe(false);
     });
   }
+
+  it('unreadable settings with the boot block saved: kill switch, boot block and lockdown stay on', async () => {
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'settings.json'), '{"schemaVersion": 1, "lockdown": tr');
+    const store = await open({ bootBlockSaved: true });
+    expect(store.settings()).toEqual({ ...DEFAULT_SETTINGS, killSwitch: true, killSwitchOnBoot: true, lockdown: true, allowLan: false });
+    expect(logs[0]).toMatch(/the boot block is saved, so the kill switch, the kill switch on boot and lockdown are on$/);
+    expect((await open()).settings().lockdown).toBe(true);
+  });
+
+  it('a missing settings.json with the boot block saved is not a first start', async () => {
+    expect((await open({ bootBlockSaved: true })).settings()).toMatchObject({ killSwitchOnBoot: true, lockdown: true, allowLan: false });
+    expect((await readJson('settings.json')).lockdown).toBe(true);
+  });
+
+  it('a bad value costs only its own key: a protection setting takes its safe value, others their default', async () => {
+    await mkdir(dir, { recursive: true });
+    const file = { schemaVersion: 1, killSwitch: 'yes', lockdown: 1, allowLan: 'no', autoConnect: true, echoUrls: ['ftp://x'], killSwitchOnBoot: false };
+    await writeFile(join(dir, 'settings.json'), JSON.stringify(file));
+    const store = await open();
+    expect(store.settings()).toEqual({ ...DEFAULT_SETTINGS, killSwitch: true, lockdown: true, allowLan: false, autoConnect: true });
+    expect(store.unreadableAtOpen).toEqual([]);
+    expect(logs).toEqual([
+      'settings.json: "killSwitch" could not be read; using true, the safe value',
+      'settings.json: "lockdown" could not be read; using true, the safe value',
+      'settings.json: "allowLan" could not be read; using false, the safe value',
+      'settings.json: "echoUrls" could not be read; using its default',
+    ]);
+    expect(logs.join('\n')).not.toContain('ftp://x');
+  });
+
+  it("a newer version's setting is ignored, kept in the file, and does not cost lockdown", async () => {
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'settings.json'), JSON.stringify({ schemaVersion: 1, lockdown: true, splitTunnelApps: ['firefox'] }));
+    const store = await open();
+    expect(store.settings()).toEqual({ ...DEFAULT_SETTINGS, lockdown: true });
+    expect(logs).toEqual(['settings.json: ignored "splitTunnelApps" (not a setting this version knows; kept in the file)']);
+    await store.updateSettings({ autoConnect: true });
+    expect(await readJson('settings.json')).toEqual({ schemaVersion: 1, splitTunnelApps: ['firefox'], ...DEFAULT_SETTINGS, lockdown: true, autoConnect: true });
+  });
 
   it('a corrupt profiles.json never shows a key in the log line', async () => {
     await mkdir(dir, { recursive: true });

@@ -26,7 +26,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmod, mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError, formatCidr, parseCidr, parseKey, parseWgQuickForImport, type ImportNote, type PeerConfig, type WgQuickConfig } from '../../config/wg-quick.js';
-import { DEFAULT_SETTINGS, ErrorCode, MAX_CONFIG_BYTES, RpcError, Settings, type ServerInfo } from '../../ipc/schema.js';
+import { ErrorCode, MAX_CONFIG_BYTES, RpcError, Settings, type ServerInfo } from '../../ipc/schema.js';
 import { toBase64 } from '../../wireguard/bytes.js';
 import { removeStaleTempFiles, writeFileAtomic, type FsHooks } from './atomic-file.js';
 import { parseCatalog } from './catalog.js';
@@ -47,7 +47,9 @@ import {
   toJson,
   type LoadContext,
   loadFile,
+  withoutUndefined,
 } from './files.js';
+import { salvageSettings, settingsWithoutFile } from './settings-salvage.js';
 import { formatEndpoint, parseEndpoint, slugify, uniqueId } from './ids.js';
 
 export const DEFAULT_STATE_DIR = '/var/lib/umbra';
@@ -57,6 +59,11 @@ export interface StateStoreOptions {
   now?: () => number;
   /** Test seams around file writes. */
   hooks?: FsHooks;
+  /**
+   * Whether the boot block's file is in the state dir: it is there exactly while the kill switch on
+   * boot or lockdown is on, so it decides them when settings.json is missing or unreadable.
+   */
+  bootBlockSaved?: boolean;
 }
 
 const NO_PROFILE = "import your provider's WireGuard config first: it holds your key";
@@ -74,10 +81,6 @@ function capNotes(notes: ImportNote[]): ImportNote[] {
   if (notes.length <= MAX_IMPORT_NOTES) return notes;
   const rest = notes.length - (MAX_IMPORT_NOTES - 1);
   return [...notes.slice(0, MAX_IMPORT_NOTES - 1), { line: notes[MAX_IMPORT_NOTES - 1]!.line, key: '…', why: `and ${rest} more lines left out, from this line on` }];
-}
-
-function withoutUndefined<T extends object>(o: T): T {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }
 
 /** The public part of a server record. */
@@ -112,6 +115,8 @@ export class StateStore {
     private readonly now: () => number,
     private readonly hooks: FsHooks,
     private settingsValue: Settings,
+    /** Keys of settings.json this version does not know (a newer version's), written back as found. */
+    private readonly unknownSettings: Record<string, unknown>,
     private profiles: ProfileRecord[],
     private records: ServerRecord[],
     private desiredValue: Desired,
@@ -131,14 +136,28 @@ export class StateStore {
       if (st && (st.mode & 0o777) !== 0o600) await chmod(join(stateDir, name), 0o600);
     }
     const ctx: LoadContext = { dir: stateDir, log, now, setAside: [] };
-    const settingsFile = await loadFile(ctx, SETTINGS_FILE, SettingsFile, { schemaVersion: 1 as const }, 'using defaults');
-    const { schemaVersion: _s, ...savedSettings } = settingsFile;
-    const settings = withoutUndefined(Settings.parse({ ...DEFAULT_SETTINGS, ...withoutUndefined(savedSettings) }));
+    const bootBlockSaved = opts.bootBlockSaved ?? false;
+    const settingsFile = await loadFile(ctx, SETTINGS_FILE, SettingsFile, undefined, bootBlockSaved ? 'the boot block is saved, so the kill switch, the kill switch on boot and lockdown are on' : 'using defaults with the kill switch on');
+    let settings: Settings;
+    let unknownSettings: Record<string, unknown> = {};
+    if (settingsFile) {
+      const { schemaVersion: _s, ...saved } = settingsFile;
+      const salvaged = salvageSettings(saved);
+      for (const note of salvaged.notes) log(`${SETTINGS_FILE}: ${note}`);
+      settings = salvaged.settings;
+      unknownSettings = salvaged.unknown;
+    } else {
+      settings = settingsWithoutFile({ unreadable: ctx.setAside.includes(SETTINGS_FILE), bootBlockSaved });
+    }
     const profiles = await loadFile(ctx, PROFILES_FILE, ProfilesFile, { schemaVersion: 1 as const, profiles: [] }, "starting without profiles; import your provider's WireGuard config again");
     const servers = await loadFile(ctx, SERVERS_FILE, ServersFile, { schemaVersion: 1 as const, servers: [] }, 'starting with no servers; import your configs or load your catalog again');
     const state = await loadFile(ctx, STATE_FILE, StateFile, { schemaVersion: 1 as const, wantConnected: false }, 'assuming you do not want to be connected');
     const { schemaVersion: _d, ...desired } = state;
-    return new StateStore(stateDir, log, now, opts.hooks ?? {}, settings, profiles.profiles, servers.servers, withoutUndefined(desired), ctx.setAside);
+    const store = new StateStore(stateDir, log, now, opts.hooks ?? {}, settings, unknownSettings, profiles.profiles, servers.servers, withoutUndefined(desired), ctx.setAside);
+    // Settings chosen for safety are written down at once: the next start must not read a missing
+    // file as "first start" once this start has (re)written the boot block from them.
+    if (!settingsFile && (bootBlockSaved || ctx.setAside.includes(SETTINGS_FILE))) await store.write(SETTINGS_FILE, settings);
+    return store;
   }
 
   // ---------------------------------------------------------------- settings
@@ -153,7 +172,7 @@ export class StateStore {
       const change = Settings.partial().strict().safeParse(p);
       if (!change.success) throw new RpcError(ErrorCode.InvalidParams, `invalid settings: ${describeIssues(change.error)}`);
       const next = withoutUndefined(Settings.parse({ ...this.settingsValue, ...change.data }));
-      await this.write(SETTINGS_FILE, next);
+      await this.write(SETTINGS_FILE, { ...this.unknownSettings, ...next });
       this.settingsValue = next;
       return { ...next };
     });

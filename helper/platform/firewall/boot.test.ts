@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { earlyBoot, EARLY_BOOT_NOTICE } from '../../commands/early-boot.js';
 import { UMBRA_FWMARK } from '../routing/constants.js';
 import { FakeRunner } from '../testing/fake-runner.js';
-import { BOOT_RULESET_FILE, bootRulesetPath, bootSpec, removeBootRuleset, writeBootRuleset } from './boot.js';
+import { BOOT_RULESET_FILE, bootRulesetPath, bootRulesetSaved, bootSpec, removeBootRuleset, writeBootRuleset } from './boot.js';
 import { buildRuleset } from './ruleset.js';
 
 let dir: string;
@@ -58,6 +58,15 @@ describe('writeBootRuleset / removeBootRuleset', () => {
     expect(await readdir(dir)).toEqual([]);
     await removeBootRuleset(dir);
     await removeBootRuleset(join(dir, 'missing'));
+  });
+
+  it('bootRulesetSaved says whether the file is there (it decides settings that cannot be read)', async () => {
+    expect(await bootRulesetSaved(dir)).toBe(false);
+    expect(await bootRulesetSaved(join(dir, 'missing'))).toBe(false);
+    await writeBootRuleset(dir, bootSpec({ fwmark: UMBRA_FWMARK }));
+    expect(await bootRulesetSaved(dir)).toBe(true);
+    await removeBootRuleset(dir);
+    expect(await bootRulesetSaved(dir)).toBe(false);
   });
 });
 

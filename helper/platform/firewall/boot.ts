@@ -3,7 +3,7 @@
 // helper/systemd/README.md). The helper writes it while the setting is on and deletes it when
 // the setting goes off. The file is a complete ruleset from buildRuleset(): loading it replaces
 // tables inet umbra and arp umbra atomically and touches no other table.
-import { mkdir, unlink } from 'node:fs/promises';
+import { access, mkdir, unlink } from 'node:fs/promises';
 import { fsyncDir, writeFileAtomic } from '../fs/atomic-file.js';
 import { join } from 'node:path';
 import { buildRuleset, type FirewallSpec } from './ruleset.js';
@@ -39,4 +39,15 @@ export async function removeBootRuleset(stateDir: string): Promise<void> {
     throw e;
   }
   await fsyncDir(stateDir).catch(() => undefined);
+}
+
+/** Whether the boot ruleset file is there (the kill switch on boot or lockdown was on when it was last synced). */
+export async function bootRulesetSaved(stateDir: string): Promise<boolean> {
+  return access(bootRulesetPath(stateDir)).then(
+    () => true,
+    (e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT') return false;
+      throw e;
+    },
+  );
 }
