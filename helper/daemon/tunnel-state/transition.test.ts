@@ -44,7 +44,9 @@ describe('transition: every state × every event × every setting', () => {
         const ctx = ctxOf(settings);
         for (const { label: event, event: e } of events(TOKEN)) {
           const step = transition(state, e, ctx);
-          expect(step?.state.name, `${label} + ${event}`).toBe(NEXT[label]![event]);
+          // Lockdown blocks at once while the tunnel goes (the other settings wait for disconnected).
+          const next = state.name === 'disconnecting' && event === 'policyChanged' && settings.lockdown ? 'disconnecting' : NEXT[label]![event];
+          expect(step?.state.name, `${label} + ${event}`).toBe(next);
           if (step) checkStep(state, e, step, ctx);
         }
         // A result of an attempt that is not the state's (older or newer) changes nothing.
@@ -85,8 +87,14 @@ describe('transition: policyChanged recomputes the policy and nothing else', () 
     it(label, () => {
       for (const after of SETTINGS) {
         const step = transition(state, { type: 'policyChanged' }, ctxOf(after));
-        if (state.name === 'disconnecting') {
+        if (state.name === 'disconnecting' && !after.lockdown) {
           expect(step, 'the tunnel is going; its table stays until it is gone').toBeUndefined();
+          continue;
+        }
+        if (state.name === 'disconnecting') {
+          expect(step!.state, 'lockdown: the block, at once').toEqual({ ...state, keep: specOf(step!) });
+          expect(types(step!)).toEqual(['firewall']);
+          expect(specOf(step!)).toMatchObject({ block: true, endpoints: [], allowLan: after.allowLan });
           continue;
         }
         expect(step!.state, `${JSON.stringify(after)}: the same state`).toEqual(state);

@@ -85,7 +85,7 @@ function handle(s: State, e: Event, ctx: StepContext): Step | undefined {
       return errorState.on(s, e, ctx);
     case 'disconnecting':
       if (e.type === 'connect') return connectTo(e.target, ctx.token, undefined);
-      return disconnecting.on(s, e);
+      return disconnecting.on(s, e, ctx);
   }
 }
 
