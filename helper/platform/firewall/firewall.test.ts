@@ -435,6 +435,21 @@ describe('startWatchdog', () => {
     }
   });
 
+  it('with ruleset events: a change they never report is found by the backstop', async () => {
+    const nft = new FakeNft();
+    const fw = new Firewall(nft);
+    await fw.apply(A);
+    const events = fakeEvents(true);
+    const restores: RestoreReason[] = [];
+    const wd = startWatchdog(fw, { intervalMs: 1_000_000, backstopMs: 30, events, expected: () => A, onRestore: (why) => restores.push(why) });
+    try {
+      nft.table = undefined; // gone, and nft monitor said nothing
+      await vi.waitFor(() => expect(restores).toEqual(['the table was missing']), { timeout: 2000, interval: 5 });
+    } finally {
+      wd.stop();
+    }
+  });
+
   it('with ruleset events: a change during a check is checked again after it', async () => {
     const nft = new FakeNft();
     const fw = new Firewall(nft);
@@ -459,5 +474,6 @@ describe('startWatchdog', () => {
 
   it('refuses a nonsensical interval', () => {
     expect(() => startWatchdog(new Firewall(new FakeRunner()), { intervalMs: 0, expected: () => undefined, onRestore: () => {} })).toThrow(RangeError);
+    expect(() => startWatchdog(new Firewall(new FakeRunner()), { backstopMs: Number.NaN, expected: () => undefined, onRestore: () => {} })).toThrow(/backstopMs/);
   });
 });

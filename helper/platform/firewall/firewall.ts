@@ -246,6 +246,12 @@ export interface WatchdogOptions {
    * change instead of every interval, and polls again when it is not.
    */
   events?: RulesetEvents;
+  /**
+   * While the events are alive, a check at least this often anyway (60 s by default): a change
+   * they missed (one in the moment before nft monitor listened, a message the kernel dropped
+   * under load) is then found within this time rather than at the next change.
+   */
+  backstopMs?: number;
   /** The spec that should be in the kernel now, or undefined when none should be enforced. */
   expected: () => FirewallSpec | undefined;
   /** Called after the table was put back. */
@@ -274,7 +280,10 @@ const CHANGE_SETTLE_MS = 20;
  */
 export function startWatchdog(fw: Firewall, opts: WatchdogOptions): Watchdog {
   const intervalMs = opts.intervalMs ?? 1000;
-  if (!(Number.isFinite(intervalMs) && intervalMs > 0)) throw new RangeError(`intervalMs must be a positive number, not ${String(intervalMs)}`);
+  const backstopMs = opts.backstopMs ?? 60_000;
+  for (const [name, ms] of [['intervalMs', intervalMs], ['backstopMs', backstopMs]] as const) {
+    if (!(Number.isFinite(ms) && ms > 0)) throw new RangeError(`${name} must be a positive number, not ${String(ms)}`);
+  }
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
@@ -335,8 +344,8 @@ export function startWatchdog(fw: Firewall, opts: WatchdogOptions): Watchdog {
   }
 
   function schedule(): void {
-    if (stopped || timer || opts.events?.alive) return;
-    arm(intervalMs, false);
+    if (stopped || timer) return;
+    arm(opts.events?.alive ? backstopMs : intervalMs, false);
   }
 
   opts.events?.subscribe({
@@ -355,7 +364,14 @@ export function startWatchdog(fw: Firewall, opts: WatchdogOptions): Watchdog {
       if (stopped) return;
       // Just started: changes made before it listened went unreported, so look now. Just ended: poll.
       if (up) void runCheck();
-      else schedule();
+      else {
+        // The backstop's long timer gives way to polling.
+        if (timer && !timerForChange) {
+          clearTimeout(timer);
+          timer = undefined;
+        }
+        schedule();
+      }
     },
   });
 

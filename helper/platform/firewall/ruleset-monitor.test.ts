@@ -27,6 +27,7 @@ function harness() {
     log: (l) => logs.push(l),
     restartMs: 5,
     maxRestartMs: 20,
+    listenGraceMs: 5,
   });
   const seen = { changes: 0, alive: [] as boolean[] };
   mon.subscribe({ change: () => seen.changes++, alive: (a) => seen.alive.push(a) });
@@ -39,7 +40,8 @@ describe('startRulesetMonitor', () => {
     expect(argvs).toEqual([['nft', 'monitor']]);
     expect(mon.alive).toBe(false);
     children[0]!.emit('spawn');
-    expect(mon.alive).toBe(true);
+    expect(mon.alive, 'not before it can have joined the netlink group').toBe(false);
+    await vi.waitFor(() => expect(mon.alive).toBe(true), { timeout: 2000, interval: 1 });
     expect(seen.alive).toEqual([true]);
     children[0]!.stdout.write('delete table inet umbra\n# new generation 4 by process 1 (nft)\n');
     children[0]!.stdout.write('add table inet fo');
@@ -54,13 +56,14 @@ describe('startRulesetMonitor', () => {
   it('says when it ends and starts nft monitor again after a delay', async () => {
     const { mon, children, logs, seen } = harness();
     children[0]!.emit('spawn');
+    await vi.waitFor(() => expect(mon.alive).toBe(true), { timeout: 2000, interval: 1 });
     children[0]!.emit('exit', 1, null);
     expect(mon.alive).toBe(false);
     expect(seen.alive).toEqual([true, false]);
     expect(logs.join('\n')).toMatch(/nft monitor ended \(exit 1\); checking every second/);
     await vi.waitFor(() => expect(children).toHaveLength(2), { timeout: 2000, interval: 2 });
     children[1]!.emit('spawn');
-    expect(mon.alive).toBe(true);
+    await vi.waitFor(() => expect(mon.alive).toBe(true), { timeout: 2000, interval: 1 });
     mon.stop();
   });
 
@@ -73,6 +76,15 @@ describe('startRulesetMonitor', () => {
     await new Promise((r) => setTimeout(r, 40));
     expect(children).toHaveLength(1);
     expect(mon.alive).toBe(false);
+  });
+
+  it('one that exits before it could listen never counts as alive', async () => {
+    const { mon, children, seen } = harness();
+    children[0]!.emit('spawn');
+    children[0]!.emit('exit', 1, null);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(seen.alive).toEqual([]);
+    mon.stop();
   });
 
   it('a spawn that throws (no nft) leaves it not alive, and it tries again later', async () => {

@@ -31,6 +31,12 @@ export interface RulesetMonitorOptions {
   /** First delay before starting a monitor that exited again; doubles up to `maxRestartMs`. */
   restartMs?: number;
   maxRestartMs?: number;
+  /**
+   * How long after its start nft monitor counts as listening (250 ms by default): the process
+   * exists before it has joined the kernel's netlink group, and a change in between is not
+   * reported. The watchdog polls until then, then checks once (and keeps a slow backstop).
+   */
+  listenGraceMs?: number;
 }
 
 /** A monitor that ran this long counts as working: its next restart is quick again. */
@@ -44,6 +50,7 @@ export function startRulesetMonitor(opts: RulesetMonitorOptions = {}): RulesetEv
   const log = opts.log ?? (() => undefined);
   const firstDelay = opts.restartMs ?? 1000;
   const maxDelay = opts.maxRestartMs ?? 60_000;
+  const listenGrace = opts.listenGraceMs ?? 250;
   let delay = firstDelay;
   let alive = false;
   let stopped = false;
@@ -76,7 +83,12 @@ export function startRulesetMonitor(opts: RulesetMonitorOptions = {}): RulesetEv
       if (lines.some((l) => l.trim() !== '')) for (const l of listeners) l.change();
     });
     const spawnedAt = Date.now();
-    c.on('spawn', () => setAlive(true));
+    c.on('spawn', () => {
+      const t = setTimeout(() => {
+        if (child === c && !stopped) setAlive(true);
+      }, listenGrace);
+      t.unref();
+    });
     c.on('error', (e) => log(`firewall: nft monitor failed (${e.message}); checking every second instead`));
     c.on('exit', (code, signal) => {
       if (child !== c) return;
