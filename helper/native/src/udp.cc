@@ -295,7 +295,8 @@ Napi::Value UdpSend(const Napi::CallbackInfo& info) {
     sent += r.sent;
     if (pm) pm->fragmented += r.singles;
     if (r.refusal == Refusal::None) break;
-    if (r.refusal == Refusal::NoGso) {
+    // A refused segment of one byte leaves no cap below it (0 would mean "any"): no GSO then.
+    if (r.refusal == Refusal::NoGso || r.segment <= 1) {
       // This path cannot do GSO: from the refused message on, and from now on, one by one.
       state.gsoOff.insert(fd);
       gso = false;
