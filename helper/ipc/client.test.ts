@@ -77,6 +77,32 @@ describe('connecting', () => {
     await expect(IpcClient.connect(path)).rejects.toMatchObject({ kind: 'not-running', message: expect.stringMatching(/nothing listens on .*sudo systemctl start umbrad/) });
   });
 
+  it('waits out a full listen queue (EAGAIN) instead of failing', async () => {
+    const path = join(dir, `full${++seq}.sock`);
+    // A listener that stops accepting: a child process, stopped (SIGSTOP) once it listens.
+    const child = spawn(process.execPath, ['-e', `require('node:net').createServer(() => {}).listen({ path: process.argv[1], backlog: 1 }, () => console.log('ready'))`, path], { stdio: ['ignore', 'pipe', 'ignore'] });
+    cleanups.push(() => child.kill('SIGKILL'));
+    await new Promise((r) => child.stdout.once('data', r));
+    process.kill(child.pid!, 'SIGSTOP');
+    const held: net.Socket[] = [];
+    cleanups.push(() => held.forEach((h) => h.destroy()));
+    let code: string | undefined;
+    for (let i = 0; i < 50 && code === undefined; i++) {
+      const h = net.connect(path);
+      held.push(h);
+      code = await new Promise<string | undefined>((r) => {
+        h.once('connect', () => r(undefined));
+        h.once('error', (e: NodeJS.ErrnoException) => r(e.code));
+      });
+    }
+    expect(code, 'the queue is full').toBe('EAGAIN');
+    const connecting = IpcClient.connect(path, { timeoutMs: 10_000 });
+    setTimeout(() => process.kill(child.pid!, 'SIGCONT'), 100);
+    const client = await connecting;
+    expect(client.closed).toBe(false);
+    await client.close();
+  });
+
   it('words each connect failure', () => {
     const err = (code: string) => Object.assign(new Error(`connect ${code}`), { code });
     expect(describeConnectError(err('EACCES'), '/run/umbra/umbrad.sock')).toMatchObject({

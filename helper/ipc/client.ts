@@ -95,25 +95,41 @@ export class IpcClient extends EventEmitter<ClientEvents> {
   private isClosed = false;
   private shuttingDown = false;
 
-  /** Connects; rejects with an IpcError that says what to do (not running, permission, timeout). */
+  /**
+   * Connects; rejects with an IpcError that says what to do (not running, permission, timeout).
+   * A full listen queue (EAGAIN: many connections arriving at once, or someone flooding the
+   * socket) is tried again until the timeout, with a short growing pause.
+   */
   static connect(socketPath: string, opts: ConnectOptions = {}): Promise<IpcClient> {
     const timeoutMs = opts.timeoutMs ?? 5000;
     return new Promise((resolve, reject) => {
-      const socket = net.connect(socketPath);
+      let socket: net.Socket | undefined;
+      let retry: NodeJS.Timeout | undefined;
+      let pause = 10;
       const timer = setTimeout(() => {
-        socket.destroy();
+        clearTimeout(retry);
+        socket?.destroy();
         reject(new IpcError('timeout', `the Umbra helper did not accept a connection on ${socketPath} within ${timeoutMs} ms: check it with sudo systemctl status umbrad`));
       }, timeoutMs);
-      const onError = (e: NodeJS.ErrnoException) => {
-        clearTimeout(timer);
-        reject(describeConnectError(e, socketPath));
+      const attempt = () => {
+        const s = net.connect(socketPath);
+        socket = s;
+        s.once('error', (e: NodeJS.ErrnoException) => {
+          if (e.code === 'EAGAIN') {
+            retry = setTimeout(attempt, pause);
+            pause = Math.min(pause * 2, 200);
+            return;
+          }
+          clearTimeout(timer);
+          reject(describeConnectError(e, socketPath));
+        });
+        s.once('connect', () => {
+          clearTimeout(timer);
+          s.removeAllListeners('error');
+          resolve(new IpcClient(s, socketPath, opts));
+        });
       };
-      socket.once('error', onError);
-      socket.once('connect', () => {
-        clearTimeout(timer);
-        socket.off('error', onError);
-        resolve(new IpcClient(socket, socketPath, opts));
-      });
+      attempt();
     });
   }
 
