@@ -58,9 +58,16 @@ export const HANDSHAKES_PER_SOURCE_PER_SECOND = 20;
 export const STRANGER_HANDSHAKES_PER_SECOND = 256;
 /** Initiations from a peer's own endpoint (a server rekeying) do not compete with strangers. */
 export const PEER_HANDSHAKES_PER_SECOND = 64;
-/** Responses to our pending initiation and cookie replies to our indices. */
+/** Responses to our pending initiation. */
 export const EXPECTED_HANDSHAKES_PER_SECOND = 32;
-/** Cookie replies a second to strangers while under load. */
+/**
+ * Cookie replies received a second (with a burst of two), each an XChaCha20-Poly1305 open. A
+ * server under load answers each handshake message we send with at most one, and we send at most
+ * one initiation per REKEY_TIMEOUT: a few a second is plenty, and a forged flood to an index seen
+ * on the wire spends only these tokens, never those real responses need.
+ */
+export const RECEIVED_COOKIE_REPLIES_PER_SECOND = 8;
+/** Cookie replies a second we send to strangers while under load. */
 export const COOKIE_REPLIES_PER_SECOND = 64;
 /** Handshake messages handled after one receive batch's transport data; later ones wait. */
 export const HANDSHAKES_PER_BATCH = 8;

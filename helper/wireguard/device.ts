@@ -108,7 +108,7 @@ export class Device {
   private readonly sourceHandshakes = new Map<string, { at: number; count: number }>();
   private readonly budget: HandshakeBudget;
   private readonly floodReport = new FloodReport(FLOOD_REPORT_EVERY);
-  /** Waiting handshake messages: the server's (expected, peer lanes) go before strangers'. */
+  /** Waiting handshake messages: the server's (expected, cookie, peer lanes) go before strangers'. */
   private ownQueue: QueuedHandshake[] = [];
   private strangerQueue: QueuedHandshake[] = [];
 
@@ -277,8 +277,8 @@ export class Device {
       }
       case MessageType.CookieReply:
         if (d.length !== COOKIE_REPLY_SIZE) return this.dropped('malformed');
-        if (!this.indices.has(parseCookieReply(d).receiver)) return this.dropped('unknown-index');
-        return 'expected';
+        if (!this.awaitingCookie(parseCookieReply(d).receiver)) return this.dropped('unknown-index');
+        return 'cookie';
       default:
         return this.dropped('malformed');
     }
@@ -495,9 +495,25 @@ export class Device {
   private receiveCookieReply(d: Uint8Array, now: number): void {
     if (d.length !== COOKIE_REPLY_SIZE) return this.drop('malformed');
     const m = parseCookieReply(d);
-    const entry = this.indices.get(m.receiver);
-    if (!entry) return this.drop('unknown-index');
-    if (!entry.peer.cookieJar.consume(m, now)) this.drop('unauthenticated');
+    // Again: a queued reply may have waited past its handshake's answer, or behind its twin.
+    const peer = this.awaitingCookie(m.receiver);
+    if (!peer) return this.drop('unknown-index');
+    if (!peer.cookieJar.consume(m, now)) this.drop('unauthenticated');
+  }
+
+  /**
+   * The peer a cookie reply to local index `receiver` may be for, or undefined. A cookie reply
+   * answers a handshake message we sent that was refused under load (§5.4.7), so only the index of
+   * one still awaiting its answer qualifies: our pending initiation's, or that of a response whose
+   * session the initiator has not yet confirmed. A session's index is on every transport packet,
+   * so an on-path sender knows it; replies to it would otherwise each cost an open.
+   */
+  private awaitingCookie(receiver: number): Peer | undefined {
+    const entry = this.indices.get(receiver);
+    if (!entry) return undefined;
+    const { peer, keypair } = entry;
+    const awaited = keypair ? keypair === peer.next : peer.pendingInitiation?.localIndex === receiver;
+    return awaited && peer.cookieJar.awaitsReplyTo(receiver) ? peer : undefined;
   }
 
   // ---------------------------------------------------------------- transport

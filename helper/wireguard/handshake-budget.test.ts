@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FloodReport, HandshakeBudget, TokenBucket } from './handshake-budget.js';
+import { FloodReport, HandshakeBudget, TokenBucket, type HandshakeLane } from './handshake-budget.js';
 
 describe('TokenBucket', () => {
   it('gives its burst at once, then its rate, and never saves more than the burst', () => {
@@ -19,17 +19,20 @@ describe('TokenBucket', () => {
 });
 
 describe('HandshakeBudget', () => {
-  it('keeps lanes apart: a stranger flood leaves the peer and expected lanes their tokens', () => {
-    const b = new HandshakeBudget(0, { expected: 4, peer: 4, stranger: 8, cookieReplies: 4 });
-    let strangers = 0;
-    for (let i = 0; i < 1000; i++) if (b.admit('stranger', 0)) strangers++;
-    expect(strangers).toBe(2); // a quarter second of 8 a second
-    expect(b.admit('peer', 0)).toBe(true);
-    expect(b.admit('expected', 0)).toBe(true);
+  const lanes: HandshakeLane[] = ['expected', 'cookie', 'peer', 'stranger'];
+  it.each(lanes)('keeps lanes apart: a flood of %s messages leaves every other lane its tokens', (flooded) => {
+    const b = new HandshakeBudget(0, { expected: 8, cookie: 8, peer: 8, stranger: 8, cookieReplies: 4 });
+    let admitted = 0;
+    for (let i = 0; i < 1000; i++) if (b.admit(flooded, 0)) admitted++;
+    expect(admitted).toBe(2); // a quarter second of 8 a second
+    for (const other of lanes) if (other !== flooded) expect(b.admit(other, 0)).toBe(true);
+    // The flooded lane refills at its own rate, one token an eighth of a second.
+    expect(b.admit(flooded, 100)).toBe(false);
+    expect(b.admit(flooded, 130)).toBe(true);
   });
 
   it('caps cookie replies to strangers, not to a peer\'s own lane', () => {
-    const b = new HandshakeBudget(0, { expected: 4, peer: 4, stranger: 1000, cookieReplies: 4 });
+    const b = new HandshakeBudget(0, { expected: 4, cookie: 4, peer: 4, stranger: 1000, cookieReplies: 4 });
     expect([b.cookieReply('stranger', 0), b.cookieReply('stranger', 0)]).toEqual([true, false]);
     expect(b.cookieReply('peer', 0)).toBe(true);
   });

@@ -4,8 +4,12 @@
 // lane's tokens and is then dropped for the price of a comparison, while transport data is never
 // budgeted at all.
 //
-//   expected  a response to our pending initiation, a cookie reply to one of our indices: cheap
-//             to recognise (the receiver index must be ours), so they do not compete with floods
+//   expected  a response to our pending initiation: cheap to recognise (its receiver index must
+//             be that initiation's), so it does not compete with floods
+//   cookie    a cookie reply to a handshake message we sent that still awaits its answer (our
+//             pending initiation, or a response whose session is unconfirmed). Its own lane: the
+//             index it names may be seen on the wire, and a forged flood to it must not spend
+//             the tokens real responses need
 //   peer      an initiation from a peer's current endpoint (the server rekeying)
 //   stranger  any other initiation
 //
@@ -14,10 +18,11 @@ import {
   COOKIE_REPLIES_PER_SECOND,
   EXPECTED_HANDSHAKES_PER_SECOND,
   PEER_HANDSHAKES_PER_SECOND,
+  RECEIVED_COOKIE_REPLIES_PER_SECOND,
   STRANGER_HANDSHAKES_PER_SECOND,
 } from './constants.js';
 
-export type HandshakeLane = 'expected' | 'peer' | 'stranger';
+export type HandshakeLane = 'expected' | 'cookie' | 'peer' | 'stranger';
 
 /** A token bucket: `rate` tokens a second, at most `burst` saved up. */
 export class TokenBucket {
@@ -45,14 +50,17 @@ export class TokenBucket {
 export interface HandshakeBudgetLimits {
   /** Messages a second per lane that may cost crypto; a burst of a quarter second is saved up. */
   expected: number;
+  /** Cookie replies received. */
+  cookie: number;
   peer: number;
   stranger: number;
-  /** Cookie replies a second to strangers while under load. */
+  /** Cookie replies a second we send to strangers while under load. */
   cookieReplies: number;
 }
 
 export const DEFAULT_HANDSHAKE_LIMITS: HandshakeBudgetLimits = {
   expected: EXPECTED_HANDSHAKES_PER_SECOND,
+  cookie: RECEIVED_COOKIE_REPLIES_PER_SECOND,
   peer: PEER_HANDSHAKES_PER_SECOND,
   stranger: STRANGER_HANDSHAKES_PER_SECOND,
   cookieReplies: COOKIE_REPLIES_PER_SECOND,
@@ -65,7 +73,12 @@ export class HandshakeBudget {
   private readonly cookies: TokenBucket;
 
   constructor(now: number, limits: HandshakeBudgetLimits = DEFAULT_HANDSHAKE_LIMITS) {
-    this.lanes = { expected: bucket(limits.expected, now), peer: bucket(limits.peer, now), stranger: bucket(limits.stranger, now) };
+    this.lanes = {
+      expected: bucket(limits.expected, now),
+      cookie: bucket(limits.cookie, now),
+      peer: bucket(limits.peer, now),
+      stranger: bucket(limits.stranger, now),
+    };
     this.cookies = bucket(limits.cookieReplies, now);
   }
 
