@@ -121,7 +121,8 @@ describe('the main process against a helper on a socket', () => {
     await until(() => reach.includes(true), 'reachable');
     await s.server!.close();
     await until(() => reach.at(-1) === false, 'window told');
-    await until(() => s.trays.at(-1)?.tooltip === 'Umbra: helper not running', 'tray says not running');
+    // The last status had the block in the kernel, and a block outlives the helper.
+    await until(() => s.trays.at(-1)?.tooltip === 'Umbra: helper not running · your traffic is blocked by the kill switch', 'tray says not running, blocked');
     expect(s.trays.at(-1)?.iconState).toBe('error');
     expect(s.mirror.state.status).toBeUndefined();
   });

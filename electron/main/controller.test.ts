@@ -52,7 +52,7 @@ describe('AppController', () => {
     controller.refresh();
     expect(drawn.at(-1)?.iconName).toBe('connected-dark');
     link.setReachable(false, 'the Umbra helper is not running');
-    expect(drawn.at(-1)?.tooltip).toBe('Umbra: helper not running');
+    expect(drawn.at(-1)?.tooltip).toBe('Umbra: helper not running · you are not protected');
   });
 
   it('notifies a drop the user did not cause, and not a disconnect they asked for', async () => {

@@ -62,6 +62,20 @@ describe('StateMirror', () => {
     expect(mirror.state.status).toBeUndefined();
   });
 
+  it('keeps the last status the helper sent while it is away (a block outlives it), and drops it when it is back', async () => {
+    const { link, mirror } = setup();
+    link.setReachable(true);
+    await flush();
+    const blocked = connected(STOCKHOLM, { blocked: true });
+    link.push({ type: 'status', status: blocked });
+    link.setReachable(false, 'the connection to the Umbra helper was closed');
+    expect(mirror.state.lastStatus).toEqual(blocked);
+    link.setReachable(false, 'the Umbra helper is not running (no socket at /x): start it');
+    expect(mirror.state.lastStatus).toEqual(blocked);
+    link.setReachable(true);
+    expect(mirror.state.lastStatus).toBeUndefined();
+  });
+
   it('drops a late snapshot of an earlier connection', async () => {
     const { link, mirror } = setup({ manualSnapshots: true });
     link.setReachable(true);

@@ -1,7 +1,8 @@
 // The main process's picture of the helper (DESIGN.md: main holds no VPN state of its own). It
 // keeps the latest status, settings and servers the helper sent — a snapshot on every
 // (re)connection, then the pushed events — and says when the picture changes. It never fills in
-// what the helper did not say: while the helper is unreachable the picture is empty.
+// what the helper did not say: while the helper is unreachable the picture is empty, but for
+// whether its last status held a block (which outlives the helper: see helperDownVerdict).
 import { EventEmitter } from 'node:events';
 import type { HelperEvent, MethodName, Params, Result, ServerInfo, Settings, TunnelStatus } from '../../helper/ipc/schema.js';
 import { unreachableError, type UmbraError } from './ipc-contract.js';
@@ -26,6 +27,8 @@ export interface MirrorState {
   readonly status: TunnelStatus | undefined;
   readonly settings: Settings | undefined;
   readonly servers: readonly ServerInfo[] | undefined;
+  /** While unreachable: the last status seen before the helper went (undefined: none seen). */
+  readonly lastStatus?: TunnelStatus | undefined;
 }
 
 export const EMPTY_STATE: MirrorState = Object.freeze({
@@ -120,11 +123,13 @@ export class StateMirror extends EventEmitter<MirrorEvents> {
     this.clearRetry();
     this.generation++;
     if (!reachable) {
-      // Nothing the helper said before still holds for sure: show nothing rather than stale state.
-      this.update({ reachable: false, message, status: undefined, settings: undefined, servers: undefined });
+      // Nothing the helper said before still holds for sure: show nothing rather than stale state,
+      // but keep its last status (a block in the kernel stays when the helper goes).
+      const lastStatus = this.current.status ?? this.current.lastStatus;
+      this.update({ reachable: false, message, status: undefined, settings: undefined, servers: undefined, lastStatus });
       return;
     }
-    this.update({ ...this.current, reachable: true, message: undefined });
+    this.update({ ...this.current, reachable: true, message: undefined, lastStatus: undefined });
     this.fetchSnapshot(this.generation);
   }
 

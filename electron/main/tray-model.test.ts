@@ -148,6 +148,21 @@ describe('tray model, state by state', () => {
     expect(find(m, 'Quit')).toMatchObject({ enabled: true });
   });
 
+  it('helper not running after a block: says traffic is blocked, and that Quit leaves it', () => {
+    const last = connected(STOCKHOLM, { blocked: true, firewallActive: true, firewall: { wanted: 'block', kernel: 'block' } });
+    const m = model({ ...EMPTY_STATE, reachable: false, message: 'the connection to the Umbra helper was closed', lastStatus: last });
+    expect(m.tooltip).toBe('Umbra: helper not running · your traffic is blocked by the kill switch');
+    expect(m.items[1]).toEqual({ kind: 'label', label: 'Helper not running · traffic blocked' });
+    expect(find(m, /^Quit/)).toMatchObject({ label: 'Quit (traffic stays blocked)', enabled: true });
+  });
+
+  it('helper not running after a tunnel without a block: says the user is not protected', () => {
+    const m = model({ ...EMPTY_STATE, reachable: false, message: 'the connection to the Umbra helper was closed', lastStatus: connected(STOCKHOLM, { blocked: false }) });
+    expect(m.tooltip).toBe('Umbra: helper not running · you are not protected');
+    expect(m.items[1]).toEqual({ kind: 'label', label: 'Helper not running · not protected' });
+    expect(find(m, /^Quit/)).toMatchObject({ label: 'Quit' });
+  });
+
   it('no permission on the socket: says what is wrong', () => {
     const m = model({ ...EMPTY_STATE, reachable: false, message: 'permission denied on /run/umbra/umbrad.sock: only root and members of the umbra group may control Umbra' });
     expect(m.tooltip).toBe('Umbra: not allowed to control the helper (join the umbra group)');

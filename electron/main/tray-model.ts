@@ -5,7 +5,7 @@
 import type { MenuItemConstructorOptions } from 'electron';
 import type { ServerInfo, TunnelStatus } from '../../helper/ipc/schema.js';
 import type { MirrorState } from './state-mirror.js';
-import { HOLD_LINE, HOLD_TEXT, noReplyText, RECONNECTING_TEXT, WANTS_TUNNEL } from './tunnel-words.js';
+import { HELPER_DOWN_TEXT, helperDownVerdict, HOLD_LINE, HOLD_TEXT, noReplyText, RECONNECTING_TEXT, WANTS_TUNNEL } from './tunnel-words.js';
 
 export const TRAY_STATES = ['disconnected', 'connecting', 'connected', 'blocked', 'error'] as const;
 export type TrayIconState = (typeof TRAY_STATES)[number];
@@ -86,11 +86,16 @@ export function connectTarget(mirror: MirrorState, recent: readonly string[]): S
   return byId(mirror.status?.server?.id) ?? byId(mirror.settings?.lastServerId) ?? recent.map(byId).find((s) => s !== undefined) ?? servers[0];
 }
 
-function unreachableText(message: string | undefined): { tooltip: string; line: string } {
-  if (message && /permission denied/i.test(message)) {
+function unreachableText(mirror: MirrorState): { tooltip: string; line: string } {
+  if (mirror.message && /permission denied/i.test(mirror.message)) {
     return { tooltip: 'Umbra: not allowed to control the helper (join the umbra group)', line: 'Not allowed to control the helper' };
   }
-  return { tooltip: 'Umbra: helper not running', line: 'Helper not running' };
+  // Whether traffic is blocked right now is what matters most while the helper is down.
+  const verdict = helperDownVerdict(mirror.lastStatus);
+  const tooltip = verdict === 'blocked' ? 'Umbra: helper not running · your traffic is blocked by the kill switch'
+    : verdict === 'exposed' ? 'Umbra: helper not running · you are not protected'
+      : 'Umbra: helper not running';
+  return { tooltip, line: HELPER_DOWN_TEXT[verdict].line };
 }
 
 function describe(status: TunnelStatus, now: number): { tooltip: string; line: string } {
@@ -167,6 +172,7 @@ function liftBlock(mirror: MirrorState): TrayMenuItem[] {
 /** Quitting the app stops neither the helper's tunnel nor its block: the item says so. */
 function quitLabel(mirror: MirrorState): string {
   const s = mirror.status;
+  if (mirror.reachable === false && helperDownVerdict(mirror.lastStatus) === 'blocked') return 'Quit (traffic stays blocked)';
   if (mirror.reachable !== true || !s) return 'Quit';
   if (WANTS_TUNNEL.has(s.state)) return 'Quit (the VPN stays on)';
   if (s.blocked) return 'Quit (traffic stays blocked)';
@@ -204,7 +210,7 @@ export function trayModel({ mirror, recent, panel, now = Date.now() }: TrayInput
   const iconState = iconStateOf(mirror);
   const iconName: TrayIconName = `${iconState}-${panel === 'dark' ? 'light' : 'dark'}`;
   let text: { tooltip: string; line: string };
-  if (mirror.reachable === false) text = unreachableText(mirror.message);
+  if (mirror.reachable === false) text = unreachableText(mirror);
   else if (!mirror.status) text = { tooltip: 'Umbra: starting…', line: 'Starting…' };
   else text = describe(mirror.status, now);
   return {

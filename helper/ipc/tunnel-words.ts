@@ -30,3 +30,36 @@ export const HOLD_LINE: Record<BlockHold, string> = {
   'unreadable-state': 'Blocked · settings unreadable after a crash',
   lockdown: 'Blocked · lockdown is on',
 };
+
+/**
+ * With the helper gone, whether traffic is blocked: the app cannot ask the kernel (reading the
+ * ruleset needs CAP_NET_ADMIN), so it goes by the helper's last status. That is a fact, not a
+ * guess: `blocked` was read back from the kernel, and the helper never lifts a block when it
+ * stops or crashes (a crash runs no code; `serve` on SIGTERM keeps it), while the tunnel dies with
+ * the helper (its TUN closes with the process). 'unknown': no status was seen before it went.
+ */
+export type HelperDownVerdict = 'blocked' | 'exposed' | 'unknown';
+
+export function helperDownVerdict(last: { blocked: boolean } | null | undefined): HelperDownVerdict {
+  if (!last) return 'unknown';
+  return last.blocked ? 'blocked' : 'exposed';
+}
+
+/** The verdict in words: a headline and why it holds. */
+export const HELPER_DOWN_TEXT: Record<HelperDownVerdict, { headline: string; detail: string; line: string }> = {
+  blocked: {
+    headline: 'Your traffic is blocked by the kill switch',
+    detail: 'The kill switch’s block was in the kernel when the helper stopped, and the helper never lifts it on a stop or a crash: nothing leaves this computer until the helper is back.',
+    line: 'Helper not running · traffic blocked',
+  },
+  exposed: {
+    headline: 'You are not protected',
+    detail: 'No kill switch block was in place when the helper stopped, and the tunnel ended with it: your traffic goes out directly, unencrypted, until the helper is back and you connect.',
+    line: 'Helper not running · not protected',
+  },
+  unknown: {
+    headline: 'Umbra cannot tell whether your traffic is blocked',
+    detail: 'The helper was not running when this window opened. If the kill switch (or lockdown, or kill switch on boot) was on, traffic is blocked; otherwise it goes out directly.',
+    line: 'Helper not running',
+  },
+};
