@@ -32,13 +32,16 @@ function tab(): Element {
 describe('the app', () => {
   it('says so plainly when the helper is not running, and how to start it', async () => {
     const m = mockApi();
-    m.subscribeError = { code: 'not-running', message: 'the Umbra helper is not running (no socket at /run/umbra/umbrad.sock)' };
-    renderApp(m.api);
+    m.subscribeError = { code: 'not-running', message: 'the Umbra helper is not running (no socket at /run/umbra/umbrad.sock): start it with sudo systemctl start umbrad, or sudo npx umbrad serve' };
+    renderApp(m.api, true);
     expect(screen.getByText('Reaching the Umbra helper…')).toBeTruthy();
     await act(flush);
     expect(screen.getByRole('heading', { name: 'The Umbra helper is not running' })).toBeTruthy();
-    expect(screen.getByText('sudo systemctl start umbrad')).toBeTruthy();
-    expect(screen.getByText('sudo npx umbrad serve')).toBeTruthy();
+    // Never seen: no claim either way.
+    expect(screen.getByRole('heading', { name: 'Umbra cannot tell whether your traffic is blocked' })).toBeTruthy();
+    expect(screen.getByText('sudo systemctl restart umbrad')).toBeTruthy();
+    // The client's hint names a checkout's command: this page gives its own.
+    expect(screen.queryByText(/npx umbrad/)).toBeNull();
     expect(screen.getByText(/no socket at \/run\/umbra\/umbrad.sock/)).toBeTruthy();
 
     // It comes back: the app shows the helper's picture.
@@ -48,10 +51,44 @@ describe('the app', () => {
     await act(flush);
     expect(screen.getByRole('button', { name: 'Disconnect' })).toBeTruthy();
 
-    // And goes away again.
+    // And goes away again: the tunnel had no block, so nothing is protected now.
     act(() => m.setReachable(false, 'the Umbra helper closed the connection (did it stop or restart?)'));
     expect(screen.getByRole('heading', { name: 'The Umbra helper is not running' })).toBeTruthy();
+    expect(screen.getByRole('heading', { name: 'You are not protected' })).toBeTruthy();
     expect(screen.queryByRole('button', { name: 'Disconnect' })).toBeNull();
+  });
+
+  it('with the kill switch’s block in the kernel when the helper went: says traffic is blocked', async () => {
+    const m = mockApi({ status: status({ state: 'connected', server: SERVERS[0], connectedSince: Date.now(), blocked: true, firewallActive: true, firewall: { wanted: 'block', kernel: 'block' } }) });
+    renderApp(m.api, true);
+    await act(flush);
+    act(() => m.setReachable(false, 'the Umbra helper closed the connection (did it stop or restart?)'));
+    expect(screen.getByRole('heading', { name: 'Your traffic is blocked by the kill switch' })).toBeTruthy();
+    expect(screen.getByRole('status').textContent).toMatch(/nothing leaves this computer until the helper is back/);
+    expect(screen.queryByRole('heading', { name: 'You are not protected' })).toBeNull();
+  });
+
+  it('in browser mode, says to restart the demo', async () => {
+    const m = mockApi();
+    m.subscribeError = { code: 'not-running', message: 'the Umbra helper is not running (no socket at /tmp/x.sock)' };
+    renderApp(m.api, false);
+    await act(flush);
+    expect(screen.getByText(/In the demo/).textContent).toMatch(/stop it with Ctrl-C and start it again/);
+  });
+
+  it('clears the lost connection’s error once the helper is back', async () => {
+    const m = mockApi();
+    const store = renderApp(m.api, true);
+    await act(flush);
+    act(() => void store.getState().connect(SERVERS[0]!.id));
+    await act(async () => m.take('connect').reject({ code: 'closed', message: 'the Umbra helper closed the connection (did it stop or restart?)' }));
+    expect(store.getState().errors.connection?.code).toBe('closed');
+    act(() => m.setReachable(false, 'the Umbra helper closed the connection (did it stop or restart?)'));
+    m.snapshot = { ...m.snapshot, status: status({ state: 'connected', server: SERVERS[0], connectedSince: Date.now() }) };
+    act(() => m.setReachable(true));
+    await act(flush);
+    expect(screen.getByRole('button', { name: 'Disconnect' })).toBeTruthy();
+    expect(screen.queryByText(/closed the connection/)).toBeNull();
   });
 
   it('two clicks connect: a marker, then Connect', async () => {

@@ -53,7 +53,7 @@ export function fakeLeakReport(status: TunnelStatus, settings: Settings, now = D
     stunServers: settings.stunServers ?? [],
   };
 }
-const NOT_RUNNING = 'the Umbra helper is not running (no socket at /run/umbra/umbrad.sock): start it with sudo systemctl start umbrad, or sudo npx umbrad serve';
+const NOT_RUNNING = 'the Umbra helper is not running (no socket at /run/umbra/umbrad.sock): start it with sudo systemctl start umbrad';
 
 const slug = (s: string) => s.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
 

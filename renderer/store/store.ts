@@ -206,6 +206,8 @@ export function createUmbraStore(api: UmbraApi, options: StoreOptions = {}): Umb
         serversSeq++;
         set((s) => ({
           helper: { phase: 'ready' },
+          // Errors about the lost connection ("the helper closed the connection") are over now.
+          errors: withoutTransportErrors(s.errors),
           status: snap.status,
           settings: snap.settings,
           servers: snap.servers,
@@ -417,6 +419,14 @@ export function createUmbraStore(api: UmbraApi, options: StoreOptions = {}): Umb
     };
   });
   return store;
+}
+
+/** Codes of trouble reaching the helper (renderer/api.ts), as opposed to the helper's own answers. */
+const TRANSPORT_CODES = new Set(['not-running', 'closed', 'unreachable', 'timeout', 'permission-denied', 'ipc']);
+
+function withoutTransportErrors(errors: UmbraState['errors']): UmbraState['errors'] {
+  const kept = Object.entries(errors).filter(([, e]) => e !== undefined && !(typeof e.code === 'string' && TRANSPORT_CODES.has(e.code)));
+  return kept.length === Object.keys(errors).length ? errors : Object.fromEntries(kept);
 }
 
 function defaultStorage(): KeyValueStorage | null {
