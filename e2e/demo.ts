@@ -130,11 +130,12 @@ async function main(): Promise<number> {
     const daemon = umbra.daemon;
     for (const s of umbra.servers) console.log(`  ${(s.city ?? s.name).padEnd(10)} ${s.endpoint.padEnd(20)} exit ${s.exitIp}`);
 
-    // Say on the terminal what the internet sees whenever the tunnel comes up.
+    // Say on the terminal what the internet sees whenever the tunnel comes up (after every helper start).
     const currentLab = lab;
-    watcher = await daemon.client();
     let last = '';
-    await watcher.subscribe((e) => {
+    const watch = async () => {
+      watcher = await daemon.client();
+      await watcher.subscribe((e) => {
       if (e.type !== 'status') return;
       const line = describeStatus(e.status);
       if (line === last) return;
@@ -146,7 +147,9 @@ async function main(): Promise<number> {
           .then((r) => console.log(`  the internet now sees: ${r.body?.trim()} (${e.status.server?.city ?? ''}'s exit: ${e.status.server?.exitIp ?? '?'})`))
           .catch(() => undefined);
       }
-    });
+      });
+    };
+    await watch();
 
     const el = flags.browser ? { ok: false as const, reason: '--browser' } : findElectron();
     if (el.ok) {
@@ -175,12 +178,29 @@ async function main(): Promise<number> {
     console.log(`  sudo ip netns exec ${lab.client.ns} nft list table inet umbra   # with the kill switch on`);
     console.log('Ctrl-C stops the app and Umbra (it removes its interface, routes, rules and DNS) and deletes the lab.');
 
-    const helperExit = new Promise<number | null>((r) => daemon.child!.once('exit', (code) => r(code)));
-    const outcome = await Promise.race([interruption.then(() => 'interrupted' as const), helperExit]);
-    if (outcome !== 'interrupted' && !stopping) {
-      console.error(`umbra demo: umbrad exited (${outcome}) on its own:\n${daemon.stderr}`);
-      await stop();
-      return 1;
+    // A helper that exits on its own is started again after 1 s, as umbrad.service does, so the
+    // page's "reconnects by itself as soon as the helper is back" holds in the demo too (and its
+    // kill switch block stays in the namespace meanwhile, as on a real machine).
+    for (;;) {
+      const child = daemon.child!;
+      const helperExit = new Promise<string>((r) => child.once('exit', (code, signal) => r(signal ?? String(code))));
+      const outcome = await Promise.race([interruption.then(() => 'interrupted' as const), helperExit]);
+      if (outcome === 'interrupted' || stopping) break;
+      const logged = daemon.stderr.length;
+      console.error(`umbra demo: umbrad exited (${outcome}) on its own; starting it again in 1 s, as its systemd unit would`);
+      await watcher?.close().catch(() => undefined);
+      watcher = undefined;
+      const again = await Promise.race([interruption.then(() => false), new Promise<true>((r) => setTimeout(() => r(true), 1000))]);
+      if (!again || stopping) break;
+      try {
+        await daemon.start();
+        await watch();
+        console.log('umbra demo: umbrad is back');
+      } catch (e) {
+        console.error(`umbra demo: umbrad did not start again: ${(e as Error).message}\n${daemon.stderr.slice(logged)}\nCtrl-C stops the demo; start it again with npm run demo`);
+        await interruption;
+        break;
+      }
     }
     await stop();
     return 0;
