@@ -1,7 +1,7 @@
 // The desktop app's UI against the real helper, in Chromium: the built renderer served by the
 // browser-mode host on 127.0.0.1, `umbrad serve` in the lab's client namespace, three wireguard-go
 // "cities". What the page shows is checked against what the lab sees (the echo service, nft).
-// Screenshots go to e2e/artifacts/ui-{light,dark}-{disconnected,connected}.png.
+// Screenshots go to e2e/artifacts/ui-{light,dark}-{disconnected,connected,helper-down-blocked,helper-down-exposed}.png.
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,6 +36,8 @@ describe.skipIf(why !== '')(`the app in Chromium against the real helper${why ? 
   const place = () => text(page.locator('.place-name'));
   const marker = (i: number) => page.getByRole('button', { name: markerName(CITIES[i]!), exact: true });
   const echo = async () => (await lab.http(lab.client.ns, lab.internet.echoUrl, { timeoutMs: 3000 })).body?.trim();
+  /** The echo's answer, or 'blocked' when nothing gets through. */
+  const echoOrBlocked = () => echo().then((b) => b ?? 'blocked', () => 'blocked');
   /** Whether the kernel holds Umbra's blocking table (connected without the kill switch, its guard table is there instead). */
   const blockTable = async () => / block=1 /.test((await lab.exec(lab.client.ns, ['nft', 'list', 'table', 'inet', 'umbra'])).stdout);
   const anyTable = async () => (await lab.exec(lab.client.ns, ['nft', 'list', 'table', 'inet', 'umbra'])).code === 0;
@@ -126,9 +128,16 @@ describe.skipIf(why !== '')(`the app in Chromium against the real helper${why ? 
   it('the helper SIGKILLed and restarted: the page says it is not running, then recovers by itself', async () => {
     await umbra.daemon.stop('SIGKILL');
     await page.getByRole('heading', { name: 'The Umbra helper is not running' }).waitFor({ timeout: 10_000 });
-    // First "closed the connection", then, once reconnecting fails, how to start it.
-    await expect.poll(() => page.getByText(/not running .*start it with/i).count(), { timeout: 5000 }).toBeGreaterThan(0);
+    // What matters first: the kill switch's block outlives the helper, and the page says so.
+    await page.getByRole('heading', { name: 'Your traffic is blocked by the kill switch' }).waitFor({ timeout: 5000 });
+    expect(await page.getByRole('heading', { name: 'You are not protected' }).count()).toBe(0);
+    // Then, once reconnecting fails, why; the restart command is the page's own, not the client's hint.
+    await expect.poll(() => page.getByText(/not running \(/i).count(), { timeout: 5000 }).toBeGreaterThan(0);
+    expect(await page.getByText('sudo npx umbrad serve').count()).toBe(0);
+    expect(await page.getByText(/In the demo/).count()).toBe(1);
     expect(await blockTable()).toBe(true); // fail closed: the block stays while the helper is gone
+    expect(await echoOrBlocked()).toBe('blocked'); // and nothing gets out
+    await screenshots('helper-down-blocked');
     await umbra.daemon.start();
     // It adopts the block and resumes the connection; the page follows without a reload.
     await expect.poll(() => state(), { timeout: 30_000 }).toBe('Connected');
@@ -145,6 +154,31 @@ describe.skipIf(why !== '')(`the app in Chromium against the real helper${why ? 
     expect(await exitIp()).toBe('—');
     expect(await anyTable()).toBe(false);
     await expect.poll(echo, { timeout: 5000 }).toBe(lab.client.address);
+  });
+
+  it('the helper SIGKILLed with the kill switch off: "You are not protected", and the page recovers', async () => {
+    const ks = page.getByRole('switch', { name: 'Kill switch' });
+    await ks.click();
+    await expect.poll(() => ks.getAttribute('aria-checked'), { timeout: 10_000 }).toBe('false');
+    await marker(0).click();
+    await page.getByRole('button', { name: 'Connect', exact: true }).click();
+    await expect.poll(() => state(), { timeout: 20_000 }).toBe('Connected');
+    expect(await blockTable()).toBe(false);
+    await umbra.daemon.stop('SIGKILL');
+    await page.getByRole('heading', { name: 'You are not protected' }).waitFor({ timeout: 10_000 });
+    expect(await page.getByRole('heading', { name: 'Your traffic is blocked by the kill switch' }).count()).toBe(0);
+    // True as said: the tunnel died with the helper and the internet sees the client itself.
+    await expect.poll(echoOrBlocked, { timeout: 5000 }).toBe(lab.client.address);
+    await screenshots('helper-down-exposed');
+    await umbra.daemon.start();
+    await page.getByRole('heading', { name: 'The Umbra helper is not running' }).waitFor({ state: 'detached', timeout: 30_000 });
+    await expect.poll(() => state(), { timeout: 30_000 }).toMatch(/^(Connected|Disconnected)$/);
+    // The lost connection's error does not linger on the recovered panel.
+    expect(await page.getByText(/closed the connection/).count()).toBe(0);
+    if ((await state()) === 'Connected') {
+      await page.getByRole('button', { name: 'Disconnect', exact: true }).click();
+      await expect.poll(() => state(), { timeout: 15_000 }).toBe('Disconnected');
+    }
     expect(pageErrors).toEqual([]);
   });
 });

@@ -73,7 +73,7 @@ describe('the app', () => {
     m.subscribeError = { code: 'not-running', message: 'the Umbra helper is not running (no socket at /tmp/x.sock)' };
     renderApp(m.api, false);
     await act(flush);
-    expect(screen.getByText(/In the demo/).textContent).toMatch(/stop it with Ctrl-C and start it again/);
+    expect(screen.getByText(/In the demo/).textContent).toMatch(/starts again by itself .* stop the demo with Ctrl-C and start it again/);
   });
 
   it('clears the lost connection’s error once the helper is back', async () => {

@@ -47,7 +47,8 @@ export function HelperDown({ desktop }: { desktop: boolean }) {
         ) : (
           <>
             <p>
-              In the demo (<code>npm run demo</code>): stop it with Ctrl-C and start it again. With Umbra installed as the system service:
+              In the demo (<code>npm run demo</code>) the helper starts again by itself within seconds; if it does not, stop the demo
+              with Ctrl-C and start it again. With Umbra installed as the system service:
             </p>
             <pre>
               <code>sudo systemctl restart umbrad</code>
