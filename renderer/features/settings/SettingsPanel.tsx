@@ -1,7 +1,7 @@
 // Settings: the helper's switches (each shows the helper's value; busy while it changes), the
 // main process's launch-at-login (only where there is one), importing a WireGuard config, and
 // loading a catalog of servers.
-import { useId, useRef, useState, type FormEvent } from 'react';
+import { useId, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { useActions, useUmbra } from '../../store/context.js';
 import type { SwitchSetting } from '../../store/store.js';
@@ -10,12 +10,17 @@ import { ErrorNote } from '../../ui/ErrorNote.js';
 import { Switch } from '../../ui/Switch.js';
 import { DnsServers } from './DnsServers.js';
 
-const SWITCHES: { key: SwitchSetting; label: string; description: string }[] = [
+const SWITCHES: { key: SwitchSetting; label: string; description: ReactNode }[] = [
   {
     key: 'killSwitchOnBoot',
     label: 'Kill switch on boot',
-    description:
-      'From the next boot on: no network at all from early boot, before any network is up, until you connect (or turn this off, which lifts it). Nothing changes until then.',
+    description: (
+      <>
+        Takes effect at the next boot, not now: from then on, no network at all from early boot until Umbra connects. The way out: connect,
+        or turn this off (which lifts the block at once). If Umbra’s helper cannot start after a boot, <code>sudo nft delete table inet umbra</code>{' '}
+        lifts the block by hand.
+      </>
+    ),
   },
   {
     key: 'lockdown',

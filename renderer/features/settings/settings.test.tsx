@@ -35,6 +35,16 @@ describe('settings', () => {
     expect(screen.getByRole('switch', { name: 'Kill switch on boot' }).getAttribute('aria-checked')).toBe('true');
   });
 
+  it('kill switch on boot says what it means, when it takes effect, and the way out', async () => {
+    await renderSettings(mockApi({ settings: settings({}) }));
+    const sw = screen.getByRole('switch', { name: 'Kill switch on boot' });
+    const desc = document.getElementById(sw.getAttribute('aria-describedby') ?? '')?.textContent ?? '';
+    expect(desc).toMatch(/next boot, not now/);
+    expect(desc).toMatch(/no network at all from early boot until Umbra connects/);
+    expect(desc).toMatch(/turn this off \(which lifts the block at once\)/);
+    expect(desc).toContain('sudo nft delete table inet umbra');
+  });
+
   it('lockdown is a switch of its own, off until turned on', async () => {
     const { m } = await renderSettings(mockApi({ settings: settings({}) }));
     const lockdown = screen.getByRole('switch', { name: 'Lockdown' });
