@@ -68,7 +68,7 @@ commands:
 
 options:
   --socket PATH   the helper's socket (default ${DEFAULT_SOCKET_PATH}; env UMBRA_SOCKET)
-  --json          print results (and errors) as JSON
+  --json          print results, and errors, as one JSON object on stdout
 
 exit codes: 0 done, 1 the helper refused or the operation failed, 2 usage error,
             3 the helper is not reachable (not running, or no permission)`;

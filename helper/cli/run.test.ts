@@ -46,11 +46,22 @@ describe('usage', () => {
     expect(r.err).toBe('');
   });
 
-  it('a usage error with --json: the error as JSON, exit 2', async () => {
-    const r = await cli(['--json', 'set', 'kill-switch', 'maybe']);
+  it.each([
+    [['--json', 'set', 'kill-switch', 'maybe'], 'set kill-switch takes on or off, not "maybe"'],
+    [['frobnicate', '--json'], 'unknown command "frobnicate"'],
+    [['--json', '--colour', 'status'], 'unknown option --colour'],
+    [['--json', 'import'], 'usage: umbra import FILE [--name NAME]'],
+    [['--json', '--socket'], '--socket needs a value'],
+  ])('a usage error with --json (%j): one JSON object on stdout, exit 2', async (argv, message) => {
+    const r = await cli(argv);
     expect(r.code).toBe(2);
-    expect(r.out).toBe('');
-    expect(JSON.parse(r.err)).toEqual({ error: { kind: 'usage', message: 'set kill-switch takes on or off, not "maybe"' } });
+    expect(r.err).toBe('');
+    expect(JSON.parse(r.out)).toEqual({ error: { kind: 'usage', message } });
+  });
+
+  it('--json after -- is an argument, not the option: a plain usage error', async () => {
+    const r = await cli(['status', '--', '--json']);
+    expect(r).toEqual({ code: 2, out: '', err: 'umbra: status takes no arguments (got --json)\nRun "umbra help" for usage.' });
   });
 
   it('a usage error: what is wrong and where to look, exit 2', async () => {
@@ -70,7 +81,8 @@ describe('the helper not reachable: exit 3 with what to do', () => {
     const path = join(dir, 'env.sock');
     const r = await cli(['--json', 'status'], { env: { UMBRA_SOCKET: path } });
     expect(r.code).toBe(3);
-    expect(JSON.parse(r.err)).toEqual({ error: { kind: 'not-running', message: expect.stringContaining(`no socket at ${path}`) } });
+    expect(r.err).toBe('');
+    expect(JSON.parse(r.out)).toEqual({ error: { kind: 'not-running', message: expect.stringContaining(`no socket at ${path}`) } });
   });
 
   it('version still prints the client version', async () => {
@@ -78,6 +90,13 @@ describe('the helper not reachable: exit 3 with what to do', () => {
     expect(r.code).toBe(3);
     expect(r.out).toBe('umbra 9.9.9 (protocol 1)');
     expect(r.err).toMatch(/not running/);
+  });
+
+  it('version --json: the client version and the error in one JSON object', async () => {
+    const r = await cli(['--json', '--socket', join(dir, 'none.sock'), 'version']);
+    expect(r.code).toBe(3);
+    expect(r.err).toBe('');
+    expect(JSON.parse(r.out)).toEqual({ client: { version: '9.9.9', protocol: 1 }, helper: null, error: { kind: 'not-running', message: expect.stringMatching(/not running/) } });
   });
 });
 
@@ -324,7 +343,7 @@ describe('commands', () => {
     expect(await cli(['--socket', path, 'set', 'kill-switch', 'on'])).toEqual({ code: 1, out: '', err: 'umbra: the kill switch is being applied: try again in a moment' });
     const json = await cli(['--socket', path, '--json', 'set', 'kill-switch', 'on']);
     expect(json.code).toBe(1);
-    expect(JSON.parse(json.err)).toEqual({ error: { code: ErrorCode.Busy, message: 'the kill switch is being applied: try again in a moment' } });
+    expect(JSON.parse(json.out)).toEqual({ error: { code: ErrorCode.Busy, message: 'the kill switch is being applied: try again in a moment' } });
     expect((await cli(['--socket', path, 'status'])).code).toBe(3);
   });
 });

@@ -41,7 +41,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
     // --json asked for JSON, also when the rest of the command line is wrong.
-    if (argv.includes('--json')) io.err(JSON.stringify({ error: { kind: 'usage', message: e.message } }));
+    if (wantsJson(argv)) io.out(JSON.stringify({ error: { kind: 'usage', message: e.message } }));
     else {
       io.err(`umbra: ${e.message}`);
       io.err('Run "umbra help" for usage.');
@@ -54,7 +54,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   } catch (e) {
     const failure = describeFailure(e);
     const exitCode = e instanceof CliFailure ? e.exitCode : failure.exitCode;
-    if (inv.json) io.err(JSON.stringify(failure.json));
+    // --json: stdout carries one JSON document, the result or the error, so a script reads one place.
+    if (inv.json) io.out(JSON.stringify(ctx.partial === undefined ? failure.json : { ...ctx.partial, ...failure.json }));
     else io.err(`umbra: ${failure.message}`);
     return exitCode;
   } finally {
@@ -62,8 +63,16 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   }
 }
 
+/** --json among the options (not after `--`, where it is an argument). */
+function wantsJson(argv: readonly string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end === -1 ? argv : argv.slice(0, end)).includes('--json');
+}
+
 class Context {
   private client: IpcClient | undefined;
+  /** What a command learnt before it failed, printed with the error under --json. */
+  partial: Record<string, unknown> | undefined;
   private readonly now: () => number;
 
   constructor(
@@ -150,7 +159,7 @@ class Context {
       }
       return EXIT_OK;
     } catch (e) {
-      if (this.inv.json && e instanceof IpcError) this.io.out(JSON.stringify({ client: { version: client, protocol: PROTOCOL_VERSION }, helper: null }, null, 2));
+      if (e instanceof IpcError) this.partial = { client: { version: client, protocol: PROTOCOL_VERSION }, helper: null };
       throw e;
     }
   }
