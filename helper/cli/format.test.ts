@@ -35,6 +35,12 @@ describe('formatStatusLine', () => {
     expect(formatStatusLine(disconnectedStatus({ state: 'connected' }), NOW)).toBe('Connected · ↓0 B ↑0 B');
   });
 
+  it('already: a connect that found the tunnel so says it', () => {
+    const s = disconnectedStatus({ state: 'connected', server: sto, connectedSince: NOW - 5000 });
+    expect(formatStatusLine(s, NOW, { already: true })).toBe('Already connected to Stockholm (se-sto) · up 5s · ↓0 B ↑0 B');
+    expect(formatStatusLine({ ...s, state: 'connecting' }, NOW, { already: true })).toBe('Already connecting to Stockholm (se-sto)…');
+  });
+
   it('connected but the server has not answered lately: says for how long', () => {
     const s = disconnectedStatus({ state: 'connected', noReplySince: NOW - 4_200 });
     expect(formatStatusLine(s, NOW)).toBe('Connected · ↓0 B ↑0 B · no reply from the server for 4 s');

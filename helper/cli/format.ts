@@ -52,12 +52,13 @@ const HOLD_COMMANDS: Record<BlockHold, string> = {
   lockdown: 'umbra connect, or umbra set lockdown off',
 };
 
-/** The one-line summary of the tunnel. */
-export function formatStatusLine(status: TunnelStatus, now: number): string {
+/** The one-line summary of the tunnel; `already`: a connect found it so and changed nothing. */
+export function formatStatusLine(status: TunnelStatus, now: number, opts: { already?: boolean } = {}): string {
   const label = status.server ? serverLabel(status.server) : undefined;
   switch (status.state) {
     case 'connected': {
-      const parts = [label ? `Connected to ${label}` : 'Connected'];
+      const connected = opts.already ? 'Already connected' : 'Connected';
+      const parts = [label ? `${connected} to ${label}` : connected];
       if (status.addresses.length > 0) parts.push(formatAddresses(status.addresses));
       if (status.connectedSince !== undefined) parts.push(`up ${formatDuration(now - status.connectedSince)}`);
       parts.push(`↓${formatBytes(status.rxBytes)} ↑${formatBytes(status.txBytes)}`);
@@ -65,8 +66,10 @@ export function formatStatusLine(status: TunnelStatus, now: number): string {
       if (quiet) parts.push(quiet);
       return parts.join(' · ');
     }
-    case 'connecting':
-      return `${label ? `Connecting to ${label}` : 'Connecting'}…${status.attempt > 0 ? ` (retry ${status.attempt})` : ''}`;
+    case 'connecting': {
+      const connecting = opts.already ? 'Already connecting' : 'Connecting';
+      return `${label ? `${connecting} to ${label}` : connecting}…${status.attempt > 0 ? ` (retry ${status.attempt})` : ''}`;
+    }
     case 'reconnecting':
       return `${label ? `Reconnecting to ${label}` : 'Reconnecting'}: the server stopped answering…${status.attempt > 0 ? ` (retry ${status.attempt})` : ''}`;
     case 'disconnecting':
@@ -120,8 +123,8 @@ function blockAdvice(status: TunnelStatus): string | undefined {
 }
 
 /** `umbra status`: the summary line, what went wrong if anything, and the kill switch. */
-export function formatStatus(status: TunnelStatus, settings: Settings | undefined, now: number): string[] {
-  const lines = [formatStatusLine(status, now)];
+export function formatStatus(status: TunnelStatus, settings: Settings | undefined, now: number, opts: { already?: boolean } = {}): string[] {
+  const lines = [formatStatusLine(status, now, opts)];
   if ((status.state === 'connecting' || status.state === 'reconnecting') && status.error) lines.push(`Last error: ${status.error.message}`);
   if (status.pathMtuFragmented) {
     lines.push(`Path MTU: the network carries less than the tunnel's packets; ${status.pathMtuFragmented} sent in fragments (lower MTU in the config to avoid it)`);

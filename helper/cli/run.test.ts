@@ -254,6 +254,24 @@ describe('commands', () => {
     expect(fake.calls.filter((c) => c.method === 'connect').map((c) => c.params)).toEqual([{ serverId: 'se-sto' }]);
   });
 
+  it('connect to the server already in use: says so, exit 0, and the helper redoes nothing', async () => {
+    const { fake, path } = await helper();
+    expect((await cli(['--socket', path, 'connect', 'se-sto'])).code).toBe(0);
+    const since = fake.status.connectedSince;
+    const r = await cli(['--socket', path, 'connect', 'Stockholm']);
+    expect(r).toEqual({ code: 0, out: 'Already connected to Stockholm (se-sto) · 100.64.1.2 · up 0s · ↓1.2 MB ↑300 kB', err: '' });
+    expect(fake.status.connectedSince).toBe(since);
+    // Another server is a new connection.
+    expect((await cli(['--socket', path, 'connect', 'de-fra'])).out).toMatch(/^Connected to .*de-fra/);
+  });
+
+  it('connect while already connecting to it: says so, then waits as usual', async () => {
+    const { fake, path } = await helper({ connectDelayMs: 100 });
+    await fake.handlers.connect({ serverId: 'se-sto' }, { uid: 0, gid: 0, pid: 1 });
+    const r = await cli(['--socket', path, 'connect', 'se-sto']);
+    expect(r).toEqual({ code: 0, out: 'Already connecting to Stockholm (se-sto)…\nConnected to Stockholm (se-sto) · 100.64.1.2 · up 0s · ↓1.2 MB ↑300 kB', err: '' });
+  });
+
   it('connect: finds a server by name, and says when there is none', async () => {
     const { fake, path } = await helper();
     expect((await cli(['--socket', path, 'connect', 'frankfurt'])).code).toBe(0);

@@ -8,7 +8,7 @@ import { MAX_CATALOG_TEXT_BYTES, MAX_CONFIG_BYTES, PROTOCOL_VERSION, ServerId, t
 import { parseArgs, socketPath, UsageError, USAGE, type Command, type Invocation } from './args.js';
 import { readUserFile, UserFileError } from './read-user-file.js';
 import {
-  describeFailure, EXIT_FAILED, EXIT_OK, EXIT_USAGE, formatCatalogLoaded, formatImported, formatLeakReport, formatServers, formatSettingChange, formatSettings, formatStatus,
+  describeFailure, EXIT_FAILED, EXIT_OK, EXIT_USAGE, formatCatalogLoaded, formatImported, formatLeakReport, formatServers, formatSettingChange, formatSettings, formatStatus, formatStatusLine,
 } from './format.js';
 
 export interface CliIo {
@@ -225,13 +225,21 @@ class Context {
     const client = await this.connect();
     const serverId = wanted === undefined ? undefined : await this.resolveServer(client, wanted);
     const waitMs = this.io.connectWaitMs ?? 20_000;
+    const before = await client.call('status');
+    let already = false;
     const { status, timedOut } = await waitForState(
       client,
-      () => client.call('connect', serverId === undefined ? {} : { serverId }),
+      async () => {
+        const reply = await client.call('connect', serverId === undefined ? {} : { serverId });
+        already = sameAttempt(before, reply);
+        if (already && reply.state === 'connecting' && !this.inv.json) this.io.out(formatStatusLine(reply, this.now(), { already }));
+        return reply;
+      },
       (s) => s.state === 'connected' || s.state === 'error' || s.state === 'disconnected',
       waitMs,
     );
-    this.print(status, () => formatStatus(status, undefined, this.now()));
+    // "Already connected" only when the helper kept the very connection it had (it decides).
+    this.print(status, () => formatStatus(status, undefined, this.now(), { already: already && before.state === 'connected' }));
     if (status.state === 'connected') return EXIT_OK;
     if (timedOut) {
       this.io.err(`umbra: still ${status.state} after ${duration(waitMs)}${status.error ? ` (last error: ${status.error.message})` : ''}: umbra status shows progress; umbra disconnect stops trying`);
@@ -292,6 +300,12 @@ export async function waitForState(
     };
     client.once('close', onClose);
   });
+}
+
+/** Whether a connect left the attempt as it was: same state (connected or connecting), server and start. */
+function sameAttempt(before: TunnelStatus, after: TunnelStatus): boolean {
+  if (before.state !== after.state || (before.state !== 'connected' && before.state !== 'connecting')) return false;
+  return before.server?.id === after.server?.id && before.connectedSince === after.connectedSince;
 }
 
 const duration = (ms: number): string => (ms < 1000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`);

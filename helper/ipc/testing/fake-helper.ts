@@ -130,6 +130,8 @@ export class FakeHelper {
     const id = p.serverId ?? this.settings.lastServerId ?? this.servers[0]?.id;
     const server = this.servers.find((s) => s.id === id);
     if (!server) return Promise.reject(new RpcError(ErrorCode.NotFound, `no server "${String(id)}": see umbra servers`, { reason: 'not-found' }));
+    // As the helper: asked again for the server in use (or on its way up), nothing is redone.
+    if ((this.status.state === 'connected' || this.status.state === 'connecting') && this.status.server?.id === id) return this.record('connect', p, c, this.status);
     this.dispose();
     // The policy per state (DESIGN.md): the kill switch blocks while a tunnel is wanted; without
     // it, a tunnel that is up is guarded and one on the way up has nothing.
