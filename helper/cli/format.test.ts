@@ -111,30 +111,44 @@ describe('formatKillSwitch and formatStatus', () => {
   });
 
   it('status says when someone floods the client with handshakes, and only then', () => {
-    const up = disconnectedStatus({ state: 'connected', server: sto, connectedSince: NOW - 1000 });
+    const up = disconnectedStatus({ state: 'connected', connectedSince: NOW - 1000 });
     expect(formatStatus(up, undefined, NOW)).toHaveLength(1);
     expect(formatStatus({ ...up, handshakeFloodDropped: 1 }, undefined, NOW)[1]).toBe('Under a handshake flood: 1 handshake message dropped (flood); traffic goes on');
     expect(formatStatus({ ...up, handshakeFloodDropped: 52_000 }, undefined, NOW)[1]).toMatch(/^Under a handshake flood: 52000 handshake messages dropped/);
   });
 
   it('status says when the path MTU is below the tunnel\'s packets, and only then', () => {
-    const up = disconnectedStatus({ state: 'connected', server: sto, connectedSince: NOW - 1000 });
+    const up = disconnectedStatus({ state: 'connected', connectedSince: NOW - 1000 });
     expect(formatStatus({ ...up, pathMtuFragmented: 0 }, undefined, NOW)).toHaveLength(1);
     expect(formatStatus({ ...up, pathMtuFragmented: 1234 }, undefined, NOW)[1]).toBe(
       'Path MTU: the network carries less than the tunnel\'s packets; 1234 sent in fragments (lower MTU in the config to avoid it)',
     );
   });
 
+  it('status while connected: where the server is, and its exit address said to be the catalog\'s', () => {
+    const up = disconnectedStatus({ state: 'connected', server: { ...sto, exitIp: '203.0.113.10' }, connectedSince: NOW - 1000 });
+    expect(formatStatus(up, undefined, NOW).slice(1)).toEqual([
+      'Location: Stockholm, Sweden',
+      'Exit address: 203.0.113.10 (from the catalog, not measured; umbra leak-check measures it)',
+    ]);
+    const { exitIp: _, city: __, ...bare } = up.server!;
+    expect(formatStatus({ ...up, server: bare }, undefined, NOW).slice(1)).toEqual(['Location: Sweden', 'Exit address: not in the catalog (umbra leak-check measures it)']);
+    // On the way up nothing is known of the exit yet.
+    expect(formatStatus({ ...up, state: 'connecting' }, undefined, NOW)).toEqual(['Connecting to Stockholm (se-sto)…']);
+  });
+
   it('status while reconnecting: the server went silent, the last error, the block', () => {
     const lost = disconnectedStatus({ state: 'reconnecting', server: sto, blocked: true, error: { code: 'NO_HANDSHAKE', message: 'no answer from Stockholm' } });
     expect(formatStatus(lost, settings({ killSwitch: true }), NOW)).toEqual([
       'Reconnecting to Stockholm (se-sto): the server stopped answering…',
+      'Location: Stockholm, Sweden',
       'Last error: no answer from Stockholm',
       'Kill switch: on (blocking)',
       'Traffic outside the tunnel is blocked until the server answers again; umbra disconnect lifts the block.',
     ]);
     expect(formatStatus(disconnectedStatus({ state: 'reconnecting', server: sto, firewallActive: true }), settings(), NOW)).toEqual([
       'Reconnecting to Stockholm (se-sto): the server stopped answering…',
+      'Location: Stockholm, Sweden',
       'Kill switch: off',
     ]);
   });

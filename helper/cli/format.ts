@@ -41,6 +41,24 @@ export function serverLabel(server: Pick<ServerInfo, 'id' | 'name'>): string {
   return server.name === server.id ? server.id : `${server.name} (${server.id})`;
 }
 
+/** "Stockholm, Sweden": what is known of where a server is ('' when nothing). */
+export function formatLocation(server: Pick<ServerInfo, 'city' | 'country'>): string {
+  return [server.city, server.country].filter((x) => x).join(', ');
+}
+
+/** While connected (or reconnecting): where the server is and the address the internet sees (said to be the catalog's: the helper does not measure it here). */
+function serverLines(status: TunnelStatus): string[] {
+  const server = status.server;
+  if (!server || (status.state !== 'connected' && status.state !== 'reconnecting')) return [];
+  const lines = [];
+  const where = formatLocation(server);
+  if (where) lines.push(`Location: ${where}`);
+  if (status.state === 'connected') {
+    lines.push(server.exitIp ? `Exit address: ${server.exitIp} (from the catalog, not measured; umbra leak-check measures it)` : 'Exit address: not in the catalog (umbra leak-check measures it)');
+  }
+  return lines;
+}
+
 /** Addresses without their prefix length: 100.64.1.2, fd00::2. */
 export function formatAddresses(addresses: readonly string[]): string {
   return addresses.map((a) => a.replace(/\/\d+$/, '')).join(', ');
@@ -124,7 +142,7 @@ function blockAdvice(status: TunnelStatus): string | undefined {
 
 /** `umbra status`: the summary line, what went wrong if anything, and the kill switch. */
 export function formatStatus(status: TunnelStatus, settings: Settings | undefined, now: number, opts: { already?: boolean } = {}): string[] {
-  const lines = [formatStatusLine(status, now, opts)];
+  const lines = [formatStatusLine(status, now, opts), ...serverLines(status)];
   if ((status.state === 'connecting' || status.state === 'reconnecting') && status.error) lines.push(`Last error: ${status.error.message}`);
   if (status.pathMtuFragmented) {
     lines.push(`Path MTU: the network carries less than the tunnel's packets; ${status.pathMtuFragmented} sent in fragments (lower MTU in the config to avoid it)`);
@@ -139,7 +157,7 @@ export function formatStatus(status: TunnelStatus, settings: Settings | undefine
 /** `umbra servers`: an aligned table, or what to do when there is none. */
 export function formatServers(servers: readonly ServerInfo[]): string[] {
   if (servers.length === 0) return ['No servers yet. Add one from a WireGuard config: umbra import FILE.conf'];
-  const rows = servers.map((s) => [s.id, s.name, [s.city, s.country].filter((x) => x).join(', '), s.endpoint]);
+  const rows = servers.map((s) => [s.id, s.name, formatLocation(s), s.endpoint]);
   const header = ['ID', 'NAME', 'LOCATION', 'ENDPOINT'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();

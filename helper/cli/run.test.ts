@@ -11,6 +11,8 @@ import { disconnectedStatus, FAKE_KEY, FakeHelper, type FakeHelperOptions } from
 import { clientVersion, runCli, type CliIo } from './run.js';
 
 const NOW = 1_700_000_000_000;
+/** What status says of the fake's Stockholm server once connected. */
+const STO_DETAILS = 'Location: Stockholm, Sweden\nExit address: 203.0.113.10 (from the catalog, not measured; umbra leak-check measures it)';
 let dir: string;
 let seq = 0;
 const cleanups: (() => unknown)[] = [];
@@ -108,7 +110,7 @@ describe('commands', () => {
     fake.status = disconnectedStatus({ state: 'connected', blocked: true, server: fake.servers[0], addresses: ['100.64.1.2/32'], connectedSince: NOW - 192_000, rxBytes: 1_234_567, txBytes: 300_000 });
     expect(await cli(['--socket', path, 'status'])).toEqual({
       code: 0,
-      out: 'Connected to Stockholm (se-sto) · 100.64.1.2 · up 3m12s · ↓1.2 MB ↑300 kB\nKill switch: on (blocking)',
+      out: `Connected to Stockholm (se-sto) · 100.64.1.2 · up 3m12s · ↓1.2 MB ↑300 kB\n${STO_DETAILS}\nKill switch: on (blocking)`,
       err: '',
     });
     const json = await cli(['--socket', path, '--json', 'status']);
@@ -250,7 +252,7 @@ describe('commands', () => {
   it('connect: waits until connected and says so', async () => {
     const { fake, path } = await helper();
     const r = await cli(['--socket', path, 'connect', 'se-sto']);
-    expect(r).toEqual({ code: 0, out: 'Connected to Stockholm (se-sto) · 100.64.1.2 · up 0s · ↓1.2 MB ↑300 kB', err: '' });
+    expect(r).toEqual({ code: 0, out: `Connected to Stockholm (se-sto) · 100.64.1.2 · up 0s · ↓1.2 MB ↑300 kB\n${STO_DETAILS}`, err: '' });
     expect(fake.calls.filter((c) => c.method === 'connect').map((c) => c.params)).toEqual([{ serverId: 'se-sto' }]);
   });
 
@@ -259,7 +261,7 @@ describe('commands', () => {
     expect((await cli(['--socket', path, 'connect', 'se-sto'])).code).toBe(0);
     const since = fake.status.connectedSince;
     const r = await cli(['--socket', path, 'connect', 'Stockholm']);
-    expect(r).toEqual({ code: 0, out: 'Already connected to Stockholm (se-sto) · 100.64.1.2 · up 0s · ↓1.2 MB ↑300 kB', err: '' });
+    expect(r).toEqual({ code: 0, out: `Already connected to Stockholm (se-sto) · 100.64.1.2 · up 0s · ↓1.2 MB ↑300 kB\n${STO_DETAILS}`, err: '' });
     expect(fake.status.connectedSince).toBe(since);
     // Another server is a new connection.
     expect((await cli(['--socket', path, 'connect', 'de-fra'])).out).toMatch(/^Connected to .*de-fra/);
@@ -269,7 +271,7 @@ describe('commands', () => {
     const { fake, path } = await helper({ connectDelayMs: 100 });
     await fake.handlers.connect({ serverId: 'se-sto' }, { uid: 0, gid: 0, pid: 1 });
     const r = await cli(['--socket', path, 'connect', 'se-sto']);
-    expect(r).toEqual({ code: 0, out: 'Already connecting to Stockholm (se-sto)…\nConnected to Stockholm (se-sto) · 100.64.1.2 · up 0s · ↓1.2 MB ↑300 kB', err: '' });
+    expect(r).toEqual({ code: 0, out: `Already connecting to Stockholm (se-sto)…\nConnected to Stockholm (se-sto) · 100.64.1.2 · up 0s · ↓1.2 MB ↑300 kB\n${STO_DETAILS}`, err: '' });
   });
 
   it('connect: finds a server by name, and says when there is none', async () => {
