@@ -3,7 +3,7 @@ import { IpcError } from '../ipc/client.js';
 import { DEFAULT_SETTINGS, ErrorCode, RpcError, type LeakReport, type Settings } from '../ipc/schema.js';
 import { disconnectedStatus, FAKE_SERVERS } from '../ipc/testing/fake-helper.js';
 import {
-  formatLeakReport, describeFailure, formatAddresses, formatBytes, formatCatalogLoaded, formatDuration, formatImported, formatKillSwitch, formatServers, formatSettingChange,
+  formatLeakReport, describeFailure, formatTable, formatAddresses, formatBytes, formatCatalogLoaded, formatDuration, formatImported, formatKillSwitch, formatServers, formatSettingChange,
   formatSettings, formatStatus, formatStatusLine, serverLabel,
 } from './format.js';
 
@@ -179,11 +179,26 @@ describe('formatKillSwitch and formatStatus', () => {
 describe('lists and settings', () => {
   it('servers as an aligned table, or what to do when there are none', () => {
     expect(formatServers(FAKE_SERVERS)).toEqual([
-      'ID      NAME       LOCATION            ENDPOINT',
-      'se-sto  Stockholm  Stockholm, Sweden   198.51.100.10:51820',
-      'de-fra  Frankfurt  Frankfurt, Germany  198.51.100.20:51820',
+      'ID      NAME       CITY       COUNTRY  EXIT IP       ENDPOINT',
+      'se-sto  Stockholm  Stockholm  Sweden   203.0.113.10  198.51.100.10:51820',
+      'de-fra  Frankfurt  Frankfurt  Germany                198.51.100.20:51820',
     ]);
+    const imported = { id: 'work', name: 'work', endpoint: 'vpn.example.org:51820', publicKey: sto.publicKey, source: 'import' } as const;
+    expect(formatServers([...FAKE_SERVERS, imported], disconnectedStatus({ state: 'connected', server: FAKE_SERVERS[1] }))).toEqual([
+      '   ID      NAME       CITY       COUNTRY  EXIT IP       ENDPOINT',
+      '   se-sto  Stockholm  Stockholm  Sweden   203.0.113.10  198.51.100.10:51820',
+      '*  de-fra  Frankfurt  Frankfurt  Germany                198.51.100.20:51820',
+      '   work                                                 vpn.example.org:51820',
+      '* connected',
+    ]);
+    expect(formatServers(FAKE_SERVERS, disconnectedStatus({ state: 'reconnecting', server: sto })).map((l) => l.slice(0, 9))).toEqual(['   ID    ', '~  se-sto', '   de-fra', '~ reconne']);
+    // Disconnected, or in use but not listed: no mark column.
+    expect(formatServers(FAKE_SERVERS, disconnectedStatus())[0]).toMatch(/^ID /);
     expect(formatServers([])).toEqual(['No servers yet. Add one from a WireGuard config: umbra import FILE.conf']);
+  });
+
+  it('tables: columns as wide as their widest cell, missing cells blank, no trailing blanks', () => {
+    expect(formatTable(['A', 'LONG HEADER', 'C'], [['wide cell', 'x'], ['', 'y', 'z']])).toEqual(['A          LONG HEADER  C', 'wide cell  x', '           y            z']);
   });
 
   it('settings and changes', () => {

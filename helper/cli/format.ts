@@ -154,14 +154,27 @@ export function formatStatus(status: TunnelStatus, settings: Settings | undefine
   return lines;
 }
 
-/** `umbra servers`: an aligned table, or what to do when there is none. */
-export function formatServers(servers: readonly ServerInfo[]): string[] {
-  if (servers.length === 0) return ['No servers yet. Add one from a WireGuard config: umbra import FILE.conf'];
-  const rows = servers.map((s) => [s.id, s.name, formatLocation(s), s.endpoint]);
-  const header = ['ID', 'NAME', 'LOCATION', 'ENDPOINT'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
+/** Rows under a header, each column as wide as its widest cell, two spaces apart; no trailing blanks. */
+export function formatTable(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]) => header.map((_, i) => (cells[i] ?? '').padEnd(widths[i]!)).join('  ').trimEnd();
   return [line(header), ...rows.map(line)];
+}
+
+/**
+ * `umbra servers`: an aligned table, the server in use marked (* connected, ~ on its way), or
+ * what to do when there is none. The exit IP is the catalog's (blank when it names none).
+ */
+export function formatServers(servers: readonly ServerInfo[], status?: TunnelStatus): string[] {
+  if (servers.length === 0) return ['No servers yet. Add one from a WireGuard config: umbra import FILE.conf'];
+  const inUse = status?.server?.id;
+  const mark = status?.state === 'connected' ? '*' : status?.state === 'connecting' || status?.state === 'reconnecting' ? '~' : '';
+  const marked = mark !== '' && servers.some((s) => s.id === inUse);
+  const header = ['ID', 'NAME', 'CITY', 'COUNTRY', 'EXIT IP', 'ENDPOINT'];
+  const rows = servers.map((s) => [s.id, s.name === s.id ? '' : s.name, s.city ?? '', s.country ?? '', s.exitIp ?? '', s.endpoint]);
+  if (!marked) return formatTable(header, rows);
+  const table = formatTable(['', ...header], rows.map((r, i) => [servers[i]!.id === inUse ? mark : '', ...r]));
+  return [...table, mark === '*' ? '* connected' : `~ ${status!.state}`];
 }
 
 export const SETTING_LABELS = {

@@ -140,9 +140,14 @@ describe('commands', () => {
     const servers = await cli(['--socket', path, 'servers']);
     expect(servers.code).toBe(0);
     expect(servers.out.split('\n')).toEqual([
-      'ID      NAME       LOCATION            ENDPOINT',
-      'se-sto  Stockholm  Stockholm, Sweden   198.51.100.10:51820',
-      'de-fra  Frankfurt  Frankfurt, Germany  198.51.100.20:51820',
+      'ID      NAME       CITY       COUNTRY  EXIT IP       ENDPOINT',
+      'se-sto  Stockholm  Stockholm  Sweden   203.0.113.10  198.51.100.10:51820',
+      'de-fra  Frankfurt  Frankfurt  Germany                198.51.100.20:51820',
+    ]);
+    await cli(['--socket', path, 'connect', 'de-fra']);
+    expect((await cli(['--socket', path, 'servers'])).out.split('\n').filter((l) => l.startsWith('*'))).toEqual([
+      '*  de-fra  Frankfurt  Frankfurt  Germany                198.51.100.20:51820',
+      '* connected',
     ]);
     expect(JSON.parse((await cli(['--socket', path, 'servers', '--json'])).out)).toEqual({ servers: fake.servers });
     expect((await cli(['--socket', path, 'settings'])).out.split('\n').slice(0, 5)).toEqual(['Kill switch: off', 'Kill switch on boot: off', 'Lockdown (always require the VPN): off', 'Allow LAN: off', 'Auto-connect: off']);

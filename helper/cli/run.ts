@@ -112,8 +112,10 @@ class Context {
         return EXIT_OK;
       }
       case 'servers': {
-        const { servers } = await (await this.connect()).call('listServers');
-        this.print({ servers }, () => formatServers(servers));
+        const client = await this.connect();
+        const { servers } = await client.call('listServers');
+        const status = this.inv.json ? undefined : await client.call('status');
+        this.print({ servers }, () => formatServers(servers, status));
         return EXIT_OK;
       }
       case 'settings': {
