@@ -3,7 +3,7 @@ import { parseArgs, socketPath, UsageError } from './args.js';
 
 describe('parseArgs', () => {
   it('parses every command', () => {
-    expect(parseArgs(['status'])).toEqual({ json: false, command: { name: 'status' } });
+    expect(parseArgs(['status'])).toEqual({ json: false, verbose: false, command: { name: 'status' } });
     expect(parseArgs(['servers']).command).toEqual({ name: 'servers' });
     expect(parseArgs(['settings']).command).toEqual({ name: 'settings' });
     expect(parseArgs(['version']).command).toEqual({ name: 'version' });
@@ -37,7 +37,7 @@ describe('parseArgs', () => {
   });
 
   it('parses leak-check and the leak check’s settings', () => {
-    expect(parseArgs(['leak-check', '--json'])).toEqual({ json: true, command: { name: 'leak-check' } });
+    expect(parseArgs(['leak-check', '--json'])).toEqual({ json: true, verbose: false, command: { name: 'leak-check' } });
     expect(parseArgs(['set', 'echo-urls', 'http://203.0.113.250/', 'https://a.example/ip']).command).toEqual({
       name: 'configure', key: 'echoUrls', patch: { echoUrls: ['http://203.0.113.250/', 'https://a.example/ip'] },
     });
@@ -60,9 +60,10 @@ describe('parseArgs', () => {
   });
 
   it('takes global options before or after the command', () => {
-    expect(parseArgs(['--socket', '/tmp/s', '--json', 'status'])).toEqual({ socket: '/tmp/s', json: true, command: { name: 'status' } });
-    expect(parseArgs(['status', '--json', '--socket=/tmp/s'])).toEqual({ socket: '/tmp/s', json: true, command: { name: 'status' } });
+    expect(parseArgs(['--socket', '/tmp/s', '--json', 'status'])).toEqual({ socket: '/tmp/s', json: true, verbose: false, command: { name: 'status' } });
+    expect(parseArgs(['status', '--json', '--socket=/tmp/s'])).toEqual({ socket: '/tmp/s', json: true, verbose: false, command: { name: 'status' } });
     expect(parseArgs(['--help']).command).toEqual({ name: 'help' });
+    expect(parseArgs(['leak-check', '-v']).verbose).toBe(true);
     expect(parseArgs(['status', '-h']).command).toEqual({ name: 'help' });
     expect(parseArgs(['--version']).command).toEqual({ name: 'version' });
     expect(parseArgs(['import', '--', '--odd-file-name.conf']).command).toEqual({ name: 'import', file: '--odd-file-name.conf' });
@@ -71,7 +72,8 @@ describe('parseArgs', () => {
   it.each([
     [[], /no command given/],
     [['stats'], /unknown command "stats"/],
-    [['--verbose', 'status'], /unknown option --verbose/],
+    [['--loud', 'status'], /unknown option --loud/],
+    [['--verbose=yes', 'leak-check'], /--verbose takes no value/],
     [['--socket'], /--socket needs a value/],
     [['--json=yes', 'status'], /--json takes no value/],
     [['status', 'now'], /status takes no arguments \(got now\)/],

@@ -28,10 +28,12 @@ export interface Invocation {
   /** --socket, else undefined (then $UMBRA_SOCKET, else the default). */
   socket?: string;
   json: boolean;
+  /** --verbose: the evidence behind each verdict too (raw rules, routes). */
+  verbose: boolean;
   command: Command;
 }
 
-export const USAGE = `usage: umbra [--socket PATH] [--json] <command>
+export const USAGE = `usage: umbra [--socket PATH] [--json] [--verbose] <command>
 
 commands:
   status                          the tunnel's state, traffic and kill switch
@@ -54,8 +56,9 @@ commands:
   set lockdown on|off             always require the VPN: block outside the tunnel in every state
   set dns ADDRESS... | config     your own DNS servers, through the tunnel, for every server
                                   (config: each config's DNS)
-  leak-check                      check that nothing escapes the tunnel: the public IP, DNS, IPv6
-                                  and the kill switch's rules (exit code 1 when a check fails)
+  leak-check [--verbose]          check that nothing escapes the tunnel: the public IP, DNS, IPv6
+                                  and the kill switch's rules (exit code 1 when a check fails);
+                                  --verbose: the evidence too (addresses, routes, the rules)
   set echo-urls URL... | default  the IP-echo services the leak check asks (plain text or JSON IP)
   set echo-url6 URL|off|default   the IP-echo service over IPv6
   set dns-leak-test ZONE API-URL | off
@@ -69,6 +72,7 @@ commands:
 options:
   --socket PATH   the helper's socket (default ${DEFAULT_SOCKET_PATH}; env UMBRA_SOCKET)
   --json          print results, and errors, as one JSON object on stdout
+  --verbose, -v   print the evidence behind a result (leak-check)
 
 exit codes: 0 done, 1 the helper refused or the operation failed, 2 usage error,
             3 the helper is not reachable (not running, or no permission)`;
@@ -130,6 +134,7 @@ const OFF = new Set(['off', 'false', 'no', '0']);
 export function parseArgs(argv: readonly string[]): Invocation {
   let socket: string | undefined;
   let json = false;
+  let verbose = false;
   let help = false;
   let serverName: string | undefined;
   let signingKey: string | undefined;
@@ -166,6 +171,11 @@ export function parseArgs(argv: readonly string[]): Invocation {
         if (inline !== undefined) throw new UsageError('--json takes no value');
         json = true;
         break;
+      case '-v':
+      case '--verbose':
+        if (inline !== undefined) throw new UsageError('--verbose takes no value');
+        verbose = true;
+        break;
       case '-h':
       case '--help':
         help = true;
@@ -178,7 +188,7 @@ export function parseArgs(argv: readonly string[]): Invocation {
         words.push(arg);
     }
   }
-  const base = { ...(socket === undefined ? {} : { socket }), json };
+  const base = { ...(socket === undefined ? {} : { socket }), json, verbose };
   if (help) return { ...base, command: { name: 'help' } };
   const [name, ...rest] = words;
   if (serverName !== undefined && name !== 'import') throw new UsageError('--name goes with import: umbra import FILE --name NAME');

@@ -110,6 +110,18 @@ describe('formatKillSwitch and formatStatus', () => {
     expect(formatLeakReport(report('disconnected', 'fail')).at(-1)).toMatch(/^1 check failed/);
   });
 
+  it('a leak check names the server by name and place, and shows the evidence only when asked', () => {
+    const r: LeakReport = {
+      checkedAt: NOW, state: 'connected', serverId: 'se-sto',
+      checks: [{ id: 'kill-switch', title: 'Kill switch', verdict: 'pass', finding: 'the rules are in place', evidence: [{ label: 'Ruleset', text: 'table inet umbra {\n}' }] }],
+      addresses: { seen: [], seen6: [], own: [], tunnel: [] }, stunServers: [],
+    };
+    expect(formatLeakReport(r, { servers: FAKE_SERVERS })).toEqual(['Leak check while connected to Stockholm (se-sto), Stockholm, Sweden:', '✔ PASS  Kill switch: the rules are in place', 'All checks passed: nothing escapes the tunnel.']);
+    // A server the list no longer has: its id.
+    expect(formatLeakReport({ ...r, serverId: 'gone' })[0]).toBe('Leak check while connected to gone:');
+    expect(formatLeakReport(r, { evidence: true }).slice(1, 4)).toEqual(['✔ PASS  Kill switch: the rules are in place', '        Ruleset: table inet umbra {', '          }']);
+  });
+
   it('status says when someone floods the client with handshakes, and only then', () => {
     const up = disconnectedStatus({ state: 'connected', connectedSince: NOW - 1000 });
     expect(formatStatus(up, undefined, NOW)).toHaveLength(1);

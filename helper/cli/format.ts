@@ -241,13 +241,24 @@ const STATE_WORDS: Record<TunnelStatus['state'], string> = {
   error: 'not connected (error)',
 };
 
-/** `umbra leak-check`: each check's verdict and finding, its evidence indented under it, then a tally. */
-export function formatLeakReport(r: LeakReport, opts: { evidence?: boolean } = {}): string[] {
-  const lines = [`Leak check while ${STATE_WORDS[r.state]}${r.serverId ? ` to ${r.serverId}` : ''}:`];
+/** "Stockholm (se-sto), Stockholm, Sweden": a server by its name and place (its id when unknown). */
+function serverWithPlace(id: string, servers: readonly ServerInfo[]): string {
+  const server = servers.find((s) => s.id === id);
+  if (!server) return id;
+  const where = formatLocation(server);
+  return where ? `${serverLabel(server)}, ${where}` : serverLabel(server);
+}
+
+/**
+ * `umbra leak-check`: each check's verdict and finding, then a tally; `evidence`: what each check
+ * saw (raw rules and routes) indented under it. `servers` name the server the check ran on.
+ */
+export function formatLeakReport(r: LeakReport, opts: { evidence?: boolean; servers?: readonly ServerInfo[] } = {}): string[] {
+  const lines = [`Leak check while ${STATE_WORDS[r.state]}${r.serverId ? ` to ${serverWithPlace(r.serverId, opts.servers ?? [])}` : ''}:`];
   const pad = ' '.repeat(VERDICT_TAGS.pass.length + 2);
   for (const c of r.checks) {
     lines.push(`${VERDICT_TAGS[c.verdict]}  ${c.title}: ${c.finding}`);
-    if (opts.evidence === false) continue;
+    if (!opts.evidence) continue;
     for (const e of c.evidence) {
       const [first = '', ...rest] = e.text.split('\n');
       lines.push(`${pad}${e.label}: ${first}`);

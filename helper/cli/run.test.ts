@@ -43,7 +43,7 @@ describe('usage', () => {
   it('help: the usage on stdout, exit 0', async () => {
     const r = await cli(['help']);
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/^usage: umbra \[--socket PATH\] \[--json\] <command>/);
+    expect(r.out).toMatch(/^usage: umbra \[--socket PATH\] \[--json\] \[--verbose\] <command>/);
     expect(r.out).toContain('set kill-switch on|off');
     expect(r.err).toBe('');
   });
@@ -318,18 +318,25 @@ describe('commands', () => {
     expect(await cli(['--socket', path, 'disconnect'])).toEqual({ code: 0, out: 'Disconnected', err: '' });
   });
 
-  it('leak-check: each check with its evidence; exit 1 when one fails', async () => {
+  it('leak-check: verdicts only, the evidence with --verbose; exit 1 when one fails', async () => {
     const { fake, path } = await helper();
     const disconnected = await cli(['--socket', path, 'leak-check']);
     expect(disconnected.code).toBe(0);
     expect(disconnected.out.split('\n')[0]).toBe('Leak check while disconnected:');
     expect(disconnected.out).toContain('! WARN  Public IP address: Not connected: Public IP address is not protected');
-    expect(disconnected.out).toContain('        Fake: from the in-memory helper');
+    expect(disconnected.out).not.toContain('Fake: from the in-memory helper');
+    expect(disconnected.out).not.toMatch(/nothing (was seen )?escap/i);
+    expect(disconnected.out.split('\n').at(-1)).toBe('The evidence behind each verdict: umbra leak-check --verbose');
+    expect((await cli(['--socket', path, 'leak-check', '--verbose'])).out).toContain('        Fake: from the in-memory helper');
+
+    // Connected: the server by its name and place, not its id.
+    await cli(['--socket', path, 'connect', 'se-sto']);
+    expect((await cli(['--socket', path, 'leak-check'])).out.split('\n')[0]).toBe('Leak check while connected to Stockholm (se-sto), Stockholm, Sweden:');
 
     const failing = fake.leakReport();
     failing.checks[1] = { id: 'dns', title: 'DNS', verdict: 'fail', finding: 'DNS leaks: 203.0.113.251 is reached outside the tunnel', evidence: [{ label: 'Resolver 203.0.113.251', text: 'OUTSIDE the tunnel: 203.0.113.251 via 198.51.100.1 dev eth0' }] };
     const { path: path2 } = await helper({ handlers: { leakCheck: async () => failing } });
-    const r = await cli(['--socket', path2, 'leak-check']);
+    const r = await cli(['--socket', path2, '-v', 'leak-check']);
     expect(r.code).toBe(1);
     expect(r.out).toContain('✘ FAIL  DNS: DNS leaks: 203.0.113.251 is reached outside the tunnel');
     expect(r.out).toContain('        Resolver 203.0.113.251: OUTSIDE the tunnel: 203.0.113.251 via 198.51.100.1 dev eth0');

@@ -135,8 +135,13 @@ class Context {
         return EXIT_OK;
       }
       case 'leak-check': {
-        const report = await (await this.connect()).call('leakCheck');
-        this.print(report, () => formatLeakReport(report));
+        const client = await this.connect();
+        const report = await client.call('leakCheck');
+        const servers = this.inv.json || !report.serverId ? [] : (await client.call('listServers')).servers;
+        this.print(report, () => [
+          ...formatLeakReport(report, { evidence: this.inv.verbose, servers }),
+          ...(this.inv.verbose || report.checks.every((c) => c.evidence.length === 0) ? [] : ['The evidence behind each verdict: umbra leak-check --verbose']),
+        ]);
         return report.checks.some((c) => c.verdict === 'fail') ? EXIT_FAILED : EXIT_OK;
       }
       case 'import':
