@@ -76,7 +76,7 @@ describe('the helper not reachable: exit 3 with what to do', () => {
   it.each([['status'], ['connect'], ['set', 'kill-switch', 'on'], ['servers']])('%s', async (...argv) => {
     const path = join(dir, 'nobody-here.sock');
     const r = await cli(['--socket', path, ...argv]);
-    expect(r).toEqual({ code: 3, out: '', err: `umbra: the Umbra helper is not running (no socket at ${path}): start it with sudo systemctl start umbrad, or sudo npx umbrad serve` });
+    expect(r).toEqual({ code: 3, out: '', err: `umbra: the Umbra helper is not running (no socket at ${path}): start it with sudo systemctl start umbrad (in a source checkout: sudo npx umbrad serve)` });
   });
 
   it('uses UMBRA_SOCKET, and --json errors are JSON', async () => {

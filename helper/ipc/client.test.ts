@@ -66,7 +66,7 @@ describe('connecting', () => {
     const path = join(dir, 'missing.sock');
     const e = await IpcClient.connect(path).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(IpcError);
-    expect(e).toMatchObject({ kind: 'not-running', message: `the Umbra helper is not running (no socket at ${path}): start it with sudo systemctl start umbrad, or sudo npx umbrad serve` });
+    expect(e).toMatchObject({ kind: 'not-running', message: `the Umbra helper is not running (no socket at ${path}): start it with sudo systemctl start umbrad (in a source checkout: sudo npx umbrad serve)` });
   });
 
   it('says the helper is not running when nobody listens on a stale socket', async () => {
