@@ -75,10 +75,17 @@ describe('the WebRTC verdict', () => {
     expect(webrtcCheck({ candidates: [], stunServers: [], error: 'boom' }, report(), 'connected').verdict).toBe('warn');
   });
 
-  it('pass: no public address at all (STUN blocked by the kill switch, or none configured)', () => {
-    const r = webrtcCheck({ ...gathered(['host', 'abc.local']), timedOut: true }, report(), 'connecting');
-    expect(r.verdict).toBe('pass');
-    expect(r.evidence).toContainEqual({ label: 'Gathering', text: 'did not finish in time; the candidates found until then are listed' });
+  it('pass: no public address at all, gathering finished (STUN refused at once, or none configured)', () => {
+    expect(webrtcCheck(gathered(['host', 'abc.local']), report(), 'connecting').verdict).toBe('pass');
+  });
+
+  it('could not test: gathering did not finish, whatever it found so far (a timeout is never a pass)', () => {
+    for (const g of [gathered(['host', 'abc.local']), gathered(['srflx', '203.0.113.2'])]) {
+      const r = webrtcCheck({ ...g, timedOut: true }, report(), 'connected');
+      expect(r.verdict).toBe('warn');
+      expect(r.finding).toMatch(/^Could not test: WebRTC gathering did not finish in time/);
+      expect(r.evidence).toContainEqual({ label: 'Gathering', text: 'did not finish in time; the candidates found until then are listed' });
+    }
   });
 });
 

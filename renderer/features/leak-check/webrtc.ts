@@ -205,6 +205,8 @@ export function webrtcCheck(g: GatherResult, report: LeakReport | null, state: T
     return out('fail', `A web page can learn ${list} through WebRTC, which is not the VPN’s address`);
   }
   if (g.error && g.candidates.length === 0) return out('warn', `WebRTC candidates could not be gathered (${g.error}), so this proves nothing`);
+  // Unfinished gathering proves nothing: the candidate not yet found may be the one that leaks.
+  if (g.timedOut) return out('warn', 'Could not test: WebRTC gathering did not finish in time, so what a web page can learn is not known');
   if (publics.length > 0) return out('pass', `A web page can learn only the VPN’s address (${publics.join(', ')}) through WebRTC`);
   return out('pass', 'A web page learns no public address through WebRTC (only local or hidden ones)');
 }
