@@ -37,7 +37,6 @@ export function salvageSettings(raw: Record<string, unknown>): SalvagedSettings 
       notes.push(`ignored "${key.slice(0, 40)}" (not a setting this version knows; kept in the file)`);
       continue;
     }
-    if (value === undefined) continue;
     const parsed = field.safeParse(value);
     if (parsed.success) {
       settings[key] = parsed.data;

@@ -138,17 +138,10 @@ export class StateStore {
     const ctx: LoadContext = { dir: stateDir, log, now, setAside: [] };
     const bootBlockSaved = opts.bootBlockSaved ?? false;
     const settingsFile = await loadFile(ctx, SETTINGS_FILE, SettingsFile, undefined, bootBlockSaved ? 'the boot block is saved, so the kill switch, the kill switch on boot and lockdown are on' : 'using defaults with the kill switch on');
-    let settings: Settings;
-    let unknownSettings: Record<string, unknown> = {};
-    if (settingsFile) {
-      const { schemaVersion: _s, ...saved } = settingsFile;
-      const salvaged = salvageSettings(saved);
-      for (const note of salvaged.notes) log(`${SETTINGS_FILE}: ${note}`);
-      settings = salvaged.settings;
-      unknownSettings = salvaged.unknown;
-    } else {
-      settings = settingsWithoutFile({ unreadable: ctx.setAside.includes(SETTINGS_FILE), bootBlockSaved });
-    }
+    const unreadable = ctx.setAside.includes(SETTINGS_FILE);
+    const { schemaVersion: _s, ...saved } = settingsFile ?? { schemaVersion: 1 };
+    const { settings, unknown: unknownSettings, notes } = settingsFile ? salvageSettings(saved) : { settings: settingsWithoutFile({ unreadable, bootBlockSaved }), unknown: {}, notes: [] };
+    for (const note of notes) log(`${SETTINGS_FILE}: ${note}`);
     const profiles = await loadFile(ctx, PROFILES_FILE, ProfilesFile, { schemaVersion: 1 as const, profiles: [] }, "starting without profiles; import your provider's WireGuard config again");
     const servers = await loadFile(ctx, SERVERS_FILE, ServersFile, { schemaVersion: 1 as const, servers: [] }, 'starting with no servers; import your configs or load your catalog again');
     const state = await loadFile(ctx, STATE_FILE, StateFile, { schemaVersion: 1 as const, wantConnected: false }, 'assuming you do not want to be connected');
@@ -156,7 +149,7 @@ export class StateStore {
     const store = new StateStore(stateDir, log, now, opts.hooks ?? {}, settings, unknownSettings, profiles.profiles, servers.servers, withoutUndefined(desired), ctx.setAside);
     // Settings chosen for safety are written down at once: the next start must not read a missing
     // file as "first start" once this start has (re)written the boot block from them.
-    if (!settingsFile && (bootBlockSaved || ctx.setAside.includes(SETTINGS_FILE))) await store.write(SETTINGS_FILE, settings);
+    if (!settingsFile && (bootBlockSaved || unreadable)) await store.write(SETTINGS_FILE, settings);
     return store;
   }
 

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CommandError, type CommandRunner, type RunResult } from '../exec.js';
 import { FakeRunner } from '../testing/fake-runner.js';
 import { UMBRA_FWMARK } from '../routing/constants.js';
-import { Firewall, FirewallError, kernelKind, startWatchdog, type RestoreReason } from './firewall.js';
+import { Firewall, FirewallError, kernelKind, startWatchdog, type RestoreReason, type Watchdog, type WatchdogOptions } from './firewall.js';
 import { CONNECTED } from './testdata/specs.js';
 import { bootSpec, buildRuleset, markerComment, removalScript, specHash, type FirewallSpec } from './ruleset.js';
 
@@ -408,14 +408,26 @@ describe('startWatchdog', () => {
     return ev;
   }
 
-  it('with ruleset events: checks on a change, not every interval, and polls when they stop', async () => {
+  /** A watchdog over table A with hand-driven ruleset events (alive), stopped after `f`. */
+  async function withEvents(
+    opts: Pick<WatchdogOptions, 'intervalMs' | 'backstopMs'>,
+    f: (t: { nft: FakeNft; events: ReturnType<typeof fakeEvents>; restores: RestoreReason[]; wd: Watchdog }) => Promise<void>,
+  ): Promise<void> {
     const nft = new FakeNft();
     const fw = new Firewall(nft);
     await fw.apply(A);
     const events = fakeEvents(true);
     const restores: RestoreReason[] = [];
-    const wd = startWatchdog(fw, { intervalMs: 10, events, expected: () => A, onRestore: (why) => restores.push(why) });
+    const wd = startWatchdog(fw, { ...opts, events, expected: () => A, onRestore: (why) => restores.push(why) });
     try {
+      await f({ nft, events, restores, wd });
+    } finally {
+      wd.stop();
+    }
+  }
+
+  it('with ruleset events: checks on a change, not every interval, and polls when they stop', async () => {
+    await withEvents({ intervalMs: 10 }, async ({ nft, events, restores }) => {
       const reads = () => nft.log.filter((l) => l.startsWith('nft list')).length;
       const before = reads();
       await new Promise((r) => setTimeout(r, 100)); // ten intervals
@@ -430,34 +442,18 @@ describe('startWatchdog', () => {
       events.setAlive(false); // the monitor died: back to polling
       nft.table = undefined;
       await vi.waitFor(() => expect(restores).toEqual(['the table was missing', 'the table was missing']), { timeout: 2000, interval: 5 });
-    } finally {
-      wd.stop();
-    }
+    });
   });
 
   it('with ruleset events: a change they never report is found by the backstop', async () => {
-    const nft = new FakeNft();
-    const fw = new Firewall(nft);
-    await fw.apply(A);
-    const events = fakeEvents(true);
-    const restores: RestoreReason[] = [];
-    const wd = startWatchdog(fw, { intervalMs: 1_000_000, backstopMs: 30, events, expected: () => A, onRestore: (why) => restores.push(why) });
-    try {
+    await withEvents({ intervalMs: 1_000_000, backstopMs: 30 }, async ({ nft, restores }) => {
       nft.table = undefined; // gone, and nft monitor said nothing
       await vi.waitFor(() => expect(restores).toEqual(['the table was missing']), { timeout: 2000, interval: 5 });
-    } finally {
-      wd.stop();
-    }
+    });
   });
 
   it('with ruleset events: a change during a check is checked again after it', async () => {
-    const nft = new FakeNft();
-    const fw = new Firewall(nft);
-    await fw.apply(A);
-    const events = fakeEvents(true);
-    const restores: RestoreReason[] = [];
-    const wd = startWatchdog(fw, { intervalMs: 1_000_000, events, expected: () => A, onRestore: (why) => restores.push(why) });
-    try {
+    await withEvents({ intervalMs: 1_000_000 }, async ({ nft, events, restores, wd }) => {
       let open!: () => void;
       nft.gate = new Promise<void>((r) => (open = r));
       const first = wd.checkNow(); // reads the table while it is still there
@@ -467,9 +463,7 @@ describe('startWatchdog', () => {
       nft.gate = undefined;
       await first;
       await vi.waitFor(() => expect(restores).toEqual(['the table was missing']), { timeout: 2000, interval: 5 });
-    } finally {
-      wd.stop();
-    }
+    });
   });
 
   it('refuses a nonsensical interval', () => {
