@@ -92,10 +92,8 @@ function unreachableText(mirror: MirrorState): { tooltip: string; line: string }
   }
   // Whether traffic is blocked right now is what matters most while the helper is down.
   const verdict = helperDownVerdict(mirror.lastStatus);
-  const tooltip = verdict === 'blocked' ? 'Umbra: helper not running · your traffic is blocked by the kill switch'
-    : verdict === 'exposed' ? 'Umbra: helper not running · you are not protected'
-      : 'Umbra: helper not running';
-  return { tooltip, line: HELPER_DOWN_TEXT[verdict].line };
+  const { tooltip, line } = HELPER_DOWN_TEXT[verdict];
+  return { tooltip, line };
 }
 
 function describe(status: TunnelStatus, now: number): { tooltip: string; line: string } {

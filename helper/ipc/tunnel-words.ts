@@ -45,21 +45,24 @@ export function helperDownVerdict(last: { blocked: boolean } | null | undefined)
   return last.blocked ? 'blocked' : 'exposed';
 }
 
-/** The verdict in words: a headline and why it holds. */
-export const HELPER_DOWN_TEXT: Record<HelperDownVerdict, { headline: string; detail: string; line: string }> = {
+/** The verdict in words: a headline and why it holds (the window), a tooltip and a line (the tray). */
+export const HELPER_DOWN_TEXT: Record<HelperDownVerdict, { headline: string; detail: string; tooltip: string; line: string }> = {
   blocked: {
     headline: 'Your traffic is blocked by the kill switch',
     detail: 'The kill switch’s block was in the kernel when the helper stopped, and the helper never lifts it on a stop or a crash: nothing leaves this computer until the helper is back.',
+    tooltip: 'Umbra: helper not running · your traffic is blocked by the kill switch',
     line: 'Helper not running · traffic blocked',
   },
   exposed: {
     headline: 'You are not protected',
     detail: 'No kill switch block was in place when the helper stopped, and the tunnel ended with it: your traffic goes out directly, unencrypted, until the helper is back and you connect.',
+    tooltip: 'Umbra: helper not running · you are not protected',
     line: 'Helper not running · not protected',
   },
   unknown: {
     headline: 'Umbra cannot tell whether your traffic is blocked',
     detail: 'The helper was not running when this window opened. If the kill switch (or lockdown, or kill switch on boot) was on, traffic is blocked; otherwise it goes out directly.',
+    tooltip: 'Umbra: helper not running',
     line: 'Helper not running',
   },
 };
