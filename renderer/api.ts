@@ -1,10 +1,12 @@
 // What the renderer sees of Umbra: `window.umbra`, typed from the one IPC schema. The preload
 // (Electron) or the browser-mode bridge provides it; the renderer never touches Node, Electron
 // or the helper's socket (DESIGN.md). Only types come from the schema: nothing of it is bundled.
+import type { HostInfo, InstallKind } from '../helper/ipc/tunnel-words.js';
 import type {
   BlockHold, ErrorInfo, FirewallKind, HelperEvent, LeakCheckId, LeakCheckResult, LeakEvidence, LeakReport, LeakVerdict, MethodName, Params, Result, ServerInfo, Settings, TunnelState, TunnelStatus,
 } from '../helper/ipc/schema.js';
 
+export type { HostInfo, InstallKind };
 export type {
   BlockHold, ErrorInfo, FirewallKind, HelperEvent, LeakCheckId, LeakCheckResult, LeakEvidence, LeakReport, LeakVerdict, MethodName, Params, Result, ServerInfo, Settings, TunnelState, TunnelStatus,
 };
@@ -44,8 +46,10 @@ export interface UmbraApi {
    * Whether the helper can be reached, now (may be called back at once) and on every change;
    * `message` says why not and what to do. Returns a function that removes the callback.
    * After a `true` that follows a `false`, the renderer subscribes again for a fresh snapshot.
+   * `host`, where the host gives it: how this copy was installed, and whether the helper's last
+   * status held a block (so a window opened after the helper went can still say).
    */
-  onConnectionChange(cb: (helperReachable: boolean, message?: string) => void): () => void;
+  onConnectionChange(cb: (helperReachable: boolean, message?: string, host?: HostInfo) => void): () => void;
   /** App settings the main process owns; absent where there is no such process. */
   app?: UmbraAppApi;
 }

@@ -59,7 +59,7 @@ describe.skipIf(why !== '')(`the app in Chromium against the real helper${why ? 
     const [l] = await Promise.all([createLab({ servers: 3 }), buildRenderer(distDir)]);
     lab = l;
     umbra = await startUmbraInLab(lab);
-    host = await startBrowserHost({ socketPath: umbra.daemon.socket, distDir, host: '127.0.0.1', port: 0, backoffMs: [100, 250, 500, 1000] });
+    host = await startBrowserHost({ socketPath: umbra.daemon.socket, distDir, host: '127.0.0.1', port: 0, backoffMs: [100, 250, 500, 1000], install: 'demo' });
     browser = await launchChromium();
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: 'light' });
     page = await context.newPage();
@@ -138,6 +138,12 @@ describe.skipIf(why !== '')(`the app in Chromium against the real helper${why ? 
     expect(await blockTable()).toBe(true); // fail closed: the block stays while the helper is gone
     expect(await echoOrBlocked()).toBe('blocked'); // and nothing gets out
     await screenshots('helper-down-blocked');
+    // A window opened only now never saw a status of its own: the host's last one tells it.
+    const late = await page.context().newPage();
+    await late.goto(host.url);
+    await late.getByRole('heading', { name: 'Your traffic is blocked by the kill switch' }).waitFor({ timeout: 10_000 });
+    expect(await late.getByRole('heading', { name: 'Umbra cannot tell whether your traffic is blocked' }).count()).toBe(0);
+    await late.close();
     await umbra.daemon.start();
     // It adopts the block and resumes the connection; the page follows without a reload.
     await expect.poll(() => state(), { timeout: 30_000 }).toBe('Connected');

@@ -3,7 +3,8 @@
 //   GET  /api/events text/event-stream: reachable, snapshot, events (protocol.ts)
 // The caller is already checked (loopback, Host, token, origin) by the host.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ErrorCode, isMethodName, MAX_LINE_BYTES, type HelperEvent, type MethodName, type Params } from '../../helper/ipc/schema.js';
+import { DEFAULT_SOCKET_PATH, ErrorCode, isMethodName, MAX_LINE_BYTES, type HelperEvent, type MethodName, type Params } from '../../helper/ipc/schema.js';
+import type { HostInfo, InstallKind } from '../../helper/ipc/tunnel-words.js';
 import { toLinkError, type HelperLink } from '../main/helper-link.js';
 import type { CallResponse, StreamMessage } from './protocol.js';
 
@@ -39,8 +40,19 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefin
   });
 }
 
-export function createApi(link: HelperLink): Api {
+export function createApi(link: HelperLink, install: InstallKind): Api {
   const streams = new Set<ServerResponse>();
+  // Whether the helper's latest status held a block: a page that opens after the helper went
+  // learns it from here (the block outlives the helper; see helperDownVerdict).
+  let lastBlocked: boolean | undefined;
+  link.on('event', (e: HelperEvent) => {
+    if (e.type === 'status') lastBlocked = e.status.blocked;
+  });
+  const hostInfo = (): HostInfo => ({
+    install,
+    ...(link.socketPath === DEFAULT_SOCKET_PATH ? {} : { socket: link.socketPath }),
+    ...(lastBlocked === undefined ? {} : { lastBlocked }),
+  });
 
   return {
     async call(req, res, headers) {
@@ -87,6 +99,7 @@ export function createApi(link: HelperLink): Api {
         live = false;
         try {
           const snapshot = await link.snapshot();
+          lastBlocked = snapshot.status.blocked;
           if (!open || gen !== generation) return;
           // Still in the continuation of the helper's reply: no later event has been handled yet.
           send({ type: 'snapshot', snapshot });
@@ -98,7 +111,7 @@ export function createApi(link: HelperLink): Api {
       };
       const onReachable = (reachable: boolean) => {
         const why = reachable ? undefined : link.error;
-        send(why ? { type: 'reachable', reachable, code: why.code, message: why.message } : { type: 'reachable', reachable });
+        send(why ? { type: 'reachable', reachable, code: why.code, message: why.message, host: hostInfo() } : { type: 'reachable', reachable });
         if (reachable) void sendSnapshot();
         else {
           generation++;

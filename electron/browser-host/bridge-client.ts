@@ -11,7 +11,7 @@
 // It runs in the page as one ES module (served as /umbra-bridge.js, before the app's own script),
 // so it imports nothing at run time: only types, and the protocol's constants are repeated below,
 // typed against protocol.ts so that the two cannot drift apart.
-import type { HelperEvent, MethodName, Params, Result, Snapshot, UmbraApi, UmbraError } from '../../renderer/api.js';
+import type { HelperEvent, HostInfo, MethodName, Params, Result, Snapshot, UmbraApi, UmbraError } from '../../renderer/api.js';
 import type * as P from './protocol.js';
 
 const TOKEN_HEADER: typeof P.TOKEN_HEADER = 'x-umbra-token';
@@ -63,22 +63,24 @@ export function createUmbraBridge(opts: BridgeOptions): UmbraBridge {
   const url = (path: string) => new URL(path, opts.baseUrl).href;
 
   let listener: ((e: HelperEvent) => void) | null = null;
-  const connCbs = new Set<(reachable: boolean, message?: string) => void>();
+  const connCbs = new Set<(reachable: boolean, message?: string, host?: HostInfo) => void>();
   let reachable: boolean | undefined;
   let message: string | undefined;
+  let host: HostInfo | undefined;
   let current: Stream | null = null;
   let retryTimer: ReturnType<typeof setTimeout> | undefined;
   let failures = 0;
   let closed = false;
 
-  function setReachable(r: boolean, m: string | undefined): void {
+  function setReachable(r: boolean, m: string | undefined, h: HostInfo | undefined = host): void {
     const msg = r ? undefined : m;
-    if (reachable === r && message === msg) return;
+    if (reachable === r && message === msg && host?.lastBlocked === h?.lastBlocked) return;
     reachable = r;
     message = msg;
+    host = h;
     for (const cb of [...connCbs]) {
       try {
-        cb(r, msg);
+        cb(r, msg, h);
       } catch (e) {
         console.error('umbra bridge: a connection callback failed', e);
       }
@@ -211,7 +213,7 @@ export function createUmbraBridge(opts: BridgeOptions): UmbraBridge {
           s.pending?.reject({ code: msg.code ?? 'not-running', message: msg.message ?? 'the Umbra helper cannot be reached' });
           s.pending = undefined;
         }
-        setReachable(msg.reachable, msg.message);
+        setReachable(msg.reachable, msg.message, msg.host);
         return;
       case 'snapshot':
         // Only the snapshot a subscribe asked for starts delivery; after the helper comes back,
@@ -258,7 +260,7 @@ export function createUmbraBridge(opts: BridgeOptions): UmbraBridge {
         const r = reachable;
         const m = message;
         queueMicrotask(() => {
-          if (connCbs.has(cb) && reachable === r && message === m) cb(r, m);
+          if (connCbs.has(cb) && reachable === r && message === m) cb(r, m, host);
         });
       }
       return () => {

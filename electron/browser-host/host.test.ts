@@ -266,6 +266,12 @@ describe('the browser-mode host', () => {
     expect(tail.filter((m) => m.type === 'reachable').at(-1)).toEqual({ type: 'reachable', reachable: true });
     expect(tail.at(-1)).toMatchObject({ type: 'snapshot', snapshot: { status: { rxBytes: 5 } } });
     expect(tail.some((m) => m.type === 'reachable' && !m.reachable && /not running|closed/.test(m.message ?? ''))).toBe(true);
+    // While it was away the page heard how to restart it and what its last status said of a block.
+    const lastStatus = s.msgs.filter((m) => m.type === 'event' && m.event.type === 'status').at(-1);
+    const lastBlocked = lastStatus?.type === 'event' && lastStatus.event.type === 'status' ? lastStatus.event.status.blocked : undefined;
+    expect(typeof lastBlocked).toBe('boolean');
+    const away = tail.find((m) => m.type === 'reachable' && !m.reachable);
+    expect(away).toMatchObject({ host: { install: 'checkout', socket: socketPath, lastBlocked } });
     s.stop();
   });
 

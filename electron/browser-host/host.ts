@@ -20,6 +20,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
 import { HelperLink } from '../main/helper-link.js';
+import type { InstallKind } from '../../helper/ipc/tunnel-words.js';
 import { createApi } from './api.js';
 import { loadBridgeScript } from './bridge-asset.js';
 import { writeLaunchFile, type LaunchFile, type LaunchOwner } from './launch-file.js';
@@ -72,6 +73,8 @@ export interface BrowserHostOptions {
    * written into its runtime directory, owned by it. Default: our own uid and gid.
    */
   browserUser?: LaunchOwner;
+  /** How this copy was installed, for the helper-down page's advice. Default 'checkout'. */
+  install?: InstallKind;
 }
 
 export interface BrowserHost {
@@ -112,7 +115,7 @@ export async function startBrowserHost(opts: BrowserHostOptions): Promise<Browse
   const tokenBuf = Buffer.from(token);
   const link = new HelperLink({ socketPath: opts.socketPath, ...(opts.backoffMs ? { backoffMs: opts.backoffMs } : {}) });
   link.setMaxListeners(2 * MAX_STREAMS + 8);
-  const api = createApi(link);
+  const api = createApi(link, opts.install ?? 'checkout');
   let streams = 0;
   let port = 0;
 

@@ -2,6 +2,7 @@
 // script may import only types from here (it is served as one file, so it repeats the constants,
 // typed against these so that a mismatch does not compile).
 import type { HelperEvent, Result } from '../../helper/ipc/schema.js';
+import type { HostInfo } from '../../helper/ipc/tunnel-words.js';
 
 /** Every /api request carries the session's token in this header (else 403). */
 export const TOKEN_HEADER = 'x-umbra-token';
@@ -33,8 +34,11 @@ export type CallResponse = { result: unknown } | { error: WireError };
  * SSE `event:` is the type, `data:` the JSON below.
  */
 export type StreamMessage =
-  /** `code` and `message` (while unreachable): the IpcError's kind ('not-running', …) and words. */
-  | { type: 'reachable'; reachable: boolean; code?: number | string; message?: string }
+  /**
+   * `code` and `message` (while unreachable): the IpcError's kind ('not-running', …) and words;
+   * `host`: how this copy was installed and whether the helper's last status held a block.
+   */
+  | { type: 'reachable'; reachable: boolean; code?: number | string; message?: string; host?: HostInfo }
   | { type: 'snapshot'; snapshot: Result<'subscribe'> }
   | { type: 'snapshot-error'; error: WireError }
   | { type: 'event'; event: HelperEvent };

@@ -63,6 +63,7 @@ async function stack(opts: { serve?: boolean } = {}) {
   const world = loadPreload();
   const bridge = new RendererBridge({
     link, mirror,
+    host: { install: 'package', socket: '/run/umbra/umbrad.sock' },
     app: { getLaunchAtLogin: async () => false, setLaunchAtLogin: async (e) => e },
     sendTo: (id, channel, payload) => id === world.senderId && world.send(channel, payload),
     broadcast: (channel, ...args) => world.send(channel, ...args),

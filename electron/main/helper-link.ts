@@ -46,7 +46,7 @@ export function toLinkError(e: unknown): LinkError {
 }
 
 export class HelperLink extends EventEmitter<HelperLinkEvents> {
-  private readonly socketPath: string;
+  readonly socketPath: string;
   private readonly backoffMs: number[];
   private readonly connectFn: (path: string) => Promise<IpcClient>;
   private client: IpcClient | undefined;

@@ -11,7 +11,7 @@ import { Autostart, HIDDEN_FLAG } from './autostart.js';
 import { AppController, type Notifier, type TrayView } from './controller.js';
 import { HelperLink } from './helper-link.js';
 import { CHANNELS, type ReachableInfo, type Reply } from './ipc-contract.js';
-import { appPaths, launchCommand, socketPath } from './paths.js';
+import { appPaths, hostFacts, launchCommand, socketPath } from './paths.js';
 import { RecentStore } from './recent.js';
 import { RendererBridge } from './renderer-bridge.js';
 import { StateMirror } from './state-mirror.js';
@@ -106,6 +106,7 @@ function run(): void {
   const bridge = new RendererBridge({
     link,
     mirror,
+    host: hostFacts({ isPackaged: app.isPackaged, env: process.env }),
     app: {
       getLaunchAtLogin: () => autostart.isEnabled(),
       setLaunchAtLogin: (enabled) => autostart.set(enabled),

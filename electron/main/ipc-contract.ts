@@ -9,6 +9,7 @@
 // so it has its own channel.
 import { z } from 'zod';
 import { ErrorCode, METHOD_NAMES, RpcError, type MethodName, type Params } from '../../helper/ipc/schema.js';
+import type { HostInfo } from '../../helper/ipc/tunnel-words.js';
 import { describeIssues, validateParams } from '../../helper/ipc/validation.js';
 
 /** Channel names. The preload (electron/preload/index.cts) spells the same ones. */
@@ -25,7 +26,7 @@ export const CHANNELS = {
   app: 'umbra:app',
   /** main → window: a HelperEvent, to subscribed windows. */
   event: 'umbra:event',
-  /** main → window: (reachable: boolean, message?: string), to every window. */
+  /** main → window: (reachable: boolean, message?: string, host?: HostInfo), to every window. */
   reachable: 'umbra:reachable',
 } as const;
 export type Channel = (typeof CHANNELS)[keyof typeof CHANNELS];
@@ -43,6 +44,8 @@ export interface ReachableInfo {
   known: boolean;
   reachable: boolean;
   message?: string;
+  /** What the helper-down page needs from main: how this copy was installed, whether the last status held a block. */
+  host?: HostInfo;
 }
 
 /** Helper methods a window may call through CHANNELS.call. */

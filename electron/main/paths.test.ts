@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { appPaths, launchCommand, socketPath } from './paths.js';
+import { appPaths, hostFacts, installKind, launchCommand, socketPath } from './paths.js';
 
 describe('paths', () => {
   it('finds the built parts from the app root', () => {
@@ -21,5 +21,14 @@ describe('paths', () => {
     expect(launchCommand({ isPackaged: true, execPath: '/opt/Umbra/umbra', appRoot: '/x', env: {} })).toEqual(['/opt/Umbra/umbra']);
     expect(launchCommand({ isPackaged: true, execPath: '/tmp/.mount_Umbra/umbra', appRoot: '/x', env: { APPIMAGE: '/home/ann/Umbra.AppImage' } })).toEqual(['/home/ann/Umbra.AppImage']);
     expect(launchCommand({ isPackaged: false, execPath: '/src/node_modules/electron/dist/electron', appRoot: '/src', env: {} })).toEqual(['/src/node_modules/electron/dist/electron', '/src']);
+  });
+
+  it('tells how this copy was installed, so the helper-down page gives the command that fits', () => {
+    expect(installKind({ isPackaged: true, env: {} })).toBe('package');
+    expect(installKind({ isPackaged: true, env: { APPIMAGE: '/home/ann/Umbra.AppImage' } })).toBe('appimage');
+    expect(installKind({ isPackaged: false, env: {} })).toBe('checkout');
+    expect(installKind({ isPackaged: false, env: { UMBRA_INSTALL: 'demo' } })).toBe('demo');
+    expect(hostFacts({ isPackaged: true, env: {} })).toEqual({ install: 'package' });
+    expect(hostFacts({ isPackaged: false, env: { UMBRA_SOCKET: '/tmp/u.sock' } })).toEqual({ install: 'checkout', socket: '/tmp/u.sock' });
   });
 });

@@ -4,6 +4,7 @@
 // renderer/dist/.
 import path from 'node:path';
 import { DEFAULT_SOCKET_PATH } from '../../helper/ipc/schema.js';
+import type { HostInfo, InstallKind } from '../../helper/ipc/tunnel-words.js';
 import { RECENT_FILE_NAME } from './recent.js';
 import type { TrayIconName } from './tray-model.js';
 
@@ -30,6 +31,22 @@ export function appPaths(appRoot: string): AppPaths {
 export function socketPath(env: NodeJS.ProcessEnv): string {
   const s = env.UMBRA_SOCKET;
   return s && s.trim() !== '' ? s : DEFAULT_SOCKET_PATH;
+}
+
+/**
+ * How this copy was installed: the demo says so (UMBRA_INSTALL=demo), an AppImage sets APPIMAGE,
+ * a packaged app is the .deb's, anything else runs from a source checkout.
+ */
+export function installKind(opts: { isPackaged: boolean; env: NodeJS.ProcessEnv }): InstallKind {
+  if (opts.env.UMBRA_INSTALL === 'demo') return 'demo';
+  if (opts.env.APPIMAGE) return 'appimage';
+  return opts.isPackaged ? 'package' : 'checkout';
+}
+
+/** What the helper-down page needs to know of this copy: how it was installed, and a socket other than the system one. */
+export function hostFacts(opts: { isPackaged: boolean; env: NodeJS.ProcessEnv }): HostInfo {
+  const socket = socketPath(opts.env);
+  return { install: installKind(opts), ...(socket === DEFAULT_SOCKET_PATH ? {} : { socket }) };
 }
 
 /**

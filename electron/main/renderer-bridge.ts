@@ -2,6 +2,7 @@
 // forwarded to the helper through the one link) and pushes events and reachability to them. The
 // glue (index.ts) only routes ipcMain messages here, with the sender's webContents id.
 import type { HelperEvent } from '../../helper/ipc/schema.js';
+import type { HostInfo } from '../../helper/ipc/tunnel-words.js';
 import {
   CHANNELS, checkAppRequest, checkCallRequest, toUmbraError, unreachableError,
   type AppRequest, type CallRequest, type ReachableInfo, type Reply,
@@ -26,6 +27,8 @@ export interface BridgeDeps {
   onCall?(req: CallRequest): void;
   /** How long subscribe waits for a first picture. */
   readyTimeoutMs?: number;
+  /** How this copy was installed and its socket if not the system one (paths.ts hostFacts), for the helper-down page. */
+  host: Omit<HostInfo, 'lastBlocked'>;
 }
 
 export class RendererBridge {
@@ -43,12 +46,13 @@ export class RendererBridge {
   private readonly onChange = (next: MirrorState) => {
     if (next.reachable === undefined) return;
     const message = next.reachable ? undefined : unreachableError(next.message).message;
-    const key = next.reachable ? 'true' : `false\n${message}`;
+    const host = this.hostInfo(next);
+    const key = tellKey(next.reachable, message, host);
     if (key === this.told) return;
     this.told = key;
     // Events of an old connection stop here; a window subscribes again for a fresh picture.
     if (!next.reachable) this.subscribers.clear();
-    this.deps.broadcast(CHANNELS.reachable, next.reachable, message);
+    this.deps.broadcast(CHANNELS.reachable, next.reachable, message, host);
   };
 
   constructor(private readonly deps: BridgeDeps) {}
@@ -57,7 +61,7 @@ export class RendererBridge {
     if (this.started) return;
     this.started = true;
     const r = this.deps.mirror.state;
-    this.told = r.reachable === undefined ? undefined : r.reachable ? 'true' : `false\n${unreachableError(r.message).message}`;
+    this.told = r.reachable === undefined ? undefined : tellKey(r.reachable, r.reachable ? undefined : unreachableError(r.message).message, this.hostInfo(r));
     this.deps.mirror.on('event', this.onEvent);
     this.deps.mirror.on('change', this.onChange);
   }
@@ -124,8 +128,15 @@ export class RendererBridge {
 
   reachable(): ReachableInfo {
     const s = this.deps.mirror.state;
-    if (s.reachable === undefined) return { known: false, reachable: false };
-    return s.reachable ? { known: true, reachable: true } : { known: true, reachable: false, message: unreachableError(s.message).message };
+    const host = this.hostInfo(s);
+    if (s.reachable === undefined) return { known: false, reachable: false, host };
+    return s.reachable ? { known: true, reachable: true, host } : { known: true, reachable: false, message: unreachableError(s.message).message, host };
+  }
+
+  /** A window opened after the helper went learns from main whether its last status held a block. */
+  private hostInfo(s: MirrorState): HostInfo {
+    const blocked = s.lastStatus?.blocked;
+    return blocked === undefined ? { ...this.deps.host } : { ...this.deps.host, lastBlocked: blocked };
   }
 
   async app(req: unknown): Promise<Reply<boolean>> {
@@ -140,4 +151,9 @@ export class RendererBridge {
       return { ok: false, error: { code: 'launch-at-login', message: `could not ${what} launch at login: ${toUmbraError(e).message}` } };
     }
   }
+}
+
+/** What windows were told, as one comparable string. */
+function tellKey(reachable: boolean, message: string | undefined, host: HostInfo): string {
+  return reachable ? 'true' : `false\n${message}\n${host.lastBlocked}`;
 }

@@ -5,7 +5,7 @@
 // the two together. No Electron object (ipcRenderer, an IPC event) ever reaches the page.
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- the CommonJS form of import; sandboxed preloads cannot be ES modules
 import electron = require('electron');
-import type { HelperEvent, MethodName, Params, Result, Snapshot, UmbraApi, UmbraError } from '../../renderer/api.js';
+import type { HelperEvent, HostInfo, MethodName, Params, Result, Snapshot, UmbraApi, UmbraError } from '../../renderer/api.js';
 
 const CHANNELS = {
   call: 'umbra:call',
@@ -42,18 +42,31 @@ async function request<T>(ipc: Ipc, channel: string, payload?: unknown): Promise
   throw umbraError('ipc', "the app's main process sent a reply this window cannot read");
 }
 
+const INSTALL_KINDS: readonly string[] = ['package', 'appimage', 'demo', 'checkout'];
+
+/** Main's HostInfo as a fresh plain object (nothing else of the message reaches the page). */
+function hostInfo(v: unknown): HostInfo | undefined {
+  if (typeof v !== 'object' || v === null) return undefined;
+  const h = v as { install?: unknown; socket?: unknown; lastBlocked?: unknown };
+  if (typeof h.install !== 'string' || !INSTALL_KINDS.includes(h.install)) return undefined;
+  const out: HostInfo = { install: h.install as HostInfo['install'] };
+  if (typeof h.socket === 'string') out.socket = h.socket;
+  if (typeof h.lastBlocked === 'boolean') out.lastBlocked = h.lastBlocked;
+  return out;
+}
+
 function createUmbraApi(ipc: Ipc): UmbraApi {
   let listener: ((event: HelperEvent) => void) | undefined;
   /** Bumped by every subscribe and unsubscribe: only the latest subscribe gets events. */
   let epoch = 0;
-  const reachability = new Set<(reachable: boolean, message: string | undefined) => void>();
+  const reachability = new Set<(reachable: boolean, message: string | undefined, host: HostInfo | undefined) => void>();
 
   ipc.on(CHANNELS.event, (_event, payload: unknown) => {
     if (listener && typeof payload === 'object' && payload !== null) listener(payload as HelperEvent);
   });
-  ipc.on(CHANNELS.reachable, (_event, reachable: unknown, message: unknown) => {
+  ipc.on(CHANNELS.reachable, (_event, reachable: unknown, message: unknown, host: unknown) => {
     if (typeof reachable !== 'boolean') return;
-    for (const deliver of [...reachability]) deliver(reachable, typeof message === 'string' ? message : undefined);
+    for (const deliver of [...reachability]) deliver(reachable, typeof message === 'string' ? message : undefined, hostInfo(host));
   });
 
   return {
@@ -77,20 +90,20 @@ function createUmbraApi(ipc: Ipc): UmbraApi {
       ipc.send(CHANNELS.unsubscribe);
     },
 
-    onConnectionChange(cb: (helperReachable: boolean, message?: string) => void): () => void {
+    onConnectionChange(cb: (helperReachable: boolean, message?: string, host?: HostInfo) => void): () => void {
       let last: string | undefined;
       let active = true;
-      const deliver = (reachable: boolean, message: string | undefined) => {
-        const key = `${reachable}\n${message ?? ''}`;
+      const deliver = (reachable: boolean, message: string | undefined, host: HostInfo | undefined) => {
+        const key = `${reachable}\n${message ?? ''}\n${host?.lastBlocked}`;
         if (!active || key === last) return;
         last = key;
-        cb(reachable, message);
+        cb(reachable, message, host);
       };
       reachability.add(deliver);
       ipc.invoke(CHANNELS.getReachable).then(
         (info: unknown) => {
-          const i = info as { known?: unknown; reachable?: unknown; message?: unknown } | null;
-          if (i && i.known === true && typeof i.reachable === 'boolean') deliver(i.reachable, typeof i.message === 'string' ? i.message : undefined);
+          const i = info as { known?: unknown; reachable?: unknown; message?: unknown; host?: unknown } | null;
+          if (i && i.known === true && typeof i.reachable === 'boolean') deliver(i.reachable, typeof i.message === 'string' ? i.message : undefined, hostInfo(i.host));
         },
         () => undefined,
       );

@@ -31,6 +31,7 @@ function setup() {
   const bridge = new RendererBridge({
     link,
     mirror,
+    host: { install: 'checkout', socket: '/tmp/umbra-test.sock' },
     app: {
       getLaunchAtLogin: async () => launchAtLogin,
       setLaunchAtLogin: async (enabled) => (launchAtLogin = enabled),
@@ -143,6 +144,26 @@ describe('window.umbra against main', () => {
     await flush();
     await flush();
     expect(seen).toHaveLength(4);
+  });
+
+  it('tells a window opened after the helper went whether its last status held a block, and how this copy restarts it', async () => {
+    const { link, umbra } = setup();
+    link.autoSnapshot = snapshot({ status: status({ blocked: true }) });
+    link.setReachable(true);
+    await flush();
+    link.setReachable(false, 'the Umbra helper closed the connection (did it stop or restart?)');
+    // A window that opens now never saw a status: main's last one answers for it.
+    const seen: [boolean, unknown][] = [];
+    umbra.onConnectionChange((r, _m, host) => seen.push([r, host]));
+    await until(() => seen.length === 1);
+    expect(seen[0]).toEqual([false, { install: 'checkout', socket: '/tmp/umbra-test.sock', lastBlocked: true }]);
+    // Back, and gone again with no block in its last status: the window hears the new verdict.
+    link.autoSnapshot = snapshot();
+    link.setReachable(true);
+    await until(() => seen.length === 2);
+    link.setReachable(false, 'the Umbra helper closed the connection (did it stop or restart?)');
+    await until(() => seen.length === 3);
+    expect(seen[2]).toEqual([false, { install: 'checkout', socket: '/tmp/umbra-test.sock', lastBlocked: false }]);
   });
 
   it('says nothing at once while the first connection attempt is under way', async () => {

@@ -45,6 +45,21 @@ export function helperDownVerdict(last: { blocked: boolean } | null | undefined)
   return last.blocked ? 'blocked' : 'exposed';
 }
 
+/** How this copy of Umbra was installed, which decides how its helper is started again. */
+export type InstallKind = 'package' | 'appimage' | 'demo' | 'checkout';
+
+/**
+ * What a window's host (Electron's main process, the browser host) knows that the window cannot
+ * learn while the helper is away: how this copy was installed, the socket it talks to, and
+ * whether the helper's last status held a block (undefined: the host saw no status either).
+ */
+export interface HostInfo {
+  install: InstallKind;
+  /** The helper's socket when it is not the system one (DEFAULT_SOCKET_PATH): `serve` must be told. */
+  socket?: string | undefined;
+  lastBlocked?: boolean | undefined;
+}
+
 /** The verdict in words: a headline and why it holds (the window), a tooltip and a line (the tray). */
 export const HELPER_DOWN_TEXT: Record<HelperDownVerdict, { headline: string; detail: string; tooltip: string; line: string }> = {
   blocked: {

@@ -17,7 +17,7 @@ export function App({ launchAtLoginOffered = false }: { launchAtLoginOffered?: b
   const phase = useUmbra((s) => s.helper.phase);
   const [view, setView] = useState<View>('servers');
 
-  if (phase === 'unreachable') return <HelperDown desktop={launchAtLoginOffered} />;
+  if (phase === 'unreachable') return <HelperDown />;
   if (phase === 'starting') {
     return (
       <main className="starting" aria-busy="true">

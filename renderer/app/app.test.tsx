@@ -68,12 +68,37 @@ describe('the app', () => {
     expect(screen.queryByRole('heading', { name: 'You are not protected' })).toBeNull();
   });
 
-  it('in browser mode, says to restart the demo', async () => {
+  it('gives the command for how this copy was installed', async () => {
     const m = mockApi();
     m.subscribeError = { code: 'not-running', message: 'the Umbra helper is not running (no socket at /tmp/x.sock)' };
     renderApp(m.api, false);
     await act(flush);
-    expect(screen.getByText(/In the demo/).textContent).toMatch(/starts again by itself .* stop the demo with Ctrl-C and start it again/);
+    act(() => m.setReachable(false, 'the Umbra helper is not running (no socket at /tmp/x.sock)', { install: 'demo' }));
+    expect(screen.getByText(/In the demo/).textContent).toMatch(/starts again by itself within seconds\. If it does not, stop the demo with Ctrl-C and start it again/);
+    expect(screen.queryByText(/systemctl/)).toBeNull();
+
+    // A checkout: serve from the checkout, on the socket this window uses.
+    act(() => m.setReachable(false, 'the Umbra helper is not running (no socket at /tmp/x.sock)', { install: 'checkout', socket: '/tmp/x.sock' }));
+    expect(screen.getByText('sudo npx umbrad serve --socket /tmp/x.sock')).toBeTruthy();
+    expect(screen.queryByText(/systemctl/)).toBeNull();
+
+    // The .deb: its unit.
+    act(() => m.setReachable(false, 'the Umbra helper is not running (no socket at /run/umbra/umbrad.sock)', { install: 'package' }));
+    expect(screen.getByText('sudo systemctl restart umbrad')).toBeTruthy();
+    expect(screen.queryByText(/npx umbrad/)).toBeNull();
+    expect(screen.queryByText(/In the demo/)).toBeNull();
+  });
+
+  it('a window that opens after the helper went says what the host last saw of the block', async () => {
+    const m = mockApi();
+    m.subscribeError = { code: 'not-running', message: 'the Umbra helper is not running (no socket at /run/umbra/umbrad.sock)' };
+    renderApp(m.api, true);
+    await act(flush);
+    expect(screen.getByRole('heading', { name: 'Umbra cannot tell whether your traffic is blocked' })).toBeTruthy();
+    act(() => m.setReachable(false, 'the Umbra helper is not running (no socket at /run/umbra/umbrad.sock)', { install: 'package', lastBlocked: true }));
+    expect(screen.getByRole('heading', { name: 'Your traffic is blocked by the kill switch' })).toBeTruthy();
+    act(() => m.setReachable(false, 'the Umbra helper is not running (no socket at /run/umbra/umbrad.sock)', { install: 'package', lastBlocked: false }));
+    expect(screen.getByRole('heading', { name: 'You are not protected' })).toBeTruthy();
   });
 
   it('clears the lost connection’s error once the helper is back', async () => {

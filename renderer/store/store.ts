@@ -3,7 +3,7 @@
 // errors they returned). Nothing here guesses the helper's state: a call in flight shows as busy,
 // and the shown state changes only when the helper reports it (in an event or a call's result).
 import { createStore, type StoreApi } from 'zustand/vanilla';
-import { toUmbraError, type HelperEvent, type LeakCheckResult, type LeakReport, type Params, type Result, type ServerInfo, type Settings, type TunnelState, type TunnelStatus, type UmbraApi, type UmbraError } from '../api.js';
+import { toUmbraError, type HelperEvent, type HostInfo, type LeakCheckResult, type LeakReport, type Params, type Result, type ServerInfo, type Settings, type TunnelState, type TunnelStatus, type UmbraApi, type UmbraError } from '../api.js';
 import { gatherCandidates, webrtcCheck, type CandidateGatherer, type GatherResult } from '../features/leak-check/webrtc.js';
 
 export type HelperPhase = 'starting' | 'ready' | 'unreachable';
@@ -43,6 +43,8 @@ export interface Busy {
 
 export interface UmbraState {
   helper: { phase: HelperPhase; message?: string };
+  /** What the window's host said last: how this copy was installed, whether the helper's last status held a block. */
+  host: HostInfo | null;
   /** The helper's last word on each; null until the snapshot. */
   status: TunnelStatus | null;
   settings: Settings | null;
@@ -230,6 +232,7 @@ export function createUmbraStore(api: UmbraApi, options: StoreOptions = {}): Umb
 
     return {
       helper: { phase: 'starting' },
+      host: null,
       status: null,
       settings: null,
       servers: [],
@@ -244,7 +247,8 @@ export function createUmbraStore(api: UmbraApi, options: StoreOptions = {}): Umb
       runLeakCheck: (trigger = 'user') => runLeakCheck(trigger),
 
       start() {
-        const off = api.onConnectionChange((reachable, message) => {
+        const off = api.onConnectionChange((reachable, message, host) => {
+          if (host) set({ host });
           if (!reachable) {
             generation++; // whatever is in flight belongs to the old connection
             pressedFrom = undefined;

@@ -3,7 +3,7 @@
 import { render, type RenderResult } from '@testing-library/react';
 import type { ReactElement } from 'react';
 import { tunnelStatus } from '../../helper/ipc/testing/status.js';
-import type { HelperEvent, MethodName, Params, Result, ServerInfo, Settings, Snapshot, UmbraApi, UmbraError } from '../api.js';
+import type { HelperEvent, HostInfo, MethodName, Params, Result, ServerInfo, Settings, Snapshot, UmbraApi, UmbraError } from '../api.js';
 import { StoreProvider } from '../store/context.js';
 import { createUmbraStore, type UmbraStore } from '../store/store.js';
 
@@ -57,7 +57,7 @@ export interface MockApi {
   pending: PendingCall[];
   /** Takes the oldest unanswered call of `method` (throws when there is none). */
   take<M extends MethodName>(method: M): { params: Params<M>; resolve(value: Result<M>): void; reject(error: UmbraError): void };
-  setReachable(reachable: boolean, message?: string): void;
+  setReachable(reachable: boolean, message?: string, host?: HostInfo): void;
   subscribed(): boolean;
   /** What subscribe answers next (or, with an error, how it fails). */
   snapshot: Snapshot;
@@ -67,7 +67,7 @@ export interface MockApi {
 
 export function mockApi(snapshot: Partial<Snapshot> = {}, app?: UmbraApi['app']): MockApi {
   let onEvent: ((e: HelperEvent) => void) | null = null;
-  const conn = new Set<(ok: boolean, message?: string) => void>();
+  const conn = new Set<(ok: boolean, message?: string, host?: HostInfo) => void>();
   const m: MockApi = {
     snapshot: { status: status(), settings: settings(), servers: SERVERS, ...snapshot },
     subscribeCount: 0,
@@ -98,8 +98,8 @@ export function mockApi(snapshot: Partial<Snapshot> = {}, app?: UmbraApi['app'])
       const [p] = m.pending.splice(i, 1);
       return p as never;
     },
-    setReachable(ok, message) {
-      for (const cb of conn) cb(ok, message);
+    setReachable(ok, message, host) {
+      for (const cb of conn) cb(ok, message, host);
     },
     subscribed: () => onEvent !== null,
   };

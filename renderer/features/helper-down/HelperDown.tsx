@@ -1,6 +1,7 @@
 // When the helper cannot be reached: first whether traffic is blocked right now (from the
 // helper's last status: see helperDownVerdict), then how to start it again for this copy.
 import { HELPER_DOWN_TEXT, helperDownVerdict } from '../../../helper/ipc/tunnel-words.js';
+import type { HostInfo } from '../../api.js';
 import { sentence } from '../../lib/format.js';
 import { useActions, useUmbra } from '../../store/context.js';
 
@@ -9,9 +10,78 @@ export function withoutStartHint(message: string): string {
   return message.replace(/:\s*start it with .*$/i, '');
 }
 
-export function HelperDown({ desktop }: { desktop: boolean }) {
+/** What this window knows of a block: the host's word (it saw every status) before its own last status. */
+function lastBlock(host: HostInfo | null, status: { blocked: boolean } | null): { blocked: boolean } | null {
+  if (host?.lastBlocked !== undefined) return { blocked: host.lastBlocked };
+  return status;
+}
+
+const SYSTEMD = 'sudo systemctl restart umbrad';
+
+/** How to start the helper again, for the way this copy was installed (unknown: every way). */
+function RestartAdvice({ host }: { host: HostInfo | null }) {
+  switch (host?.install) {
+    case 'package':
+      return (
+        <>
+          <p>Umbra’s package set the helper up as the system service <code>umbrad</code>:</p>
+          <pre>
+            <code>{SYSTEMD}</code>
+          </pre>
+          <p className="muted">
+            To see why it stopped: <code>journalctl -u umbrad</code>.
+          </p>
+        </>
+      );
+    case 'appimage':
+      return (
+        <>
+          <p>The AppImage’s installer set the helper up as the system service <code>umbrad</code>:</p>
+          <pre>
+            <code>{SYSTEMD}</code>
+          </pre>
+          <p className="muted">
+            Was the helper never installed? Start the AppImage again: it offers to install it. To see why it stopped:{' '}
+            <code>journalctl -u umbrad</code>.
+          </p>
+        </>
+      );
+    case 'demo':
+      return (
+        <p>
+          In the demo (<code>npm run demo</code>) the helper starts again by itself within seconds. If it does not, stop the demo with
+          Ctrl-C and start it again.
+        </p>
+      );
+    case 'checkout':
+      return (
+        <>
+          <p>This copy runs from a source checkout. Start the helper from the checkout’s folder:</p>
+          <pre>
+            <code>{`sudo npx umbrad serve${host.socket ? ` --socket ${host.socket}` : ''}`}</code>
+          </pre>
+        </>
+      );
+    default:
+      return (
+        <>
+          <p>With Umbra installed (the .deb, or the AppImage’s installer), the helper is the system service <code>umbrad</code>:</p>
+          <pre>
+            <code>{SYSTEMD}</code>
+          </pre>
+          <p className="muted">
+            In the demo (<code>npm run demo</code>) the helper starts again by itself; if it does not, stop the demo with Ctrl-C and
+            start it again.
+          </p>
+        </>
+      );
+  }
+}
+
+export function HelperDown() {
   const message = useUmbra((s) => s.helper.message);
-  const verdict = useUmbra((s) => helperDownVerdict(s.status));
+  const host = useUmbra((s) => s.host);
+  const verdict = useUmbra((s) => helperDownVerdict(lastBlock(s.host, s.status)));
   const { retry } = useActions();
   const text = HELPER_DOWN_TEXT[verdict];
   return (
@@ -33,28 +103,7 @@ export function HelperDown({ desktop }: { desktop: boolean }) {
           </p>
         )}
         <h2>Start it again</h2>
-        {desktop ? (
-          <>
-            <p>Umbra’s package (.deb) and the AppImage’s installer both set the helper up as the system service <code>umbrad</code>:</p>
-            <pre>
-              <code>sudo systemctl restart umbrad</code>
-            </pre>
-            <p className="muted">
-              Running the AppImage and its helper was never installed? Start the AppImage again: it offers to install it. To see why the
-              helper stopped: <code>journalctl -u umbrad</code>.
-            </p>
-          </>
-        ) : (
-          <>
-            <p>
-              In the demo (<code>npm run demo</code>) the helper starts again by itself within seconds; if it does not, stop the demo
-              with Ctrl-C and start it again. With Umbra installed as the system service:
-            </p>
-            <pre>
-              <code>sudo systemctl restart umbrad</code>
-            </pre>
-          </>
-        )}
+        <RestartAdvice host={host} />
         <p className="muted">This window reconnects by itself as soon as the helper is back.</p>
         <button type="button" className="secondary-button" onClick={() => void retry()}>
           Try again
