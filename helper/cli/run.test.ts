@@ -268,8 +268,13 @@ describe('commands', () => {
     const r = await cli(['--socket', path, 'connect', 'Stockholm']);
     expect(r).toEqual({ code: 0, out: `Already connected to Stockholm (se-sto) · 100.64.1.2 · up 0s · ↓1.2 MB ↑300 kB\n${STO_DETAILS}`, err: '' });
     expect(fake.status.connectedSince).toBe(since);
+    // Scripts read the same from --json.
+    const j = JSON.parse((await cli(['--socket', path, '--json', 'connect', 'se-sto'])).out) as { state: string; alreadyConnected: boolean };
+    expect(j).toMatchObject({ state: 'connected', alreadyConnected: true });
     // Another server is a new connection.
     expect((await cli(['--socket', path, 'connect', 'de-fra'])).out).toMatch(/^Connected to .*de-fra/);
+    const again = JSON.parse((await cli(['--socket', path, '--json', 'connect', 'se-sto'])).out) as { alreadyConnected: boolean; server: { id: string } };
+    expect(again).toMatchObject({ alreadyConnected: false, server: { id: 'se-sto' } });
   });
 
   it('connect while already connecting to it: says so, then waits as usual', async () => {

@@ -246,7 +246,9 @@ class Context {
       waitMs,
     );
     // "Already connected" only when the helper kept the very connection it had (it decides).
-    this.print(status, () => formatStatus(status, undefined, this.now(), { already: already && before.state === 'connected' }));
+    const kept = already && before.state === 'connected';
+    // --json: the status, and whether it is the connection that was already there (nothing was redone).
+    this.print({ ...status, alreadyConnected: kept }, () => formatStatus(status, undefined, this.now(), { already: kept }));
     if (status.state === 'connected') return EXIT_OK;
     if (timedOut) {
       this.io.err(`umbra: still ${status.state} after ${duration(waitMs)}${status.error ? ` (last error: ${status.error.message})` : ''}: umbra status shows progress; umbra disconnect stops trying`);
