@@ -185,7 +185,7 @@ export class HelperLink extends EventEmitter<HelperLinkEvents> {
     if (this.stopped) return;
     this.setReachable(false, reason ? toLinkError(reason) : { code: 'closed', message: 'the connection to the Umbra helper was closed' });
     // Straight away once: a helper that restarts is often back at once, and a failed attempt
-    // replaces "closed the connection" with the plainer "not running: start it with …".
+    // replaces "closed the connection" with the plainer "not running (no socket at …)".
     this.connectNow();
   }
 

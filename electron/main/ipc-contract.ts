@@ -122,7 +122,7 @@ export function toUmbraError(reason: unknown): UmbraError {
   return { code: 'error', message: 'something went wrong, and the helper gave no reason' };
 }
 
-export const NOT_RUNNING_MESSAGE = 'the Umbra helper is not running: start it with sudo systemctl start umbrad';
+export const NOT_RUNNING_MESSAGE = 'the Umbra helper is not running';
 
 /** The error for "the helper cannot be reached", with a code the renderer can tell apart. */
 export function unreachableError(message: string | undefined): UmbraError {

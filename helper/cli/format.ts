@@ -305,7 +305,8 @@ export interface Failure {
 /** Any error a command ends with, as a message and an exit code. */
 export function describeFailure(e: unknown): Failure {
   if (e instanceof IpcError) {
-    return { message: e.message, exitCode: EXIT_UNREACHABLE, json: { error: { kind: e.kind, message: e.message } } };
+    const message = e.hint ? `${e.message}: ${e.hint}` : e.message;
+    return { message, exitCode: EXIT_UNREACHABLE, json: { error: { kind: e.kind, message } } };
   }
   if (e instanceof RpcError) {
     const exitCode = e.code === ErrorCode.PermissionDenied ? EXIT_UNREACHABLE : EXIT_FAILED;

@@ -31,9 +31,15 @@ export type IpcErrorKind =
 
 /** A problem with the connection itself, as opposed to an error the helper answered. */
 export class IpcError extends Error {
-  constructor(readonly kind: IpcErrorKind, message: string, options?: { cause?: unknown }) {
+  /**
+   * How to start the helper, for a terminal (the CLI prints it after the message). Apart from the
+   * message because windows give their own, fitted to how the copy was installed.
+   */
+  readonly hint: string | undefined;
+  constructor(readonly kind: IpcErrorKind, message: string, options?: { cause?: unknown; hint?: string }) {
     super(message, options);
     this.name = 'IpcError';
+    this.hint = options?.hint;
   }
 }
 
@@ -45,9 +51,9 @@ export function describeConnectError(err: NodeJS.ErrnoException, socketPath: str
   switch (err.code) {
     case 'ENOENT':
     case 'ENOTDIR':
-      return new IpcError('not-running', `the Umbra helper is not running (no socket at ${socketPath}): ${START_HINT}`, { cause: err });
+      return new IpcError('not-running', `the Umbra helper is not running (no socket at ${socketPath})`, { cause: err, hint: START_HINT });
     case 'ECONNREFUSED':
-      return new IpcError('not-running', `the Umbra helper is not running (nothing listens on ${socketPath}): ${START_HINT}`, { cause: err });
+      return new IpcError('not-running', `the Umbra helper is not running (nothing listens on ${socketPath})`, { cause: err, hint: START_HINT });
     case 'EACCES':
     case 'EPERM':
       return new IpcError(

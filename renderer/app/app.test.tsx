@@ -32,7 +32,7 @@ function tab(): Element {
 describe('the app', () => {
   it('says so plainly when the helper is not running, and how to start it', async () => {
     const m = mockApi();
-    m.subscribeError = { code: 'not-running', message: 'the Umbra helper is not running (no socket at /run/umbra/umbrad.sock): start it with sudo systemctl start umbrad, or sudo npx umbrad serve' };
+    m.subscribeError = { code: 'not-running', message: 'the Umbra helper is not running (no socket at /run/umbra/umbrad.sock)' };
     renderApp(m.api, true);
     expect(screen.getByText('Reaching the Umbra helper…')).toBeTruthy();
     await act(flush);
@@ -40,7 +40,7 @@ describe('the app', () => {
     // Never seen: no claim either way.
     expect(screen.getByRole('heading', { name: 'Umbra cannot tell whether your traffic is blocked' })).toBeTruthy();
     expect(screen.getByText('sudo systemctl restart umbrad')).toBeTruthy();
-    // The client's hint names a checkout's command: this page gives its own.
+    // Not knowing how this copy was installed, it names no checkout's command.
     expect(screen.queryByText(/npx umbrad/)).toBeNull();
     expect(screen.getByText(/no socket at \/run\/umbra\/umbrad.sock/)).toBeTruthy();
 

@@ -5,11 +5,6 @@ import type { HostInfo } from '../../api.js';
 import { sentence } from '../../lib/format.js';
 import { useActions, useUmbra } from '../../store/context.js';
 
-/** The client's own "start it with …" hint names commands that fit only some installs; this page gives its own. */
-export function withoutStartHint(message: string): string {
-  return message.replace(/:\s*start it with .*$/i, '');
-}
-
 /** What this window knows of a block: the host's word (it saw every status) before its own last status. */
 function lastBlock(host: HostInfo | null, status: { blocked: boolean } | null): { blocked: boolean } | null {
   if (host?.lastBlocked !== undefined) return { blocked: host.lastBlocked };
@@ -99,7 +94,7 @@ export function HelperDown() {
         {message && (
           <p className="muted">
             <span className="visually-hidden">Details: </span>
-            {sentence(withoutStartHint(message))}
+            {sentence(message)}
           </p>
         )}
         <h2>Start it again</h2>
