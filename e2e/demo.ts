@@ -155,7 +155,7 @@ async function main(): Promise<number> {
     if (el.ok) {
       console.log('umbra demo: opening the app (Electron)…');
       // The app folder (package.json's main); as root Chromium's sandbox cannot start.
-      electron = spawn(el.bin, ['--no-sandbox', PROJECT_ROOT], { stdio: 'inherit', env: { ...process.env, UMBRA_SOCKET: daemon.socket, UMBRA_INSTALL: 'demo' } });
+      electron = spawn(el.bin, ['--no-sandbox', PROJECT_ROOT], { stdio: 'inherit', env: { ...process.env, UMBRA_SOCKET: daemon.socket, UMBRA_INSTALL: 'demo', UMBRA_HELPER_ELSEWHERE: '1' } });
       electron.once('exit', (code) => {
         console.log(`umbra demo: the app closed (${code ?? 'signal'}); Ctrl-C stops the demo`);
       });
@@ -165,7 +165,7 @@ async function main(): Promise<number> {
       // it and root), and the launch page with the key is theirs alone.
       const sudoUid = Number(process.env.SUDO_UID);
       const browserUser = process.getuid?.() === 0 && Number.isInteger(sudoUid) && sudoUid > 0 ? { uid: sudoUid, gid: Number(process.env.SUDO_GID ?? sudoUid) } : undefined;
-      host = await startBrowserHost({ socketPath: daemon.socket, distDir: RENDERER_DIST, host: '127.0.0.1', port, install: 'demo', ...(browserUser ? { browserUser } : {}) });
+      host = await startBrowserHost({ socketPath: daemon.socket, distDir: RENDERER_DIST, host: '127.0.0.1', port, install: 'demo', helperElsewhere: true, ...(browserUser ? { browserUser } : {}) });
       console.log('\nOpen the app in a browser on this machine (127.0.0.1 only; the address carries this session\'s key):');
       console.log(`  ${host.url}`);
       // The key never goes into xdg-open's argv (readable by every local user): a private file:// page forwards to it.

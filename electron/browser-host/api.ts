@@ -4,7 +4,7 @@
 // The caller is already checked (loopback, Host, token, origin) by the host.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { DEFAULT_SOCKET_PATH, ErrorCode, isMethodName, MAX_LINE_BYTES, type HelperEvent, type MethodName, type Params } from '../../helper/ipc/schema.js';
-import type { HostInfo, InstallKind } from '../../helper/ipc/tunnel-words.js';
+import type { HostInfo } from '../../helper/ipc/tunnel-words.js';
 import { toLinkError, type HelperLink } from '../main/helper-link.js';
 import type { CallResponse, StreamMessage } from './protocol.js';
 
@@ -40,7 +40,7 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefin
   });
 }
 
-export function createApi(link: HelperLink, install: InstallKind): Api {
+export function createApi(link: HelperLink, facts: Pick<HostInfo, 'install' | 'elsewhere'>): Api {
   const streams = new Set<ServerResponse>();
   // Whether the helper's latest status held a block: a page that opens after the helper went
   // learns it from here (the block outlives the helper; see helperDownVerdict).
@@ -49,7 +49,7 @@ export function createApi(link: HelperLink, install: InstallKind): Api {
     if (e.type === 'status') lastBlocked = e.status.blocked;
   });
   const hostInfo = (): HostInfo => ({
-    install,
+    ...facts,
     ...(link.socketPath === DEFAULT_SOCKET_PATH ? {} : { socket: link.socketPath }),
     ...(lastBlocked === undefined ? {} : { lastBlocked }),
   });
@@ -111,7 +111,7 @@ export function createApi(link: HelperLink, install: InstallKind): Api {
       };
       const onReachable = (reachable: boolean) => {
         const why = reachable ? undefined : link.error;
-        send(why ? { type: 'reachable', reachable, code: why.code, message: why.message, host: hostInfo() } : { type: 'reachable', reachable });
+                send(why ? { type: 'reachable', reachable, code: why.code, message: why.message, host: hostInfo() } : { type: 'reachable', reachable, host: hostInfo() });
         if (reachable) void sendSnapshot();
         else {
           generation++;

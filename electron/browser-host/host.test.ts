@@ -249,7 +249,7 @@ describe('the browser-mode host', () => {
     const { host, fake, server, socketPath } = await setup();
     const s = await openStream(host);
     await s.until((m) => m.some((x) => x.type === 'snapshot'));
-    expect(s.msgs[0]).toEqual({ type: 'reachable', reachable: true });
+    expect(s.msgs[0]).toEqual({ type: 'reachable', reachable: true, host: { install: 'checkout', socket: socketPath } });
     expect(s.msgs[1]).toMatchObject({ type: 'snapshot', snapshot: { status: { state: 'disconnected' }, settings: { killSwitch: false } } });
     await callApi(host, { method: 'connect', params: { serverId: 'de-fra' } });
     await s.until((m) => m.some((x) => x.type === 'event' && x.event.type === 'status' && x.event.status.state === 'connected'));
@@ -263,7 +263,7 @@ describe('the browser-mode host', () => {
     await helper(socketPath, second);
     await s.until((m) => m.filter((x) => x.type === 'snapshot').length === 2);
     const tail = s.msgs.slice(4);
-    expect(tail.filter((m) => m.type === 'reachable').at(-1)).toEqual({ type: 'reachable', reachable: true });
+    expect(tail.filter((m) => m.type === 'reachable').at(-1)).toMatchObject({ type: 'reachable', reachable: true });
     expect(tail.at(-1)).toMatchObject({ type: 'snapshot', snapshot: { status: { rxBytes: 5 } } });
     expect(tail.some((m) => m.type === 'reachable' && !m.reachable && /not running|closed/.test(m.message ?? ''))).toBe(true);
     // While it was away the page heard how to restart it and what its last status said of a block.
@@ -349,7 +349,7 @@ describe('the browser-mode host', () => {
     expect(s.msgs[0]).toMatchObject({ type: 'reachable', reachable: false, code: 'not-running', message: expect.stringMatching(/not running/) });
     await helper(socketPath);
     await s.until((m) => m.some((x) => x.type === 'snapshot'));
-    expect(s.msgs.filter((m) => m.type === 'reachable').at(-1)).toEqual({ type: 'reachable', reachable: true });
+    expect(s.msgs.filter((m) => m.type === 'reachable').at(-1)).toMatchObject({ type: 'reachable', reachable: true });
     expect(host.link.reachable).toBe(true);
     s.stop();
   });

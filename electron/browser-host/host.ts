@@ -75,6 +75,8 @@ export interface BrowserHostOptions {
   browserUser?: LaunchOwner;
   /** How this copy was installed, for the helper-down page's advice. Default 'checkout'. */
   install?: InstallKind;
+  /** The helper runs in another network namespace than this host and its browser (the demo's lab). */
+  helperElsewhere?: boolean;
 }
 
 export interface BrowserHost {
@@ -115,7 +117,7 @@ export async function startBrowserHost(opts: BrowserHostOptions): Promise<Browse
   const tokenBuf = Buffer.from(token);
   const link = new HelperLink({ socketPath: opts.socketPath, ...(opts.backoffMs ? { backoffMs: opts.backoffMs } : {}) });
   link.setMaxListeners(2 * MAX_STREAMS + 8);
-  const api = createApi(link, opts.install ?? 'checkout');
+  const api = createApi(link, { install: opts.install ?? 'checkout', ...(opts.helperElsewhere ? { elsewhere: true } : {}) });
   let streams = 0;
   let port = 0;
 

@@ -30,5 +30,6 @@ describe('paths', () => {
     expect(installKind({ isPackaged: false, env: { UMBRA_INSTALL: 'demo' } })).toBe('demo');
     expect(hostFacts({ isPackaged: true, env: {} })).toEqual({ install: 'package' });
     expect(hostFacts({ isPackaged: false, env: { UMBRA_SOCKET: '/tmp/u.sock' } })).toEqual({ install: 'checkout', socket: '/tmp/u.sock' });
+    expect(hostFacts({ isPackaged: false, env: { UMBRA_INSTALL: 'demo', UMBRA_HELPER_ELSEWHERE: '1' } })).toEqual({ install: 'demo', elsewhere: true });
   });
 });

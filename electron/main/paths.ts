@@ -46,7 +46,12 @@ export function installKind(opts: { isPackaged: boolean; env: NodeJS.ProcessEnv 
 /** What the helper-down page needs to know of this copy: how it was installed, and a socket other than the system one. */
 export function hostFacts(opts: { isPackaged: boolean; env: NodeJS.ProcessEnv }): HostInfo {
   const socket = socketPath(opts.env);
-  return { install: installKind(opts), ...(socket === DEFAULT_SOCKET_PATH ? {} : { socket }) };
+  return {
+    install: installKind(opts),
+    ...(socket === DEFAULT_SOCKET_PATH ? {} : { socket }),
+    // The demo runs its helper in the lab's namespace and this app outside it.
+    ...(opts.env.UMBRA_HELPER_ELSEWHERE === '1' ? { elsewhere: true } : {}),
+  };
 }
 
 /**

@@ -47,11 +47,12 @@ const INSTALL_KINDS: readonly string[] = ['package', 'appimage', 'demo', 'checko
 /** Main's HostInfo as a fresh plain object (nothing else of the message reaches the page). */
 function hostInfo(v: unknown): HostInfo | undefined {
   if (typeof v !== 'object' || v === null) return undefined;
-  const h = v as { install?: unknown; socket?: unknown; lastBlocked?: unknown };
+  const h = v as { install?: unknown; socket?: unknown; lastBlocked?: unknown; elsewhere?: unknown };
   if (typeof h.install !== 'string' || !INSTALL_KINDS.includes(h.install)) return undefined;
   const out: HostInfo = { install: h.install as HostInfo['install'] };
   if (typeof h.socket === 'string') out.socket = h.socket;
   if (typeof h.lastBlocked === 'boolean') out.lastBlocked = h.lastBlocked;
+  if (h.elsewhere === true) out.elsewhere = true;
   return out;
 }
 

@@ -58,6 +58,11 @@ export interface HostInfo {
   /** The helper's socket when it is not the system one (DEFAULT_SOCKET_PATH): `serve` must be told. */
   socket?: string | undefined;
   lastBlocked?: boolean | undefined;
+  /**
+   * The window runs outside the network namespace the helper protects (the demo's lab): what the
+   * window itself observes (WebRTC candidates) is another network's, so it must not be judged.
+   */
+  elsewhere?: boolean | undefined;
 }
 
 /** The verdict in words: a headline and why it holds (the window), a tooltip and a line (the tray). */

@@ -4,7 +4,7 @@
 // and the shown state changes only when the helper reports it (in an event or a call's result).
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import { toUmbraError, type HelperEvent, type HostInfo, type LeakCheckResult, type LeakReport, type Params, type Result, type ServerInfo, type Settings, type TunnelState, type TunnelStatus, type UmbraApi, type UmbraError } from '../api.js';
-import { gatherCandidates, webrtcCheck, type CandidateGatherer, type GatherResult } from '../features/leak-check/webrtc.js';
+import { gatherCandidates, webrtcCheck, webrtcElsewhere, type CandidateGatherer, type GatherResult } from '../features/leak-check/webrtc.js';
 
 export type HelperPhase = 'starting' | 'ready' | 'unreachable';
 /** Where an error is shown. */
@@ -155,11 +155,13 @@ export function createUmbraStore(api: UmbraApi, options: StoreOptions = {}): Umb
       const stateNow = get().status?.state ?? 'disconnected';
       set((s) => ({ leakCheck: { ...s.leakCheck, running: true, trigger } }));
       const run = async () => {
-        const [helper, rtc] = await Promise.allSettled([api.call('leakCheck', {}), gather(stun, WEBRTC_GATHER_MS)]);
+        // A window outside the helper's network would judge another network's candidates: it does not gather.
+        const elsewhere = get().host?.elsewhere === true;
+        const [helper, rtc] = await Promise.allSettled([api.call('leakCheck', {}), elsewhere ? Promise.resolve(null) : gather(stun, WEBRTC_GATHER_MS)]);
         const report = helper.status === 'fulfilled' ? helper.value : null;
-        const gathered: GatherResult = rtc.status === 'fulfilled' ? rtc.value : { candidates: [], stunServers: stun, error: toUmbraError(rtc.reason).message };
+        const gathered: GatherResult | null = rtc.status === 'fulfilled' ? rtc.value : { candidates: [], stunServers: stun, error: toUmbraError(rtc.reason).message };
         const state = report?.state ?? stateNow;
-        const results = [...(report?.checks ?? []), webrtcCheck(gathered, report, state)];
+        const results = [...(report?.checks ?? []), gathered ? webrtcCheck(gathered, report, state) : webrtcElsewhere()];
         set({
           leakCheck: {
             running: false,

@@ -70,6 +70,18 @@ describe('the leak-check panel', () => {
     expect(screen.getByText(/^Checked at .* while connected to Stockholm 1\.$/)).toBeTruthy();
   });
 
+  it('outside the helper’s network (the demo’s window): WebRTC is not gathered, and says it could not test', async () => {
+    const { m, gather } = await renderPanel(mockApi({ settings: settings({ stunServers: ['stun:203.0.113.250:3478'] }), status: status({ state: 'connected', server: SERVERS[0] }) }));
+    act(() => m.setReachable(true, undefined, { install: 'demo', elsewhere: true }));
+    fireEvent.click(runButton());
+    await act(async () => m.take('leakCheck').resolve(REPORT));
+    await act(flush);
+    expect(gather).not.toHaveBeenCalled();
+    const titles = within(screen.getByRole('list', { name: 'Leak check results' })).getAllByRole('heading').map((h) => h.textContent);
+    expect(titles.at(-1)).toBe('WebRTCWarning');
+    expect(screen.getByText(/^Could not test: this window runs outside the network the helper protects/)).toBeTruthy();
+  });
+
   it('good news only for the connection it was taken on: stale after a disconnect, never "nothing escapes" when not connected', async () => {
     const allPass = { ...REPORT, checks: REPORT.checks.map((c) => ({ ...c, verdict: 'pass' as const })) };
     const { m } = await renderPanel(mockApi({ status: status({ state: 'connected', server: SERVERS[0] }) }));

@@ -173,6 +173,17 @@ const KIND_WORDS: Record<AddressKind, string> = {
 };
 
 /** The WebRTC check's result, given what was gathered and what the helper saw. */
+/** The verdict when this window runs outside the network the helper protects (HostInfo.elsewhere). */
+export function webrtcElsewhere(): LeakCheckResult {
+  return {
+    id: 'webrtc',
+    title: 'WebRTC',
+    verdict: 'warn',
+    finding: 'Could not test: this window runs outside the network the helper protects (the demo’s lab), so what WebRTC shows here is another network’s',
+    evidence: [{ label: 'Where this window runs', text: 'outside the helper’s network namespace; use umbra leak-check, or a browser inside the lab' }],
+  };
+}
+
 export function webrtcCheck(g: GatherResult, report: LeakReport | null, state: TunnelState): LeakCheckResult {
   const title = 'WebRTC';
   const evidence: LeakEvidence[] = [{ label: 'STUN servers', text: g.stunServers.length > 0 ? g.stunServers.join(', ') : 'none configured (only this machine’s own candidates)' }];
