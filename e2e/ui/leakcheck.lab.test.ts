@@ -159,8 +159,16 @@ describe.skipIf(why !== '')(`the leak-check panel in Chromium in the lab's clien
     expect(pageErrors).toEqual([]);
   });
 
-  it('disconnects', async () => {
+  it('disconnects: the connected results are marked out of date, never left saying nothing escapes', async () => {
     await page.getByRole('button', { name: 'Disconnect', exact: true }).click();
     await expect.poll(() => state(), { timeout: 15_000 }).toBe('Disconnected');
+    await expect.poll(() => leakStatus(), { timeout: 5000 }).toMatch(/^Out of date: taken on an earlier connection, run it again/);
+    expect(await page.getByText('All 5 checks passed: nothing escapes the tunnel.').count()).toBe(0);
+    for (const scheme of ['light', 'dark'] as const) {
+      await page.emulateMedia({ colorScheme: scheme });
+      await page.waitForTimeout(150);
+      await page.screenshot({ path: join(ARTIFACTS, `ui-${scheme}-leak-check-stale.png`) });
+    }
+    await page.emulateMedia({ colorScheme: 'light' });
   });
 });
