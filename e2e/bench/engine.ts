@@ -3,7 +3,7 @@
 // AEAD backend. Measures the protocol's data path and the cipher, nothing else.
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import type { Prefix } from '../../helper/wireguard/allowed-ips.js';
+import type { PrefixBits } from '../../helper/net/ip.js';
 import { nobleAead, type Aead } from '../../helper/wireguard/crypto/aead.js';
 import { generateKeyPair } from '../../helper/wireguard/crypto/primitives.js';
 import { Device, type Endpoint } from '../../helper/wireguard/device.js';
@@ -23,7 +23,7 @@ export interface EngineResult {
 
 const random = (n: number): Uint8Array => new Uint8Array(randomBytes(n));
 
-function v4(text: string, len: number): Prefix {
+function v4(text: string, len: number): PrefixBits {
   return { family: 4, bytes: Uint8Array.from(text.split('.').map(Number)), prefix: len };
 }
 

@@ -11,7 +11,8 @@ import { ImportNote, MAX_CONFIG_BYTES } from '../ipc/schema.js';
 import { fail, fuzz } from '../testing/fuzz-run.js';
 import { hostileString } from '../testing/hostile-values.js';
 import { CONFIGS, configish, FULL_CONF, mutatedConfig, SECRETS } from './testing/hostile-configs.js';
-import { ConfigError, formatCidr, parseCidr, parseWgQuick, parseWgQuickForImport, type WgQuickConfig } from './wg-quick.js';
+import { ConfigError, parseWgQuick, parseWgQuickForImport, type WgQuickConfig } from './wg-quick.js';
+import { formatPrefix, parsePrefix } from '../net/ip.js';
 
 // ------------------------------------------------------------------ what a result must be
 
@@ -19,9 +20,9 @@ import { ConfigError, formatCidr, parseCidr, parseWgQuick, parseWgQuickForImport
 function checkConfig(cfg: WgQuickConfig, text: string): void {
   if (cfg.interface.privateKey.length !== 32) fail('a private key that is not 32 bytes');
   for (const a of cfg.interface.addresses) {
-    const again = parseCidr(formatCidr(a), { keepHostBits: true });
-    if (formatCidr(again) !== formatCidr(a)) fail(`address ${formatCidr(a)} is not canonical`);
-    if (!AddressText.safeParse(formatCidr(a)).success) fail(`address ${formatCidr(a)} fails the profile schema`);
+    const again = parsePrefix(formatPrefix(a), { keepHostBits: true });
+    if (formatPrefix(again) !== formatPrefix(a)) fail(`address ${formatPrefix(a)} is not canonical`);
+    if (!AddressText.safeParse(formatPrefix(a)).success) fail(`address ${formatPrefix(a)} fails the profile schema`);
   }
   for (const d of cfg.interface.dns) if (!IpText.safeParse(d).success) fail(`DNS ${d} fails the profile schema`);
   for (const d of cfg.interface.dnsSearch) if (d.length > 253) fail('a search domain longer than 253 characters');
@@ -29,8 +30,8 @@ function checkConfig(cfg: WgQuickConfig, text: string): void {
   for (const p of cfg.peers) {
     if (p.publicKey.length !== 32 || (p.presharedKey && p.presharedKey.length !== 32)) fail('a peer key that is not 32 bytes');
     for (const c of p.allowedIPs) {
-      if (formatCidr(parseCidr(formatCidr(c))) !== formatCidr(c)) fail(`AllowedIPs ${formatCidr(c)} is not a canonical prefix`);
-      if (!CidrText.safeParse(formatCidr(c)).success) fail(`AllowedIPs ${formatCidr(c)} fails the server schema`);
+      if (formatPrefix(parsePrefix(formatPrefix(c))) !== formatPrefix(c)) fail(`AllowedIPs ${formatPrefix(c)} is not a canonical prefix`);
+      if (!CidrText.safeParse(formatPrefix(c)).success) fail(`AllowedIPs ${formatPrefix(c)} fails the server schema`);
     }
     if (p.endpoint) {
       const shown = formatEndpoint(p.endpoint);

@@ -16,20 +16,15 @@
 // - Repeating a single-valued key (PrivateKey, MTU, Endpoint ...) is an error, not "last wins".
 // - Key material never appears in an error message or in redactConfig's output, nor does any
 //   20-character piece of base64 (most of a key, mistyped or split).
-
-export interface Cidr {
-  family: 4 | 6;
-  /** Canonical text of `bytes` (RFC 5952 for IPv6). */
-  address: string;
-  /** 4 or 16 bytes; masked to the prefix, except for an interface Address (see parseCidr). */
-  bytes: Uint8Array;
-  prefix: number;
-}
+// Addresses, prefixes and keys are helper/net's; this file only parses.
+import { AddressError, formatIp, formatPrefix, parseIp, parsePrefix, type Prefix } from '../net/ip.js';
+import { formatKey, KeyError, parseKey } from '../net/keys.js';
+import { quoted } from '../net/quoted.js';
 
 export interface InterfaceConfig {
   privateKey: Uint8Array;
   /** Interface addresses, with their host bits kept. */
-  addresses: Cidr[];
+  addresses: Prefix[];
   /** DNS server IPs, canonical text. */
   dns: string[];
   /** DNS entries that are not IPs are search domains, as in wg-quick. */
@@ -46,7 +41,7 @@ export interface PeerConfig {
   presharedKey?: Uint8Array;
   /** host is an IP in canonical text (no brackets) or a hostname, not resolved. */
   endpoint?: { host: string; port: number };
-  allowedIPs: Cidr[];
+  allowedIPs: Prefix[];
   persistentKeepalive?: number;
 }
 
@@ -85,201 +80,6 @@ export class ConfigError extends Error {
     this.line = line;
     this.problem = safe;
   }
-}
-
-const MAX_QUOTED_CHARS = 60;
-
-/** Config text quoted in a message, cut short: a 64 KiB line must not come back whole. */
-function quoted(text: string): string {
-  return `"${text.length > MAX_QUOTED_CHARS ? `${text.slice(0, MAX_QUOTED_CHARS)}…` : text}"`;
-}
-
-// ---------------------------------------------------------------------------------------------
-// IP addresses and CIDRs
-
-function parseIPv4(text: string): Uint8Array | undefined {
-  const parts = text.split('.');
-  if (parts.length !== 4) return undefined;
-  const out = new Uint8Array(4);
-  for (let i = 0; i < 4; i++) {
-    const p = parts[i]!;
-    if (!/^(0|[1-9]\d{0,2})$/.test(p)) return undefined;
-    const n = Number(p);
-    if (n > 255) return undefined;
-    out[i] = n;
-  }
-  return out;
-}
-
-function parseIPv6(text: string): Uint8Array | undefined {
-  let head = text;
-  let tailV4: Uint8Array | undefined;
-  // An embedded IPv4 address takes the last 32 bits.
-  const lastColon = text.lastIndexOf(':');
-  if (lastColon >= 0 && text.includes('.', lastColon)) {
-    tailV4 = parseIPv4(text.slice(lastColon + 1));
-    if (!tailV4) return undefined;
-    head = text.slice(0, lastColon + 1);
-    // "::1.2.3.4" leaves "::"; "1::2:1.2.3.4" leaves "1::2:" whose trailing ':' belongs to the v4.
-    if (!head.endsWith('::')) head = head.slice(0, -1);
-  }
-  const want = tailV4 ? 6 : 8;
-  const halves = head.split('::');
-  if (halves.length > 2) return undefined;
-  const groups = (s: string): number[] | undefined => {
-    if (s === '') return [];
-    const out: number[] = [];
-    for (const g of s.split(':')) {
-      if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return undefined;
-      out.push(parseInt(g, 16));
-    }
-    return out;
-  };
-  const left = groups(halves[0]!);
-  if (!left) return undefined;
-  let words: number[];
-  if (halves.length === 2) {
-    const right = groups(halves[1]!);
-    if (!right) return undefined;
-    const missing = want - left.length - right.length;
-    if (missing < 1) return undefined; // "::" stands for at least one zero group
-    words = [...left, ...new Array<number>(missing).fill(0), ...right];
-  } else {
-    if (left.length !== want) return undefined;
-    words = left;
-  }
-  const out = new Uint8Array(16);
-  words.forEach((w, i) => {
-    out[2 * i] = w >> 8;
-    out[2 * i + 1] = w & 0xff;
-  });
-  if (tailV4) out.set(tailV4, 12);
-  return out;
-}
-
-/** Parses an IPv4 or IPv6 address (no prefix); undefined if it is not one. */
-export function parseIp(text: string): { family: 4 | 6; bytes: Uint8Array } | undefined {
-  const bytes = text.includes(':') ? parseIPv6(text) : parseIPv4(text);
-  if (!bytes) return undefined;
-  return { family: bytes.length === 4 ? 4 : 6, bytes };
-}
-
-/** Canonical text of a 4- or 16-byte address (RFC 5952; IPv4-mapped as ::ffff:a.b.c.d). */
-export function formatIp(bytes: Uint8Array): string {
-  if (bytes.length === 4) return Array.from(bytes).join('.');
-  if (bytes.length !== 16) throw new RangeError(`an IP address has 4 or 16 bytes, not ${bytes.length}`);
-  const words: number[] = [];
-  for (let i = 0; i < 16; i += 2) words.push((bytes[i]! << 8) | bytes[i + 1]!);
-  if (words.slice(0, 5).every((w) => w === 0) && words[5] === 0xffff) {
-    return `::ffff:${Array.from(bytes.subarray(12)).join('.')}`;
-  }
-  // Longest run of two or more zero words is compressed; the first one on a tie.
-  let bestStart = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (words[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && words[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = (ws: number[]) => ws.map((w) => w.toString(16)).join(':');
-  if (bestStart < 0) return hex(words);
-  return `${hex(words.slice(0, bestStart))}::${hex(words.slice(bestStart + bestLen))}`;
-}
-
-function maskBytes(bytes: Uint8Array, prefix: number): Uint8Array {
-  const out = new Uint8Array(bytes);
-  for (let i = 0; i < out.length; i++) {
-    const keep = Math.max(0, Math.min(8, prefix - 8 * i));
-    out[i] = out[i]! & ((0xff << (8 - keep)) & 0xff);
-  }
-  return out;
-}
-
-/**
- * Parses "addr/prefix" or a bare address (/32 or /128). The host bits are masked off, as for a
- * route, unless `keepHostBits` is set (an interface address such as 100.64.1.2/24).
- * Throws a ConfigError (line 0) whose problem says what is wrong.
- */
-export function parseCidr(text: string, opts: { keepHostBits?: boolean } = {}): Cidr {
-  const t = text.trim();
-  const slash = t.indexOf('/');
-  const addrText = slash < 0 ? t : t.slice(0, slash);
-  if (addrText.includes('%')) {
-    throw new ConfigError(0, `${quoted(t)} has a zone id (%...); use an address without one`);
-  }
-  const ip = parseIp(addrText);
-  if (!ip) {
-    const kind = addrText.includes(':') ? 'IPv6' : 'IPv4';
-    throw new ConfigError(0, `${quoted(addrText)} is not a valid ${kind} address`);
-  }
-  const max = ip.family === 4 ? 32 : 128;
-  let prefix = max;
-  if (slash >= 0) {
-    const p = t.slice(slash + 1);
-    if (!/^\d{1,3}$/.test(p) || Number(p) > max) {
-      throw new ConfigError(0, `${quoted(t)} has an invalid prefix length ${quoted(`/${p}`)}; an IPv${ip.family} prefix is 0 to ${max}`);
-    }
-    prefix = Number(p);
-  }
-  const bytes = opts.keepHostBits ? ip.bytes : maskBytes(ip.bytes, prefix);
-  return { family: ip.family, address: formatIp(bytes), bytes, prefix };
-}
-
-export function formatCidr(c: Cidr): string {
-  return `${c.address}/${c.prefix}`;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Keys
-
-const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-
-/** Decodes a WireGuard key: 44 characters of standard base64 encoding exactly 32 bytes. */
-export function parseKey(text: string): Uint8Array {
-  const t = text.trim();
-  const bad = (why: string) =>
-    new ConfigError(0, `not a valid WireGuard key: ${why}; a key is 44 characters of base64 ending in "=", as printed by \`wg genkey\` or \`wg pubkey\``);
-  if (t.length !== 44) throw bad(`it has ${t.length} characters`);
-  if (t[43] !== '=') throw bad('it does not end in "="');
-  let acc = 0;
-  let bits = 0;
-  const out = new Uint8Array(32);
-  let n = 0;
-  for (let i = 0; i < 43; i++) {
-    const v = B64.indexOf(t[i]!);
-    if (v < 0) throw bad('it contains a character that is not base64');
-    acc = (acc << 6) | v;
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out[n++] = (acc >> bits) & 0xff;
-    }
-  }
-  // 43 * 6 = 258 bits: 256 used, the last 2 must be zero in a canonical encoding.
-  if ((acc & ((1 << bits) - 1)) !== 0) throw bad('its last character does not end a 32-byte value');
-  return out;
-}
-
-function formatKey(key: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < key.length; i += 3) {
-    const a = key[i]!;
-    const b = key[i + 1];
-    const c = key[i + 2];
-    const n = (a << 16) | ((b ?? 0) << 8) | (c ?? 0);
-    s += B64[(n >> 18) & 63]! + B64[(n >> 12) & 63]!;
-    s += b === undefined ? '=' : B64[(n >> 6) & 63]!;
-    s += c === undefined ? '=' : B64[n & 63]!;
-  }
-  return s;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -357,7 +157,7 @@ interface PeerDraft {
   publicKey?: Uint8Array;
   presharedKey?: Uint8Array;
   endpoint?: { host: string; port: number };
-  allowedIPs: Cidr[];
+  allowedIPs: Prefix[];
   persistentKeepalive?: number;
 }
 
@@ -405,7 +205,7 @@ function parseDocument(text: string): ParsedDocument {
   const lines = text.replace(/^\uFEFF/, '').split(/\r\n|\n|\r/);
   let section: Section | undefined;
   let interfaceLine = 0;
-  const iface: Partial<InterfaceConfig> & { addresses: Cidr[]; dns: string[]; dnsSearch: string[] } = {
+  const iface: Partial<InterfaceConfig> & { addresses: Prefix[]; dns: string[]; dnsSearch: string[] } = {
     addresses: [],
     dns: [],
     dnsSearch: [],
@@ -476,7 +276,8 @@ function parseDocument(text: string): ParsedDocument {
     try {
       if (section === 'interface') applyInterfaceKey(iface, key, keyText, value);
       else applyPeerKey(peers[peers.length - 1]!, key, keyText, value);
-    } catch (e) {
+    } catch (err) {
+      const e = err instanceof AddressError || err instanceof KeyError ? new ConfigError(0, err.message) : err;
       if (!(e instanceof ConfigError) || e.line !== 0) throw e;
       // A key pasted into the wrong field: say so without quoting any part of it.
       if (!key.endsWith('key') && new RegExp(KEYLIKE.source).test(value)) {
@@ -507,12 +308,12 @@ function parseDocument(text: string): ParsedDocument {
 
 function keyProblem(keyText: string, e: unknown): never {
   // parseKey's problem never contains the key text, only its length.
-  if (e instanceof ConfigError) throw new ConfigError(0, `${keyText} is ${e.problem}`);
+  if (e instanceof KeyError) throw new ConfigError(0, `${keyText} is ${e.message}`);
   throw e;
 }
 
 function applyInterfaceKey(
-  iface: Partial<InterfaceConfig> & { addresses: Cidr[]; dns: string[]; dnsSearch: string[] },
+  iface: Partial<InterfaceConfig> & { addresses: Prefix[]; dns: string[]; dnsSearch: string[] },
   key: string,
   keyText: string,
   value: string,
@@ -526,7 +327,7 @@ function applyInterfaceKey(
       }
       return;
     case 'address':
-      for (const item of splitList(value, keyText)) iface.addresses.push(parseCidr(item, { keepHostBits: true }));
+      for (const item of splitList(value, keyText)) iface.addresses.push(parsePrefix(item, { keepHostBits: true }));
       return;
     case 'dns':
       for (const item of splitList(value, keyText)) {
@@ -580,7 +381,7 @@ function applyPeerKey(peer: PeerDraft, key: string, keyText: string, value: stri
       }
       return;
     case 'allowedips':
-      for (const item of splitList(value, keyText)) peer.allowedIPs.push(parseCidr(item));
+      for (const item of splitList(value, keyText)) peer.allowedIPs.push(parsePrefix(item));
       return;
     case 'endpoint':
       peer.endpoint = parseEndpoint(value);
@@ -621,18 +422,14 @@ export interface RedactedConfig {
 export function redactConfig(cfg: WgQuickConfig): RedactedConfig {
   const { privateKey: _hidden, addresses, ...rest } = cfg.interface;
   return {
-    interface: { ...rest, privateKey: '(hidden)', addresses: addresses.map(formatCidr), dns: [...rest.dns], dnsSearch: [...rest.dnsSearch] },
+    interface: { ...rest, privateKey: '(hidden)', addresses: addresses.map(formatPrefix), dns: [...rest.dns], dnsSearch: [...rest.dnsSearch] },
     peers: cfg.peers.map((p) => ({
       publicKey: formatKey(p.publicKey),
       ...(p.presharedKey ? { presharedKey: '(hidden)' as const } : {}),
       ...(p.endpoint ? { endpoint: p.endpoint.host.includes(':') ? `[${p.endpoint.host}]:${p.endpoint.port}` : `${p.endpoint.host}:${p.endpoint.port}` } : {}),
-      allowedIPs: p.allowedIPs.map(formatCidr),
+      allowedIPs: p.allowedIPs.map(formatPrefix),
       ...(p.persistentKeepalive !== undefined ? { persistentKeepalive: p.persistentKeepalive } : {}),
     })),
   };
 }
 
-/** Standard base64 of a key (for public keys; never log a private or preshared key). */
-export function formatPublicKey(key: Uint8Array): string {
-  return formatKey(key);
-}

@@ -6,7 +6,7 @@
 // state's firewall, and when the kernel refuses it, nothing of that step that could send a packet
 // (lookup, tunnel, handshake) runs; the step is reported as firewallFailed instead.
 import type { WgQuickConfig } from '../config/wg-quick.js';
-import { formatCidr } from '../config/wg-quick.js';
+import { formatPrefix } from '../net/ip.js';
 import type { TunnelStatus } from '../ipc/schema.js';
 import type { Undo } from '../platform/undo.js';
 import type { TunnelPeerStatus } from '../tunnel/tunnel.js';
@@ -101,7 +101,7 @@ export class TunnelDriver {
       ...(hold ? { hold } : {}),
       server: target?.server,
       interfaceName: this.tunnel?.interfaceName,
-      addresses: target ? target.config.interface.addresses.map(formatCidr) : [],
+      addresses: target ? target.config.interface.addresses.map(formatPrefix) : [],
       dns: target ? target.config.interface.dns : [],
       connectedSince: s.name === 'connected' ? s.since : undefined,
       lastHandshake: ps?.lastHandshakeAt,

@@ -10,7 +10,7 @@
 //   warn  the check cannot show either way (a service did not answer, nothing to compare with),
 //         or you are not connected: then your own address is exposed by your choice, not by a
 //         leak (the finding says so plainly).
-import { formatIp, parseIp } from '../config/wg-quick.js';
+import { formatIp, parseIp } from '../net/ip.js';
 import type { LeakCheckResult, LeakEvidence, LeakVerdict, TunnelState } from '../ipc/schema.js';
 
 // ------------------------------------------------------------------ shared facts

@@ -5,7 +5,7 @@
 // iproute2; skipped otherwise. The namespace is deleted afterwards, also when a test fails.
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseCidr } from '../config/wg-quick.js';
+import { parsePrefix } from '../net/ip.js';
 import { systemRunner } from '../platform/exec.js';
 import { UMBRA_FWMARK, UMBRA_TABLE } from '../platform/routing/constants.js';
 import { applyTunnelRouting, applyTunnelRoutingBatch, type TunnelRoutingOptions } from '../platform/routing/routes.js';
@@ -33,8 +33,8 @@ async function snapshot(): Promise<string> {
   return parts.join('----\n').replace(/ qdisc \S+/g, '');
 }
 
-const cidr = (t: string) => parseCidr(t);
-const address = (t: string) => parseCidr(t, { keepHostBits: true });
+const cidr = (t: string) => parsePrefix(t);
+const address = (t: string) => parsePrefix(t, { keepHostBits: true });
 
 function options(over: Partial<TunnelRoutingOptions> = {}): TunnelRoutingOptions {
   return {

@@ -2,15 +2,15 @@
 // changes as applyTunnelRouting in one or two `ip -batch` processes, and after a failure exactly
 // the applied lines undone. Against a fake runner; routing-batch.lab.test.ts runs it for real.
 import { describe, expect, it } from 'vitest';
-import { parseCidr } from '../config/wg-quick.js';
+import { parsePrefix } from '../net/ip.js';
 import { CommandError } from '../platform/exec.js';
 import { UMBRA_FWMARK, UMBRA_TABLE } from '../platform/routing/constants.js';
 import { applyTunnelRoutingBatch, type TunnelRoutingOptions } from '../platform/routing/routes.js';
 import { FakeRunner } from '../platform/testing/fake-runner.js';
 import { ChangeSet } from '../platform/undo.js';
 
-const addr = (t: string) => parseCidr(t, { keepHostBits: true });
-const cidrs = (...ts: string[]) => ts.map((t) => parseCidr(t));
+const addr = (t: string) => parsePrefix(t, { keepHostBits: true });
+const cidrs = (...ts: string[]) => ts.map((t) => parsePrefix(t));
 const DOWN = { mtu: 1500, up: false };
 
 function options(over: Partial<TunnelRoutingOptions> = {}): TunnelRoutingOptions {

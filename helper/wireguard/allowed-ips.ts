@@ -1,17 +1,13 @@
 // Cryptokey routing (§2): which peer an outgoing packet goes to, by longest prefix match on its
 // destination, and whether an incoming packet's source belongs to the peer that sent it.
 
-export interface Prefix {
-  family: 4 | 6;
-  bytes: Uint8Array; // 4 or 16 bytes, host bits zero
-  prefix: number;
-}
+import type { PrefixBits } from '../net/ip.js';
 
-interface Entry<T> extends Prefix {
+interface Entry<T> extends PrefixBits {
   value: T;
 }
 
-function matches(p: Prefix, addr: Uint8Array, offset: number): boolean {
+function matches(p: PrefixBits, addr: Uint8Array, offset: number): boolean {
   const full = p.prefix >> 3;
   for (let i = 0; i < full; i++) if (addr[offset + i] !== p.bytes[i]) return false;
   const rest = p.prefix & 7;
@@ -25,7 +21,7 @@ export class AllowedIps<T> {
   private v6: Entry<T>[] = [];
 
   /** Adds a prefix; a prefix already present is taken over by the new value (as `wg set` does). */
-  insert(p: Prefix, value: T): void {
+  insert(p: PrefixBits, value: T): void {
     const list = p.family === 4 ? this.v4 : this.v6;
     const i = list.findIndex((e) => e.prefix === p.prefix && matches(e, p.bytes, 0));
     if (i >= 0) list.splice(i, 1);
@@ -45,7 +41,7 @@ export class AllowedIps<T> {
     return undefined;
   }
 
-  entriesOf(value: T): Prefix[] {
+  entriesOf(value: T): PrefixBits[] {
     return [...this.v4, ...this.v6].filter((e) => e.value === value).map(({ family, bytes, prefix }) => ({ family, bytes, prefix }));
   }
 }

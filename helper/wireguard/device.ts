@@ -2,7 +2,8 @@
 // the tunnel side (plain IP packets) and the network side (datagrams). Pure: every input comes
 // with the time, every output goes through the injected `io`; nothing thrown by bad input
 // escapes, and a packet that does not authenticate changes nothing.
-import { AllowedIps, type Prefix } from './allowed-ips.js';
+import type { PrefixBits } from '../net/ip.js';
+import { AllowedIps } from './allowed-ips.js';
 import { constantTimeEqual, readU32LE, toBase64 } from './bytes.js';
 import {
   FLOOD_REPORT_EVERY,
@@ -155,7 +156,7 @@ export class Device {
     return [...this.peers.values()];
   }
 
-  allowedIpsOf(peer: Peer): Prefix[] {
+  allowedIpsOf(peer: Peer): PrefixBits[] {
     return this.routes.entriesOf(peer);
   }
 

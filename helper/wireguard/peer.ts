@@ -1,5 +1,5 @@
 // Everything the device keeps about one peer. Logic lives in device.ts; this is the state.
-import type { Prefix } from './allowed-ips.js';
+import type { PrefixBits } from '../net/ip.js';
 import { wipe } from './bytes.js';
 import { CookieJar } from './cookie/cookie-jar.js';
 import type { InitiatorState } from './noise/handshake.js';
@@ -16,7 +16,7 @@ export interface PeerOptions {
   publicKey: Uint8Array;
   presharedKey?: Uint8Array;
   endpoint?: Endpoint;
-  allowedIPs: Prefix[];
+  allowedIPs: PrefixBits[];
   /** Seconds; 0 or absent: off. */
   persistentKeepalive?: number;
 }

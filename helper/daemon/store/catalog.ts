@@ -12,7 +12,7 @@
 // The helper never opens a path a caller names: a catalog file is read by the client, as the
 // user, and arrives as text (parseCatalogText); downloads and signatures are catalog-source.ts's.
 import { z } from 'zod';
-import { formatIp, parseIp } from '../../config/wg-quick.js';
+import { formatIp, parseIp } from '../../net/ip.js';
 import { ErrorCode, RpcError, ServerId } from '../../ipc/schema.js';
 import { canonicalCidr, CidrText, describeIssues, IpText, KeyText, parseJson } from './files.js';
 import { formatEndpoint, parseEndpoint, slugify } from './ids.js';

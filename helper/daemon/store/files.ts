@@ -3,7 +3,9 @@
 import { readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { ConfigError, formatCidr, parseCidr, parseIp, parseKey } from '../../config/wg-quick.js';
+import { ConfigError } from '../../config/wg-quick.js';
+import { formatPrefix, parseIp, parsePrefix } from '../../net/ip.js';
+import { parseKey } from '../../net/keys.js';
 import { ServerId, ServerInfo } from '../../ipc/schema.js';
 import { parseEndpoint } from './ids.js';
 
@@ -31,12 +33,12 @@ const ok = (f: () => unknown): boolean => {
 export const KeyText = z.string().refine((t) => ok(() => parseKey(t)), 'not a valid WireGuard key (44 characters of base64)');
 export const IpText = z.string().refine((t) => parseIp(t) !== undefined, 'not an IP address');
 /** An interface address, host bits kept (100.64.0.2/32). */
-export const AddressText = z.string().refine((t) => ok(() => parseCidr(t, { keepHostBits: true })), 'not an address with a prefix, e.g. 100.64.0.2/32');
+export const AddressText = z.string().refine((t) => ok(() => parsePrefix(t, { keepHostBits: true })), 'not an address with a prefix, e.g. 100.64.0.2/32');
 /** A route prefix (0.0.0.0/0). */
-export const CidrText = z.string().refine((t) => ok(() => parseCidr(t)), 'not an IP prefix, e.g. 0.0.0.0/0');
+export const CidrText = z.string().refine((t) => ok(() => parsePrefix(t)), 'not an IP prefix, e.g. 0.0.0.0/0');
 export const EndpointText = z.string().refine((t) => ok(() => parseEndpoint(t)), 'not host:port or [IPv6]:port');
 
-export const canonicalCidr = (t: string): string => formatCidr(parseCidr(t));
+export const canonicalCidr = (t: string): string => formatPrefix(parsePrefix(t));
 
 // ------------------------------------------------------------------ records
 

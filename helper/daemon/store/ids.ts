@@ -1,5 +1,5 @@
 // Server ids and endpoints as text.
-import { formatIp, parseIp } from '../../config/wg-quick.js';
+import { formatIp, parseIp } from '../../net/ip.js';
 
 /** Lowercase [a-z0-9._-], starting with a letter or digit, at most `max` characters; "server" if nothing is left. */
 export function slugify(text: string, max = 56): string {

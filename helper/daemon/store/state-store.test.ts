@@ -3,7 +3,8 @@ import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { formatCidr, formatPublicKey } from '../../config/wg-quick.js';
+import { formatPrefix } from '../../net/ip.js';
+import { formatKey } from '../../net/keys.js';
 import { DEFAULT_SETTINGS, ErrorCode, RpcError } from '../../ipc/schema.js';
 import { MAX_IMPORT_NOTES, StateStore } from './state-store.js';
 import { catalogEntry, key, MULTI_PEER_CONF, PRESHARED_KEY, PRIVATE_KEY, PROVIDER_CONF, SECRETS, SERVER_KEY } from './testdata/configs.js';
@@ -230,8 +231,8 @@ describe('importConfig', () => {
     const a = (await store.importConfig(PROVIDER_CONF, 'first')).server;
     const other = PROVIDER_CONF.replace('100.64.12.34/32', '100.64.99.7/32').replace('198.51.100.68:51820', '198.51.100.69:51820');
     const b = (await store.importConfig(other, 'second')).server;
-    expect(store.tunnelConfig(a.id).interface.addresses.map(formatCidr)).toContain('100.64.12.34/32');
-    expect(store.tunnelConfig(b.id).interface.addresses.map(formatCidr)).toContain('100.64.99.7/32');
+    expect(store.tunnelConfig(a.id).interface.addresses.map(formatPrefix)).toContain('100.64.12.34/32');
+    expect(store.tunnelConfig(b.id).interface.addresses.map(formatPrefix)).toContain('100.64.99.7/32');
     // The same config again is the same profile, not a third one.
     await store.importConfig(PROVIDER_CONF, 'first');
     expect(((await readJson('profiles.json')).profiles as unknown[]).length).toBe(2);
@@ -305,7 +306,7 @@ describe('importConfig', () => {
       { id: 'work-unicode-vpn-2', name: 'Work Ünïcode VPN! (2001:db8::77)', endpoint: '[2001:db8::77]:4500', publicKey: key(0x44), source: 'import' },
     ]);
     const cfg = store.tunnelConfig('work-unicode-vpn-2');
-    expect(cfg.peers[0]!.allowedIPs.map(formatCidr)).toEqual(['0.0.0.0/0', '::/0']); // no AllowedIPs: the default
+    expect(cfg.peers[0]!.allowedIPs.map(formatPrefix)).toEqual(['0.0.0.0/0', '::/0']); // no AllowedIPs: the default
     expect(cfg.interface.dnsSearch).toEqual(['corp.example']);
   });
 
@@ -357,25 +358,25 @@ describe('tunnelConfig', () => {
     const server = (await store.importConfig(PROVIDER_CONF, 'se')).server;
     await store.loadCatalog({ servers: [catalogEntry({ allowedIPs: ['0.0.0.0/0'] })] });
     const cfg = store.tunnelConfig(server.id);
-    expect(formatPublicKey(cfg.interface.privateKey)).toBe(PRIVATE_KEY);
-    expect(cfg.interface.addresses.map(formatCidr)).toEqual(['100.64.12.34/32', '2001:db8:bbbb::5:c22/128']);
+    expect(formatKey(cfg.interface.privateKey)).toBe(PRIVATE_KEY);
+    expect(cfg.interface.addresses.map(formatPrefix)).toEqual(['100.64.12.34/32', '2001:db8:bbbb::5:c22/128']);
     expect(cfg.interface.dns).toEqual(['100.64.0.1', '2001:db8:bbbb::1']);
     expect(cfg.interface.mtu).toBe(1380);
     expect(cfg.peers).toHaveLength(1);
     const peer = cfg.peers[0]!;
-    expect(formatPublicKey(peer.publicKey)).toBe(SERVER_KEY);
-    expect(formatPublicKey(peer.presharedKey!)).toBe(PRESHARED_KEY);
+    expect(formatKey(peer.publicKey)).toBe(SERVER_KEY);
+    expect(formatKey(peer.presharedKey!)).toBe(PRESHARED_KEY);
     expect(peer.endpoint).toEqual({ host: '198.51.100.68', port: 51820 });
     expect(peer.persistentKeepalive).toBe(25);
 
     const cat = store.tunnelConfig('se-got-001');
-    expect(formatPublicKey(cat.interface.privateKey)).toBe(PRIVATE_KEY); // the profile's key
-    expect(formatPublicKey(cat.peers[0]!.publicKey)).toBe(key(0x77));
+    expect(formatKey(cat.interface.privateKey)).toBe(PRIVATE_KEY); // the profile's key
+    expect(formatKey(cat.peers[0]!.publicKey)).toBe(key(0x77));
     expect(cat.peers[0]!.presharedKey).toBeUndefined();
-    expect(cat.peers[0]!.allowedIPs.map(formatCidr)).toEqual(['0.0.0.0/0']);
+    expect(cat.peers[0]!.allowedIPs.map(formatPrefix)).toEqual(['0.0.0.0/0']);
     // Fresh copies: wiping one does not touch the store.
     cat.interface.privateKey.fill(0);
-    expect(formatPublicKey(store.tunnelConfig('se-got-001').interface.privateKey)).toBe(PRIVATE_KEY);
+    expect(formatKey(store.tunnelConfig('se-got-001').interface.privateKey)).toBe(PRIVATE_KEY);
 
     const e = await rpcError(() => store.tunnelConfig('nope'));
     expect(e.code).toBe(ErrorCode.NotFound);
@@ -415,7 +416,7 @@ describe('catalogs', () => {
       exitIp: '203.0.113.11',
       source: 'catalog',
     });
-    expect(formatPublicKey(store.tunnelConfig('se-got-001').interface.privateKey)).toBe(key(0x55)); // the newest profile
+    expect(formatKey(store.tunnelConfig('se-got-001').interface.privateKey)).toBe(key(0x55)); // the newest profile
 
     const again = await store.loadCatalog({ servers: [catalogEntry({ id: 'de-ber-001', name: 'Berlin' })] });
     expect(again.filter((s) => s.source === 'catalog').map((s) => s.id)).toEqual(['de-ber-001']);
@@ -447,7 +448,7 @@ describe('catalogs', () => {
     const s = (await store.importConfig(PROVIDER_CONF)).server;
     await store.loadCatalog({ servers: [catalogEntry()] });
     await store.removeServer(s.id);
-    expect(formatPublicKey(store.tunnelConfig('se-got-001').interface.privateKey)).toBe(PRIVATE_KEY);
+    expect(formatKey(store.tunnelConfig('se-got-001').interface.privateKey)).toBe(PRIVATE_KEY);
     await store.removeServer('se-got-001');
     expect(((await readJson('profiles.json')).profiles as unknown[]).length).toBe(0);
   });

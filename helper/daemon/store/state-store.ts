@@ -25,7 +25,9 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmod, mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ConfigError, formatCidr, parseCidr, parseKey, parseWgQuickForImport, type ImportNote, type PeerConfig, type WgQuickConfig } from '../../config/wg-quick.js';
+import { ConfigError, type ImportNote, parseWgQuickForImport, type PeerConfig, type WgQuickConfig } from '../../config/wg-quick.js';
+import { formatPrefix, parsePrefix } from '../../net/ip.js';
+import { parseKey } from '../../net/keys.js';
 import { ErrorCode, MAX_CONFIG_BYTES, RpcError, Settings, type ServerInfo } from '../../ipc/schema.js';
 import { toBase64 } from '../../wireguard/bytes.js';
 import { removeStaleTempFiles, writeFileAtomic, type FsHooks } from './atomic-file.js';
@@ -217,7 +219,7 @@ export class StateStore {
       // key (as the lab does) gets one profile per address, so no server is used with another's.
       const privateKey = toBase64(iface.privateKey);
       iface.privateKey.fill(0);
-      const addresses = iface.addresses.map(formatCidr);
+      const addresses = iface.addresses.map(formatPrefix);
       const existing = this.profiles.find((p) => sameKey(p.privateKey, privateKey) && p.addresses.join() === addresses.join());
       const profile: ProfileRecord = withoutUndefined({
         id: existing?.id ?? uniqueId(`p-${randomBytes(6).toString('hex')}`, new Set(this.profiles.map((p) => p.id))),
@@ -248,7 +250,7 @@ export class StateStore {
           publicKey,
           source: 'import' as const,
           profileId: profile.id,
-          allowedIPs: peer.allowedIPs.length > 0 ? peer.allowedIPs.map(formatCidr) : [...DEFAULT_ALLOWED_IPS],
+          allowedIPs: peer.allowedIPs.length > 0 ? peer.allowedIPs.map(formatPrefix) : [...DEFAULT_ALLOWED_IPS],
           presharedKey: peer.presharedKey && toBase64(peer.presharedKey),
           persistentKeepalive: peer.persistentKeepalive,
         });
@@ -331,14 +333,14 @@ export class StateStore {
     const peer: PeerConfig = {
       publicKey: parseKey(server.publicKey),
       endpoint: parseEndpoint(server.endpoint),
-      allowedIPs: server.allowedIPs.map((c) => parseCidr(c)),
+      allowedIPs: server.allowedIPs.map((c) => parsePrefix(c)),
     };
     if (server.presharedKey) peer.presharedKey = parseKey(server.presharedKey);
     if (server.persistentKeepalive !== undefined) peer.persistentKeepalive = server.persistentKeepalive;
     return {
       interface: {
         privateKey: parseKey(profile.privateKey),
-        addresses: profile.addresses.map((a) => parseCidr(a, { keepHostBits: true })),
+        addresses: profile.addresses.map((a) => parsePrefix(a, { keepHostBits: true })),
         dns: [...profile.dns],
         dnsSearch: [...profile.dnsSearch],
         ...(profile.mtu !== undefined ? { mtu: profile.mtu } : {}),

@@ -1,7 +1,7 @@
 // What every state in which the user wants a connection does alike: a new connect (or a switch),
 // the user's disconnect, a change of policy, a firewall that could not be set, and how an attempt
 // begins. Pure.
-import { parseIp } from '../../config/wg-quick.js';
+import { parseIp } from '../../net/ip.js';
 import type { ErrorInfo } from '../../ipc/schema.js';
 import type { Effect, Endpoint, State, Step, Target, WantingState } from './types.js';
 

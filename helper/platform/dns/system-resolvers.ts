@@ -15,7 +15,7 @@
 // marked, so under a block they are refused.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { formatIp, parseIp } from '../../config/wg-quick.js';
+import { formatIp, parseIp } from '../../net/ip.js';
 import type { CommandRunner } from '../exec.js';
 import { pointsIntoResolved } from './choose.js';
 import { BackupFile, RESOLV_CONF_BACKUP, RESOLV_CONF_HEADER } from './resolv-conf.js';

@@ -1,7 +1,7 @@
 // What the DNS backends share: the configuration to apply, the backend interface, and checks on
 // the values (they end up in a file or on a command line, so nothing but IPs and domain names
 // gets through).
-import { formatIp, parseIp } from '../../config/wg-quick.js';
+import { formatIp, parseIp } from '../../net/ip.js';
 import type { Undo } from '../undo.js';
 
 export interface DnsConfig {

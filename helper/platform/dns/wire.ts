@@ -5,7 +5,7 @@
 //
 // Users: the active DNS leak test (helper/leakcheck, which needs only the head of a response) and
 // the endpoint lookups (helper/tunnel/endpoint-lookup.ts).
-import { formatIp } from '../../config/wg-quick.js';
+import { formatIp } from '../../net/ip.js';
 
 export const TYPE_A = 1;
 export const TYPE_CNAME = 5;

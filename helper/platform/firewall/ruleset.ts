@@ -80,7 +80,7 @@
 // (except the helper's own marked lookups).
 import { GUARD_LAN_V6, LAN_EXTRAS_V4, LAN_EXTRAS_V6, LAN_PREFIXES_V4, LAN_PREFIXES_V6 } from './lan-ranges.js';
 import { markerOf, normalizeSpec, type FirewallSpec, type NormalizedSpec } from './spec.js';
-import { parseIp } from '../../config/wg-quick.js';
+import { parseIp } from '../../net/ip.js';
 
 export {
   bootSpec, markerComment, MARKER_PREFIX, MARKER_V1_PREFIX, normalizeSpec, parseMarker, specHash,

@@ -1,7 +1,7 @@
 // The firewall policy as data (FirewallSpec): validation, the canonical form, its hash and the
 // marker our table carries. Pure. ruleset.ts turns a spec into nft text.
 import { createHash } from 'node:crypto';
-import { formatIp, parseIp } from '../../config/wg-quick.js';
+import { formatIp, parseIp } from '../../net/ip.js';
 
 /** Marker at the start of the table's comment; ` block=<0|1> spec=<hash>` follows. */
 export const MARKER_PREFIX = 'umbra firewall v2';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseCidr } from '../../config/wg-quick.js';
+import { parsePrefix } from '../../net/ip.js';
 import { CommandError } from '../exec.js';
 import { FakeRunner } from '../testing/fake-runner.js';
 import { ChangeSet } from '../undo.js';
@@ -13,8 +13,8 @@ function fake(linkJson = LINK_DOWN): FakeRunner {
   return new FakeRunner().respond(/^ip -j link show dev /, linkJson);
 }
 
-const addr = (t: string) => parseCidr(t, { keepHostBits: true });
-const cidrs = (...ts: string[]) => ts.map((t) => parseCidr(t));
+const addr = (t: string) => parsePrefix(t, { keepHostBits: true });
+const cidrs = (...ts: string[]) => ts.map((t) => parsePrefix(t));
 
 function options(over: Partial<TunnelRoutingOptions> = {}): TunnelRoutingOptions {
   return {
@@ -71,8 +71,8 @@ describe('single changes and their undos', () => {
 
   it('addRoute uses main unless a table is given', async () => {
     const run = fake();
-    await (await addRoute(run, { dest: parseCidr('203.0.113.0/24'), dev: 'tun0' }))();
-    await (await addRoute(run, { dest: parseCidr('::/0'), dev: 'tun0', table: 30061 }))();
+    await (await addRoute(run, { dest: parsePrefix('203.0.113.0/24'), dev: 'tun0' }))();
+    await (await addRoute(run, { dest: parsePrefix('::/0'), dev: 'tun0', table: 30061 }))();
     expect(run.lines).toEqual([
       'ip -4 route add 203.0.113.0/24 dev tun0',
       'ip -4 route del 203.0.113.0/24 dev tun0',
@@ -99,7 +99,7 @@ describe('single changes and their undos', () => {
 
   it('a failed change returns no undo and the error names the command', async () => {
     const run = fake().failOn(/route add/, { stderr: 'RTNETLINK answers: File exists\n' });
-    const err = await addRoute(run, { dest: parseCidr('203.0.113.0/24'), dev: 'tun0' }).catch((e: unknown) => e);
+    const err = await addRoute(run, { dest: parsePrefix('203.0.113.0/24'), dev: 'tun0' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CommandError);
     expect((err as CommandError).message).toBe('ip -4 route add 203.0.113.0/24 dev tun0: exited with 2: RTNETLINK answers: File exists');
     expect((err as CommandError).exitCode).toBe(2);
@@ -110,7 +110,7 @@ describe('single changes and their undos', () => {
     await expect(addAddress(run, 'has space', addr('100.64.0.2/32'))).rejects.toThrow(/not a valid interface name/);
     await expect(addAddress(run, 'waytoolonginterface', addr('100.64.0.2/32'))).rejects.toThrow(/interface name/);
     await expect(setLinkUp(run, 'tun0', 100)).rejects.toThrow(/MTU/);
-    await expect(addRoute(run, { dest: parseCidr('::/0'), dev: 'tun0', table: 254 })).rejects.toThrow(/reserved/);
+    await expect(addRoute(run, { dest: parsePrefix('::/0'), dev: 'tun0', table: 254 })).rejects.toThrow(/reserved/);
     await expect(addRule(run, { family: 4, table: 0 })).rejects.toThrow(/routing table/);
     await expect(addRule(run, { family: 4, table: 5, fwmark: 0 })).rejects.toThrow(/fwmark/);
     await expect(addRule(run, { family: 4, table: 5, suppressPrefixLength: 33 })).rejects.toThrow(/suppress_prefixlength/);

@@ -28,7 +28,7 @@
 // process costs milliseconds and the tunnel's first packet waits for the routes. `ip -batch`
 // stops at the first failing line and names it ("Command failed -:N"), so exactly the lines
 // before it are recorded as done.
-import { formatCidr, parseCidr, type Cidr } from '../../config/wg-quick.js';
+import { formatPrefix, parsePrefix, type Prefix } from '../../net/ip.js';
 import { CommandError, type CommandRunner } from '../exec.js';
 import type { ChangeSet, Undo } from '../undo.js';
 
@@ -37,7 +37,7 @@ export type Family = 4 | 6;
 export type Table = number | 'main';
 
 export interface RouteSpec {
-  dest: Cidr;
+  dest: Prefix;
   dev: string;
   /** Defaults to main. */
   table?: Table;
@@ -57,10 +57,10 @@ export interface RuleSpec {
 export interface TunnelRoutingOptions {
   dev: string;
   /** The interface's own addresses (host bits kept), e.g. from the config's Address. */
-  addresses: Cidr[];
+  addresses: Prefix[];
   mtu: number;
   /** All peers' AllowedIPs. */
-  allowedIPs: Cidr[];
+  allowedIPs: Prefix[];
   fwmark: number;
   table: number;
 }
@@ -99,11 +99,11 @@ async function undoCommand(run: CommandRunner, argv: string[], gone: RegExp): Pr
 }
 
 /** `ip address add` an interface address (host bits kept, e.g. 100.64.1.2/24). */
-export async function addAddress(run: CommandRunner, dev: string, cidr: Cidr): Promise<Undo> {
+export async function addAddress(run: CommandRunner, dev: string, cidr: Prefix): Promise<Undo> {
   assertDev(dev);
   const args = [familyFlag(cidr.family), 'address'];
-  await run.run(['ip', ...args, 'add', formatCidr(cidr), 'dev', dev]);
-  return () => undoCommand(run, ['ip', ...args, 'del', formatCidr(cidr), 'dev', dev], ADDRESS_GONE);
+  await run.run(['ip', ...args, 'add', formatPrefix(cidr), 'dev', dev]);
+  return () => undoCommand(run, ['ip', ...args, 'del', formatPrefix(cidr), 'dev', dev], ADDRESS_GONE);
 }
 
 /** Sets the MTU and brings the link up; the undo restores the MTU and the up/down state it had. */
@@ -132,7 +132,7 @@ function parseLinkShow(dev: string, stdout: string): { mtu: number; up: boolean 
 
 function routeArgs(spec: RouteSpec): string[] {
   const table = spec.table ?? 'main';
-  return [formatCidr(spec.dest), 'dev', spec.dev, ...(table === 'main' ? [] : ['table', String(table)])];
+  return [formatPrefix(spec.dest), 'dev', spec.dev, ...(table === 'main' ? [] : ['table', String(table)])];
 }
 
 /** `ip route add <dest> dev <dev> [table T]`; the undo deletes that exact route. */
@@ -167,12 +167,12 @@ export async function addRule(run: CommandRunner, spec: RuleSpec): Promise<Undo>
 }
 
 /** The prefix routes the kernel adds itself for an interface's addresses (adding them again fails). */
-function kernelPrefixRoutes(addresses: Cidr[]): Set<string> {
+function kernelPrefixRoutes(addresses: Prefix[]): Set<string> {
   const out = new Set<string>();
   for (const a of addresses) {
     // IPv4 /32 gets no main-table route; IPv6 gets one for every prefix, /128 included.
     if (a.family === 4 && a.prefix === 32) continue;
-    out.add(formatCidr(parseCidr(formatCidr(a))));
+    out.add(formatPrefix(parsePrefix(formatPrefix(a))));
   }
   return out;
 }
@@ -190,26 +190,26 @@ export async function applyTunnelRouting(run: CommandRunner, changes: ChangeSet,
   assertTable(table);
 
   for (const a of opts.addresses) {
-    await changes.apply(`address ${formatCidr(a)} on ${dev}`, () => addAddress(run, dev, a));
+    await changes.apply(`address ${formatPrefix(a)} on ${dev}`, () => addAddress(run, dev, a));
   }
   await changes.apply(`${dev} up with mtu ${mtu}`, () => setLinkUp(run, dev, mtu));
 
-  const unique = new Map<string, Cidr>();
-  for (const c of opts.allowedIPs) unique.set(formatCidr(c), c);
+  const unique = new Map<string, Prefix>();
+  for (const c of opts.allowedIPs) unique.set(formatPrefix(c), c);
   const allowed = [...unique.values()];
   const kernelRoutes = kernelPrefixRoutes(opts.addresses);
 
   // Specific routes first (IPv4, then IPv6; most specific first, as wg-quick), then the defaults.
   const specific = allowed.filter((c) => c.prefix > 0).sort((a, b) => a.family - b.family || b.prefix - a.prefix);
   for (const dest of specific) {
-    if (kernelRoutes.has(formatCidr(dest))) continue;
-    await changes.apply(`route ${formatCidr(dest)} dev ${dev}`, () => addRoute(run, { dest, dev }));
+    if (kernelRoutes.has(formatPrefix(dest))) continue;
+    await changes.apply(`route ${formatPrefix(dest)} dev ${dev}`, () => addRoute(run, { dest, dev }));
   }
   for (const family of [4, 6] as const) {
     const dest = allowed.find((c) => c.prefix === 0 && c.family === family);
     if (!dest) continue;
     // The table gets its route before the rules send traffic to it, so nothing slips past.
-    await changes.apply(`route ${formatCidr(dest)} dev ${dev} table ${table}`, () => addRoute(run, { dest, dev, table }));
+    await changes.apply(`route ${formatPrefix(dest)} dev ${dev} table ${table}`, () => addRoute(run, { dest, dev, table }));
     await changes.apply(`IPv${family} rule not fwmark ${hex(fwmark)} table ${table}`, () =>
       addRule(run, { family, not: true, fwmark, table }),
     );
@@ -238,29 +238,29 @@ function planTunnelRouting(opts: TunnelRoutingOptions): { first: BatchChange[]; 
   for (const a of opts.addresses) {
     const flag = familyFlag(a.family);
     first.push({
-      label: `address ${formatCidr(a)} on ${dev}`,
-      line: ['address', 'add', formatCidr(a), 'dev', dev],
-      undo: ['ip', flag, 'address', 'del', formatCidr(a), 'dev', dev],
+      label: `address ${formatPrefix(a)} on ${dev}`,
+      line: ['address', 'add', formatPrefix(a), 'dev', dev],
+      undo: ['ip', flag, 'address', 'del', formatPrefix(a), 'dev', dev],
       gone: ADDRESS_GONE,
     });
   }
   // The undo of the link change is filled in by the caller, from the link's state before.
   first.push({ label: `${dev} up with mtu ${mtu}`, line: ['link', 'set', 'dev', dev, 'mtu', String(mtu), 'up'], undo: [], gone: DEVICE_GONE });
-  const unique = new Map<string, Cidr>();
-  for (const c of opts.allowedIPs) unique.set(formatCidr(c), c);
+  const unique = new Map<string, Prefix>();
+  for (const c of opts.allowedIPs) unique.set(formatPrefix(c), c);
   const allowed = [...unique.values()];
   const kernelRoutes = kernelPrefixRoutes(opts.addresses);
-  const route = (dest: Cidr, t: Table | undefined): BatchChange => {
+  const route = (dest: Prefix, t: Table | undefined): BatchChange => {
     const spec = { dest, dev, table: t };
     return {
-      label: `route ${formatCidr(dest)} dev ${dev}${t === undefined ? '' : ` table ${t}`}`,
+      label: `route ${formatPrefix(dest)} dev ${dev}${t === undefined ? '' : ` table ${t}`}`,
       line: ['route', 'add', ...routeArgs(spec)],
       undo: ['ip', familyFlag(dest.family), 'route', 'del', ...routeArgs(spec)],
       gone: ROUTE_GONE,
     };
   };
   const specific = allowed.filter((c) => c.prefix > 0).sort((a, b) => a.family - b.family || b.prefix - a.prefix);
-  for (const dest of specific) if (!kernelRoutes.has(formatCidr(dest))) first.push(route(dest, undefined));
+  for (const dest of specific) if (!kernelRoutes.has(formatPrefix(dest))) first.push(route(dest, undefined));
   for (const family of [4, 6] as const) {
     const dest = allowed.find((c) => c.prefix === 0 && c.family === family);
     if (!dest) continue;

@@ -4,7 +4,7 @@
 // also when a test fails.
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseCidr } from '../../config/wg-quick.js';
+import { parsePrefix } from '../../net/ip.js';
 import { systemRunner } from '../exec.js';
 import { netnsRunner } from '../testing/netns-runner.js';
 import { ChangeSet } from '../undo.js';
@@ -63,8 +63,8 @@ async function deleteNamespace(): Promise<void> {
   await systemRunner.run(['ip', 'netns', 'del', ns]).catch(() => undefined);
 }
 
-const cidr = (t: string) => parseCidr(t);
-const address = (t: string) => parseCidr(t, { keepHostBits: true });
+const cidr = (t: string) => parsePrefix(t);
+const address = (t: string) => parsePrefix(t, { keepHostBits: true });
 
 function options(over: Partial<TunnelRoutingOptions> = {}): TunnelRoutingOptions {
   return {

@@ -1,13 +1,13 @@
 // Two in-memory devices joined by a lossy wire and driven by one manual clock, for tests.
 import { Device, type DeviceIo, type EngineEvent } from '../device.js';
 import { generateKeyPair } from '../crypto/primitives.js';
-import type { Prefix } from '../allowed-ips.js';
+import type { PrefixBits } from '../../net/ip.js';
 import type { Aead } from '../crypto/aead.js';
 import type { Peer } from '../peer.js';
 
 export const random = (n: number): Uint8Array => crypto.getRandomValues(new Uint8Array(n));
 
-export function prefix(text: string): Prefix {
+export function prefix(text: string): PrefixBits {
   const [addr, len] = text.split('/') as [string, string | undefined];
   if (addr.includes(':')) throw new Error('v4 only in this helper');
   const bytes = Uint8Array.from(addr.split('.').map(Number));

@@ -1,6 +1,6 @@
 // Test-only: DNS responses built by hand, byte by byte (independent of wire.ts's encoder), for the
 // parser's tests and for fake DNS servers in the endpoint lookup tests.
-import { parseIp } from '../../../config/wg-quick.js';
+import { parseIp } from '../../../net/ip.js';
 
 export type WireName = string | { labels: string[]; pointer: number } | { pointer: number };
 
