@@ -24,7 +24,7 @@ UMBRA_ALLOW_SLOW_AEAD=1 lets them.`;
 
 /** serve and up: refuses (a message, exit 1) a runtime with no fast AEAD, unless told to accept it. */
 async function fastAeadOrRefuse(): Promise<string | undefined> {
-  const { systemAead, slowAeadRefusal, ALLOW_SLOW_AEAD } = await import('./commands/version.js');
+  const { systemAead, slowAeadRefusal, ALLOW_SLOW_AEAD } = await import('./tunnel/aead-choice.js');
   const { backend, detail } = systemAead();
   const refusal = slowAeadRefusal(backend);
   if (refusal === undefined && backend === 'noble') console.error(`umbrad: warning: running on ${detail} (${ALLOW_SLOW_AEAD}=1): expect a slow tunnel`);

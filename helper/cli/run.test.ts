@@ -8,7 +8,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SETTINGS, ErrorCode, MAX_CATALOG_TEXT_BYTES, RpcError, type Handlers } from '../ipc/schema.js';
 import { startIpcServer } from '../ipc/server.js';
 import { disconnectedStatus, FAKE_KEY, FakeHelper, type FakeHelperOptions } from '../ipc/testing/fake-helper.js';
-import { clientVersion, runCli, type CliIo } from './run.js';
+import { packageVersion } from '../platform/fs/package-version.js';
+import { runCli, type CliIo } from './run.js';
 
 const NOW = 1_700_000_000_000;
 /** What status says of the fake's Stockholm server once connected. */
@@ -385,6 +386,6 @@ describe('commands', () => {
   });
 });
 
-it('clientVersion reads package.json', () => {
-  expect(clientVersion()).toMatch(/^\d+\.\d+\.\d+/);
+it('takes the client’s version from package.json', () => {
+  expect(packageVersion()).toMatch(/^\d+\.\d+\.\d+/);
 });

@@ -1,9 +1,7 @@
 // `umbra`: runs one command against the helper and returns the exit code. Everything it touches
 // (output, environment, files, time) comes in through `CliIo`, so tests run it in-process.
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { IpcClient, IpcError } from '../ipc/client.js';
+import { packageVersion } from '../platform/fs/package-version.js';
 import { MAX_CATALOG_TEXT_BYTES, MAX_CONFIG_BYTES, PROTOCOL_VERSION, ServerId, type HelperEvent, type Params, type Settings, type TunnelStatus } from '../ipc/schema.js';
 import { parseArgs, socketPath, UsageError, USAGE, type Command, type Invocation } from './args.js';
 import { readUserFile, UserFileError } from './read-user-file.js';
@@ -156,7 +154,7 @@ class Context {
   }
 
   private async version(): Promise<number> {
-    const client = this.io.clientVersion ?? clientVersion();
+    const client = this.io.clientVersion ?? packageVersion();
     if (!this.inv.json) this.io.out(`umbra ${client} (protocol ${PROTOCOL_VERSION})`);
     try {
       const helper = await (await this.connect()).call('version');
@@ -320,17 +318,3 @@ function sameAttempt(before: TunnelStatus, after: TunnelStatus): boolean {
 const duration = (ms: number): string => (ms < 1000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`);
 
 /** This client's version, from the package.json above this file (source or dist/). */
-export function clientVersion(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    try {
-      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: unknown; version?: unknown };
-      if (pkg.name === 'umbra' && typeof pkg.version === 'string') return pkg.version;
-    } catch {
-      // keep looking
-    }
-    const parent = dirname(dir);
-    if (parent === dir) return 'unknown';
-    dir = parent;
-  }
-}

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { nobleAead, type Aead } from '../wireguard/crypto/aead.js';
 import { nodeAead } from '../tunnel/node-aead.js';
-import { chooseAead, runtimeName, slowAeadRefusal, type AeadProbe } from './version.js';
+import { chooseAead, runtimeName, slowAeadRefusal, type AeadProbe } from '../tunnel/aead-choice.js';
 
 const fakeNative: Aead = { name: 'native', seal: () => undefined, open: () => null };
 const probe = (p: Partial<AeadProbe>): AeadProbe => ({ native: () => undefined, nativeImpl: () => undefined, nodeChaCha: () => false, openssl: '3.5.9', ...p });

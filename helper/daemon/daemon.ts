@@ -24,7 +24,8 @@ import { floodText } from '../ipc/tunnel-words.js';
 import { userDnsChanged, withUserDns } from './user-dns.js';
 import { watchSleepSignal } from '../platform/sleep-signal.js';
 import { LeakChecker } from '../leakcheck/leak-check.js';
-import { engineInfo, packageVersion, systemAead } from '../commands/version.js';
+import { packageVersion } from '../platform/fs/package-version.js';
+import { engineInfo, systemAead } from '../tunnel/aead-choice.js';
 
 export interface DaemonOptions {
   socketPath: string;

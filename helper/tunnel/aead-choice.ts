@@ -57,3 +57,38 @@ export function systemAead(): AeadChoice {
   return (chosen ??= chooseAead());
 }
 
+/** What status reports as `engine`. */
+export interface EngineInfo {
+  aead: AeadBackend;
+  /** e.g. "node v24.22.3", or "electron v40.1.0 (node v24.11.1)". */
+  runtime: string;
+}
+
+/** The runtime this process is, in a few words. */
+export function runtimeName(versions: NodeJS.ProcessVersions = process.versions): string {
+  return versions.electron ? `electron v${versions.electron} (node v${versions.node})` : `node v${versions.node}`;
+}
+
+export function engineInfo(choice: AeadChoice = systemAead()): EngineInfo {
+  return { aead: choice.backend, runtime: runtimeName() };
+}
+
+/** The environment variable that lets the helper run on noble anyway. */
+export const ALLOW_SLOW_AEAD = 'UMBRA_ALLOW_SLOW_AEAD';
+
+/**
+ * Why the helper must not start, or undefined. Only noble is refused: it is correct but costs
+ * several times the CPU of OpenSSL for every packet, so a helper on it is a slow VPN that looks
+ * like a working one. That happens on a runtime the helper is not shipped for (Electron's, a Node
+ * built without OpenSSL's ChaCha20-Poly1305) or with the addon missing; an explicit
+ * UMBRA_ALLOW_SLOW_AEAD=1 accepts it (a test rig, a platform with nothing better).
+ */
+export function slowAeadRefusal(backend: AeadBackend, env: Record<string, string | undefined> = process.env): string | undefined {
+  if (backend !== 'noble' || env[ALLOW_SLOW_AEAD] === '1') return undefined;
+  return (
+    'no fast ChaCha20-Poly1305 on this runtime: neither the native addon (helper/native) nor node:crypto has it, ' +
+    `and the pure-JavaScript fallback (noble) is several times slower. Run umbrad on the Node.js it ships with ` +
+    `(/usr/lib/umbra/umbrad), or on Node.js with OpenSSL after \`npm run build:native\`; to run on noble anyway, ` +
+    `set ${ALLOW_SLOW_AEAD}=1 (for the service: a drop-in with Environment=${ALLOW_SLOW_AEAD}=1)`
+  );
+}
