@@ -24,6 +24,84 @@ function rendererImports(open = 'helper/ipc/tunnel-words') {
   }];
 }
 
+// The layer graph (DESIGN.md, "Layout"; README, "Layers"): what each part of the source may
+// import besides itself and packages. Tests and their fixtures (testing/, testdata/) may reach
+// across: an integration test is allowed to see both sides. A wrong import fails `npm run lint`;
+// e2e/lint-layers.test.ts plants one for each rule.
+export const LAYERS = {
+  'helper/net': [],
+  'helper/wireguard': ['helper/net'],
+  'helper/config': ['helper/net'],
+  'helper/platform': ['helper/net'],
+  'helper/ipc': ['helper/net', 'helper/platform'],
+  'helper/tunnel': ['helper/net', 'helper/wireguard', 'helper/config', 'helper/platform'],
+  'helper/leakcheck': ['helper/net', 'helper/config', 'helper/platform', 'helper/ipc'],
+  'helper/daemon': ['helper/net', 'helper/wireguard', 'helper/config', 'helper/platform', 'helper/ipc', 'helper/tunnel', 'helper/leakcheck'],
+  'helper/commands': ['helper/net', 'helper/wireguard', 'helper/config', 'helper/platform', 'helper/ipc', 'helper/tunnel', 'helper/leakcheck', 'helper/daemon'],
+  'helper/cli': ['helper/net', 'helper/config', 'helper/platform/fs', 'helper/ipc'],
+  // Main is an unprivileged user process: the helper's client and words, and plain file writing.
+  'electron/main': ['helper/ipc', 'helper/platform/fs', 'packaging/appimage'],
+  'electron/browser-host': ['helper/ipc', 'electron/main'],
+  'electron/preload': [],
+};
+
+/** Everything a layer may not import: the other layers, minus what it is allowed (a folder allows what is under it). */
+function forbiddenFor(layer) {
+  const allowed = LAYERS[layer];
+  const all = [...Object.keys(LAYERS), 'helper/platform/fs', 'packaging/appimage', 'renderer', 'e2e', 'scripts'];
+  return [...new Set(all)].filter((other) => other !== layer && !allowed.some((a) => a === other || other.startsWith(`${a}/`)) && !allowed.some((a) => a.startsWith(`${other}/`)));
+}
+
+/**
+ * A path pattern for a folder of the tree, as a relative import spells it from anywhere: from a
+ * sibling the top folder is not in the path ('../wireguard/x.js'), so helper/ and electron/ go.
+ */
+const folderPattern = (folder) => `**/${folder.replace(/^(helper|electron)\//, '')}/**`;
+
+function layerRules() {
+  const pure = {
+    paths: bareBuiltins.map((name) => ({ name, message: 'this layer is pure: no Node built-ins (DESIGN.md, convention 1).' })),
+    patterns: [{ group: ['node:*'], message: 'this layer is pure: no Node built-ins (DESIGN.md, convention 1).' }],
+  };
+  const rules = Object.keys(LAYERS).map((layer) => {
+    const forbidden = forbiddenFor(layer);
+    // A folder that is allowed although its parent is not (helper/platform/fs): spelled as an exception.
+    const exceptions = LAYERS[layer].filter((a) => forbidden.some((f) => a.startsWith(`${f}/`))).map((a) => `!${folderPattern(a)}`);
+    const isPure = layer === 'helper/wireguard' || layer === 'helper/net';
+    return {
+      files: [`${layer}/**/*.{ts,tsx,cts}`],
+      ignores: ['**/*.test.ts', '**/testing/**', '**/testdata/**'],
+      rules: {
+        '@typescript-eslint/no-restricted-imports': ['error', {
+          paths: isPure ? pure.paths : [],
+          patterns: [
+            ...(isPure ? pure.patterns : []),
+            ...forbidden.map((f) => ({
+              group: [folderPattern(f), ...exceptions],
+              // A type from the IPC schema crosses every process boundary (convention 6).
+              ...(layer.startsWith('electron/') && f === 'renderer' ? { allowTypeImports: true } : {}),
+              message: `${layer} may not import ${f} (the layer graph in eslint.config.js; DESIGN.md, "Layout").`,
+            })),
+          ],
+        }],
+      },
+    };
+  });
+  // The pure core: time and scheduling are parameters.
+  const noClock = [
+    { name: 'setTimeout', message: 'Time is a parameter in the pure core.' },
+    { name: 'setInterval', message: 'Time is a parameter in the pure core.' },
+    { name: 'queueMicrotask', message: 'Scheduling belongs to the driver, not the pure core.' },
+    { name: 'setImmediate', message: 'Scheduling belongs to the driver, not the pure core.' },
+    { name: 'performance', message: 'Time is a parameter in the pure core.' },
+    { name: 'Date', message: 'Time is a parameter in the pure core.' },
+    { name: 'process', message: 'The pure core is pure.' },
+    { name: 'Buffer', message: 'Use Uint8Array in the pure core.' },
+  ];
+  rules.push({ files: ['helper/wireguard/**/*.ts', 'helper/net/**/*.ts'], ignores: ['**/*.test.ts', '**/testing/**'], rules: { 'no-restricted-globals': ['error', ...noClock] } });
+  return rules;
+}
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'helper/native/build/**', 'e2e/artifacts/**', 'renderer/dist/**', 'release/**', 'bench-results/**'] },
   js.configs.recommended,
@@ -34,32 +112,7 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
-  {
-    // The protocol is pure: no Node APIs, no I/O, no timers, no clock.
-    files: ['helper/wireguard/**/*.ts'],
-    rules: {
-      'no-restricted-imports': ['error', {
-        paths: bareBuiltins.map((name) => ({ name, message: 'helper/wireguard is pure: no Node built-ins (DESIGN.md, convention 1).' })),
-        patterns: [
-          { group: ['node:*'], message: 'helper/wireguard is pure: no Node built-ins (DESIGN.md, convention 1).' },
-          { group: ['**/platform/**', '**/tunnel/**', '**/ipc/**'], message: 'helper/wireguard may not import the layers above it.' },
-        ],
-      }],
-      'no-restricted-globals': ['error',
-        { name: 'setTimeout', message: 'Time is a parameter in helper/wireguard.' },
-        { name: 'setInterval', message: 'Time is a parameter in helper/wireguard.' },
-        { name: 'Date', message: 'Time is a parameter in helper/wireguard.' },
-        { name: 'process', message: 'helper/wireguard is pure.' },
-        { name: 'Buffer', message: 'Use Uint8Array in helper/wireguard.' },
-      ],
-    },
-  },
-  {
-    files: ['helper/platform/**/*.ts'],
-    rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['**/wireguard/**', '**/tunnel/**'], message: 'helper/platform may not import the protocol or the tunnel.' }] }],
-    },
-  },
+  ...layerRules(),
   {
     // Scripts that drive a browser (page.evaluate callbacks) see its globals too.
     files: ['renderer/dev/**/*.{js,mjs}', 'e2e/**/*.{js,mjs}'],
