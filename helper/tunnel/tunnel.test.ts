@@ -5,7 +5,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { CommandError, type CommandRunner, type RunResult } from '../platform/exec.js';
 import { FakeRunner } from '../platform/testing/fake-runner.js';
-import type { TunDevice } from '../platform/tun/tun-device.js';
 import { FakeNet, FakeTun, fakeDeps, packet, reply, sleep } from './testing/fake-net.js';
 import { CLOCK_CHECK_MS, Tunnel } from './tunnel.js';
 
@@ -156,36 +155,6 @@ describe('the data path', () => {
     expect(peer.endpoint).toBeDefined();
     expect(tun.written.flat().map((p) => [p.length, p[p.length - 1]])).toEqual([[80, 7], [1300, 8]]);
     expect(t.peerStatus().rxBytes).toBeGreaterThan(0);
-  });
-
-  it('falls back to a plain TunDevice (one Buffer per packet) when there is no batch TUN', async () => {
-    const net = new FakeNet();
-    const fake = new FakeTun();
-    const d = fakeDeps(net, fake, new FakeRunner());
-    delete d.openBatchTun;
-    d.openTun = (): TunDevice => ({
-      name: fake.name,
-      get closed() {
-        return fake.closed;
-      },
-      write: (p) => {
-        fake.writeBatch([p]);
-        return true;
-      },
-      writeBatch: (ps) => {
-        fake.writeBatch(ps);
-        return ps.length;
-      },
-      onPackets: (cb) => fake.onPackets((ps) => cb(ps.map((p) => Buffer.from(p)))),
-      onError: () => undefined,
-      close: () => fake.close(),
-    });
-    const t = await Tunnel.start(net.config(), {}, d);
-    tunnels.push(t);
-    await sleep(5);
-    fake.read([packet(100, 9)]);
-    await sleep(5);
-    expect(net.delivered.map((p) => p[p.length - 1])).toEqual([9]);
   });
 
   it('reports the datagrams its sockets sent in fragments for a small path MTU', async () => {

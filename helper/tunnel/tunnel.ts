@@ -23,7 +23,6 @@ import { ChangeSet } from '../platform/undo.js';
 import { Device, type EngineEvent, type Endpoint } from '../wireguard/device.js';
 import { type Aead } from '../wireguard/crypto/aead.js';
 import type { Peer } from '../wireguard/peer.js';
-import { openBatchTun, tunDeviceAsBatch, type BatchTun } from './batch-tun.js';
 import { resolveEndpoint, systemResolver, type Resolver } from './endpoints.js';
 import { linkState } from './link-state.js';
 import { bootClock } from './clock.js';
@@ -41,10 +40,8 @@ export const CLOCK_CHECK_MS = 1000;
 const MIN_SLEEP_MS = 5;
 
 export interface TunnelDeps {
-  /** A plain TUN: used only when openBatchTun is absent. */
-  openTun(name: string): TunDevice;
   /** The data path's TUN, read and written in batches (with the kernel's TCP offloads). */
-  openBatchTun?(name: string): BatchTun;
+  openTun(name: string): TunDevice;
   /** node:dgram sockets: used only when openBatchUdpSocket is absent. */
   openUdpSocket(opts: UdpSocketOptions): Promise<dgram.Socket>;
   /** The data path's batched UDP (native recvmmsg/sendmmsg). */
@@ -65,8 +62,7 @@ export interface TunnelDeps {
 const protocolClock = bootClock();
 
 export const systemDeps: TunnelDeps = {
-  openTun: openSystemTun,
-  openBatchTun: (name) => openBatchTun(name),
+  openTun: (name) => openSystemTun(name),
   openUdpSocket: openSystemUdp,
   openBatchUdpSocket,
   linkState,
@@ -126,7 +122,7 @@ export class Tunnel {
     const table = opts.table ?? UMBRA_TABLE;
 
     const name = opts.interfaceName ?? 'umbra%d';
-    const tun = deps.openBatchTun ? deps.openBatchTun(name) : tunDeviceAsBatch(deps.openTun(name));
+    const tun = deps.openTun(name);
     changes.add(`TUN ${tun.name}`, () => tun.close());
 
     // Addresses, routes and rules are applied by `ip` processes from here on, while this process
@@ -171,7 +167,7 @@ export class Tunnel {
     opts: TunnelOptions,
     deps: TunnelDeps,
     changes: ChangeSet,
-    tun: BatchTun,
+    tun: TunDevice,
     endpoints: (Endpoint & { family: 4 | 6 } | undefined)[],
     mtu: number,
     fwmark: number,

@@ -1,5 +1,5 @@
-// Child of batch-tun.lab.test.ts, run inside a network namespace of its own: opens a TUN with
-// offloads (openBatchTun) and plays the far end of TCP connections with hand-made segments, so
+// Child of tun-offload.lab.test.ts, run inside a network namespace of its own: opens a TUN with
+// offloads (openTun) and plays the far end of TCP connections with hand-made segments, so
 // the kernel's own TCP stack is the judge of what the offloads produce.
 //   1. kernel receives: a TCP server here gets a stream written as many segments, which the TUN
 //      joins into GSO super-packets; it must read exactly the stream.
@@ -9,10 +9,10 @@
 // fallback), held to the same checks.
 import { execFileSync } from 'node:child_process';
 import net from 'node:net';
-import { openBatchTun } from '../batch-tun.js';
+import { openTun } from '../../platform/tun/tun-device.js';
 import { checksumsOk, ipHeaderLength, streamBytes, tcpFlags, tcpPacket, tcpPayload, tcpSeq } from './tcp-packets.js';
 
-const tun = openBatchTun('uoff%d', { offload: process.env.UMBRA_TUN_OFFLOAD !== '0' });
+const tun = openTun('uoff%d', { offload: process.env.UMBRA_TUN_OFFLOAD !== '0' });
 const ip = (...args: string[]) => execFileSync('ip', args);
 ip('link', 'set', 'dev', tun.name, 'mtu', '1420', 'up');
 ip('address', 'add', '10.77.0.1/24', 'dev', tun.name);

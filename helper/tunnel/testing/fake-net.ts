@@ -4,12 +4,12 @@
 import { randomBytes } from 'node:crypto';
 import { parseWgQuick, type WgQuickConfig } from '../../config/wg-quick.js';
 import type { CommandRunner } from '../../platform/exec.js';
+import type { TunDevice } from '../../platform/tun/tun-device.js';
 import type { BatchUdpSocket, UdpEndpoint } from '../../platform/udp/batch-socket.js';
 import { toBase64 } from '../../wireguard/bytes.js';
 import { nobleAead } from '../../wireguard/crypto/aead.js';
 import { generateKeyPair } from '../../wireguard/crypto/primitives.js';
 import { Device } from '../../wireguard/device.js';
-import type { BatchTun } from '../batch-tun.js';
 import type { TunnelDeps } from '../tunnel.js';
 
 export const random = (n: number) => new Uint8Array(randomBytes(n));
@@ -19,7 +19,7 @@ const CLIENT: UdpEndpoint = { host: '198.51.100.2', port: 40000 };
 const CLIENT_IP = [100, 64, 1, 2];
 const REMOTE_IP = [100, 64, 1, 1];
 
-export class FakeTun implements BatchTun {
+export class FakeTun implements TunDevice {
   readonly name = 'umbra0';
   closed = false;
   /** What the tunnel wrote to the TUN, one array per write batch. */
@@ -29,8 +29,9 @@ export class FakeTun implements BatchTun {
     this.receiver = cb;
   }
   onError(): void {}
-  writeBatch(packets: readonly Uint8Array[]): void {
+  writeBatch(packets: readonly Uint8Array[]): number {
     this.written.push(packets.map((p) => p.slice()));
+    return packets.length;
   }
   close(): void {
     this.closed = true;
@@ -137,10 +138,7 @@ export class FakeSocket implements BatchUdpSocket {
 /** Deps that give the tunnel `tun` and a FakeSocket on `net`, and run commands with `run`. */
 export function fakeDeps(net: FakeNet, tun: FakeTun, run: CommandRunner): TunnelDeps {
   return {
-    openTun: () => {
-      throw new Error('the batch TUN is used');
-    },
-    openBatchTun: () => tun,
+    openTun: () => tun,
     openUdpSocket: () => Promise.reject(new Error('the batch socket is used')),
     openBatchUdpSocket: () => new FakeSocket(net),
     linkState: () => ({ mtu: 1500, up: false }),

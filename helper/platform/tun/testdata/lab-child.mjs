@@ -11,19 +11,20 @@ const sockets = new Map();
 const emit = (event) => process.stdout.write(JSON.stringify(event) + '\n');
 
 const commands = {
-  'open-tun'({ id = 'tun', name }) {
-    const tun = openTun(name);
+  'open-tun'({ id = 'tun', name, offload = true }) {
+    const tun = openTun(name, { offload });
     tuns.set(id, tun);
     emit({ event: 'tun-opened', id, name: tun.name });
   },
   poll({ id = 'tun' }) {
     const tun = tuns.get(id);
     tun.onError((err) => emit({ event: 'tun-error', id, message: err.message, code: err.code }));
-    tun.onPackets((packets) => emit({ event: 'batch', id, packets: packets.map((p) => p.toString('hex')) }));
+    // Each packet is a view valid only during the call: hex copies it.
+    tun.onPackets((packets) => emit({ event: 'batch', id, packets: packets.map((p) => Buffer.from(p.buffer, p.byteOffset, p.length).toString('hex')) }));
     emit({ event: 'polling', id });
   },
   write({ id = 'tun', hex }) {
-    emit({ event: 'written', id, ok: tuns.get(id).write(Buffer.from(hex, 'hex')) });
+    emit({ event: 'written', id, count: tuns.get(id).writeBatch([Buffer.from(hex, 'hex')]) });
   },
   'close-tun'({ id = 'tun' }) {
     const tun = tuns.get(id);
@@ -31,7 +32,7 @@ const commands = {
     tun.close(); // idempotent
     let writeAfterClose = 'no error';
     try {
-      tun.write(Buffer.alloc(20));
+      tun.writeBatch([Buffer.alloc(20)]);
     } catch (err) {
       writeAfterClose = err.message;
     }

@@ -1,6 +1,6 @@
 // Lab test of the TUN offloads against the kernel's own TCP: testdata/tun-tcp-child.ts runs in a
 // namespace of its own (uoff-<pid>, never connected to the host) and plays the far end of TCP
-// connections over a TUN from openBatchTun, IPv4 and IPv6. Segments joined on the way in must
+// connections over a TUN from openTun (helper/platform/tun), IPv4 and IPv6. Segments joined on the way in must
 // reach a local server as exactly the stream sent; TSO super-packets on the way out must come
 // out as segments that all verify and carry exactly the stream. Needs root and /dev/net/tun.
 import { spawn, spawnSync } from 'node:child_process';
