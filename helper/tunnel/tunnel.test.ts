@@ -105,12 +105,35 @@ describe('Tunnel.start', () => {
     expect(run.lines).toEqual(['ip -batch -', 'ip -4 address del 100.64.1.2/32 dev umbra0']);
   });
 
+  it('starts without an IPv6 socket where IPv6 is off, unless an endpoint needs one', async () => {
+    const net = new FakeNet();
+    const families: number[] = [];
+    const d = fakeDeps(net, new FakeTun(), new FakeRunner());
+    const open = d.openUdpSocket;
+    d.openUdpSocket = (o) => {
+      families.push(o.family);
+      if (o.family === 6) throw new Error('EAFNOSUPPORT: IPv6 is off');
+      return open(o);
+    };
+    // A listening config asks for both families; IPv6 failing is no reason to stay down.
+    const cfg = net.config();
+    const t = await Tunnel.start({ ...cfg, interface: { ...cfg.interface, listenPort: 51821 } }, {}, d);
+    tunnels.push(t);
+    expect(families.sort()).toEqual([4, 6]);
+    // An IPv6 endpoint does need it: the error is passed on, and what was done is undone.
+    const tun = new FakeTun();
+    const d6 = { ...d, openTun: () => tun };
+    const v6 = { ...cfg, peers: cfg.peers.map((p) => ({ ...p, endpoint: { host: '2001:db8::2', port: 51820 } })) };
+    await expect(Tunnel.start(v6, {}, d6)).rejects.toThrow(/IPv6 is off/);
+    expect(tun.closed).toBe(true);
+  });
+
   it('a failure of the data path waits for the routing, then undoes it too', async () => {
     const net = new FakeNet();
     const tun = new FakeTun();
     const run = new SlowRunner();
     const d = fakeDeps(net, tun, run);
-    d.openBatchUdpSocket = () => {
+    d.openUdpSocket = () => {
       throw new Error('no sockets today');
     };
     const started = Tunnel.start(net.config(), {}, d).catch((e: unknown) => e);

@@ -8,7 +8,6 @@
 // their packets go to the TUN together (a TCP flow's segments joined into one). Start sends the
 // handshake initiation while the routes are still being applied (by `ip` in another process),
 // so the two overlap.
-import type dgram from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { WgQuickConfig } from '../config/wg-quick.js';
@@ -17,8 +16,7 @@ import { UMBRA_FWMARK, UMBRA_TABLE } from '../platform/routing/constants.js';
 import { applyTunnelRoutingBatch } from '../platform/routing/routes.js';
 import { openTun as openSystemTun, type TunDevice } from '../platform/tun/tun-device.js';
 import { openBatchUdpSocket, type BatchUdpSocket } from '../platform/udp/batch-socket.js';
-import { dgramBatchSocket } from '../platform/udp/dgram-batch.js';
-import { openUdpSocket as openSystemUdp, type UdpSocketOptions } from '../platform/udp/marked-socket.js';
+import type { UdpSocketOptions } from '../platform/udp/udp-options.js';
 import { ChangeSet } from '../platform/undo.js';
 import { Device, type EngineEvent, type Endpoint } from '../wireguard/device.js';
 import { type Aead } from '../wireguard/crypto/aead.js';
@@ -42,10 +40,8 @@ const MIN_SLEEP_MS = 5;
 export interface TunnelDeps {
   /** The data path's TUN, read and written in batches (with the kernel's TCP offloads). */
   openTun(name: string): TunDevice;
-  /** node:dgram sockets: used only when openBatchUdpSocket is absent. */
-  openUdpSocket(opts: UdpSocketOptions): Promise<dgram.Socket>;
-  /** The data path's batched UDP (native recvmmsg/sendmmsg). */
-  openBatchUdpSocket?(opts: UdpSocketOptions): BatchUdpSocket;
+  /** The data path's batched UDP (native recvmmsg/sendmmsg, with GSO). */
+  openUdpSocket(opts: UdpSocketOptions): BatchUdpSocket;
   /** The MTU and up state of an interface, read from the kernel (saves one `ip` process). */
   linkState?(name: string): { mtu: number; up: boolean };
   run: CommandRunner;
@@ -63,8 +59,7 @@ const protocolClock = bootClock();
 
 export const systemDeps: TunnelDeps = {
   openTun: (name) => openSystemTun(name),
-  openUdpSocket: openSystemUdp,
-  openBatchUdpSocket,
+  openUdpSocket: openBatchUdpSocket,
   linkState,
   run: systemRunner,
   resolve: systemResolver,
@@ -148,7 +143,7 @@ export class Tunnel {
     let holding = true;
     const onEvent = opts.onEvent && ((e: EngineEvent) => (holding ? held.push(e) : opts.onEvent!(e)));
     try {
-      const tunnel = await Tunnel.startDataPath(cfg, { ...opts, onEvent }, deps, changes, tun, endpoints, mtu, fwmark);
+      const tunnel = Tunnel.startDataPath(cfg, { ...opts, onEvent }, deps, changes, tun, endpoints, mtu, fwmark);
       const failed = await routing;
       if (failed) throw failed;
       setImmediate(() => {
@@ -162,7 +157,7 @@ export class Tunnel {
     }
   }
 
-  private static async startDataPath(
+  private static startDataPath(
     cfg: WgQuickConfig,
     opts: TunnelOptions,
     deps: TunnelDeps,
@@ -171,7 +166,7 @@ export class Tunnel {
     endpoints: (Endpoint & { family: 4 | 6 } | undefined)[],
     mtu: number,
     fwmark: number,
-  ): Promise<Tunnel> {
+  ): Tunnel {
     // One socket per family in use. A listening (responder) config takes both, on its port.
     const listenPort = cfg.interface.listenPort ?? 0;
     const families = new Set<4 | 6>(endpoints.filter((e) => e !== undefined).map((e) => e.family));
@@ -181,7 +176,7 @@ export class Tunnel {
     for (const family of families) {
       try {
         const o = { family, mark: fwmark, port: listenPort };
-        const s = deps.openBatchUdpSocket ? deps.openBatchUdpSocket(o) : dgramBatchSocket(await deps.openUdpSocket(o));
+        const s = deps.openUdpSocket(o);
         changes.add(`UDP socket (IPv${family})`, () => s.close());
         sockets.set(family, s);
       } catch (e) {

@@ -1,12 +1,10 @@
-// The data path's UDP sockets on loopback: the native batch socket (recvmmsg/sendmmsg, with and
-// without GSO) and the node:dgram fallback behind the same interface, held to the same tests.
+// The data path's UDP socket on loopback: the native batch socket (recvmmsg/sendmmsg), with GSO
+// and without (where a path refuses it), held to the same tests.
 // Nothing leaves loopback; as root, the mark and buffer sizes are checked as socket options.
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadNative } from '../native.js';
 import { loadUdpAddon, openBatchUdpSocket, type BatchUdpSocket, type UdpEndpoint } from './batch-socket.js';
-import { dgramBatchSocket } from './dgram-batch.js';
-import { openUdpSocket } from './marked-socket.js';
-import type { UdpSocketOptions } from './marked-socket.js';
+import type { UdpSocketOptions } from './udp-options.js';
 
 const isRoot = process.getuid?.() === 0;
 const opened: BatchUdpSocket[] = [];
@@ -45,19 +43,18 @@ async function until(check: () => boolean, ms = 2000): Promise<void> {
 /** A datagram of `size` bytes whose bytes say which one it is. */
 const datagram = (i: number, size: number) => Uint8Array.from({ length: size }, (_, k) => (i * 7 + k) & 0xff);
 
-const kinds: [string, (o: UdpSocketOptions) => Promise<BatchUdpSocket>][] = [
-  ['native batch socket', async (o) => openBatchUdpSocket(o)],
-  ['native batch socket without GSO', async (o) => {
+const kinds: [string, (o: UdpSocketOptions) => BatchUdpSocket][] = [
+  ['native batch socket', (o) => openBatchUdpSocket(o)],
+  ['native batch socket without GSO', (o) => {
     const s = openBatchUdpSocket(o);
     loadUdpAddon().udpGso(s.fd, false);
     return s;
   }],
-  ['node:dgram fallback', async (o) => dgramBatchSocket(await openUdpSocket(o))],
 ];
 
 for (const [kind, open] of kinds) {
-  const make = async (o: UdpSocketOptions): Promise<BatchUdpSocket> => {
-    const s = await open(o);
+  const make = (o: UdpSocketOptions): BatchUdpSocket => {
+    const s = open(o);
     opened.push(s);
     return s;
   };
@@ -65,8 +62,8 @@ for (const [kind, open] of kinds) {
   describe(kind, () => {
     it('carries datagrams of any size, in order, IPv4 and IPv6', async () => {
       for (const [family, host] of [[4, '127.0.0.1'], [6, '::1']] as const) {
-        const a = await make({ family, address: host });
-        const b = await make({ family, address: host });
+        const a = make({ family, address: host });
+        const b = make({ family, address: host });
         expect(a.family).toBe(family);
         const got = receiver(b);
         const to = { host, port: b.port };
@@ -81,9 +78,9 @@ for (const [kind, open] of kinds) {
     });
 
     it('keeps datagrams to different destinations apart', async () => {
-      const a = await make({ family: 4, address: '127.0.0.1' });
-      const b = await make({ family: 4, address: '127.0.0.1' });
-      const c = await make({ family: 4, address: '127.0.0.1' });
+      const a = make({ family: 4, address: '127.0.0.1' });
+      const b = make({ family: 4, address: '127.0.0.1' });
+      const c = make({ family: 4, address: '127.0.0.1' });
       const gotB = receiver(b);
       const gotC = receiver(c);
       for (let i = 0; i < 40; i++) a.send(datagram(i, 1000), { host: '127.0.0.1', port: i % 3 === 0 ? c.port : b.port });
@@ -93,8 +90,8 @@ for (const [kind, open] of kinds) {
     });
 
     it('drops what the kernel refuses and sends the rest', async () => {
-      const a = await make({ family: 4, address: '127.0.0.1' });
-      const b = await make({ family: 4, address: '127.0.0.1' });
+      const a = make({ family: 4, address: '127.0.0.1' });
+      const b = make({ family: 4, address: '127.0.0.1' });
       const got = receiver(b);
       a.send(datagram(1, 100), { host: '127.0.0.1', port: b.port });
       a.send(datagram(2, 100), { host: '::1', port: b.port }); // IPv6 on an IPv4 socket
@@ -106,8 +103,8 @@ for (const [kind, open] of kinds) {
     });
 
     it('allocate() gives memory for send(), reused once the queue has gone', async () => {
-      const a = await make({ family: 4, address: '127.0.0.1' });
-      const b = await make({ family: 4, address: '127.0.0.1' });
+      const a = make({ family: 4, address: '127.0.0.1' });
+      const b = make({ family: 4, address: '127.0.0.1' });
       const got = receiver(b);
       const x = a.allocate(300);
       x.set(datagram(5, 300));
@@ -122,8 +119,8 @@ for (const [kind, open] of kinds) {
     });
 
     it('stops on close(): nothing more is read or sent, and closing twice is harmless', async () => {
-      const a = await make({ family: 4, address: '127.0.0.1' });
-      const b = await make({ family: 4, address: '127.0.0.1' });
+      const a = make({ family: 4, address: '127.0.0.1' });
+      const b = make({ family: 4, address: '127.0.0.1' });
       const got = receiver(b);
       b.close();
       b.close();
@@ -136,7 +133,7 @@ for (const [kind, open] of kinds) {
     });
 
     it.runIf(isRoot)('sets the mark and the buffer sizes (root)', async () => {
-      const s = await make({ family: 4, address: '127.0.0.1', mark: 0x756d });
+      const s = make({ family: 4, address: '127.0.0.1', mark: 0x756d });
       expect(loadNative().getSocketMark(s.fd)).toBe(0x756d);
       const sizes = loadNative().setSocketBuffers(s.fd, 0, 0);
       expect(sizes.rcv).toBeGreaterThanOrEqual(4 * 1024 * 1024);
@@ -218,10 +215,16 @@ describe('native batch socket', () => {
     expect(() => openBatchUdpSocket({ family: 4, port: v4.port })).toThrow(/EADDRINUSE|bind/);
     expect(() => openBatchUdpSocket({ family: 5 as 4 })).toThrow(TypeError);
     expect(() => openBatchUdpSocket({ family: 4, mark: -1 })).toThrow(RangeError);
+    expect(() => openBatchUdpSocket({ family: 4, mark: 1.5 })).toThrow(RangeError);
+    expect(() => openBatchUdpSocket({ family: 4, mark: 2 ** 32 })).toThrow(RangeError);
     expect(() => openBatchUdpSocket({ family: 4, port: 65536 })).toThrow(RangeError);
     expect(() => openBatchUdpSocket({ family: 4, address: '::1' })).toThrow(/not an IPv4 address/);
     expect(() => v4.onDatagrams(() => undefined)).not.toThrow();
     expect(() => v4.onDatagrams(() => undefined)).toThrow(/once/);
+  });
+
+  it.skipIf(isRoot)('without CAP_NET_ADMIN, a mark fails with what is needed', () => {
+    expect(() => openBatchUdpSocket({ family: 4, address: '127.0.0.1', mark: 0x1234 })).toThrow('setting SO_MARK needs root (or CAP_NET_ADMIN)');
   });
 
   it('turns GSO off by itself where the path refuses it, and still delivers', async () => {

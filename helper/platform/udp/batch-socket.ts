@@ -1,9 +1,10 @@
-// The data path's UDP socket without node:dgram: the native addon owns the socket (opened with
+// The data path's UDP socket, without node:dgram: the native addon owns the socket (opened with
 // its fwmark and buffer sizes), reads it in batches with recvmmsg and writes it in batches with
 // sendmmsg. A burst of datagrams then costs one system call and one call into JS, not one each
-// (node:dgram also makes a send request object, and looks the address up, per datagram).
+// (node:dgram also makes a send request object, and looks the address up, per datagram). There
+// is no node:dgram fallback: the addon ships with every build, and the TUN needs it anyway.
 import { loadNative, type NativeAddon } from '../native.js';
-import { DEFAULT_SOCKET_BUFFER_BYTES, type UdpSocketOptions } from './marked-socket.js';
+import { checkUdpOptions, type UdpSocketOptions } from './udp-options.js';
 
 /** Where a datagram comes from or goes to; the same object for the same source while it sends. */
 export interface UdpEndpoint {
@@ -102,14 +103,8 @@ const SLOT = 65536;
  * family's wildcard). An IPv6 socket is IPv6-only, so both families can share a port.
  */
 export function openBatchUdpSocket(opts: UdpSocketOptions): BatchUdpSocket {
-  const { family, mark, port = 0, bufferBytes = DEFAULT_SOCKET_BUFFER_BYTES } = opts;
-  if (family !== 4 && family !== 6) throw new TypeError(`family must be 4 or 6, not ${String(family)}`);
-  if (mark !== undefined && !(Number.isInteger(mark) && mark >= 0 && mark <= 0xffffffff)) {
-    throw new RangeError(`mark must be an integer from 0 to 0xffffffff, not ${String(mark)}`);
-  }
-  if (!(Number.isInteger(port) && port >= 0 && port <= 65535)) throw new RangeError(`port must be an integer from 0 to 65535, not ${String(port)}`);
+  const { family, mark, port, address, bufferBytes } = checkUdpOptions(opts);
   const native = loadUdpAddon();
-  const address = opts.address ?? (family === 4 ? '0.0.0.0' : '::');
   const { fd, port: bound } = native.udpOpen(family, port, address, mark ?? -1, bufferBytes);
 
   let closed = false;

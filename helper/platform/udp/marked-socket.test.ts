@@ -4,7 +4,8 @@
 import dgram from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadNative } from '../native.js';
-import { DEFAULT_SOCKET_BUFFER_BYTES, dgramSocketFd, openUdpSocket } from './marked-socket.js';
+import { dgramSocketFd, openUdpSocket } from './marked-socket.js';
+import { DEFAULT_SOCKET_BUFFER_BYTES } from './udp-options.js';
 
 const isRoot = process.getuid?.() === 0;
 const opened: dgram.Socket[] = [];

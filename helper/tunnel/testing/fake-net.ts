@@ -139,8 +139,7 @@ export class FakeSocket implements BatchUdpSocket {
 export function fakeDeps(net: FakeNet, tun: FakeTun, run: CommandRunner): TunnelDeps {
   return {
     openTun: () => tun,
-    openUdpSocket: () => Promise.reject(new Error('the batch socket is used')),
-    openBatchUdpSocket: () => new FakeSocket(net),
+    openUdpSocket: () => new FakeSocket(net),
     linkState: () => ({ mtu: 1500, up: false }),
     run,
     resolve: () => Promise.reject(new Error('no DNS here')),
