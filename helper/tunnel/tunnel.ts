@@ -13,7 +13,7 @@ import { performance } from 'node:perf_hooks';
 import type { WgQuickConfig } from '../config/wg-quick.js';
 import { systemRunner, type CommandRunner } from '../platform/exec.js';
 import { UMBRA_FWMARK, UMBRA_TABLE } from '../platform/routing/constants.js';
-import { applyTunnelRoutingBatch } from '../platform/routing/routes.js';
+import { applyTunnelRouting } from '../platform/routing/routes.js';
 import { openTun as openSystemTun, type TunDevice } from '../platform/tun/tun-device.js';
 import { openBatchUdpSocket, type BatchUdpSocket } from '../platform/udp/batch-socket.js';
 import type { UdpSocketOptions } from '../platform/udp/udp-options.js';
@@ -129,7 +129,7 @@ export class Tunnel {
     } catch {
       before = undefined; // routing reads it with `ip` instead
     }
-    const routing = applyTunnelRoutingBatch(deps.run, changes, {
+    const routing = applyTunnelRouting(deps.run, changes, {
       dev: tun.name,
       addresses: cfg.interface.addresses,
       mtu,

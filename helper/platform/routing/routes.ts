@@ -1,6 +1,8 @@
-// Addresses, link state, routes and policy rules for the tunnel, with `ip` (iproute2). Each
-// function makes one change and returns its undo (DESIGN.md, convention 5); applyTunnelRouting
-// composes them into wg-quick's scheme and records every undo in a ChangeSet.
+// Addresses, link state, routes and policy rules for the tunnel, with `ip` (iproute2):
+// applyTunnelRouting makes wg-quick's scheme in one `ip -batch -` process (two when IPv6 has a
+// /0: `ip rule` needs -6 for IPv6 and a batch line takes no options), because each `ip` process
+// costs milliseconds and the tunnel's first packet waits for the routes. Every change it makes
+// is recorded with its undo in a ChangeSet (DESIGN.md, convention 5).
 //
 // The scheme (DESIGN.md, "Routing"), per address family that has a /0 in AllowedIPs:
 //   ip route add <0.0.0.0/0 | ::/0> dev <tun> table T
@@ -23,35 +25,30 @@
 // Undos tolerate "already gone" (e.g. the TUN device was closed first, taking its addresses and
 // routes with it): the aim of an undo is the state without the change, and that holds.
 //
-// applyTunnelRoutingBatch makes the same changes with one `ip -batch -` process (two when IPv6
-// has a /0: `ip rule` needs -6 for IPv6 and a batch line takes no options), because each `ip`
-// process costs milliseconds and the tunnel's first packet waits for the routes. `ip -batch`
-// stops at the first failing line and names it ("Command failed -:N"), so exactly the lines
-// before it are recorded as done.
+// `ip -batch` stops at the first failing line and names it ("Command failed -:N"), so exactly the
+// lines before it are recorded as done, and the error names the failing change as a command.
 import { formatPrefix, parsePrefix, type Prefix } from '../../net/ip.js';
 import { CommandError, type CommandRunner } from '../exec.js';
-import type { ChangeSet, Undo } from '../undo.js';
+import type { ChangeSet } from '../undo.js';
 
 export type Family = 4 | 6;
 /** A routing table by number, or the main table. */
 export type Table = number | 'main';
 
-export interface RouteSpec {
+interface RouteSpec {
   dest: Prefix;
   dev: string;
   /** Defaults to main. */
   table?: Table;
 }
 
-export interface RuleSpec {
+interface RuleSpec {
   family: Family;
   /** Inverts the selector: `not fwmark M` matches packets without mark M. */
   not?: boolean;
   fwmark?: number;
   table: Table;
   suppressPrefixLength?: number;
-  /** Leave unset to let the kernel put the rule above the existing ones (as wg-quick does). */
-  priority?: number;
 }
 
 export interface TunnelRoutingOptions {
@@ -98,24 +95,6 @@ async function undoCommand(run: CommandRunner, argv: string[], gone: RegExp): Pr
   }
 }
 
-/** `ip address add` an interface address (host bits kept, e.g. 100.64.1.2/24). */
-export async function addAddress(run: CommandRunner, dev: string, cidr: Prefix): Promise<Undo> {
-  assertDev(dev);
-  const args = [familyFlag(cidr.family), 'address'];
-  await run.run(['ip', ...args, 'add', formatPrefix(cidr), 'dev', dev]);
-  return () => undoCommand(run, ['ip', ...args, 'del', formatPrefix(cidr), 'dev', dev], ADDRESS_GONE);
-}
-
-/** Sets the MTU and brings the link up; the undo restores the MTU and the up/down state it had. */
-export async function setLinkUp(run: CommandRunner, dev: string, mtu: number): Promise<Undo> {
-  assertDev(dev);
-  assertUint(mtu, 576, 65535, 'the MTU');
-  const before = parseLinkShow(dev, (await run.run(['ip', '-j', 'link', 'show', 'dev', dev])).stdout);
-  await run.run(['ip', 'link', 'set', 'dev', dev, 'mtu', String(mtu), 'up']);
-  const restore = ['ip', 'link', 'set', 'dev', dev, 'mtu', String(before.mtu), ...(before.up ? [] : ['down'])];
-  return () => undoCommand(run, restore, DEVICE_GONE);
-}
-
 function parseLinkShow(dev: string, stdout: string): { mtu: number; up: boolean } {
   let link: unknown;
   try {
@@ -135,35 +114,14 @@ function routeArgs(spec: RouteSpec): string[] {
   return [formatPrefix(spec.dest), 'dev', spec.dev, ...(table === 'main' ? [] : ['table', String(table)])];
 }
 
-/** `ip route add <dest> dev <dev> [table T]`; the undo deletes that exact route. */
-export async function addRoute(run: CommandRunner, spec: RouteSpec): Promise<Undo> {
-  assertDev(spec.dev);
-  if (spec.table !== undefined) assertTable(spec.table);
-  const flag = familyFlag(spec.dest.family);
-  await run.run(['ip', flag, 'route', 'add', ...routeArgs(spec)]);
-  return () => undoCommand(run, ['ip', flag, 'route', 'del', ...routeArgs(spec)], ROUTE_GONE);
-}
-
 /** The selector and action of a rule, in the words of `ip rule` (also used to delete it). */
-export function ruleArgs(spec: RuleSpec): string[] {
+function ruleArgs(spec: RuleSpec): string[] {
   const out: string[] = [];
-  if (spec.priority !== undefined) out.push('priority', String(spec.priority));
   if (spec.not) out.push('not');
   if (spec.fwmark !== undefined) out.push('fwmark', hex(spec.fwmark));
   out.push('table', String(spec.table));
   if (spec.suppressPrefixLength !== undefined) out.push('suppress_prefixlength', String(spec.suppressPrefixLength));
   return out;
-}
-
-/** `ip rule add ...`; the undo deletes the rule by the same spec (never `ip rule flush`). */
-export async function addRule(run: CommandRunner, spec: RuleSpec): Promise<Undo> {
-  assertTable(spec.table);
-  if (spec.fwmark !== undefined) assertUint(spec.fwmark, 1, 0xffffffff, 'the fwmark');
-  if (spec.priority !== undefined) assertUint(spec.priority, 1, 0xfffffffe, 'the rule priority');
-  if (spec.suppressPrefixLength !== undefined) assertUint(spec.suppressPrefixLength, 0, spec.family === 4 ? 32 : 128, 'suppress_prefixlength');
-  const flag = familyFlag(spec.family);
-  await run.run(['ip', flag, 'rule', 'add', ...ruleArgs(spec)]);
-  return () => undoCommand(run, ['ip', flag, 'rule', 'del', ...ruleArgs(spec)], RULE_GONE);
 }
 
 /** The prefix routes the kernel adds itself for an interface's addresses (adding them again fails). */
@@ -177,48 +135,6 @@ function kernelPrefixRoutes(addresses: Prefix[]): Set<string> {
   return out;
 }
 
-/**
- * Puts the tunnel's addresses and MTU on `dev`, brings it up and routes the AllowedIPs into it the
- * way wg-quick does (see the top of this file). Every change is recorded in `changes` as it is
- * made; if a step fails, this throws and `changes.undoAll()` removes exactly what was done.
- */
-export async function applyTunnelRouting(run: CommandRunner, changes: ChangeSet, opts: TunnelRoutingOptions): Promise<void> {
-  const { dev, mtu, fwmark, table } = opts;
-  assertDev(dev);
-  assertUint(mtu, 576, 65535, 'the MTU');
-  assertUint(fwmark, 1, 0xffffffff, 'the fwmark');
-  assertTable(table);
-
-  for (const a of opts.addresses) {
-    await changes.apply(`address ${formatPrefix(a)} on ${dev}`, () => addAddress(run, dev, a));
-  }
-  await changes.apply(`${dev} up with mtu ${mtu}`, () => setLinkUp(run, dev, mtu));
-
-  const unique = new Map<string, Prefix>();
-  for (const c of opts.allowedIPs) unique.set(formatPrefix(c), c);
-  const allowed = [...unique.values()];
-  const kernelRoutes = kernelPrefixRoutes(opts.addresses);
-
-  // Specific routes first (IPv4, then IPv6; most specific first, as wg-quick), then the defaults.
-  const specific = allowed.filter((c) => c.prefix > 0).sort((a, b) => a.family - b.family || b.prefix - a.prefix);
-  for (const dest of specific) {
-    if (kernelRoutes.has(formatPrefix(dest))) continue;
-    await changes.apply(`route ${formatPrefix(dest)} dev ${dev}`, () => addRoute(run, { dest, dev }));
-  }
-  for (const family of [4, 6] as const) {
-    const dest = allowed.find((c) => c.prefix === 0 && c.family === family);
-    if (!dest) continue;
-    // The table gets its route before the rules send traffic to it, so nothing slips past.
-    await changes.apply(`route ${formatPrefix(dest)} dev ${dev} table ${table}`, () => addRoute(run, { dest, dev, table }));
-    await changes.apply(`IPv${family} rule not fwmark ${hex(fwmark)} table ${table}`, () =>
-      addRule(run, { family, not: true, fwmark, table }),
-    );
-    await changes.apply(`IPv${family} rule table main suppress_prefixlength 0`, () =>
-      addRule(run, { family, table: 'main', suppressPrefixLength: 0 }),
-    );
-  }
-}
-
 /** One change of a batch: its line for `ip -batch`, and its undo as a whole command. */
 interface BatchChange {
   label: string;
@@ -228,8 +144,9 @@ interface BatchChange {
 }
 
 /**
- * The changes of applyTunnelRouting, in its order, as lines for `ip -batch` (kept in step with
- * it by hand; routing-batch.lab.test.ts checks that both leave the kernel in the same state).
+ * The changes of the scheme, in order, as lines for `ip -batch`: addresses, the link, specific
+ * routes (IPv4, then IPv6; most specific first, as wg-quick), then per family with a /0 its
+ * table's route and the two rules.
  */
 function planTunnelRouting(opts: TunnelRoutingOptions): { first: BatchChange[]; rules6: BatchChange[] } {
   const { dev, mtu, fwmark, table } = opts;
@@ -293,8 +210,13 @@ async function runBatch(run: CommandRunner, changes: ChangeSet, flags: string[],
   } catch (e) {
     failure = e;
     const failed = e instanceof CommandError ? /Command failed -:(\d+)/.exec(e.stderr) : null;
-    if (failed) applied = Math.min(batch.length, Number(failed[1]) - 1);
-    else if (e instanceof CommandError && e.exitCode === null) applied = 0; // could not be started
+    if (failed) {
+      applied = Math.min(batch.length, Number(failed[1]) - 1);
+      // Named as the command that failed, as if it had run alone: what a person can retry.
+      const line = batch[applied];
+      const err = e as CommandError;
+      if (line) failure = new CommandError(['ip', ...flags, ...line.line], err.exitCode, err.stderr.replace(/^Command failed -:\d+\s*$/m, ''));
+    } else if (e instanceof CommandError && e.exitCode === null) applied = 0; // could not be started
     // Otherwise (killed half-way, say) any line may have been applied: all are kept, and their
     // undos treat "already gone" as done.
   }
@@ -303,13 +225,14 @@ async function runBatch(run: CommandRunner, changes: ChangeSet, flags: string[],
 }
 
 /**
- * The same changes as applyTunnelRouting, with one `ip -batch` process (two with an IPv6 /0),
- * recorded in `changes` the same way: on failure, `changes.undoAll()` removes exactly the lines
- * that were applied. `linkBefore` is the link's MTU and up state as the caller knows it (e.g.
- * from the kernel, for a TUN it just created); without it one `ip -j link show` runs first, for
- * the undo of the MTU and link state.
+ * Puts the tunnel's addresses and MTU on `dev`, brings it up and routes the AllowedIPs into it the
+ * way wg-quick does (see the top of this file), with one `ip -batch` process (two with an IPv6
+ * /0). Every change is recorded in `changes`; if a line fails, this throws (a CommandError naming
+ * that change) and `changes.undoAll()` removes exactly the lines that were applied. `linkBefore`
+ * is the link's MTU and up state as the caller knows it (e.g. from the kernel, for a TUN it just
+ * created); without it one `ip -j link show` runs first, for the undo of the MTU and link state.
  */
-export async function applyTunnelRoutingBatch(
+export async function applyTunnelRouting(
   run: CommandRunner,
   changes: ChangeSet,
   opts: TunnelRoutingOptions,

@@ -1,6 +1,7 @@
-// Lab test of the routing scheme: runs applyTunnelRouting for real, inside a network namespace of
-// its own (urt-<pid>) that is never connected to the host, and checks what the kernel then does
-// with packets. Needs root and iproute2; skipped otherwise. The namespace is deleted afterwards,
+// Lab test of the routing scheme: runs applyTunnelRouting (`ip -batch`) for real, inside a network
+// namespace of its own (urt-<pid>) that is never connected to the host, and checks what the kernel
+// then does with packets, and that every undo (also after a failure half-way, also next to state
+// that was there before) restores exactly what was there. Needs root and iproute2; skipped otherwise. The namespace is deleted afterwards,
 // also when a test fails.
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -173,12 +174,37 @@ describe.skipIf(!isRoot || !hasIp)('routing in a lab namespace', () => {
     try {
       const before = await snapshot();
       const changes = new ChangeSet();
-      await expect(applyTunnelRouting(run, changes, options())).rejects.toThrow(/ip -6 route add ::\/0 dev tun0 table 30061/);
+      await expect(applyTunnelRouting(run, changes, options())).rejects.toThrow(/^ip route add ::\/0 dev tun0 table 30061: .*IPv6 is disabled/);
       expect(changes.size).toBeGreaterThan(0);
       expect(await changes.undoAll()).toEqual([]);
       expect(await snapshot()).toBe(before);
     } finally {
       await inNs('sysctl', '-q', '-w', 'net.ipv6.conf.tun0.disable_ipv6=0');
+    }
+  });
+
+  it('what was there before and made a line fail is left alone by the undo', async () => {
+    // Someone else's route, the same as one the tunnel adds: the batch stops there. (With an
+    // address of its own: the kernel drops a link's routes with its last IPv4 address.)
+    await inNs('ip', 'link', 'set', 'dev', 'tun0', 'up');
+    await inNs('ip', '-4', 'address', 'add', '10.9.9.9/32', 'dev', 'tun0');
+    await inNs('ip', '-4', 'route', 'add', '198.51.100.128/25', 'dev', 'tun0');
+    try {
+      const before = await snapshot();
+      const changes = new ChangeSet();
+      // (IPv4 only: an IPv6 address on a link that stays up leaves the kernel's ff00::/8 route.)
+      const opts = options({ addresses: [address('100.64.0.2/24')], allowedIPs: ['198.51.100.128/25', '0.0.0.0/0'].map(cidr) });
+      await expect(applyTunnelRouting(run, changes, opts)).rejects.toThrow(/^ip route add 198.51.100.128\/25 dev tun0: .*File exists/);
+      expect(changes.size).toBeGreaterThan(0);
+      expect(await changes.undoAll()).toEqual([]);
+      const after = await snapshot();
+      expect(after).toContain('198.51.100.128/25 dev tun0');
+      // The link's state was read first and is restored as it was (up).
+      expect(after).toBe(before);
+    } finally {
+      await inNs('ip', '-4', 'route', 'del', '198.51.100.128/25', 'dev', 'tun0').catch(() => undefined);
+      await inNs('ip', '-4', 'address', 'del', '10.9.9.9/32', 'dev', 'tun0').catch(() => undefined);
+      await inNs('ip', 'link', 'set', 'dev', 'tun0', 'down');
     }
   });
 
