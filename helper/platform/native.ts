@@ -36,27 +36,33 @@ export interface NativeAddon {
   openTun(name: string): { fd: number; name: string };
   /**
    * Polls `fd` for readability on the main libuv loop (uv_poll_t, no thread pool). Each time it
-   * is readable the addon reads packets until EAGAIN, at most 128, each into its own Buffer of
-   * the exact length, and calls `onPackets` once with them. A failure of the poll or of a read
-   * stops the poller (its handle is then dead) and goes to `onError`. A running poller keeps
-   * the process alive. An exception thrown by a callback becomes an uncaught exception.
-   * Returns a handle for {@link stopPoll}. One poller per fd.
+   * is readable the addon reads what it can into `arena` (kind 'tun': one read() per packet,
+   * packets one after another; 'tun-vnet': a TUN with offload headers, super-packets cut into
+   * segments; 'udp': recvmmsg into slots of `slotSize`), describes the packets in `meta` and
+   * calls `onBatch` once with their count. A failure of the poll or of a read stops the poller
+   * (its handle is then dead) and goes to `onError`. A running poller keeps the process alive. An
+   * exception thrown by a callback becomes an uncaught exception. Returns a handle for
+   * {@link stopPoll}. One poller per fd. (The TUN and UDP modules say what `meta` holds.)
    */
-  startPoll(fd: number, onPackets: (packets: Buffer[]) => void, onError: (err: Error) => void): number;
+  startPollInto(
+    fd: number,
+    kind: 'tun' | 'tun-vnet' | 'udp',
+    arena: Uint8Array,
+    slotSize: number,
+    meta: Int32Array,
+    onBatch: (count: number, added?: unknown) => void,
+    onError: (err: Error) => void,
+  ): number;
   /**
    * Stops a poller: once this returns, its callbacks never fire again, and its libuv handle is
    * closed so it no longer holds the loop open. Unknown or stopped handles are ignored.
    */
   stopPoll(handle: number): void;
   /**
-   * Writes one packet without blocking. false: the kernel would have blocked (EAGAIN) and the
-   * packet was dropped, as a full queue drops it. Throws on any other error (EINVAL: not an IP
-   * packet; EIO: link down; an empty packet is a RangeError).
-   */
-  writePacket(fd: number, packet: Uint8Array): boolean;
-  /**
-   * Writes packets in order; returns how many were written. A dropped packet (EAGAIN) ends the
-   * batch. Other errors throw, with a `written` property counting the packets written before.
+   * Writes packets in order without blocking; returns how many were written. A dropped packet
+   * (EAGAIN: the kernel's queue is full) ends the batch. Other errors (EINVAL: not an IP packet;
+   * EIO: link down; an empty packet is a RangeError) throw, with a `written` property counting
+   * the packets written before.
    */
   writePackets(fd: number, packets: readonly Uint8Array[]): number;
   /** Closes an fd, stopping first any poller still watching it. EBADF throws. */
@@ -82,7 +88,7 @@ export interface NativeAddon {
 
 const ADDON_RELATIVE_PATH = join('helper', 'native', 'build', 'Release', 'umbra_native.node');
 const EXPORTS: readonly (keyof NativeAddon)[] = [
-  'openTun', 'startPoll', 'stopPoll', 'writePacket', 'writePackets', 'closeFd',
+  'openTun', 'startPollInto', 'stopPoll', 'writePackets', 'closeFd',
   'setSocketMark', 'getSocketMark', 'setSocketBuffers', 'peerCredentials', 'bootClockMs',
 ];
 

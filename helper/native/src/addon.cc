@@ -23,9 +23,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 
   exports.Set("openTun", Napi::Function::New(env, OpenTun, "openTun"));
   exports.Set("bootClockMs", Napi::Function::New(env, BootClockMs, "bootClockMs"));
-  exports.Set("startPoll", Napi::Function::New(env, StartPoll, "startPoll"));
   exports.Set("stopPoll", Napi::Function::New(env, StopPoll, "stopPoll"));
-  exports.Set("writePacket", Napi::Function::New(env, WritePacket, "writePacket"));
   exports.Set("writePackets", Napi::Function::New(env, WritePackets, "writePackets"));
   exports.Set("closeFd", Napi::Function::New(env, CloseFd, "closeFd"));
   exports.Set("setSocketMark", Napi::Function::New(env, SetSocketMark, "setSocketMark"));

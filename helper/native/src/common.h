@@ -58,7 +58,6 @@ struct ByteView {
 ByteView BytesOf(Napi::Env env, Napi::Value value, const char* what);
 
 // poller.cc
-Napi::Value StartPoll(const Napi::CallbackInfo& info);
 Napi::Value StartPollInto(const Napi::CallbackInfo& info);
 Napi::Value StopPoll(const Napi::CallbackInfo& info);
 // Stops (silently) every poller watching fd; used before the fd is closed.
@@ -79,7 +78,6 @@ Napi::Value TunSplit(const Napi::CallbackInfo& info);
 // tun.cc
 Napi::Value OpenTun(const Napi::CallbackInfo& info);
 Napi::Value OpenTunVnet(const Napi::CallbackInfo& info);
-Napi::Value WritePacket(const Napi::CallbackInfo& info);
 Napi::Value WritePackets(const Napi::CallbackInfo& info);
 Napi::Value CloseFd(const Napi::CallbackInfo& info);
 Napi::Value InterfaceState(const Napi::CallbackInfo& info);

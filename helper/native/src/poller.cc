@@ -1,9 +1,6 @@
-// Reads packets from a non-blocking fd (the TUN) on the main libuv loop with uv_poll_t: when the
-// fd is readable, read() until EAGAIN (at most kMaxBatch packets), copy each into its own
-// Buffer and hand the batch to JS in one call.
-//
-// The "into" modes (startPollInto) skip the per-packet Buffer: they read into one buffer that JS
-// allocated once, describe the packets in a shared Int32Array and call JS with the count. A TUN
+// Reads packets from a non-blocking fd (the TUN, a UDP socket) on the main libuv loop with
+// uv_poll_t (startPollInto). When the fd is readable, it reads into one buffer that JS allocated
+// once, describes the packets in a shared Int32Array and calls JS with the count. A TUN
 // is read with read() (with IFF_VNET_HDR, through offload.cc, which also cuts TSO super-packets
 // into segments); a UDP socket with recvmmsg(), which also fills in each datagram's source as an
 // id of a small address table (so JS builds no address per datagram).
@@ -23,10 +20,9 @@
 
 namespace umbra {
 
-static constexpr uint32_t kMaxBatch = 128;
-static constexpr size_t kScratchSize = 65535;  // the largest IP packet
+static constexpr size_t kMaxPacket = 65535;  // the largest IP packet
 
-enum class PollMode { kBuffers, kIntoTun, kIntoTunVnet, kIntoUdp };
+enum class PollMode { kIntoTun, kIntoTunVnet, kIntoUdp };
 
 // Sources seen by a UDP poller. Ids are small and stable while an address keeps sending; when
 // the table is full an id is reused (JS then hears of the new address under that id), but never
@@ -57,11 +53,11 @@ struct Poller {
   std::unique_ptr<Napi::AsyncContext> context;
   napi_async_cleanup_hook_handle cleanupHook = nullptr;
   bool closingForCleanup = false;  // closed by the env teardown hook, which awaits OnClosed
-  // The "into" modes. UDP: slot i is slots[i*slotSize, (i+1)*slotSize), meta[2i] its length,
+  // UDP: slot i is slots[i*slotSize, (i+1)*slotSize), meta[2i] its length,
   // meta[2i+1] its source's id. TUN: packets one after another in slots (an arena), meta[2i]
   // the offset and meta[2i+1] the length of packet i. Both arrays are JS-owned and kept alive
   // by the references.
-  PollMode mode = PollMode::kBuffers;
+  PollMode mode = PollMode::kIntoTun;
   Napi::ObjectReference slotsRef;
   Napi::ObjectReference metaRef;
   uint8_t* slots = nullptr;
@@ -75,13 +71,6 @@ struct Poller {
   size_t arenaSize = 0;
   std::unique_ptr<TunVnetReader> vnet;
 };
-
-// One scratch buffer per thread: every poller of a loop runs on that loop's thread, and the
-// buffer is only used between read() and the copy into a Buffer.
-static uint8_t* Scratch() {
-  thread_local std::vector<uint8_t> scratch(kScratchSize);
-  return scratch.data();
-}
 
 static void OnClosed(uv_handle_t* handle) {
   Poller* p = static_cast<Poller*>(handle->data);
@@ -128,45 +117,6 @@ static void CallJs(Poller* p, Napi::FunctionReference& fn, const std::initialize
 static void Fail(Poller* p, Napi::Error error) {
   StopAndClose(p);
   CallJs(p, p->onError, {error.Value()});
-}
-
-static void ReadAndDeliver(Poller* p, int status) {
-  Napi::Env env(p->env);
-  Napi::HandleScope scope(env);
-
-  if (status < 0) {
-    // libuv reports POLLERR as EBADF; a TUN raises it when its interface has been deleted.
-    Fail(p, ErrnoError(env, -status, "uv_poll",
-                       "error condition on fd " + std::to_string(p->fd) +
-                           " (for a TUN: was the interface deleted?); the poller has stopped"));
-    return;
-  }
-
-  uint8_t* scratch = Scratch();
-  Napi::Array batch = Napi::Array::New(env);
-  uint32_t count = 0;
-  int readError = 0;
-  while (count < kMaxBatch) {
-    ssize_t n = read(p->fd, scratch, kScratchSize);
-    if (n > 0) {
-      batch.Set(count++, Napi::Buffer<uint8_t>::Copy(env, scratch, static_cast<size_t>(n)));
-      continue;
-    }
-    if (n == 0) break;  // nothing (TUN never signals EOF)
-    int err = errno;
-    if (err == EINTR) continue;
-    if (err != EAGAIN && err != EWOULDBLOCK) readError = err;
-    break;
-  }
-  // When the batch is full the fd may still be readable; uv_poll is level-triggered, so the
-  // loop calls back on its next turn, after other I/O has had its go.
-
-  if (count > 0) CallJs(p, p->onPackets, {batch});
-  if (readError != 0 && p->active) {  // the callback may have stopped us
-    std::string what = readError == EBADFD ? "the TUN device is gone (interface deleted?)"
-                                           : "reading from fd " + std::to_string(p->fd) + " failed";
-    Fail(p, ErrnoError(env, readError, "read", what + "; the poller has stopped"));
-  }
 }
 
 static bool SameAddr(const sockaddr_storage& a, socklen_t alen, const sockaddr_storage& b, socklen_t blen) {
@@ -263,8 +213,8 @@ static void ReadIntoAndDeliver(Poller* p, int status) {
     readError = p->vnet->Fill(p->fd, p->slots, p->arenaSize, p->meta, p->nslots, true, count);
   } else if (p->mode == PollMode::kIntoTun) {
     size_t used = 0;
-    while (count < p->nslots && used + kScratchSize <= p->arenaSize) {
-      ssize_t n = read(p->fd, p->slots + used, kScratchSize);
+    while (count < p->nslots && used + kMaxPacket <= p->arenaSize) {
+      ssize_t n = read(p->fd, p->slots + used, kMaxPacket);
       if (n > 0) {
         p->meta[2 * count] = static_cast<int32_t>(used);
         p->meta[2 * count + 1] = static_cast<int32_t>(n);
@@ -334,8 +284,7 @@ static void OnPoll(uv_poll_t* handle, int status, int events) {
   // an uncaught exception, not a C++ exception escaping into libuv.
   Napi::HandleScope scope(Napi::Env(p->env));
   try {
-    if (p->mode == PollMode::kBuffers) ReadAndDeliver(p, status);
-    else ReadIntoAndDeliver(p, status);
+    ReadIntoAndDeliver(p, status);
   } catch (const Napi::Error& e) {
     napi_fatal_exception(p->env, e.Value());
   }
@@ -381,16 +330,6 @@ static Napi::Value Start(Napi::Env env, std::unique_ptr<Poller> p, AddonState& s
   return Napi::Number::New(env, raw->id);
 }
 
-// startPoll(fd, onPackets, onError): number
-Napi::Value StartPoll(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  auto p = std::make_unique<Poller>();
-  p->fd = FdArg(info, 0);
-  p->onPackets = Napi::Persistent(FunctionArg(info, 1, "onPackets"));
-  p->onError = Napi::Persistent(FunctionArg(info, 2, "onError"));
-  return Start(env, std::move(p), State(env));
-}
-
 // startPollInto(fd, kind: 'tun' | 'tun-vnet' | 'udp', slots: Uint8Array, slotSize,
 //               meta: Int32Array, onBatch(count, added?), onError): number
 // (slotSize is for 'udp'; the TUN kinds treat slots as one arena.)
@@ -416,7 +355,7 @@ Napi::Value StartPollInto(const Napi::CallbackInfo& info) {
     nslots = std::min<uint32_t>(nslots, AddrTable::kSize / 2);  // see AddrTable
   } else {
     // An arena: it must hold at least the largest packet (with its offload header).
-    if (slots.length < kScratchSize + 64) ThrowRange(env, "a TUN arena must hold at least 65600 bytes");
+    if (slots.length < kMaxPacket + 64) ThrowRange(env, "a TUN arena must hold at least 65600 bytes");
     nslots = static_cast<uint32_t>(meta.ElementLength() / 2);
   }
   if (nslots == 0) ThrowRange(env, "slots and meta must hold at least one packet");

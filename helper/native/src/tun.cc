@@ -164,14 +164,6 @@ static WriteResult WriteOne(Napi::Env env, int fd, const ByteView& packet) {
   }
 }
 
-// writePacket(fd, packet): boolean — false when the packet was dropped (EAGAIN).
-Napi::Value WritePacket(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  int fd = FdArg(info, 0);
-  ByteView packet = BytesOf(env, info[1], "packet");
-  return Napi::Boolean::New(env, WriteOne(env, fd, packet) == WriteResult::kWritten);
-}
-
 // writePackets(fd, packets[]): number — how many were written. A dropped packet (EAGAIN) ends
 // the batch: the rest would meet the same full queue. Other errors throw, with a `written`
 // property saying how many packets went out before the failing one.

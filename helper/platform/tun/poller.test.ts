@@ -1,5 +1,6 @@
-// The addon's poller and argument checks, without root: a FIFO stands in for the TUN fd (any
-// pollable fd works; a FIFO just does not keep packet boundaries). Child processes check that
+// The addon's poller (startPollInto, kind 'tun': the plain TUN's reads) and argument checks,
+// without root: a FIFO stands in for the TUN fd (any pollable fd works; a FIFO just does not keep
+// packet boundaries). Child processes check that
 // the process exits once the poller stops, and what happens to a callback's exception.
 import { execFileSync, spawn } from 'node:child_process';
 import { closeSync, constants, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
@@ -32,6 +33,28 @@ function closeQuietly(fd: number): void {
   if (i >= 0) openFds.splice(i, 1);
   native.closeFd(fd);
 }
+
+/** Starts a TUN-kind poller on fd; `onBatch` gets the packets of each batch, copied. */
+function poll(fd: number, onBatch: (packets: Buffer[]) => void, onError: (e: Error) => void = (e) => { throw e; }): number {
+  const arena = new Uint8Array(ARENA);
+  const meta = new Int32Array(2 * 16);
+  return native.startPollInto(fd, 'tun', arena, 0, meta, (count) => {
+    onBatch(Array.from({ length: count }, (_, i) => Buffer.from(arena.subarray(meta[2 * i]!, meta[2 * i]! + meta[2 * i + 1]!))));
+  }, onError);
+}
+
+/** The smallest arena the addon takes for a TUN: one largest packet and its offload header. */
+const ARENA = 65600;
+
+/** The source of a child that loads the addon and polls the FIFO at `fifo` the same way. */
+const childPoll = (fifo: string, onBatch: string) => `
+      import { createRequire } from 'node:module';
+      import { openSync, writeSync, constants } from 'node:fs';
+      const native = createRequire(import.meta.url)(${JSON.stringify(nativeAddonPath())});
+      const fd = openSync(${JSON.stringify(fifo)}, constants.O_RDWR | constants.O_NONBLOCK);
+      const poll = (onBatch) => native.startPollInto(fd, 'tun', new Uint8Array(${ARENA}), 0, new Int32Array(32), onBatch, (e) => { throw e; });
+      ${onBatch}
+    `;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -73,20 +96,19 @@ afterEach(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('the native poller', () => {
-  it('hands what is readable to onPackets as Buffers of the exact length', async () => {
+  it('reads what is readable into the arena and describes it in meta (offset, length)', async () => {
     const fd = openFifo();
     const batches: Buffer[][] = [];
-    handles.push(native.startPoll(fd, (packets) => batches.push(packets), (err) => { throw err; }));
+    handles.push(poll(fd, (packets) => batches.push(packets)));
     writeSync(fd, Buffer.from('first packet'));
     await until(() => batches.length > 0);
     expect(batches[0]!.map((b) => b.toString())).toEqual(['first packet']);
-    expect(Buffer.isBuffer(batches[0]![0])).toBe(true);
   });
 
   it('never calls back after stopPoll, and leaves unread data in the fd', async () => {
     const fd = openFifo();
     let calls = 0;
-    const handle = native.startPoll(fd, () => calls++, (err) => { throw err; });
+    const handle = poll(fd, () => calls++);
     writeSync(fd, 'one');
     await until(() => calls === 1);
     native.stopPoll(handle);
@@ -101,10 +123,10 @@ describe('the native poller', () => {
   it('a callback that stops its own poller is not called again', async () => {
     const fd = openFifo();
     let calls = 0;
-    const handle: number = native.startPoll(fd, () => {
+    const handle: number = poll(fd, () => {
       calls++;
       native.stopPoll(handle);
-    }, (err) => { throw err; });
+    });
     writeSync(fd, 'a');
     await until(() => calls === 1);
     writeSync(fd, 'b');
@@ -115,15 +137,15 @@ describe('the native poller', () => {
   it('refuses a second poller on one fd, and closeFd stops the poller of the fd it closes', async () => {
     const fd = openFifo();
     let calls = 0;
-    handles.push(native.startPoll(fd, () => calls++, (err) => { throw err; }));
-    expect(() => native.startPoll(fd, () => {}, () => {})).toThrow(/already polled/);
+    handles.push(poll(fd, () => calls++));
+    expect(() => poll(fd, () => {})).toThrow(/already polled/);
     const next = makeFifo();
     closeQuietly(fd);
     // The fd number is free again; polling it anew works only if the old poller is gone.
     const again = openFifo(next);
     expect(again).toBe(fd);
     let newCalls = 0;
-    handles.push(native.startPoll(again, () => newCalls++, (err) => { throw err; }));
+    handles.push(poll(again, () => newCalls++));
     writeSync(again, 'x');
     await until(() => newCalls === 1);
     expect(calls).toBe(0);
@@ -133,53 +155,50 @@ describe('the native poller', () => {
     const file = join(dir, 'regular');
     const fd = openSync(file, 'w');
     openFds.push(fd);
-    expect(() => native.startPoll(fd, () => {}, () => {})).toThrow(/cannot poll fd \d+/);
-    expect(() => native.startPoll(987654, () => {}, () => {})).toThrow(expect.objectContaining({ code: 'EBADF' }));
+    expect(() => poll(fd, () => {})).toThrow(/cannot poll fd \d+/);
+    expect(() => poll(987654, () => {})).toThrow(expect.objectContaining({ code: 'EBADF' }));
   });
 
   it('lets the process exit once the poller is stopped, and keeps it alive while it runs', async () => {
     const fifo = join(dir, 'exit-fifo');
     execFileSync('mkfifo', [fifo]);
-    const script = (stop: boolean) => `
-      import { createRequire } from 'node:module';
-      import { openSync, constants } from 'node:fs';
-      const native = createRequire(import.meta.url)(${JSON.stringify(nativeAddonPath())});
-      const fd = openSync(${JSON.stringify(fifo)}, constants.O_RDWR | constants.O_NONBLOCK);
-      const h = native.startPoll(fd, () => {}, (e) => { throw e; });
+    const script = (stop: boolean) => childPoll(fifo, `
+      const h = poll(() => {});
       ${stop ? 'native.stopPoll(h); native.closeFd(fd);' : ''}
-    `;
+    `);
     const [stopped, running] = await Promise.all([runChild(script(true), 5000), runChild(script(false), 1500)]);
     expect(stopped).toMatchObject({ result: 0, stderr: '' });
     expect(running.result).toBe('timeout');
   });
 
-  it('turns an exception thrown by onPackets into an uncaught exception of the process', async () => {
+  it('turns an exception thrown by onBatch into an uncaught exception of the process', async () => {
     const fifo = join(dir, 'throw-fifo');
     execFileSync('mkfifo', [fifo]);
-    const { result, stdout } = await runChild(`
-      import { createRequire } from 'node:module';
-      import { openSync, writeSync, constants } from 'node:fs';
-      const native = createRequire(import.meta.url)(${JSON.stringify(nativeAddonPath())});
-      const fd = openSync(${JSON.stringify(fifo)}, constants.O_RDWR | constants.O_NONBLOCK);
+    const { result, stdout } = await runChild(childPoll(fifo, `
       process.on('uncaughtException', (e) => { console.log('caught:' + e.message); process.exit(7); });
-      native.startPoll(fd, () => { throw new Error('boom from onPackets'); }, () => {});
+      poll(() => { throw new Error('boom from onBatch'); });
       writeSync(fd, 'x');
-    `, 5000);
+    `), 5000);
     expect(result).toBe(7);
-    expect(stdout).toContain('caught:boom from onPackets');
+    expect(stdout).toContain('caught:boom from onBatch');
   });
 });
 
 describe('argument checks of the addon', () => {
   it('rejects bad fds, callbacks and packets with TypeError/RangeError instead of crashing', () => {
-    expect(() => native.writePacket(-1, Buffer.alloc(20))).toThrow(RangeError);
-    expect(() => native.writePacket(1.5, Buffer.alloc(20))).toThrow(TypeError);
-    expect(() => native.writePacket('3' as unknown as number, Buffer.alloc(20))).toThrow(TypeError);
-    expect(() => native.writePacket(0, 'not bytes' as unknown as Uint8Array)).toThrow(/Buffer or Uint8Array/);
-    expect(() => native.writePacket(0, new Uint16Array(4) as unknown as Uint8Array)).toThrow(TypeError);
-    expect(() => native.writePacket(0, new Uint8Array(0))).toThrow(/empty packet/);
+    const packet = [Buffer.alloc(20)];
+    expect(() => native.writePackets(-1, packet)).toThrow(RangeError);
+    expect(() => native.writePackets(1.5, packet)).toThrow(TypeError);
+    expect(() => native.writePackets('3' as unknown as number, packet)).toThrow(TypeError);
+    expect(() => native.writePackets(0, ['not bytes' as unknown as Uint8Array])).toThrow(/Buffer or Uint8Array/);
+    expect(() => native.writePackets(0, [new Uint16Array(4) as unknown as Uint8Array])).toThrow(TypeError);
+    expect(() => native.writePackets(0, [new Uint8Array(0)])).toThrow(/empty packet/);
     expect(() => native.writePackets(0, 'x' as unknown as Uint8Array[])).toThrow(TypeError);
-    expect(() => native.startPoll(0, 'x' as unknown as () => void, () => {})).toThrow(/onPackets must be a function/);
+    const arena = new Uint8Array(ARENA);
+    const meta = new Int32Array(2);
+    expect(() => native.startPollInto(0, 'tun', arena, 0, meta, 'x' as unknown as () => void, () => {})).toThrow(/onBatch must be a function/);
+    expect(() => native.startPollInto(0, 'pipe' as 'tun', arena, 0, meta, () => {}, () => {})).toThrow(/kind must be/);
+    expect(() => native.startPollInto(0, 'tun', new Uint8Array(1500), 0, meta, () => {}, () => {})).toThrow(/arena must hold/);
     expect(() => native.setSocketMark(0, 2 ** 32)).toThrow(RangeError);
     expect(() => native.setSocketMark(0, -1)).toThrow(RangeError);
     expect(() => native.stopPoll(12345)).not.toThrow();
@@ -191,13 +210,13 @@ describe('argument checks of the addon', () => {
 
   it('writes to a plain fd and counts a batch', () => {
     const fd = openFifo();
-    expect(native.writePacket(fd, Buffer.from('abc'))).toBe(true);
+    expect(native.writePackets(fd, [Buffer.from('abc')])).toBe(1);
     expect(native.writePackets(fd, [Buffer.from('de'), new Uint8Array([0x66])])).toBe(2);
     const buf = Buffer.alloc(16);
     expect(buf.subarray(0, readSync(fd, buf)).toString()).toBe('abcdef');
   });
 
-  it('returns false when the kernel would block (the packet is dropped), and ends a batch there', () => {
+  it('counts 0 when the kernel would block (the packet is dropped), and ends a batch there', () => {
     const fd = openFifo();
     const chunk = Buffer.alloc(4096, 1);
     let full = false;
@@ -209,14 +228,14 @@ describe('argument checks of the addon', () => {
         full = true;
       }
     }
-    expect(native.writePacket(fd, Buffer.alloc(100))).toBe(false);
+    expect(native.writePackets(fd, [Buffer.alloc(100)])).toBe(0);
     expect(native.writePackets(fd, [Buffer.alloc(100), Buffer.alloc(100)])).toBe(0);
   });
 
   it('writes only the bytes a Uint8Array view covers', () => {
     const fd = openFifo();
     const backing = Buffer.from('xxPAYLOADyy');
-    expect(native.writePacket(fd, backing.subarray(2, 9))).toBe(true);
+    expect(native.writePackets(fd, [backing.subarray(2, 9)])).toBe(1);
     const buf = Buffer.alloc(16);
     expect(buf.subarray(0, readSync(fd, buf)).toString()).toBe('PAYLOAD');
   });

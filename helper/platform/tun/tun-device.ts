@@ -37,15 +37,6 @@ export interface TunDevice {
 interface TunAddon extends NativeAddon {
   openTunVnet(name: string): { fd: number; name: string };
   tunWriteCoalesced(fd: number, packets: readonly Uint8Array[], count: number): number;
-  startPollInto(
-    fd: number,
-    kind: 'tun' | 'tun-vnet',
-    arena: Uint8Array,
-    slotSize: number,
-    meta: Int32Array,
-    onBatch: (count: number) => void,
-    onError: (e: Error) => void,
-  ): number;
 }
 
 /** Bytes of packets per batch (up to ~30 super-packets cut up), and packets per batch. */
@@ -59,7 +50,7 @@ export const MAX_BATCH_PACKETS = 2048;
  */
 export function openTun(name = '', { offload = true }: { offload?: boolean } = {}): TunDevice {
   const native = loadNative() as Partial<TunAddon> & NativeAddon;
-  for (const f of ['openTunVnet', 'tunWriteCoalesced', 'startPollInto'] as const) {
+  for (const f of ['openTunVnet', 'tunWriteCoalesced'] as const) {
     if (typeof native[f] !== 'function') throw new Error(`the native addon is out of date (no ${f}): run npm run build:native`);
   }
   const addon = native as TunAddon;

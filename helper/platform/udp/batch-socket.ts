@@ -84,7 +84,7 @@ export interface UdpAddon extends NativeAddon {
 /** The addon with the batch functions; throws, saying to rebuild it, when it predates them. */
 export function loadUdpAddon(): UdpAddon {
   const n = loadNative() as Partial<UdpAddon>;
-  for (const f of ['udpOpen', 'udpSockaddr', 'udpSend', 'udpPathMtu', 'startPollInto'] as const) {
+  for (const f of ['udpOpen', 'udpSockaddr', 'udpSend', 'udpPathMtu'] as const) {
     if (typeof n[f] !== 'function') throw new Error(`the native addon is out of date (no ${f}): run npm run build:native`);
   }
   return n as UdpAddon;
