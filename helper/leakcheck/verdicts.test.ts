@@ -201,6 +201,14 @@ describe('IPv6', () => {
     expect(ipv6Check({ ...open, echo6: undefined }).finding).toMatch(/can leave outside the tunnel \(dev eth0\) and the kill switch does not block it/);
   });
 
+  it('could not test: routed into the tunnel, but the IPv6 echo timed out (never a pass)', () => {
+    const r = ipv6Check({ ...base, route: viaTunnel('2001:db8:f::250'), echo6: { url: 'http://[2001:db8:f::250]/', error: 'no answer within 3000 ms' } });
+    expect(r.verdict).toBe('warn');
+    expect(r.finding).toMatch(/^Could not test: .*no answer within 3000 ms/);
+    // With no IPv6 echo configured, the route is all there is to go on.
+    expect(ipv6Check({ ...base, route: viaTunnel('2001:db8:f::250'), echo6: undefined })).toMatchObject({ verdict: 'pass', finding: 'IPv6 is routed into the tunnel' });
+  });
+
   it('pass: tunnelled, or no IPv6 route at all', () => {
     expect(ipv6Check({ ...base, route: viaTunnel('2001:db8:f::250'), echo6: { url: 'u', address: '2001:db8:10::2' } }).finding).toBe('IPv6 goes through the tunnel: the internet sees 2001:db8:10::2');
     expect(ipv6Check({ ...base, ...disconnected, route: { target: '2001:db8::1', ok: false, error: 'Network is unreachable' }, echo6: undefined }).verdict).toBe('pass');

@@ -295,6 +295,9 @@ export function ipv6Check(f: Ipv6Facts): LeakCheckResult {
       if (!f.wantsConnection) return result('ipv6', title, 'warn', `Not connected: IPv6 goes out directly (dev ${f.route.ok ? (f.route.dev ?? '?') : '?'})`, evidence);
       return result('ipv6', title, 'fail', `IPv6 can leave outside the tunnel (dev ${f.route.ok ? (f.route.dev ?? '?') : '?'}) and the kill switch does not block it`, evidence);
     case 'tunnel':
+      // Routed in, yet nothing answered: what the internet sees over IPv6 is unknown (a probe that
+      // timed out proves nothing). Only with no IPv6 echo to ask does the route stand alone.
+      if (f.echo6) return result('ipv6', title, 'warn', `Could not test: IPv6 is routed into the tunnel, but the IPv6 echo service did not answer through it (${f.echo6.error ?? 'no address in its answer'})`, evidence);
       return result('ipv6', title, 'pass', 'IPv6 is routed into the tunnel', evidence);
     case 'blocked':
       if (byGuard) return result('ipv6', title, 'pass', 'IPv6 outside the tunnel is refused: this connection tunnels IPv4 only', evidence);
