@@ -136,6 +136,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
       emit({ type: 'status', status });
       leakHook.checker?.onStatus(status);
     },
+    decorate: (status) => leakHook.checker?.exit.decorate(status) ?? status,
   });
   late.driver = driver;
 
@@ -210,8 +211,11 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     isTunnelDevice: isTunnelDev,
     now: () => Date.now(),
     log,
+    exitChanged: () => driver.emit(),
   });
   leakHook.checker = leakChecker;
+  // A connection that came up before the checks existed is measured too.
+  leakChecker.exit.onStatus(driver.status());
   // The address without the VPN: looked up now (in the background) when nothing blocks.
   const s0 = driver.status();
   if (s0.state === 'disconnected' && !s0.blocked && !driver.wantsConnection) leakChecker.preVpn.probeSoon();

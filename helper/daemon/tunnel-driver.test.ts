@@ -266,4 +266,22 @@ describe('TunnelDriver', () => {
     expect(w.status).toMatchObject({ state: 'disconnected', blocked: false });
     expect(w.status.hold).toBeUndefined();
   });
+
+  it('every status carries what decorate adds, and a change of it alone is pushed on emit', async () => {
+    const w = new World();
+    const known: { exit?: TunnelStatus['measuredExit'] } = {};
+    w.deps.decorate = (s) => (known.exit ? { ...s, measuredExit: known.exit } : s);
+    await w.driver.dispatch({ type: 'connect', target: target('a', '203.0.113.2:51820') });
+    w.handshake();
+    await w.settle();
+    const pushed = w.statuses.length;
+    w.driver.emit(); // nothing new: nothing pushed
+    expect(w.statuses).toHaveLength(pushed);
+    const extra = { state: 'measured', ipv4: '203.0.113.50', at: 1, matchesCatalog: null } as const;
+    known.exit = extra;
+    expect(w.status.measuredExit).toEqual(extra);
+    w.driver.emit();
+    expect(w.statuses).toHaveLength(pushed + 1);
+    expect(w.statuses.at(-1)).toMatchObject({ state: 'connected', measuredExit: extra });
+  });
 });

@@ -45,6 +45,8 @@ export interface DriverDeps {
   onChange(s: TunnelStatus): void;
   /** What the data path runs on (AEAD backend, runtime), reported in every status. */
   engine?: TunnelStatus['engine'];
+  /** Adds what others know of the connection (its measured exit) to every status. */
+  decorate?(s: TunnelStatus): TunnelStatus;
 }
 
 // Tuning (ours, not the protocol's).
@@ -87,6 +89,11 @@ export class TunnelDriver {
   }
 
   status(): TunnelStatus {
+    const own = this.ownStatus();
+    return this.deps.decorate ? this.deps.decorate(own) : own;
+  }
+
+  private ownStatus(): TunnelStatus {
     const s = this.current;
     const target = s.name === 'disconnected' ? undefined : s.target;
     const ps = this.tunnel?.peerStatus();

@@ -61,6 +61,24 @@ export type BlockHold = z.infer<typeof BlockHold>;
 export const ErrorInfo = z.strictObject({ code: z.string(), message: z.string() });
 export type ErrorInfo = z.infer<typeof ErrorInfo>;
 
+/**
+ * The exit address as the internet sees it, measured by the helper through the tunnel (the leak
+ * check's IP-echo services), once per connection: never the catalog's word for it.
+ * measuring: asked, no answer yet; measured: an echo service answered; unmeasurable: none did.
+ */
+export const MeasuredExit = z.strictObject({
+  state: z.enum(['measuring', 'measured', 'unmeasurable']),
+  ipv4: z.string().max(45).optional(),
+  ipv6: z.string().max(45).optional(),
+  /** Epoch ms of the answer (measured, unmeasurable). */
+  at: z.number().optional(),
+  /** Whether the catalog's exitIp is what the internet sees; null: the catalog names none, or that family was not measured. */
+  matchesCatalog: z.boolean().nullable(),
+  /** unmeasurable: why (the echo services' errors). */
+  error: z.string().max(500).optional(),
+});
+export type MeasuredExit = z.infer<typeof MeasuredExit>;
+
 export const TunnelStatus = z.strictObject({
   state: TunnelState,
   /** Whether a blocking table is in the kernel right now (read back from the kernel, never assumed). */
@@ -94,6 +112,8 @@ export const TunnelStatus = z.strictObject({
   error: ErrorInfo.optional(),
   /** Connection attempts since the user asked to connect (0 before the first failure). */
   attempt: z.number().int().nonnegative(),
+  /** While connected: the exit address measured through this connection (absent in every other state). */
+  measuredExit: MeasuredExit.optional(),
   /** What the helper's data path runs on: its AEAD backend ('openssl' is the fast one) and runtime ("node v24.22.3"). */
   engine: z.strictObject({ aead: z.enum(['openssl', 'node', 'noble']), runtime: z.string().max(100) }).optional(),
 });

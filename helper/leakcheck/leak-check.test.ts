@@ -116,6 +116,21 @@ describe('the leak checker', () => {
     expect(w.calls.filter((x) => x.startsWith('dns '))).toEqual([expect.stringMatching(/^dns 203\.0\.113\.250 umbra-[0-9a-f]{16}\.lab\.test$/)]);
   });
 
+  it('measures the exit through the same echo services once a connection is up, and again in each check', async () => {
+    const w = world({ connected: true });
+    const up = { ...CONNECTED, server: { ...SERVER, exitIp: '203.0.113.11' }, connectedSince: 5 };
+    const { c } = checker({ status: up, probes: w.probes });
+    c.onStatus(up);
+    expect(c.exit.decorate(up).measuredExit?.state).toBe('measuring');
+    await vi.waitFor(() => expect(c.exit.decorate(up).measuredExit?.state).toBe('measured'));
+    expect(c.exit.decorate(up).measuredExit).toMatchObject({ ipv4: '203.0.113.2', matchesCatalog: false });
+    expect(w.calls.filter((x) => x.startsWith('echo '))).toEqual(['echo http://203.0.113.250/ -', 'echo http://[2001:db8:f::250]/ -']);
+    // A leak check asks again and its answer is kept (the helper's echo services only).
+    await c.run();
+    expect(w.calls.filter((x) => x.startsWith('echo '))).toHaveLength(4);
+    expect(c.exit.decorate(up).measuredExit?.state).toBe('measured');
+  });
+
   it('a resolver routed around the tunnel without the kill switch: DNS fails (route and active test)', async () => {
     const w = world({ connected: true, ispRouted: true });
     const { c } = checker({ status: { ...CONNECTED, blocked: false, firewallActive: false }, probes: w.probes });

@@ -13,6 +13,7 @@ import { DEFAULT_ECHO_URL6, DEFAULT_ECHO_URLS } from '../ipc/schema.js';
 import type { CommandRunner } from '../platform/exec.js';
 import type { FirewallSpec, TableState } from '../platform/firewall/firewall.js';
 import { specHash } from '../platform/firewall/ruleset.js';
+import { ExitMeter } from './exit-meter.js';
 import { PreVpnMemory } from './pre-vpn.js';
 import {
   dnsQuery as realDnsQuery,
@@ -64,6 +65,8 @@ export interface LeakCheckDeps {
   isTunnelDevice(dev: string): boolean;
   now(): number;
   log(line: string): void;
+  /** The measured exit changed (push a status). */
+  exitChanged?(): void;
   probes?: Partial<LeakProbes>;
 }
 
@@ -104,6 +107,8 @@ const errText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 export class LeakChecker {
   readonly preVpn: PreVpnMemory;
+  /** The exit address measured through the tunnel, per connection. */
+  readonly exit: ExitMeter;
   private readonly p: LeakProbes;
   private inflight: Promise<LeakReport> | undefined;
   private lastRestore: { at: number; why: string } | undefined;
@@ -125,11 +130,13 @@ export class LeakChecker {
       now: d.now,
       log: d.log,
     });
+    this.exit = new ExitMeter({ measure: () => this.askEcho(d.settings()), now: d.now, changed: () => d.exitChanged?.(), log: d.log });
   }
 
   /** Told every status the helper pushes (the pre-VPN address is looked up after a disconnect). */
   onStatus(status: TunnelStatus): void {
     this.preVpn.onStatus(status);
+    this.exit.onStatus(status);
   }
 
   /** The watchdog put the table back. */
@@ -172,6 +179,13 @@ export class LeakChecker {
     );
   }
 
+  /** The IPv4 echo services, and the first IPv6 one. */
+  private async askEcho(settings: Settings): Promise<{ v4: EchoOutcome[]; v6: EchoOutcome[] }> {
+    const targets = echoTargets(settings);
+    const [v4, v6] = await Promise.all([this.echoAll(targets.v4, 4), targets.v6.length > 0 ? this.echoAll(targets.v6.slice(0, 1), 6) : Promise.resolve([])]);
+    return { v4, v6 };
+  }
+
   private async runOnce(): Promise<LeakReport> {
     const d = this.d;
     const checkedAt = d.now();
@@ -202,13 +216,14 @@ export class LeakChecker {
 
     const targets = echoTargets(settings);
     const v6Target = ipv6RouteTarget(targets.v6);
-    const [echo4, echo6, own, route6, resolvers] = await Promise.all([
-      this.echoAll(targets.v4, 4),
-      targets.v6.length > 0 ? this.echoAll(targets.v6.slice(0, 1), 6) : Promise.resolve([] as EchoOutcome[]),
+    const [{ v4: echo4, v6: echo6 }, own, route6, resolvers] = await Promise.all([
+      this.askEcho(settings),
       this.p.ownAddresses().catch(() => [] as string[]),
       this.p.routeGet(v6Target),
       this.resolverFacts(),
     ]);
+    // Seen through this connection: its measured exit, as of now.
+    this.exit.observe(status, checkedAt, echo4, echo6);
     const active = settings.dnsLeakTest ? await this.activeDns(settings.dnsLeakTest, resolvers.list) : undefined;
 
     const seen4 = echo4.flatMap((e) => (e.address ? [e.address] : []));
