@@ -45,10 +45,11 @@ describe.skipIf(why !== '')(`umbra against the helper in the lab${why ? ` — sk
     expect((await (await daemon.client()).call('status')).connectedSince).toBe(since);
   });
 
-  it('status and servers say where the exit is known from and which server is in use', () => {
+  it('status and servers say whether the exit was measured and which server is in use', () => {
     const status = umbra('status');
     expect(status.code).toBe(0);
-    expect(status.out.split('\n')).toContain('Exit address: not in the catalog (umbra leak-check measures it)');
+    // Measured by the helper through the tunnel (an imported config names no exit).
+    expect(status.out.split('\n')).toContain(`Exit address: ${lab.servers[0]!.exitAddress} (measured through the tunnel; not in the catalog)`);
     const servers = umbra('servers').out.split('\n');
     expect(servers[0]).toMatch(/^\s+ID\s+NAME\s+CITY\s+COUNTRY\s+EXIT IP\s+ENDPOINT$/);
     expect(servers.filter((l) => l.startsWith('*'))).toEqual([expect.stringMatching(/^\*\s+lab-0\s+lab 0\s+\S+$/), '* connected']);

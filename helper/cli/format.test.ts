@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { IpcError } from '../ipc/client.js';
-import { DEFAULT_SETTINGS, ErrorCode, RpcError, type LeakReport, type Settings } from '../ipc/schema.js';
+import { DEFAULT_SETTINGS, ErrorCode, RpcError, type LeakReport, type Settings, type TunnelStatus } from '../ipc/schema.js';
 import { disconnectedStatus, FAKE_SERVERS } from '../ipc/testing/fake-helper.js';
 import {
-  formatLeakReport, describeFailure, formatTable, formatAddresses, formatBytes, formatCatalogLoaded, formatDuration, formatImported, formatKillSwitch, formatServers, formatSettingChange,
+  formatLeakReport, describeFailure, exitLines, formatTable, formatAddresses, formatBytes, formatCatalogLoaded, formatDuration, formatImported, formatKillSwitch, formatServers, formatSettingChange,
   formatSettings, formatStatus, formatStatusLine, serverLabel,
 } from './format.js';
 
@@ -147,6 +147,21 @@ describe('formatKillSwitch and formatStatus', () => {
     expect(formatStatus({ ...up, server: bare }, undefined, NOW).slice(1)).toEqual(['Location: Sweden', 'Exit address: not in the catalog (umbra leak-check measures it)']);
     // On the way up nothing is known of the exit yet.
     expect(formatStatus({ ...up, state: 'connecting' }, undefined, NOW)).toEqual(['Connecting to Stockholm (se-sto)…']);
+  });
+
+  it('status while connected: the exit the helper measured, and a catalog that names another', () => {
+    const up = disconnectedStatus({ state: 'connected', server: { ...sto, exitIp: '203.0.113.10' }, connectedSince: NOW - 1000 });
+    const exit = (measuredExit: TunnelStatus['measuredExit']) => formatStatus({ ...up, measuredExit }, undefined, NOW).slice(2);
+    expect(exit({ state: 'measuring', matchesCatalog: null })).toEqual(['Exit address: measuring… (the catalog says 203.0.113.10)']);
+    expect(exit({ state: 'measured', ipv4: '203.0.113.10', at: NOW, matchesCatalog: true })).toEqual(['Exit address: 203.0.113.10 (measured through the tunnel; the catalog agrees)']);
+    expect(exit({ state: 'measured', ipv4: '203.0.113.66', ipv6: '2001:db8::66', at: NOW, matchesCatalog: false })).toEqual([
+      'Exit address: 203.0.113.66, 2001:db8::66 (measured through the tunnel)',
+      'Warning: the catalog says 203.0.113.10; the internet sees 203.0.113.66, 2001:db8::66',
+    ]);
+    // No answer: never the catalog's address as if measured.
+    const none = exit({ state: 'unmeasurable', at: NOW, matchesCatalog: null, error: 'http://e/: no answer within 3000 ms' });
+    expect(none).toEqual(['Exit address: could not measure: no IP-echo service answered through the tunnel (http://e/: no answer within 3000 ms); the catalog says 203.0.113.10, unconfirmed']);
+    expect(exitLines({ state: 'measured', ipv4: '203.0.113.66', at: NOW, matchesCatalog: null }, undefined)).toEqual(['Exit address: 203.0.113.66 (measured through the tunnel; not in the catalog)']);
   });
 
   it('status while reconnecting: the server went silent, the last error, the block', () => {

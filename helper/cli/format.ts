@@ -1,7 +1,7 @@
 // What `umbra` prints, as pure functions of the helper's answers (and the time, for durations).
 import { IpcError } from '../ipc/client.js';
 import { floodText, HOLD_TEXT, noReplyText, WANTS_TUNNEL } from '../ipc/tunnel-words.js';
-import { ErrorCode, RpcError, type BlockHold, type ImportNote, type CatalogTrust, type LeakReport, type LeakVerdict, type ServerInfo, type Settings, type TunnelStatus } from '../ipc/schema.js';
+import { ErrorCode, RpcError, type BlockHold, type ImportNote, type CatalogTrust, type LeakReport, type LeakVerdict, type MeasuredExit, type ServerInfo, type Settings, type TunnelStatus } from '../ipc/schema.js';
 
 export const EXIT_OK = 0;
 /** The helper answered with an error, or the operation did not reach its goal. */
@@ -46,17 +46,36 @@ export function formatLocation(server: Pick<ServerInfo, 'city' | 'country'>): st
   return [server.city, server.country].filter((x) => x).join(', ');
 }
 
-/** While connected (or reconnecting): where the server is and the address the internet sees (said to be the catalog's: the helper does not measure it here). */
+/** While connected (or reconnecting): where the server is and the address the internet sees. */
 function serverLines(status: TunnelStatus): string[] {
   const server = status.server;
   if (!server || (status.state !== 'connected' && status.state !== 'reconnecting')) return [];
   const lines = [];
   const where = formatLocation(server);
   if (where) lines.push(`Location: ${where}`);
-  if (status.state === 'connected') {
-    lines.push(server.exitIp ? `Exit address: ${server.exitIp} (from the catalog, not measured; umbra leak-check measures it)` : 'Exit address: not in the catalog (umbra leak-check measures it)');
-  }
+  if (status.state === 'connected') lines.push(...exitLines(status.measuredExit, server.exitIp));
   return lines;
+}
+
+/**
+ * The exit as the helper measured it through the tunnel, and a warning when the catalog names
+ * another; the catalog's address is only ever shown as the catalog's.
+ */
+export function exitLines(m: MeasuredExit | undefined, catalog: string | undefined): string[] {
+  const says = catalog ? `the catalog says ${catalog}` : 'not in the catalog';
+  // An older helper measures nothing: say where the address comes from.
+  if (!m) return [catalog ? `Exit address: ${catalog} (from the catalog, not measured; umbra leak-check measures it)` : 'Exit address: not in the catalog (umbra leak-check measures it)'];
+  switch (m.state) {
+    case 'measuring':
+      return [`Exit address: measuring… (${says})`];
+    case 'unmeasurable':
+      return [`Exit address: could not measure: no IP-echo service answered through the tunnel${m.error ? ` (${m.error})` : ''}; ${says}, unconfirmed`];
+    case 'measured': {
+      const seen = [m.ipv4, m.ipv6].filter((a) => a !== undefined).join(', ');
+      if (m.matchesCatalog === false) return [`Exit address: ${seen} (measured through the tunnel)`, `Warning: the catalog says ${catalog}; the internet sees ${seen}`];
+      return [`Exit address: ${seen} (measured through the tunnel; ${m.matchesCatalog ? 'the catalog agrees' : says})`];
+    }
+  }
 }
 
 /** Addresses without their prefix length: 100.64.1.2, fd00::2. */

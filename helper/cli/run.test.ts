@@ -119,6 +119,26 @@ describe('commands', () => {
     expect(JSON.parse(json.out)).toEqual(fake.status);
   });
 
+  it('status while the exit is being measured: waits for the helper\'s answer, and shows a mismatch', async () => {
+    const { fake, path } = await helper();
+    const up = disconnectedStatus({ state: 'connected', server: fake.servers[0], addresses: ['100.64.1.2/32'], connectedSince: NOW, measuredExit: { state: 'measuring', matchesCatalog: null } });
+    fake.status = up;
+    const measured = { ...up, measuredExit: { state: 'measured' as const, ipv4: '203.0.113.66', at: NOW, matchesCatalog: false } };
+    const answer = setInterval(() => fake.listenerCount > 0 && fake.setStatus(measured), 20);
+    cleanups.push(() => clearInterval(answer));
+    const r = await cli(['--socket', path, '--json', 'status']);
+    expect(JSON.parse(r.out)).toMatchObject({ state: 'connected', measuredExit: { state: 'measured', ipv4: '203.0.113.66', matchesCatalog: false } });
+    const human = await cli(['--socket', path, 'status']);
+    expect(human.out.split('\n')).toEqual(expect.arrayContaining(['Exit address: 203.0.113.66 (measured through the tunnel)', 'Warning: the catalog says 203.0.113.10; the internet sees 203.0.113.66']));
+  });
+
+  it('status while measuring, and no answer in time: says measuring, never the catalog\'s address as measured', async () => {
+    const { fake, path } = await helper();
+    fake.status = disconnectedStatus({ state: 'connected', server: fake.servers[0], connectedSince: NOW, measuredExit: { state: 'measuring', matchesCatalog: null } });
+    const r = await cli(['--socket', path, 'status'], { measureWaitMs: 50 });
+    expect(r.out).toContain('Exit address: measuring… (the catalog says 203.0.113.10)');
+  });
+
   it('status with a block held while disconnected: why, and how to lift it', async () => {
     const { fake, path } = await helper();
     fake.settings.killSwitchOnBoot = true;

@@ -21,6 +21,8 @@ export interface CliIo {
   connectWaitMs?: number;
   /** How long `disconnect` waits for disconnected. Default 10 s. */
   disconnectWaitMs?: number;
+  /** How long `status` waits for the exit of a connection just made to be measured. Default 5 s. */
+  measureWaitMs?: number;
   /** Default: from package.json. */
   clientVersion?: string;
 }
@@ -104,7 +106,7 @@ class Context {
         return this.version();
       case 'status': {
         const client = await this.connect();
-        const status = await client.call('status');
+        const status = await this.measuredStatus(client);
         const settings = this.inv.json ? undefined : await client.call('getSettings');
         this.print(status, () => formatStatus(status, settings, this.now()));
         return EXIT_OK;
@@ -151,6 +153,15 @@ class Context {
       case 'disconnect':
         return this.disconnectTunnel();
     }
+  }
+
+  /** The status, once the helper has measured the exit of a connection just made (or the wait is over). */
+  private async measuredStatus(client: IpcClient): Promise<TunnelStatus> {
+    const first = await client.call('status');
+    if (first.measuredExit?.state !== 'measuring') return first;
+    // The echo services answer or time out within a few seconds; a state change ends it too.
+    const { status } = await waitForState(client, () => client.call('status'), (s) => s.measuredExit?.state !== 'measuring', this.io.measureWaitMs ?? 5_000);
+    return status;
   }
 
   private async version(): Promise<number> {
