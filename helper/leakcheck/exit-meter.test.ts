@@ -15,23 +15,36 @@ const connected = (since: number, server = SERVER) => status({ state: 'connected
 const seen = (url: string, address: string): EchoOutcome => ({ url, address });
 const failed = (url: string, error: string): EchoOutcome => ({ url, error });
 
-/** A meter whose echo answers the test releases by hand. */
+type Answer = (outcomes: EchoOutcome[]) => void;
+
+/** A meter whose echo answers the test releases by hand, per family. */
 function meter() {
-  const pending: ((r: { v4: EchoOutcome[]; v6: EchoOutcome[] }) => void)[] = [];
+  const pending: { v4: Answer; v6: Answer }[] = [];
   let now = 1_000;
   const changed = vi.fn();
   const m = new ExitMeter({
-    measure: () => new Promise((resolve) => pending.push(resolve)),
+    measure: () => {
+      const ask: Partial<{ v4: Answer; v6: Answer }> = {};
+      const v4 = new Promise<EchoOutcome[]>((resolve) => (ask.v4 = resolve));
+      const v6 = new Promise<EchoOutcome[]>((resolve) => (ask.v6 = resolve));
+      pending.push(ask as { v4: Answer; v6: Answer });
+      return { v4, v6 };
+    },
     now: () => now,
     changed,
     log: () => {},
   });
-  const answer = async (i: number, v4: EchoOutcome[], v6: EchoOutcome[] = []) => {
+  const settle = () => new Promise((r) => setImmediate(r));
+  const answerOne = async (i: number, family: 'v4' | 'v6', outcomes: EchoOutcome[]) => {
     now += 10;
-    pending[i]!({ v4, v6 });
-    await new Promise((r) => setImmediate(r));
+    pending[i]![family](outcomes);
+    await settle();
   };
-  return { m, pending, changed, answer, tick: (ms: number) => (now += ms) };
+  const answer = async (i: number, v4: EchoOutcome[], v6: EchoOutcome[] = []) => {
+    await answerOne(i, 'v4', v4);
+    await answerOne(i, 'v6', v6);
+  };
+  return { m, pending, changed, answer, answerOne, tick: (ms: number) => (now += ms) };
 }
 
 describe('the pure pieces', () => {
@@ -70,7 +83,7 @@ describe('the pure pieces', () => {
 
 describe('ExitMeter', () => {
   it('measures once when a connection comes up: measuring, then what the internet saw and the mismatch', async () => {
-    const { m, pending, changed, answer } = meter();
+    const { m, pending, answer } = meter();
     const s = connected(100);
     m.onStatus(s);
     expect(m.decorate(s).measuredExit).toEqual({ state: 'measuring', matchesCatalog: null });
@@ -79,8 +92,29 @@ describe('ExitMeter', () => {
     m.onStatus(s);
     expect(pending).toHaveLength(1);
     await answer(0, [seen('http://e/', '203.0.113.50')]);
+    expect(m.decorate(s).measuredExit).toEqual({ state: 'measured', ipv4: '203.0.113.50', at: 1_020, matchesCatalog: false });
+  });
+
+  it('shows each family as it answers: an IPv6 echo still waiting does not hold IPv4 back', async () => {
+    const { m, changed, answerOne } = meter();
+    const s = connected(100);
+    m.onStatus(s);
+    await answerOne(0, 'v4', [seen('http://e/', '203.0.113.11')]);
     expect(changed).toHaveBeenCalledTimes(1);
-    expect(m.decorate(s).measuredExit).toEqual({ state: 'measured', ipv4: '203.0.113.50', at: 1_010, matchesCatalog: false });
+    expect(m.decorate(s).measuredExit).toEqual({ state: 'measured', ipv4: '203.0.113.11', at: 1_010, matchesCatalog: true });
+    await answerOne(0, 'v6', [seen('http://e6/', '2001:db8::11')]);
+    expect(m.decorate(s).measuredExit).toMatchObject({ state: 'measured', ipv4: '203.0.113.11', ipv6: '2001:db8::11' });
+  });
+
+  it('IPv4 failed, IPv6 still asking: measuring until both have answered', async () => {
+    const { m, changed, answerOne } = meter();
+    const s = connected(100);
+    m.onStatus(s);
+    await answerOne(0, 'v4', [failed('http://e/', 'ECONNREFUSED')]);
+    expect(changed).not.toHaveBeenCalled();
+    expect(m.decorate(s).measuredExit?.state).toBe('measuring');
+    await answerOne(0, 'v6', [failed('http://e6/', 'no answer within 3000 ms')]);
+    expect(m.decorate(s).measuredExit).toMatchObject({ state: 'unmeasurable', error: 'http://e/: ECONNREFUSED; http://e6/: no answer within 3000 ms' });
   });
 
   it('no echo service answered: could not measure, with why', async () => {

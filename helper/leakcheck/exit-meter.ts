@@ -17,8 +17,8 @@ export interface ExitSighting {
 }
 
 export interface ExitMeterDeps {
-  /** Asks the echo services (through the tunnel, since it runs while connected). */
-  measure(): Promise<{ v4: EchoOutcome[]; v6: EchoOutcome[] }>;
+  /** Asks the echo services of each family (through the tunnel, since it runs while connected). */
+  measure(): { v4: Promise<EchoOutcome[]>; v6: Promise<EchoOutcome[]> };
   now(): number;
   /** The measurement of the current connection changed: push a status. */
   changed(): void;
@@ -82,7 +82,7 @@ export class ExitMeter {
     this.key = key;
     this.sighting = undefined;
     this.askedAt = -Infinity;
-    if (key !== undefined) void this.measure(key);
+    if (key !== undefined) this.measure(key);
   }
 
   /** What a leak check asked at `askedAt` saw through the connection of `status` (taken when it began). */
@@ -91,15 +91,24 @@ export class ExitMeter {
     if (key !== undefined) this.keep(key, askedAt, sightingOf(v4, v6, this.deps.now()));
   }
 
-  private async measure(key: string): Promise<void> {
+  /** Each family's answer is shown as it comes: an IPv6 echo that times out does not hold IPv4 back. */
+  private measure(key: string): void {
     const askedAt = this.deps.now();
-    try {
-      const { v4, v6 } = await this.deps.measure();
-      this.keep(key, askedAt, sightingOf(v4, v6, this.deps.now()));
-    } catch (e) {
-      this.deps.log(`measuring the exit address failed: ${(e as Error).message}`);
-      this.keep(key, askedAt, { at: this.deps.now(), error: (e as Error).message });
-    }
+    const got: { v4?: EchoOutcome[]; v6?: EchoOutcome[] } = {};
+    const take = (family: 'v4' | 'v6') => (outcomes: EchoOutcome[]) => {
+      got[family] = outcomes;
+      const sighting = sightingOf(got.v4 ?? [], got.v6 ?? [], this.deps.now());
+      // Nothing yet from this family: "could not measure" only once the other has answered too.
+      if (sighting.error !== undefined && (got.v4 === undefined || got.v6 === undefined)) return;
+      this.keep(key, askedAt, sighting);
+    };
+    const failed = (family: 'v4' | 'v6') => (e: Error) => {
+      this.deps.log(`measuring the exit address failed: ${e.message}`);
+      take(family)([{ url: '(the echo services)', error: e.message }]);
+    };
+    const { v4, v6 } = this.deps.measure();
+    v4.then(take('v4'), failed('v4'));
+    v6.then(take('v6'), failed('v6'));
   }
 
   private keep(key: string, askedAt: number, sighting: ExitSighting): void {

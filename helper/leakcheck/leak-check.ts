@@ -130,7 +130,7 @@ export class LeakChecker {
       now: d.now,
       log: d.log,
     });
-    this.exit = new ExitMeter({ measure: () => this.askEcho(d.settings()), now: d.now, changed: () => d.exitChanged?.(), log: d.log });
+    this.exit = new ExitMeter({ measure: () => this.echoEach(d.settings()), now: d.now, changed: () => d.exitChanged?.(), log: d.log });
   }
 
   /** Told every status the helper pushes (the pre-VPN address is looked up after a disconnect). */
@@ -179,11 +179,10 @@ export class LeakChecker {
     );
   }
 
-  /** The IPv4 echo services, and the first IPv6 one. */
-  private async askEcho(settings: Settings): Promise<{ v4: EchoOutcome[]; v6: EchoOutcome[] }> {
+  /** The IPv4 echo services, and the first IPv6 one, each family on its own. */
+  private echoEach(settings: Settings): { v4: Promise<EchoOutcome[]>; v6: Promise<EchoOutcome[]> } {
     const targets = echoTargets(settings);
-    const [v4, v6] = await Promise.all([this.echoAll(targets.v4, 4), targets.v6.length > 0 ? this.echoAll(targets.v6.slice(0, 1), 6) : Promise.resolve([])]);
-    return { v4, v6 };
+    return { v4: this.echoAll(targets.v4, 4), v6: targets.v6.length > 0 ? this.echoAll(targets.v6.slice(0, 1), 6) : Promise.resolve([]) };
   }
 
   private async runOnce(): Promise<LeakReport> {
@@ -216,8 +215,10 @@ export class LeakChecker {
 
     const targets = echoTargets(settings);
     const v6Target = ipv6RouteTarget(targets.v6);
-    const [{ v4: echo4, v6: echo6 }, own, route6, resolvers] = await Promise.all([
-      this.askEcho(settings),
+    const echo = this.echoEach(settings);
+    const [echo4, echo6, own, route6, resolvers] = await Promise.all([
+      echo.v4,
+      echo.v6,
       this.p.ownAddresses().catch(() => [] as string[]),
       this.p.routeGet(v6Target),
       this.resolverFacts(),
