@@ -201,7 +201,10 @@ export function createFakeUmbra(opts: FakeOptions = {}): FakeUmbra {
     return { ...s, firewall: { wanted: kernel, kernel }, blocked: kernel === 'block', firewallActive: kernel !== 'none' };
   };
   const setStatus = (patch: Partial<TunnelStatus>) => {
-    status = withFirewall({ ...status, ...patch });
+    const next = withFirewall({ ...status, ...patch });
+    // As the helper's: the measured exit belongs to one connection, and only while connected.
+    if (next.state !== 'connected') delete next.measuredExit;
+    status = next;
     emit({ type: 'status', status });
   };
   const later = (ms: number, fn: () => void) => {
@@ -226,7 +229,13 @@ export function createFakeUmbra(opts: FakeOptions = {}): FakeUmbra {
       });
       return;
     }
-    setStatus({ state: 'connected', connectedSince: Date.now(), lastHandshake: Date.now(), error: undefined, attempt: 0, interfaceName: 'umbra0' });
+    const since = Date.now();
+    setStatus({ state: 'connected', connectedSince: since, lastHandshake: since, error: undefined, attempt: 0, interfaceName: 'umbra0', measuredExit: { state: 'measuring', matchesCatalog: null } });
+    // The fake's echo service sees the catalog's exit (the leak report says the same).
+    later(Math.min(400, connectMs), () => {
+      if (gen !== generation || status.state !== 'connected') return;
+      setStatus({ measuredExit: { state: 'measured', ipv4: server.exitIp ?? '203.0.113.200', at: Date.now(), matchesCatalog: server.exitIp ? true : null } });
+    });
     stopTicker();
     if (tickMs > 0) {
       ticker = setInterval(() => {

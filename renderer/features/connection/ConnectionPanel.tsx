@@ -1,6 +1,7 @@
-// The connection as the helper reports it: the state in words and colour, where, the exit IP,
-// for how long, how much, what went wrong and what to do, and whether traffic is blocked (as the
-// kernel holds it: status.blocked; while disconnected, status.hold says why).
+// The connection as the helper reports it: the state in words and colour, where, the exit IP the
+// helper measured (with a warning when the catalog names another), for how long, how much, what
+// went wrong and what to do, and whether traffic is blocked (as the kernel holds it:
+// status.blocked; while disconnected, status.hold says why).
 import { useShallow } from 'zustand/react/shallow';
 import type { TunnelStatus } from '../../api.js';
 import { formatBytes, formatElapsed, HOLD_TEXT, noReplyText, placeLabel, RECONNECTING_TEXT, STATE_WORDS } from '../../lib/format.js';
@@ -10,6 +11,7 @@ import { activeServer, targetServer } from '../../store/selectors.js';
 import { ErrorNote } from '../../ui/ErrorNote.js';
 import { KillSwitch } from '../kill-switch/KillSwitch.js';
 import { ConnectButton } from './ConnectButton.js';
+import { exitWords } from './exit-address.js';
 
 interface Banner {
   head: string;
@@ -85,6 +87,7 @@ export function ConnectionPanel() {
   const place = active ?? target;
   const banner = blockBanner(status);
   const connected = status.state === 'connected';
+  const exit = exitWords(status);
 
   return (
     <section className={`connection state-${status.state}`} aria-labelledby="connection-title">
@@ -154,7 +157,9 @@ export function ConnectionPanel() {
       <dl className="stats">
         <div>
           <dt>Exit IP</dt>
-          <dd>{connected && status.server?.exitIp ? status.server.exitIp : '—'}</dd>
+          <dd className="exit-ip" aria-busy={status.measuredExit?.state === 'measuring' || undefined}>
+            {exit.shown}
+          </dd>
         </div>
         <div>
           <dt>Connected for</dt>
@@ -169,6 +174,12 @@ export function ConnectionPanel() {
           <dd>{active ? formatBytes(status.txBytes) : '—'}</dd>
         </div>
       </dl>
+      {exit.note && <p className="muted exit-note">{exit.note}</p>}
+      {exit.mismatch && (
+        <div className="tunnel-error reconnecting exit-mismatch" role="status">
+          <strong>Not the catalog’s exit:</strong> The catalog says {exit.mismatch.catalog}; the internet sees {exit.mismatch.seen}.
+        </div>
+      )}
 
       <KillSwitch />
     </section>

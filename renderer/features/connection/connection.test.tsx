@@ -92,7 +92,8 @@ describe('the connection as the helper reports it', () => {
     vi.useFakeTimers({ toFake: ['Date', 'setInterval', 'clearInterval'] });
     const now = new Date('2030-01-01T12:00:00Z').getTime();
     vi.setSystemTime(now);
-    await renderPanel(mockApi({ status: status({ state: 'connected', server: SERVERS[0], connectedSince: now - 65_000, rxBytes: 12_345_678, txBytes: 2_048 }) }));
+    const measuredExit = { state: 'measured' as const, ipv4: '203.0.113.5', at: now, matchesCatalog: true };
+    await renderPanel(mockApi({ status: status({ state: 'connected', server: SERVERS[0], connectedSince: now - 65_000, rxBytes: 12_345_678, txBytes: 2_048, measuredExit }) }));
     expect(stateWord()).toBe('Connected');
     const panel = screen.getByRole('region', { name: 'Connection' });
     expect(panel.className).toContain('state-connected');
@@ -103,6 +104,38 @@ describe('the connection as the helper reports it', () => {
     expect(within(panel).getByText('1:05')).toBeTruthy();
     act(() => vi.advanceTimersByTime(3000));
     expect(within(panel).getByText('1:08')).toBeTruthy();
+  });
+
+  it('the exit IP: measuring…, then what the helper measured; a catalog naming another is flagged', async () => {
+    const sto = SERVERS[0]!; // the catalog says 203.0.113.5
+    const up = status({ state: 'connected', server: sto, connectedSince: Date.now(), measuredExit: { state: 'measuring', matchesCatalog: null } });
+    const { m } = await renderPanel(mockApi({ status: up }));
+    const exitIp = () => document.querySelector('.stats .exit-ip');
+    expect(exitIp()?.textContent).toBe('measuring…');
+    expect(exitIp()?.getAttribute('aria-busy')).toBe('true');
+    expect(screen.queryByText(/203\.0\.113\.5/)).toBeNull(); // not the catalog's word as if measured
+
+    act(() => m.emit({ type: 'status', status: { ...up, measuredExit: { state: 'measured', ipv4: '203.0.113.5', at: Date.now(), matchesCatalog: true } } }));
+    expect(exitIp()?.textContent).toBe('203.0.113.5');
+    expect(document.querySelector('.exit-mismatch')).toBeNull();
+
+    act(() => m.emit({ type: 'status', status: { ...up, measuredExit: { state: 'measured', ipv4: '203.0.113.66', at: Date.now(), matchesCatalog: false } } }));
+    expect(exitIp()?.textContent).toBe('203.0.113.66');
+    const warning = screen.getAllByRole('status').find((e) => e.classList.contains('exit-mismatch'));
+    expect(warning?.textContent).toContain('The catalog says 203.0.113.5; the internet sees 203.0.113.66.');
+
+    // Disconnected: nothing measured is shown, and no warning stays behind.
+    act(() => m.emit({ type: 'status', status: status() }));
+    expect(exitIp()?.textContent).toBe('—');
+    expect(document.querySelector('.exit-mismatch')).toBeNull();
+  });
+
+  it('the exit IP: "could not measure" when no echo service answered, the catalog\'s address only as the catalog\'s', async () => {
+    const up = status({ state: 'connected', server: SERVERS[0], connectedSince: Date.now(), measuredExit: { state: 'unmeasurable', at: Date.now(), matchesCatalog: null, error: 'timeout' } });
+    await renderPanel(mockApi({ status: up }));
+    expect(document.querySelector('.stats .exit-ip')?.textContent).toBe('could not measure');
+    expect(document.querySelector('.exit-note')?.textContent).toBe('No IP-echo service answered through the tunnel; the catalog says 203.0.113.5, unconfirmed.');
+    expect(document.querySelector('.exit-mismatch')).toBeNull();
   });
 
   it('names the state in words for each state', async () => {
