@@ -212,6 +212,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     now: () => Date.now(),
     log,
     exitChanged: () => driver.emit(),
+    progress: (progress) => emit({ type: 'leakCheck', progress }),
   });
   leakHook.checker = leakChecker;
   // A connection that came up before the checks existed is measured too.

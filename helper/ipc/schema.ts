@@ -225,6 +225,17 @@ export const LeakReport = z.strictObject({
 });
 export type LeakReport = z.infer<typeof LeakReport>;
 
+/** A leak check under way, pushed as each of the helper's checks finishes (the report still comes as the call's result). */
+export const LeakCheckProgress = z.strictObject({
+  /** When the run began: its report's checkedAt. */
+  checkedAt: z.number(),
+  /** The helper's checks still running. */
+  running: z.array(LeakCheckId),
+  /** The results so far, in the report's order. */
+  done: z.array(LeakCheckResult),
+});
+export type LeakCheckProgress = z.infer<typeof LeakCheckProgress>;
+
 // ------------------------------------------------------------------ imports
 
 /** A line of an imported config that the import left out (a shell hook, a key the helper decides itself, a peer without an Endpoint). */
@@ -308,6 +319,7 @@ export const HelperEvent = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('status'), status: TunnelStatus }),
   z.strictObject({ type: z.literal('settings'), settings: Settings }),
   z.strictObject({ type: z.literal('servers'), servers: z.array(ServerInfo) }),
+  z.strictObject({ type: z.literal('leakCheck'), progress: LeakCheckProgress }),
 ]);
 export type HelperEvent = z.infer<typeof HelperEvent>;
 /** Notifications carry `method: EVENT_METHOD` and the event as params. */

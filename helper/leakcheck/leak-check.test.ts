@@ -1,7 +1,7 @@
 // The leak checker with its I/O replaced: what it asks, what it concludes, and the address it
 // remembers from before the VPN.
 import { describe, expect, it, vi } from 'vitest';
-import { DEFAULT_SETTINGS, type Settings, type TunnelStatus } from '../ipc/schema.js';
+import { DEFAULT_SETTINGS, type LeakCheckProgress, type Settings, type TunnelStatus } from '../ipc/schema.js';
 import { FakeRunner } from '../platform/testing/fake-runner.js';
 import type { FirewallSpec } from '../platform/firewall/firewall.js';
 import { specHash } from '../platform/firewall/ruleset.js';
@@ -75,7 +75,15 @@ function world(o: { connected: boolean; ispRouted?: boolean; v6Open?: boolean })
   return { probes, calls };
 }
 
-function checker(o: { status: TunnelStatus; settings?: Partial<Settings>; table?: { present: boolean; hash?: string; block?: boolean; listing?: string }; expected?: FirewallSpec; probes: LeakProbes; wants?: boolean }) {
+function checker(o: {
+  status: TunnelStatus;
+  settings?: Partial<Settings>;
+  table?: { present: boolean; hash?: string; block?: boolean; listing?: string };
+  expected?: FirewallSpec;
+  probes: LeakProbes;
+  wants?: boolean;
+  progress?: (p: LeakCheckProgress) => void;
+}) {
   const restoreNow = vi.fn(async () => {});
   const c = new LeakChecker({
     run: new FakeRunner(),
@@ -91,6 +99,7 @@ function checker(o: { status: TunnelStatus; settings?: Partial<Settings>; table?
     now: () => 1_700_000_000_000,
     log: () => {},
     probes: o.probes,
+    ...(o.progress ? { progress: o.progress } : {}),
   });
   return { c, restoreNow };
 }
@@ -129,6 +138,25 @@ describe('the leak checker', () => {
     await c.run();
     expect(w.calls.filter((x) => x.startsWith('echo '))).toHaveLength(4);
     expect(c.exit.decorate(up).measuredExit?.state).toBe('measured');
+  });
+
+  it('tells each check as it finishes: the kill switch first, public IP before a slow IPv6 echo, then the report', async () => {
+    const w = world({ connected: true, v6Open: true });
+    let releaseV6!: () => void;
+    const v6Held = new Promise<void>((r) => (releaseV6 = r));
+    const probes: LeakProbes = { ...w.probes, echo: async (url, family, ms) => (url.includes('[') ? v6Held.then(() => w.probes.echo(url, family, ms)) : w.probes.echo(url, family, ms)) };
+    const seen: LeakCheckProgress[] = [];
+    const { c } = checker({ status: CONNECTED, settings: { killSwitch: true }, table: { present: true, hash: specHash(SPEC), listing }, expected: SPEC, probes, progress: (p) => seen.push(structuredClone(p)) });
+    const run = c.run();
+    await vi.waitFor(() => expect(seen.at(-1)?.done.map((r) => r.id)).toEqual(['public-ip', 'kill-switch']));
+    expect(seen[0]).toEqual({ checkedAt: 1_700_000_000_000, running: ['public-ip', 'dns', 'ipv6', 'kill-switch'], done: [] });
+    expect(seen[1]).toMatchObject({ running: ['public-ip', 'dns', 'ipv6'], done: [{ id: 'kill-switch', verdict: 'pass' }] });
+    expect(seen.at(-1)!.running).toEqual(['dns', 'ipv6']); // DNS counts what the IPv6 echo saw too
+    releaseV6();
+    const report = await run;
+    expect(seen.at(-1)).toEqual({ checkedAt: report.checkedAt, running: [], done: report.checks });
+    // One event to begin, then one per result.
+    expect(seen.map((p) => p.done.length)).toEqual([0, 1, 2, 3, 4]);
   });
 
   it('a resolver routed around the tunnel without the kill switch: DNS fails (route and active test)', async () => {

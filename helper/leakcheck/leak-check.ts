@@ -8,7 +8,7 @@
 // or different from what the helper applied, it says so (fail) and then asks the watchdog to put it
 // back at once instead of at its next tick.
 import { randomBytes } from 'node:crypto';
-import type { LeakCheckResult, LeakReport, Settings, TunnelStatus } from '../ipc/schema.js';
+import type { LeakCheckId, LeakCheckProgress, LeakCheckResult, LeakReport, Settings, TunnelStatus } from '../ipc/schema.js';
 import { DEFAULT_ECHO_URL6, DEFAULT_ECHO_URLS } from '../ipc/schema.js';
 import type { CommandRunner } from '../platform/exec.js';
 import type { FirewallSpec, TableState } from '../platform/firewall/firewall.js';
@@ -67,6 +67,8 @@ export interface LeakCheckDeps {
   log(line: string): void;
   /** The measured exit changed (push a status). */
   exitChanged?(): void;
+  /** A check of the run under way finished (pushed to subscribers as it happens). */
+  progress?(p: LeakCheckProgress): void;
   probes?: Partial<LeakProbes>;
 }
 
@@ -103,6 +105,21 @@ export function uniqueTestName(zone: string, random: () => string = () => random
 }
 
 const isV6 = (a: string) => a.includes(':');
+
+/** The helper's checks, in the report's order. */
+export const HELPER_CHECKS: readonly LeakCheckId[] = ['public-ip', 'dns', 'ipv6', 'kill-switch'];
+
+/** Tells `tell` the run has begun, then each result as it is passed in (and hands the result back). */
+export function progressReporter(checkedAt: number, tell: ((p: LeakCheckProgress) => void) | undefined): (r: LeakCheckResult) => LeakCheckResult {
+  const done = new Map<LeakCheckId, LeakCheckResult>();
+  const send = () => tell?.({ checkedAt, running: HELPER_CHECKS.filter((id) => !done.has(id)), done: HELPER_CHECKS.flatMap((id) => done.get(id) ?? []) });
+  send();
+  return (r) => {
+    done.set(r.id, r);
+    send();
+    return r;
+  };
+}
 const errText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 export class LeakChecker {
@@ -213,66 +230,79 @@ export class LeakChecker {
     const ipv6Refused = expectedGuard && !expected.tunnelsIpv6 && !('error' in table) && table.present && table.hash === expectedHash;
     const facts: StateFacts = { state: status.state, wantsConnection, killSwitchHolds: holds, ...(tunnelInterface ? { tunnelInterface } : {}) };
 
-    const targets = echoTargets(settings);
-    const v6Target = ipv6RouteTarget(targets.v6);
-    const echo = this.echoEach(settings);
-    const [echo4, echo6, own, route6, resolvers] = await Promise.all([
-      echo.v4,
-      echo.v6,
-      this.p.ownAddresses().catch(() => [] as string[]),
-      this.p.routeGet(v6Target),
-      this.resolverFacts(),
-    ]);
-    // Seen through this connection: its measured exit, as of now.
-    this.exit.observe(status, checkedAt, echo4, echo6);
-    const active = settings.dnsLeakTest ? await this.activeDns(settings.dnsLeakTest, resolvers.list) : undefined;
+    // Each check is told as soon as what it rests on is in (the kill switch's table came first).
+    const finished = progressReporter(checkedAt, d.progress);
+    const ks = finished(
+      killSwitchCheck({
+        state: status.state,
+        wantsConnection,
+        setting: settings.killSwitch,
+        onBoot: settings.killSwitchOnBoot,
+        ...(expectedHash ? { expectedHash, expectedIsBoot: d.expectedIsBoot(), ...(expectedGuard ? { expectedGuard } : {}) } : {}),
+        table,
+        ...(this.lastRestore ? { lastRestore: this.lastRestore } : {}),
+        now: d.now(),
+      }),
+    );
 
-    const seen4 = echo4.flatMap((e) => (e.address ? [e.address] : []));
-    const seen6 = echo6.flatMap((e) => (e.address ? [e.address] : []));
+    const targets = echoTargets(settings);
+    const echo = this.echoEach(settings);
+    const ownP = this.p.ownAddresses().catch(() => [] as string[]);
+    const route6P = this.p.routeGet(ipv6RouteTarget(targets.v6));
+    const resolversP = this.resolverFacts();
+    const activeP = settings.dnsLeakTest ? resolversP.then((r) => this.activeDns(settings.dnsLeakTest!, r.list)) : Promise.resolve(undefined);
+    // Seen through this connection: its measured exit, as of now.
+    void Promise.all([echo.v4, echo.v6]).then(([v4, v6]) => this.exit.observe(status, checkedAt, v4, v6));
+
     const exitIp = wantsConnection ? status.server?.exitIp : undefined;
+    const seenIn = (echoes: readonly EchoOutcome[]) => echoes.flatMap((e) => (e.address ? [e.address] : []));
     const preVpn4 = this.preVpn.v4;
     const preVpn6 = this.preVpn.v6;
-    const ownAll = [...own, ...(preVpn4 ? [preVpn4.address] : []), ...(preVpn6 ? [preVpn6.address] : [])];
-    // What is the tunnel's: the exit, and (connected) what the echo services see, unless that is yours.
-    const seenViaTunnel = status.state === 'connected' ? [...seen4, ...seen6].filter((a) => !ownAll.includes(a)) : [];
-    const tunnelAddresses = [...(exitIp ? [exitIp] : []), ...seenViaTunnel, ...(wantsConnection ? status.dns : [])];
+    const ownAll = (own: string[]) => [...own, ...(preVpn4 ? [preVpn4.address] : []), ...(preVpn6 ? [preVpn6.address] : [])];
 
-    const checks: LeakCheckResult[] = [
-      publicIpCheck({
-        ...facts,
-        ...(status.server && wantsConnection ? { serverName: status.server.name } : {}),
-        ...(exitIp ? { exitIp } : {}),
-        ...(preVpn4 ? { preVpn: { address: preVpn4.address, at: preVpn4.at } } : {}),
-        own: own.filter((a) => !isV6(a)),
-        echo: echo4,
-      }),
-      dnsCheck({
-        ...facts,
-        backend: d.dns.backend,
-        resolvers: resolvers.list,
-        ...(resolvers.error ? { resolversError: resolvers.error } : {}),
-        ...(active && settings.dnsLeakTest ? { active: { zone: settings.dnsLeakTest.zone, apiUrl: settings.dnsLeakTest.apiUrl, queries: active } } : {}),
-        tunnelAddresses,
-        ownAddresses: ownAll,
-      }),
-      ipv6Check({
-        ...facts,
-        route: route6,
-        ...(echo6[0] ? { echo6: echo6[0] } : {}),
-        own6: [...own.filter(isV6), ...(preVpn6 ? [preVpn6.address] : [])],
-        ...(ipv6Refused ? { ipv6Refused } : {}),
-      }),
-    ];
-    const ks = killSwitchCheck({
-      state: status.state,
-      wantsConnection,
-      setting: settings.killSwitch,
-      onBoot: settings.killSwitchOnBoot,
-      ...(expectedHash ? { expectedHash, expectedIsBoot: d.expectedIsBoot(), ...(expectedGuard ? { expectedGuard } : {}) } : {}),
-      table,
-      ...(this.lastRestore ? { lastRestore: this.lastRestore } : {}),
-      now: d.now(),
+    const publicIp = Promise.all([echo.v4, ownP]).then(([echo4, own]) =>
+      finished(
+        publicIpCheck({
+          ...facts,
+          ...(status.server && wantsConnection ? { serverName: status.server.name } : {}),
+          ...(exitIp ? { exitIp } : {}),
+          ...(preVpn4 ? { preVpn: { address: preVpn4.address, at: preVpn4.at } } : {}),
+          own: own.filter((a) => !isV6(a)),
+          echo: echo4,
+        }),
+      ),
+    );
+    const dns = Promise.all([echo.v4, echo.v6, ownP, resolversP, activeP]).then(([echo4, echo6, own, resolvers, active]) => {
+      // What is the tunnel's: the exit, and (connected) what the echo services see, unless that is yours.
+      const seenViaTunnel = status.state === 'connected' ? [...seenIn(echo4), ...seenIn(echo6)].filter((a) => !ownAll(own).includes(a)) : [];
+      const tunnelAddresses = [...(exitIp ? [exitIp] : []), ...seenViaTunnel, ...(wantsConnection ? status.dns : [])];
+      return finished(
+        dnsCheck({
+          ...facts,
+          backend: d.dns.backend,
+          resolvers: resolvers.list,
+          ...(resolvers.error ? { resolversError: resolvers.error } : {}),
+          ...(active && settings.dnsLeakTest ? { active: { zone: settings.dnsLeakTest.zone, apiUrl: settings.dnsLeakTest.apiUrl, queries: active } } : {}),
+          tunnelAddresses,
+          ownAddresses: ownAll(own),
+        }),
+      );
     });
+    const ipv6 = Promise.all([echo.v6, ownP, route6P]).then(([echo6, own, route6]) =>
+      finished(
+        ipv6Check({
+          ...facts,
+          route: route6,
+          ...(echo6[0] ? { echo6: echo6[0] } : {}),
+          own6: [...own.filter(isV6), ...(preVpn6 ? [preVpn6.address] : [])],
+          ...(ipv6Refused ? { ipv6Refused } : {}),
+        }),
+      ),
+    );
+    const [echo4, echo6, own, ...results] = await Promise.all([echo.v4, echo.v6, ownP, publicIp, dns, ipv6]);
+    const seen4 = seenIn(echo4);
+    const seen6 = seenIn(echo6);
+    const checks: LeakCheckResult[] = [...results, ks];
     if (ks.verdict === 'fail' && expected) {
       // Reported as found; then the table goes back now rather than at the watchdog's next tick.
       try {
@@ -282,7 +312,6 @@ export class LeakChecker {
         ks.evidence.push({ label: 'After this check', text: `putting the table back failed: ${errText(e)}` });
       }
     }
-    checks.push(ks);
 
     // Seen while disconnected with nothing blocked: that is the address without the VPN.
     this.preVpn.remember(firstAnswer(echo4), firstAnswer(echo6));
