@@ -3,7 +3,7 @@
 // errors they returned). Nothing here guesses the helper's state: a call in flight shows as busy,
 // and the shown state changes only when the helper reports it (in an event or a call's result).
 import { createStore, type StoreApi } from 'zustand/vanilla';
-import { toUmbraError, type HelperEvent, type HostInfo, type LeakCheckResult, type LeakReport, type Params, type Result, type ServerInfo, type Settings, type TunnelState, type TunnelStatus, type UmbraApi, type UmbraError } from '../api.js';
+import { toUmbraError, type HelperEvent, type HostInfo, type LeakCheckProgress, type LeakCheckResult, type LeakReport, type Params, type Result, type ServerInfo, type Settings, type TunnelState, type TunnelStatus, type UmbraApi, type UmbraError } from '../api.js';
 import { gatherCandidates, webrtcCheck, webrtcElsewhere, type CandidateGatherer, type GatherResult } from '../features/leak-check/webrtc.js';
 
 export type HelperPhase = 'starting' | 'ready' | 'unreachable';
@@ -26,6 +26,8 @@ export interface LeakCheckState {
   error?: UmbraError;
   /** What started the last run: the button, or the status turning connected. */
   trigger: 'user' | 'connect' | null;
+  /** While a run is under way: the helper's checks still running and its results so far, as it tells them (null until it does). */
+  progress: Pick<LeakCheckProgress, 'running' | 'done'> | null;
 }
 
 /** How long the page gathers WebRTC candidates. */
@@ -153,7 +155,7 @@ export function createUmbraStore(api: UmbraApi, options: StoreOptions = {}): Umb
       if (leakRun) return leakRun;
       const stun = get().settings?.stunServers ?? [];
       const stateNow = get().status?.state ?? 'disconnected';
-      set((s) => ({ leakCheck: { ...s.leakCheck, running: true, trigger } }));
+      set((s) => ({ leakCheck: { ...s.leakCheck, running: true, trigger, progress: null } }));
       const run = async () => {
         // A window outside the helper's network would judge another network's candidates: it does not gather.
         const elsewhere = get().host?.elsewhere === true;
@@ -170,6 +172,7 @@ export function createUmbraStore(api: UmbraApi, options: StoreOptions = {}): Umb
             checkedAt: report?.checkedAt ?? Date.now(),
             state,
             trigger,
+            progress: null,
             ...(helper.status === 'rejected' ? { error: toUmbraError(helper.reason) } : {}),
           },
         });
@@ -193,6 +196,10 @@ export function createUmbraStore(api: UmbraApi, options: StoreOptions = {}): Umb
         case 'servers':
           serversSeq++;
           set((s) => ({ servers: event.servers, selectedId: s.selectedId && event.servers.some((x) => x.id === s.selectedId) ? s.selectedId : null }));
+          break;
+        case 'leakCheck':
+          // The run this page waits for (the helper joins a run under way, so it is that one).
+          if (leakRun) set((s) => ({ leakCheck: { ...s.leakCheck, progress: { running: event.progress.running, done: event.progress.done } } }));
           break;
       }
     }
@@ -243,7 +250,7 @@ export function createUmbraStore(api: UmbraApi, options: StoreOptions = {}): Umb
       favourites: readFavourites(storage),
       busy: idle(),
       errors: {},
-      leakCheck: { running: false, results: null, report: null, checkedAt: null, state: null, trigger: null },
+      leakCheck: { running: false, results: null, report: null, checkedAt: null, state: null, trigger: null, progress: null },
       catalogTrust: null,
 
       runLeakCheck: (trigger = 'user') => runLeakCheck(trigger),

@@ -1,10 +1,12 @@
 // The leak-check panel: every check (the helper's public IP, DNS, IPv6 and kill switch, and the
 // page's own WebRTC check) with its verdict as an icon with a text alternative and a word (never
 // colour alone), the finding in one line, and the evidence behind a disclosure button. It runs on
-// "Run leak check" and by itself after each connect (the store does that).
+// "Run leak check" and by itself after each connect (the store does that); while it runs, each
+// check shows its own state — waiting, running, then its result as the helper tells it.
 import { useId, useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
-import type { LeakCheckResult, LeakVerdict, TunnelState } from '../../api.js';
+import type { LeakCheckId, LeakCheckResult, LeakVerdict, TunnelState } from '../../api.js';
+import type { LeakCheckState } from '../../store/store.js';
 import { useActions, useUmbra } from '../../store/context.js';
 import { ErrorNote } from '../../ui/ErrorNote.js';
 
@@ -77,6 +79,47 @@ function CheckItem({ result }: { result: LeakCheckResult }) {
   );
 }
 
+/** Every check, in the order the panel lists them (the helper's, then the page's own). */
+export const CHECK_TITLES: Record<LeakCheckId, string> = {
+  'public-ip': 'Public IP address',
+  dns: 'DNS',
+  ipv6: 'IPv6',
+  'kill-switch': 'Kill switch',
+  webrtc: 'WebRTC',
+};
+const HELPER_CHECKS: LeakCheckId[] = ['public-ip', 'dns', 'ipv6', 'kill-switch'];
+
+export type ProgressRow = { id: LeakCheckId; state: 'waiting' | 'running' } | { id: LeakCheckId; state: 'done'; result: LeakCheckResult };
+
+/**
+ * Each check's state while a run is under way: the helper's as it tells them (waiting until it
+ * does), WebRTC running until the helper's addresses let the page judge what it gathered.
+ */
+export function progressRows(progress: LeakCheckState['progress']): ProgressRow[] {
+  const rows = HELPER_CHECKS.map((id): ProgressRow => {
+    const result = progress?.done.find((r) => r.id === id);
+    if (result) return { id, state: 'done', result };
+    return { id, state: progress?.running.includes(id) ? 'running' : 'waiting' };
+  });
+  return [...rows, { id: 'webrtc', state: 'running' }];
+}
+
+const PROGRESS_WORDS = { waiting: 'Waiting', running: 'Running…' } as const;
+
+function PendingItem({ id, state }: { id: LeakCheckId; state: 'waiting' | 'running' }) {
+  return (
+    <li className={`leak-item leak-${state}`} data-check={id} aria-busy={state === 'running' || undefined}>
+      <span className={state === 'running' ? 'spinner' : 'leak-waiting-dot'} aria-hidden="true" />
+      <div className="leak-body">
+        <h3 className="leak-title">
+          {CHECK_TITLES[id]}
+          <span className="verdict-word leak-progress-word">{PROGRESS_WORDS[state]}</span>
+        </h3>
+      </div>
+    </li>
+  );
+}
+
 /** "1 failed · 1 warning · 3 passed". */
 function counts(results: readonly LeakCheckResult[]): string {
   const n = (v: LeakVerdict) => results.filter((r) => r.verdict === v).length;
@@ -120,6 +163,7 @@ export function LeakCheckPanel() {
     })),
   );
   const { runLeakCheck } = useActions();
+  const rows = progressRows(lc.progress);
   const when = lc.checkedAt !== null ? new Date(lc.checkedAt).toLocaleTimeString() : null;
 
   return (
@@ -137,13 +181,18 @@ export function LeakCheckPanel() {
       </p>
       <div role="status" aria-live="polite" className="leak-status">
         {lc.running
-          ? 'Checking…'
+          ? `Checking… ${rows.filter((r) => r.state === 'done').length} of ${rows.length} done`
           : lc.results
             ? `${headline(lc.results, { state: lc.state, serverId: lc.report?.serverId }, { state: nowState, serverId: nowServer })}.`
             : 'No leak check has run yet.'}
       </div>
       <ErrorNote error={lc.error} title="The helper could not run its checks" />
-      {lc.results && (
+      {lc.running && (
+        <ul className="leak-results" aria-label="Leak check progress">
+          {rows.map((r) => (r.state === 'done' ? <CheckItem key={r.id} result={r.result} /> : <PendingItem key={r.id} id={r.id} state={r.state} />))}
+        </ul>
+      )}
+      {!lc.running && lc.results && (
         <>
           {when && lc.state && (
             <p className="muted leak-when">

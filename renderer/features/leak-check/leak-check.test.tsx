@@ -56,7 +56,7 @@ describe('the leak-check panel', () => {
     fireEvent.click(runButton());
     expect(runButton().hasAttribute('disabled')).toBe(true);
     expect(runButton().getAttribute('aria-busy')).toBe('true');
-    expect(screen.getByRole('status').textContent).toBe('Checking…');
+    expect(screen.getByRole('status').textContent).toBe('Checking… 0 of 5 done');
     expect(gather).toHaveBeenCalledWith(['stun:203.0.113.250:3478'], 5000);
     await act(async () => m.take('leakCheck').resolve(REPORT));
     await act(flush);
@@ -80,6 +80,47 @@ describe('the leak-check panel', () => {
     const titles = within(screen.getByRole('list', { name: 'Leak check results' })).getAllByRole('heading').map((h) => h.textContent);
     expect(titles.at(-1)).toBe('WebRTCWarning');
     expect(screen.getByText(/^Could not test: this window runs outside the network the helper protects/)).toBeTruthy();
+  });
+
+  it('while it runs, each check shows its own state: waiting, running, then its result as the helper tells it', async () => {
+    const { m } = await renderPanel(mockApi({ status: status({ state: 'connected', server: SERVERS[0] }) }));
+    fireEvent.click(runButton());
+    const rows = () =>
+      within(screen.getByRole('list', { name: 'Leak check progress' }))
+        .getAllByRole('heading')
+        .map((h) => h.textContent);
+    // Before the helper has said anything: its checks wait; the page's WebRTC gathering runs.
+    expect(rows()).toEqual(['Public IP addressWaiting', 'DNSWaiting', 'IPv6Waiting', 'Kill switchWaiting', 'WebRTCRunning…']);
+    expect(screen.queryByRole('list', { name: 'Leak check results' })).toBeNull();
+
+    const [ip, dns, v6, ks] = REPORT.checks as [LeakCheckResult, LeakCheckResult, LeakCheckResult, LeakCheckResult];
+    const progress = (done: LeakCheckResult[]) =>
+      act(() => m.emit({ type: 'leakCheck', progress: { checkedAt: REPORT.checkedAt, running: ['public-ip', 'dns', 'ipv6', 'kill-switch'].filter((id) => !done.some((r) => r.id === id)) as LeakCheckResult['id'][], done } }));
+    progress([]);
+    expect(rows()).toEqual(['Public IP addressRunning…', 'DNSRunning…', 'IPv6Running…', 'Kill switchRunning…', 'WebRTCRunning…']);
+    progress([ks]);
+    expect(rows()).toEqual(['Public IP addressRunning…', 'DNSRunning…', 'IPv6Running…', 'Kill switchWarning', 'WebRTCRunning…']);
+    expect(screen.getByRole('status').textContent).toBe('Checking… 1 of 5 done');
+    progress([ip, v6, ks]);
+    expect(rows()).toEqual(['Public IP addressPass', 'DNSRunning…', 'IPv6Pass', 'Kill switchWarning', 'WebRTCRunning…']);
+    // A finished row is the full result: its finding and evidence, while the others still run.
+    expect(within(item('Public IP address')).getByText(ip.finding)).toBeTruthy();
+    expect(within(item('DNS')).queryByRole('img')).toBeNull();
+    expect(item('DNS').getAttribute('aria-busy')).toBe('true');
+    progress([ip, dns, v6, ks]);
+    expect(screen.getByRole('status').textContent).toBe('Checking… 4 of 5 done');
+
+    await act(async () => m.take('leakCheck').resolve(REPORT));
+    await act(flush);
+    expect(screen.queryByRole('list', { name: 'Leak check progress' })).toBeNull();
+    expect(within(screen.getByRole('list', { name: 'Leak check results' })).getAllByRole('heading').map((h) => h.textContent)).toEqual(['Public IP addressPass', 'DNSFail', 'IPv6Pass', 'Kill switchWarning', 'WebRTCPass']);
+  });
+
+  it('progress of a run this page did not start is not shown', async () => {
+    const { m, store } = await renderPanel();
+    act(() => m.emit({ type: 'leakCheck', progress: { checkedAt: 1, running: [], done: REPORT.checks } }));
+    expect(store.getState().leakCheck.progress).toBeNull();
+    expect(screen.queryByRole('list', { name: 'Leak check progress' })).toBeNull();
   });
 
   it('good news only for the connection it was taken on: stale after a disconnect, never "nothing escapes" when not connected', async () => {
@@ -141,7 +182,7 @@ describe('the leak-check panel', () => {
     expect(m.pending.some((p) => p.method === 'leakCheck')).toBe(false);
     act(() => m.emit({ type: 'status', status: status({ state: 'connected', server: SERVERS[0], connectedSince: 1 }) }));
     expect(m.pending.filter((p) => p.method === 'leakCheck')).toHaveLength(1);
-    expect(screen.getByRole('status').textContent).toBe('Checking…');
+    expect(screen.getByRole('status').textContent).toBe('Checking… 0 of 5 done');
     // More status while connected (traffic counters) does not start another.
     act(() => m.emit({ type: 'status', status: status({ state: 'connected', server: SERVERS[0], connectedSince: 1, rxBytes: 5 }) }));
     await act(async () => m.take('leakCheck').resolve(REPORT));
