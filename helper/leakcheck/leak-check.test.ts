@@ -179,12 +179,16 @@ describe('the leak checker', () => {
 
   it('the table missing: fail as found, then the watchdog is asked to restore it', async () => {
     const w = world({ connected: true });
-    const { c, restoreNow } = checker({ status: CONNECTED, settings: { killSwitch: true }, table: { present: false }, expected: SPEC, probes: w.probes });
+    const told: LeakCheckProgress[] = [];
+    const { c, restoreNow } = checker({ status: CONNECTED, settings: { killSwitch: true }, table: { present: false }, expected: SPEC, probes: w.probes, progress: (p) => told.push(structuredClone(p)) });
     const r = await c.run();
     const ks = r.checks.find((x) => x.id === 'kill-switch')!;
     expect(ks.verdict).toBe('fail');
     expect(restoreNow).toHaveBeenCalledOnce();
     expect(ks.evidence.at(-1)).toEqual({ label: 'After this check', text: 'the helper put the kill switch’s table back' });
+    // Told last, once the repair is done, with how it went.
+    expect(told.at(-1)).toEqual({ checkedAt: r.checkedAt, running: [], done: r.checks });
+    expect(told.at(-2)?.running).toEqual(['kill-switch']);
     // Without the kill switch's rules, the resolvers and IPv6 count as they are routed.
     expect(verdicts(r).ipv6).toBe('fail');
     // The watchdog said it restored the table: the next check warns about it.

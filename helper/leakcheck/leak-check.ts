@@ -232,18 +232,19 @@ export class LeakChecker {
 
     // Each check is told as soon as what it rests on is in (the kill switch's table came first).
     const finished = progressReporter(checkedAt, d.progress);
-    const ks = finished(
-      killSwitchCheck({
-        state: status.state,
-        wantsConnection,
-        setting: settings.killSwitch,
-        onBoot: settings.killSwitchOnBoot,
-        ...(expectedHash ? { expectedHash, expectedIsBoot: d.expectedIsBoot(), ...(expectedGuard ? { expectedGuard } : {}) } : {}),
-        table,
-        ...(this.lastRestore ? { lastRestore: this.lastRestore } : {}),
-        now: d.now(),
-      }),
-    );
+    const ks = killSwitchCheck({
+      state: status.state,
+      wantsConnection,
+      setting: settings.killSwitch,
+      onBoot: settings.killSwitchOnBoot,
+      ...(expectedHash ? { expectedHash, expectedIsBoot: d.expectedIsBoot(), ...(expectedGuard ? { expectedGuard } : {}) } : {}),
+      table,
+      ...(this.lastRestore ? { lastRestore: this.lastRestore } : {}),
+      now: d.now(),
+    });
+    // A table to put back is told once that is done (its evidence says how it went).
+    const repair = ks.verdict === 'fail' && expected !== undefined;
+    if (!repair) finished(ks);
 
     const targets = echoTargets(settings);
     const echo = this.echoEach(settings);
@@ -303,7 +304,7 @@ export class LeakChecker {
     const seen4 = seenIn(echo4);
     const seen6 = seenIn(echo6);
     const checks: LeakCheckResult[] = [...results, ks];
-    if (ks.verdict === 'fail' && expected) {
+    if (repair) {
       // Reported as found; then the table goes back now rather than at the watchdog's next tick.
       try {
         await d.restoreNow();
@@ -311,6 +312,7 @@ export class LeakChecker {
       } catch (e) {
         ks.evidence.push({ label: 'After this check', text: `putting the table back failed: ${errText(e)}` });
       }
+      finished(ks);
     }
 
     // Seen while disconnected with nothing blocked: that is the address without the VPN.
