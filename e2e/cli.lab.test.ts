@@ -58,6 +58,9 @@ describe.skipIf(why !== '')(`umbra against the helper in the lab${why ? ` — sk
   it('leak-check names the server, shows verdicts only, the ruleset with --verbose', () => {
     const r = umbra('leak-check');
     expect(r.out.split('\n')[0]).toBe('Leak check while connected to lab 0 (lab-0):');
+    // Printed as the helper finished them: each of its four checks once.
+    const verdicts = r.out.split('\n').filter((l) => /^(✔ PASS|! WARN|✘ FAIL) {2}/.test(l)).map((l) => l.replace(/^\S+ \S+ {2}([^:]+):.*$/, '$1'));
+    expect(verdicts.sort()).toEqual(['DNS', 'IPv6', 'Kill switch', 'Public IP address']);
     expect(r.out).not.toContain('table inet umbra');
     expect(umbra('leak-check', '--verbose').out).toContain('table inet umbra');
   });

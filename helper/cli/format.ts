@@ -1,7 +1,7 @@
 // What `umbra` prints, as pure functions of the helper's answers (and the time, for durations).
 import { IpcError } from '../ipc/client.js';
 import { floodText, HOLD_TEXT, noReplyText, WANTS_TUNNEL } from '../ipc/tunnel-words.js';
-import { ErrorCode, RpcError, type BlockHold, type ImportNote, type CatalogTrust, type LeakReport, type LeakVerdict, type MeasuredExit, type ServerInfo, type Settings, type TunnelStatus } from '../ipc/schema.js';
+import { ErrorCode, RpcError, type BlockHold, type ImportNote, type CatalogTrust, type LeakCheckResult, type LeakReport, type LeakVerdict, type MeasuredExit, type ServerInfo, type Settings, type TunnelStatus } from '../ipc/schema.js';
 
 export const EXIT_OK = 0;
 /** The helper answered with an error, or the operation did not reach its goal. */
@@ -268,36 +268,42 @@ function serverWithPlace(id: string, servers: readonly ServerInfo[]): string {
   return where ? `${serverLabel(server)}, ${where}` : serverLabel(server);
 }
 
+/** "Leak check while connected to Stockholm (se-sto), Stockholm, Sweden:". */
+export function formatLeakHeader(r: Pick<LeakReport, 'state' | 'serverId'>, servers: readonly ServerInfo[] = []): string {
+  return `Leak check while ${STATE_WORDS[r.state]}${r.serverId ? ` to ${serverWithPlace(r.serverId, servers)}` : ''}:`;
+}
+
+/** One check's verdict and finding; `evidence`: what it saw, indented under it. */
+export function formatCheck(c: LeakCheckResult, evidence = false): string[] {
+  const lines = [`${VERDICT_TAGS[c.verdict]}  ${c.title}: ${c.finding}`];
+  if (!evidence) return lines;
+  const pad = ' '.repeat(VERDICT_TAGS.pass.length + 2);
+  for (const e of c.evidence) {
+    const [first = '', ...rest] = e.text.split('\n');
+    lines.push(`${pad}${e.label}: ${first}`);
+    for (const more of rest) lines.push(`${pad}  ${more}`);
+  }
+  return lines;
+}
+
+/** The tally under the checks: never "nothing escapes" unless connected and every check passed. */
+export function formatLeakTally(r: Pick<LeakReport, 'state' | 'checks'>): string {
+  const count = (v: LeakVerdict) => r.checks.filter((c) => c.verdict === v).length;
+  const fails = count('fail');
+  const warns = count('warn');
+  if (fails > 0) return `${fails} check${fails === 1 ? '' : 's'} failed: something escapes the tunnel or the kill switch is not as set.`;
+  // No working tunnel carried this traffic: never "nothing escapes".
+  if (r.state !== 'connected') return `Not connected when checked (${r.state}): these results do not show a working tunnel; connect and check again.`;
+  if (warns > 0) return `Nothing was seen escaping; ${warns} check${warns === 1 ? '' : 's'} could not prove it (see WARN).`;
+  return 'All checks passed: nothing escapes the tunnel.';
+}
+
 /**
  * `umbra leak-check`: each check's verdict and finding, then a tally; `evidence`: what each check
  * saw (raw rules and routes) indented under it. `servers` name the server the check ran on.
  */
 export function formatLeakReport(r: LeakReport, opts: { evidence?: boolean; servers?: readonly ServerInfo[] } = {}): string[] {
-  const lines = [`Leak check while ${STATE_WORDS[r.state]}${r.serverId ? ` to ${serverWithPlace(r.serverId, opts.servers ?? [])}` : ''}:`];
-  const pad = ' '.repeat(VERDICT_TAGS.pass.length + 2);
-  for (const c of r.checks) {
-    lines.push(`${VERDICT_TAGS[c.verdict]}  ${c.title}: ${c.finding}`);
-    if (!opts.evidence) continue;
-    for (const e of c.evidence) {
-      const [first = '', ...rest] = e.text.split('\n');
-      lines.push(`${pad}${e.label}: ${first}`);
-      for (const more of rest) lines.push(`${pad}  ${more}`);
-    }
-  }
-  const count = (v: LeakVerdict) => r.checks.filter((c) => c.verdict === v).length;
-  const fails = count('fail');
-  const warns = count('warn');
-  lines.push(
-    fails > 0
-      ? `${fails} check${fails === 1 ? '' : 's'} failed: something escapes the tunnel or the kill switch is not as set.`
-      : r.state !== 'connected'
-        // No working tunnel carried this traffic: never "nothing escapes".
-        ? `Not connected when checked (${r.state}): these results do not show a working tunnel; connect and check again.`
-        : warns > 0
-          ? `Nothing was seen escaping; ${warns} check${warns === 1 ? '' : 's'} could not prove it (see WARN).`
-          : 'All checks passed: nothing escapes the tunnel.',
-  );
-  return lines;
+  return [formatLeakHeader(r, opts.servers), ...r.checks.flatMap((c) => formatCheck(c, opts.evidence)), formatLeakTally(r)];
 }
 
 /** After `umbra import`. */

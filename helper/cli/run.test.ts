@@ -5,7 +5,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_SETTINGS, ErrorCode, MAX_CATALOG_TEXT_BYTES, RpcError, type Handlers } from '../ipc/schema.js';
+import { DEFAULT_SETTINGS, ErrorCode, MAX_CATALOG_TEXT_BYTES, RpcError, type Handlers, type LeakCheckResult } from '../ipc/schema.js';
 import { startIpcServer } from '../ipc/server.js';
 import { disconnectedStatus, FAKE_KEY, FakeHelper, type FakeHelperOptions } from '../ipc/testing/fake-helper.js';
 import { packageVersion } from '../platform/fs/package-version.js';
@@ -370,6 +370,39 @@ describe('commands', () => {
     const json = await cli(['--socket', path2, '--json', 'leak-check']);
     expect(json.code).toBe(1);
     expect(JSON.parse(json.out)).toEqual(failing);
+  });
+
+  it('leak-check prints each check as the helper finishes it, then the tally', async () => {
+    const holder: { fake?: FakeHelper } = {};
+    const { fake, path } = await helper({
+      handlers: {
+        leakCheck: async () => {
+          const f = holder.fake!;
+          const report = f.leakReport();
+          const [ip, dns, v6, ks] = report.checks as [LeakCheckResult, LeakCheckResult, LeakCheckResult, LeakCheckResult];
+          const tell = (running: LeakCheckResult['id'][], done: LeakCheckResult[]) => f.emit({ type: 'leakCheck', progress: { checkedAt: report.checkedAt, running, done } });
+          // A stale run's last word first: not this run, not printed twice.
+          f.emit({ type: 'leakCheck', progress: { checkedAt: report.checkedAt - 1, running: [], done: report.checks } });
+          tell(['public-ip', 'dns', 'ipv6', 'kill-switch'], []);
+          tell(['public-ip', 'dns', 'ipv6'], [ks]);
+          tell(['dns', 'ipv6'], [ip, ks]);
+          tell(['dns'], [ip, v6, ks]);
+          tell([], [ip, dns, v6, ks]);
+          return report;
+        },
+      },
+    });
+    holder.fake = fake;
+    const r = await cli(['--socket', path, 'leak-check']);
+    expect(r.out.split('\n')).toEqual([
+      'Leak check while disconnected:',
+      '! WARN  Kill switch: Not connected: Kill switch is not protected',
+      '! WARN  Public IP address: Not connected: Public IP address is not protected',
+      '! WARN  IPv6: Not connected: IPv6 is not protected',
+      '! WARN  DNS: Not connected: DNS is not protected',
+      'Not connected when checked (disconnected): these results do not show a working tunnel; connect and check again.',
+      'The evidence behind each verdict: umbra leak-check --verbose',
+    ]);
   });
 
   it('set: the leak check’s settings', async () => {

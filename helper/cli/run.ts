@@ -2,11 +2,13 @@
 // (output, environment, files, time) comes in through `CliIo`, so tests run it in-process.
 import { IpcClient, IpcError } from '../ipc/client.js';
 import { packageVersion } from '../platform/fs/package-version.js';
-import { MAX_CATALOG_TEXT_BYTES, MAX_CONFIG_BYTES, PROTOCOL_VERSION, ServerId, type HelperEvent, type Params, type Settings, type TunnelStatus } from '../ipc/schema.js';
+import {
+  MAX_CATALOG_TEXT_BYTES, MAX_CONFIG_BYTES, PROTOCOL_VERSION, ServerId, type HelperEvent, type LeakCheckId, type LeakCheckResult, type LeakReport, type Params, type Settings, type TunnelStatus,
+} from '../ipc/schema.js';
 import { parseArgs, socketPath, UsageError, USAGE, type Command, type Invocation } from './args.js';
 import { readUserFile, UserFileError } from './read-user-file.js';
 import {
-  describeFailure, EXIT_FAILED, EXIT_OK, EXIT_USAGE, formatCatalogLoaded, formatImported, formatLeakReport, formatServers, formatSettingChange, formatSettings, formatStatus, formatStatusLine,
+  describeFailure, EXIT_FAILED, EXIT_OK, EXIT_USAGE, formatCatalogLoaded, formatCheck, formatImported, formatLeakHeader, formatLeakTally, formatServers, formatSettingChange, formatSettings, formatStatus, formatStatusLine,
 } from './format.js';
 
 export interface CliIo {
@@ -134,16 +136,8 @@ class Context {
         this.print(settings, () => [formatSettingChange(command.key, settings)]);
         return EXIT_OK;
       }
-      case 'leak-check': {
-        const client = await this.connect();
-        const report = await client.call('leakCheck');
-        const servers = this.inv.json || !report.serverId ? [] : (await client.call('listServers')).servers;
-        this.print(report, () => [
-          ...formatLeakReport(report, { evidence: this.inv.verbose, servers }),
-          ...(this.inv.verbose || report.checks.every((c) => c.evidence.length === 0) ? [] : ['The evidence behind each verdict: umbra leak-check --verbose']),
-        ]);
-        return report.checks.some((c) => c.verdict === 'fail') ? EXIT_FAILED : EXIT_OK;
-      }
+      case 'leak-check':
+        return this.leakCheck(await this.connect());
       case 'import':
         return this.importConfig(command.file, command.serverName);
       case 'load-catalog':
@@ -153,6 +147,42 @@ class Context {
       case 'disconnect':
         return this.disconnectTunnel();
     }
+  }
+
+  /** `umbra leak-check`: each check printed as the helper finishes it (--json: the report). */
+  private async leakCheck(client: IpcClient): Promise<number> {
+    const verdict = (r: LeakReport) => (r.checks.some((c) => c.verdict === 'fail') ? EXIT_FAILED : EXIT_OK);
+    if (this.inv.json) {
+      const report = await client.call('leakCheck');
+      this.print(report, () => []);
+      return verdict(report);
+    }
+    const before = await client.call('status');
+    const servers = before.server ? (await client.call('listServers')).servers : [];
+    const printed = new Set<LeakCheckId>();
+    let headed = false;
+    const show = (head: Pick<LeakReport, 'state' | 'serverId'>, c: LeakCheckResult) => {
+      if (!headed) this.io.out(formatLeakHeader(head, servers));
+      headed = true;
+      if (printed.has(c.id)) return;
+      printed.add(c.id);
+      for (const line of formatCheck(c, this.inv.verbose)) this.io.out(line);
+    };
+    // The run that begins after this subscribe is the one the helper answers with (a call joins a
+    // run under way); one already under way is printed when its report comes.
+    let run: number | undefined;
+    await client.subscribe((e) => {
+      if (e.type !== 'leakCheck') return;
+      if (e.progress.done.length === 0) run = e.progress.checkedAt;
+      if (e.progress.checkedAt !== run) return;
+      for (const c of e.progress.done) show({ state: before.state, ...(before.server ? { serverId: before.server.id } : {}) }, c);
+    });
+    const report = await client.call('leakCheck');
+    for (const c of report.checks) show(report, c);
+    if (!headed) this.io.out(formatLeakHeader(report, servers));
+    this.io.out(formatLeakTally(report));
+    if (!this.inv.verbose && report.checks.some((c) => c.evidence.length > 0)) this.io.out('The evidence behind each verdict: umbra leak-check --verbose');
+    return verdict(report);
   }
 
   /** The status, once the helper has measured the exit of a connection just made (or the wait is over). */
