@@ -81,13 +81,15 @@ describe.skipIf(why !== '')(`the measured exit against the helper in the lab${wh
     expect((await fromExit()).length).toBe(n);
   });
 
-  it('disconnected: no measured exit at all; connected again: measured anew', async () => {
+  it('disconnected: no measured exit at all; connected again (under the kill switch): measured anew', async () => {
     await c.call('disconnect');
     const down = await daemon.waitFor((s) => s.state === 'disconnected', 10_000, 'disconnected');
     expect(down.measuredExit).toBeUndefined();
     expect(umbra('status').out).not.toMatch(/Exit address/);
     const n = (await fromExit()).length;
+    await c.call('setSettings', { killSwitch: true });
     const up = await connect('lab-wrong');
+    expect(up.blocked).toBe(true);
     expect(up.measuredExit?.state).toMatch(/^(measuring|measured)$/);
     expect(statusJson().measuredExit).toMatchObject({ state: 'measured', ipv4: lab.servers[0]!.exitAddress, matchesCatalog: false });
     expect((await fromExit()).length).toBeGreaterThan(n);
