@@ -146,6 +146,25 @@ describe('ExitMeter', () => {
     expect(m.decorate(other).measuredExit?.state).toBe('measuring');
   });
 
+  it('a push that throws is logged, not left as an unhandled rejection', async () => {
+    const log: string[] = [];
+    let answer!: (o: EchoOutcome[]) => void;
+    const m = new ExitMeter({
+      measure: () => ({ v4: new Promise((r) => (answer = r)), v6: Promise.resolve([]) }),
+      now: () => 1,
+      changed: () => {
+        throw new Error('socket gone');
+      },
+      log: (l) => log.push(l),
+    });
+    const s = connected(100);
+    m.onStatus(s);
+    answer([seen('http://e/', '203.0.113.11')]);
+    await new Promise((r) => setImmediate(r));
+    expect(log).toEqual(['pushing the measured exit failed: socket gone']);
+    expect(m.decorate(s).measuredExit?.state).toBe('measured');
+  });
+
   it('an answer that arrives after its connection ended is dropped', async () => {
     const { m, changed, answer } = meter();
     const first = connected(100);

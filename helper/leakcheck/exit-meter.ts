@@ -115,6 +115,11 @@ export class ExitMeter {
     if (key !== this.key || askedAt < this.askedAt) return;
     this.askedAt = askedAt;
     this.sighting = sighting;
-    this.deps.changed();
+    // Called from a settled promise: a throw here would be an unhandled rejection, so it is logged.
+    try {
+      this.deps.changed();
+    } catch (e) {
+      this.deps.log(`pushing the measured exit failed: ${(e as Error).message}`);
+    }
   }
 }
