@@ -8,13 +8,14 @@
 // or different from what the helper applied, it says so (fail) and then asks the watchdog to put it
 // back at once instead of at its next tick.
 import { randomBytes } from 'node:crypto';
-import type { LeakCheckId, LeakCheckProgress, LeakCheckResult, LeakReport, Settings, TunnelStatus } from '../ipc/schema.js';
+import type { LeakCheckProgress, LeakCheckResult, LeakReport, Settings, TunnelStatus } from '../ipc/schema.js';
 import { DEFAULT_ECHO_URL6, DEFAULT_ECHO_URLS } from '../ipc/schema.js';
 import type { CommandRunner } from '../platform/exec.js';
 import type { FirewallSpec, TableState } from '../platform/firewall/firewall.js';
 import { specHash } from '../platform/firewall/ruleset.js';
 import { ExitMeter } from './exit-meter.js';
 import { PreVpnMemory } from './pre-vpn.js';
+import { progressReporter } from './progress.js';
 import {
   dnsQuery as realDnsQuery,
   echoAddress,
@@ -105,21 +106,6 @@ export function uniqueTestName(zone: string, random: () => string = () => random
 }
 
 const isV6 = (a: string) => a.includes(':');
-
-/** The helper's checks, in the report's order. */
-export const HELPER_CHECKS: readonly LeakCheckId[] = ['public-ip', 'dns', 'ipv6', 'kill-switch'];
-
-/** Tells `tell` the run has begun, then each result as it is passed in (and hands the result back). */
-export function progressReporter(checkedAt: number, tell: ((p: LeakCheckProgress) => void) | undefined): (r: LeakCheckResult) => LeakCheckResult {
-  const done = new Map<LeakCheckId, LeakCheckResult>();
-  const send = () => tell?.({ checkedAt, running: HELPER_CHECKS.filter((id) => !done.has(id)), done: HELPER_CHECKS.flatMap((id) => done.get(id) ?? []) });
-  send();
-  return (r) => {
-    done.set(r.id, r);
-    send();
-    return r;
-  };
-}
 const errText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 export class LeakChecker {
