@@ -73,6 +73,9 @@ export function toUmbraError(reason: unknown): UmbraError {
   return { code: 'error', message: 'something went wrong, and the helper gave no reason' };
 }
 
+/** Longest config text the helper imports (mirrors MAX_CONFIG_BYTES in the schema, whose values are not bundled). */
+export const MAX_CONFIG_BYTES = 64 * 1024;
+
 /** The helper's own error codes the UI cares about (mirrors ErrorCode in the schema). */
 export const HelperErrorCode = {
   InvalidParams: -32602,

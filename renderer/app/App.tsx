@@ -3,6 +3,7 @@
 import { useEffect, useState } from 'react';
 import { ConnectionPanel } from '../features/connection/ConnectionPanel.js';
 import { HelperDown } from '../features/helper-down/HelperDown.js';
+import { DropZone } from '../features/import/DropZone.js';
 import { LeakCheckPanel } from '../features/leak-check/LeakCheckPanel.js';
 import { ServerList } from '../features/server-picker/ServerList.js';
 import { WorldMap } from '../features/server-picker/map/WorldMap.js';
@@ -28,6 +29,7 @@ export function App({ launchAtLoginOffered = false }: { launchAtLoginOffered?: b
 
   return (
     <div className="app">
+      <DropZone />
       <header className="app-header">
         <h1 className="brand">
           <span className="brand-mark" aria-hidden="true" />

@@ -58,12 +58,20 @@ export interface UmbraState {
   busy: Busy;
   errors: Partial<Record<ErrorScope, UmbraError>>;
   leakCheck: LeakCheckState;
+  /** The last config imported here and the lines the helper left out of it; null before one, and while the next is under way or after it failed. */
+  imported: Result<'importConfig'> | null;
   /** What the helper said of the last catalog loaded here: signed by a pinned key, or not (null: none loaded, or an older helper). */
   catalogTrust: CatalogTrust | null;
 }
 
 /** Whether a loaded catalog was signed, and by which key's fingerprint. */
 export type CatalogTrust = NonNullable<Result<'loadCatalog'>['trust']>;
+
+/** A config's text and the name to give its server (e.g. the file's name). */
+export interface ImportSource {
+  text: string;
+  name?: string;
+}
 
 /** The provider's signing key the person pinned, or their explicit consent to an unsigned catalog from a URL. */
 export interface CatalogOptions {
@@ -84,6 +92,11 @@ export interface UmbraActions {
   setDnsServers(servers: string[] | null): Promise<UmbraError | undefined>;
   /** Resolves with the imported server and the lines the helper left out, or undefined (the error is in `errors.import`). */
   importConfig(text: string, name?: string): Promise<Result<'importConfig'> | undefined>;
+  /**
+   * The same, for a config the page must first read (a dropped or chosen file, a QR code image):
+   * `read` runs while the import shows busy; its rejection is the import's error (no call is made).
+   */
+  importFrom(read: () => Promise<ImportSource>): Promise<Result<'importConfig'> | undefined>;
   /**
    * An http(s) URL (typed), or the text of a catalog file the person chose (read by the page: the
    * helper never opens a path); resolves with the number of servers, or undefined on error.
@@ -135,6 +148,27 @@ export function createUmbraStore(api: UmbraApi, options: StoreOptions = {}): Umb
       if (get().errors[scope]) set((s) => ({ errors: { ...s.errors, [scope]: undefined } }));
     };
     const busy = (patch: Partial<Busy>) => set((s) => ({ busy: { ...s.busy, ...patch } }));
+
+    /** Imports a config given as text, or read first (a file, a QR code) while the import shows busy. */
+    async function runImport(source: ImportSource | (() => Promise<ImportSource>)): Promise<Result<'importConfig'> | undefined> {
+      if (get().busy.import) return undefined;
+      clear('import');
+      set({ imported: null });
+      busy({ import: true });
+      try {
+        // A text is sent at once (no await before the call); a reader first reads.
+        const { text, name } = typeof source === 'function' ? await source() : source;
+        const result = await api.call('importConfig', name ? { text, name: name.slice(0, 100) } : { text });
+        const done = { server: result.server, notes: result.notes ?? [] };
+        set((s) => ({ imported: done, selectedId: s.servers.some((x) => x.id === done.server.id) ? done.server.id : s.selectedId }));
+        return done;
+      } catch (e) {
+        fail('import', e);
+        return undefined;
+      } finally {
+        busy({ import: false });
+      }
+    }
 
     function applyStatus(status: TunnelStatus): void {
       statusSeq++;
@@ -250,6 +284,7 @@ export function createUmbraStore(api: UmbraApi, options: StoreOptions = {}): Umb
       favourites: readFavourites(storage),
       busy: idle(),
       errors: {},
+      imported: null,
       leakCheck: { running: false, results: null, report: null, checkedAt: null, state: null, trigger: null, progress: null },
       catalogTrust: null,
 
@@ -349,22 +384,8 @@ export function createUmbraStore(api: UmbraApi, options: StoreOptions = {}): Umb
         }
       },
 
-      async importConfig(text, name) {
-        if (get().busy.import) return undefined;
-        clear('import');
-        busy({ import: true });
-        try {
-          const result = await api.call('importConfig', name ? { text, name: name.slice(0, 100) } : { text });
-          const { server } = result;
-          set((s) => ({ selectedId: s.servers.some((x) => x.id === server.id) ? server.id : s.selectedId }));
-          return { server, notes: result.notes ?? [] };
-        } catch (e) {
-          fail('import', e);
-          return undefined;
-        } finally {
-          busy({ import: false });
-        }
-      },
+      importConfig: (text, name) => runImport({ text, name }),
+      importFrom: (read) => runImport(read),
 
       async loadCatalog(source, opts = {}) {
         if (get().busy.catalog) return undefined;

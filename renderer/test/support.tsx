@@ -9,6 +9,17 @@ import { createUmbraStore, type UmbraStore } from '../store/store.js';
 
 export const KEY = `${'A'.repeat(43)}=`;
 
+/** A wg-quick config as a provider hands it out. */
+export const CONF = `[Interface]
+PrivateKey = ${'B'.repeat(43)}=
+Address = 100.64.0.2/32
+
+[Peer]
+PublicKey = ${'C'.repeat(43)}=
+Endpoint = 198.51.100.7:51820
+AllowedIPs = 0.0.0.0/0
+`;
+
 export function server(id: string, city: string | undefined, country: string | undefined, lat?: number, lon?: number, extra: Partial<ServerInfo> = {}): ServerInfo {
   return {
     id,

@@ -6,6 +6,7 @@ import type { ServerInfo, TunnelState } from '../../api.js';
 import { placeLabel } from '../../lib/format.js';
 import { useActions, useUmbra } from '../../store/context.js';
 import { activeServer } from '../../store/selectors.js';
+import { FirstRun } from '../import/FirstRun.js';
 import { groupByCountry, matches } from './locations.js';
 
 interface RowProps {
@@ -117,7 +118,7 @@ export function ServerList() {
         />
       </div>
       <div className="server-list-body" ref={bodyRef}>
-        {servers.length === 0 && <p className="muted empty">No servers yet. Import your provider’s WireGuard config or load a catalog in Settings.</p>}
+        {servers.length === 0 && <FirstRun />}
         {servers.length > 0 && filtered.length === 0 && <p className="muted empty">No server matches “{deferred}”.</p>}
         {favs.length > 0 && (
           <div className="group favourites" role="group" aria-label="Favourites">

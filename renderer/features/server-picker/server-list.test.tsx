@@ -90,7 +90,8 @@ describe('the server list', () => {
 
   it('says what to do when there are no servers', async () => {
     await renderList(mockApi({ servers: [] }));
-    expect(screen.getByText(/Import your provider’s WireGuard config or load a catalog in Settings/)).toBeTruthy();
+    expect(screen.getByRole('heading', { name: 'Add your first server' })).toBeTruthy();
+    expect(screen.getByLabelText('Import a .conf file or QR code image')).toBeTruthy();
   });
 
   it('sorts cities and servers naturally', () => {

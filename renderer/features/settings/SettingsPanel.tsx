@@ -5,9 +5,11 @@ import { useId, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { useActions, useUmbra } from '../../store/context.js';
 import type { SwitchSetting } from '../../store/store.js';
-import type { Result } from '../../api.js';
+import { readText } from '../../lib/read-text.js';
 import { ErrorNote } from '../../ui/ErrorNote.js';
 import { Switch } from '../../ui/Switch.js';
+import { ImportOutcome } from '../import/ImportOutcome.js';
+import { ImportPicker } from '../import/ImportPicker.js';
 import { DnsServers } from './DnsServers.js';
 
 const SWITCHES: { key: SwitchSetting; label: string; description: ReactNode }[] = [
@@ -39,90 +41,17 @@ const SWITCHES: { key: SwitchSetting; label: string; description: ReactNode }[] 
   },
 ];
 
-/** The text of a picked file (Blob.text where there is one, else FileReader). */
-function readText(file: File): Promise<string> {
-  if (typeof file.text === 'function') return file.text();
-  return new Promise((resolve, reject) => {
-    const r = new FileReader();
-    r.onload = () => resolve(String(r.result ?? ''));
-    r.onerror = () => reject(r.error ?? new Error('could not read the file'));
-    r.readAsText(file);
-  });
-}
-
-type ImportNotes = NonNullable<Result<'importConfig'>['notes']>;
-
-/** The lines an import left out, and why: what the helper does instead. */
-function LeftOut({ notes }: { notes: ImportNotes }) {
-  if (notes.length === 0) return null;
-  return (
-    <div className="import-notes">
-      <p className="muted">Left out of the config:</p>
-      <ul>
-        {notes.map((n) => (
-          <li key={`${n.line}-${n.key}`}>
-            {n.line > 0 ? `Line ${n.line}: ` : ''}
-            <code>{n.key}</code> — {n.why}
-          </li>
-        ))}
-      </ul>
-    </div>
-  );
-}
-
 function ImportConfig() {
-  const { busy, error } = useUmbra(useShallow((s) => ({ busy: s.busy.import, error: s.errors.import })));
-  const { importConfig, dismissError } = useActions();
-  const [done, setDone] = useState<string | null>(null);
-  const [notes, setNotes] = useState<ImportNotes>([]);
-  const inputRef = useRef<HTMLInputElement>(null);
   const id = useId();
-
-  const onPick = async (file: File | undefined) => {
-    setDone(null);
-    setNotes([]);
-    if (!file) return;
-    let text: string;
-    try {
-      text = await readText(file);
-    } catch {
-      setDone(null);
-      return;
-    }
-    const name = file.name.replace(/\.conf$/i, '').trim() || undefined;
-    const result = await importConfig(text, name);
-    if (result) {
-      setDone(`Imported “${result.server.name}” and selected it. Press Connect to use it.`);
-      setNotes(result.notes ?? []);
-    }
-    if (inputRef.current) inputRef.current.value = '';
-  };
-
   return (
     <section className="settings-section" aria-labelledby={`${id}-h`}>
       <h3 id={`${id}-h`}>Import a WireGuard config</h3>
-      <p className="muted">The .conf file your VPN provider gave you, or one from your own WireGuard server. Its private key stays with the Umbra helper.</p>
-      <label className="file-label" htmlFor={id}>
-        Choose a .conf file
-      </label>
-      <input
-        ref={inputRef}
-        id={id}
-        className="file-input"
-        type="file"
-        accept=".conf,text/plain"
-        aria-busy={busy || undefined}
-        disabled={busy}
-        onChange={(e) => void onPick(e.target.files?.[0])}
-      />
-      {busy && <p className="muted" role="status">Importing…</p>}
-      {done && !busy && (
-        <p className="ok-note" role="status">
-          {done}
-        </p>
-      )}
-      {done && !busy && <LeftOut notes={notes} />}
-      <ErrorNote error={error} title="This config was not imported" onDismiss={() => dismissError('import')} />
+      <p className="muted">
+        The .conf file your VPN provider gave you, or one from your own WireGuard server; or a QR code image of one. You can also drop either anywhere on this window. Its private key stays
+        with the Umbra helper.
+      </p>
+      <ImportPicker />
+      <ImportOutcome />
     </section>
   );
 }

@@ -1,6 +1,6 @@
 import { act, cleanup, fireEvent, screen, waitFor } from '@testing-library/react';
 import { afterEach, describe, expect, it } from 'vitest';
-import { flush, mockApi, renderWith, SERVERS, settings } from '../../test/support.js';
+import { CONF, flush, mockApi, renderWith, SERVERS, settings } from '../../test/support.js';
 import { SettingsPanel } from './SettingsPanel.js';
 
 afterEach(cleanup);
@@ -10,16 +10,6 @@ async function renderSettings(m = mockApi(), launchAtLoginOffered = false) {
   await act(flush);
   return { ...r, m };
 }
-
-const CONF = `[Interface]
-PrivateKey = ${'B'.repeat(43)}=
-Address = 100.64.0.2/32
-
-[Peer]
-PublicKey = ${'C'.repeat(43)}=
-Endpoint = 198.51.100.7:51820
-AllowedIPs = 0.0.0.0/0
-`;
 
 describe('settings', () => {
   it('each switch shows the helper’s value and asks the helper to change it', async () => {
@@ -95,7 +85,7 @@ describe('settings', () => {
 
   it('imports a .conf file: reads its text and hands it to the helper', async () => {
     const { m, store } = await renderSettings();
-    const input = screen.getByLabelText('Choose a .conf file') as HTMLInputElement;
+    const input = screen.getByLabelText('Choose a .conf file or QR code image') as HTMLInputElement;
     expect(input.type).toBe('file');
     fireEvent.change(input, { target: { files: [new File([CONF], 'office.conf', { type: 'text/plain' })] } });
     await waitFor(() => expect(m.pending.some((p) => p.method === 'importConfig')).toBe(true));
@@ -110,7 +100,7 @@ describe('settings', () => {
 
   it('shows the helper’s message for a bad config', async () => {
     const { m } = await renderSettings();
-    fireEvent.change(screen.getByLabelText('Choose a .conf file'), { target: { files: [new File(['hello'], 'notes.conf')] } });
+    fireEvent.change(screen.getByLabelText('Choose a .conf file or QR code image'), { target: { files: [new File(['hello'], 'notes.conf')] } });
     await waitFor(() => expect(m.pending.some((p) => p.method === 'importConfig')).toBe(true));
     await act(async () => m.take('importConfig').reject({ code: -32003, message: 'line 1: expected a [section] or key = value, found "hello"' }));
     expect(screen.getByRole('alert').textContent).toContain('This config was not imported: line 1: expected a [section] or key = value, found "hello"');
@@ -118,7 +108,7 @@ describe('settings', () => {
 
   it('shows the lines the helper left out of an imported config, and why', async () => {
     const { m } = await renderSettings();
-    fireEvent.change(screen.getByLabelText('Choose a .conf file'), { target: { files: [new File([CONF], 'office.conf')] } });
+    fireEvent.change(screen.getByLabelText('Choose a .conf file or QR code image'), { target: { files: [new File([CONF], 'office.conf')] } });
     await waitFor(() => expect(m.pending.some((p) => p.method === 'importConfig')).toBe(true));
     const imported = { ...SERVERS[7]!, id: 'office', name: 'office' };
     const notes = [
