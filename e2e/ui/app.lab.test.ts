@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBrowserHost, type BrowserHost } from '../../electron/browser-host/host.js';
 import { cleanupStaleLabs, createLab, labAvailable, type Lab } from '../lab/lab.js';
 import { PROJECT_ROOT } from '../umbrad-process.js';
-import { chromiumAvailable, launchChromium } from './browser.js';
+import { chromiumAvailable, launchChromium, openPage, screenshotsInBothSchemes } from './browser.js';
 import { buildRenderer, CITIES, markerName, startUmbraInLab, type UmbraInLab } from './umbra-lab.js';
 
 const lab_ = labAvailable();
@@ -42,14 +42,7 @@ describe.skipIf(why !== '')(`the app in Chromium against the real helper${why ? 
   const blockTable = async () => / block=1 /.test((await lab.exec(lab.client.ns, ['nft', 'list', 'table', 'inet', 'umbra'])).stdout);
   const anyTable = async () => (await lab.exec(lab.client.ns, ['nft', 'list', 'table', 'inet', 'umbra'])).code === 0;
 
-  async function screenshots(name: string): Promise<void> {
-    for (const scheme of ['light', 'dark'] as const) {
-      await page.emulateMedia({ colorScheme: scheme });
-      await page.waitForTimeout(150); // let the colour transition settle
-      await page.screenshot({ path: join(ARTIFACTS, `ui-${scheme}-${name}.png`) });
-    }
-    await page.emulateMedia({ colorScheme: 'light' });
-  }
+  const screenshots = (name: string) => screenshotsInBothSchemes(page, (scheme) => join(ARTIFACTS, `ui-${scheme}-${name}.png`));
 
   beforeAll(async () => {
     cleanupStaleLabs();
@@ -61,13 +54,7 @@ describe.skipIf(why !== '')(`the app in Chromium against the real helper${why ? 
     umbra = await startUmbraInLab(lab);
     host = await startBrowserHost({ socketPath: umbra.daemon.socket, distDir, host: '127.0.0.1', port: 0, backoffMs: [100, 250, 500, 1000], install: 'demo' });
     browser = await launchChromium();
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: 'light' });
-    page = await context.newPage();
-    page.on('pageerror', (e) => pageErrors.push(`pageerror: ${e.message}`));
-    page.on('console', (m) => {
-      if (m.type() === 'error') pageErrors.push(`console: ${m.text()}`);
-    });
-    await page.goto(host.url);
+    page = await openPage(browser, host.url, pageErrors);
   });
 
   afterAll(async () => {
