@@ -147,6 +147,27 @@ describe('the store mirrors the helper', () => {
     expect(store.getState().selectedId).toBe('work');
   });
 
+  it('an import the page reads first: busy while reading, and a failed read is the import’s error with no call made', async () => {
+    const { m, store } = await started();
+    let read!: (v: { text: string; name?: string }) => void;
+    let done = store.getState().importFrom(() => new Promise((r) => (read = r)));
+    expect(store.getState().busy.import).toBe(true);
+    expect(m.pending).toHaveLength(0);
+    read({ text: '[Interface]\n', name: 'qr' });
+    await flush();
+    const imported = { ...SERVERS[7]!, id: 'qr', name: 'qr' };
+    m.take('importConfig').resolve({ server: imported });
+    expect(await done).toEqual({ server: imported, notes: [] });
+    expect(store.getState().imported).toEqual({ server: imported, notes: [] });
+
+    done = store.getState().importFrom(() => Promise.reject({ code: 'import-file', message: 'this QR code does not hold a WireGuard config' }));
+    expect(await done).toBeUndefined();
+    expect(m.pending).toHaveLength(0);
+    expect(store.getState().busy.import).toBe(false);
+    expect(store.getState().imported).toBeNull();
+    expect(store.getState().errors.import?.message).toBe('this QR code does not hold a WireGuard config');
+  });
+
   it('loads a catalog from a chosen file’s text or a URL; never sends a path', async () => {
     const { m, store } = await started();
     expect(await store.getState().loadCatalog(' /etc/umbra/catalog.json ')).toBeUndefined();
