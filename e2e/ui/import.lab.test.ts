@@ -1,7 +1,8 @@
 // Importing configs the way a new user would, in Chromium against the real helper in the lab: no
 // server at first (the first-run hint), then a .conf dropped onto the window, then a QR code PNG of
-// another config (drawn by `qrcode`, decoded by the page). Each import is checked with the helper
-// itself, and the dropped config is used: the internet then sees that server's exit.
+// another config (drawn by `qrcode`, decoded by the page) and a JPEG of a third. Each import is
+// checked with the helper itself, and the dropped config is used: the internet then sees that
+// server's exit.
 // Screenshots: e2e/artifacts/ui-import-{light,dark}-{first-run,drop-overlay,dropped-conf,dropped-qr,not-a-config}.png.
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -69,12 +70,27 @@ describe.skipIf(why !== '')(`importing configs in Chromium against the real help
 
   const conf = (i: number) => lab.clientConfig(i, { dns: lab.internet.dnsAddress });
   const png = async (text: string) => new Uint8Array(await QRCode.toBuffer(text, { type: 'png', errorCorrectionLevel: 'M', scale: 5, margin: 4 }));
+  /** The PNG re-encoded as a lossy JPEG by Chromium itself (as a phone or a provider's page would hand it out). */
+  const jpeg = async (pngBytes: Uint8Array): Promise<Uint8Array> => {
+    const b64 = await page.evaluate(`(async () => {
+      const bytes = Uint8Array.from(atob(${JSON.stringify(Buffer.from(pngBytes).toString('base64'))}), (c) => c.charCodeAt(0));
+      const bitmap = await createImageBitmap(new Blob([bytes], { type: 'image/png' }));
+      const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+      canvas.getContext('2d').drawImage(bitmap, 0, 0);
+      const blob = await canvas.convertToBlob({ type: 'image/jpeg', quality: 0.7 });
+      const out = new Uint8Array(await blob.arrayBuffer());
+      let s = '';
+      for (const b of out) s += String.fromCharCode(b);
+      return btoa(s);
+    })()`);
+    return new Uint8Array(Buffer.from(String(b64), 'base64'));
+  };
 
   beforeAll(async () => {
     cleanupStaleLabs();
     mkdirSync(ARTIFACTS, { recursive: true });
     distDir = mkdtempSync(join(tmpdir(), 'umbra-ui-dist-'));
-    const [l] = await Promise.all([createLab({ servers: 2 }), buildRenderer(distDir)]);
+    const [l] = await Promise.all([createLab({ servers: 3 }), buildRenderer(distDir)]);
     lab = l;
     // A first start with nothing imported: the state a new user's helper is in.
     daemon = new DaemonRun(lab);
@@ -134,6 +150,14 @@ describe.skipIf(why !== '')(`importing configs in Chromium against the real help
     expect(servers.map((s) => s.name).sort()).toEqual(['frankfurt-qr', 'stockholm-home']);
     expect(servers.find((s) => s.name === 'frankfurt-qr')?.publicKey).toBe(lab.servers[1]!.publicKey);
     await shot('dropped-qr');
+  });
+
+  it('a JPEG of a QR code imports as well', async () => {
+    const bytes = await jpeg(await png(conf(2)));
+    expect([...bytes.slice(0, 3)]).toEqual([0xff, 0xd8, 0xff]); // really a JPEG
+    await dragOnto({ name: 'new-york.jpg', type: 'image/jpeg', bytes });
+    await serverRow('new-york').waitFor({ timeout: 10_000 });
+    expect((await helperServers()).find((s) => s.name === 'new-york')?.publicKey).toBe(lab.servers[2]!.publicKey);
   });
 
   it('a QR code of something else is refused in words, and the helper\'s servers stay as they were', async () => {
