@@ -62,6 +62,8 @@ export interface UmbraState {
   imported: Result<'importConfig'> | null;
   /** What the helper said of the last catalog loaded here: signed by a pinned key, or not (null: none loaded, or an older helper). */
   catalogTrust: CatalogTrust | null;
+  /** What the server search holds: it filters both the list and the map's markers. */
+  serverQuery: string;
 }
 
 /** Whether a loaded catalog was signed, and by which key's fingerprint. */
@@ -105,6 +107,7 @@ export interface UmbraActions {
   setLaunchAtLogin(enabled: boolean): Promise<void>;
   toggleFavourite(serverId: string): void;
   select(serverId: string | null): void;
+  setServerQuery(query: string): void;
   dismissError(scope: ErrorScope): void;
   /** Runs every leak check (joins the run under way); also runs by itself when the status turns connected. */
   runLeakCheck(trigger?: 'user' | 'connect'): Promise<void>;
@@ -287,6 +290,7 @@ export function createUmbraStore(api: UmbraApi, options: StoreOptions = {}): Umb
       imported: null,
       leakCheck: { running: false, results: null, report: null, checkedAt: null, state: null, trigger: null, progress: null },
       catalogTrust: null,
+      serverQuery: '',
 
       runLeakCheck: (trigger = 'user') => runLeakCheck(trigger),
 
@@ -445,6 +449,10 @@ export function createUmbraStore(api: UmbraApi, options: StoreOptions = {}): Umb
 
       select(serverId) {
         set({ selectedId: serverId });
+      },
+
+      setServerQuery(query) {
+        set({ serverQuery: query });
       },
 
       dismissError(scope) {

@@ -1,13 +1,13 @@
 // The searchable server list: favourites first, then country → city → server. A row selects its
 // server (double-click connects); the star keeps it among the favourites (this device only).
-import { memo, useDeferredValue, useEffect, useId, useMemo, useRef, useState } from 'react';
+import { memo, useDeferredValue, useEffect, useId, useMemo, useRef } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import type { ServerInfo, TunnelState } from '../../api.js';
 import { placeLabel } from '../../lib/format.js';
 import { useActions, useUmbra } from '../../store/context.js';
 import { activeServer } from '../../store/selectors.js';
 import { FirstRun } from '../import/FirstRun.js';
-import { groupByCountry, matches } from './locations.js';
+import { filterServers, groupByCountry } from './locations.js';
 
 interface RowProps {
   server: ServerInfo;
@@ -64,10 +64,10 @@ const ServerRow = memo(function ServerRow({ server, selected, favourite, active,
 });
 
 export function ServerList() {
-  const { servers, selectedId, favourites, status } = useUmbra(
-    useShallow((s) => ({ servers: s.servers, selectedId: s.selectedId, favourites: s.favourites, status: s.status })),
+  const { servers, selectedId, favourites, status, query } = useUmbra(
+    useShallow((s) => ({ servers: s.servers, selectedId: s.selectedId, favourites: s.favourites, status: s.status, query: s.serverQuery })),
   );
-  const [query, setQuery] = useState('');
+  const { setServerQuery } = useActions();
   const deferred = useDeferredValue(query);
   const searchId = useId();
   const bodyRef = useRef<HTMLDivElement>(null);
@@ -84,7 +84,7 @@ export function ServerList() {
     if (r.top < b.top + stickyHeader || r.bottom > b.bottom) body.scrollTop += r.top + r.height / 2 - (b.top + b.height / 2);
   }, [selectedId]);
 
-  const filtered = useMemo(() => servers.filter((s) => matches(s, deferred)), [servers, deferred]);
+  const filtered = useMemo(() => filterServers(servers, deferred), [servers, deferred]);
   const groups = useMemo(() => groupByCountry(filtered), [filtered]);
   const favs = useMemo(() => filtered.filter((s) => favourites.includes(s.id)), [filtered, favourites]);
   const active = activeServer(status);
@@ -112,7 +112,7 @@ export function ServerList() {
           type="search"
           placeholder="Search country, city or server"
           value={query}
-          onChange={(e) => setQuery(e.target.value)}
+          onChange={(e) => setServerQuery(e.target.value)}
           autoComplete="off"
           spellCheck={false}
         />

@@ -55,6 +55,11 @@ export function matches(s: ServerInfo, query: string): boolean {
   return words.every((w) => hay.includes(w));
 }
 
+/** The servers the search shows (all of them for an empty query), in their order. */
+export function filterServers(servers: readonly ServerInfo[], query: string): readonly ServerInfo[] {
+  return query.trim() === '' ? servers : servers.filter((s) => matches(s, query));
+}
+
 /** The list: countries A–Z, their cities A–Z, their servers by name; "Other servers" last. */
 export function groupByCountry(servers: readonly ServerInfo[]): CountryGroup[] {
   const countries = new Map<string, CountryGroup>();

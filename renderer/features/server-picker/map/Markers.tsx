@@ -1,8 +1,20 @@
 // The location markers: one focusable button per city, drawn as light SVG circles inside the
-// map's pan/zoom group. The markers keep their on-screen size as the map zooms through a CSS
-// variable (--k) set on the <svg>, so zooming re-renders nothing here. One marker is in the tab
-// order (a roving tabindex); the arrow keys move to the nearest marker in that direction.
+// map's pan/zoom group. The markers keep their on-screen size (in CSS pixels) whatever the zoom
+// and the window's size through a CSS variable (--ms, see markerScale) set on the <svg>, so
+// zooming re-renders nothing here. One marker is in the tab order (a roving tabindex); the arrow
+// keys move to the nearest marker in that direction.
 import { memo, useCallback, useRef, type KeyboardEvent } from 'react';
+
+/** The invisible hit circle's radius in CSS pixels: a target of at least 32 px at every zoom. */
+export const HIT_RADIUS_PX = 17;
+
+/**
+ * The scale that turns CSS pixels into map units inside the zoomed group: the group is scaled by
+ * the zoom k, and one map unit is `unitPx` CSS pixels at zoom 1.
+ */
+export function markerScale(k: number, unitPx: number): number {
+  return 1 / (k * (unitPx > 0 ? unitPx : 1));
+}
 
 /** connecting also stands for a retry after an error; reconnecting: the tunnel is up, its server silent. */
 export type MarkerState = 'connected' | 'connecting' | 'reconnecting';
@@ -114,10 +126,11 @@ export const Markers = memo(function Markers(p: MarkersProps) {
             onPointerLeave={() => p.onHover(null)}
           >
             <g className="marker-body">
-              <circle className="marker-hit" r={11} />
-              {active && <circle className="marker-pulse" r={9} />}
-              <circle className="marker-ring" r={8} />
-              <circle className="marker-dot" r={selected || active ? 5.5 : 4} />
+              <circle className="marker-hit" r={HIT_RADIUS_PX} />
+              {active === 'connected' && <circle className="marker-halo" r={14} />}
+              {active && <circle className="marker-pulse" r={10} />}
+              <circle className="marker-ring" r={9} />
+              <circle className="marker-dot" r={selected || active ? 6 : 4.5} />
             </g>
           </g>
         );

@@ -1,13 +1,17 @@
-// The world map of server locations: countries drawn once (memoized paths), one marker per city,
-// pan and zoom by transforming one group. Click a marker to select its city's server, double-click
-// to connect; Tab reaches the markers, arrows move between them, Enter selects.
-import { memo, useCallback, useMemo, useRef, useState, type CSSProperties } from 'react';
+// The world map of server locations: countries drawn once (memoized paths), one marker per city
+// among the servers the search shows, city labels where they fit, pan and zoom by transforming one
+// group. Click a marker to select its city's server, double-click to connect; Tab reaches the
+// markers, arrows move between them, Enter selects. A selection made elsewhere (the list) and a
+// new connection fly the map to their city.
+import { memo, useCallback, useDeferredValue, useEffect, useLayoutEffect, useMemo, useRef, useState, type CSSProperties, type RefObject } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import type { ServerInfo, TunnelState } from '../../../api.js';
 import { useActions, useUmbra } from '../../../store/context.js';
 import { activeServer } from '../../../store/selectors.js';
-import { locationKey, mapLocations } from '../locations.js';
-import { Markers, type MarkerState, type PlacedMarker } from './Markers.js';
+import { filterServers, locationKey, mapLocations } from '../locations.js';
+import { placeLabels } from './labels.js';
+import { Labels } from './Labels.js';
+import { Markers, markerScale, type MarkerState, type PlacedMarker } from './Markers.js';
 import { usePanZoom } from './use-pan-zoom.js';
 import { getWorld } from './world.js';
 
@@ -44,14 +48,44 @@ export function markerState(state: TunnelState | undefined): MarkerState | null 
   }
 }
 
+/** The zoom a flight to a city reaches (at least). */
+export const FLY_ZOOM = 3;
+
+/** CSS pixels per map unit at zoom 1: the rendered width over the map's; 1 until measured. */
+function useUnitPx(svgRef: RefObject<SVGSVGElement | null>, width: number): number {
+  const [unitPx, setUnitPx] = useState(1);
+  useLayoutEffect(() => {
+    const svg = svgRef.current;
+    if (!svg) return;
+    const measure = () => {
+      const w = svg.getBoundingClientRect().width;
+      if (w > 0) setUnitPx(w / width);
+    };
+    measure();
+    if (typeof ResizeObserver === 'undefined') return;
+    const ro = new ResizeObserver(measure);
+    ro.observe(svg);
+    return () => ro.disconnect();
+  }, [svgRef, width]);
+  return unitPx;
+}
+
 export function WorldMap() {
   const world = getWorld();
-  const { servers, selectedId, favourites, status } = useUmbra(
-    useShallow((s) => ({ servers: s.servers, selectedId: s.selectedId, favourites: s.favourites, status: s.status })),
+  const { servers, selectedId, favourites, status, query } = useUmbra(
+    useShallow((s) => ({ servers: s.servers, selectedId: s.selectedId, favourites: s.favourites, status: s.status, query: s.serverQuery })),
   );
   const { select, connect } = useActions();
+  const deferredQuery = useDeferredValue(query);
+  const active = activeServer(status);
 
-  const locations = useMemo(() => mapLocations(servers), [servers]);
+  // What the search shows, and the tunnel's own server whatever the search: where it goes stays on the map.
+  const hits = useMemo(() => filterServers(servers, deferredQuery), [servers, deferredQuery]);
+  const shown = useMemo(
+    () => (active && hits !== servers && !hits.some((s) => s.id === active.id) ? [...hits, ...servers.filter((s) => s.id === active.id)] : hits),
+    [servers, hits, active],
+  );
+  const locations = useMemo(() => mapLocations(shown), [shown]);
   const markers = useMemo<PlacedMarker[]>(() => {
     const out: PlacedMarker[] = [];
     for (const l of locations) {
@@ -69,12 +103,12 @@ export function WorldMap() {
     return s && s.latitude !== undefined && s.longitude !== undefined ? locationKey(s) : null;
   };
   const selectedKey = keyOf(selectedId);
-  const active = activeServer(status);
   const connectedKey = active ? keyOf(active.id) ?? (active.latitude !== undefined ? locationKey(active) : null) : null;
   const activeState = markerState(status?.state);
 
   const svgRef = useRef<SVGSVGElement>(null);
   const pz = usePanZoom(svgRef, world.width, world.height);
+  const unitPx = useUnitPx(svgRef, world.width);
   const [hoverKey, setHoverKey] = useState<string | null>(null);
   const [focusKey, setFocusKey] = useState<string | null>(null);
 
@@ -82,8 +116,12 @@ export function WorldMap() {
   const latest = useRef({ byKey, markerByKey, selectedId, favourites, view: pz.view, centreOn: pz.centreOn, wasDrag: pz.wasDrag, activeId: active?.id, state: status?.state });
   latest.current = { byKey, markerByKey, selectedId, favourites, view: pz.view, centreOn: pz.centreOn, wasDrag: pz.wasDrag, activeId: active?.id, state: status?.state };
 
+  /** The city just picked on the map itself: no need to fly there. */
+  const pickedOnMap = useRef<string | null>(null);
+
   const onSelect = useCallback(
     (key: string) => {
+      pickedOnMap.current = key;
       const l = latest.current;
       const loc = l.byKey.get(key);
       const id = loc && pickServer(loc.serverIds, l.selectedId, l.favourites);
@@ -98,6 +136,7 @@ export function WorldMap() {
       const loc = l.byKey.get(key);
       const id = loc && pickServer(loc.serverIds, l.selectedId, l.favourites);
       if (!id) return;
+      pickedOnMap.current = key;
       select(id);
       // The tunnel already goes (or is on its way) there: nothing to do; after an error, try again.
       if (l.activeId === id && (l.state === 'connected' || l.state === 'connecting' || l.state === 'reconnecting')) return;
@@ -119,8 +158,35 @@ export function WorldMap() {
     [world],
   );
 
+  // A selection made elsewhere (the list, an import) flies to its city.
+  // (Keyed on the city, not its marker object: a search re-making the markers is not a new selection.)
+  const { flyTo } = pz;
+  useEffect(() => {
+    const fromMap = pickedOnMap.current !== null && pickedOnMap.current === selectedKey;
+    pickedOnMap.current = null;
+    const m = selectedKey ? latest.current.markerByKey.get(selectedKey) : undefined;
+    if (m && !fromMap) flyTo(m.x, m.y, FLY_ZOOM);
+  }, [selectedKey, flyTo]);
+
+  // So does a tunnel that comes up: once per connection, not on every status.
+  const upAt = status?.state === 'connected' ? connectedKey : null;
+  useEffect(() => {
+    const m = upAt ? latest.current.markerByKey.get(upAt) : undefined;
+    if (m) flyTo(m.x, m.y, FLY_ZOOM);
+  }, [upAt, flyTo]);
+
+  // The buttons zoom about the selected city, else the connected one, else the centre.
+  const anchor = (selectedKey ? markerByKey.get(selectedKey) : undefined) ?? (connectedKey ? markerByKey.get(connectedKey) : undefined);
+  const about = anchor ? ([anchor.x, anchor.y] as const) : undefined;
+
+  const labels = useMemo(
+    () => placeLabels(markers, { view: pz.view, unitPx, width: world.width, height: world.height, pinned: [connectedKey, selectedKey], connectedKey }),
+    [markers, pz.view, unitPx, world, connectedKey, selectedKey],
+  );
+
   const hovered = hoverKey ? markerByKey.get(hoverKey) : undefined;
   const { k, x, y } = pz.view;
+  const noMatch = deferredQuery.trim() !== '' && servers.length > 0 && !hits.some((s) => s.latitude !== undefined && s.longitude !== undefined);
 
   return (
     <section className="map-panel" aria-label="Map">
@@ -131,7 +197,7 @@ export function WorldMap() {
           viewBox={`0 0 ${world.width} ${world.height}`}
           role="group"
           aria-label="Map of server locations"
-          style={{ '--k': k } as CSSProperties}
+          style={{ '--k': k, '--ms': markerScale(k, unitPx) } as CSSProperties}
         >
           <g className="zoom" transform={`translate(${x} ${y}) scale(${k})`}>
             <Land />
@@ -146,6 +212,7 @@ export function WorldMap() {
               onFocusKey={onFocusKey}
               onHover={setHoverKey}
             />
+            <Labels labels={labels} positions={markerByKey} selectedKey={selectedKey} connectedKey={connectedKey} />
           </g>
         </svg>
         {hovered && (
@@ -158,11 +225,16 @@ export function WorldMap() {
             {hovered.count > 1 && <span className="muted"> · {hovered.count} servers</span>}
           </div>
         )}
+        {noMatch && (
+          <p className="map-empty" role="status">
+            No location matches “{deferredQuery}”
+          </p>
+        )}
         <div className="map-controls" role="group" aria-label="Map zoom">
-          <button type="button" className="icon-button" aria-label="Zoom in" title="Zoom in" onClick={pz.zoomIn}>
+          <button type="button" className="icon-button" aria-label="Zoom in" title="Zoom in" onClick={() => pz.zoomIn(about)}>
             +
           </button>
-          <button type="button" className="icon-button" aria-label="Zoom out" title="Zoom out" onClick={pz.zoomOut}>
+          <button type="button" className="icon-button" aria-label="Zoom out" title="Zoom out" onClick={() => pz.zoomOut(about)}>
             −
           </button>
           <button type="button" className="icon-button" aria-label="Reset map view" title="Reset map view" onClick={pz.reset}>
