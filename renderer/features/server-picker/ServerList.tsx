@@ -128,12 +128,18 @@ export function ServerList() {
         )}
         {groups.map((c) => (
           <div key={c.key} className="group" role="group" aria-label={c.country}>
+            {/* One row: the country, its only city (when it has one), and how many servers. */}
             <h3 className="country">
-              {c.country} <span className="muted count">{c.count}</span>
+              <span className="country-name">{c.country}</span>
+              {c.cities.length === 1 && c.cities[0]!.city !== c.country && <span className="country-city"> · {c.cities[0]!.city}</span>}
+              <span className="muted count">
+                {c.count}
+                <span className="visually-hidden">{c.count === 1 ? ' server' : ' servers'}</span>
+              </span>
             </h3>
             {c.cities.map((city) => (
               <div key={city.key} className="city" role="group" aria-label={`${city.city}, ${c.country}`}>
-                {(c.cities.length > 1 || city.city !== c.country) && <h4 className="city-name">{city.city}</h4>}
+                {c.cities.length > 1 && <h4 className="city-name">{city.city}</h4>}
                 <ul>{city.servers.map((s) => row(s, false))}</ul>
               </div>
             ))}

@@ -67,3 +67,16 @@ describe('search, across the list and the map', () => {
     expect(filterServers(SERVERS, 'sweden').map((s) => s.id)).toEqual(['se-sto-1', 'se-sto-2', 'se-sto-3']);
   });
 });
+
+describe('compact list', () => {
+  it('a country with one city reads in one row with its count; a city heading only where a country has several', async () => {
+    await renderPicker();
+    const sweden = screen.getByRole('heading', { level: 3, name: /Sweden/ });
+    expect(sweden.textContent).toBe('Sweden · Stockholm3 servers');
+    expect(screen.queryByRole('heading', { level: 4 })).toBeNull();
+    cleanup();
+    await renderPicker(mockApi({ servers: [...SERVERS, { ...SERVERS[0]!, id: 'se-got-1', name: 'Gothenburg 1', city: 'Gothenburg' }] }));
+    expect(screen.getByRole('heading', { level: 3, name: /Sweden/ }).textContent).toBe('Sweden4 servers');
+    expect(screen.getAllByRole('heading', { level: 4 }).map((h) => h.textContent)).toEqual(['Gothenburg', 'Stockholm']);
+  });
+});
