@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { makeManyServers } from '../../../dev/fake-umbra.js';
 import { flush, mockApi, renderWith, SERVERS, status } from '../../../test/support.js';
 import { HIT_RADIUS_PX } from './Markers.js';
-import { centredView, clampView, interpolateView, MAX_ZOOM, zoomAround, zoomToward, type View } from './use-pan-zoom.js';
+import { centredView, centringZoom, clampView, FLIGHT_MAX_ZOOM, interpolateView, MAX_ZOOM, zoomAround, zoomToward, type View } from './use-pan-zoom.js';
 import { getWorld } from './world.js';
 import { FLY_ZOOM, WorldMap } from './WorldMap.js';
 
@@ -82,6 +82,17 @@ describe('pan and zoom math', () => {
     expect(250 * off.k + off.y).toBeCloseTo(H / 2, 3);
   });
 
+  it('the zoom that centres a city: more for one near the map’s edge', () => {
+    expect(centringZoom(W / 2, H / 2, W, H)).toBe(1);
+    const k = centringZoom(W / 2, H / 10, W, H);
+    expect(k).toBeCloseTo(5, 6);
+    const v = centredView(W / 2, H / 10, k, W, H);
+    expect((H / 10) * v.k + v.y).toBeCloseTo(H / 2, 3);
+    // Any less and the view would pass the top: the city sits above the centre.
+    const less = centredView(W / 2, H / 10, k - 1, W, H);
+    expect((H / 10) * less.k + less.y).toBeLessThan(H / 2 - 1);
+  });
+
   it('a flight starts where it is, ends where it goes, and zooms geometrically', () => {
     const a: View = { k: 1, x: 0, y: 0 };
     const b = centredView(600, 150, 4, W, H);
@@ -104,6 +115,16 @@ describe('the map follows the selection and the tunnel', () => {
     fireEvent.click(screen.getByRole('button', { name: 'London, United Kingdom' }));
     expect(store.getState().selectedId).toBe('gb-lon-1');
     expect(view()).toEqual(before);
+  });
+
+  it('zooms in further to centre a city near the map’s edge (up to a limit)', async () => {
+    const { store } = await renderMap();
+    act(() => store.getState().select('se-sto-2'));
+    const [sx, sy] = inView('Stockholm, Sweden');
+    expect(view().k).toBeGreaterThan(FLY_ZOOM);
+    expect(view().k).toBeLessThanOrEqual(FLIGHT_MAX_ZOOM);
+    expect(sx).toBeCloseTo(W / 2, 0);
+    expect(sy).toBeCloseTo(H / 2, 0);
   });
 
   it('flies to the connected city when the tunnel comes up', async () => {

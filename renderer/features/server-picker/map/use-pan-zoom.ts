@@ -50,6 +50,18 @@ export function centredView(px: number, py: number, k: number, width: number, he
   return clampView({ k, x: width / 2 - px * k, y: height / 2 - py * k }, width, height);
 }
 
+/** The most a flight zooms in by itself to bring a city near the map's edge to the centre. */
+export const FLIGHT_MAX_ZOOM = 6;
+
+/**
+ * The least zoom at which a point (map units) can sit at the centre without the view passing the
+ * map's edge (a city near the top needs more zoom than one in the middle).
+ */
+export function centringZoom(px: number, py: number, width: number, height: number): number {
+  const need = (d: number, size: number) => (d > 0 ? size / 2 / d : Infinity);
+  return Math.max(MIN_ZOOM, need(px, width), need(width - px, width), need(py, height), need(height - py, height));
+}
+
 /**
  * The view a fraction t ∈ [0, 1] of the way from a to b: the zoom changes geometrically and the
  * point at the centre moves in a line, so a flight does not swing wide as it zooms.
@@ -78,7 +90,7 @@ export interface PanZoom {
   zoomIn(about?: readonly [number, number]): void;
   zoomOut(about?: readonly [number, number]): void;
   reset(): void;
-  /** Animates to a point (map units) at the centre, at least at zoom `minK`. */
+  /** Animates to a point (map units) at the centre, at least at zoom `minK` (more, up to FLIGHT_MAX_ZOOM, if that is what centres it). */
   flyTo(x: number, y: number, minK?: number): void;
   /** Puts a point (in map units) at the centre, at least at zoom `minK`. */
   centreOn(x: number, y: number, minK?: number): void;
@@ -205,7 +217,8 @@ export function usePanZoom(svgRef: RefObject<SVGSVGElement | null>, width: numbe
   const flyTo = useCallback(
     (x: number, y: number, minK = 1) => {
       const from = viewRef.current;
-      const to = centredView(x, y, Math.max(from.k, minK), width, height);
+      const k = Math.max(from.k, Math.min(FLIGHT_MAX_ZOOM, Math.max(minK, centringZoom(x, y, width, height))));
+      const to = centredView(x, y, k, width, height);
       if (prefersReducedMotion()) return jump(() => to);
       land();
       const start = performance.now();
