@@ -59,6 +59,15 @@ describe('city labels', () => {
     expect(b.x1).toBeLessThanOrEqual(W);
   });
 
+  it('boxed in on both sides, a label goes above (or below) its marker', () => {
+    const ms = [at('l', 300, 200, 2), at('m', 400, 200, 1), at('r', 500, 200, 2)];
+    const placed = placeLabels(ms, ctx());
+    expect(Object.fromEntries(placed.map((p) => [p.key, p.side]))).toEqual({ l: 'left', r: 'right', m: 'above' });
+    const mid = labelBox(ms[1]!, 'above', LABEL_GAP_PX, { k: 1, x: 0, y: 0 }, 1);
+    expect(mid.y1).toBeLessThan(200);
+    expect((mid.x0 + mid.x1) / 2).toBeCloseTo(400, 6);
+  });
+
   it('a pinned label is drawn even where it collides; the connected one sits clear of its halo', () => {
     const ms = [at('a', 400, 200), at('b', 402, 201)];
     const placed = placeLabels(ms, ctx({ pinned: ['a', 'b'], connectedKey: 'a' }));
@@ -66,6 +75,12 @@ describe('city labels', () => {
     expect(placed[0]!.gap).toBeGreaterThan(placed[1]!.gap);
     // With room on the other side, the second takes it rather than covering the first.
     expect(placed[1]!.side).not.toBe(placed[0]!.side);
+  });
+
+  it('a pinned label avoids covering another city’s dot when a side is clear', () => {
+    const ms = [at('sel', 400, 200), at('east', 460, 200), at('many', 100, 100)];
+    const placed = placeLabels([...ms, ...grid(FEW_MARKERS)], ctx({ pinned: [null, 'sel'] }));
+    expect(placed).toEqual([{ key: 'sel', label: 'sel city, Country', side: 'left', gap: LABEL_GAP_PX }]);
   });
 
   it('measures in CSS pixels: a map drawn at half size has room for fewer labels', () => {

@@ -30,7 +30,7 @@ export interface LabelCandidate {
 export interface PlacedLabel {
   key: string;
   label: string;
-  side: 'right' | 'left';
+  side: Side;
   /** CSS pixels from the marker's centre to the label. */
   gap: number;
 }
@@ -46,6 +46,25 @@ export interface LabelContext {
   pinned: readonly (string | null)[];
   /** The connected city (its label sits clear of its halo). */
   connectedKey?: string | null;
+}
+
+export type Side = 'right' | 'left' | 'above' | 'below';
+/** The sides a label tries, in order: beside its marker reads best, then above or below it. */
+const SIDES: readonly Side[] = ['right', 'left', 'above', 'below'];
+
+/** Where a label's text goes relative to its marker (CSS pixels) and how it is anchored. */
+export function labelAnchor(side: Side, gap: number): { x: number; y: number; anchor: 'start' | 'end' | 'middle' } {
+  const v = gap - 2 + LABEL_HEIGHT_PX / 2;
+  switch (side) {
+    case 'right':
+      return { x: gap, y: 0, anchor: 'start' };
+    case 'left':
+      return { x: -gap, y: 0, anchor: 'end' };
+    case 'above':
+      return { x: 0, y: -v, anchor: 'middle' };
+    case 'below':
+      return { x: 0, y: v, anchor: 'middle' };
+  }
 }
 
 /** A rectangle in CSS pixels from the map's top left. */
@@ -64,11 +83,13 @@ export function onScreen(m: Pick<LabelCandidate, 'x' | 'y'>, view: View, unitPx:
 }
 
 /** The box a label takes on one side of its marker (its width estimated from its length). */
-export function labelBox(m: Pick<LabelCandidate, 'x' | 'y' | 'label'>, side: PlacedLabel['side'], gap: number, view: View, unitPx: number): Box {
+export function labelBox(m: Pick<LabelCandidate, 'x' | 'y' | 'label'>, side: Side, gap: number, view: View, unitPx: number): Box {
   const [sx, sy] = onScreen(m, view, unitPx);
   const w = m.label.length * CHAR_PX;
-  const x0 = side === 'right' ? sx + gap : sx - gap - w;
-  return { x0, y0: sy - LABEL_HEIGHT_PX / 2, x1: x0 + w, y1: sy + LABEL_HEIGHT_PX / 2 };
+  const a = labelAnchor(side, gap);
+  const x0 = sx + a.x - (a.anchor === 'end' ? w : a.anchor === 'middle' ? w / 2 : 0);
+  const cy = sy + a.y;
+  return { x0, y0: cy - LABEL_HEIGHT_PX / 2, x1: x0 + w, y1: cy + LABEL_HEIGHT_PX / 2 };
 }
 
 /** The labels to draw: pinned ones always, the others greedily where they fit. */
@@ -83,32 +104,29 @@ export function placeLabels(markers: readonly LabelCandidate[], ctx: LabelContex
   const placed: Box[] = [];
   const out: PlacedLabel[] = [];
   const gapOf = (m: LabelCandidate) => (m.key === ctx.connectedKey ? CONNECTED_LABEL_GAP_PX : LABEL_GAP_PX);
-  const box = (m: LabelCandidate, side: PlacedLabel['side']) => labelBox(m, side, gapOf(m), view, unitPx);
+  const box = (m: LabelCandidate, side: Side) => labelBox(m, side, gapOf(m), view, unitPx);
   const inView = (b: Box) => b.x0 >= 0 && b.x1 <= viewW && b.y0 >= 0 && b.y1 <= viewH;
-  // The dots in view: an unpinned label covers none of them.
+  // The dots in view: an unpinned label covers none of them (a pinned one avoids them if it can).
   const dots: Box[] = [];
-  if (others.length > 0) {
-    for (const m of markers) {
-      const [sx, sy] = onScreen(m, view, unitPx);
-      if (sx >= -DOT_PX && sx <= viewW + DOT_PX && sy >= -DOT_PX && sy <= viewH + DOT_PX) dots.push({ x0: sx - DOT_PX, y0: sy - DOT_PX, x1: sx + DOT_PX, y1: sy + DOT_PX });
-    }
+  for (const m of markers) {
+    const [sx, sy] = onScreen(m, view, unitPx);
+    if (sx >= -DOT_PX && sx <= viewW + DOT_PX && sy >= -DOT_PX && sy <= viewH + DOT_PX) dots.push({ x0: sx - DOT_PX, y0: sy - DOT_PX, x1: sx + DOT_PX, y1: sy + DOT_PX });
   }
+  const clear = (b: Box) => inView(b) && !placed.some((p) => overlaps(p, b)) && !dots.some((d) => overlaps(d, b));
 
   for (const key of new Set(pinned)) {
     const m = byKey.get(key);
     if (!m) continue;
-    const right = box(m, 'right');
-    const left = box(m, 'left');
     const fits = (b: Box) => inView(b) && !placed.some((p) => overlaps(p, b));
-    // The side that fits, else the one that stays on screen: a pinned label is never dropped.
-    const side = fits(right) ? 'right' : fits(left) ? 'left' : inView(right) || !inView(left) ? 'right' : 'left';
-    placed.push(side === 'right' ? right : left);
+    // The clearest side, else one that stays on screen, else the right: a pinned label is never dropped.
+    const side = SIDES.find((d) => clear(box(m, d))) ?? SIDES.find((d) => fits(box(m, d))) ?? SIDES.find((d) => inView(box(m, d))) ?? 'right';
+    placed.push(box(m, side));
     out.push({ key: m.key, label: m.label, side, gap: gapOf(m) });
   }
   for (const m of others) {
-    for (const side of ['right', 'left'] as const) {
+    for (const side of SIDES) {
       const b = box(m, side);
-      if (!inView(b) || placed.some((p) => overlaps(p, b)) || dots.some((d) => overlaps(d, b))) continue;
+      if (!clear(b)) continue;
       placed.push(b);
       out.push({ key: m.key, label: m.label, side, gap: gapOf(m) });
       break;
