@@ -5,7 +5,10 @@
 // keys move to the nearest marker in that direction.
 import { memo, useCallback, useRef, type KeyboardEvent } from 'react';
 
-/** The invisible hit circle's radius in CSS pixels: a target of at least 32 px at every zoom. */
+/**
+ * The invisible hit circle's radius in CSS pixels: a target of at least 32 px at every zoom, cut
+ * where it would cover a neighbour's (see hit-cells.ts).
+ */
 export const HIT_RADIUS_PX = 17;
 
 /**
@@ -34,6 +37,8 @@ interface MarkersProps {
   /** The state of the connected marker: connecting and reconnecting show differently from connected. */
   activeState: MarkerState | null;
   focusKey: string | null;
+  /** The cut hit targets (SVG points, CSS pixels around the marker) of markers crowded by a neighbour. */
+  cells: ReadonlyMap<string, string>;
   onSelect(key: string): void;
   onActivate(key: string): void;
   onFocusKey(key: string): void;
@@ -126,7 +131,7 @@ export const Markers = memo(function Markers(p: MarkersProps) {
             onPointerLeave={() => p.onHover(null)}
           >
             <g className="marker-body">
-              <circle className="marker-hit" r={HIT_RADIUS_PX} />
+              {p.cells.has(m.key) ? <polygon className="marker-hit" points={p.cells.get(m.key)} /> : <circle className="marker-hit" r={HIT_RADIUS_PX} />}
               {active === 'connected' && <circle className="marker-halo" r={14} />}
               {active && <circle className="marker-pulse" r={10} />}
               <circle className="marker-ring" r={9} />

@@ -9,10 +9,11 @@ import type { ServerInfo, TunnelState } from '../../../api.js';
 import { useActions, useUmbra } from '../../../store/context.js';
 import { activeServer } from '../../../store/selectors.js';
 import { filterServers, locationKey, mapLocations } from '../locations.js';
+import { hitCells, pointsAttr } from './hit-cells.js';
 import { placeLabels } from './labels.js';
 import { Labels } from './Labels.js';
-import { Markers, markerScale, type MarkerState, type PlacedMarker } from './Markers.js';
-import { usePanZoom } from './use-pan-zoom.js';
+import { HIT_RADIUS_PX, Markers, markerScale, type MarkerState, type PlacedMarker } from './Markers.js';
+import { usePanZoom, type View } from './use-pan-zoom.js';
 import { getWorld } from './world.js';
 
 /** The land, borders and graticule: built once, never re-rendered. */
@@ -50,6 +51,24 @@ export function markerState(state: TunnelState | undefined): MarkerState | null 
 
 /** The zoom a flight to a city reaches (at least). */
 export const FLY_ZOOM = 3;
+
+/** The cut hit targets at this view; the same Map while they stay the same (a pan), so the markers do not re-render. */
+function useHitCells(markers: readonly PlacedMarker[], view: View, unitPx: number, width: number, height: number): ReadonlyMap<string, string> {
+  const last = useRef<ReadonlyMap<string, string>>(new Map());
+  return useMemo(() => {
+    const margin = 2 * HIT_RADIUS_PX;
+    const pts = [];
+    for (const m of markers) {
+      const sx = (m.x * view.k + view.x) * unitPx;
+      const sy = (m.y * view.k + view.y) * unitPx;
+      if (sx > -margin && sy > -margin && sx < width * unitPx + margin && sy < height * unitPx + margin) pts.push({ key: m.key, sx, sy });
+    }
+    const next = new Map([...hitCells(pts, HIT_RADIUS_PX)].map(([k, poly]) => [k, pointsAttr(poly)]));
+    const prev = last.current;
+    if (next.size === prev.size && [...next].every(([k, v]) => prev.get(k) === v)) return prev;
+    return (last.current = next);
+  }, [markers, view, unitPx, width, height]);
+}
 
 /** CSS pixels per map unit at zoom 1: the rendered width over the map's; 1 until measured. */
 function useUnitPx(svgRef: RefObject<SVGSVGElement | null>, width: number): number {
@@ -109,6 +128,7 @@ export function WorldMap() {
   const svgRef = useRef<SVGSVGElement>(null);
   const pz = usePanZoom(svgRef, world.width, world.height);
   const unitPx = useUnitPx(svgRef, world.width);
+  const cells = useHitCells(markers, pz.view, unitPx, world.width, world.height);
   const [hoverKey, setHoverKey] = useState<string | null>(null);
   const [focusKey, setFocusKey] = useState<string | null>(null);
 
@@ -207,6 +227,7 @@ export function WorldMap() {
               connectedKey={connectedKey}
               activeState={activeState}
               focusKey={focusKey ?? selectedKey}
+              cells={cells}
               onSelect={onSelect}
               onActivate={onActivate}
               onFocusKey={onFocusKey}
