@@ -73,8 +73,10 @@ for (const scheme of ['light', 'dark']) {
   await p.getByRole('button', { name: 'Disconnect', exact: true }).waitFor();
   await p.mouse.move(5, 5);
   await p.screenshot({ path: join(out, `ui-${scheme}-connected.png`) });
-  // Zoomed in around Stockholm (wheel at the marker), Madrid selected, Stockholm hovered.
+  // Zoomed in around Stockholm (wheel at the marker), Madrid selected, Stockholm hovered; from
+  // the whole world (the map flew to Stockholm when the page found the tunnel up).
   const sto = p.getByRole('button', { name: 'Stockholm, Sweden' });
+  await p.getByRole('button', { name: 'Reset map view' }).click();
   await p.getByRole('button', { name: 'Madrid, Spain' }).click();
   const dot = await sto.locator('.marker-dot').boundingBox();
   await p.mouse.move(dot.x + dot.width / 2, dot.y + dot.height / 2);
