@@ -301,6 +301,7 @@ describe.skipIf(why !== '')(`a hostile client of the real helper${why ? ` — sk
 
       const calls = [
         request('version'), request('status'), request('listServers'), request('getSettings'), request('subscribe'), request('leakCheck'),
+        request('measureLatency', {}), request('measureLatency', { serverIds: ['no-such-server'] }),
         request('setSettings', {}),
         request('removeServer', { id: 'no-such-server' }),
         request('loadCatalog', { text: '{"servers": "not a list"}' }),

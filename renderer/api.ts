@@ -3,12 +3,12 @@
 // or the helper's socket (DESIGN.md). Only types come from the schema: nothing of it is bundled.
 import type { HostInfo, InstallKind } from '../helper/ipc/tunnel-words.js';
 import type {
-  BlockHold, ErrorInfo, FirewallKind, HelperEvent, LeakCheckId, LeakCheckProgress, LeakCheckResult, LeakEvidence, LeakReport, LeakVerdict, MeasuredExit, MethodName, Params, Result, ServerInfo, Settings, TunnelState, TunnelStatus,
+  BlockHold, ErrorInfo, FirewallKind, HelperEvent, LatencyReport, LatencyResult, LeakCheckId, LeakCheckProgress, LeakCheckResult, LeakEvidence, LeakReport, LeakVerdict, MeasuredExit, MethodName, Params, Result, ServerInfo, Settings, TunnelState, TunnelStatus,
 } from '../helper/ipc/schema.js';
 
 export type { HostInfo, InstallKind };
 export type {
-  BlockHold, ErrorInfo, FirewallKind, HelperEvent, LeakCheckId, LeakCheckProgress, LeakCheckResult, LeakEvidence, LeakReport, LeakVerdict, MeasuredExit, MethodName, Params, Result, ServerInfo, Settings, TunnelState, TunnelStatus,
+  BlockHold, ErrorInfo, FirewallKind, HelperEvent, LatencyReport, LatencyResult, LeakCheckId, LeakCheckProgress, LeakCheckResult, LeakEvidence, LeakReport, LeakVerdict, MeasuredExit, MethodName, Params, Result, ServerInfo, Settings, TunnelState, TunnelStatus,
 };
 
 /** The picture `subscribe` starts from: the helper's status, settings and servers. */

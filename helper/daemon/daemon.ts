@@ -12,6 +12,7 @@ import { SETTINGS_FILE, STATE_FILE } from './store/files.js';
 import { FirewallOwner } from './firewall-owner.js';
 import { TunnelDriver } from './tunnel-driver.js';
 import { importHandlers } from './import-handlers.js';
+import { latencyHandler } from './latency-handler.js';
 import type { Target } from './tunnel-state/types.js';
 import { planStart } from './start-policy.js';
 import { readBoot } from './boot-id.js';
@@ -274,6 +275,8 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     // After the commands already queued (a connect still applying its block and DNS), without
     // holding the queue while the checks run.
     leakCheck: () => one(async () => undefined).then(() => leakChecker.run()),
+    // Ordinary pings, never marked: the firewall and routes of the moment decide where they go.
+    ...latencyHandler({ servers: () => store.servers(), status: () => driver.status(), run, resolve: (ep) => lookup.resolve(ep), now: () => Date.now() }),
     subscribe: async () => ({ status: driver.status(), settings: store.settings(), servers: store.servers() }),
   };
 

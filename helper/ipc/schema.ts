@@ -253,6 +253,39 @@ export const SigningKey = z.string().regex(/^[A-Za-z0-9+/]{43}=$/, 'a signing ke
 export const CatalogTrust = z.strictObject({ signed: z.boolean(), keyFingerprint: z.string().max(32).optional() });
 export type CatalogTrust = z.infer<typeof CatalogTrust>;
 
+// ------------------------------------------------------------------ latency
+
+/** Most servers one measureLatency call takes (the ids are checked against the store too). */
+export const MAX_LATENCY_SERVERS = 1000;
+
+/** One server's round trip: rttMs null with a reason when there is no figure. */
+export const LatencyResult = z.strictObject({
+  id: ServerId,
+  /** The average ICMP echo round trip to the server's endpoint, in ms; null: not measured or no reply. */
+  rttMs: z.number().nonnegative().nullable(),
+  /** Why rttMs is null ("blocked by the kill switch", "no reply", …). */
+  reason: z.string().max(300).optional(),
+});
+export type LatencyResult = z.infer<typeof LatencyResult>;
+
+export const LatencyReport = z.strictObject({
+  results: z.array(LatencyResult),
+  /** Epoch milliseconds. */
+  measuredAt: z.number(),
+  /**
+   * While connected: the server whose tunnel the pings went through (ordinary traffic, so the
+   * figures are from its exit, not from this machine). Absent: straight from this machine, or none sent.
+   */
+  via: ServerId.optional(),
+});
+export type LatencyReport = z.infer<typeof LatencyReport>;
+
+/** Pings each server's endpoint once, when asked (nothing measures on a timer); a few seconds at most. */
+const measureLatencyMethod = {
+  params: z.strictObject({ serverIds: z.array(ServerId).max(MAX_LATENCY_SERVERS).optional() }),
+  result: LatencyReport,
+};
+
 // ------------------------------------------------------------------ methods
 
 const Empty = z.strictObject({});
@@ -294,6 +327,7 @@ export const methods = {
   setSettings: { params: Settings.partial().strict(), result: Settings },
   /** Runs the helper's leak checks (public IP, DNS, IPv6, kill switch); takes a few seconds. */
   leakCheck: { params: Empty, result: LeakReport },
+  measureLatency: measureLatencyMethod,
   /** Starts pushing `event` notifications on this connection; returns the current picture. */
   subscribe: { params: Empty, result: z.strictObject({ status: TunnelStatus, settings: Settings, servers: z.array(ServerInfo) }) },
 } as const;

@@ -343,6 +343,8 @@ export function createFakeUmbra(opts: FakeOptions = {}): FakeUmbra {
       return settings;
     },
     leakCheck: () => fakeLeakReport(status, settings),
+    // The dev fake measures nothing: every server without a figure, as the helper says when it cannot.
+    measureLatency: (p) => ({ results: (p.serverIds ?? servers.map((s) => s.id)).map((id) => ({ id, rttMs: null, reason: 'not measured by the dev fake' })), measuredAt: Date.now() }),
     subscribe: () => ({ status, settings, servers }),
   };
 

@@ -1,7 +1,8 @@
 // An in-memory helper behind the IPC schema: handlers with state, an event source, and a record
 // of the calls. For tests of the IPC server, the CLI and (later) the Electron main process.
 import { tunnelStatus } from './status.js';
-import { DEFAULT_SETTINGS, ErrorCode, RpcError, type Caller, type Handlers, type HelperEvent, type LeakCheckResult, type LeakReport, type Params, type ServerInfo, type Settings, type TunnelStatus } from '../schema.js';
+import { BLOCKED_REASON, IN_USE_REASON } from '../../latency/measure.js';
+import { DEFAULT_SETTINGS, ErrorCode, RpcError, type Caller, type Handlers, type HelperEvent, type LatencyReport, type LeakCheckResult, type LeakReport, type Params, type ServerInfo, type Settings, type TunnelStatus } from '../schema.js';
 
 export const FAKE_KEY = `${'A'.repeat(42)}E=`;
 
@@ -97,8 +98,25 @@ export class FakeHelper {
       return this.record('setSettings', p, c, this.settings);
     },
     leakCheck: (p, c) => this.record('leakCheck', p, c, this.leakReport()),
+    measureLatency: (p, c) => this.record('measureLatency', p, c, this.latencyReport(p.serverIds)),
     subscribe: (p, c) => this.record('subscribe', p, c, { status: this.status, settings: this.settings, servers: this.servers }),
   };
+
+  /** Latency as the helper reports it: none while blocked; the server in use skipped while connected; else 10 ms, 20 ms, … in order. */
+  latency: ((ids: readonly string[]) => LatencyReport) | undefined;
+
+  latencyReport(serverIds?: readonly string[]): LatencyReport {
+    const ids = serverIds ?? this.servers.map((s) => s.id);
+    if (this.latency) return this.latency(ids);
+    const connected = this.status.state === 'connected' ? this.status.server?.id : undefined;
+    const blocked = this.status.blocked && !connected;
+    const results = ids.map((id, i) => {
+      if (blocked) return { id, rttMs: null, reason: BLOCKED_REASON };
+      if (id === connected) return { id, rttMs: null, reason: IN_USE_REASON };
+      return { id, rttMs: 10 * (i + 1) };
+    });
+    return { results, measuredAt: this.now(), ...(connected ? { via: connected } : {}) };
+  }
 
   /** A leak report that fits the fake's state: everything passes while connected. */
   leakReport(): LeakReport {

@@ -38,6 +38,7 @@ export const VALID_PARAMS: Record<MethodName, Tree[]> = {
     },
   ],
   leakCheck: [{}],
+  measureLatency: [{}, { serverIds: ['se-sto', 'de-fra'] }],
   subscribe: [{}],
 };
 
