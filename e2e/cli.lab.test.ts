@@ -51,8 +51,8 @@ describe.skipIf(why !== '')(`umbra against the helper in the lab${why ? ` — sk
     // Measured by the helper through the tunnel (an imported config names no exit).
     expect(status.out.split('\n')).toContain(`Exit address: ${lab.servers[0]!.exitAddress} (measured through the tunnel; not in the catalog)`);
     const servers = umbra('servers').out.split('\n');
-    expect(servers[0]).toMatch(/^\s+ID\s+NAME\s+CITY\s+COUNTRY\s+EXIT IP\s+ENDPOINT$/);
-    expect(servers.filter((l) => l.startsWith('*'))).toEqual([expect.stringMatching(/^\*\s+lab-0\s+lab 0\s+\S+$/), '* connected']);
+    expect(servers[0]).toMatch(/^\s+ID\s+NAME\s+CITY\s+COUNTRY\s+EXIT IP\s+ENDPOINT\s+LATENCY$/);
+    expect(servers.filter((l) => l.startsWith('*'))).toEqual([expect.stringMatching(/^\*\s+lab-0\s+lab 0\s+\S+\s+—$/), '* connected']);
   });
 
   it('leak-check names the server, shows verdicts only, the ruleset with --verbose', () => {

@@ -5,6 +5,8 @@ describe('parseArgs', () => {
   it('parses every command', () => {
     expect(parseArgs(['status'])).toEqual({ json: false, verbose: false, command: { name: 'status' } });
     expect(parseArgs(['servers']).command).toEqual({ name: 'servers' });
+    expect(parseArgs(['servers', '--no-latency']).command).toEqual({ name: 'servers', noLatency: true });
+    expect(parseArgs(['--no-latency', '--json', 'servers']).command).toEqual({ name: 'servers', noLatency: true });
     expect(parseArgs(['settings']).command).toEqual({ name: 'settings' });
     expect(parseArgs(['version']).command).toEqual({ name: 'version' });
     expect(parseArgs(['disconnect']).command).toEqual({ name: 'disconnect' });
@@ -27,6 +29,8 @@ describe('parseArgs', () => {
     expect(() => parseArgs(['load-catalog', 'c.json', '--unsigned'])).toThrow(/--unsigned goes with a URL/);
     expect(() => parseArgs(['load-catalog', 'https://x.example/c', '--unsigned', '--key', 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA='])).toThrow(/contradict/);
     expect(() => parseArgs(['status', '--unsigned'])).toThrow(/go with load-catalog/);
+    expect(() => parseArgs(['status', '--no-latency'])).toThrow(/--no-latency goes with servers/);
+    expect(() => parseArgs(['servers', '--no-latency=1'])).toThrow(/takes no value/);
   });
 
   it('parses the settings, on and off', () => {

@@ -14,7 +14,8 @@ export type Command =
   | { name: 'help' }
   | { name: 'version' }
   | { name: 'status' }
-  | { name: 'servers' }
+  /** noLatency: --no-latency, the table without pinging the servers. */
+  | { name: 'servers'; noLatency?: true }
   | { name: 'settings' }
   | { name: 'import'; file: string; serverName?: string }
   | { name: 'load-catalog'; source: { file: string } | { url: string }; signingKey?: string; allowUnsigned?: boolean }
@@ -37,7 +38,9 @@ export const USAGE = `usage: umbra [--socket PATH] [--json] [--verbose] <command
 
 commands:
   status                          the tunnel's state, traffic and kill switch
-  servers                         the servers you can connect to
+  servers [--no-latency]          the servers you can connect to, with each one's latency (a ping
+                                  to its endpoint, now; through the tunnel while connected, none
+                                  while the kill switch blocks); --no-latency: without pinging
   connect [SERVER]                connect (SERVER: an id or name from umbra servers; default: the
                                   last one) and wait until connected or failed
   disconnect                      disconnect (with the kill switch on, this lifts the block)
@@ -139,6 +142,7 @@ export function parseArgs(argv: readonly string[]): Invocation {
   let serverName: string | undefined;
   let signingKey: string | undefined;
   let unsigned = false;
+  let noLatency = false;
   const words: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -167,6 +171,10 @@ export function parseArgs(argv: readonly string[]): Invocation {
         if (inline !== undefined) throw new UsageError('--unsigned takes no value');
         unsigned = true;
         break;
+      case '--no-latency':
+        if (inline !== undefined) throw new UsageError('--no-latency takes no value');
+        noLatency = true;
+        break;
       case '--json':
         if (inline !== undefined) throw new UsageError('--json takes no value');
         json = true;
@@ -193,6 +201,7 @@ export function parseArgs(argv: readonly string[]): Invocation {
   const [name, ...rest] = words;
   if (serverName !== undefined && name !== 'import') throw new UsageError('--name goes with import: umbra import FILE --name NAME');
   if ((signingKey !== undefined || unsigned) && name !== 'load-catalog') throw new UsageError('--key and --unsigned go with load-catalog: umbra load-catalog URL --key KEY');
+  if (noLatency && name !== 'servers') throw new UsageError('--no-latency goes with servers: umbra servers --no-latency');
   const none = (command: Command): Invocation => {
     if (rest.length > 0) throw new UsageError(`${name} takes no arguments (got ${rest.join(' ')})`);
     return { ...base, command };
@@ -202,9 +211,10 @@ export function parseArgs(argv: readonly string[]): Invocation {
       throw new UsageError('no command given');
     case 'help':
       return { ...base, command: { name: 'help' } };
+    case 'servers':
+      return none(noLatency ? { name, noLatency: true } : { name });
     case 'version':
     case 'status':
-    case 'servers':
     case 'settings':
     case 'disconnect':
       return none({ name });

@@ -3,7 +3,7 @@ import { IpcError } from '../ipc/client.js';
 import { DEFAULT_SETTINGS, ErrorCode, RpcError, type LeakReport, type Settings, type TunnelStatus } from '../ipc/schema.js';
 import { disconnectedStatus, FAKE_SERVERS } from '../ipc/testing/fake-helper.js';
 import {
-  formatLeakReport, describeFailure, exitLines, formatTable, formatAddresses, formatBytes, formatCatalogLoaded, formatDuration, formatImported, formatKillSwitch, formatServers, formatSettingChange,
+  formatLeakReport, describeFailure, exitLines, formatTable, formatAddresses, formatBytes, formatCatalogLoaded, formatDuration, formatImported, formatKillSwitch, formatRtt, formatServers, formatSettingChange, serversJson,
   formatSettings, formatStatus, formatStatusLine, serverLabel,
 } from './format.js';
 
@@ -222,6 +222,46 @@ describe('lists and settings', () => {
     // Disconnected, or in use but not listed: no mark column.
     expect(formatServers(FAKE_SERVERS, disconnectedStatus())[0]).toMatch(/^ID /);
     expect(formatServers([])).toEqual(['No servers yet. Add one from a WireGuard config: umbra import FILE.conf']);
+  });
+
+  it('servers with latency: a figure, or — with the reason under the table; via the exit while connected', () => {
+    expect([0.03, 0.065, 4.24, 9.96, 23.4, 180.6].map(formatRtt)).toEqual(['<0.1 ms', '0.1 ms', '4.2 ms', '10 ms', '23 ms', '181 ms']);
+    const third = { id: 'us-nyc', name: 'New York', endpoint: '198.51.100.30:51820', publicKey: sto.publicKey, source: 'catalog' } as const;
+    const all = [...FAKE_SERVERS, third];
+    const report = {
+      measuredAt: NOW,
+      via: 'de-fra',
+      results: [{ id: 'se-sto', rttMs: 23.4 }, { id: 'de-fra', rttMs: null, reason: 'not measured: the server in use' }, { id: 'us-nyc', rttMs: null, reason: 'no reply' }],
+    };
+    expect(formatServers(all, disconnectedStatus({ state: 'connected', server: FAKE_SERVERS[1] }), { report })).toEqual([
+      '   ID      NAME       CITY       COUNTRY  EXIT IP       ENDPOINT             LATENCY',
+      '   se-sto  Stockholm  Stockholm  Sweden   203.0.113.10  198.51.100.10:51820  23 ms',
+      '*  de-fra  Frankfurt  Frankfurt  Germany                198.51.100.20:51820  —',
+      '   us-nyc  New York                                     198.51.100.30:51820  —',
+      '* connected',
+      '— de-fra: not measured: the server in use',
+      '— us-nyc: no reply',
+      'Latency via the exit of Frankfurt (de-fra): measured through the tunnel, not from this machine',
+    ]);
+    // One reason for all: said once, no ids; no figure at all: no "via" line.
+    const blocked = { measuredAt: NOW, results: all.map((x) => ({ id: x.id, rttMs: null, reason: 'blocked by the kill switch' })) };
+    expect(formatServers(all, disconnectedStatus({ blocked: true }), { report: blocked }).slice(-2)).toEqual(['us-nyc  New York                                     198.51.100.30:51820  —', '— blocked by the kill switch']);
+    // A server the report leaves out is not given a figure.
+    expect(formatServers([third], undefined, { report: { measuredAt: NOW, results: [] } })).toEqual([
+      'ID      NAME      CITY  COUNTRY  EXIT IP  ENDPOINT             LATENCY',
+      'us-nyc  New York                          198.51.100.30:51820  —',
+      '— not measured (the helper did not report it)',
+    ]);
+  });
+
+  it('servers --json: the latency inside each server, and when and via which server it was measured', () => {
+    const report = { measuredAt: NOW, via: 'de-fra', results: [{ id: 'de-fra', rttMs: null, reason: 'in use' }, { id: 'se-sto', rttMs: 8 }] };
+    expect(serversJson(FAKE_SERVERS, { report })).toEqual({
+      servers: [{ ...FAKE_SERVERS[0], latency: { rttMs: 8 } }, { ...FAKE_SERVERS[1], latency: { rttMs: null, reason: 'in use' } }],
+      latency: { measuredAt: NOW, via: 'de-fra' },
+    });
+    expect(serversJson(FAKE_SERVERS)).toEqual({ servers: FAKE_SERVERS });
+    expect(serversJson(FAKE_SERVERS, { error: 'boom' })).toEqual({ servers: FAKE_SERVERS, latency: { error: 'boom' } });
   });
 
   it('tables: columns as wide as their widest cell, missing cells blank, no trailing blanks', () => {

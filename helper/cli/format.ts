@@ -1,7 +1,7 @@
 // What `umbra` prints, as pure functions of the helper's answers (and the time, for durations).
 import { IpcError } from '../ipc/client.js';
 import { floodText, HOLD_TEXT, noReplyText, WANTS_TUNNEL } from '../ipc/tunnel-words.js';
-import { ErrorCode, RpcError, type BlockHold, type ImportNote, type CatalogTrust, type LeakCheckResult, type LeakReport, type LeakVerdict, type MeasuredExit, type ServerInfo, type Settings, type TunnelStatus } from '../ipc/schema.js';
+import { ErrorCode, RpcError, type BlockHold, type ImportNote, type CatalogTrust, type LatencyReport, type LeakCheckResult, type LeakReport, type LeakVerdict, type MeasuredExit, type ServerInfo, type Settings, type TunnelStatus } from '../ipc/schema.js';
 
 export const EXIT_OK = 0;
 /** The helper answered with an error, or the operation did not reach its goal. */
@@ -180,20 +180,73 @@ export function formatTable(header: readonly string[], rows: readonly (readonly 
   return [line(header), ...rows.map(line)];
 }
 
+/** 23 ms, 4.2 ms, <0.1 ms: a round trip, as precise as it is worth reading. */
+export function formatRtt(ms: number): string {
+  if (ms < 0.05) return '<0.1 ms';
+  return ms < 9.95 ? `${ms.toFixed(1)} ms` : `${Math.round(ms)} ms`;
+}
+
+/** What `umbra servers` knows of latency: the helper's report, or why there is none. */
+export type ServersLatency = { report: LatencyReport } | { error: string };
+
+const NO_FIGURE = '—';
+
+/** The LATENCY cell of each server, and the lines under the table that say why a cell is empty and where figures came from. */
+function latencyColumn(servers: readonly ServerInfo[], latency: ServersLatency): { cells: string[]; notes: string[] } {
+  if ('error' in latency) return { cells: servers.map(() => NO_FIGURE), notes: [`${NO_FIGURE} latency not measured: ${latency.error}`] };
+  const byId = new Map(latency.report.results.map((r) => [r.id, r]));
+  const cells = servers.map((s) => {
+    const r = byId.get(s.id);
+    return r?.rttMs == null ? NO_FIGURE : formatRtt(r.rttMs);
+  });
+  // One line per reason; the servers it applies to named unless it is all of them.
+  const why = new Map<string, string[]>();
+  for (const s of servers) {
+    const r = byId.get(s.id);
+    if (r?.rttMs != null) continue;
+    const reason = r?.reason ?? (r ? 'no figure' : 'not measured (the helper did not report it)');
+    why.set(reason, [...(why.get(reason) ?? []), s.id]);
+  }
+  const notes = [...why].map(([reason, ids]) => (ids.length === servers.length ? `${NO_FIGURE} ${reason}` : `${NO_FIGURE} ${ids.join(', ')}: ${reason}`));
+  const via = latency.report.via;
+  if (via !== undefined && cells.some((c) => c !== NO_FIGURE)) {
+    const server = servers.find((s) => s.id === via);
+    notes.push(`Latency via the exit of ${server ? serverLabel(server) : via}: measured through the tunnel, not from this machine`);
+  }
+  return { cells, notes };
+}
+
 /**
  * `umbra servers`: an aligned table, the server in use marked (* connected, ~ on its way), or
- * what to do when there is none. The exit IP is the catalog's (blank when it names none).
+ * what to do when there is none. The exit IP is the catalog's (blank when it names none). With
+ * `latency`, a LATENCY column and the notes that explain it.
  */
-export function formatServers(servers: readonly ServerInfo[], status?: TunnelStatus): string[] {
+export function formatServers(servers: readonly ServerInfo[], status?: TunnelStatus, latency?: ServersLatency): string[] {
   if (servers.length === 0) return ['No servers yet. Add one from a WireGuard config: umbra import FILE.conf'];
   const inUse = status?.server?.id;
   const mark = status?.state === 'connected' ? '*' : status?.state === 'connecting' || status?.state === 'reconnecting' ? '~' : '';
   const marked = mark !== '' && servers.some((s) => s.id === inUse);
-  const header = ['ID', 'NAME', 'CITY', 'COUNTRY', 'EXIT IP', 'ENDPOINT'];
-  const rows = servers.map((s) => [s.id, s.name === s.id ? '' : s.name, s.city ?? '', s.country ?? '', s.exitIp ?? '', s.endpoint]);
-  if (!marked) return formatTable(header, rows);
+  const lat = latency ? latencyColumn(servers, latency) : undefined;
+  const header = ['ID', 'NAME', 'CITY', 'COUNTRY', 'EXIT IP', 'ENDPOINT', ...(lat ? ['LATENCY'] : [])];
+  const rows = servers.map((s, i) => [s.id, s.name === s.id ? '' : s.name, s.city ?? '', s.country ?? '', s.exitIp ?? '', s.endpoint, ...(lat ? [lat.cells[i]!] : [])]);
+  const notes = lat?.notes ?? [];
+  if (!marked) return [...formatTable(header, rows), ...notes];
   const table = formatTable(['', ...header], rows.map((r, i) => [servers[i]!.id === inUse ? mark : '', ...r]));
-  return [...table, mark === '*' ? '* connected' : `~ ${status!.state}`];
+  return [...table, mark === '*' ? '* connected' : `~ ${status!.state}`, ...notes];
+}
+
+/** `umbra servers --json`: each server with its latency (when measured), and when and how it was measured. */
+export function serversJson(servers: readonly ServerInfo[], latency?: ServersLatency): Record<string, unknown> {
+  if (!latency) return { servers };
+  if ('error' in latency) return { servers, latency: { error: latency.error } };
+  const byId = new Map(latency.report.results.map((r) => [r.id, r]));
+  return {
+    servers: servers.map((s) => {
+      const r = byId.get(s.id);
+      return { ...s, latency: r ? { rttMs: r.rttMs, ...(r.reason === undefined ? {} : { reason: r.reason }) } : { rttMs: null, reason: 'not measured (the helper did not report it)' } };
+    }),
+    latency: { measuredAt: latency.report.measuredAt, ...(latency.report.via === undefined ? {} : { via: latency.report.via }) },
+  };
 }
 
 export const SETTING_LABELS = {

@@ -161,17 +161,53 @@ describe('commands', () => {
     const servers = await cli(['--socket', path, 'servers']);
     expect(servers.code).toBe(0);
     expect(servers.out.split('\n')).toEqual([
-      'ID      NAME       CITY       COUNTRY  EXIT IP       ENDPOINT',
-      'se-sto  Stockholm  Stockholm  Sweden   203.0.113.10  198.51.100.10:51820',
-      'de-fra  Frankfurt  Frankfurt  Germany                198.51.100.20:51820',
+      'ID      NAME       CITY       COUNTRY  EXIT IP       ENDPOINT             LATENCY',
+      'se-sto  Stockholm  Stockholm  Sweden   203.0.113.10  198.51.100.10:51820  10 ms',
+      'de-fra  Frankfurt  Frankfurt  Germany                198.51.100.20:51820  20 ms',
     ]);
+    expect(fake.calls.filter((c) => c.method === 'measureLatency').map((c) => c.params)).toEqual([{}]);
     await cli(['--socket', path, 'connect', 'de-fra']);
-    expect((await cli(['--socket', path, 'servers'])).out.split('\n').filter((l) => l.startsWith('*'))).toEqual([
-      '*  de-fra  Frankfurt  Frankfurt  Germany                198.51.100.20:51820',
+    expect((await cli(['--socket', path, 'servers'])).out.split('\n').slice(2)).toEqual([
+      '*  de-fra  Frankfurt  Frankfurt  Germany                198.51.100.20:51820  —',
       '* connected',
+      '— de-fra: not measured: the server in use (a ping through its own tunnel says nothing)',
+      'Latency via the exit of Frankfurt (de-fra): measured through the tunnel, not from this machine',
     ]);
-    expect(JSON.parse((await cli(['--socket', path, 'servers', '--json'])).out)).toEqual({ servers: fake.servers });
+    const json = JSON.parse((await cli(['--socket', path, 'servers', '--json'])).out);
+    expect(json).toEqual({
+      servers: [{ ...fake.servers[0], latency: { rttMs: 10 } }, { ...fake.servers[1], latency: { rttMs: null, reason: expect.stringMatching(/server in use/) } }],
+      latency: { measuredAt: expect.any(Number), via: 'de-fra' },
+    });
     expect((await cli(['--socket', path, 'settings'])).out.split('\n').slice(0, 5)).toEqual(['Kill switch: off', 'Kill switch on boot: off', 'Lockdown (always require the VPN): off', 'Allow LAN: off', 'Auto-connect: off']);
+  });
+
+  it('servers --no-latency: the table without measuring, and JSON as listServers gives it', async () => {
+    const { fake, path } = await helper();
+    expect((await cli(['--socket', path, 'servers', '--no-latency'])).out.split('\n')[0]).toBe('ID      NAME       CITY       COUNTRY  EXIT IP       ENDPOINT');
+    expect(JSON.parse((await cli(['--socket', path, '--json', '--no-latency', 'servers'])).out)).toEqual({ servers: fake.servers });
+    expect(fake.calls.some((c) => c.method === 'measureLatency')).toBe(false);
+  });
+
+  it('servers while the kill switch blocks: no figures, the reason once', async () => {
+    const { fake, path } = await helper();
+    fake.status = disconnectedStatus({ blocked: true, hold: 'lockdown' });
+    expect((await cli(['--socket', path, 'servers'])).out.split('\n')).toEqual([
+      'ID      NAME       CITY       COUNTRY  EXIT IP       ENDPOINT             LATENCY',
+      'se-sto  Stockholm  Stockholm  Sweden   203.0.113.10  198.51.100.10:51820  —',
+      'de-fra  Frankfurt  Frankfurt  Germany                198.51.100.20:51820  —',
+      '— blocked by the kill switch',
+    ]);
+  });
+
+  it('servers when the helper cannot measure: the table still shows, saying why', async () => {
+    const { path } = await helper({ handlers: { measureLatency: async () => { throw new RpcError(ErrorCode.MethodNotFound, 'unknown method "measureLatency"'); } } });
+    const r = await cli(['--socket', path, 'servers']);
+    expect(r.code).toBe(0);
+    expect(r.out.split('\n').slice(1)).toEqual([
+      'se-sto  Stockholm  Stockholm  Sweden   203.0.113.10  198.51.100.10:51820  —',
+      'de-fra  Frankfurt  Frankfurt  Germany                198.51.100.20:51820  —',
+      '— latency not measured: unknown method "measureLatency"',
+    ]);
   });
 
   it('set: each setting, the value the helper now has', async () => {

@@ -3,12 +3,12 @@
 import { IpcClient, IpcError } from '../ipc/client.js';
 import { packageVersion } from '../platform/fs/package-version.js';
 import {
-  MAX_CATALOG_TEXT_BYTES, MAX_CONFIG_BYTES, PROTOCOL_VERSION, ServerId, type HelperEvent, type LeakCheckId, type LeakCheckResult, type LeakReport, type Params, type Settings, type TunnelStatus,
+  MAX_CATALOG_TEXT_BYTES, MAX_CONFIG_BYTES, PROTOCOL_VERSION, RpcError, ServerId, type HelperEvent, type LeakCheckId, type LeakCheckResult, type LeakReport, type Params, type Settings, type TunnelStatus,
 } from '../ipc/schema.js';
 import { parseArgs, socketPath, UsageError, USAGE, type Command, type Invocation } from './args.js';
 import { readUserFile, UserFileError } from './read-user-file.js';
 import {
-  describeFailure, EXIT_FAILED, EXIT_OK, EXIT_USAGE, formatCatalogLoaded, formatCheck, formatImported, formatLeakHeader, formatLeakTally, formatServers, formatSettingChange, formatSettings, formatStatus, formatStatusLine,
+  describeFailure, EXIT_FAILED, EXIT_OK, EXIT_USAGE, formatCatalogLoaded, formatCheck, formatImported, formatLeakHeader, formatLeakTally, formatServers, formatSettingChange, formatSettings, formatStatus, formatStatusLine, serversJson, type ServersLatency,
 } from './format.js';
 
 export interface CliIo {
@@ -117,7 +117,8 @@ class Context {
         const client = await this.connect();
         const { servers } = await client.call('listServers');
         const status = this.inv.json ? undefined : await client.call('status');
-        this.print({ servers }, () => formatServers(servers, status));
+        const latency = command.noLatency || servers.length === 0 ? undefined : await measureLatency(client);
+        this.print(serversJson(servers, latency), () => formatServers(servers, status, latency));
         return EXIT_OK;
       }
       case 'settings': {
@@ -358,4 +359,14 @@ function sameAttempt(before: TunnelStatus, after: TunnelStatus): boolean {
 
 const duration = (ms: number): string => (ms < 1000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`);
 
-/** This client's version, from the package.json above this file (source or dist/). */
+/** The helper's latency figures, measured now (it answers within a few seconds); a failure becomes the reason there are none. */
+async function measureLatency(client: IpcClient): Promise<ServersLatency> {
+  try {
+    return { report: await client.call('measureLatency', {}) };
+  } catch (e) {
+    // What the helper answered (an older helper without the method, a failure): the table still
+    // shows, saying why. A lost connection is the command's failure.
+    if (!(e instanceof RpcError)) throw e;
+    return { error: e.message };
+  }
+}
