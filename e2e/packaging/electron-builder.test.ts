@@ -167,7 +167,7 @@ describe('electron-builder --linux dir deb (stand-in Electron and fpm)', () => {
     expect(after('--before-remove')).toBe('packaging/deb/prerm');
     expect(readFileSync(join(b.record, 'before-remove'), 'utf8')).toBe(readFileSync(P('packaging', 'deb', 'prerm'), 'utf8'));
     const depends = a.flatMap((x, i) => (a[i - 1] === '-d' ? [x] : []));
-    expect(depends).toEqual(expect.arrayContaining(['nftables', 'iproute2', 'libnss3', 'libgtk-3-0 | libgtk-3-0t64']));
+    expect(depends).toEqual(expect.arrayContaining(['nftables', 'iproute2', 'iputils-ping', 'libnss3', 'libgtk-3-0 | libgtk-3-0t64']));
     expect(after('--name')).toBe('umbra');
     expect(after('--architecture')).toBe('amd64');
     expect(after('--package')).toMatch(/\/umbra_\d+\.\d+\.\d+[^/]*_amd64\.deb$/);
