@@ -1,5 +1,3 @@
-/* eslint-disable no-restricted-imports, no-restricted-globals -- this test compiles copies of the
-   engine and runs them in child processes; it is a harness around the pure core, not part of it. */
 // The known-answer tests must catch a broken protocol that our own two ends would agree on. Each
 // mutation below plants such a bug (on both sides where there are two, so our ends still agree:
 // all but the PSK one pass every device-to-device test) in a compiled copy of this folder; the

@@ -222,7 +222,10 @@ describe('labels and hit targets', () => {
         const { k } = view();
         const ms = Number(svg.style.getPropertyValue('--ms'));
         const unitPx = width / W;
-        const onScreen = (name: string) => inView(name).map((c) => c * unitPx);
+        const onScreen = (name: string): [number, number] => {
+          const [ix, iy] = inView(name);
+          return [ix! * unitPx, iy! * unitPx];
+        };
         const names = [...document.querySelectorAll('g.marker')].map((g) => g.getAttribute('aria-label')!);
         for (const name of names) {
           const hit = screen.getByRole('button', { name }).querySelector('.marker-hit')!;
