@@ -36,8 +36,9 @@ export const LAYERS = {
   'helper/ipc': ['helper/net', 'helper/platform'],
   'helper/tunnel': ['helper/net', 'helper/wireguard', 'helper/config', 'helper/platform'],
   'helper/leakcheck': ['helper/net', 'helper/config', 'helper/platform', 'helper/ipc'],
-  'helper/daemon': ['helper/net', 'helper/wireguard', 'helper/config', 'helper/platform', 'helper/ipc', 'helper/tunnel', 'helper/leakcheck'],
-  'helper/commands': ['helper/net', 'helper/wireguard', 'helper/config', 'helper/platform', 'helper/ipc', 'helper/tunnel', 'helper/leakcheck', 'helper/daemon'],
+  'helper/latency': ['helper/net', 'helper/platform', 'helper/ipc'],
+  'helper/daemon': ['helper/net', 'helper/wireguard', 'helper/config', 'helper/platform', 'helper/ipc', 'helper/tunnel', 'helper/leakcheck', 'helper/latency'],
+  'helper/commands': ['helper/net', 'helper/wireguard', 'helper/config', 'helper/platform', 'helper/ipc', 'helper/tunnel', 'helper/leakcheck', 'helper/latency', 'helper/daemon'],
   'helper/cli': ['helper/net', 'helper/config', 'helper/platform/fs', 'helper/ipc'],
   // Main is an unprivileged user process: the helper's client and words, and plain file writing.
   'electron/main': ['helper/ipc', 'helper/platform/fs', 'packaging/appimage'],

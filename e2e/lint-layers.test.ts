@@ -1,6 +1,7 @@
 // The layer graph in eslint.config.js holds: for every layer, a planted import of a layer it may
 // not use fails lint, and an import it may use passes (so a rule that rejects everything, or
 // nothing, is caught). Runs ESLint's API on text placed at a path inside each layer.
+import { readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { ESLint } from 'eslint';
 import { describe, expect, it } from 'vitest';
@@ -38,6 +39,14 @@ describe('the layer graph is enforced by lint', () => {
       expect(await ruleIds(file, importOf(file, `${layer}/sub`))).not.toContain(LAYER_RULE);
     });
   }
+
+  it('every folder of helper/ and electron/ with code is a layer of the graph (a new one cannot slip past it)', () => {
+    const NOT_CODE = new Set(['helper/native', 'helper/systemd', 'helper/testing']);
+    const folders = ['helper', 'electron'].flatMap((top) =>
+      readdirSync(join(PROJECT_ROOT, top), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => `${top}/${d.name}`),
+    );
+    expect(folders.filter((f) => !NOT_CODE.has(f) && !(f in LAYERS))).toEqual([]);
+  });
 
   it('tests may reach across layers (integration tests see both sides)', async () => {
     const file = 'helper/wireguard/planted.test.ts';

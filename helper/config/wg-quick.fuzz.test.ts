@@ -5,7 +5,7 @@
 // endpoints its own schemas accept.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { formatEndpoint } from '../daemon/store/ids.js';
+import { formatEndpoint } from '../net/endpoint.js';
 import { AddressText, CidrText, EndpointText, IpText } from '../daemon/store/files.js';
 import { ImportNote, MAX_CONFIG_BYTES } from '../ipc/schema.js';
 import { fail, fuzz } from '../testing/fuzz-run.js';

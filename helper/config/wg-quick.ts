@@ -19,6 +19,7 @@
 // Addresses, prefixes and keys are helper/net's; this file only parses.
 import { AddressError, formatIp, formatPrefix, parseIp, parsePrefix, type Prefix } from '../net/ip.js';
 import { formatKey, KeyError, parseKey } from '../net/keys.js';
+import { isHostname } from '../net/endpoint.js';
 import { quoted } from '../net/quoted.js';
 
 export interface InterfaceConfig {
@@ -103,13 +104,6 @@ const LEFT_OUT: Record<string, string> = {
   listenport: 'Umbra picks its own UDP port for each connection',
 };
 const NO_ENDPOINT = 'this peer has no Endpoint, so there is no server to connect to (Umbra connects out; it does not wait for peers to call in)';
-
-const HOSTNAME = /^(?=.{1,253}$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/;
-
-function isHostname(s: string): boolean {
-  // All-numeric names are meant as IPv4 addresses; they are not hostnames.
-  return HOSTNAME.test(s) && !/^[\d.]+$/.test(s);
-}
 
 function parseUint(text: string, min: number, max: number, what: string): number {
   if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) {

@@ -5,7 +5,7 @@
 // sent. No exception is added to the firewall and no SO_MARK is set for them.
 import { CommandError, type CommandRunner } from '../platform/exec.js';
 import type { LatencyReport, LatencyResult, ServerInfo, TunnelStatus } from '../ipc/schema.js';
-import { parseEndpoint } from '../daemon/store/ids.js';
+import { parseEndpoint } from '../net/endpoint.js';
 import type { Limiter } from './limiter.js';
 import { parsePingSummary } from './ping-summary.js';
 

@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, RpcError } from '../../ipc/schema.js';
 import { parseCatalog, parseCatalogText } from './catalog.js';
-import { formatEndpoint, parseEndpoint, slugify, uniqueId } from './ids.js';
+import { slugify, uniqueId } from './ids.js';
+import { formatEndpoint, parseEndpoint } from '../../net/endpoint.js';
 import { catalogEntry, key } from './testdata/configs.js';
 
 describe('ids and endpoints', () => {

@@ -15,7 +15,8 @@ import { z } from 'zod';
 import { formatIp, parseIp } from '../../net/ip.js';
 import { ErrorCode, RpcError, ServerId } from '../../ipc/schema.js';
 import { canonicalCidr, CidrText, describeIssues, IpText, KeyText, parseJson } from './files.js';
-import { formatEndpoint, parseEndpoint, slugify } from './ids.js';
+import { slugify } from './ids.js';
+import { formatEndpoint, parseEndpoint } from '../../net/endpoint.js';
 
 export const MAX_CATALOG_BYTES = 4 * 1024 * 1024;
 export const CATALOG_TIMEOUT_MS = 10_000;

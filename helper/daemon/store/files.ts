@@ -7,7 +7,7 @@ import { ConfigError } from '../../config/wg-quick.js';
 import { formatPrefix, parseIp, parsePrefix } from '../../net/ip.js';
 import { parseKey } from '../../net/keys.js';
 import { ServerId, ServerInfo } from '../../ipc/schema.js';
-import { parseEndpoint } from './ids.js';
+import { parseEndpoint } from '../../net/endpoint.js';
 
 export const SCHEMA_VERSION = 1;
 export const SETTINGS_FILE = 'settings.json';

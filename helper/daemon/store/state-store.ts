@@ -52,7 +52,8 @@ import {
   withoutUndefined,
 } from './files.js';
 import { salvageSettings, settingsWithoutFile } from './settings-salvage.js';
-import { formatEndpoint, parseEndpoint, slugify, uniqueId } from './ids.js';
+import { slugify, uniqueId } from './ids.js';
+import { formatEndpoint, parseEndpoint } from '../../net/endpoint.js';
 
 export const DEFAULT_STATE_DIR = '/var/lib/umbra';
 
