@@ -534,14 +534,17 @@ describe.skipIf(reason !== undefined)(`firewall with real traffic, in namespaces
     const count = 1500;
     const leak = client.call({ cmd: 'stream', to: ADDR.internet4, port: 7, count, id: 'leak' }, 30_000);
     const tunnel = client.call({ cmd: 'stream', to: ADDR.endpoint4, port: ADDR.endpointPort, mark: UMBRA_FWMARK, count, id: 'wg' }, 30_000);
+    // Switch for as long as the traffic flows (each stream sends for at least count ms), however
+    // fast this machine's nft is: the point is replacements under traffic, not their rate.
+    let streaming = true;
+    const both = Promise.all([leak, tunnel]).finally(() => (streaming = false));
     let switches = 0;
-    const started = Date.now();
-    while (Date.now() - started < 1200) {
+    while (streaming) {
       await fw.apply(switches % 2 === 0 ? WITH_LAN : SPEC);
       switches++;
     }
-    const [l, t] = await Promise.all([leak, tunnel]);
-    expect(switches).toBeGreaterThanOrEqual(10);
+    const [l, t] = await both;
+    expect(switches, 'replacements made while both streams ran').toBeGreaterThanOrEqual(3);
     // Every unmarked datagram was refused, and the internet host received none of them.
     expect(l.errors).toEqual({ EPERM: count });
     expect(router.events.filter((e) => e.event === 'udp-recv' && String(e.payload).startsWith('leak-'))).toEqual([]);
