@@ -1,6 +1,6 @@
 // What `umbra` prints, as pure functions of the helper's answers (and the time, for durations).
 import { IpcError } from '../ipc/client.js';
-import { floodText, HOLD_TEXT, noReplyText, WANTS_TUNNEL } from '../ipc/tunnel-words.js';
+import { bytesText, floodText, HOLD_TEXT, noReplyText, WANTS_TUNNEL } from '../ipc/tunnel-words.js';
 import { ErrorCode, RpcError, type BlockHold, type ImportNote, type CatalogTrust, type LatencyReport, type LeakCheckResult, type LeakReport, type LeakVerdict, type MeasuredExit, type ServerInfo, type Settings, type TunnelStatus } from '../ipc/schema.js';
 
 export const EXIT_OK = 0;
@@ -11,19 +11,7 @@ export const EXIT_USAGE = 2;
 export const EXIT_UNREACHABLE = 3;
 
 /** 512 B, 300 kB, 1.2 MB: SI units, 2 significant digits below 10. */
-export function formatBytes(n: number): string {
-  if (!Number.isFinite(n) || n < 0) return '?';
-  if (n < 1000) return `${Math.round(n)} B`;
-  const units = ['kB', 'MB', 'GB', 'TB', 'PB'];
-  let v = n;
-  let unit = 'B';
-  for (const u of units) {
-    v /= 1000;
-    unit = u;
-    if (v < 999.5) break;
-  }
-  return `${v < 9.95 ? v.toFixed(1) : Math.round(v).toString()} ${unit}`;
-}
+export const formatBytes = (n: number): string => bytesText(n, '?');
 
 /** 45s, 3m12s, 2h05m, 3d4h. */
 export function formatDuration(ms: number): string {

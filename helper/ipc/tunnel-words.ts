@@ -19,6 +19,20 @@ export function noReplyText(status: { noReplySince?: number | undefined }, now: 
   return `no reply from the server for ${Math.max(0, Math.round((now - status.noReplySince) / 1000))} s`;
 }
 
+/** A byte count as a person reads it: "512 B", "1.2 MB", "48 MB" (decimal units); `unknown` for what is not a count. */
+export function bytesText(n: number, unknown: string): string {
+  if (!Number.isFinite(n) || n < 0) return unknown;
+  if (n < 1000) return `${Math.round(n)} B`;
+  let v = n;
+  let unit = 'B';
+  for (const u of ['kB', 'MB', 'GB', 'TB', 'PB']) {
+    v /= 1000;
+    unit = u;
+    if (v < 999.5) break;
+  }
+  return `${v < 9.95 ? v.toFixed(1) : Math.round(v).toString()} ${unit}`;
+}
+
 /** Handshake messages the engine dropped over its budget: "1234 handshake messages dropped (flood)". */
 export function floodText(dropped: number, seconds?: number): string {
   return `${dropped} handshake message${dropped === 1 ? '' : 's'} dropped (flood)${seconds === undefined ? '' : ` in the last ${seconds} s`}`;

@@ -1,20 +1,9 @@
 // Words and numbers as the UI shows them. Pure.
 import type { ServerInfo, TunnelState } from '../api.js';
+import { bytesText } from '../../helper/ipc/tunnel-words.js';
 
 /** 512 B, 3.4 kB, 120 MB: SI units, like the `umbra` CLI. */
-export function formatBytes(n: number): string {
-  if (!Number.isFinite(n) || n < 0) return '—';
-  if (n < 1000) return `${Math.round(n)} B`;
-  const units = ['kB', 'MB', 'GB', 'TB', 'PB'];
-  let v = n;
-  let unit = 'B';
-  for (const u of units) {
-    v /= 1000;
-    unit = u;
-    if (v < 999.5) break;
-  }
-  return `${v < 9.95 ? v.toFixed(1) : Math.round(v).toString()} ${unit}`;
-}
+export const formatBytes = (n: number): string => bytesText(n, '—');
 
 /** 0:42, 12:03, 1:02:03, 2 d 03:04:05 — for a ticking clock. */
 export function formatElapsed(ms: number): string {
