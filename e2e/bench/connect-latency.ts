@@ -5,6 +5,18 @@ import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import type { Lab } from '../lab/lab.js';
 import { DaemonRun } from '../daemon-process.js';
+import { measureIdle, statusKb, type IdleFigures } from './procfs.js';
+
+export interface HelperConnectResult {
+  /** Each connect's time to the first packet, ms. */
+  connectMs: number[];
+  /** Connected and idle, with a subscriber (as the app is): the helper's wakeups and spawned processes. */
+  idle?: IdleFigures;
+  /** Status events pushed to that subscriber during the idle window, and how many repeated the one before. */
+  statusEvents?: number;
+  repeatedStatusEvents?: number;
+  idleRssKb?: number;
+}
 
 function firstReply(child: ChildProcess, ms: number): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -22,9 +34,10 @@ function firstReply(child: ChildProcess, ms: number): Promise<number> {
   });
 }
 
-export async function measureHelperConnect(lab: Lab, trials: number, log: (l: string) => void): Promise<number[]> {
+export async function measureHelperConnect(lab: Lab, trials: number, idleSeconds: number, log: (l: string) => void): Promise<HelperConnectResult> {
   const daemon = new DaemonRun(lab);
   const out: number[] = [];
+  const result: HelperConnectResult = { connectMs: out };
   try {
     await daemon.start();
     const c = await daemon.client();
@@ -46,9 +59,39 @@ export async function measureHelperConnect(lab: Lab, trials: number, log: (l: st
         await c.call('disconnect');
       }
     }
+    if (idleSeconds > 0) Object.assign(result, await measureIdleConnected(daemon, idleSeconds, log));
   } finally {
     await daemon.stop('SIGTERM').catch(() => undefined);
     daemon.cleanup();
   }
-  return out;
+  return result;
+}
+
+/** Connects once more, subscribes as the app does, and watches the helper sit idle. */
+async function measureIdleConnected(daemon: DaemonRun, seconds: number, log: (l: string) => void): Promise<Partial<HelperConnectResult>> {
+  const pid = daemon.child?.pid;
+  if (pid === undefined) throw new Error('the helper has no pid');
+  const c = await daemon.client();
+  let counting = false;
+  let events = 0;
+  let repeated = 0;
+  let previous = '';
+  await c.subscribe((e) => {
+    if (e.type !== 'status' || !counting) return;
+    const key = JSON.stringify(e.status);
+    events++;
+    if (key === previous) repeated++;
+    previous = key;
+  });
+  await c.call('connect', { serverId: 'bench' });
+  await daemon.waitFor((s) => s.state === 'connected', 10_000, 'connected');
+  await new Promise((r) => setTimeout(r, 2000)); // the connect's own status events and checks settle
+  log(`  umbra via the helper: connected and idle with a subscriber for ${seconds} s…`);
+  counting = true;
+  const idle = await measureIdle(pid, seconds * 1000);
+  counting = false;
+  const idleRssKb = statusKb(pid, 'VmRSS');
+  log(`  umbra via the helper: idle ${idle.wakeupsPerSecond.toFixed(2)} wakeups/s, ${idle.spawned} processes spawned${idle.spawned ? ` (${idle.spawnedNames.join(', ')})` : ''}, ${events} status events`);
+  await c.call('disconnect');
+  return { idle, statusEvents: events, repeatedStatusEvents: repeated, ...(idleRssKb === undefined ? {} : { idleRssKb }) };
 }

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Lab, WireguardGoHandle } from '../lab/lab.js';
 import { networkSnapshot, UMBRAD } from '../umbrad-process.js';
-import { comm, CpuWindow, RssSampler, statusKb } from './procfs.js';
+import { comm, CpuWindow, measureIdle, RssSampler, statusKb, type IdleFigures } from './procfs.js';
 import { measureServerRestart } from './server-restart.js';
 
 export type ClientKind = 'umbra' | 'wireguard-go';
@@ -42,6 +42,8 @@ export interface IperfStats {
   serverCpu: { cpuSeconds: number; wallSeconds: number; percentOfCore: number } | undefined;
   /** Highest VmRSS of the client seen every 200 ms during the run, kB. */
   clientPeakRssKb: number | undefined;
+  /** The same of the server. */
+  serverPeakRssKb: number | undefined;
   rssSamples: number;
 }
 
@@ -64,6 +66,12 @@ export interface ClientResult {
   peakRssKb: number | undefined;
   /** VmHWM just before the stop: the kernel's own peak-RSS record for the process. */
   hwmKb: number | undefined;
+  /** Connected and idle (no traffic, the probe stopped): the client's wakeups and spawned processes. */
+  idle: IdleFigures | undefined;
+  /** The server's, over the same window. */
+  serverIdle: IdleFigures | undefined;
+  serverIdleRssKb: number | undefined;
+  serverPeakRssKb: number | undefined;
   /** The server restarted (session forgotten): ms from it being back to traffic again. */
   serverRestartMs: number | undefined;
   stop: { exitCode: number | null | undefined; ms: number; namespaceClean: boolean; leftover: string } | undefined;
@@ -83,6 +91,14 @@ export interface MeasureOptions {
   umbrad?: { node: string; script: string };
   /** The client namespace as it was before any client ran (networkSnapshot). */
   baseline: string;
+  /** The client's config (default: the lab's for server 0, whose wireguard-go is the server). */
+  clientConfig?: string;
+  /** The server process (default: server 0's wireguard-go). */
+  serverPid?: number;
+  /** Whether to restart the server to time the recovery (only the lab's wireguard-go server can). */
+  serverRestart: boolean;
+  /** Seconds connected and idle over which wakeups and spawned processes are counted (0: skip). */
+  idleSeconds: number;
   log: (line: string) => void;
 }
 
@@ -207,14 +223,14 @@ function startUmbra(lab: Lab, confText: string, nodeFlags: string[], t0: number,
   };
 }
 
-export async function startWg(lab: Lab, t0: number): Promise<Started & { handle: WireguardGoHandle }> {
+export async function startWg(lab: Lab, t0: number, serverPublicKey?: string): Promise<Started & { handle: WireguardGoHandle }> {
   const s = lab.servers[0]!;
   const handle = await lab.startWireguardGo(lab.client.ns, {
     ifname: 'wg0',
     privateKey: lab.client.privateKey,
     address: [`${s.clientTunnelAddress}/32`],
     mtu: 1420,
-    peers: [{ publicKey: s.publicKey, endpoint: `${s.endpoint.host}:${s.endpoint.port}`, allowedIPs: '0.0.0.0/0' }],
+    peers: [{ publicKey: serverPublicKey ?? s.publicKey, endpoint: `${s.endpoint.host}:${s.endpoint.port}`, allowedIPs: '0.0.0.0/0' }],
   });
   const ms = wallMs() - t0;
   return {
@@ -304,8 +320,8 @@ export async function iperf(lab: Lab, reverse: boolean, seconds: number): Promis
 }
 
 async function runIperf(lab: Lab, reverse: boolean, clientPid: number, o: MeasureOptions): Promise<IperfStats> {
-  const serverPid = lab.servers[0]!.pid;
-  const sampler = new RssSampler([clientPid], 200).start();
+  const serverPid = o.serverPid ?? lab.servers[0]!.pid;
+  const sampler = new RssSampler(serverPid === undefined ? [clientPid] : [clientPid, serverPid], 200).start();
   const clientWin = new CpuWindow(clientPid);
   const serverWin = serverPid !== undefined ? new CpuWindow(serverPid) : undefined;
   try {
@@ -315,6 +331,7 @@ async function runIperf(lab: Lab, reverse: boolean, clientPid: number, o: Measur
       clientCpu: clientWin.end(),
       serverCpu: serverWin?.end(),
       clientPeakRssKb: sampler.peakKb(clientPid),
+      serverPeakRssKb: serverPid === undefined ? undefined : sampler.peakKb(serverPid),
       rssSamples: sampler.samples(clientPid),
     };
   } finally {
@@ -372,7 +389,7 @@ async function startOnce(lab: Lab, kind: ClientKind, o: MeasureOptions, holder: 
     // ping is running (its header is out) before the clock starts.
     await probe.w.waitFor(/^PING /m, 5000, 'ping probe start');
     const t0 = wallMs();
-    const client = kind === 'umbra' ? startUmbra(lab, lab.clientConfig(0), o.umbraNodeFlags, t0, o.umbrad) : await startWg(lab, t0);
+    const client = kind === 'umbra' ? startUmbra(lab, o.clientConfig ?? lab.clientConfig(0), o.umbraNodeFlags, t0, o.umbrad) : await startWg(lab, t0, o.clientConfig && /^PublicKey = (.*)$/m.exec(o.clientConfig)?.[1]);
     holder.client = client;
     const reply = new RegExp(`^\\[(\\d+\\.\\d+)\\] \\d+ bytes from ${escapeRe(target)}:`, 'm');
     const alive = whileRunning(client, kind);
@@ -409,6 +426,7 @@ export async function measureClient(lab: Lab, kind: ClientKind, o: MeasureOption
   const result: ClientResult = {
     kind, pid: undefined, comm: undefined, firstPacketMs: undefined, firstPacketTrialsMs: [], readyMs: undefined, readyLine: undefined,
     ping: undefined, up: undefined, down: undefined, idleRssKb: undefined, peakRssKb: undefined, hwmKb: undefined,
+    idle: undefined, serverIdle: undefined, serverIdleRssKb: undefined, serverPeakRssKb: undefined,
     stop: undefined, errors: [], serverRestartMs: undefined,
   };
   const target = lab.servers[0]!.tunnelAddress;
@@ -451,6 +469,16 @@ export async function measureClient(lab: Lab, kind: ClientKind, o: MeasureOption
 
     await sleep(1000);
     result.idleRssKb = statusKb(pid, 'VmRSS');
+    const serverPid = o.serverPid ?? lab.servers[0]!.pid;
+    result.serverIdleRssKb = serverPid === undefined ? undefined : statusKb(serverPid, 'VmRSS');
+    if (o.idleSeconds > 0) {
+      o.log(`  ${kind}: connected and idle for ${o.idleSeconds} s (wakeups, spawned processes)…`);
+      [result.idle, result.serverIdle] = await Promise.all([
+        measureIdle(pid, o.idleSeconds * 1000),
+        serverPid === undefined ? undefined : measureIdle(serverPid, o.idleSeconds * 1000),
+      ]);
+      o.log(`  ${kind}: idle ${result.idle.wakeupsPerSecond.toFixed(2)} wakeups/s, ${result.idle.spawned} processes spawned${result.idle.spawned ? ` (${result.idle.spawnedNames.join(', ')})` : ''}`);
+    }
 
     const pr = await lab.exec(lab.client.ns, ['ping', '-n', '-c', String(o.pingCount), '-i', '0.01', '-W', '1', target], { timeoutMs: 60_000 });
     result.ping = parsePing(pr.stdout);
@@ -471,14 +499,20 @@ export async function measureClient(lab: Lab, kind: ClientKind, o: MeasureOption
         break;
       }
     }
-    const peaks = [result.up?.clientPeakRssKb, result.down?.clientPeakRssKb].filter((x): x is number => x !== undefined);
-    result.peakRssKb = peaks.length > 0 ? Math.max(...peaks) : undefined;
+    const peak = (xs: (number | undefined)[]): number | undefined => {
+      const ys = xs.filter((x): x is number => x !== undefined);
+      return ys.length > 0 ? Math.max(...ys) : undefined;
+    };
+    result.peakRssKb = peak([result.up?.clientPeakRssKb, result.down?.clientPeakRssKb]);
+    result.serverPeakRssKb = peak([result.up?.serverPeakRssKb, result.down?.serverPeakRssKb]);
     result.hwmKb = statusKb(pid, 'VmHWM');
-    try {
-      result.serverRestartMs = await measureServerRestart(lab);
-      o.log(`  ${kind}: traffic again ${result.serverRestartMs?.toFixed(0) ?? 'never'} ms after the server restarted`);
-    } catch (e) {
-      result.errors.push(`server restart: ${(e as Error).message}`);
+    if (o.serverRestart) {
+      try {
+        result.serverRestartMs = await measureServerRestart(lab);
+        o.log(`  ${kind}: traffic again ${result.serverRestartMs?.toFixed(0) ?? 'never'} ms after the server restarted`);
+      } catch (e) {
+        result.errors.push(`server restart: ${(e as Error).message}`);
+      }
     }
   } catch (e) {
     result.errors.push((e as Error).message);

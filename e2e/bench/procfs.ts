@@ -2,7 +2,7 @@
 // time (utime + stime of all its threads). /proc is the host's: `ip netns exec` changes only the
 // network namespace, so lab processes are visible under their own pids.
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 let ticks: number | undefined;
 
@@ -105,4 +105,135 @@ export class CpuWindow {
     const used = cpu1 - this.cpu0;
     return { cpuSeconds: used, wallSeconds: wall, percentOfCore: (100 * used) / wall };
   }
+}
+
+/** Voluntary and involuntary context switches of each thread (by tid), from /proc/<pid>/task/<tid>/status. */
+export function threadSwitches(pid: number): Map<number, { voluntary: number; involuntary: number }> {
+  const out = new Map<number, { voluntary: number; involuntary: number }>();
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      const s = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
+      const v = /^voluntary_ctxt_switches:\s+(\d+)/m.exec(s);
+      const n = /^nonvoluntary_ctxt_switches:\s+(\d+)/m.exec(s);
+      if (v && n) out.set(Number(tid), { voluntary: Number(v[1]), involuntary: Number(n[1]) });
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return out;
+}
+
+/** Parent pid and name of a process from /proc/<pid>/stat, undefined if it is gone. */
+export function parentAndComm(pid: number): { ppid: number; comm: string } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const close = stat.lastIndexOf(')');
+    const rest = stat.slice(close + 2).split(' ');
+    return { ppid: Number(rest[1]), comm: stat.slice(stat.indexOf('(') + 1, close) };
+  } catch {
+    return undefined;
+  }
+}
+
+export interface IdleFigures {
+  seconds: number;
+  /** Voluntary context switches of all the process's threads, per second: its wakeups. */
+  wakeupsPerSecond: number;
+  /** Involuntary ones (preempted), per second, for reference. */
+  preemptionsPerSecond: number;
+  threads: number;
+  /** Processes that appeared below the process (children, grandchildren) during the window. */
+  spawned: number;
+  spawnedPerMinute: number;
+  /** Names of those, with counts (e.g. "nft ×2"). */
+  spawnedNames: string[];
+  /** Descendants that were already running when the window began (e.g. a long-lived `nft monitor`). */
+  longLivedChildren: string[];
+  /** How often /proc was scanned for new processes (a process shorter than this may be missed). */
+  scanEveryMs: number;
+}
+
+/**
+ * Watches an idle process for `ms`: the wakeups of all its threads (every thread's voluntary
+ * context switches; a thread that ends in the window counts with what it had at the last sample),
+ * and every process that appears below it. New processes are found by listing /proc every
+ * `scanEveryMs` and reading the stat of pids not seen before (their parent chain), which works on
+ * any Linux (no CONFIG_PROC_CHILDREN, no ptrace, which would itself wake the process up).
+ */
+export async function measureIdle(pid: number, ms: number, scanEveryMs = 10): Promise<IdleFigures> {
+  const parent = new Map<number, { ppid: number; comm: string }>();
+  const known = new Set<number>();
+  const below = (p: number): boolean => {
+    for (let q = p, n = 0; q > 1 && n < 64; n++) {
+      const e = parent.get(q);
+      if (!e) return false;
+      if (e.ppid === pid) return true;
+      q = e.ppid;
+    }
+    return false;
+  };
+  const scan = (): number[] => {
+    const fresh: number[] = [];
+    let names: string[];
+    try {
+      names = readdirSync('/proc');
+    } catch {
+      return fresh;
+    }
+    for (const name of names) {
+      const p = Number(name);
+      if (!Number.isInteger(p) || known.has(p)) continue;
+      known.add(p);
+      const e = parentAndComm(p);
+      if (!e) continue;
+      parent.set(p, e);
+      fresh.push(p);
+    }
+    return fresh;
+  };
+  scan();
+  const longLived = [...parent.keys()].filter(below).map((p) => `${p} (${parent.get(p)!.comm})`);
+  const first = threadSwitches(pid);
+  const last = new Map(first);
+  const spawned = new Map<number, string>();
+  const t0 = process.hrtime.bigint();
+  let nextSample = Date.now() + 1000;
+  while (Number(process.hrtime.bigint() - t0) / 1e6 < ms) {
+    await new Promise((r) => setTimeout(r, scanEveryMs));
+    // A child is seen between fork and exec under its parent's name: keep the latest name.
+    for (const p of spawned.keys()) spawned.set(p, parentAndComm(p)?.comm ?? spawned.get(p)!);
+    for (const p of scan()) if (below(p)) spawned.set(p, parent.get(p)!.comm);
+    if (Date.now() >= nextSample) {
+      nextSample += 1000;
+      for (const [tid, s] of threadSwitches(pid)) last.set(tid, s);
+    }
+  }
+  for (const [tid, s] of threadSwitches(pid)) last.set(tid, s);
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  let voluntary = 0;
+  let involuntary = 0;
+  for (const [tid, s] of last) {
+    const a = first.get(tid) ?? { voluntary: 0, involuntary: 0 };
+    voluntary += s.voluntary - a.voluntary;
+    involuntary += s.involuntary - a.involuntary;
+  }
+  const counts = new Map<string, number>();
+  for (const c of spawned.values()) counts.set(c, (counts.get(c) ?? 0) + 1);
+  return {
+    seconds,
+    wakeupsPerSecond: voluntary / seconds,
+    preemptionsPerSecond: involuntary / seconds,
+    threads: last.size,
+    spawned: spawned.size,
+    spawnedPerMinute: (60 * spawned.size) / seconds,
+    spawnedNames: [...counts].map(([c, n]) => (n > 1 ? `${c} ×${n}` : c)),
+    longLivedChildren: longLived,
+    scanEveryMs,
+  };
 }

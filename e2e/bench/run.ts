@@ -1,9 +1,11 @@
 // `npm run bench`: Umbra's client (`umbrad up`) and a wireguard-go client side by side, one after
-// the other, against the same wireguard-go server in one network lab; plus an engine-only
-// micro-benchmark. Prints a table and writes bench-results/latest.json.
+// the other, against the same wireguard-go server in one network lab; then Umbra's client against
+// Umbra as the server; then the helper as a user runs it (`umbrad serve`, connected over its IPC);
+// plus an engine-only micro-benchmark. Prints a table with the issue's targets and writes
+// bench-results/latest.json.
 //
-//   node dist/e2e/bench/run.js [--seconds N] [--only umbra|wg] [--engine | --no-engine]
-//                              [--engine-seconds N] [--pings N] [--cpu-prof]
+//   node dist/e2e/bench/run.js [--seconds N] [--only umbra,wg,umbra-umbra,daemon] [--idle-seconds N]
+//                              [--engine | --no-engine] [--engine-seconds N] [--pings N] [--cpu-prof]
 //
 // Needs root (the lab). Everything networked runs inside the lab's namespaces; the lab is
 // destroyed on every way out (success, error, SIGINT/SIGTERM, the overall time limit).
@@ -16,14 +18,20 @@ import { createLab, labAvailable, type Lab } from '../lab/lab.js';
 import { networkSnapshot, PROJECT_ROOT } from '../umbrad-process.js';
 import { ENGINE_PACKET_SIZE, formatEngine, runEngineBench, type EngineResult } from './engine.js';
 import { clientNamespaceState, IPERF_PORT, measureClient, type ClientKind, type ClientResult } from './measure.js';
-import { measureHelperConnect } from './connect-latency.js';
+import { measureHelperConnect, type HelperConnectResult } from './connect-latency.js';
+import { startUmbraServer } from './umbra-server.js';
+import { formatHelper, formatTargets, table, targets, type Figures } from './report.js';
 import { formatPathMtu, measurePathMtu, PATH_MTUS, type PathMtuRow } from './path-mtu.js';
 import { FLOOD_RATE, formatFlood, runFloodBench, type FloodRow } from './flood.js';
 import { newestProfile, summariseProfile } from './profile.js';
 
 const USAGE = `usage: node dist/e2e/bench/run.js [options]
   --seconds N         iperf3 duration per direction (default 8; plus 1 s omitted for slow start)
-  --only umbra|wg     measure one client only
+  --only LIST         measure only these, comma-separated: umbra (Umbra's client, wireguard-go server),
+                      wg (wireguard-go both ends), umbra-umbra (Umbra both ends), daemon (umbrad serve
+                      connected over its IPC: connect latency, idle); default all
+  --idle-seconds N    seconds connected and idle over which wakeups and spawned processes are
+                      counted, per client and for the daemon (default 60; 0 skips)
   --engine            run only the in-memory engine benchmark (no lab, no root needed)
   --no-engine         skip the engine benchmark
   --engine-seconds N  seconds per AEAD backend in the engine benchmark (default 2)
@@ -37,9 +45,15 @@ const USAGE = `usage: node dist/e2e/bench/run.js [options]
   --flood-seconds N   seconds of download under each kind of handshake flood (default 8)
   --no-flood          skip the download under handshake floods`;
 
+/** A client against a server: Umbra's or wireguard-go's client against wireguard-go's server, or Umbra's both ends. */
+type RowKind = ClientKind | 'umbra-umbra';
+type Part = RowKind | 'daemon';
+const PARTS: Record<string, Part> = { umbra: 'umbra', wg: 'wireguard-go', 'wireguard-go': 'wireguard-go', 'umbra-umbra': 'umbra-umbra', daemon: 'daemon' };
+
 interface Options {
   seconds: number;
-  only: ClientKind | undefined;
+  only: Part[] | undefined;
+  idleSeconds: number;
   engine: 'also' | 'only' | 'skip';
   engineSeconds: number;
   pingCount: number;
@@ -54,7 +68,7 @@ interface Options {
 class UsageError extends Error {}
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { seconds: 8, only: undefined, engine: 'also', engineSeconds: 2, pingCount: 200, starts: 3, cpuProf: false, pathMtuSeconds: 4, floodSeconds: 8 };
+  const o: Options = { seconds: 8, only: undefined, idleSeconds: 60, engine: 'also', engineSeconds: 2, pingCount: 200, starts: 3, cpuProf: false, pathMtuSeconds: 4, floodSeconds: 8 };
   const num = (flag: string, v: string | undefined, min: number, max: number): number => {
     const n = Number(v);
     if (v === undefined || !Number.isFinite(n) || n < min || n > max) throw new UsageError(`${flag} needs a number from ${min} to ${max}`);
@@ -67,12 +81,15 @@ function parseArgs(argv: string[]): Options {
         o.seconds = Math.round(num(a, argv[++i], 1, 60));
         break;
       case '--only': {
-        const v = argv[++i];
-        if (v === 'umbra') o.only = 'umbra';
-        else if (v === 'wg' || v === 'wireguard-go') o.only = 'wireguard-go';
-        else throw new UsageError('--only takes umbra or wg');
+        const v = (argv[++i] ?? '').split(',').filter(Boolean);
+        const bad = v.filter((x) => !(x in PARTS));
+        if (v.length === 0 || bad.length > 0) throw new UsageError(`--only takes a comma-separated list of umbra, wg, umbra-umbra, daemon${bad.length ? ` (not ${bad.join(', ')})` : ''}`);
+        o.only = [...new Set(v.map((x) => PARTS[x]!))];
         break;
       }
+      case '--idle-seconds':
+        o.idleSeconds = Math.round(num(a, argv[++i], 0, 600));
+        break;
       case '--engine':
         o.engine = 'only';
         break;
@@ -158,96 +175,6 @@ function otherLabs(own: string | undefined): string[] {
   return names.filter((n) => /^ulab\d+n\d+-/.test(n) && (own === undefined || !n.startsWith(`${own}-`)));
 }
 
-// ------------------------------------------------------------------------------ report
-
-const RTT_TOLERANCE_MS = 0.1;
-const RTT_TOLERANCE_REL = 0.1;
-const FIRST_PACKET_TARGET_MS = 100;
-/** Issue 11: traffic again within 3 s of a restarted server being back. */
-const SERVER_RESTART_TARGET_MS = 3000;
-
-interface Row {
-  metric: string;
-  umbra: string;
-  wg: string;
-  target: string;
-}
-
-interface Target {
-  name: string;
-  rule: string;
-  umbra: number | undefined;
-  wireguardGo: number | undefined;
-  met: boolean | undefined;
-}
-
-const f = (v: number | undefined, digits = 1): string => (v === undefined || Number.isNaN(v) ? '—' : v.toFixed(digits));
-const mb = (kb: number | undefined): string => (kb === undefined ? '—' : (kb / 1024).toFixed(1));
-
-function targets(u: ClientResult | undefined, w: ClientResult | undefined, helperConnect: number | undefined): Target[] {
-  const cmp = (name: string, rule: string, a: number | undefined, b: number | undefined, ok: (a: number, b: number) => boolean): Target => ({
-    name, rule, umbra: a, wireguardGo: b, met: a === undefined || b === undefined ? undefined : ok(a, b),
-  });
-  const first = u?.firstPacketMs;
-  return [
-    { name: 'first packet', rule: `Umbra ≤ ${FIRST_PACKET_TARGET_MS} ms`, umbra: first, wireguardGo: w?.firstPacketMs, met: first === undefined ? undefined : first <= FIRST_PACKET_TARGET_MS },
-    // What a user waits for: the helper is a service that is already running when they click.
-    { name: 'first packet after connect', rule: `Umbra ≤ ${FIRST_PACKET_TARGET_MS} ms`, umbra: helperConnect, wireguardGo: undefined, met: helperConnect === undefined ? undefined : helperConnect <= FIRST_PACKET_TARGET_MS },
-    cmp('ping RTT avg', `Umbra ≤ wg-go + max(${RTT_TOLERANCE_MS} ms, ${RTT_TOLERANCE_REL * 100}%)`, u?.ping?.avgMs, w?.ping?.avgMs, (a, b) => a <= b + Math.max(RTT_TOLERANCE_MS, RTT_TOLERANCE_REL * b)),
-    cmp('TCP up', 'Umbra ≥ wg-go', u?.up?.mbps, w?.up?.mbps, (a, b) => a >= b),
-    cmp('TCP down', 'Umbra ≥ wg-go', u?.down?.mbps, w?.down?.mbps, (a, b) => a >= b),
-    cmp('server restart', `Umbra ≤ ${SERVER_RESTART_TARGET_MS} ms`, u?.serverRestartMs, w?.serverRestartMs, (a) => a <= SERVER_RESTART_TARGET_MS),
-  ];
-}
-
-function met(t: Target | undefined): string {
-  if (!t) return '';
-  return `${t.met === undefined ? 'n/a' : t.met ? 'yes' : 'NO'} (${t.rule})`;
-}
-
-function table(u: ClientResult | undefined, w: ClientResult | undefined, ts: Target[]): string {
-  const t = (name: string): Target | undefined => ts.find((x) => x.name === name);
-  const both = (fn: (r: ClientResult) => string): [string, string] => [u ? fn(u) : 'skipped', w ? fn(w) : 'skipped'];
-  const row = (metric: string, fn: (r: ClientResult) => string, target = ''): Row => {
-    const [a, b] = both(fn);
-    return { metric, umbra: a, wg: b, target };
-  };
-  const cpu = (s: ClientResult['up']): string => (s?.clientCpu ? `${f(s.clientCpu.percentOfCore, 0)}% (${f(s.clientCpu.cpuSeconds, 2)} s)` : '—');
-  const cpuPerGB = (s: ClientResult['up']): string =>
-    s?.clientCpu && s.bytesTotal > 0 ? f(s.clientCpu.cpuSeconds / (s.bytesTotal / 1e9), 1) : '—';
-  const srv = (s: ClientResult['up']): string => (s?.serverCpu ? `${f(s.serverCpu.percentOfCore, 0)}%` : '—');
-  const rows: Row[] = [
-    row(`time to first packet (ms, median of ${u?.firstPacketTrialsMs.length ?? w?.firstPacketTrialsMs.length ?? 0})`, (r) => f(r.firstPacketMs), met(t('first packet'))),
-    row('  each start (ms)', (r) => r.firstPacketTrialsMs.map((x) => f(x, 0)).join(', ') || '—'),
-    row('  client says "up" after (ms, median)', (r) => f(r.readyMs)),
-    row('  umbrad: inside up() (its own count)', (r) => (r.kind === 'umbra' ? (/after (\d+) ms/.exec(r.readyLine ?? '')?.[1] ?? '—') : 'n/a')),
-    row('ping RTT avg (ms)', (r) => f(r.ping?.avgMs, 3), met(t('ping RTT avg'))),
-    row('ping RTT p50 / p99 (ms)', (r) => (r.ping ? `${f(r.ping.p50Ms, 3)} / ${f(r.ping.p99Ms, 3)}` : '—')),
-    row('ping RTT min / max (ms)', (r) => (r.ping ? `${f(r.ping.minMs, 3)} / ${f(r.ping.maxMs, 3)}` : '—')),
-    row('ping replies', (r) => (r.ping ? `${r.ping.received}/${r.ping.transmitted}` : '—')),
-    row('TCP up, client → inet (Mbit/s)', (r) => f(r.up?.mbps, 0), met(t('TCP up'))),
-    row('TCP down, inet → client (Mbit/s)', (r) => f(r.down?.mbps, 0), met(t('TCP down'))),
-    row('TCP retransmits up / down', (r) => `${r.up?.retransmits ?? '—'} / ${r.down?.retransmits ?? '—'}`),
-    row('client CPU during up (% of a core)', (r) => cpu(r.up)),
-    row('client CPU during down (% of a core)', (r) => cpu(r.down)),
-    row('client CPU s per GB up / down', (r) => `${cpuPerGB(r.up)} / ${cpuPerGB(r.down)}`),
-    row('server wg-go CPU up / down (ref.)', (r) => `${srv(r.up)} / ${srv(r.down)}`),
-    row('client RSS idle (MB)', (r) => mb(r.idleRssKb)),
-    row('client RSS peak under load (MB)', (r) => mb(r.peakRssKb)),
-    row('client VmHWM (MB)', (r) => mb(r.hwmKb)),
-    row('server restart → traffic again (ms)', (r) => f(r.serverRestartMs, 0), met(t('server restart'))),
-    row('stopped cleanly', (r) => (r.stop ? `${r.stop.namespaceClean ? 'yes' : 'NO'}${r.kind === 'umbra' ? `, exit ${r.stop.exitCode}` : ''}, ${f(r.stop.ms, 0)} ms` : '—')),
-  ];
-  const head: Row = { metric: 'metric', umbra: 'Umbra', wg: 'wireguard-go', target: 'target met?' };
-  const all = [head, ...rows];
-  const wMetric = Math.max(...all.map((r) => r.metric.length));
-  const wU = Math.max(...all.map((r) => r.umbra.length));
-  const wW = Math.max(...all.map((r) => r.wg.length));
-  const line = (r: Row): string => `${r.metric.padEnd(wMetric)} | ${r.umbra.padStart(wU)} | ${r.wg.padStart(wW)} | ${r.target}`;
-  const sep = `${'-'.repeat(wMetric)}-+-${'-'.repeat(wU)}-+-${'-'.repeat(wW)}-+-${'-'.repeat(30)}`;
-  return [line(head), sep, ...rows.map(line)].join('\n');
-}
-
 // ------------------------------------------------------------------------------ main
 
 const log = (line: string): void => console.log(line);
@@ -328,13 +255,16 @@ async function main(): Promise<number> {
   for (const cmd of ['iperf3', 'ping', 'ss']) {
     if (firstLine('sh', ['-c', `command -v ${cmd}`]) === undefined) throw new Error(`${cmd} is not installed (iperf3, iputils-ping, iproute2)`);
   }
-  const kinds: ClientKind[] = o.only ? [o.only] : ['umbra', 'wireguard-go'];
+  const parts: Part[] = o.only ?? ['umbra', 'wireguard-go', 'umbra-umbra', 'daemon'];
+  const kinds: RowKind[] = (['umbra', 'wireguard-go', 'umbra-umbra'] as const).filter((k) => parts.includes(k));
+  const clientKinds = kinds.filter((k): k is ClientKind => k !== 'umbra-umbra');
+  const bothClients = clientKinds.length === 2;
   const umbrad = o.helperFrom === undefined ? undefined : packagedHelper(o.helperFrom);
   if (umbrad) {
     results.packagedHelper = { dir: o.helperFrom, ...umbrad };
     log(`bench: umbrad from ${o.helperFrom}: ${umbrad.engine.runtime}, AEAD ${umbrad.engine.aead} (${umbrad.aeadDetail}); "connect on a running helper" still runs the checkout's`);
   }
-  if (kinds.includes('umbra') && !umbrad) {
+  if (parts.some((k) => k !== 'wireguard-go') && !umbrad) {
     if (!existsSync(join(PROJECT_ROOT, 'dist', 'helper', 'main.js'))) throw new Error('dist/helper/main.js is missing: npx tsc -p tsconfig.build.json');
     await waitForAddon();
   }
@@ -342,17 +272,18 @@ async function main(): Promise<number> {
   if (o.cpuProf) mkdirSync(profDir, { recursive: true });
 
   // Each client: ~1 s start, pings, two iperf3 runs (+1 s omitted, +setup), stop. Plus the lab.
-  const pathMtuRuns = o.pathMtuSeconds !== undefined && kinds.length === 2 ? 3 * PATH_MTUS.length : 0;
+  const pathMtuRuns = o.pathMtuSeconds !== undefined && bothClients ? 3 * PATH_MTUS.length : 0;
   // Per client also the server restart: REKEY_TIMEOUT of waiting, then up to 30 s without traffic.
-  const budgetMs = 60_000 + kinds.length * (2 * (o.seconds + 6) * 1000 + o.pingCount * 15 + o.starts * 5000 + 30_000 + 40_000) +
+  const budgetMs = 60_000 + kinds.length * (2 * (o.seconds + 6) * 1000 + o.pingCount * 15 + o.starts * 5000 + 30_000 + 40_000 + o.idleSeconds * 1000) +
+    (parts.includes('daemon') ? 30_000 + o.starts * 5000 + o.idleSeconds * 1000 : 0) +
     pathMtuRuns * (2 * ((o.pathMtuSeconds ?? 0) + 6) * 1000 + 10_000) +
     // A client stuck under a flood can hold iperf3 for its 25 s timeout.
-    (o.floodSeconds !== undefined ? kinds.length * 4 * (o.floodSeconds + 5) * 1000 + 30_000 : 0);
+    (o.floodSeconds !== undefined ? clientKinds.length * 4 * (o.floodSeconds + 5) * 1000 + 30_000 : 0);
   const watchdog = setTimeout(() => onSignal(`over the time limit (${Math.round(budgetMs / 1000)} s)`, 124), budgetMs);
   watchdog.unref();
 
-  const clients: Partial<Record<ClientKind, ClientResult>> = {};
-  let helperConnectMs: number[] = [];
+  const clients: Partial<Record<RowKind, ClientResult>> = {};
+  let helper: HelperConnectResult | undefined;
   let pathMtu: PathMtuRow[] = [];
   let flood: FloodRow[] = [];
   const t0 = performance.now();
@@ -370,6 +301,15 @@ async function main(): Promise<number> {
     await waitListening(l, l.internet.ns, IPERF_PORT, 5000);
     const baseline = await networkSnapshot(l, l.client.ns);
 
+    const runHelper = async (): Promise<void> => {
+      log('bench: umbra, connect on a running helper (umbrad serve)…');
+      try {
+        helper = await measureHelperConnect(l, o.starts, o.idleSeconds, log);
+      } catch (e) {
+        errors.push(`helper connect: ${(e as Error).message}`);
+      }
+      await l.servers[0]!.restart();
+    };
     for (const [i, kind] of kinds.entries()) {
       if (i > 0) {
         // The same server program and config, fresh state: no session left from the previous client.
@@ -377,15 +317,28 @@ async function main(): Promise<number> {
       }
       log(`bench: ${kind}…`);
       const started = Date.now();
-      const r = await measureClient(l, kind, {
-        seconds: o.seconds,
-        pingCount: o.pingCount,
-        starts: o.starts,
-        umbraNodeFlags: o.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [],
-        ...(umbrad ? { umbrad } : {}),
-        baseline,
-        log,
-      });
+      let server: Awaited<ReturnType<typeof startUmbraServer>> | undefined;
+      let r: ClientResult;
+      try {
+        if (kind === 'umbra-umbra') server = await startUmbraServer(l, umbrad);
+        r = await measureClient(l, kind === 'umbra-umbra' ? 'umbra' : kind, {
+          seconds: o.seconds,
+          pingCount: o.pingCount,
+          starts: o.starts,
+          umbraNodeFlags: o.cpuProf && kind === 'umbra' ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [],
+          ...(umbrad ? { umbrad } : {}),
+          ...(server ? { clientConfig: server.clientConfig, serverPid: server.pid } : {}),
+          serverRestart: kind !== 'umbra-umbra',
+          idleSeconds: o.idleSeconds,
+          baseline,
+          log,
+        });
+      } catch (e) {
+        errors.push(`${kind}: ${(e as Error).message}`);
+        await server?.stop();
+        continue;
+      }
+      await server?.stop();
       clients[kind] = r;
       for (const e of r.errors) errors.push(`${kind}: ${e}`);
       if (kind === 'umbra' && o.cpuProf) {
@@ -403,16 +356,9 @@ async function main(): Promise<number> {
         errors.push(`the client namespace is not clean after ${kind} (${st.leftover}); not running the next client`);
         break;
       }
-      if (kind === 'umbra') {
-        log('bench: umbra, connect on a running helper…');
-        try {
-          helperConnectMs = await measureHelperConnect(l, o.starts, log);
-        } catch (e) {
-          errors.push(`helper connect: ${(e as Error).message}`);
-        }
-        await l.servers[0]!.restart();
-      }
+      if (kind === 'umbra' && parts.includes('daemon')) await runHelper();
     }
+    if (parts.includes('daemon') && !kinds.includes('umbra')) await runHelper();
     if (pathMtuRuns > 0) {
       log(`bench: TCP at path MTUs ${PATH_MTUS.join(', ')}…`);
       try {
@@ -422,10 +368,10 @@ async function main(): Promise<number> {
         errors.push(`path MTU: ${(e as Error).message}`);
       }
     }
-    if (o.floodSeconds !== undefined) {
+    if (o.floodSeconds !== undefined && clientKinds.length > 0) {
       log(`bench: download under handshake floods (${FLOOD_RATE}/s each of junk, bad mac1, valid mac1)…`);
       try {
-        flood = await runFloodBench(l, { seconds: o.floodSeconds, clients: kinds, log });
+        flood = await runFloodBench(l, { seconds: o.floodSeconds, clients: clientKinds, log });
         // A row with nothing through is a result, not a failure of the bench; errors are others.
         for (const r of flood) if (r.error) errors.push(`flood ${r.kind}, ${r.client}: ${r.error}`);
       } catch (e) {
@@ -444,13 +390,13 @@ async function main(): Promise<number> {
 
   const u = clients.umbra;
   const w = clients['wireguard-go'];
-  const sortedConnect = [...helperConnectMs].sort((a, b) => a - b);
-  const helperConnect = sortedConnect.length ? sortedConnect[Math.floor((sortedConnect.length - 1) / 2)] : undefined;
-  const ts = targets(u, w, helperConnect);
-  results.helperConnectFirstPacketMs = helperConnectMs;
+  const figures: Figures = { u, w, uu: clients['umbra-umbra'], helper };
+  const ts = targets(figures);
+  results.helperConnectFirstPacketMs = helper?.connectMs ?? [];
+  results.helper = helper ?? null;
   const m = results.machine as Record<string, unknown>;
   log('');
-  log(`Umbra vs wireguard-go client, same wireguard-go server, lab namespaces on ${String(m.cpuModel)} (${String(m.nproc)} cores), Linux ${String(m.kernel)}, node ${process.version}`);
+  log(`Umbra vs wireguard-go client, same wireguard-go server, and Umbra at both ends, lab namespaces on ${String(m.cpuModel)} (${String(m.nproc)} cores), Linux ${String(m.kernel)}, node ${process.version}`);
   log(`iperf3 TCP ${o.seconds} s per direction (+1 s omitted), ${o.pingCount} pings 10 ms apart, MTU 1420 both; total ${((performance.now() - t0) / 1000).toFixed(0)} s`);
   const others = [...new Set([...conditions.otherLabsBefore, ...conditions.otherLabsAfter].map((n) => n.replace(/-.*$/, '')))];
   if (others.length > 0 || conditions.loadavgBefore[0]! > 1) {
@@ -458,9 +404,10 @@ async function main(): Promise<number> {
       `${others.length > 0 ? `; other labs running: ${others.join(', ')}` : ''}): expect noisy numbers`);
   }
   log('');
-  log(table(u, w, ts));
-  const hc = ts.find((x) => x.name === 'first packet after connect');
-  log(`first packet after "connect" on a running helper (ms, median of ${helperConnectMs.length}): ${f(helperConnect)} [${helperConnectMs.map((x) => f(x, 0)).join(', ')}] — ${met(hc)}`);
+  log(table(figures, ts));
+  for (const line of formatHelper(helper, ts)) log(line);
+  log('');
+  for (const line of formatTargets(ts)) log(line);
   if (pathMtu.length > 0) {
     log('');
     for (const line of formatPathMtu(pathMtu)) log(line);
@@ -487,7 +434,7 @@ async function main(): Promise<number> {
     for (const e of errors) log(`  - ${e.split('\n').join('\n    ')}`);
   }
 
-  results.clients = { umbra: u ?? null, wireguardGo: w ?? null };
+  results.clients = { umbra: u ?? null, wireguardGo: w ?? null, umbraUmbra: clients['umbra-umbra'] ?? null };
   results.targets = ts;
   results.errors = errors;
   results.notes = {
@@ -495,7 +442,9 @@ async function main(): Promise<number> {
     ping: `ping -c ${o.pingCount} -i 0.01 to the server tunnel address; p50/p99 from the per-reply times`,
     iperf3: `iperf3 -c ${IPERF_SERVICE_NOTE} -t ${o.seconds} -O 1 -J (and -R); Mbit/s = end.sum_received.bits_per_second`,
     rss: 'idle: VmRSS 1 s after the first packet; peak: highest VmRSS sampled every 200 ms during both iperf3 runs; VmHWM: kernel peak at the end',
-    cpu: '(utime+stime) delta of the client process over each iperf3 run / wall time; 100% = one core',
+    cpu: '(utime+stime) delta of the client process over each iperf3 run / wall time; 100% = one core; per GB: over the bytes iperf3 moved',
+    idle: `connected, no traffic (the probe stopped 1 s before), for ${o.idleSeconds} s: wakeups = voluntary context switches summed over /proc/PID/task/*/status (all threads) per second; spawned = processes whose parent chain leads to the helper, found by listing /proc every 10 ms (one shorter than that can be missed); the daemon row is umbrad serve connected over its IPC with one subscriber`,
+    umbraUmbra: 'umbrad up with ListenPort and a [Peer] without Endpoint in the server namespace, in place of wireguard-go (its own key); no server-restart figure',
   };
   mkdirSync(outDir, { recursive: true });
   writeFileSync(join(outDir, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
