@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { bootClock, parseSkewMs, SkewSeam, TEST_CLOCK_SKEW_ENV } from './clock.js';
+import { bootClock, EPOCH_SLACK_MS, EpochOffset, parseSkewMs, SkewSeam, TEST_CLOCK_SKEW_ENV } from './clock.js';
 
 describe('parseSkewMs', () => {
   it('takes a non-negative number of milliseconds, with a newline or not', () => {
@@ -68,5 +68,29 @@ describe('bootClock', () => {
     expect(c.now() - plain.now()).toBeGreaterThan(8 * 3_600_000 - 1_000);
     expect(lines).toHaveLength(1);
     expect(lines[0]).toContain(file);
+  });
+});
+
+describe('EpochOffset', () => {
+  it('gives one time for one event however the two clocks round when it is read', () => {
+    // The wall clock in whole ms, the protocol clock with sub-ms parts, read a little apart.
+    const reads: [number, number][] = [[1_700_000_000_123, 5000.2], [1_700_000_000_124, 5000.9], [1_700_000_000_125, 5002.4], [1_700_000_000_126, 5002.6]];
+    let i = 0;
+    const e = new EpochOffset(() => reads[i]![0], () => reads[i]![1]);
+    const seen = new Set<number>();
+    for (i = 0; i < reads.length; i++) seen.add(e.toEpoch(4000.5));
+    expect(seen.size).toBe(1);
+    // Recomputed each time, as before, the same event had several epoch times.
+    expect(new Set(reads.map(([w, p]) => 4000.5 - p + w)).size).toBeGreaterThan(1);
+  });
+
+  it('follows the wall clock when it is set (moves by more than the slack)', () => {
+    let wall = 1_700_000_000_000;
+    const e = new EpochOffset(() => wall, () => 1000);
+    const before = e.toEpoch(500);
+    wall += EPOCH_SLACK_MS / 2;
+    expect(e.toEpoch(500)).toBe(before);
+    wall += 3_600_000;
+    expect(e.toEpoch(500)).toBe(before + 3_600_000 + EPOCH_SLACK_MS / 2);
   });
 });

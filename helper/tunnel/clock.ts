@@ -74,3 +74,25 @@ export function bootClock(env: NodeJS.ProcessEnv = process.env, log: (line: stri
   seam.refresh();
   return { now: () => boot() + seam.ms, refresh: () => seam.refresh() };
 }
+
+/** How far the wall clock may drift from the protocol clock before times are re-based on it. */
+export const EPOCH_SLACK_MS = 1000;
+
+/**
+ * Protocol-clock times as epoch milliseconds, through one offset that stays put: recomputed on
+ * each call, `Date.now()` (whole ms) minus a sub-ms clock jitters by a millisecond, and a status
+ * holding such a time would differ from the last one every time it is read, so it would be pushed
+ * to subscribers when nothing happened. The offset follows the wall clock when it moves by more
+ * than EPOCH_SLACK_MS (someone set the clock, NTP stepped it).
+ */
+export class EpochOffset {
+  private offset: number | undefined;
+
+  constructor(private readonly wall: () => number, private readonly protocol: () => number) {}
+
+  toEpoch(t: number): number {
+    const fresh = this.wall() - this.protocol();
+    if (this.offset === undefined || Math.abs(fresh - this.offset) > EPOCH_SLACK_MS) this.offset = Math.round(fresh);
+    return t + this.offset;
+  }
+}

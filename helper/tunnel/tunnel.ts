@@ -23,7 +23,7 @@ import { type Aead } from '../wireguard/crypto/aead.js';
 import type { Peer } from '../wireguard/peer.js';
 import { resolveEndpoint, systemResolver, type Resolver } from './endpoints.js';
 import { linkState } from './link-state.js';
-import { bootClock } from './clock.js';
+import { bootClock, EpochOffset } from './clock.js';
 import { SleepDetector } from './sleep-detector.js';
 import { systemAead } from './aead-choice.js';
 
@@ -87,6 +87,7 @@ export class Tunnel {
   private wakeAt = Infinity;
   private stopped = false;
   private readonly sleep = new SleepDetector();
+  private readonly epoch: EpochOffset;
 
   private constructor(
     readonly device: Device,
@@ -97,6 +98,7 @@ export class Tunnel {
   ) {
     // The clocks' gap now, so a suspend before the first tick is seen by it.
     if (deps.awake) this.sleep.observe(deps.now(), deps.awake());
+    this.epoch = new EpochOffset(() => Date.now(), () => deps.now());
   }
 
   static async start(cfg: WgQuickConfig, opts: TunnelOptions = {}, deps: TunnelDeps = systemDeps): Promise<Tunnel> {
@@ -314,7 +316,7 @@ export class Tunnel {
   /** Traffic and handshake figures of the first peer (the server), with times as epoch ms. */
   peerStatus(): TunnelPeerStatus {
     const peer = this.device.peerList()[0];
-    const toEpoch = (t: number | undefined) => (t === undefined ? undefined : t - this.deps.now() + Date.now());
+    const toEpoch = (t: number | undefined) => (t === undefined ? undefined : this.epoch.toEpoch(t));
     return {
       rxBytes: peer?.stats.rxBytes ?? 0,
       txBytes: peer?.stats.txBytes ?? 0,
