@@ -123,6 +123,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
         aead: aead.aead,
         onEvent: (e) => {
           if (e.type === 'handshake-complete') hooks.onHandshake();
+          else if (e.type === 'handshake-initiated') hooks.onHandshakeStarted();
           else if (e.type === 'handshake-failed') hooks.onGiveUp();
           else if (e.type === 'handshake-flood') log(floodText(e.dropped, e.seconds));
         },
@@ -289,6 +290,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
       listeners.add(l);
       return () => listeners.delete(l);
     },
+    onSubscribers: (n) => driver.setWatched(n > 0),
   });
   // logind says the machine woke: the tunnel hand-shakes now (its clocks would show it at its next
   // tick too). Only the newest tunnel can be up; a stopped one ignores resumed(). Started last, so

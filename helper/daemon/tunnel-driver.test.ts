@@ -6,7 +6,7 @@ import { bootSpec } from '../platform/firewall/ruleset.js';
 import type { TunnelPeerStatus } from '../tunnel/tunnel.js';
 import { QUIET_PROBE_AFTER } from '../wireguard/constants.js';
 import { FirewallOwner } from './firewall-owner.js';
-import { LOST_AFTER_MS, TunnelDriver, type DriverDeps, type TunnelHooks } from './tunnel-driver.js';
+import { HEALTH_IDLE_MAX_MS, LOST_AFTER_MS, TunnelDriver, type DriverDeps, type TunnelHooks } from './tunnel-driver.js';
 import type { Target } from './tunnel-state/types.js';
 
 const KEY = 'yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=';
@@ -184,6 +184,7 @@ describe('TunnelDriver', () => {
     w.handshake();
     await w.settle();
     w.peer = { ...w.peer, handshakeFailingSince: Date.now() };
+    w.hooks.at(-1)!.onHandshakeStarted(); // no subscriber: the initiation alone arms the check
     await vi.advanceTimersByTimeAsync(LOST_AFTER_MS + 1_500);
     expect(w.status).toMatchObject({ state: 'reconnecting', interfaceName: 'umbra0', blocked: true });
     expect(w.actions()).toContain('rehandshake');
@@ -220,6 +221,7 @@ describe('TunnelDriver', () => {
 
   it('pushes status on change only: nothing while idle, the byte counters at most once a second', async () => {
     const w = new World();
+    w.driver.setWatched(true);
     await w.driver.dispatch({ type: 'connect', target: target('a', '203.0.113.2:51820') });
     w.handshake();
     await w.settle();
@@ -229,11 +231,69 @@ describe('TunnelDriver', () => {
     expect(w.statuses.length).toBe(n);
     w.peer = { ...w.peer, rxBytes: 1000 };
     w.peer = { ...w.peer, rxBytes: 2000 };
-    await vi.advanceTimersByTimeAsync(1_000);
+    await vi.advanceTimersByTimeAsync(HEALTH_IDLE_MAX_MS); // idle, the check had backed off
     expect(w.statuses.length).toBe(n + 1);
     expect(w.statuses.at(-1)!.rxBytes).toBe(2000);
     w.driver.emit(); // asked to tell, with nothing changed
     expect(w.statuses.length).toBe(n + 1);
+  });
+
+  it('connected with no subscriber and every handshake answered: no health timer at all', async () => {
+    const w = new World();
+    await w.driver.dispatch({ type: 'connect', target: target('a', '203.0.113.2:51820') });
+    w.handshake();
+    await w.settle();
+    const idle = vi.getTimerCount();
+    w.driver.setWatched(true);
+    expect(vi.getTimerCount()).toBe(idle + 1);
+    w.driver.setWatched(false);
+    expect(vi.getTimerCount()).toBe(idle);
+    // Counters that change with no one to tell are not pushed; a subscriber gets them within a second.
+    const n = w.statuses.length;
+    w.peer = { ...w.peer, rxBytes: 500 };
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(w.statuses.length).toBe(n);
+    w.driver.setWatched(true);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(w.statuses.at(-1)!.rxBytes).toBe(500);
+  });
+
+  it('a subscriber\'s check backs off while nothing changes, and is back to every second on a change', async () => {
+    const w = new World();
+    w.driver.setWatched(true);
+    await w.driver.dispatch({ type: 'connect', target: target('a', '203.0.113.2:51820') });
+    w.handshake();
+    await w.settle();
+    await vi.advanceTimersByTimeAsync(30_000);
+    const gap = async () => {
+      const t = Date.now();
+      await vi.advanceTimersToNextTimerAsync();
+      return Date.now() - t;
+    };
+    expect(vi.getTimerCount()).toBe(1); // the health check only
+    await gap(); // to the next check
+    expect(await gap()).toBe(HEALTH_IDLE_MAX_MS);
+    w.peer = { ...w.peer, rxBytes: 100 };
+    await gap(); // the check that sees it
+    expect(w.statuses.at(-1)!.rxBytes).toBe(100);
+    w.peer = { ...w.peer, rxBytes: 200 };
+    expect(await gap()).toBe(1_000);
+    expect(w.statuses.at(-1)!.rxBytes).toBe(200);
+  });
+
+  it('an initiation answered stops the check it armed', async () => {
+    const w = new World();
+    await w.driver.dispatch({ type: 'connect', target: target('a', '203.0.113.2:51820') });
+    w.handshake();
+    await w.settle();
+    const idle = vi.getTimerCount();
+    w.peer = { ...w.peer, handshakeFailingSince: Date.now() }; // a rekey under way
+    w.hooks.at(-1)!.onHandshakeStarted();
+    expect(vi.getTimerCount()).toBe(idle + 1);
+    w.peer = { ...w.peer, handshakeFailingSince: undefined };
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(vi.getTimerCount()).toBe(idle);
+    expect(w.status.state).toBe('connected');
   });
 
   it('status says what the kernel holds, not what was wanted', async () => {

@@ -24,6 +24,8 @@ export interface TunnelLike {
 
 export interface TunnelHooks {
   onHandshake(): void;
+  /** An initiation went out: until it is answered, the health check watches for LOST_AFTER_MS. */
+  onHandshakeStarted(): void;
   /** The engine gave up after REKEY_ATTEMPT_TIME without an answer. */
   onGiveUp(): void;
   onFatal(e: Error): void;
@@ -53,6 +55,8 @@ export interface DriverDeps {
 /** Initiations unanswered this long while connected: the server is gone; reconnecting. */
 export const LOST_AFTER_MS = 10_000;
 const HEALTH_EVERY_MS = 1_000;
+/** While a subscriber's counters stay the same, the check backs off to this (a change: every second again). */
+export const HEALTH_IDLE_MAX_MS = 4_000;
 
 /** Effects that may send a packet: never run when the step's firewall could not be set. */
 const SENDS = new Set<Effect['type']>(['resolve', 'startTunnel', 'rehandshake']);
@@ -67,8 +71,11 @@ export class TunnelDriver {
   private dnsUndo: Undo | undefined;
   private readonly timers = new Map<TimerName, NodeJS.Timeout>();
   private health: NodeJS.Timeout | undefined;
+  private healthEvery = HEALTH_EVERY_MS;
   private stopped = false;
   private lastEmitted: string | undefined;
+  /** Whether anyone subscribes to status (the byte counters are worth a timer only then). */
+  private watched = false;
 
   constructor(private readonly deps: DriverDeps) {}
 
@@ -136,6 +143,12 @@ export class TunnelDriver {
     this.deps.onChange(status);
   }
 
+  /** Someone subscribes to status, or no one any more: the health check runs for them or not. */
+  setWatched(watched: boolean): void {
+    this.watched = watched;
+    this.healthSoon();
+  }
+
   /**
    * The helper is stopping (not the user disconnecting): timers and the tunnel go; a block stays
    * (fail closed, the next start adopts it), a guard goes with the tunnel it guarded.
@@ -201,7 +214,7 @@ export class TunnelDriver {
       // that step's retry timer tries again later.
       if (firewallFailed !== undefined && e.type !== 'firewallFailed') follow.push({ type: 'firewallFailed', message: firewallFailed });
       this.queue.unshift(...follow);
-      this.watchHealth();
+      this.healthSoon();
       this.emit();
     }
   }
@@ -250,6 +263,7 @@ export class TunnelDriver {
     try {
       tunnel = await this.deps.startTunnel(cfg, {
         onHandshake: () => void this.dispatch({ type: 'handshake', token }),
+        onHandshakeStarted: () => this.healthSoon(),
         onGiveUp: () => void this.dispatch({ type: 'giveUp', token }),
         onFatal: (err) => {
           this.deps.log(`tunnel failed: ${err.message}`);
@@ -283,27 +297,52 @@ export class TunnelDriver {
     }
   }
 
-  /** While a tunnel is up: traffic counters for subscribers (when they changed), and "connected but lost" as an event. */
+  /**
+   * While a tunnel is up and there is something to watch: traffic counters for subscribers (when
+   * they changed), and an unanswered handshake, "connected but lost" after LOST_AFTER_MS. With no
+   * subscriber and every handshake answered there is nothing to check: no timer, the helper sleeps.
+   */
   private watchHealth(): void {
-    if (!this.tunnel) {
-      clearInterval(this.health);
+    const needed = this.tunnel !== undefined && (this.watched || this.tunnel.peerStatus().handshakeFailingSince !== undefined);
+    if (!needed) {
+      clearTimeout(this.health);
       this.health = undefined;
       return;
     }
-    this.health ??= setInterval(() => {
-      const s = this.current;
-      const ps = this.tunnel?.peerStatus();
-      if (s.name === 'connected' && ps?.handshakeFailingSince !== undefined && this.deps.now() - ps.handshakeFailingSince > LOST_AFTER_MS) {
-        void this.dispatch({ type: 'handshakeLost', token: s.token });
-      } else if (!this.pumping) this.emit();
-    }, HEALTH_EVERY_MS);
+    this.health ??= setTimeout(() => this.checkHealth(), this.healthEvery);
+  }
+
+  /** Something happened (a step, an initiation, a new subscriber): the next check within a second. */
+  private healthSoon(): void {
+    if (this.healthEvery > HEALTH_EVERY_MS) {
+      this.healthEvery = HEALTH_EVERY_MS;
+      clearTimeout(this.health);
+      this.health = undefined;
+    }
+    this.watchHealth();
+  }
+
+  private checkHealth(): void {
+    this.health = undefined;
+    const s = this.current;
+    const ps = this.tunnel?.peerStatus();
+    const failing = ps?.handshakeFailingSince !== undefined;
+    if (s.name === 'connected' && failing && this.deps.now() - ps.handshakeFailingSince! > LOST_AFTER_MS) {
+      void this.dispatch({ type: 'handshakeLost', token: s.token });
+      return;
+    }
+    const before = this.lastEmitted;
+    if (!this.pumping) this.emit();
+    // Counters that stay the same are looked at less and less often, back to every second on a change.
+    this.healthEvery = failing || this.lastEmitted !== before ? HEALTH_EVERY_MS : Math.min(2 * this.healthEvery, HEALTH_IDLE_MAX_MS);
+    this.watchHealth();
   }
 
   private cancelTimers(): void {
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
     if (this.stopped) {
-      clearInterval(this.health);
+      clearTimeout(this.health);
       this.health = undefined;
     }
   }

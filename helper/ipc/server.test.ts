@@ -435,6 +435,20 @@ describe('subscriptions', () => {
     expect(await sub.next()).toMatchObject({ id: 2, result: { killSwitch: true } });
   });
 
+  it('says how many connections subscribe whenever that changes', async () => {
+    const counts: number[] = [];
+    const h = await start({ onSubscribers: (n) => counts.push(n) });
+    const a = await h.client();
+    const b = await h.client();
+    await a.call(1, 'subscribe');
+    await a.call(2, 'subscribe'); // again: still one
+    await b.call(1, 'version'); // not a subscriber
+    await b.call(2, 'subscribe');
+    expect(counts).toEqual([1, 2]);
+    a.destroy();
+    await expect.poll(() => counts).toEqual([1, 2, 1]);
+  });
+
   it('holds events raised while the snapshot is being made until it is sent', async () => {
     const box = {} as { fake: FakeHelper };
     const h = await start({

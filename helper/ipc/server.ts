@@ -46,6 +46,8 @@ export interface IpcServerOptions {
   handlers: Handlers;
   /** The helper's event source; called once at start, its unsubscribe at close. */
   subscribe: (listener: (e: HelperEvent) => void) => () => void;
+  /** Told how many connections subscribe whenever that number changes (timers only for them). */
+  onSubscribers?: (count: number) => void;
   /** Members of this group (and root) may connect. Default "umbra". */
   group?: string;
   /** Default: console.error. */
@@ -81,6 +83,26 @@ export interface IpcServer {
   readonly address: string;
   /** Connections open now. */
   readonly clientCount: number;
+}
+
+/** The subscribed connections; says when their number changes. */
+class SubscriberSet<T> extends Set<T> {
+  constructor(private readonly onCount: (n: number) => void) {
+    super();
+  }
+
+  override add(v: T): this {
+    const before = this.size;
+    super.add(v);
+    if (this.size !== before) this.onCount(this.size);
+    return this;
+  }
+
+  override delete(v: T): boolean {
+    const gone = super.delete(v);
+    if (gone) this.onCount(this.size);
+    return gone;
+  }
 }
 
 const INTERNAL_MESSAGE = 'internal error in the helper: see its log (journalctl -u umbrad) and report it';
@@ -119,7 +141,7 @@ export async function startIpcServer(opts: IpcServerOptions): Promise<IpcServer>
   });
 
   const connections = new Map<number, Connection>();
-  const subscribers = new Set<Connection>();
+  const subscribers = new SubscriberSet<Connection>((n) => opts.onSubscribers?.(n));
   let nextId = 1;
   const server = net.createServer({ pauseOnConnect: false }, (socket) => {
     let caller: Caller;
