@@ -74,6 +74,27 @@ describe('Tunnel.start', () => {
     expect(initiations()).toBe(before + 1);
   });
 
+  it('with a longer clockCheckMs (logind tells of a resume) it does not look every second; resumed() hand-shakes', async () => {
+    const net = new FakeNet();
+    const run = new SlowRunner();
+    let slept = 0;
+    const d = { ...fakeDeps(net, new FakeTun(), run), now: () => performance.now() + slept, awake: () => performance.now() };
+    const started = Tunnel.start(net.config(), { clockCheckMs: 60_000 }, d);
+    while (run.pending === 0) await sleep(1);
+    run.release();
+    const t = await started;
+    tunnels.push(t);
+    await sleep(120);
+    const initiations = () => net.sent.flat().filter((x) => x[0] === 1).length;
+    const before = initiations();
+    slept = 8 * 3_600_000;
+    await sleep(CLOCK_CHECK_MS + 500);
+    expect(initiations()).toBe(before); // no look at the clocks: the default tunnel would have hand-shaken by now
+    t.resumed();
+    for (let waited = 0; initiations() === before && waited < 1000; waited += 20) await sleep(20);
+    expect(initiations()).toBe(before + 1);
+  });
+
   it('holds the engine\'s events back until start() has returned', async () => {
     const net = new FakeNet();
     const run = new SlowRunner();

@@ -79,6 +79,11 @@ export interface TunnelOptions {
   onEvent?: (e: EngineEvent) => void;
   /** Called when the data path hits an error it cannot recover from (e.g. the TUN went away). */
   onFatal?: (e: Error) => void;
+  /**
+   * The longest sleep with no protocol deadline due (CLOCK_CHECK_MS by default): longer where
+   * something else tells of a resume (logind, through `resumed()`), so an idle tunnel wakes less.
+   */
+  clockCheckMs?: number;
 }
 
 export class Tunnel {
@@ -95,6 +100,7 @@ export class Tunnel {
     private readonly changes: ChangeSet,
     private readonly deps: TunnelDeps,
     private readonly sockets: readonly BatchUdpSocket[],
+    private readonly clockCheckMs = CLOCK_CHECK_MS,
   ) {
     // The clocks' gap now, so a suspend before the first tick is seen by it.
     if (deps.awake) this.sleep.observe(deps.now(), deps.awake());
@@ -238,7 +244,7 @@ export class Tunnel {
       }, now),
     );
 
-    const tunnel = new Tunnel(device, tun.name, changes, deps, [...sockets.values()]);
+    const tunnel = new Tunnel(device, tun.name, changes, deps, [...sockets.values()], opts.clockCheckMs);
     tun.onError((e) => opts.onFatal?.(e));
     tun.onPackets((packets) => {
       const t = deps.now();
@@ -294,7 +300,7 @@ export class Tunnel {
     if (this.stopped) return;
     const now = this.deps.now();
     const due = this.device.queuedHandshakes > 0 ? now : this.device.nextDeadline();
-    const at = Math.min(due, now + CLOCK_CHECK_MS);
+    const at = Math.min(due, now + this.clockCheckMs);
     if (this.timer !== undefined && this.wakeAt <= at) return;
     clearTimeout(this.timer);
     this.wakeAt = at;
