@@ -129,6 +129,14 @@ export function threadSwitches(pid: number): Map<number, { voluntary: number; in
   return out;
 }
 
+function threadName(pid: number, tid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+  } catch {
+    return '(ended)';
+  }
+}
+
 /** Parent pid and name of a process from /proc/<pid>/stat, undefined if it is gone. */
 export function parentAndComm(pid: number): { ppid: number; comm: string } | undefined {
   try {
@@ -148,6 +156,8 @@ export interface IdleFigures {
   /** Involuntary ones (preempted), per second, for reference. */
   preemptionsPerSecond: number;
   threads: number;
+  /** Wakeups a second by thread name (node's main thread, V8's workers, libuv's pool), busiest first. */
+  byThread: Record<string, number>;
   /** Processes that appeared below the process (children, grandchildren) during the window. */
   spawned: number;
   spawnedPerMinute: number;
@@ -218,10 +228,13 @@ export async function measureIdle(pid: number, ms: number, scanEveryMs = 10): Pr
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   let voluntary = 0;
   let involuntary = 0;
+  const perName = new Map<string, number>();
   for (const [tid, s] of last) {
     const a = first.get(tid) ?? { voluntary: 0, involuntary: 0 };
     voluntary += s.voluntary - a.voluntary;
     involuntary += s.involuntary - a.involuntary;
+    const name = threadName(pid, tid);
+    perName.set(name, (perName.get(name) ?? 0) + s.voluntary - a.voluntary);
   }
   const counts = new Map<string, number>();
   for (const c of spawned.values()) counts.set(c, (counts.get(c) ?? 0) + 1);
@@ -230,6 +243,7 @@ export async function measureIdle(pid: number, ms: number, scanEveryMs = 10): Pr
     wakeupsPerSecond: voluntary / seconds,
     preemptionsPerSecond: involuntary / seconds,
     threads: last.size,
+    byThread: Object.fromEntries([...perName].filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]).map(([k, n]) => [k, Math.round((100 * n) / seconds) / 100])),
     spawned: spawned.size,
     spawnedPerMinute: (60 * spawned.size) / seconds,
     spawnedNames: [...counts].map(([c, n]) => (n > 1 ? `${c} ×${n}` : c)),

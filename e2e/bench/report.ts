@@ -185,7 +185,7 @@ export function formatHelper(h: HelperConnectResult | undefined, ts: Target[]): 
     `umbrad serve, "connect" on the running helper → first packet (ms, median of ${h.connectMs.length}): ${f(median(h.connectMs))} [${h.connectMs.map((v) => f(v, 0)).join(', ')}] — ${met(t('first packet after connect'))}`,
     ...(i
       ? [
-          `umbrad serve, connected and idle with a subscriber for ${f(i.seconds, 0)} s: ${f(i.wakeupsPerSecond, 2)} wakeups/s over ${i.threads} threads (${f(i.preemptionsPerSecond, 2)} preemptions/s) — ${met(t('idle wakeups/s (umbrad serve, connected)'))}`,
+          `umbrad serve, connected and idle with a subscriber for ${f(i.seconds, 0)} s: ${f(i.wakeupsPerSecond, 2)} wakeups/s over ${i.threads} threads (${f(i.preemptionsPerSecond, 2)} preemptions/s; by thread: ${Object.entries(i.byThread).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}) — ${met(t('idle wakeups/s (umbrad serve, connected)'))}`,
           `  processes spawned: ${i.spawned} (${f(i.spawnedPerMinute, 1)}/min${i.spawned ? `: ${i.spawnedNames.join(', ')}` : ''}) — ${met(t('idle processes spawned/min (umbrad serve, connected)'))}; long-lived children: ${i.longLivedChildren.join(', ') || 'none'}`,
           `  status events pushed: ${h.statusEvents ?? '—'}, repeating the one before: ${h.repeatedStatusEvents ?? '—'} — ${met(t('idle status events repeating the last one'))}; RSS ${mb(h.idleRssKb)} MB — ${met(t('RSS idle (umbrad serve, connected)'))}`,
         ]
