@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CommandError, type CommandRunner, type RunResult } from '../exec.js';
 import { FakeRunner } from '../testing/fake-runner.js';
 import { UMBRA_FWMARK } from '../routing/constants.js';
-import { Firewall, FirewallError, kernelKind, startWatchdog, type RestoreReason, type Watchdog, type WatchdogOptions } from './firewall.js';
+import { Firewall, FirewallError, kernelKind, startWatchdog, WATCHDOG_BACKSTOP_MS, type RestoreReason, type Watchdog, type WatchdogOptions } from './firewall.js';
 import { CONNECTED } from './testdata/specs.js';
 import { bootSpec, buildRuleset, markerComment, removalScript, specHash, type FirewallSpec } from './ruleset.js';
 
@@ -443,6 +443,30 @@ describe('startWatchdog', () => {
       nft.table = undefined;
       await vi.waitFor(() => expect(restores).toEqual(['the table was missing', 'the table was missing']), { timeout: 2000, interval: 5 });
     });
+  });
+
+  it('with ruleset events and nothing changing: no nft for minutes, only the rare backstop', async () => {
+    vi.useFakeTimers();
+    const nft = new FakeNft();
+    const fw = new Firewall(nft);
+    const wd = await (async () => {
+      const applied = fw.apply(A);
+      await vi.advanceTimersByTimeAsync(100);
+      await applied;
+      return startWatchdog(fw, { events: fakeEvents(true), expected: () => A, onRestore: () => undefined });
+    })();
+    try {
+      const runs = () => nft.log.filter((l) => l.startsWith('nft')).length;
+      await vi.advanceTimersByTimeAsync(1_000);
+      const before = runs();
+      await vi.advanceTimersByTimeAsync(10 * 60_000); // an idle helper spawns nothing
+      expect(runs()).toBe(before);
+      await vi.advanceTimersByTimeAsync(WATCHDOG_BACKSTOP_MS);
+      expect(runs()).toBeGreaterThan(before);
+    } finally {
+      wd.stop();
+      vi.useRealTimers();
+    }
   });
 
   it('with ruleset events: a change they never report is found by the backstop', async () => {

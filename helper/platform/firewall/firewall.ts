@@ -247,9 +247,11 @@ export interface WatchdogOptions {
    */
   events?: RulesetEvents;
   /**
-   * While the events are alive, a check at least this often anyway (60 s by default): a change
-   * they missed (one in the moment before nft monitor listened, a message the kernel dropped
-   * under load) is then found within this time rather than at the next change.
+   * While the events are alive, a check at least this often anyway (WATCHDOG_BACKSTOP_MS by
+   * default): insurance for a change they never reported. The known gaps are covered otherwise:
+   * the moment before nft monitor listened gets a check once it does, and events the kernel
+   * dropped under load make nft monitor print "# ERROR: We lost some netlink events!", a line,
+   * so a check. Each check runs nft, so a short backstop would spawn processes all day.
    */
   backstopMs?: number;
   /** The spec that should be in the kernel now, or undefined when none should be enforced. */
@@ -268,6 +270,9 @@ export interface Watchdog {
   checkNow(): Promise<void>;
 }
 
+/** The default backstop: a check every 15 minutes while ruleset events are reported. */
+export const WATCHDOG_BACKSTOP_MS = 15 * 60_000;
+
 /** How long the watchdog lets a burst of reported changes settle before it checks. */
 const CHANGE_SETTLE_MS = 20;
 
@@ -280,7 +285,7 @@ const CHANGE_SETTLE_MS = 20;
  */
 export function startWatchdog(fw: Firewall, opts: WatchdogOptions): Watchdog {
   const intervalMs = opts.intervalMs ?? 1000;
-  const backstopMs = opts.backstopMs ?? 60_000;
+  const backstopMs = opts.backstopMs ?? WATCHDOG_BACKSTOP_MS;
   for (const [name, ms] of [['intervalMs', intervalMs], ['backstopMs', backstopMs]] as const) {
     if (!(Number.isFinite(ms) && ms > 0)) throw new RangeError(`${name} must be a positive number, not ${String(ms)}`);
   }
