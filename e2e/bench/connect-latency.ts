@@ -34,7 +34,7 @@ function firstReply(child: ChildProcess, ms: number): Promise<number> {
   });
 }
 
-export async function measureHelperConnect(lab: Lab, trials: number, idleSeconds: number, log: (l: string) => void): Promise<HelperConnectResult> {
+export async function measureHelperConnect(lab: Lab, trials: number, idle: { seconds: number; settleSeconds: number }, log: (l: string) => void): Promise<HelperConnectResult> {
   const daemon = new DaemonRun(lab);
   const out: number[] = [];
   const result: HelperConnectResult = { connectMs: out };
@@ -59,7 +59,7 @@ export async function measureHelperConnect(lab: Lab, trials: number, idleSeconds
         await c.call('disconnect');
       }
     }
-    if (idleSeconds > 0) Object.assign(result, await measureIdleConnected(daemon, idleSeconds, log));
+    if (idle.seconds > 0) Object.assign(result, await measureIdleConnected(daemon, idle, log));
   } finally {
     await daemon.stop('SIGTERM').catch(() => undefined);
     daemon.cleanup();
@@ -68,7 +68,7 @@ export async function measureHelperConnect(lab: Lab, trials: number, idleSeconds
 }
 
 /** Connects once more, subscribes as the app does, and watches the helper sit idle. */
-async function measureIdleConnected(daemon: DaemonRun, seconds: number, log: (l: string) => void): Promise<Partial<HelperConnectResult>> {
+async function measureIdleConnected(daemon: DaemonRun, { seconds, settleSeconds }: { seconds: number; settleSeconds: number }, log: (l: string) => void): Promise<Partial<HelperConnectResult>> {
   const pid = daemon.child?.pid;
   if (pid === undefined) throw new Error('the helper has no pid');
   const c = await daemon.client();
@@ -85,8 +85,9 @@ async function measureIdleConnected(daemon: DaemonRun, seconds: number, log: (l:
   });
   await c.call('connect', { serverId: 'bench' });
   await daemon.waitFor((s) => s.state === 'connected', 10_000, 'connected');
-  await new Promise((r) => setTimeout(r, 2000)); // the connect's own status events and checks settle
-  log(`  umbra via the helper: connected and idle with a subscriber for ${seconds} s…`);
+  // The connect's own status events, checks and start-up garbage are not idling.
+  await new Promise((r) => setTimeout(r, settleSeconds * 1000));
+  log(`  umbra via the helper: connected, left alone ${settleSeconds} s, then idle with a subscriber for ${seconds} s…`);
   counting = true;
   const idle = await measureIdle(pid, seconds * 1000);
   counting = false;

@@ -99,6 +99,8 @@ export interface MeasureOptions {
   serverRestart: boolean;
   /** Seconds connected and idle over which wakeups and spawned processes are counted (0: skip). */
   idleSeconds: number;
+  /** Seconds left alone first: the start's own after-work (GC of start-up garbage, the new link's IPv6 solicitations) is not idling. */
+  idleSettleSeconds: number;
   log: (line: string) => void;
 }
 
@@ -472,7 +474,8 @@ export async function measureClient(lab: Lab, kind: ClientKind, o: MeasureOption
     const serverPid = o.serverPid ?? lab.servers[0]!.pid;
     result.serverIdleRssKb = serverPid === undefined ? undefined : statusKb(serverPid, 'VmRSS');
     if (o.idleSeconds > 0) {
-      o.log(`  ${kind}: connected and idle for ${o.idleSeconds} s (wakeups, spawned processes)…`);
+      o.log(`  ${kind}: connected; left alone ${o.idleSettleSeconds} s, then idle for ${o.idleSeconds} s (wakeups, spawned processes)…`);
+      await sleep(o.idleSettleSeconds * 1000);
       [result.idle, result.serverIdle] = await Promise.all([
         measureIdle(pid, o.idleSeconds * 1000),
         serverPid === undefined ? undefined : measureIdle(serverPid, o.idleSeconds * 1000),

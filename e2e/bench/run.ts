@@ -32,6 +32,8 @@ const USAGE = `usage: node dist/e2e/bench/run.js [options]
                       connected over its IPC: connect latency, idle); default all
   --idle-seconds N    seconds connected and idle over which wakeups and spawned processes are
                       counted, per client and for the daemon (default 60; 0 skips)
+  --idle-settle-seconds N  seconds left alone after connecting before that window (default 30):
+                      the start's after-work (GC, the new link's IPv6 solicitations) is not idling
   --engine            run only the in-memory engine benchmark (no lab, no root needed)
   --no-engine         skip the engine benchmark
   --engine-seconds N  seconds per AEAD backend in the engine benchmark (default 2)
@@ -54,6 +56,7 @@ interface Options {
   seconds: number;
   only: Part[] | undefined;
   idleSeconds: number;
+  idleSettleSeconds: number;
   engine: 'also' | 'only' | 'skip';
   engineSeconds: number;
   pingCount: number;
@@ -68,7 +71,7 @@ interface Options {
 class UsageError extends Error {}
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { seconds: 8, only: undefined, idleSeconds: 60, engine: 'also', engineSeconds: 2, pingCount: 200, starts: 3, cpuProf: false, pathMtuSeconds: 4, floodSeconds: 8 };
+  const o: Options = { seconds: 8, only: undefined, idleSeconds: 60, idleSettleSeconds: 30, engine: 'also', engineSeconds: 2, pingCount: 200, starts: 3, cpuProf: false, pathMtuSeconds: 4, floodSeconds: 8 };
   const num = (flag: string, v: string | undefined, min: number, max: number): number => {
     const n = Number(v);
     if (v === undefined || !Number.isFinite(n) || n < min || n > max) throw new UsageError(`${flag} needs a number from ${min} to ${max}`);
@@ -89,6 +92,9 @@ function parseArgs(argv: string[]): Options {
       }
       case '--idle-seconds':
         o.idleSeconds = Math.round(num(a, argv[++i], 0, 600));
+        break;
+      case '--idle-settle-seconds':
+        o.idleSettleSeconds = Math.round(num(a, argv[++i], 0, 600));
         break;
       case '--engine':
         o.engine = 'only';
@@ -274,8 +280,8 @@ async function main(): Promise<number> {
   // Each client: ~1 s start, pings, two iperf3 runs (+1 s omitted, +setup), stop. Plus the lab.
   const pathMtuRuns = o.pathMtuSeconds !== undefined && bothClients ? 3 * PATH_MTUS.length : 0;
   // Per client also the server restart: REKEY_TIMEOUT of waiting, then up to 30 s without traffic.
-  const budgetMs = 60_000 + kinds.length * (2 * (o.seconds + 6) * 1000 + o.pingCount * 15 + o.starts * 5000 + 30_000 + 40_000 + o.idleSeconds * 1000) +
-    (parts.includes('daemon') ? 30_000 + o.starts * 5000 + o.idleSeconds * 1000 : 0) +
+  const budgetMs = 60_000 + kinds.length * (2 * (o.seconds + 6) * 1000 + o.pingCount * 15 + o.starts * 5000 + 30_000 + 40_000 + (o.idleSeconds + o.idleSettleSeconds) * 1000) +
+    (parts.includes('daemon') ? 30_000 + o.starts * 5000 + (o.idleSeconds + o.idleSettleSeconds) * 1000 : 0) +
     pathMtuRuns * (2 * ((o.pathMtuSeconds ?? 0) + 6) * 1000 + 10_000) +
     // A client stuck under a flood can hold iperf3 for its 25 s timeout.
     (o.floodSeconds !== undefined ? clientKinds.length * 4 * (o.floodSeconds + 5) * 1000 + 30_000 : 0);
@@ -304,7 +310,7 @@ async function main(): Promise<number> {
     const runHelper = async (): Promise<void> => {
       log('bench: umbra, connect on a running helper (umbrad serve)…');
       try {
-        helper = await measureHelperConnect(l, o.starts, o.idleSeconds, log);
+        helper = await measureHelperConnect(l, o.starts, { seconds: o.idleSeconds, settleSeconds: o.idleSettleSeconds }, log);
       } catch (e) {
         errors.push(`helper connect: ${(e as Error).message}`);
       }
@@ -330,6 +336,7 @@ async function main(): Promise<number> {
           ...(server ? { clientConfig: server.clientConfig, serverPid: server.pid } : {}),
           serverRestart: kind !== 'umbra-umbra',
           idleSeconds: o.idleSeconds,
+          idleSettleSeconds: o.idleSettleSeconds,
           baseline,
           log,
         });
@@ -443,7 +450,7 @@ async function main(): Promise<number> {
     iperf3: `iperf3 -c ${IPERF_SERVICE_NOTE} -t ${o.seconds} -O 1 -J (and -R); Mbit/s = end.sum_received.bits_per_second`,
     rss: 'idle: VmRSS 1 s after the first packet; peak: highest VmRSS sampled every 200 ms during both iperf3 runs; VmHWM: kernel peak at the end',
     cpu: '(utime+stime) delta of the client process over each iperf3 run / wall time; 100% = one core; per GB: over the bytes iperf3 moved',
-    idle: `connected, no traffic (the probe stopped 1 s before), for ${o.idleSeconds} s: wakeups = voluntary context switches summed over /proc/PID/task/*/status (all threads) per second; spawned = processes whose parent chain leads to the helper, found by listing /proc every 10 ms (one shorter than that can be missed); the daemon row is umbrad serve connected over its IPC with one subscriber`,
+    idle: `connected, no traffic (the probe stopped), left alone ${o.idleSettleSeconds} s, then for ${o.idleSeconds} s: wakeups = voluntary context switches summed over /proc/PID/task/*/status (all threads) per second; spawned = processes whose parent chain leads to the helper, found by listing /proc every 10 ms (one shorter than that can be missed); the daemon row is umbrad serve connected over its IPC with one subscriber`,
     umbraUmbra: 'umbrad up with ListenPort and a [Peer] without Endpoint in the server namespace, in place of wireguard-go (its own key); no server-restart figure',
   };
   mkdirSync(outDir, { recursive: true });
