@@ -12,6 +12,7 @@ import { SETTINGS_FILE, STATE_FILE } from './store/files.js';
 import { FirewallOwner } from './firewall-owner.js';
 import { TunnelDriver } from './tunnel-driver.js';
 import { importHandlers } from './import-handlers.js';
+import { resolveForPing } from '../latency/resolve.js';
 import { latencyHandler } from './latency-handler.js';
 import type { Target } from './tunnel-state/types.js';
 import { planStart } from './start-policy.js';
@@ -283,7 +284,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     // holding the queue while the checks run.
     leakCheck: () => one(async () => undefined).then(() => leakChecker.run()),
     // Ordinary pings, never marked: the firewall and routes of the moment decide where they go.
-    ...latencyHandler({ servers: () => store.servers(), status: () => driver.status(), run, resolve: (ep) => lookup.resolve(ep), now: () => Date.now() }),
+    ...latencyHandler({ servers: () => store.servers(), status: () => driver.status(), run, resolve: resolveForPing, now: () => Date.now() }),
     subscribe: async () => ({ status: driver.status(), settings: store.settings(), servers: store.servers() }),
   };
 

@@ -41,4 +41,24 @@ describe('measureLatency handler', () => {
     expect(r.results.map((x) => x.reason)).toEqual(FAKE_SERVERS.map(() => 'blocked by the kill switch'));
     expect(run.calls).toEqual([]);
   });
+
+  it('one measurement at a time: the same question shares it, another is told to wait', async () => {
+    const { h, run } = setup();
+    const a = h.measureLatency({}, caller);
+    const b = h.measureLatency({}, caller);
+    await expect(h.measureLatency({ serverIds: ['de-fra'] }, caller)).rejects.toMatchObject({ code: ErrorCode.Busy });
+    expect(await a).toBe(await b);
+    expect(run.calls).toHaveLength(FAKE_SERVERS.length);
+    // Once done, the next question runs.
+    expect((await h.measureLatency({ serverIds: ['de-fra'] }, caller)).results).toEqual([{ id: 'de-fra', rttMs: 2.5 }]);
+  });
+
+  it('a failed lookup is a short reason, never a report the schema refuses', async () => {
+    const run = new FakeRunner().respond(/^ping /, OK);
+    const long = `${'x'.repeat(500)}`;
+    const h = latencyHandler({ servers: () => [...FAKE_SERVERS], status: () => tunnelStatus(), run, resolve: async () => Promise.reject(new Error(long)), now: () => 7 });
+    const r = await h.measureLatency({}, caller);
+    for (const x of r.results) expect(x.reason!.length).toBeLessThanOrEqual(300);
+    expect(run.calls).toEqual([]);
+  });
 });

@@ -10,12 +10,20 @@ export interface Limiter {
 export function limiter(max: number): Limiter {
   if (!Number.isInteger(max) || max < 1) throw new RangeError(`limiter: max must be a positive integer, not ${max}`);
   let active = 0;
-  const waiting: (() => void)[] = [];
+  // A queue read from `head`, not shifted: a long queue costs nothing per release.
+  let waiting: (() => void)[] = [];
+  let head = 0;
   // A finished task hands its slot straight to the next waiting one (no gap a newcomer could take).
   const release = () => {
-    const next = waiting.shift();
-    if (next) next();
-    else active--;
+    const next = waiting[head];
+    if (next) {
+      waiting[head++] = undefined as never;
+      if (head === waiting.length) {
+        waiting = [];
+        head = 0;
+      }
+      next();
+    } else active--;
   };
   return {
     get active() {

@@ -38,7 +38,11 @@ export function latencyPath(status: TunnelStatus): LatencyPath {
 
 export interface MeasureDeps {
   run: CommandRunner;
-  /** The helper's own endpoint lookup (IP literals at once; names through its resolvers, then its cache). */
+  /**
+   * An endpoint's address: IP literals as they are, names with an ordinary lookup (unmarked, so
+   * it goes where the system's DNS goes: through the tunnel while connected), never the helper's
+   * own marked lookup or its endpoint cache, which are for connecting.
+   */
   resolve(ep: { host: string; port: number }): Promise<{ host: string; family: 4 | 6 }>;
   /** Shared by every call (MAX_PINGS_AT_ONCE). */
   limiter: Limiter;
@@ -61,16 +65,21 @@ export function pingFailure(e: unknown): string {
   return `ping failed: ${(e as Error).message}`;
 }
 
+/** The schema's longest reason. */
+const MAX_REASON_CHARS = 300;
+
 async function pingOne(server: ServerInfo, deps: MeasureDeps, expired: () => boolean): Promise<LatencyResult> {
-  const none = (reason: string): LatencyResult => ({ id: server.id, rttMs: null, reason });
-  let address: { host: string; family: 4 | 6 };
-  try {
-    address = await deps.resolve(parseEndpoint(server.endpoint));
-  } catch (e) {
-    return none(`could not look up the endpoint: ${(e as Error).message}`);
-  }
+  const none = (reason: string): LatencyResult => ({ id: server.id, rttMs: null, reason: reason.slice(0, MAX_REASON_CHARS) });
+  // The lookup takes a slot too: a catalog of names must not start thousands of lookups at once.
   return deps.limiter.run(async () => {
-    // Queued past the deadline: its answer would not be waited for, so it is not sent.
+    // Queued past the deadline: its answer would not be waited for, so nothing is sent.
+    if (expired()) return none(timedOut(deps));
+    let address: { host: string; family: 4 | 6 };
+    try {
+      address = await deps.resolve(parseEndpoint(server.endpoint));
+    } catch (e) {
+      return none(`could not look up the endpoint: ${(e as Error).message}`);
+    }
     if (expired()) return none(timedOut(deps));
     try {
       const { stdout } = await deps.run.run(['ping', address.family === 6 ? '-6' : '-4', ...PING_ARGS, address.host]);
