@@ -46,11 +46,15 @@ export const LAYERS = {
   'electron/preload': [],
 };
 
-/** Everything a layer may not import: the other layers, minus what it is allowed (a folder allows what is under it). */
-function forbiddenFor(layer) {
+/**
+ * Everything a layer may not import: the other layers and top folders, minus what it is allowed (a
+ * folder allows what is under it). A parent of an allowed sub-folder stays forbidden (electron/main
+ * may use helper/platform/fs, not the rest of helper/platform): the sub-folder is an exception.
+ */
+export function forbiddenFor(layer) {
   const allowed = LAYERS[layer];
-  const all = [...Object.keys(LAYERS), 'helper/platform/fs', 'packaging/appimage', 'renderer', 'e2e', 'scripts'];
-  return [...new Set(all)].filter((other) => other !== layer && !allowed.some((a) => a === other || other.startsWith(`${a}/`)) && !allowed.some((a) => a.startsWith(`${other}/`)));
+  const all = [...Object.keys(LAYERS), 'packaging', 'renderer', 'e2e', 'scripts'];
+  return [...new Set(all)].filter((other) => other !== layer && !layer.startsWith(`${other}/`) && !allowed.some((a) => a === other || other.startsWith(`${a}/`)));
 }
 
 /**
@@ -65,23 +69,35 @@ function layerRules() {
     patterns: [{ group: ['node:*'], message: 'this layer is pure: no Node built-ins (DESIGN.md, convention 1).' }],
   };
   const rules = Object.keys(LAYERS).map((layer) => {
-    const forbidden = forbiddenFor(layer);
-    // A folder that is allowed although its parent is not (helper/platform/fs): spelled as an exception.
-    const exceptions = LAYERS[layer].filter((a) => forbidden.some((f) => a.startsWith(`${f}/`))).map((a) => `!${folderPattern(a)}`);
+    // A parent of an allowed sub-folder (helper/platform for helper/platform/fs) stays forbidden
+    // but for that sub-folder: its entries are excluded one level down, the sub-folder re-included
+    // (gitignore cannot re-include anything under an excluded folder).
+    const seg = (f) => f.replace(/^(helper|electron)\//, '');
+    const forbidden = forbiddenFor(layer).map((f) => {
+      const open = LAYERS[layer].filter((a) => a.startsWith(`${f}/`));
+      return { name: f, group: open.length === 0 ? [folderPattern(f)] : [`**/${seg(f)}/*`, ...open.map((a) => `!**/${seg(a)}`)] };
+    });
     const isPure = layer === 'helper/wireguard' || layer === 'helper/net';
     return {
-      files: [`${layer}/**/*.{ts,tsx,cts}`],
+      files: [`${layer}/**/*.{ts,tsx,cts,mts,js,mjs,cjs}`],
       ignores: ['**/*.test.ts', '**/testing/**', '**/testdata/**'],
       rules: {
+        // A relative path built at run time would step around the rule below: import statically.
+        'no-restricted-syntax': ['error',
+          { selector: 'ImportExpression[source.value=/^\\./]', message: 'a relative dynamic import escapes the layer graph: import it statically.' },
+          { selector: 'CallExpression[callee.name="require"][arguments.0.value=/^\\./]', message: 'require escapes the layer graph: import it statically.' },
+          { selector: 'CallExpression[callee.callee.name="createRequire"][arguments.0.value=/^\\./]', message: 'require escapes the layer graph: import it statically.' },
+        ],
         '@typescript-eslint/no-restricted-imports': ['error', {
           paths: isPure ? pure.paths : [],
           patterns: [
             ...(isPure ? pure.patterns : []),
+            { group: ['**/testing/**', '**/testdata/**'], message: 'production code does not import test fakes or test data.' },
             ...forbidden.map((f) => ({
-              group: [folderPattern(f), ...exceptions],
+              group: f.group,
               // A type from the IPC schema crosses every process boundary (convention 6).
-              ...(layer.startsWith('electron/') && f === 'renderer' ? { allowTypeImports: true } : {}),
-              message: `${layer} may not import ${f} (the layer graph in eslint.config.js; DESIGN.md, "Layout").`,
+              ...(layer.startsWith('electron/') && f.name === 'renderer' ? { allowTypeImports: true } : {}),
+              message: `${layer} may not import ${f.name} (the layer graph in eslint.config.js; DESIGN.md, "Layout").`,
             })),
           ],
         }],
