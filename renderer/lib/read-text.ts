@@ -10,3 +10,14 @@ export function readText(file: File): Promise<string> {
     r.readAsText(file);
   });
 }
+
+/** The bytes of a file (or a slice of one): Blob.arrayBuffer where there is one, else FileReader. */
+export function readBytes(blob: Blob): Promise<Uint8Array> {
+  if (typeof blob.arrayBuffer === 'function') return blob.arrayBuffer().then((b) => new Uint8Array(b));
+  return new Promise((resolve, reject) => {
+    const r = new FileReader();
+    r.onload = () => resolve(new Uint8Array(r.result as ArrayBuffer));
+    r.onerror = () => reject(r.error ?? new Error('could not read the file'));
+    r.readAsArrayBuffer(blob);
+  });
+}

@@ -2,9 +2,9 @@
 // to validate) or a QR code image of one (decoded here). The page reads the file as the person who
 // chose it, within the same size limit the helper holds to; the helper never opens a path.
 import { MAX_CONFIG_BYTES } from '../../api.js';
-import { readText } from '../../lib/read-text.js';
+import { readBytes, readText } from '../../lib/read-text.js';
 import type { ImportSource } from '../../store/store.js';
-import { decodeQr, imagePixels, looksLikeWireGuardConfig, type Pixels } from './qr.js';
+import { decodeQr, IMAGE_HEADER_BYTES, imagePixels, imageSize, looksLikeWireGuardConfig, MAX_IMAGE_PIXELS, type Pixels } from './qr.js';
 
 /** A QR code picture is at most this large (a phone photo of one is a few MiB). */
 export const MAX_IMAGE_BYTES = 16 * 1024 * 1024;
@@ -41,6 +41,12 @@ export async function readImportFile(file: File, opts: ReadOptions = {}): Promis
   if (file.size === 0) throw new ImportFileError(`“${file.name}” is empty: a WireGuard config is a text file that starts with [Interface]`);
   if (isImage(file)) {
     if (file.size > MAX_IMAGE_BYTES) throw new ImportFileError(`“${file.name}” is ${kib(file.size)}; a QR code picture is at most ${kib(MAX_IMAGE_BYTES)}: crop it to the code`);
+    // Its size first, from the header: a small file can decode to gigabytes.
+    const size = imageSize(await readBytes(file.slice(0, IMAGE_HEADER_BYTES)));
+    if (!size) throw new ImportFileError(`“${file.name}” could not be read as a picture: use a PNG or JPEG of the QR code`);
+    if (size.width * size.height > MAX_IMAGE_PIXELS) {
+      throw new ImportFileError(`“${file.name}” is ${size.width}×${size.height} pixels; a QR code picture is at most ${MAX_IMAGE_PIXELS / 1_000_000} megapixels: crop it to the code`);
+    }
     let pixels: Pixels;
     try {
       pixels = await (opts.pixels ?? imagePixels)(file);

@@ -3,7 +3,7 @@
 import QRCode from 'qrcode';
 import { describe, expect, it } from 'vitest';
 import { readImportFile } from './import-file.js';
-import { decodeQr, looksLikeWireGuardConfig, type Pixels } from './qr.js';
+import { decodeQr, imageSize, looksLikeWireGuardConfig, type Pixels } from './qr.js';
 
 const CONF = `[Interface]
 PrivateKey = ${'B'.repeat(43)}=
@@ -56,7 +56,7 @@ describe('QR codes of configs', () => {
 });
 
 describe('an image file given to the import', () => {
-  const png = (name: string) => new File([new Uint8Array([0x89, 0x50, 0x4e, 0x47])], name, { type: 'image/png' });
+  const png = (name: string, width = 120, height = 120) => new File([pngHeader(width, height)], name, { type: 'image/png' });
 
   it('yields the config in its QR code, named after the file', async () => {
     await expect(readImportFile(png('provider-se.png'), { pixels: async () => qrPixels(CONF) })).resolves.toEqual({ text: CONF, name: 'provider-se' });
@@ -75,5 +75,36 @@ describe('an image file given to the import', () => {
         },
       }),
     ).rejects.toThrow(/could not be read as a picture: use a PNG or JPEG/);
+  });
+
+  it('a picture too large to decode is refused from its header, before anything decodes it', async () => {
+    let decoded = false;
+    const pixels = async () => {
+      decoded = true;
+      return blank(120);
+    };
+    await expect(readImportFile(png('bomb.png', 20_000, 20_000), { pixels })).rejects.toThrow(/is 20000×20000 pixels; a QR code picture is at most 16 megapixels/);
+    await expect(readImportFile(new File([new Uint8Array([1, 2, 3, 4])], 'fake.png', { type: 'image/png' }), { pixels })).rejects.toThrow(/could not be read as a picture/);
+    expect(decoded).toBe(false);
+  });
+});
+
+/** The first 24 bytes of a PNG: the signature and IHDR's length, type, width and height. */
+function pngHeader(width: number, height: number): Uint8Array<ArrayBuffer> {
+  const b = new Uint8Array(33);
+  b.set([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52]);
+  new DataView(b.buffer).setUint32(16, width);
+  new DataView(b.buffer).setUint32(20, height);
+  return b;
+}
+
+describe('imageSize: what a picture says of its size before it is decoded', () => {
+  it('reads a PNG\'s IHDR and a JPEG\'s frame header (past an EXIF segment), and nothing else', () => {
+    expect(imageSize(pngHeader(640, 480))).toEqual({ width: 640, height: 480 });
+    // SOI, an APP1 segment of 6 bytes, then SOF0: length 17, precision 8, height 300, width 400.
+    const jpeg = Uint8Array.of(0xff, 0xd8, 0xff, 0xe1, 0x00, 0x06, 1, 2, 3, 4, 0xff, 0xc0, 0x00, 0x11, 0x08, 0x01, 0x2c, 0x01, 0x90, 0x03);
+    expect(imageSize(jpeg)).toEqual({ width: 400, height: 300 });
+    expect(imageSize(Uint8Array.of(0xff, 0xd8, 0xff, 0xda, 0, 2, 0, 0, 0, 0))).toBeUndefined();
+    expect(imageSize(new TextEncoder().encode('GIF89a....'))).toBeUndefined();
   });
 });

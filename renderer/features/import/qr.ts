@@ -25,6 +25,33 @@ export function looksLikeWireGuardConfig(text: string): boolean {
   return /^\s*\[interface\]\s*$/im.test(text) && /^\s*privatekey\s*=/im.test(text);
 }
 
+/** Pixels a picture may have before it is decoded: a small file can hold a huge image (a decompression bomb). */
+export const MAX_IMAGE_PIXELS = 16_000_000;
+/** How far into a JPEG its size is looked for (EXIF and thumbnails come first). */
+export const IMAGE_HEADER_BYTES = 256 * 1024;
+
+/** The width and height a PNG or JPEG says it has, from its first bytes; undefined when it is neither (or says nothing). */
+export function imageSize(head: Uint8Array): { width: number; height: number } | undefined {
+  const be16 = (i: number) => (head[i]! << 8) | head[i + 1]!;
+  const be32 = (i: number) => ((head[i]! << 24) >>> 0) + (head[i + 1]! << 16) + (head[i + 2]! << 8) + head[i + 3]!;
+  // PNG: the signature, then IHDR with the width and height.
+  if (head.length >= 24 && be32(0) === 0x89504e47 && be32(4) === 0x0d0a1a0a && be32(12) === 0x49484452) return { width: be32(16), height: be32(20) };
+  // JPEG: segments after SOI until a start-of-frame (SOF0–SOF15 but DHT, JPG and DAC).
+  if (head.length < 4 || head[0] !== 0xff || head[1] !== 0xd8) return undefined;
+  for (let i = 2; i + 9 <= head.length; ) {
+    if (head[i] !== 0xff) return undefined;
+    const marker = head[i + 1]!;
+    if (marker === 0xff) {
+      i++;
+      continue;
+    }
+    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) return { width: be16(i + 7), height: be16(i + 5) };
+    if (marker === 0xd9 || marker === 0xda) return undefined; // end, or image data before any frame header
+    i += 2 + be16(i + 2);
+  }
+  return undefined;
+}
+
 /** The pixels of an image file (PNG, JPEG, …), scaled to at most MAX_DECODE_SIDE; rejects when it is no image. */
 export async function imagePixels(file: Blob): Promise<Pixels> {
   const bitmap = await createImageBitmap(file);
