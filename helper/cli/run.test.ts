@@ -441,6 +441,32 @@ describe('commands', () => {
     ]);
   });
 
+  it('leak-check: lines of a run another client began are not passed off as this one’s', async () => {
+    const holder: { fake?: FakeHelper } = {};
+    const { fake, path } = await helper({
+      handlers: {
+        leakCheck: async () => {
+          const f = holder.fake!;
+          const report = f.leakReport();
+          const [, , , ks] = report.checks as [LeakCheckResult, LeakCheckResult, LeakCheckResult, LeakCheckResult];
+          // Another client's run begins and tells its kill-switch verdict (a PASS this run will not give)...
+          const other = report.checkedAt - 5;
+          f.emit({ type: 'leakCheck', progress: { checkedAt: other, running: ['public-ip', 'dns', 'ipv6', 'kill-switch'], done: [] } });
+          f.emit({ type: 'leakCheck', progress: { checkedAt: other, running: ['public-ip', 'dns', 'ipv6'], done: [{ ...ks, verdict: 'pass', finding: 'the other run' }] } });
+          // ...then this call's own run answers.
+          return report;
+        },
+      },
+    });
+    holder.fake = fake;
+    const lines = (await cli(['--socket', path, 'leak-check'])).out.split('\n');
+    const note = lines.indexOf('(those came from a run another client began; this check’s own results:)');
+    expect(note).toBeGreaterThan(0);
+    // After the note, every check of this run's report, the kill switch included.
+    expect(lines.slice(note + 1).filter((l) => /^(! WARN|✔ PASS|✘ FAIL)/.test(l))).toHaveLength(4);
+    expect(lines.slice(note + 1).some((l) => l.startsWith('! WARN  Kill switch'))).toBe(true);
+  });
+
   it('set: the leak check’s settings', async () => {
     const { fake, path } = await helper();
     expect(await cli(['--socket', path, 'set', 'echo-urls', 'http://203.0.113.250/'])).toEqual({ code: 0, out: 'Leak check, IP-echo services: http://203.0.113.250/', err: '' });

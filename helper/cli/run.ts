@@ -162,9 +162,16 @@ class Context {
     const servers = before.server ? (await client.call('listServers')).servers : [];
     const printed = new Set<LeakCheckId>();
     let headed = false;
-    const show = (head: Pick<LeakReport, 'state' | 'serverId'>, c: LeakCheckResult) => {
+    /** The run whose checks are on screen (its checkedAt): lines of another client's run are not ours. */
+    let shown: number | undefined;
+    const show = (head: Pick<LeakReport, 'state' | 'serverId'>, c: LeakCheckResult, runId: number) => {
       if (!headed) this.io.out(formatLeakHeader(head, servers));
       headed = true;
+      if (shown !== undefined && shown !== runId) {
+        this.io.out('(those came from a run another client began; this check’s own results:)');
+        printed.clear();
+      }
+      shown = runId;
       if (printed.has(c.id)) return;
       printed.add(c.id);
       for (const line of formatCheck(c, this.inv.verbose)) this.io.out(line);
@@ -176,10 +183,10 @@ class Context {
       if (e.type !== 'leakCheck') return;
       if (e.progress.done.length === 0) run = e.progress.checkedAt;
       if (e.progress.checkedAt !== run) return;
-      for (const c of e.progress.done) show({ state: before.state, ...(before.server ? { serverId: before.server.id } : {}) }, c);
+      for (const c of e.progress.done) show({ state: before.state, ...(before.server ? { serverId: before.server.id } : {}) }, c, run);
     });
     const report = await client.call('leakCheck');
-    for (const c of report.checks) show(report, c);
+    for (const c of report.checks) show(report, c, report.checkedAt);
     if (!headed) this.io.out(formatLeakHeader(report, servers));
     this.io.out(formatLeakTally(report));
     if (!this.inv.verbose && report.checks.some((c) => c.evidence.length > 0)) this.io.out('The evidence behind each verdict: umbra leak-check --verbose');
