@@ -38,6 +38,15 @@ describe.skipIf(why !== '')(`Umbra as a client of wireguard-go${why ? ` — skip
     expect(Number(hs.stdout.trim().split(/\s+/)[1])).toBeGreaterThan(0);
   });
 
+  it('an IPv4-only tunnel: IPv6 is off on its TUN (no link-local address, no solicitations into it)', async () => {
+    const links = JSON.parse((await lab.exec(lab.client.ns, ['ip', '-j', 'link', 'show'])).stdout) as { ifname: string; link_type?: string }[];
+    const tun = links.find((l) => l.link_type === 'none')?.ifname;
+    expect(tun, 'the tunnel device').toBeDefined();
+    const v6 = JSON.parse((await lab.exec(lab.client.ns, ['ip', '-j', '-6', 'address', 'show', 'dev', tun!])).stdout) as { addr_info?: unknown[] }[];
+    expect(v6.flatMap((l) => l.addr_info ?? [])).toEqual([]);
+    expect((await lab.exec(lab.client.ns, ['cat', `/proc/sys/net/ipv6/conf/${tun}/disable_ipv6`])).stdout.trim()).toBe('1');
+  });
+
   it('pings the server through the tunnel', async () => {
     expect(await lab.ping(lab.client.ns, lab.servers[0]!.tunnelAddress, { count: 3, timeoutSec: 2 })).toBe(true);
   });

@@ -54,6 +54,22 @@ describe('Tunnel.start', () => {
     expect(run.lines).toEqual(['ip -batch -']);
   });
 
+  it('turns IPv6 off on a TUN whose tunnel carries none, before the link goes up; leaves it on otherwise', async () => {
+    const net = new FakeNet();
+    const run = new FakeRunner();
+    const order: string[] = [];
+    const deps = { ...fakeDeps(net, new FakeTun(), { run: (argv: string[]) => (order.push(argv.join(' ')), run.run(argv)) }), ipv6Off: (name: string) => order.push(`ipv6 off ${name}`) };
+    tunnels.push(await Tunnel.start(net.config(), {}, deps));
+    expect(order[0]).toMatch(/^ipv6 off /);
+    expect(order.slice(1)).toContain('ip -batch -');
+
+    const withV6 = net.config();
+    withV6.peers[0]!.allowedIPs.push({ family: 6, address: '::', bytes: new Uint8Array(16), prefix: 0 });
+    const seen: string[] = [];
+    tunnels.push(await Tunnel.start(withV6, {}, { ...fakeDeps(new FakeNet(), new FakeTun(), run), ipv6Off: (name: string) => seen.push(name) }));
+    expect(seen).toEqual([]);
+  });
+
   it('back from a suspend (the boot clock ran on, the awake clock did not): a handshake at once', async () => {
     const net = new FakeNet();
     const run = new SlowRunner();
