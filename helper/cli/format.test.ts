@@ -162,6 +162,9 @@ describe('formatKillSwitch and formatStatus', () => {
     const none = exit({ state: 'unmeasurable', at: NOW, matchesCatalog: null, error: 'http://e/: no answer within 3000 ms' });
     expect(none).toEqual(['Exit address: could not measure: no IP-echo service answered through the tunnel (http://e/: no answer within 3000 ms); the catalog says 203.0.113.10, unconfirmed']);
     expect(exitLines({ state: 'measured', ipv4: '203.0.113.66', at: NOW, matchesCatalog: null }, undefined)).toEqual(['Exit address: 203.0.113.66 (measured through the tunnel; not in the catalog)']);
+    // The machine's own address: never "measured through the tunnel".
+    const own = exitLines({ state: 'measured', ipv4: '198.51.100.2', at: NOW, matchesCatalog: null, outsideTunnel: true }, undefined);
+    expect(own).toEqual(['Exit address: 198.51.100.2', "Warning: the internet sees 198.51.100.2, this machine's own address without the VPN: this traffic does not go through the tunnel"]);
   });
 
   it('status while reconnecting: the server went silent, the last error, the block', () => {

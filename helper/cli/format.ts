@@ -60,6 +60,7 @@ export function exitLines(m: MeasuredExit | undefined, catalog: string | undefin
       return [`Exit address: could not measure: no IP-echo service answered through the tunnel${m.error ? ` (${m.error})` : ''}; ${says}, unconfirmed`];
     case 'measured': {
       const seen = [m.ipv4, m.ipv6].filter((a) => a !== undefined).join(', ');
+      if (m.outsideTunnel) return [`Exit address: ${seen}`, `Warning: the internet sees ${seen}, this machine's own address without the VPN: this traffic does not go through the tunnel`];
       if (m.matchesCatalog === false) return [`Exit address: ${seen} (measured through the tunnel)`, `Warning: the catalog says ${catalog}; the internet sees ${seen}`];
       return [`Exit address: ${seen} (measured through the tunnel; ${m.matchesCatalog ? 'the catalog agrees' : says})`];
     }

@@ -76,6 +76,11 @@ export const MeasuredExit = z.strictObject({
   matchesCatalog: z.boolean().nullable(),
   /** unmeasurable: why (the echo services' errors). */
   error: z.string().max(500).optional(),
+  /**
+   * measured: the internet sees the address this machine has without the VPN, so this traffic does
+   * not go through the tunnel (a config whose AllowedIPs leave the echo service out, say).
+   */
+  outsideTunnel: z.boolean().optional(),
 });
 export type MeasuredExit = z.infer<typeof MeasuredExit>;
 

@@ -79,6 +79,12 @@ describe('the pure pieces', () => {
     expect(none).toEqual({ state: 'unmeasurable', at: 9, matchesCatalog: null, error: 'http://e/: timeout' });
     expect(JSON.stringify(none)).not.toContain('203.0.113.11');
   });
+
+  it('an "exit" that is the address seen without the VPN is said to be outside the tunnel', () => {
+    expect(measuredExit({ ipv4: '198.51.100.2', at: 9 }, undefined, ['198.51.100.2'])).toEqual({ state: 'measured', ipv4: '198.51.100.2', at: 9, matchesCatalog: null, outsideTunnel: true });
+    expect(measuredExit({ ipv6: '2001:DB8::2', at: 9 }, undefined, ['2001:db8::2']).outsideTunnel).toBe(true);
+    expect(measuredExit({ ipv4: '203.0.113.2', at: 9 }, '203.0.113.2', ['198.51.100.2']).outsideTunnel).toBeUndefined();
+  });
 });
 
 describe('ExitMeter', () => {

@@ -22,6 +22,8 @@ export interface ExitMeterDeps {
   now(): number;
   /** The measurement of the current connection changed: push a status. */
   changed(): void;
+  /** The addresses the internet saw without the VPN (the pre-VPN look), to tell an exit from the machine itself. */
+  withoutVpn?(): string[];
   log(line: string): void;
 }
 
@@ -52,12 +54,21 @@ export function matchesCatalog(exitIp: string | undefined, seen: Pick<ExitSighti
   return canonicalIp(same) === exit;
 }
 
-/** A sighting (or none yet) as the status field, compared with the server's catalog exit. */
-export function measuredExit(sighting: ExitSighting | undefined, exitIp: string | undefined): MeasuredExit {
+/** A sighting (or none yet) as the status field, compared with the server's catalog exit and with the address seen without the VPN. */
+export function measuredExit(sighting: ExitSighting | undefined, exitIp: string | undefined, withoutVpn: readonly string[] = []): MeasuredExit {
   if (!sighting) return { state: 'measuring', matchesCatalog: null };
   const { ipv4, ipv6, at, error } = sighting;
   if (ipv4 === undefined && ipv6 === undefined) return { state: 'unmeasurable', at, matchesCatalog: null, ...(error ? { error: error.slice(0, 500) } : {}) };
-  return { state: 'measured', ...(ipv4 !== undefined ? { ipv4 } : {}), ...(ipv6 !== undefined ? { ipv6 } : {}), at, matchesCatalog: matchesCatalog(exitIp, { ipv4, ipv6 }) };
+  const own = new Set(withoutVpn.map((a) => canonicalIp(a) ?? a));
+  const outside = [ipv4, ipv6].some((a) => a !== undefined && own.has(canonicalIp(a) ?? a));
+  return {
+    state: 'measured',
+    ...(ipv4 !== undefined ? { ipv4 } : {}),
+    ...(ipv6 !== undefined ? { ipv6 } : {}),
+    at,
+    matchesCatalog: matchesCatalog(exitIp, { ipv4, ipv6 }),
+    ...(outside ? { outsideTunnel: true } : {}),
+  };
 }
 
 export class ExitMeter {
@@ -72,7 +83,7 @@ export class ExitMeter {
   decorate(s: TunnelStatus): TunnelStatus {
     const key = connectionKey(s);
     if (key === undefined) return s;
-    return { ...s, measuredExit: measuredExit(key === this.key ? this.sighting : undefined, s.server?.exitIp) };
+    return { ...s, measuredExit: measuredExit(key === this.key ? this.sighting : undefined, s.server?.exitIp, this.deps.withoutVpn?.() ?? []) };
   }
 
   /** Told every status: a new connection is measured once; leaving it forgets what was seen. */

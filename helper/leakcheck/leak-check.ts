@@ -133,7 +133,13 @@ export class LeakChecker {
       now: d.now,
       log: d.log,
     });
-    this.exit = new ExitMeter({ measure: () => this.echoEach(d.settings()), now: d.now, changed: () => d.exitChanged?.(), log: d.log });
+    this.exit = new ExitMeter({
+      measure: () => this.echoEach(d.settings()),
+      now: d.now,
+      changed: () => d.exitChanged?.(),
+      log: d.log,
+      withoutVpn: () => [this.preVpn.v4?.address, this.preVpn.v6?.address].filter((a) => a !== undefined),
+    });
   }
 
   /** Told every status the helper pushes (the pre-VPN address is looked up after a disconnect). */

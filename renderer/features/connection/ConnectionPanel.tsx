@@ -175,6 +175,12 @@ export function ConnectionPanel() {
         </div>
       </dl>
       {exit.note && <p className="muted exit-note">{exit.note}</p>}
+      {exit.outside && (
+        <div className="tunnel-error exit-outside" role="alert">
+          <strong>Not through the tunnel:</strong> the internet sees {exit.outside}, this computer’s own address without the VPN.
+          Run the leak check to see what escapes.
+        </div>
+      )}
       {exit.mismatch && (
         <div className="tunnel-error reconnecting exit-mismatch" role="status">
           <strong>Not the catalog’s exit:</strong> The catalog says {exit.mismatch.catalog}; the internet sees {exit.mismatch.seen}.

@@ -124,6 +124,11 @@ describe('the connection as the helper reports it', () => {
     const warning = screen.getAllByRole('status').find((e) => e.classList.contains('exit-mismatch'));
     expect(warning?.textContent).toContain('The catalog says 203.0.113.5; the internet sees 203.0.113.66.');
 
+    // The internet sees this computer's own address: an alert, not a figure to trust.
+    act(() => m.emit({ type: 'status', status: { ...up, measuredExit: { state: 'measured', ipv4: '198.51.100.2', at: Date.now(), matchesCatalog: false, outsideTunnel: true } } }));
+    expect(screen.getByRole('alert').textContent).toMatch(/Not through the tunnel: the internet sees 198\.51\.100\.2, this computer’s own address without the VPN/);
+    expect(document.querySelector('.exit-mismatch')).toBeNull();
+
     // Disconnected: nothing measured is shown, and no warning stays behind.
     act(() => m.emit({ type: 'status', status: status() }));
     expect(exitIp()?.textContent).toBe('—');

@@ -9,6 +9,8 @@ export interface ExitWords {
   note?: string;
   /** The catalog names another address than the internet sees. */
   mismatch?: { catalog: string; seen: string };
+  /** The internet sees this machine's own address: the traffic does not go through the tunnel. */
+  outside?: string;
 }
 
 export function exitWords(status: TunnelStatus): ExitWords {
@@ -27,6 +29,7 @@ export function exitWords(status: TunnelStatus): ExitWords {
       };
     case 'measured': {
       const seen = [m.ipv4, m.ipv6].filter((a) => a !== undefined).join(', ');
+      if (m.outsideTunnel) return { shown: seen, outside: seen };
       if (m.matchesCatalog === false && catalog) return { shown: seen, mismatch: { catalog, seen } };
       return { shown: seen };
     }
