@@ -132,6 +132,26 @@ describe('commands', () => {
     expect(human.out.split('\n')).toEqual(expect.arrayContaining(['Exit address: 203.0.113.66 (measured through the tunnel)', 'Warning: the catalog says 203.0.113.10; the internet sees 203.0.113.66']));
   });
 
+  it('connect: prints the exit the helper measures through the new tunnel, once it is known', async () => {
+    const holder: { fake?: FakeHelper } = {};
+    const { fake, path } = await helper({
+      handlers: {
+        connect: async () => {
+          const f = holder.fake!;
+          const up = disconnectedStatus({ state: 'connected', server: f.servers[0], addresses: ['100.64.1.2/32'], connectedSince: NOW, measuredExit: { state: 'measuring', matchesCatalog: null } });
+          f.status = up;
+          setTimeout(() => f.setStatus({ ...up, measuredExit: { state: 'measured', ipv4: '203.0.113.10', at: NOW, matchesCatalog: true } }), 30);
+          return up;
+        },
+      },
+    });
+    holder.fake = fake;
+    const r = await cli(['--socket', path, 'connect', 'se-sto']);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('Exit address: 203.0.113.10 (measured through the tunnel; the catalog agrees)');
+    expect(r.out).not.toContain('measuring…');
+  });
+
   it('status while measuring, and no answer in time: says measuring, never the catalog\'s address as measured', async () => {
     const { fake, path } = await helper();
     fake.status = disconnectedStatus({ state: 'connected', server: fake.servers[0], connectedSince: NOW, measuredExit: { state: 'measuring', matchesCatalog: null } });

@@ -294,8 +294,10 @@ class Context {
     );
     // "Already connected" only when the helper kept the very connection it had (it decides).
     const kept = already && before.state === 'connected';
+    // Connected: the exit the helper measures through the new tunnel, when it comes within a few seconds.
+    const shown = status.state === 'connected' ? await this.measuredStatus(client) : status;
     // --json: the status, and whether it is the connection that was already there (nothing was redone).
-    this.print({ ...status, alreadyConnected: kept }, () => formatStatus(status, undefined, this.now(), { already: kept }));
+    this.print({ ...shown, alreadyConnected: kept }, () => formatStatus(shown, undefined, this.now(), { already: kept }));
     if (status.state === 'connected') return EXIT_OK;
     if (timedOut) {
       this.io.err(`umbra: still ${status.state} after ${duration(waitMs)}${status.error ? ` (last error: ${status.error.message})` : ''}: umbra status shows progress; umbra disconnect stops trying`);
