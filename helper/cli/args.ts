@@ -80,7 +80,7 @@ options:
 exit codes: 0 done, 1 the helper refused or the operation failed, 2 usage error,
             3 the helper is not reachable (not running, or no permission)`;
 
-export const SETTING_KEYS: Record<string, BooleanSetting> = {
+const SETTING_KEYS: Record<string, BooleanSetting> = {
   'kill-switch': 'killSwitch',
   'kill-switch-on-boot': 'killSwitchOnBoot',
   lockdown: 'lockdown',
@@ -88,7 +88,7 @@ export const SETTING_KEYS: Record<string, BooleanSetting> = {
   'auto-connect': 'autoConnect',
 };
 
-export const LEAK_SETTING_KEYS: Record<string, LeakSetting> = {
+const LEAK_SETTING_KEYS: Record<string, LeakSetting> = {
   'echo-urls': 'echoUrls',
   'echo-url6': 'echoUrl6',
   'dns-leak-test': 'dnsLeakTest',
@@ -100,7 +100,7 @@ export const LEAK_SETTING_KEYS: Record<string, LeakSetting> = {
 const listOf = (words: string[]): string[] => words.flatMap((w) => w.split(',')).map((w) => w.trim()).filter(Boolean);
 
 /** `umbra set <leak setting> …` as a settings patch (the helper checks the values). */
-export function parseLeakSetting(key: string, words: string[]): { key: LeakSetting; patch: Partial<Settings> } {
+function parseLeakSetting(key: string, words: string[]): { key: LeakSetting; patch: Partial<Settings> } {
   const setting = LEAK_SETTING_KEYS[key]!;
   const one = words.length === 1 ? words[0]!.toLowerCase() : undefined;
   switch (setting) {

@@ -8,7 +8,7 @@ export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
 export const EXIT_USAGE = 2;
 /** The helper could not be reached (not running, no permission, no answer). */
-export const EXIT_UNREACHABLE = 3;
+const EXIT_UNREACHABLE = 3;
 
 /** 512 B, 300 kB, 1.2 MB: SI units, 2 significant digits below 10. */
 export const formatBytes = (n: number): string => bytesText(n, '?');
@@ -30,7 +30,7 @@ export function serverLabel(server: Pick<ServerInfo, 'id' | 'name'>): string {
 }
 
 /** "Stockholm, Sweden": what is known of where a server is ('' when nothing). */
-export function formatLocation(server: Pick<ServerInfo, 'city' | 'country'>): string {
+function formatLocation(server: Pick<ServerInfo, 'city' | 'country'>): string {
   return [server.city, server.country].filter((x) => x).join(', ');
 }
 
@@ -238,7 +238,7 @@ export function serversJson(servers: readonly ServerInfo[], latency?: ServersLat
   };
 }
 
-export const SETTING_LABELS = {
+const SETTING_LABELS = {
   killSwitch: 'Kill switch',
   killSwitchOnBoot: 'Kill switch on boot',
   lockdown: 'Lockdown (always require the VPN)',
@@ -248,7 +248,7 @@ export const SETTING_LABELS = {
 export type BooleanSetting = keyof typeof SETTING_LABELS;
 
 /** The leak check's settings (lists and services rather than switches). */
-export const LEAK_SETTING_LABELS = {
+const LEAK_SETTING_LABELS = {
   echoUrls: 'Leak check, IP-echo services',
   echoUrl6: 'Leak check, IPv6 echo service',
   dnsLeakTest: 'Leak check, DNS leak test',
@@ -257,7 +257,7 @@ export const LEAK_SETTING_LABELS = {
 } as const satisfies Partial<Record<keyof Settings, string>>;
 export type LeakSetting = keyof typeof LEAK_SETTING_LABELS;
 
-export const onOff = (v: boolean | undefined): string => (v ? 'on' : 'off');
+const onOff = (v: boolean | undefined): string => (v ? 'on' : 'off');
 
 function leakSettingValue(key: LeakSetting, s: Settings): string {
   switch (key) {
@@ -291,7 +291,7 @@ export function formatSettingChange(key: BooleanSetting | LeakSetting, settings:
 // ------------------------------------------------------------------ leak check
 
 /** A verdict in words and a sign that does not depend on colour. */
-export const VERDICT_TAGS: Record<LeakVerdict, string> = { pass: '✔ PASS', warn: '! WARN', fail: '✘ FAIL' };
+const VERDICT_TAGS: Record<LeakVerdict, string> = { pass: '✔ PASS', warn: '! WARN', fail: '✘ FAIL' };
 
 const STATE_WORDS: Record<TunnelStatus['state'], string> = {
   connected: 'connected',

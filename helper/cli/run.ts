@@ -323,7 +323,7 @@ class Context {
  * reply satisfies `done`, or `timeoutMs` passes (then the latest status). Rejects when the
  * connection is lost meanwhile.
  */
-export async function waitForState(
+async function waitForState(
   client: IpcClient,
   kick: () => Promise<TunnelStatus>,
   done: (s: TunnelStatus) => boolean,

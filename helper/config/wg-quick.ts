@@ -22,7 +22,7 @@ import { formatKey, KeyError, parseKey } from '../net/keys.js';
 import { isHostname } from '../net/endpoint.js';
 import { quoted } from '../net/quoted.js';
 
-export interface InterfaceConfig {
+interface InterfaceConfig {
   privateKey: Uint8Array;
   /** Interface addresses, with their host bits kept. */
   addresses: Prefix[];
@@ -426,4 +426,3 @@ export function redactConfig(cfg: WgQuickConfig): RedactedConfig {
     })),
   };
 }
-

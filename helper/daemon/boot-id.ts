@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../platform/fs/atomic-file.js';
 
-export const BOOT_ID_PATH = '/proc/sys/kernel/random/boot_id';
+const BOOT_ID_PATH = '/proc/sys/kernel/random/boot_id';
 export const LAST_BOOT_FILE = 'last-boot-id';
 
 async function readTrimmed(path: string): Promise<string | undefined> {

@@ -9,7 +9,7 @@ import { readCatalog } from './store/catalog-source.js';
 import type { ImportResult } from './store/state-store.js';
 
 /** The part of the state store these handlers use. */
-export interface ImportStore {
+interface ImportStore {
   importConfig(text: string, name?: string): Promise<ImportResult>;
   /** Replaces the catalog servers with those of a catalog's parsed JSON. */
   loadCatalog(json: unknown): Promise<ServerInfo[]>;

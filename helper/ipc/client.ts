@@ -44,7 +44,7 @@ export class IpcError extends Error {
 }
 
 /** What starts the helper: its unit for an installed copy (.deb, the AppImage's installer); a checkout has its own way. */
-export const START_HINT = 'start it with sudo systemctl start umbrad (in a source checkout: sudo npx umbrad serve)';
+const START_HINT = 'start it with sudo systemctl start umbrad (in a source checkout: sudo npx umbrad serve)';
 
 /** The IpcError for a failed connect(), in words a person can act on. */
 export function describeConnectError(err: NodeJS.ErrnoException, socketPath: string): IpcError {

@@ -127,7 +127,7 @@ export type TunnelStatus = z.infer<typeof TunnelStatus>;
 const HttpUrl = z.url({ protocol: /^https?$/ }).max(2048);
 
 /** A DNS leak-test service: names under `zone` reach its DNS server, and `apiUrl?name=<qname>` says who asked. */
-export const DnsLeakTest = z.strictObject({
+const DnsLeakTest = z.strictObject({
   /** A zone whose authoritative server logs who asks (e.g. "lab.test"). */
   zone: z
     .string()
@@ -137,7 +137,7 @@ export const DnsLeakTest = z.strictObject({
   /** GET apiUrl?name=<qname> → JSON: the addresses that asked for qname (an array, or {askers: [...]}). */
   apiUrl: HttpUrl,
 });
-export type DnsLeakTest = z.infer<typeof DnsLeakTest>;
+type DnsLeakTest = z.infer<typeof DnsLeakTest>;
 
 export const Settings = z.strictObject({
   killSwitch: z.boolean(),
@@ -252,7 +252,7 @@ export const ImportNote = z.strictObject({
 export type ImportNote = z.infer<typeof ImportNote>;
 
 /** A provider's catalog-signing key: an Ed25519 public key, 32 bytes in base64. */
-export const SigningKey = z.string().regex(/^[A-Za-z0-9+/]{43}=$/, 'a signing key is an Ed25519 public key: 32 bytes in base64 (44 characters)');
+const SigningKey = z.string().regex(/^[A-Za-z0-9+/]{43}=$/, 'a signing key is an Ed25519 public key: 32 bytes in base64 (44 characters)');
 
 /** What the helper could say about a loaded catalog: signed by a pinned key (its fingerprint), or not. */
 export const CatalogTrust = z.strictObject({ signed: z.boolean(), keyFingerprint: z.string().max(32).optional() });
@@ -389,5 +389,3 @@ export class RpcError extends Error {
     this.name = 'RpcError';
   }
 }
-
-export const RpcErrorBody = z.object({ code: z.number().int(), message: z.string(), data: z.unknown().optional() });

@@ -12,9 +12,9 @@ import { parsePingSummary } from './ping-summary.js';
 /** Pings at once across every call (each a short-lived process). */
 export const MAX_PINGS_AT_ONCE = 8;
 /** The whole measurement: a server without a figure by then is reported without one. */
-export const LATENCY_DEADLINE_MS = 3000;
+const LATENCY_DEADLINE_MS = 3000;
 /** Three echoes 0.2 s apart, each waited for at most 1 s: a ping run ends within about 1.4 s. */
-export const PING_ARGS = ['-n', '-q', '-c', '3', '-i', '0.2', '-W', '1'] as const;
+const PING_ARGS = ['-n', '-q', '-c', '3', '-i', '0.2', '-W', '1'] as const;
 
 export const BLOCKED_REASON = 'blocked by the kill switch';
 export const IN_USE_REASON = 'not measured: the server in use (a ping through its own tunnel says nothing)';
@@ -54,7 +54,7 @@ export interface MeasureDeps {
 const firstLine = (text: string) => text.trim().split('\n')[0]?.replace(/^ping:\s*/, '').trim() ?? '';
 
 /** A failed ping run in words. */
-export function pingFailure(e: unknown): string {
+function pingFailure(e: unknown): string {
   if (e instanceof CommandError) {
     // iputils exits 1 when nothing came back, 2 on other errors (with a message on stderr).
     if (e.exitCode === 1) return 'no reply (the server may not answer pings)';

@@ -5,9 +5,7 @@ export {
   encodeQuery,
   normalizeName,
   parseResponseHead,
-  RCODE_NAMES,
   rcodeName,
   TYPE_A,
   TYPE_AAAA,
-  type DnsResponseHead,
 } from '../platform/dns/wire.js';

@@ -34,9 +34,9 @@ import {
 export const PUBLIC_V6_PROBE = '2606:4700:4700::1111';
 
 // Tuning.
-export const ECHO_TIMEOUT_MS = 3_000;
-export const DNS_TIMEOUT_MS = 2_000;
-export const API_TIMEOUT_MS = 3_000;
+const ECHO_TIMEOUT_MS = 3_000;
+const DNS_TIMEOUT_MS = 2_000;
+const API_TIMEOUT_MS = 3_000;
 
 /** The I/O the checks use (real by default; tests replace them). */
 export interface LeakProbes {

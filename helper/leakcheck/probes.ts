@@ -19,7 +19,7 @@ const MAX_BODY = 16 * 1024;
  * addresses only, every redirect checked; see platform/net/safe-fetch.ts); rejects with a short
  * message that says nothing of the answer otherwise.
  */
-export async function httpGet(url: string, opts: { timeoutMs: number; family?: 4 | 6; accept?: string }, get: SafeGet = helperFetch()): Promise<string> {
+async function httpGet(url: string, opts: { timeoutMs: number; family?: 4 | 6; accept?: string }, get: SafeGet = helperFetch()): Promise<string> {
   try {
     const { body } = await get(url, {
       timeoutMs: opts.timeoutMs,

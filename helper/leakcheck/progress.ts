@@ -4,7 +4,7 @@
 import type { LeakCheckId, LeakCheckProgress, LeakCheckResult } from '../ipc/schema.js';
 
 /** The helper's checks, in the report's order. */
-export const HELPER_CHECKS: readonly LeakCheckId[] = ['public-ip', 'dns', 'ipv6', 'kill-switch'];
+const HELPER_CHECKS: readonly LeakCheckId[] = ['public-ip', 'dns', 'ipv6', 'kill-switch'];
 
 /** Tells `tell` the run has begun, then each result as it is passed in (and hands the result back). */
 export function progressReporter(checkedAt: number, tell: ((p: LeakCheckProgress) => void) | undefined): (r: LeakCheckResult) => LeakCheckResult {

@@ -89,7 +89,7 @@ const PATH_WORDS: Record<PathKind, string> = {
   outside: 'OUTSIDE the tunnel',
 };
 
-export const describePath = (kind: PathKind): string => PATH_WORDS[kind];
+const describePath = (kind: PathKind): string => PATH_WORDS[kind];
 
 /** At most `maxLines` lines of an nft listing, saying how many were left out. */
 export function trimListing(listing: string, maxLines = 60): string {
@@ -329,7 +329,7 @@ export interface KillSwitchFacts {
 }
 
 /** A repair longer ago than this is history, not news. */
-export const RECENT_RESTORE_MS = 10 * 60_000;
+const RECENT_RESTORE_MS = 10 * 60_000;
 
 /** Whether the kernel holds what the helper applied (the other checks count on its rules only then). */
 export function killSwitchHolds(f: Pick<KillSwitchFacts, 'table' | 'expectedHash' | 'expectedGuard'>): boolean {

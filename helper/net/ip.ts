@@ -120,7 +120,7 @@ export function formatIp(bytes: Uint8Array): string {
   return `${hex(words.slice(0, bestStart))}::${hex(words.slice(bestStart + bestLen))}`;
 }
 
-export function maskBytes(bytes: Uint8Array, prefix: number): Uint8Array {
+function maskBytes(bytes: Uint8Array, prefix: number): Uint8Array {
   const out = new Uint8Array(bytes);
   for (let i = 0; i < out.length; i++) {
     const keep = Math.max(0, Math.min(8, prefix - 8 * i));

@@ -20,9 +20,9 @@ function envNumber(name: string): number | undefined {
 }
 
 /** The seed every fuzzer starts from (FUZZ_SEED, or a fixed one so that `npm test` is repeatable). */
-export const FUZZ_SEED = Math.trunc(envNumber('FUZZ_SEED') ?? 0x5eed_0d13);
+const FUZZ_SEED = Math.trunc(envNumber('FUZZ_SEED') ?? 0x5eed_0d13);
 /** FUZZ_RUNS multiplies every fuzzer's input count (0.1 for a quick look, 10 for a long soak). */
-export const FUZZ_SCALE = envNumber('FUZZ_RUNS') ?? 1;
+const FUZZ_SCALE = envNumber('FUZZ_RUNS') ?? 1;
 
 const reproduce = (runs: number) => `reproduce with FUZZ_SEED=${FUZZ_SEED} FUZZ_RUNS=${FUZZ_SCALE} (this fuzzer: ${runs} inputs)`;
 

@@ -24,7 +24,7 @@ export function toJsonText(tree: Tree): string {
 }
 
 /** Sets an own property, even one named "__proto__" (plain assignment would set the prototype). */
-export function setOwn(target: Record<string, Tree>, key: string, value: Tree): void {
+function setOwn(target: Record<string, Tree>, key: string, value: Tree): void {
   Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
@@ -66,7 +66,7 @@ export const hostileString = (maxHuge = 4096): fc.Arbitrary<string> =>
   );
 
 /** Numbers as JSON text: ones JSON.parse turns into Infinity, -0 or a rounded value, and boundaries. */
-export const hostileNumber: fc.Arbitrary<RawJson> = fc
+const hostileNumber: fc.Arbitrary<RawJson> = fc
   .oneof(
     fc.constantFrom('0', '-0', '1e999', '-1e999', '1e-999', '9007199254740993', '0.5', '-1', '255', '256', '575', '576',
       '65535', '65536', '4294967295', '4294967296', '1e21', '123456789012345678901234567890', '90.0000001', '-180.5', '1E2'),
@@ -76,7 +76,7 @@ export const hostileNumber: fc.Arbitrary<RawJson> = fc
   .map((t) => new RawJson(t));
 
 /** Nesting `depth` levels deep, as text (a value this deep would overflow a recursive builder). */
-export const deepNesting = (maxDepth = 20_000): fc.Arbitrary<RawJson> =>
+const deepNesting = (maxDepth = 20_000): fc.Arbitrary<RawJson> =>
   fc.tuple(fc.constantFrom('array', 'object', 'proto'), size(1, maxDepth)).map(([kind, n]) => {
     if (kind === 'array') return new RawJson(`${'['.repeat(n)}${']'.repeat(n)}`);
     if (kind === 'object') return new RawJson(`${'{"a":'.repeat(n)}1${'}'.repeat(n)}`);
@@ -84,7 +84,7 @@ export const deepNesting = (maxDepth = 20_000): fc.Arbitrary<RawJson> =>
   });
 
 /** One hostile JSON value: a leaf of any type, an empty container, or deep nesting. */
-export const hostileLeaf = (maxHuge = 4096): fc.Arbitrary<Tree> =>
+const hostileLeaf = (maxHuge = 4096): fc.Arbitrary<Tree> =>
   fc.oneof(
     // Fresh containers each time: a shared [] would end up inside itself after two mutations.
     { weight: 2, arbitrary: fc.constantFrom('null', 'true', 'false', '[]', '{}').map((t) => JSON.parse(t) as Tree) },

@@ -17,11 +17,11 @@ import { describeOutcome, exchange, type ExchangeOutcome } from './dns-exchange.
 import { endpointCache } from './endpoint-cache.js';
 import type { ResolvedEndpoint } from './endpoints.js';
 
-export const DNS_PORT = 53;
+const DNS_PORT = 53;
 /** One try (one resolver, A and AAAA together): long enough for a slow resolver on a bad link. */
-export const DEFAULT_TRY_TIMEOUT_MS = 1500;
+const DEFAULT_TRY_TIMEOUT_MS = 1500;
 /** The whole lookup: a connect waits at most this long for a name. */
-export const DEFAULT_TOTAL_TIMEOUT_MS = 5000;
+const DEFAULT_TOTAL_TIMEOUT_MS = 5000;
 /** A try with less time than this left is not started. */
 const MIN_TRY_MS = 100;
 

@@ -23,4 +23,4 @@ export async function resolveEndpoint(ep: Endpoint, resolve: Resolver = systemRe
 }
 
 // The helper's own lookups (marked socket, system resolvers, cache): for connects under a block.
-export { createEndpointLookup, EndpointUnresolvable, type EndpointLookup, type EndpointLookupOptions } from './endpoint-lookup.js';
+export { createEndpointLookup } from './endpoint-lookup.js';

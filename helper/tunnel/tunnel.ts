@@ -28,7 +28,7 @@ import { bootClock, EpochOffset } from './clock.js';
 import { SleepDetector } from './sleep-detector.js';
 import { systemAead } from './aead-choice.js';
 
-export const DEFAULT_MTU = 1420;
+const DEFAULT_MTU = 1420;
 /**
  * The longest the tunnel sleeps when the engine has no deadline sooner: how soon the clocks alone
  * show a suspend (logind tells at once where it runs). Otherwise it wakes only when a protocol
@@ -60,7 +60,7 @@ export interface TunnelDeps {
 
 const protocolClock = bootClock();
 
-export const systemDeps: TunnelDeps = {
+const systemDeps: TunnelDeps = {
   openTun: (name) => openSystemTun(name),
   openUdpSocket: openBatchUdpSocket,
   linkState,

@@ -58,7 +58,7 @@ export interface HandshakeBudgetLimits {
   cookieReplies: number;
 }
 
-export const DEFAULT_HANDSHAKE_LIMITS: HandshakeBudgetLimits = {
+const DEFAULT_HANDSHAKE_LIMITS: HandshakeBudgetLimits = {
   expected: EXPECTED_HANDSHAKES_PER_SECOND,
   cookie: RECEIVED_COOKIE_REPLIES_PER_SECOND,
   peer: PEER_HANDSHAKES_PER_SECOND,

@@ -36,7 +36,7 @@ function base64Bytes(text: string, length: number): Uint8Array | undefined {
 }
 
 /** The pinned key's bytes; throws InvalidParams when it is not a base64 Ed25519 public key. */
-export function parseSigningKey(text: string): Uint8Array {
+function parseSigningKey(text: string): Uint8Array {
   const key = base64Bytes(text.trim(), 32);
   if (!key) throw new RpcError(ErrorCode.InvalidParams, 'the signing key must be an Ed25519 public key: 32 bytes in base64 (44 characters)');
   return key;

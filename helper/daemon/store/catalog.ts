@@ -20,7 +20,7 @@ import { formatEndpoint, parseEndpoint } from '../../net/endpoint.js';
 
 export const MAX_CATALOG_BYTES = 4 * 1024 * 1024;
 export const CATALOG_TIMEOUT_MS = 10_000;
-export const MAX_CATALOG_SERVERS = 10_000;
+const MAX_CATALOG_SERVERS = 10_000;
 
 const absent = <T extends z.ZodType>(t: T) => t.nullish().transform((v) => v ?? undefined);
 

@@ -9,7 +9,7 @@ import { parseKey } from '../../net/keys.js';
 import { ServerId, ServerInfo } from '../../ipc/schema.js';
 import { parseEndpoint } from '../../net/endpoint.js';
 
-export const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 1;
 export const SETTINGS_FILE = 'settings.json';
 export const PROFILES_FILE = 'profiles.json';
 export const SERVERS_FILE = 'servers.json';

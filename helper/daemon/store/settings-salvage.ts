@@ -13,7 +13,7 @@ import { withoutUndefined } from './files.js';
 
 type SafetyKey = 'killSwitch' | 'killSwitchOnBoot' | 'lockdown' | 'allowLan';
 /** The value that blocks most, for each setting that decides what may leave the machine. */
-export const SAFE_VALUES: Readonly<Pick<Settings, SafetyKey>> = { killSwitch: true, killSwitchOnBoot: true, lockdown: true, allowLan: false };
+const SAFE_VALUES: Readonly<Pick<Settings, SafetyKey>> = { killSwitch: true, killSwitchOnBoot: true, lockdown: true, allowLan: false };
 
 export interface SalvagedSettings {
   settings: Settings;

@@ -55,8 +55,6 @@ import { salvageSettings, settingsWithoutFile } from './settings-salvage.js';
 import { slugify, uniqueId } from './ids.js';
 import { formatEndpoint, parseEndpoint } from '../../net/endpoint.js';
 
-export const DEFAULT_STATE_DIR = '/var/lib/umbra';
-
 export interface StateStoreOptions {
   /** Clock for timestamps (import order, corrupt-file names); Date.now by default. */
   now?: () => number;
@@ -404,4 +402,3 @@ export class StateStore {
     }
   }
 }
-

@@ -11,12 +11,12 @@ export const CONNECT_TIMEOUT_MS = 12_000;
 /** Delays before a fresh attempt while in error (the last repeats). */
 export const BACKOFF_MS = [2_000, 4_000, 8_000, 15_000, 30_000];
 
-export function backoff(attempt: number): number {
+function backoff(attempt: number): number {
   return BACKOFF_MS[Math.min(attempt, BACKOFF_MS.length - 1)]!;
 }
 
 /** The config's first peer endpoint as an address when it is an IP literal (no lookup needed). */
-export function literalEndpoint(target: Target): Endpoint | undefined {
+function literalEndpoint(target: Target): Endpoint | undefined {
   const ep = target.config.peers[0]?.endpoint;
   if (!ep || !parseIp(ep.host)) return undefined;
   return { address: ep.host, port: ep.port };

@@ -1,13 +1,10 @@
 // connected: a handshake completed. Its firewall, whatever the kill switch says: the guards
 // (the tunnel's address only via the tunnel, no ARP for it, no IPv6 outside an IPv4-only
 // tunnel, nothing forwarded out of the tunnel); with the kill switch, the block as well.
-import { wantingPolicy } from './policy.js';
 import { fail, serverName } from './common.js';
 import type { Event, State, Step } from './types.js';
 
 type Connected = Extract<State, { name: 'connected' }>;
-
-export const policy = wantingPolicy;
 
 export function on(s: Connected, e: Event): Step | undefined {
   switch (e.type) {

@@ -1,13 +1,10 @@
 // error: the last attempt failed (cause in `error`); a retry is due after the backoff. The user
 // still wants the connection, so with the kill switch the block holds (no endpoint change, no
 // lifting); without it, the guards while the tunnel exists.
-import { wantingPolicy } from './policy.js';
 import { begin } from './common.js';
 import type { Context, Event, State, Step } from './types.js';
 
 type ErrorState = Extract<State, { name: 'error' }>;
-
-export const policy = wantingPolicy;
 
 export function on(s: ErrorState, e: Event, ctx: Context): Step | undefined {
   switch (e.type) {

@@ -15,7 +15,7 @@ export function holdPolicy(hold: BlockHold | undefined, ctx: Context): FirewallS
 }
 
 /** Whether the config sends all IPv6 into the tunnel (else IPv6 outside it is refused). */
-export function tunnelsIpv6(target: Target): boolean {
+function tunnelsIpv6(target: Target): boolean {
   return target.config.peers.some((p) => p.allowedIPs.some((c) => c.family === 6 && c.prefix === 0));
 }
 

@@ -1,12 +1,9 @@
 // reconnecting: was connected, the server stopped answering; the tunnel stays up and the engine
 // keeps initiating. Its firewall is connected's: the guards, and the block with the kill switch.
-import { wantingPolicy } from './policy.js';
 import { fail, serverName } from './common.js';
 import type { Context, Event, State, Step } from './types.js';
 
 type Reconnecting = Extract<State, { name: 'reconnecting' }>;
-
-export const policy = wantingPolicy;
 
 export function on(s: Reconnecting, e: Event, ctx: Context): Step | undefined {
   switch (e.type) {

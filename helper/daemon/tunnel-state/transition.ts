@@ -16,7 +16,7 @@ import type { Context, Event, State, Step, Target, WantingState } from './types.
 export type StepContext = Context & { token: number };
 
 /** The firewall `s` must hold. */
-export function policyOf(s: State, ctx: Context): FirewallSpec | undefined {
+function policyOf(s: State, ctx: Context): FirewallSpec | undefined {
   switch (s.name) {
     case 'disconnected':
       return disconnected.policy(s, ctx);

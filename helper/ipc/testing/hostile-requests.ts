@@ -11,7 +11,7 @@ const CATALOG_TEXT = JSON.stringify({
 });
 
 /** Params each method accepts, with every optional field used somewhere. */
-export const VALID_PARAMS: Record<MethodName, Tree[]> = {
+const VALID_PARAMS: Record<MethodName, Tree[]> = {
   version: [{}],
   status: [{}],
   connect: [{}, { serverId: 'se-sto' }],
@@ -51,7 +51,7 @@ function fieldNames(tree: Tree, out: Set<string>): Set<string> {
 }
 
 /** Every field name the schema's requests use, envelope included: mutations add these as often as odd ones. */
-export const REQUEST_KEYS = [...fieldNames(Object.values(VALID_PARAMS).flat(), new Set(['jsonrpc', 'id', 'method', 'params']))];
+const REQUEST_KEYS = [...fieldNames(Object.values(VALID_PARAMS).flat(), new Set(['jsonrpc', 'id', 'method', 'params']))];
 
 const envelope = (method: string, params: Tree, id: Tree = 1): Tree => ({ jsonrpc: '2.0', id, method, params });
 

@@ -13,7 +13,7 @@ import { resolvConfBackend } from './resolv-conf.js';
 import { resolvedBackend } from './resolved.js';
 import type { DnsBackend } from './types.js';
 
-export const RESOLVED_RUN_DIR = '/run/systemd/resolve/';
+const RESOLVED_RUN_DIR = '/run/systemd/resolve/';
 
 export interface ChooseDnsOptions {
   mode: 'auto' | 'resolv-conf' | 'resolved';

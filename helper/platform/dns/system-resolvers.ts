@@ -21,8 +21,8 @@ import { pointsIntoResolved } from './choose.js';
 import { BackupFile, RESOLV_CONF_BACKUP, RESOLV_CONF_HEADER } from './resolv-conf.js';
 
 /** resolved's stub listeners: 127.0.0.53 (the stub) and 127.0.0.54 (its proxy-only twin). */
-export const RESOLVED_STUBS: readonly string[] = ['127.0.0.53', '127.0.0.54'];
-export const RESOLVED_UPSTREAM_RESOLV_CONF = '/run/systemd/resolve/resolv.conf';
+const RESOLVED_STUBS: readonly string[] = ['127.0.0.53', '127.0.0.54'];
+const RESOLVED_UPSTREAM_RESOLV_CONF = '/run/systemd/resolve/resolv.conf';
 
 export interface SystemResolversOptions {
   /** /etc/resolv.conf in production. */

@@ -78,14 +78,14 @@ export function parseResponseHead(msg: Uint8Array): DnsResponseHead {
   return { ...out, qname: q.name, qtype: q.type };
 }
 
-export interface DnsQuestion {
+interface DnsQuestion {
   /** Lower case, no trailing dot ("" for the root). */
   name: string;
   type: number;
   class: number;
 }
 
-export interface DnsRecord {
+interface DnsRecord {
   /** The owner name: lower case, no trailing dot. */
   name: string;
   type: number;
@@ -248,6 +248,6 @@ export function answerAddresses(res: DnsResponse, qname: string, qtype: number):
 
 const normalizeAnswerName = (n: string): string => n.toLowerCase().replace(/\.$/, '');
 
-export const RCODE_NAMES: Record<number, string> = { 0: 'NOERROR', 1: 'FORMERR', 2: 'SERVFAIL', 3: 'NXDOMAIN', 4: 'NOTIMP', 5: 'REFUSED' };
+const RCODE_NAMES: Record<number, string> = { 0: 'NOERROR', 1: 'FORMERR', 2: 'SERVFAIL', 3: 'NXDOMAIN', 4: 'NOTIMP', 5: 'REFUSED' };
 export const rcodeName = (rcode: number): string => RCODE_NAMES[rcode] ?? `RCODE${rcode}`;
 export const RCODE_NXDOMAIN = 3;

@@ -18,7 +18,6 @@ import {
 } from './ruleset.js';
 
 export type { FirewallSpec } from './ruleset.js';
-export { bootSpec, buildRuleset, parseMarker, PRIVATE_PREFIXES, removalScript, specHash } from './ruleset.js';
 
 export type FirewallErrorCode = 'nft-missing' | 'permission' | 'refused' | 'failed';
 

@@ -83,19 +83,19 @@ import { markerOf, normalizeSpec, type FirewallSpec, type NormalizedSpec } from 
 import { parseIp } from '../../net/ip.js';
 
 export {
-  bootSpec, markerComment, MARKER_PREFIX, MARKER_V1_PREFIX, normalizeSpec, parseMarker, specHash,
-  type FirewallSpec, type NormalizedSpec,
+  bootSpec, markerComment, normalizeSpec, parseMarker, specHash,
+  type FirewallSpec,
 } from './spec.js';
-export { GUARD_LAN_V6, LAN_EXTRAS_V4, LAN_EXTRAS_V6, LAN_PREFIXES_V4, LAN_PREFIXES_V6, PRIVATE_PREFIXES } from './lan-ranges.js';
+export { PRIVATE_PREFIXES } from './lan-ranges.js';
 
 export const TABLE_FAMILY = 'inet';
 export const TABLE_NAME = 'umbra';
 /** The family of the second table (no ARP replies for the tunnel's addresses). */
 export const ARP_TABLE_FAMILY = 'arp';
 /** Priority of our filter base chains, relative to the named priority `filter` (0). */
-export const CHAIN_PRIORITY = 'filter - 10';
+const CHAIN_PRIORITY = 'filter - 10';
 /** Priority of the guard's prerouting chain: before conntrack. */
-export const GUARD_PRIORITY = 'raw';
+const GUARD_PRIORITY = 'raw';
 
 // ------------------------------------------------------------------------------- text
 

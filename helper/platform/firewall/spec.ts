@@ -4,9 +4,7 @@ import { createHash } from 'node:crypto';
 import { formatIp, parseIp } from '../../net/ip.js';
 
 /** Marker at the start of the table's comment; ` block=<0|1> spec=<hash>` follows. */
-export const MARKER_PREFIX = 'umbra firewall v2';
-/** The marker of earlier versions (boot files they wrote still carry it); always a block. */
-export const MARKER_V1_PREFIX = 'umbra kill switch v1';
+const MARKER_PREFIX = 'umbra firewall v2';
 
 export interface FirewallSpec {
   /** true: the kill switch (chains policy drop: only what the fields allow passes outside the tunnel).
@@ -20,7 +18,7 @@ export interface FirewallSpec {
   tunnelAddresses: string[];
   /** The tunnel carries IPv6. When false, IPv6 outside the tunnel is refused even with block=false
    *  (except loopback, the marked encrypted UDP to an IPv6 endpoint, neighbour discovery / MLD /
-   *  DHCPv6, ICMPv6 errors about allowed flows, and with block=false fc00::/7, fe80::/10,
+   * DHCPv6, ICMPv6 errors about allowed flows, and with block=false fc00::/7, fe80::/10,
    *  ff02::/16). Ignored when block=true (block refuses everything anyway). */
   tunnelsIpv6: boolean;
   /** Where the encrypted UDP may go (the helper's socket carries fwmark). */
@@ -140,7 +138,7 @@ export function specHash(spec: FirewallSpec): string {
   return hashOf(normalizeSpec(spec));
 }
 
-export function hashOf(n: NormalizedSpec): string {
+function hashOf(n: NormalizedSpec): string {
   const canonical = JSON.stringify([
     n.block, n.tunnelInterface ?? null, n.tunnelAddresses, n.tunnelsIpv6, n.endpoints, n.fwmark, n.dnsServers, n.lookupResolvers, n.allowLan,
   ]);

@@ -21,7 +21,7 @@ import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { checkAddress, onLocalNetwork, type LocalNetwork } from './address-policy.js';
 
-export const LAB_NETWORKS_ENV = 'UMBRA_LAB_NETWORKS';
+const LAB_NETWORKS_ENV = 'UMBRA_LAB_NETWORKS';
 
 /** Whether the helper's environment grants the lab allowance. */
 export function labNetworksFromEnv(env: NodeJS.ProcessEnv = process.env): boolean {
@@ -57,7 +57,7 @@ export interface SafeFetchOptions {
   dialOverride?: (checked: Resolved) => Resolved;
 }
 
-export interface GetOptions {
+interface GetOptions {
   timeoutMs: number;
   maxBytes: number;
   /** Only this address family (a name's A or AAAA answers; a literal must be of it). */
@@ -66,7 +66,7 @@ export interface GetOptions {
   maxRedirects?: number;
 }
 
-export interface GetResult {
+interface GetResult {
   body: Buffer;
   /** The URL that answered (after redirects), without credentials, query or fragment. */
   url: string;
@@ -76,7 +76,7 @@ export interface GetResult {
 export type SafeGet = (url: string, opts: GetOptions) => Promise<GetResult>;
 
 /** The URL as messages show it: no credentials, query or fragment. */
-export function shownUrl(url: URL): string {
+function shownUrl(url: URL): string {
   return `${url.protocol}//${url.host}${url.pathname}`;
 }
 

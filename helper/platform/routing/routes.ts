@@ -31,9 +31,9 @@ import { formatPrefix, parsePrefix, type Prefix } from '../../net/ip.js';
 import { CommandError, type CommandRunner } from '../exec.js';
 import type { ChangeSet } from '../undo.js';
 
-export type Family = 4 | 6;
+type Family = 4 | 6;
 /** A routing table by number, or the main table. */
-export type Table = number | 'main';
+type Table = number | 'main';
 
 interface RouteSpec {
   dest: Prefix;

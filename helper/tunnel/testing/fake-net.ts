@@ -12,9 +12,9 @@ import { generateKeyPair } from '../../wireguard/crypto/primitives.js';
 import { Device } from '../../wireguard/device.js';
 import type { TunnelDeps } from '../tunnel.js';
 
-export const random = (n: number) => new Uint8Array(randomBytes(n));
+const random = (n: number) => new Uint8Array(randomBytes(n));
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-export const SERVER: UdpEndpoint = { host: '203.0.113.2', port: 51820 };
+const SERVER: UdpEndpoint = { host: '203.0.113.2', port: 51820 };
 const CLIENT: UdpEndpoint = { host: '198.51.100.2', port: 40000 };
 const CLIENT_IP = [100, 64, 1, 2];
 const REMOTE_IP = [100, 64, 1, 1];

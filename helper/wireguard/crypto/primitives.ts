@@ -4,7 +4,7 @@ import { hmac } from '@noble/hashes/hmac.js';
 import { x25519 } from '@noble/curves/ed25519.js';
 import { isZero } from '../bytes.js';
 
-export const KEY_LENGTH = 32;
+const KEY_LENGTH = 32;
 
 export function assertKey(k: Uint8Array, what: string): void {
   if (!(k instanceof Uint8Array) || k.length !== KEY_LENGTH) {

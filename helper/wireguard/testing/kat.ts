@@ -210,7 +210,7 @@ function initiationWithCookie(c: Checks, v: KatVectors): void {
 
 const SCENARIOS = { asInitiator, asResponder, cookieReplyUnderLoad, initiationWithCookie } as const;
 export type KatScenario = keyof typeof SCENARIOS;
-export const KAT_SCENARIOS = Object.keys(SCENARIOS) as KatScenario[];
+const KAT_SCENARIOS = Object.keys(SCENARIOS) as KatScenario[];
 
 /**
  * The checks of one scenario, named `scenario: check`. One that throws keeps the checks made

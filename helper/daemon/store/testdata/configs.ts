@@ -4,7 +4,7 @@ export const key = (byte: number): string => Buffer.alloc(32, byte).toString('ba
 export const PRIVATE_KEY = key(0x11);
 export const PRESHARED_KEY = key(0x22);
 export const SERVER_KEY = key(0x33);
-export const SERVER2_KEY = key(0x44);
+const SERVER2_KEY = key(0x44);
 export const SECRETS = [PRIVATE_KEY, PRESHARED_KEY];
 
 /** What a provider hands out: IPv4 + IPv6, DNS, one peer with a preshared key. */

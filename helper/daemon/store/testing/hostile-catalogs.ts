@@ -21,7 +21,7 @@ export const VALID_CATALOGS: Tree[] = [
 ];
 
 /** Every field name a catalog uses: mutations add these as often as odd ones. */
-export const CATALOG_KEYS = ['servers', 'id', 'name', 'country', 'countryCode', 'city', 'latitude', 'longitude', 'endpoint', 'publicKey', 'exitIp', 'allowedIPs'];
+const CATALOG_KEYS = ['servers', 'id', 'name', 'country', 'countryCode', 'city', 'latitude', 'longitude', 'endpoint', 'publicKey', 'exitIp', 'allowedIPs'];
 
 /** A catalog's JSON text: mutated valid ones mostly, sometimes any JSON at all. */
 export const hostileCatalogText = (opts: { maxHuge?: number } = {}): fc.Arbitrary<string> =>

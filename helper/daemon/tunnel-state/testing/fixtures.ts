@@ -38,18 +38,18 @@ export const NO_ENDPOINT = target('none', {});
 export const TARGETS = [IP, HOST, DUAL, PARTIAL_V6, NO_ENDPOINT];
 
 /** Whether the contract says this fixture's config sends all IPv6 into the tunnel. */
-export const tunnelsV6 = (t: Target) => t === DUAL;
+const tunnelsV6 = (t: Target) => t === DUAL;
 
 export const EP: Endpoint = { address: '203.0.113.2', port: 51820 };
 export const RESOLVED: Endpoint = { address: '203.0.113.9', port: 51820 };
 export const RESOLVERS = ['203.0.113.251'];
-export const FWMARK = 0x756d;
+const FWMARK = 0x756d;
 /** The token of every representative state; events with another one are stale. */
 export const TOKEN = 7;
-export const ERR = { code: 'NO_HANDSHAKE', message: 'no answer' };
+const ERR = { code: 'NO_HANDSHAKE', message: 'no answer' };
 
 /** The error codes the contract names (status.error.code). */
-export const CODES = ['ENDPOINT_UNRESOLVABLE', 'NO_HANDSHAKE', 'START_FAILED', 'TUNNEL_FAILED', 'FIREWALL_FAILED'];
+const CODES = ['ENDPOINT_UNRESOLVABLE', 'NO_HANDSHAKE', 'START_FAILED', 'TUNNEL_FAILED', 'FIREWALL_FAILED'];
 
 export type Settings = { killSwitch: boolean; lockdown: boolean; allowLan: boolean };
 export const SETTINGS: Settings[] = [
@@ -257,7 +257,7 @@ export function checkPolicy(s: State, spec: FirewallSpec | undefined, ctx: Conte
 const SENDS = new Set<Effect['type']>(['resolve', 'startTunnel', 'rehandshake']);
 
 /** Every rule a step breaks, whatever the state and event. */
-export function stepRules(from: State, e: Event, step: Step, ctx: StepContext): string[] {
+function stepRules(from: State, e: Event, step: Step, ctx: StepContext): string[] {
   const r = new Rules(`${from.name} + ${e.type} → ${step.state.name}`);
   const s = step.state;
   const fx = step.effects;

@@ -2,7 +2,7 @@
 // parser's tests and for fake DNS servers in the endpoint lookup tests.
 import { parseIp } from '../../../net/ip.js';
 
-export type WireName = string | { labels: string[]; pointer: number } | { pointer: number };
+type WireName = string | { labels: string[]; pointer: number } | { pointer: number };
 
 export interface BuiltRecord {
   /** The owner: a name, or a compression pointer (with labels before it). */
@@ -29,7 +29,7 @@ export interface BuiltResponse {
   answerCount?: number;
 }
 
-export function nameBytes(name: WireName): number[] {
+function nameBytes(name: WireName): number[] {
   const out: number[] = [];
   const labels = typeof name === 'string' ? name.replace(/\.$/, '').split('.').filter(Boolean) : 'labels' in name ? name.labels : [];
   for (const l of labels) out.push(l.length, ...Buffer.from(l, 'latin1'));
