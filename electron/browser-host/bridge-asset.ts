@@ -10,7 +10,6 @@ import { fileURLToPath } from 'node:url';
 
 // Keeps bridge-client.ts in every program that builds the host (tsc emits only what the program
 // reaches; a type-only reference is enough and loads nothing at run time).
-export type { BridgeOptions } from './bridge-client.js';
 
 const here = fileURLToPath(import.meta.url);
 

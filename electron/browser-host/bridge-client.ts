@@ -22,9 +22,9 @@ const READY_EVENT = 'umbra:ready';
 
 export const HOST_GONE_MESSAGE =
   'this page cannot reach the Umbra browser host that served it (it stopped): start it again and open the link it prints';
-export const NO_TOKEN_MESSAGE =
+const NO_TOKEN_MESSAGE =
   'this page has no key for the Umbra browser host: open the link the host printed (it ends in #token=…)';
-export const TOKEN_REFUSED_MESSAGE =
+const TOKEN_REFUSED_MESSAGE =
   'the Umbra browser host refused this page\'s key (it was restarted?): open the link it printed again';
 
 export interface BridgeOptions {
@@ -310,7 +310,7 @@ export function takeToken(win: BridgeWindow): string | null {
 }
 
 /** Sets window.umbra (read-only) and announces it with `umbra:ready`. */
-export function installUmbraBridge(win: BridgeWindow): void {
+function installUmbraBridge(win: BridgeWindow): void {
   if (win.umbra) return;
   const bridge = createUmbraBridge({ baseUrl: win.location.href, token: takeToken(win), fetch: win.fetch.bind(win) });
   const api: UmbraApi = Object.freeze({

@@ -38,7 +38,7 @@ export function launchPage(target: string): string {
  * and private (a directory, not a link, owned by them, mode 0700); otherwise the system's temp
  * directory, in which mkdtemp makes a private directory all the same.
  */
-export function privateBase(owner: LaunchOwner, env: NodeJS.ProcessEnv = process.env, self = process.getuid?.()): string {
+function privateBase(owner: LaunchOwner, env: NodeJS.ProcessEnv = process.env, self = process.getuid?.()): string {
   const candidates = [owner.uid === self ? env.XDG_RUNTIME_DIR : undefined, `/run/user/${owner.uid}`];
   for (const dir of candidates) {
     if (!dir || !existsSync(dir)) continue;

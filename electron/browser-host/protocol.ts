@@ -15,7 +15,7 @@ export const BRIDGE_PATH = '/umbra-bridge.js';
 /** Where the page keeps the token once it has taken it out of the address bar. */
 export const TOKEN_STORAGE_KEY = 'umbra.browserHostToken';
 
-export interface WireError {
+interface WireError {
   code: number | string;
   message: string;
 }

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { writeFileAtomic } from './atomic-write.js';
 
 export const HIDDEN_FLAG = '--hidden';
-export const AUTOSTART_FILE_NAME = 'umbra.desktop';
+const AUTOSTART_FILE_NAME = 'umbra.desktop';
 
 /** The autostart folder the XDG Base Directory spec names (a relative XDG_CONFIG_HOME is ignored). */
 export function autostartDir(env: NodeJS.ProcessEnv, homedir: string): string {

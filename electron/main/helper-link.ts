@@ -31,7 +31,7 @@ export type HelperLinkEvents = {
   reachable: [boolean, string | undefined];
 };
 
-export const DEFAULT_BACKOFF_MS = [250, 500, 1000, 2000, 5000];
+const DEFAULT_BACKOFF_MS = [250, 500, 1000, 2000, 5000];
 
 /** Any rejection as a plain {code, message}. */
 export function toLinkError(e: unknown): LinkError {

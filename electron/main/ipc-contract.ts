@@ -29,7 +29,6 @@ export const CHANNELS = {
   /** main → window: (reachable: boolean, message?: string, host?: HostInfo), to every window. */
   reachable: 'umbra:reachable',
 } as const;
-export type Channel = (typeof CHANNELS)[keyof typeof CHANNELS];
 
 /** An error as it crosses to the renderer (renderer/api.ts UmbraError). */
 export interface UmbraError {
@@ -53,13 +52,12 @@ export const RENDERER_METHODS: readonly MethodName[] = Object.freeze(METHOD_NAME
 const rendererMethods = new Set<string>(RENDERER_METHODS);
 
 /** Methods the main process answers itself (settings it owns, not the helper). */
-export const appMethods = {
+const appMethods = {
   getLaunchAtLogin: { params: z.strictObject({}), result: z.boolean() },
   setLaunchAtLogin: { params: z.strictObject({ enabled: z.boolean() }), result: z.boolean() },
 } as const;
 export type AppMethodName = keyof typeof appMethods;
-export type AppParams<M extends AppMethodName> = z.infer<(typeof appMethods)[M]['params']>;
-export type AppResult<M extends AppMethodName> = z.infer<(typeof appMethods)[M]['result']>;
+type AppParams<M extends AppMethodName> = z.infer<(typeof appMethods)[M]['params']>;
 export const APP_METHOD_NAMES = Object.freeze(Object.keys(appMethods) as AppMethodName[]);
 
 export type CallRequest = { [M in MethodName]: { method: M; params: Params<M> } }[MethodName];
@@ -122,7 +120,7 @@ export function toUmbraError(reason: unknown): UmbraError {
   return { code: 'error', message: 'something went wrong, and the helper gave no reason' };
 }
 
-export const NOT_RUNNING_MESSAGE = 'the Umbra helper is not running';
+const NOT_RUNNING_MESSAGE = 'the Umbra helper is not running';
 
 /** The error for "the helper cannot be reached", with a code the renderer can tell apart. */
 export function unreachableError(message: string | undefined): UmbraError {

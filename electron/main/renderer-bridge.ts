@@ -10,7 +10,7 @@ import {
 import type { LinkPort, MirrorState, Snapshot, StateMirror } from './state-mirror.js';
 
 /** Settings main owns (autostart.ts). */
-export interface AppSettingsPort {
+interface AppSettingsPort {
   getLaunchAtLogin(): Promise<boolean>;
   setLaunchAtLogin(enabled: boolean): Promise<boolean>;
 }

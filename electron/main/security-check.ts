@@ -30,7 +30,7 @@ export interface SourceText {
 }
 
 /** What the window's webPreferences must be (plus `preload`). */
-export const BASELINE_WEB_PREFERENCES: Readonly<Record<string, boolean>> = Object.freeze({
+const BASELINE_WEB_PREFERENCES: Readonly<Record<string, boolean>> = Object.freeze({
   contextIsolation: true,
   sandbox: true,
   nodeIntegration: false,
@@ -44,10 +44,10 @@ export const BASELINE_WEB_PREFERENCES: Readonly<Record<string, boolean>> = Objec
 /** The loosest CSP allowed. */
 export const BASELINE_CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'";
 
-export const WINDOW_OPTIONS_FILE = 'electron/main/window-options.ts';
-export const PRELOAD_FILE = 'electron/preload/index.cts';
+const WINDOW_OPTIONS_FILE = 'electron/main/window-options.ts';
+const PRELOAD_FILE = 'electron/preload/index.cts';
 /** The only files that may import 'electron' at run time (never loaded by tests). */
-export const GLUE_FILES: readonly string[] = ['electron/main/index.ts', PRELOAD_FILE];
+const GLUE_FILES: readonly string[] = ['electron/main/index.ts', PRELOAD_FILE];
 /** This file and tests hold bad snippets on purpose. */
 const SKIP = [/\.test\.[cm]?[jt]sx?$/, /^electron\/main\/security-check\.ts$/];
 
@@ -94,10 +94,10 @@ const NAVIGATION = ['base-uri', 'form-action', 'frame-ancestors'];
 const SOURCE_DIRECTIVES = new Set([...Object.keys(FETCH_FALLBACK), ...NAVIGATION]);
 const CSP_START = new RegExp(`^\\s*(${[...SOURCE_DIRECTIVES].join('|')})(\\s|;|$)`, 'i');
 
-export type Csp = Map<string, string[]>;
+type Csp = Map<string, string[]>;
 
 /** Directive name → sources (lowercased names and keywords; the first of a repeated name wins, as in browsers). */
-export function parseCsp(text: string): Csp {
+function parseCsp(text: string): Csp {
   const out: Csp = new Map();
   for (const part of text.split(';')) {
     const [name, ...sources] = part.trim().split(/\s+/).filter((t) => t !== '');
@@ -298,7 +298,7 @@ export function scanSource({ file, text }: SourceText): Finding[] {
 }
 
 /** What the main process must do (index.ts), besides what it must not. */
-export const REQUIRED_IN_MAIN: readonly { call: string; arg?: string; why: string }[] = [
+const REQUIRED_IN_MAIN: readonly { call: string; arg?: string; why: string }[] = [
   { call: 'enableSandbox', why: 'every renderer sandboxed' },
   { call: 'setWindowOpenHandler', arg: 'windowOpenHandler', why: 'no new windows' },
   { call: 'setPermissionRequestHandler', arg: 'denyAllPermissions', why: 'no permissions for the page' },

@@ -10,7 +10,7 @@ import { HELPER_DOWN_TEXT, helperDownVerdict, HOLD_LINE, HOLD_TEXT, noReplyText,
 export const TRAY_STATES = ['disconnected', 'connecting', 'connected', 'blocked', 'error'] as const;
 export type TrayIconState = (typeof TRAY_STATES)[number];
 /** The icon's own tone: `light` glyphs for dark panels, `dark` glyphs for light panels. */
-export type IconTone = 'light' | 'dark';
+type IconTone = 'light' | 'dark';
 export type TrayIconName = `${TrayIconState}-${IconTone}`;
 export const TRAY_ICON_NAMES: readonly TrayIconName[] = TRAY_STATES.flatMap((s) => [`${s}-light`, `${s}-dark`] as const);
 

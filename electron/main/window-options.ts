@@ -45,7 +45,7 @@ export function createWindowOptions({ preload, icon }: WindowSpec): BrowserWindo
 }
 
 /** The CSP, directive by directive. Nothing but the app's own files; no inline code, no eval. */
-export const CSP_DIRECTIVES: Readonly<Record<string, readonly string[]>> = Object.freeze({
+const CSP_DIRECTIVES: Readonly<Record<string, readonly string[]>> = Object.freeze({
   'default-src': ["'self'"],
   'script-src': ["'self'"],
   'style-src': ["'self'"],

@@ -49,7 +49,7 @@ export interface PreloadWorld {
 
 let nextSender = 1;
 
-export function compilePreload(): string {
+function compilePreload(): string {
   const src = readFileSync(new URL('../../preload/index.cts', import.meta.url), 'utf8');
   return ts.transpileModule(src, {
     fileName: 'index.cts',
