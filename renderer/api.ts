@@ -1,14 +1,14 @@
 // What the renderer sees of Umbra: `window.umbra`, typed from the one IPC schema. The preload
 // (Electron) or the browser-mode bridge provides it; the renderer never touches Node, Electron
 // or the helper's socket (DESIGN.md). Only types come from the schema: nothing of it is bundled.
-import type { HostInfo, InstallKind } from '../helper/ipc/tunnel-words.js';
+import type { HostInfo } from '../helper/ipc/tunnel-words.js';
 import type {
-  BlockHold, ErrorInfo, FirewallKind, HelperEvent, LatencyReport, LatencyResult, LeakCheckId, LeakCheckProgress, LeakCheckResult, LeakEvidence, LeakReport, LeakVerdict, MeasuredExit, MethodName, Params, Result, ServerInfo, Settings, TunnelState, TunnelStatus,
+  FirewallKind, HelperEvent, LeakCheckId, LeakCheckProgress, LeakCheckResult, LeakEvidence, LeakReport, LeakVerdict, MethodName, Params, Result, ServerInfo, Settings, TunnelState, TunnelStatus,
 } from '../helper/ipc/schema.js';
 
-export type { HostInfo, InstallKind };
+export type { HostInfo };
 export type {
-  BlockHold, ErrorInfo, FirewallKind, HelperEvent, LatencyReport, LatencyResult, LeakCheckId, LeakCheckProgress, LeakCheckResult, LeakEvidence, LeakReport, LeakVerdict, MeasuredExit, MethodName, Params, Result, ServerInfo, Settings, TunnelState, TunnelStatus,
+  FirewallKind, HelperEvent, LeakCheckId, LeakCheckProgress, LeakCheckResult, LeakEvidence, LeakReport, LeakVerdict, MethodName, Params, Result, ServerInfo, Settings, TunnelState, TunnelStatus,
 };
 
 /** The picture `subscribe` starts from: the helper's status, settings and servers. */
@@ -25,7 +25,7 @@ export interface UmbraError {
 }
 
 /** Settings the Electron main process owns (not the helper). Absent in browser mode. */
-export interface UmbraAppApi {
+interface UmbraAppApi {
   getLaunchAtLogin(): Promise<boolean>;
   /** Resolves with the value now in effect. */
   setLaunchAtLogin(enabled: boolean): Promise<boolean>;
@@ -75,13 +75,3 @@ export function toUmbraError(reason: unknown): UmbraError {
 
 /** Longest config text the helper imports (mirrors MAX_CONFIG_BYTES in the schema, whose values are not bundled). */
 export const MAX_CONFIG_BYTES = 64 * 1024;
-
-/** The helper's own error codes the UI cares about (mirrors ErrorCode in the schema). */
-export const HelperErrorCode = {
-  InvalidParams: -32602,
-  NotFound: -32002,
-  InvalidConfig: -32003,
-  NoProfile: -32004,
-  Unavailable: -32005,
-  Busy: -32006,
-} as const;

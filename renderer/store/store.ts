@@ -6,9 +6,9 @@ import { createStore, type StoreApi } from 'zustand/vanilla';
 import { toUmbraError, type HelperEvent, type HostInfo, type LeakCheckProgress, type LeakCheckResult, type LeakReport, type Params, type Result, type ServerInfo, type Settings, type TunnelState, type TunnelStatus, type UmbraApi, type UmbraError } from '../api.js';
 import { gatherCandidates, webrtcCheck, webrtcElsewhere, type CandidateGatherer, type GatherResult } from '../features/leak-check/webrtc.js';
 
-export type HelperPhase = 'starting' | 'ready' | 'unreachable';
+type HelperPhase = 'starting' | 'ready' | 'unreachable';
 /** Where an error is shown. */
-export type ErrorScope = 'connection' | 'killSwitch' | 'settings' | 'import' | 'catalog' | 'launchAtLogin';
+type ErrorScope = 'connection' | 'killSwitch' | 'settings' | 'import' | 'catalog' | 'launchAtLogin';
 /** The settings a person toggles (the on/off ones; lastServerId is the helper's own). */
 export type SwitchSetting = { [K in keyof Settings]-?: NonNullable<Settings[K]> extends boolean ? K : never }[keyof Settings];
 
@@ -31,9 +31,9 @@ export interface LeakCheckState {
 }
 
 /** How long the page gathers WebRTC candidates. */
-export const WEBRTC_GATHER_MS = 5_000;
+const WEBRTC_GATHER_MS = 5_000;
 
-export interface Busy {
+interface Busy {
   /** Connect pressed; until the helper reports a new state (or the call fails). */
   connect: boolean;
   disconnect: boolean;
@@ -67,7 +67,7 @@ export interface UmbraState {
 }
 
 /** Whether a loaded catalog was signed, and by which key's fingerprint. */
-export type CatalogTrust = NonNullable<Result<'loadCatalog'>['trust']>;
+type CatalogTrust = NonNullable<Result<'loadCatalog'>['trust']>;
 
 /** A config's text and the name to give its server (e.g. the file's name). */
 export interface ImportSource {
@@ -76,7 +76,7 @@ export interface ImportSource {
 }
 
 /** The provider's signing key the person pinned, or their explicit consent to an unsigned catalog from a URL. */
-export interface CatalogOptions {
+interface CatalogOptions {
   signingKey?: string;
   allowUnsigned?: boolean;
 }
@@ -128,7 +128,7 @@ export interface StoreOptions {
 
 const idle = (): Busy => ({ connect: false, disconnect: false, settings: {}, import: false, catalog: false, launchAtLogin: false });
 
-export const NOT_RUNNING_MESSAGE = 'the Umbra helper is not running';
+const NOT_RUNNING_MESSAGE = 'the Umbra helper is not running';
 
 export function createUmbraStore(api: UmbraApi, options: StoreOptions = {}): UmbraStore {
   const storage = options.storage === undefined ? defaultStorage() : options.storage;

@@ -7,7 +7,7 @@ import type { HelperEvent, HostInfo, MethodName, Params, Result, ServerInfo, Set
 import { StoreProvider } from '../store/context.js';
 import { createUmbraStore, type UmbraStore } from '../store/store.js';
 
-export const KEY = `${'A'.repeat(43)}=`;
+const KEY = `${'A'.repeat(43)}=`;
 
 /** A wg-quick config as a provider hands it out. */
 export const CONF = `[Interface]
@@ -20,7 +20,7 @@ Endpoint = 198.51.100.7:51820
 AllowedIPs = 0.0.0.0/0
 `;
 
-export function server(id: string, city: string | undefined, country: string | undefined, lat?: number, lon?: number, extra: Partial<ServerInfo> = {}): ServerInfo {
+function server(id: string, city: string | undefined, country: string | undefined, lat?: number, lon?: number, extra: Partial<ServerInfo> = {}): ServerInfo {
   return {
     id,
     name: extra.name ?? (city ? `${city} ${id.split('-').pop()}` : id),

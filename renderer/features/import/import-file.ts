@@ -7,7 +7,7 @@ import type { ImportSource } from '../../store/store.js';
 import { decodeQr, IMAGE_HEADER_BYTES, imagePixels, imageSize, looksLikeWireGuardConfig, MAX_IMAGE_PIXELS, type Pixels } from './qr.js';
 
 /** A QR code picture is at most this large (a phone photo of one is a few MiB). */
-export const MAX_IMAGE_BYTES = 16 * 1024 * 1024;
+const MAX_IMAGE_BYTES = 16 * 1024 * 1024;
 
 /** The file types the pickers offer. */
 export const IMPORT_ACCEPT = '.conf,text/plain,image/png,image/jpeg';
@@ -19,12 +19,12 @@ export class ImportFileError extends Error {
 
 const IMAGE_NAME = /\.(png|jpe?g|gif|webp|bmp)$/i;
 
-export function isImage(file: Pick<File, 'name' | 'type'>): boolean {
+function isImage(file: Pick<File, 'name' | 'type'>): boolean {
   return file.type.startsWith('image/') || IMAGE_NAME.test(file.name);
 }
 
 /** The server's name from the file's: "office.conf" → "office" (undefined: the helper names it). */
-export function serverName(fileName: string): string | undefined {
+function serverName(fileName: string): string | undefined {
   return fileName.replace(/\.(conf|png|jpe?g|gif|webp|bmp)$/i, '').trim().slice(0, 100) || undefined;
 }
 

@@ -11,7 +11,7 @@ export interface Pixels {
 }
 
 /** Larger pictures are scaled down to this many pixels on their longest side before decoding. */
-export const MAX_DECODE_SIDE = 2048;
+const MAX_DECODE_SIDE = 2048;
 
 /** The text of the QR code in `image`, or null when none is found. */
 export function decodeQr(image: Pixels): string | null {

@@ -10,7 +10,7 @@ import type { LeakCheckState } from '../../store/store.js';
 import { useActions, useUmbra } from '../../store/context.js';
 import { ErrorNote } from '../../ui/ErrorNote.js';
 
-export const VERDICT_WORDS: Record<LeakVerdict, string> = { pass: 'Pass', warn: 'Warning', fail: 'Fail' };
+const VERDICT_WORDS: Record<LeakVerdict, string> = { pass: 'Pass', warn: 'Warning', fail: 'Fail' };
 
 const STATE_WORDS: Record<TunnelState, string> = {
   connected: 'connected',
@@ -22,7 +22,7 @@ const STATE_WORDS: Record<TunnelState, string> = {
 };
 
 /** ✓ in a circle, ! in a triangle, ✕ in a square: told apart by shape as well as colour. */
-export function VerdictIcon({ verdict }: { verdict: LeakVerdict }) {
+function VerdictIcon({ verdict }: { verdict: LeakVerdict }) {
   return (
     <svg className={`verdict-icon verdict-${verdict}`} viewBox="0 0 24 24" width="22" height="22" role="img" aria-label={VERDICT_WORDS[verdict]}>
       {verdict === 'pass' && (
@@ -80,7 +80,7 @@ function CheckItem({ result }: { result: LeakCheckResult }) {
 }
 
 /** Every check, in the order the panel lists them (the helper's, then the page's own). */
-export const CHECK_TITLES: Record<LeakCheckId, string> = {
+const CHECK_TITLES: Record<LeakCheckId, string> = {
   'public-ip': 'Public IP address',
   dns: 'DNS',
   ipv6: 'IPv6',
@@ -95,7 +95,7 @@ export type ProgressRow = { id: LeakCheckId; state: 'waiting' | 'running' } | { 
  * Each check's state while a run is under way: the helper's as it tells them (waiting until it
  * does), WebRTC running until the helper's addresses let the page judge what it gathered.
  */
-export function progressRows(progress: LeakCheckState['progress']): ProgressRow[] {
+function progressRows(progress: LeakCheckState['progress']): ProgressRow[] {
   const rows = HELPER_CHECKS.map((id): ProgressRow => {
     const result = progress?.done.find((r) => r.id === id);
     if (result) return { id, state: 'done', result };
@@ -132,7 +132,7 @@ function counts(results: readonly LeakCheckResult[]): string {
 }
 
 /** The counts, or the good news in words when every check passed. */
-export function summarize(results: readonly LeakCheckResult[]): string {
+function summarize(results: readonly LeakCheckResult[]): string {
   if (results.every((r) => r.verdict === 'pass')) return `All ${results.length} checks passed: nothing escapes the tunnel`;
   return counts(results);
 }
@@ -142,7 +142,7 @@ export function summarize(results: readonly LeakCheckResult[]): string {
  * not connected never say "nothing escapes" (no working tunnel carried that traffic), and results of an
  * earlier connection say they are out of date.
  */
-export function headline(
+function headline(
   results: readonly LeakCheckResult[],
   taken: { state: TunnelState | null; serverId?: string | undefined },
   now: { state?: TunnelState | undefined; serverId?: string | undefined },

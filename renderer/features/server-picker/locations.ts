@@ -32,7 +32,7 @@ export function mapLocations(servers: readonly ServerInfo[]): MapLocation[] {
   return [...byKey.values()];
 }
 
-export interface CityGroup {
+interface CityGroup {
   key: string;
   city: string;
   servers: ServerInfo[];

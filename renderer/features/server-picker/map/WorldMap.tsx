@@ -35,7 +35,7 @@ function pickServer(ids: readonly string[], selectedId: string | null, favourite
 }
 
 /** How the active marker shows the tunnel: up, on its way (connecting, or retrying after an error), or waiting for a silent server. */
-export function markerState(state: TunnelState | undefined): MarkerState | null {
+function markerState(state: TunnelState | undefined): MarkerState | null {
   switch (state) {
     case 'connected':
       return 'connected';

@@ -8,12 +8,12 @@ export const FEW_MARKERS = 8;
 /** From this zoom on, every marker in view may be labelled. */
 export const LABEL_ZOOM = 3;
 /** The label's font size in CSS pixels; a character is about 0.6 of it wide. */
-export const LABEL_FONT_PX = 12;
+const LABEL_FONT_PX = 12;
 const CHAR_PX = LABEL_FONT_PX * 0.6;
 const LABEL_HEIGHT_PX = LABEL_FONT_PX + 4;
 /** From the marker's centre to the label's near edge (the connected marker's halo is wider). */
 export const LABEL_GAP_PX = 11;
-export const CONNECTED_LABEL_GAP_PX = 18;
+const CONNECTED_LABEL_GAP_PX = 18;
 /** Half the size of the box a marker's dot keeps free of other cities' labels. */
 const DOT_PX = 6;
 
@@ -78,7 +78,7 @@ export interface Box {
 export const overlaps = (a: Box, b: Box) => a.x0 < b.x1 && b.x0 < a.x1 && a.y0 < b.y1 && b.y0 < a.y1;
 
 /** Where a marker is on screen, in CSS pixels from the map's top left. */
-export function onScreen(m: Pick<LabelCandidate, 'x' | 'y'>, view: View, unitPx: number): [number, number] {
+function onScreen(m: Pick<LabelCandidate, 'x' | 'y'>, view: View, unitPx: number): [number, number] {
   return [(m.x * view.k + view.x) * unitPx, (m.y * view.k + view.y) * unitPx];
 }
 

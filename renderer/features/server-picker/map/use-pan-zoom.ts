@@ -10,9 +10,9 @@ export interface View {
   y: number;
 }
 
-export const MIN_ZOOM = 1;
+const MIN_ZOOM = 1;
 export const MAX_ZOOM = 16;
-export const IDENTITY: View = { k: 1, x: 0, y: 0 };
+const IDENTITY: View = { k: 1, x: 0, y: 0 };
 /** Pixels a pointer must move before a press becomes a drag. */
 const DRAG_THRESHOLD = 4;
 
@@ -77,10 +77,10 @@ export function interpolateView(a: View, b: View, t: number, width: number, heig
 }
 
 /** How long a flight takes. */
-export const FLIGHT_MS = 600;
+const FLIGHT_MS = 600;
 const ease = (t: number) => (t < 0.5 ? 4 * t * t * t : 1 - Math.pow(-2 * t + 2, 3) / 2);
 
-export function prefersReducedMotion(): boolean {
+function prefersReducedMotion(): boolean {
   return typeof window !== 'undefined' && typeof window.matchMedia === 'function' && window.matchMedia('(prefers-reduced-motion: reduce)').matches;
 }
 

@@ -8,7 +8,7 @@ import type { GeometryCollection, Topology } from 'topojson-specification';
 import atlas from 'world-atlas/countries-110m.json' with { type: 'json' };
 
 /** The SVG's width in user units; the height follows from the projection. */
-export const MAP_WIDTH = 960;
+const MAP_WIDTH = 960;
 const MARGIN = 8;
 const ANTARCTICA = '010';
 
