@@ -89,7 +89,7 @@ class MemoryPair {
 }
 
 /** Moves packets A → B for about `seconds` with one backend. */
-export function benchBackend(aead: Aead, seconds: number, packetSize = ENGINE_PACKET_SIZE): EngineResult {
+function benchBackend(aead: Aead, seconds: number, packetSize = ENGINE_PACKET_SIZE): EngineResult {
   const now = performance.now();
   const pair = new MemoryPair(aead, now);
   const packet = ipv4Packet(packetSize, '100.64.0.2', '100.64.0.1');

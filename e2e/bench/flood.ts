@@ -2,21 +2,21 @@
 // initiations (issue 11, item 2): junk, bad-mac1 and valid-mac1, each at FLOOD_RATE a second from
 // the lab's inet namespace. For Umbra (the helper, `umbrad serve`, so `umbra status` can be
 // timed) and a wireguard-go client, against the same wireguard-go server. Needs `iperf3 -s` on
-// the lab's service address (run.ts starts it; see ensureIperfServer for a standalone run).
+// the lab's service address (run.ts starts it).
 import type { Lab } from '../lab/lab.js';
 import { DaemonRun } from '../daemon-process.js';
 import { FLOOD_KINDS, startFlood, udpPortOf, type FloodKind } from '../lab/flood.js';
-import { iperf, IPERF_PORT, startWg } from './measure.js';
+import { iperf, startWg } from './measure.js';
 import { CpuWindow } from './procfs.js';
 
 /** The issue's figure: 50,000 a second of each kind. */
 export const FLOOD_RATE = 50_000;
 /** Goals: the download keeps this share of its rate, and status answers within this. */
-export const FLOOD_KEEP_SHARE = 0.5;
-export const FLOOD_STATUS_MS = 200;
+const FLOOD_KEEP_SHARE = 0.5;
+const FLOOD_STATUS_MS = 200;
 
 /** A client that is up (its tunnel carries traffic), as measureFlood needs it. */
-export interface FloodTarget {
+interface FloodTarget {
   client: 'umbra' | 'wireguard-go';
   /** The process that owns the client's UDP socket (for its port and its CPU). */
   pid: number;
@@ -81,7 +81,7 @@ const median = (xs: number[]): number | undefined => {
 };
 
 /** One client: the download without a flood, then under each kind of flood. */
-export async function measureFlood(lab: Lab, target: FloodTarget, o: FloodOptions): Promise<FloodRow[]> {
+async function measureFlood(lab: Lab, target: FloodTarget, o: FloodOptions): Promise<FloodRow[]> {
   const rate = o.rate ?? FLOOD_RATE;
   const port = await udpPortOf(lab, lab.client.ns, target.pid);
   const rows: FloodRow[] = [];
@@ -163,14 +163,6 @@ async function waitTunnel(lab: Lab): Promise<void> {
     if (await lab.ping(lab.client.ns, lab.internet.serviceAddress, { count: 1, timeoutSec: 1 })) return;
   }
   throw new Error('the wireguard-go client carries no traffic after 15 s');
-}
-
-/** For a standalone run: `iperf3 -s` on the service address unless something listens there. */
-export async function ensureIperfServer(lab: Lab): Promise<void> {
-  const listening = async () => (await lab.exec(lab.internet.ns, ['ss', '-Hltn', `sport = :${IPERF_PORT}`])).stdout.trim() !== '';
-  if (await listening()) return;
-  lab.spawn(lab.internet.ns, ['iperf3', '-s', '-B', lab.internet.serviceAddress, '-p', String(IPERF_PORT)], { stdio: 'ignore' });
-  for (let i = 0; i < 100 && !(await listening()); i++) await sleep(50);
 }
 
 const f = (v: number | undefined, d = 0) => (v === undefined ? '—' : v.toFixed(d));

@@ -18,7 +18,7 @@ export type ClientKind = 'umbra' | 'wireguard-go';
 export const IPERF_PORT = 5201;
 const FIRST_PACKET_TIMEOUT_MS = 15_000;
 
-export interface PingStats {
+interface PingStats {
   transmitted: number;
   received: number;
   minMs: number;
@@ -105,7 +105,7 @@ export interface MeasureOptions {
 }
 
 /** Wall-clock milliseconds with sub-ms resolution (the clock `ping -D` prints). */
-export function wallMs(): number {
+function wallMs(): number {
   return performance.timeOrigin + performance.now();
 }
 
@@ -262,13 +262,13 @@ function escapeRe(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-export function percentile(sorted: number[], p: number): number {
+function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
   const rank = Math.ceil((p / 100) * sorted.length);
   return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))]!;
 }
 
-export function parsePing(out: string): PingStats | undefined {
+function parsePing(out: string): PingStats | undefined {
   const times = [...out.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1])).sort((a, b) => a - b);
   const counts = /(\d+) packets transmitted, (\d+) (?:packets )?received/.exec(out);
   const summary = /= ([\d.]+)\/([\d.]+)\/([\d.]+)\/([\d.]+) ms/.exec(out);

@@ -7,7 +7,7 @@ import { setPathMtu } from '../lab/path-mtu.js';
 import { iperf, startWg } from './measure.js';
 
 export const PATH_MTUS = [1280, 1400, 1500] as const;
-export type PathMtuClient = 'umbra, kill switch off' | 'umbra, kill switch on' | 'wireguard-go';
+type PathMtuClient = 'umbra, kill switch off' | 'umbra, kill switch on' | 'wireguard-go';
 
 export interface PathMtuRow {
   client: PathMtuClient;

@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 let ticks: number | undefined;
 
 /** Clock ticks per second (getconf CLK_TCK; 100 on every Linux we know of). */
-export function clockTicks(): number {
+function clockTicks(): number {
   if (ticks !== undefined) return ticks;
   try {
     const n = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8', timeout: 5000, stdio: ['ignore', 'pipe', 'ignore'] }).trim());
@@ -37,7 +37,7 @@ export function statusKb(pid: number, field: 'VmRSS' | 'VmHWM' | 'VmSize'): numb
 }
 
 /** utime + stime of the whole process (every thread), in seconds. */
-export function cpuSeconds(pid: number): number | undefined {
+function cpuSeconds(pid: number): number | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Fields after the command name (which may contain spaces) start at field 3 (state).
@@ -138,7 +138,7 @@ function threadName(pid: number, tid: number): string {
 }
 
 /** Parent pid and name of a process from /proc/<pid>/stat, undefined if it is gone. */
-export function parentAndComm(pid: number): { ppid: number; comm: string } | undefined {
+function parentAndComm(pid: number): { ppid: number; comm: string } | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const close = stat.lastIndexOf(')');

@@ -41,12 +41,12 @@ export interface Target {
 const f = (v: number | undefined, digits = 1): string => (v === undefined || Number.isNaN(v) ? '—' : v.toFixed(digits));
 const mb = (kb: number | undefined): string => (kb === undefined ? '—' : (kb / 1024).toFixed(1));
 
-export function median(xs: number[]): number | undefined {
+function median(xs: number[]): number | undefined {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? s[Math.floor((s.length - 1) / 2)] : undefined;
 }
 
-export const cpuPerGB = (s: IperfStats | undefined, end: 'clientCpu' | 'serverCpu'): number | undefined => {
+const cpuPerGB = (s: IperfStats | undefined, end: 'clientCpu' | 'serverCpu'): number | undefined => {
   const c = s?.[end];
   return c && s.bytesTotal > 0 ? c.cpuSeconds / (s.bytesTotal / 1e9) : undefined;
 };
@@ -104,7 +104,7 @@ function maxOf(...xs: (number | undefined)[]): number | undefined {
   return ys.length ? Math.max(...ys) : undefined;
 }
 
-export function met(t: Target | undefined): string {
+function met(t: Target | undefined): string {
   if (!t) return '';
   return `${t.met === undefined ? 'n/a' : t.met ? 'yes' : 'NO'} (${t.rule})`;
 }
@@ -140,9 +140,9 @@ export function table(x: Figures, ts: Target[]): string {
   const first = x.u ?? x.w ?? x.uu;
   const rows: Row[] = [
     row(`time to first packet (ms, median of ${first?.firstPacketTrialsMs.length ?? 0})`, (r) => f(r.firstPacketMs), met(t('first packet'))),
-    row('  each start (ms)', (r) => r.firstPacketTrialsMs.map((v) => f(v, 0)).join(', ') || '—'),
-    row('  client says "up" after (ms, median)', (r) => f(r.readyMs)),
-    row('  umbrad: inside up() (its own count)', (r) => (r.kind === 'umbra' ? (/after (\d+) ms/.exec(r.readyLine ?? '')?.[1] ?? '—') : 'n/a')),
+    row(' each start (ms)', (r) => r.firstPacketTrialsMs.map((v) => f(v, 0)).join(', ') || '—'),
+    row(' client says "up" after (ms, median)', (r) => f(r.readyMs)),
+    row(' umbrad: inside up() (its own count)', (r) => (r.kind === 'umbra' ? (/after (\d+) ms/.exec(r.readyLine ?? '')?.[1] ?? '—') : 'n/a')),
     row('ping RTT avg (ms)', (r) => f(r.ping?.avgMs, 3), met(t('ping RTT avg'))),
     row('ping RTT p50 / p99 (ms)', (r) => (r.ping ? `${f(r.ping.p50Ms, 3)} / ${f(r.ping.p99Ms, 3)}` : '—'), `p50 ${met(t('ping RTT p50'))}; p99 ${met(t('ping RTT p99'))}`),
     row('ping RTT min / max (ms)', (r) => (r.ping ? `${f(r.ping.minMs, 3)} / ${f(r.ping.maxMs, 3)}` : '—')),
@@ -186,8 +186,8 @@ export function formatHelper(h: HelperConnectResult | undefined, ts: Target[]): 
     ...(i
       ? [
           `umbrad serve, connected and idle with a subscriber for ${f(i.seconds, 0)} s: ${f(i.wakeupsPerSecond, 2)} wakeups/s over ${i.threads} threads (${f(i.preemptionsPerSecond, 2)} preemptions/s; by thread: ${Object.entries(i.byThread).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}) — ${met(t('idle wakeups/s (umbrad serve, connected)'))}`,
-          `  processes spawned: ${i.spawned} (${f(i.spawnedPerMinute, 1)}/min${i.spawned ? `: ${i.spawnedNames.join(', ')}` : ''}) — ${met(t('idle processes spawned/min (umbrad serve, connected)'))}; long-lived children: ${i.longLivedChildren.join(', ') || 'none'}`,
-          `  status events pushed: ${h.statusEvents ?? '—'}, repeating the one before: ${h.repeatedStatusEvents ?? '—'} — ${met(t('idle status events repeating the last one'))}; RSS ${mb(h.idleRssKb)} MB — ${met(t('RSS idle (umbrad serve, connected)'))}`,
+          ` processes spawned: ${i.spawned} (${f(i.spawnedPerMinute, 1)}/min${i.spawned ? `: ${i.spawnedNames.join(', ')}` : ''}) — ${met(t('idle processes spawned/min (umbrad serve, connected)'))}; long-lived children: ${i.longLivedChildren.join(', ') || 'none'}`,
+          ` status events pushed: ${h.statusEvents ?? '—'}, repeating the one before: ${h.repeatedStatusEvents ?? '—'} — ${met(t('idle status events repeating the last one'))}; RSS ${mb(h.idleRssKb)} MB — ${met(t('RSS idle (umbrad serve, connected)'))}`,
         ]
       : []),
   ];

@@ -3,10 +3,10 @@
 // keystream, zero IV, key = sha256("umbra-lab-bytes:" + seed)[0..16]. Keep the two in step.
 import { createCipheriv, createHash } from 'node:crypto';
 
-export const DEFAULT_SEED = 'umbra';
+const DEFAULT_SEED = 'umbra';
 const CHUNK = 64 * 1024;
 
-export function* deterministicBytes(n: number, seed: string = DEFAULT_SEED): Generator<Buffer> {
+function* deterministicBytes(n: number, seed: string = DEFAULT_SEED): Generator<Buffer> {
   const key = createHash('sha256').update(`umbra-lab-bytes:${seed}`).digest().subarray(0, 16);
   const cipher = createCipheriv('aes-128-ctr', key, Buffer.alloc(16));
   const zeros = Buffer.alloc(CHUNK);

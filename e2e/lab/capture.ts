@@ -14,7 +14,6 @@ import { onPath } from './probes.js';
 import { nsArgv, sleep, terminate, type ProcessTracker } from './proc.js';
 import { findLeaks, parsePcap, type AllowedEndpoint, type CapturedPacket } from './pcap.js';
 
-export type { AllowedEndpoint, CapturedPacket } from './pcap.js';
 
 export interface CaptureOptions {
   /** An extra pcap filter expression, ANDed with "sent by the client". */

@@ -12,7 +12,7 @@ import { isAlive } from './proc.js';
 const NETNS_DIR = '/run/netns';
 /** `ip netns exec NS` bind-mounts each file of /etc/netns/NS/ over the same name in /etc. */
 export const NETNS_ETC_DIR = '/etc/netns';
-export const LAB_NS_PATTERN = /^(ulab(\d+)n\d+)-(?:c|i|s\d+)$/;
+const LAB_NS_PATTERN = /^(ulab(\d+)n\d+)-(?:c|i|s\d+)$/;
 export const TMP_PREFIX = 'umbra-lab-';
 const TMP_DIR_PATTERN = /^umbra-lab-(ulab(\d+)n\d+)-/;
 
@@ -138,7 +138,7 @@ export function removeNetnsEtcSync(ns: string): void {
   }
 }
 
-export function labTmpDirs(prefix: string): string[] {
+function labTmpDirs(prefix: string): string[] {
   return safeReaddir(tmpdir())
     .filter((d) => d.startsWith(`${TMP_PREFIX}${prefix}-`))
     .map((d) => join(tmpdir(), d));

@@ -24,7 +24,7 @@ const POOL_SIZE = 4096;
  * message type at all); bad-mac1: a well-formed initiation whose mac1 is wrong; valid-mac1: one
  * whose mac1 is right for `clientPublicKey`, so the client must do more than a MAC to refuse it.
  */
-export function floodDatagram(kind: FloodKind, clientPublicKey: Uint8Array): Uint8Array {
+function floodDatagram(kind: FloodKind, clientPublicKey: Uint8Array): Uint8Array {
   if (kind === 'junk') return new Uint8Array(randomBytes(32 + (randomBytes(1)[0]! % 160)));
   const m = new Uint8Array(randomBytes(INITIATION_SIZE));
   m.set([MessageType.HandshakeInitiation, 0, 0, 0]);
@@ -33,7 +33,7 @@ export function floodDatagram(kind: FloodKind, clientPublicKey: Uint8Array): Uin
 }
 
 /** The pool file flood.mjs reads: [u16 big-endian length][datagram] each. */
-export function floodPool(kind: FloodKind, clientPublicKey: Uint8Array, count = POOL_SIZE): Buffer {
+function floodPool(kind: FloodKind, clientPublicKey: Uint8Array, count = POOL_SIZE): Buffer {
   const parts: Buffer[] = [];
   for (let i = 0; i < count; i++) {
     const d = floodDatagram(kind, clientPublicKey);

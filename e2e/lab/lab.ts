@@ -21,15 +21,12 @@ import {
 import { startWireguardGo, wgTool, type WireguardGoHandle, type WireguardGoOptions } from './wireguard-go.js';
 
 export { cleanupStaleLabs } from './cleanup.js';
-export { startWireguardGo, type WireguardGoHandle, type WireguardGoOptions, type WireguardGoPeer } from './wireguard-go.js';
-export { bytesSha256, deterministicBytes, DEFAULT_SEED } from './bytes.js';
-export { captureAvailable, type Capture, type CaptureOptions } from './capture.js';
-export { findLeaks, isLinkControl, type AllowedEndpoint, type CapturedPacket } from './pcap.js';
-export type { ExecResult } from './proc.js';
-export type { DnsQueryOptions, DnsQueryResult, HttpOptions, HttpResult, StunResult } from './probes.js';
-export type { DnsRecord, EchoRecord, StunRecord } from './services.js';
+export type { WireguardGoHandle } from './wireguard-go.js';
+export { bytesSha256 } from './bytes.js';
+export { captureAvailable, type Capture } from './capture.js';
+export { findLeaks, type AllowedEndpoint, type CapturedPacket } from './pcap.js';
 
-export interface LabServer {
+interface LabServer {
   index: number;
   ns: string;
   endpoint: { host: string; port: number };
@@ -54,7 +51,7 @@ export interface LabServer {
   wg(args: string[]): Promise<ExecResult>;
 }
 
-export interface LabClient {
+interface LabClient {
   ns: string;
   address: string;
   address6: string;
@@ -74,7 +71,7 @@ export interface LabClient {
   resolvConfPath: string;
 }
 
-export interface LabInternet {
+interface LabInternet {
   ns: string;
   serviceAddress: string;
   serviceAddress6: string;
@@ -407,4 +404,3 @@ function makeServer(p: ServerPlan, key: { priv: string; pub: string }, clientPub
     wg: async (args) => (handle ? handle.wg(args) : { code: 1, stdout: '', stderr: `server ${p.index} is stopped\n` }),
   };
 }
-

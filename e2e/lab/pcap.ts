@@ -34,7 +34,7 @@ export interface ParsedFrame extends CapturedPacket {
   udpPayload?: Buffer;
 }
 
-export const LINKTYPE_ETHERNET = 1;
+const LINKTYPE_ETHERNET = 1;
 
 export class PcapError extends Error {}
 
@@ -83,7 +83,7 @@ function mac(b: Buffer): string {
   return [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
 }
 
-export function formatIPv4(b: Uint8Array): string {
+function formatIPv4(b: Uint8Array): string {
   return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
 }
 

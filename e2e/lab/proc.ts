@@ -17,7 +17,7 @@ export interface RunOptions {
   env?: Record<string, string>;
 }
 
-export const DEFAULT_EXEC_TIMEOUT_MS = 60_000;
+const DEFAULT_EXEC_TIMEOUT_MS = 60_000;
 
 /** Sends a signal to the process group led by pid (falls back to the pid). Never throws. */
 export function killGroup(pid: number, signal: NodeJS.Signals): void {

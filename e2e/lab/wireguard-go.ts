@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { captureOutput, nsArgv, nsCheck, ProcessTracker, sleep, terminate, type ExecResult } from './proc.js';
 
-export interface WireguardGoPeer {
+interface WireguardGoPeer {
   publicKey: string;
   /** host:port, [v6]:port */
   endpoint?: string;

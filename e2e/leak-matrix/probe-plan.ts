@@ -6,7 +6,7 @@
 // the failure message: whether a probe leaked is decided by the capture on the router.
 import type { CapturedPacket } from '../lab/lab.js';
 
-export type ProbeKind = 'tcp' | 'udp' | 'icmp' | 'dns-udp' | 'dns-tcp';
+type ProbeKind = 'tcp' | 'udp' | 'icmp' | 'dns-udp' | 'dns-tcp';
 
 export interface Probe {
   /** e.g. "tcp 203.0.113.250:80", "icmp 198.51.100.1". */
@@ -31,9 +31,9 @@ export interface ProbeTargets {
 }
 
 export const TCP_PORT = 80;
-export const LAN_TCP_PORT = 8080;
-export const UDP_PORT = 3478;
-export const DNS_PORT = 53;
+const LAN_TCP_PORT = 8080;
+const UDP_PORT = 3478;
+const DNS_PORT = 53;
 
 function idOf(kind: ProbeKind, address: string, port?: number): string {
   const host = address.includes(':') ? `[${address}]` : address;

@@ -12,7 +12,7 @@ export interface ProbeOutcome {
 }
 
 /** Socket probes give up after this long; ICMP waits 1 s (ping's smallest portable wait). */
-export const PROBE_TIMEOUT_MS = 600;
+const PROBE_TIMEOUT_MS = 600;
 
 const RUNNER = join(dirname(fileURLToPath(import.meta.url)), 'probe-runner.mjs');
 

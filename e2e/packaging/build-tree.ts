@@ -10,14 +10,14 @@ import { runtimeCacheDir } from '../../packaging/node-runtime.mjs';
 import { PROJECT_ROOT } from './fake-root.js';
 
 const P = (...parts: string[]) => join(PROJECT_ROOT, ...parts);
-export const SENTINEL = 'dL7pKGdnNz796PbbjQWNKmHXBZaB9tsX';
+const SENTINEL = 'dL7pKGdnNz796PbbjQWNKmHXBZaB9tsX';
 // Electron's fuse wire as it ships (V1, 9 fuses): RunAsNode on, cookie encryption off, NODE_OPTIONS
 // on, --inspect on, asar integrity off, only-from-asar off, browser V8 snapshot off, file://
 // privileges on, and one this @electron/fuses does not name yet.
-export const SHIPPED_WIRE = '101100011';
+const SHIPPED_WIRE = '101100011';
 
 /** What the build needs from `npm run build`; without them the tests that build are skipped. */
-export const NEEDED = ['dist/helper/main.js', 'renderer/dist/index.html', 'helper/native/build/Release/umbra_native.node'];
+const NEEDED = ['dist/helper/main.js', 'renderer/dist/index.html', 'helper/native/build/Release/umbra_native.node'];
 export const missingInputs = (): string[] => NEEDED.filter((f) => !existsSync(P(f)));
 
 export interface Build {

@@ -5,9 +5,9 @@
 // questions. Nothing here touches the machine: PATH holds only the fakes and a few plain file
 // utilities, and the environment is built from scratch.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -54,7 +54,7 @@ esac
 exit 0
 `;
 
-export interface RunResult {
+interface RunResult {
   code: number | null;
   out: string;
   err: string;
@@ -125,12 +125,12 @@ export function fakeRoot(opts: { systemdRunning?: boolean; users?: string } = {}
 }
 
 /** Stands in for Electron's binary (umbra-app): nothing of the helper may run it. */
-export const FAKE_ELECTRON = '#!/bin/sh\necho "umbra-app must not run: $*" >&2\nexit 99\n';
+const FAKE_ELECTRON = '#!/bin/sh\necho "umbra-app must not run: $*" >&2\nexit 99\n';
 /**
  * Stands in for the shipped Node.js (resources/helper/node/bin/node): prints how it was called,
  * and whether NODE_OPTIONS reached it.
  */
-export const FAKE_NODE = '#!/bin/sh\necho "node[NODE_OPTIONS=${NODE_OPTIONS:-}] $*"\n';
+const FAKE_NODE = '#!/bin/sh\necho "node[NODE_OPTIONS=${NODE_OPTIONS:-}] $*"\n';
 
 /**
  * An unpacked app as electron-builder lays it out (only what the scripts use): umbra-app,
@@ -167,10 +167,4 @@ export function writeSettings(r: FakeRoot): void {
   mkdirSync(r.path('/var/lib/umbra'), { recursive: true });
   writeFileSync(r.path('/var/lib/umbra/settings.json'), '{"killSwitch":true,"killSwitchOnBoot":true}\n');
   writeFileSync(r.path('/var/lib/umbra/boot-killswitch.nft'), 'table inet umbra {}\n');
-}
-
-export function copyInto(src: string, dest: string): void {
-  mkdirSync(dirname(dest), { recursive: true });
-  copyFileSync(src, dest);
-  chmodSync(dest, 0o755);
 }

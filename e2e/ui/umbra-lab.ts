@@ -36,7 +36,7 @@ export const markerName = (c: City): string => `${c.city}, ${c.country}`;
  * (no change to e2e/lab): every other server accepts that address from the client's key, and routes
  * it back into its tunnel.
  */
-export async function shareClientAddress(lab: Lab): Promise<void> {
+async function shareClientAddress(lab: Lab): Promise<void> {
   const shared = lab.servers[0]!.clientTunnelAddress;
   for (const s of lab.servers.slice(1)) {
     const wg = await s.wg(['set', 'wg0', 'peer', lab.client.publicKey, 'allowed-ips', `${shared}/32,${s.clientTunnelAddress}/32`]);
@@ -47,7 +47,7 @@ export async function shareClientAddress(lab: Lab): Promise<void> {
 }
 
 /** The store's catalog format, one entry per lab server (at most CITIES.length). */
-export function catalogFor(lab: Lab): { servers: Omit<ServerInfo, 'source'>[] } {
+function catalogFor(lab: Lab): { servers: Omit<ServerInfo, 'source'>[] } {
   return {
     servers: lab.servers.slice(0, CITIES.length).map((s, i) => {
       const c = CITIES[i]!;
@@ -87,7 +87,7 @@ export async function startUmbraInLab(lab: Lab): Promise<UmbraInLab> {
 
 // ------------------------------------------------------------------ the renderer's build
 
-export const RENDERER_DIR = join(PROJECT_ROOT, 'renderer');
+const RENDERER_DIR = join(PROJECT_ROOT, 'renderer');
 export const RENDERER_DIST = join(RENDERER_DIR, 'dist');
 const VITE = join(PROJECT_ROOT, 'node_modules', 'vite', 'bin', 'vite.js');
 
