@@ -1,11 +1,12 @@
 // The renderer's entry: find window.umbra, build the store on it, render.
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
+// The base styles first: each feature's own, imported by its components, come after them.
+import './styles/app.css';
 import { App } from './app/App.js';
 import { resolveApi } from './app/resolve-api.js';
 import { StoreProvider } from './store/context.js';
 import { createUmbraStore } from './store/store.js';
-import './styles/app.css';
 
 const root = createRoot(document.getElementById('root')!);
 

@@ -3,27 +3,14 @@
 // connected, and checks a few things only a real browser shows (CSP violations, console errors,
 // Tab reaching the map markers). A development tool, not part of the bundle; nothing leaves
 // loopback. Usage: node renderer/dev/screenshots.mjs [outDir] (default e2e/artifacts)
-import { createServer } from 'node:http';
-import { readFile } from 'node:fs/promises';
-import { extname, join, normalize, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
+import { serveDist } from './serve-dist.mjs';
 
 const dist = resolve(import.meta.dirname, '../dist');
 const out = resolve(process.argv[2] ?? join(import.meta.dirname, '../../e2e/artifacts'));
-const types = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.json': 'application/json', '.map': 'application/json', '.svg': 'image/svg+xml', '.png': 'image/png' };
-
-const server = createServer(async (req, res) => {
-  const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)).replace(/^(\.\.[/\\])+/, '');
-  try {
-    const body = await readFile(join(dist, path === '/' ? 'index.html' : path));
-    res.writeHead(200, { 'content-type': types[extname(path) || '.html'] ?? 'application/octet-stream' });
-    res.end(body);
-  } catch {
-    res.writeHead(404).end();
-  }
-});
-await new Promise((r) => server.listen(0, '127.0.0.1', r));
-const base = `http://127.0.0.1:${server.address().port}/`;
+const server = await serveDist(dist);
+const { base } = server;
 
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
@@ -180,7 +167,7 @@ for (const scheme of ['light', 'dark']) {
 }
 
 await browser.close();
-server.close();
+await server.close();
 for (const c of checks) console.log(`ok   ${c}`);
 for (const pr of problems) console.log(`FAIL ${pr}`);
 console.log(`screenshots in ${out}`);

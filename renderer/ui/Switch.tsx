@@ -1,6 +1,7 @@
 // An on/off switch (role="switch") that shows what it is told, not what was clicked: `checked`
 // comes from the helper (or the main process); while a change is in flight it is busy.
 import { useId, type ReactNode } from 'react';
+import './switch.css';
 
 interface SwitchProps {
   label: string;

@@ -12,6 +12,7 @@ import { ErrorNote } from '../../ui/ErrorNote.js';
 import { KillSwitch } from '../kill-switch/KillSwitch.js';
 import { ConnectButton } from './ConnectButton.js';
 import { exitWords } from './exit-address.js';
+import './connection.css';
 
 interface Banner {
   head: string;

@@ -4,6 +4,7 @@ import { HELPER_DOWN_TEXT, helperDownVerdict } from '../../../helper/ipc/tunnel-
 import type { HostInfo } from '../../api.js';
 import { sentence } from '../../lib/format.js';
 import { useActions, useUmbra } from '../../store/context.js';
+import './helper-down.css';
 
 /** What this window knows of a block: the host's word (it saw every status) before its own last status. */
 function lastBlock(host: HostInfo | null, status: { blocked: boolean } | null): { blocked: boolean } | null {

@@ -5,6 +5,7 @@ import { WANTS_TUNNEL } from '../../lib/format.js';
 import { useActions, useUmbra } from '../../store/context.js';
 import { ErrorNote } from '../../ui/ErrorNote.js';
 import { Switch } from '../../ui/Switch.js';
+import './kill-switch.css';
 
 export const BLOCKING_TEXT = 'Blocking traffic outside the tunnel';
 

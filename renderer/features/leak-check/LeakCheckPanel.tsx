@@ -9,6 +9,7 @@ import type { LeakCheckId, LeakCheckResult, LeakVerdict, TunnelState } from '../
 import type { LeakCheckState } from '../../store/store.js';
 import { useActions, useUmbra } from '../../store/context.js';
 import { ErrorNote } from '../../ui/ErrorNote.js';
+import './leak-check.css';
 
 const VERDICT_WORDS: Record<LeakVerdict, string> = { pass: 'Pass', warn: 'Warning', fail: 'Fail' };
 

@@ -8,6 +8,7 @@ import { useActions, useUmbra } from '../../store/context.js';
 import { activeServer } from '../../store/selectors.js';
 import { FirstRun } from '../import/FirstRun.js';
 import { filterServers, groupByCountry } from './locations.js';
+import './server-list.css';
 
 interface RowProps {
   server: ServerInfo;

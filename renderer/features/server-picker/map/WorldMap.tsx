@@ -15,6 +15,7 @@ import { Labels } from './Labels.js';
 import { HIT_RADIUS_PX, Markers, markerScale, type MarkerState, type PlacedMarker } from './Markers.js';
 import { usePanZoom, type View } from './use-pan-zoom.js';
 import { getWorld } from './world.js';
+import './map.css';
 
 /** The land, borders and graticule: built once, never re-rendered. */
 const Land = memo(function Land() {
