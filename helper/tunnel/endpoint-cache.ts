@@ -4,9 +4,8 @@
 // next success): losing the cache costs a lookup, never a connect that would otherwise work.
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { z } from 'zod';
 import { writeFileAtomic } from '../platform/fs/atomic-file.js';
-import { canonicalIp } from '../platform/dns/system-resolvers.js';
+import { cacheEntries } from './endpoint-cache-file.js';
 
 export const ENDPOINT_CACHE_FILE = 'endpoint-cache.json';
 /** Hosts remembered at most; the least recently resolved go first. */
@@ -18,15 +17,6 @@ interface CachedAddress {
   /** ISO time of the lookup that gave it. */
   resolvedAt: string;
 }
-
-const Entry = z.object({
-  address: z.string().refine((a) => canonicalIp(a) === a, 'a canonical IP address'),
-  family: z.union([z.literal(4), z.literal(6)]),
-  resolvedAt: z.string(),
-});
-// Entries are checked one by one (an object schema of the hosts would assign the keys, and a host
-// could be named "__proto__"); a bad entry is dropped, the others kept.
-const CacheFile = z.object({ schemaVersion: z.literal(1), hosts: z.record(z.string(), z.unknown()) });
 
 export interface EndpointCache {
   get(host: string): Promise<CachedAddress | undefined>;
@@ -48,17 +38,9 @@ export function endpointCache(stateDir: string): EndpointCache {
     try {
       parsed = JSON.parse(await readFile(path, 'utf8'));
     } catch {
-      parsed = undefined;
+      return new Map();
     }
-    const file = CacheFile.safeParse(parsed);
-    const hosts = new Map<string, CachedAddress>();
-    if (!file.success) return hosts;
-    // The parsed JSON itself, not zod's copy: JSON.parse keeps "__proto__" as an own key.
-    for (const [host, value] of Object.entries((parsed as { hosts: Record<string, unknown> }).hosts)) {
-      const entry = Entry.safeParse(value);
-      if (entry.success) hosts.set(host, entry.data);
-    }
-    return hosts;
+    return cacheEntries(parsed);
   }
 
   return {

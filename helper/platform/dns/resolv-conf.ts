@@ -35,8 +35,8 @@
 //   back the original (a second apply while a backup exists shares that backup).
 import { mkdir, open, readFile, realpath, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { z } from 'zod';
 import type { Undo } from '../undo.js';
+import { checkBackup, type BackupFile } from './resolv-conf-backup.js';
 import { fsyncDir, writeFileAtomic } from './atomic-file.js';
 import { checkDnsConfig, type DnsBackend, type DnsConfig } from './types.js';
 
@@ -66,21 +66,6 @@ export function renderResolvConf(cfg: DnsConfig): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** The backup's format; system-resolvers.ts reads the original's nameservers from it too. */
-export const BackupFile = z.union([
-  z.strictObject({
-    schemaVersion: z.literal(1),
-    path: z.string(),
-    existed: z.literal(true),
-    /** Permission bits in octal, e.g. "0644". */
-    mode: z.string().regex(/^0[0-7]{3,4}$/),
-    /** The file's bytes, base64. */
-    content: z.base64(),
-    savedAt: z.string(),
-  }),
-  z.strictObject({ schemaVersion: z.literal(1), path: z.string(), existed: z.literal(false), savedAt: z.string() }),
-]);
-export type BackupFile = z.infer<typeof BackupFile>;
 
 interface Snapshot {
   existed: boolean;
@@ -149,8 +134,8 @@ export function resolvConfBackend(opts: ResolvConfOptions): ResolvConfBackend {
     } catch {
       parsed = undefined;
     }
-    const checked = BackupFile.safeParse(parsed);
-    if (checked.success) return checked.data;
+    const checked = await checkBackup(parsed);
+    if (checked) return checked;
     const aside = `${backupPath}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`;
     await rename(backupPath, aside);
     log(`${RESOLV_CONF_BACKUP} was unreadable; moved to ${aside}; ${path} is left as it is`);

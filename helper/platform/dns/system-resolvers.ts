@@ -18,7 +18,8 @@ import { join } from 'node:path';
 import { formatIp, parseIp } from '../../net/ip.js';
 import type { CommandRunner } from '../exec.js';
 import { pointsIntoResolved } from './choose.js';
-import { BackupFile, RESOLV_CONF_BACKUP, RESOLV_CONF_HEADER } from './resolv-conf.js';
+import { RESOLV_CONF_BACKUP, RESOLV_CONF_HEADER } from './resolv-conf.js';
+import { checkBackup } from './resolv-conf-backup.js';
 
 /** resolved's stub listeners: 127.0.0.53 (the stub) and 127.0.0.54 (its proxy-only twin). */
 const RESOLVED_STUBS: readonly string[] = ['127.0.0.53', '127.0.0.54'];
@@ -126,9 +127,9 @@ async function originalResolvConf(opts: SystemResolversOptions): Promise<{ text:
   } catch {
     parsed = undefined;
   }
-  const backup = BackupFile.safeParse(parsed);
-  if (!backup.success || !backup.data.existed) return { text: undefined, source };
-  return { text: Buffer.from(backup.data.content, 'base64').toString('utf8'), source };
+  const backup = await checkBackup(parsed);
+  if (!backup?.existed) return { text: undefined, source };
+  return { text: Buffer.from(backup.content, 'base64').toString('utf8'), source };
 }
 
 export async function systemResolvers(opts: SystemResolversOptions): Promise<SystemResolvers> {
