@@ -1,5 +1,6 @@
 // `umbrad serve`: the daemon in the foreground (systemd runs it), until SIGINT/SIGTERM.
 import { startDaemon } from '../daemon/daemon.js';
+import { releaseStartupMemorySoon } from '../platform/startup-memory.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError, parseOptions } from './common.js';
 import { environmentProblem } from './up.js';
 
@@ -34,6 +35,8 @@ export async function serve(argv: string[], log: (line: string) => void): Promis
     return EXIT_FAILURE;
   }
   const daemon = await startDaemon({ ...args, log });
+  // Start-up is over: hand back what loading and compiling it grew.
+  releaseStartupMemorySoon();
   const signal = await new Promise<string>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'));
     process.once('SIGTERM', () => resolve('SIGTERM'));

@@ -5,6 +5,7 @@ import { ConfigError, parseWgQuick, type WgQuickConfig } from '../config/wg-quic
 import { toBase64 } from '../wireguard/bytes.js';
 import { floodText } from '../ipc/tunnel-words.js';
 import { Tunnel } from '../tunnel/tunnel.js';
+import { releaseStartupMemorySoon } from '../platform/startup-memory.js';
 
 import { EXIT_FAILURE, EXIT_OK, UsageError } from './common.js';
 
@@ -55,6 +56,8 @@ export async function up(file: string, out: (line: string) => void, err: (line: 
         firstHandshake = false;
         const where = e.peer.endpoint ? `${e.peer.endpoint.host}:${e.peer.endpoint.port}` : 'peer';
         out(`umbrad: handshake complete with ${where} (peer ${toBase64(e.peer.publicKey)}) as ${e.role} after ${Math.round(performance.now() - startedAt)} ms; ${ifname} is up`);
+        // Start-up is over once the first packet can flow: hand back what it grew.
+        releaseStartupMemorySoon();
       } else if (e.type === 'handshake-failed') {
         err(`umbrad: no handshake with ${toBase64(e.peer.publicKey)} for 90 s (${e.reason}); still trying when traffic flows`);
       } else if (e.type === 'handshake-flood') {

@@ -4,6 +4,7 @@
 import { systemRunner, type CommandRunner } from '../platform/exec.js';
 import { UMBRA_FWMARK, UMBRA_TABLE } from '../platform/routing/constants.js';
 import { Firewall, startWatchdog } from '../platform/firewall/firewall.js';
+import { releaseStartupMemorySoon } from '../platform/startup-memory.js';
 import { startRulesetMonitor } from '../platform/firewall/ruleset-monitor.js';
 import { bootRulesetSaved, bootSpec, writeBootRuleset, removeBootRuleset } from '../platform/firewall/boot.js';
 import { chooseDnsBackend } from '../platform/dns/choose.js';
@@ -122,20 +123,26 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
       return r;
     },
     lookupResolvers: () => lookup.resolvers(),
-    startTunnel: (cfg, hooks) =>
-      Tunnel.start(cfg, {
+    startTunnel: (cfg, hooks) => {
+      let connected = false;
+      return Tunnel.start(cfg, {
         aead: aead.aead,
         // logind tells of a resume: the tunnel need not look at the clocks every second for one.
         // The clock seam of the tests is read on those looks, so it keeps them.
         ...(late.sleepSignal?.pid !== undefined && !process.env[TEST_CLOCK_SKEW_ENV] ? { clockCheckMs: SIGNALLED_CLOCK_CHECK_MS } : {}),
         onEvent: (e) => {
-          if (e.type === 'handshake-complete') hooks.onHandshake();
-          else if (e.type === 'handshake-initiated') hooks.onHandshakeStarted();
+          if (e.type === 'handshake-complete') {
+            hooks.onHandshake();
+            // A connect's start-up is over once the first packet can flow: hand back what it grew.
+            if (!connected) releaseStartupMemorySoon();
+            connected = true;
+          } else if (e.type === 'handshake-initiated') hooks.onHandshakeStarted();
           else if (e.type === 'handshake-failed') hooks.onGiveUp();
           else if (e.type === 'handshake-flood') log(floodText(e.dropped, e.seconds));
         },
         onFatal: hooks.onFatal,
-      }).then((t) => (newest.tunnel = t)),
+      }).then((t) => (newest.tunnel = t));
+    },
     applyDns: (cfg) => dns.apply(cfg),
     settings: () => store.settings(),
     fwmark: UMBRA_FWMARK,
