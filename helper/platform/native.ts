@@ -6,15 +6,6 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** An Error from a failed system call, shaped like Node's own system errors. */
-export interface NativeSystemError extends Error {
-  /** errno name, e.g. "EPERM", "EBUSY" ("ERRNO_<n>" for the rare ones libuv has no name for). */
-  code: string;
-  errno: number;
-  /** e.g. "open", "ioctl(TUNSETIFF)", "setsockopt(SO_MARK)". */
-  syscall: string;
-}
-
 export interface PeerCredentials {
   pid: number;
   uid: number;

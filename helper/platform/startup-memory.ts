@@ -38,7 +38,7 @@ export function releaseStartupMemory(): boolean {
 }
 
 /** After a start-up's first packets: the collection blocks ~50 ms, which they should not wait for. */
-export const RELEASE_DELAY_MS = 500;
+const RELEASE_DELAY_MS = 500;
 
 /** releaseStartupMemory() RELEASE_DELAY_MS from now; the timer does not keep the process alive. */
 export function releaseStartupMemorySoon(): void {

@@ -11,7 +11,7 @@ export const ENDPOINT_CACHE_FILE = 'endpoint-cache.json';
 /** Hosts remembered at most; the least recently resolved go first. */
 export const ENDPOINT_CACHE_MAX = 64;
 
-interface CachedAddress {
+export interface CachedAddress {
   address: string;
   family: 4 | 6;
   /** ISO time of the lookup that gave it. */

@@ -50,7 +50,7 @@ export interface BatchUdpSocket {
   close(): void;
 }
 
-export interface PathMtuStats {
+interface PathMtuStats {
   cap: number;
   fragmented: number;
 }

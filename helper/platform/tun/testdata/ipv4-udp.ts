@@ -17,7 +17,7 @@ function ipBytes(ip: string): number[] {
 }
 
 /** The ones'-complement sum of 16-bit words, folded and complemented. */
-export function internetChecksum(...chunks: Uint8Array[]): number {
+function internetChecksum(...chunks: Uint8Array[]): number {
   let sum = 0;
   for (const chunk of chunks) {
     for (let i = 0; i < chunk.length; i += 2) sum += (chunk[i]! << 8) | (chunk[i + 1] ?? 0);
