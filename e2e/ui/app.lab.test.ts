@@ -2,22 +2,18 @@
 // browser-mode host on 127.0.0.1, `umbrad serve` in the lab's client namespace, three wireguard-go
 // "cities". What the page shows is checked against what the lab sees (the echo service, nft).
 // Screenshots go to e2e/artifacts/ui-{light,dark}-{disconnected,connected,helper-down-blocked,helper-down-exposed}.png.
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBrowserHost, type BrowserHost } from '../../electron/browser-host/host.js';
-import { cleanupStaleLabs, createLab, labAvailable, type Lab } from '../lab/lab.js';
-import { PROJECT_ROOT } from '../umbrad-process.js';
-import { chromiumAvailable, launchChromium, openPage, screenshotsInBothSchemes } from './browser.js';
+import { cleanupStaleLabs, createLab, type Lab } from '../lab/lab.js';
+import { launchChromium, openPage, screenshotsInBothSchemes } from './browser.js';
 import { buildRenderer, CITIES, markerName, startUmbraInLab, type UmbraInLab } from './umbra-lab.js';
+import { ARTIFACTS, uiSkipReason } from './ui-session.js';
 
-const lab_ = labAvailable();
-const browser_ = chromiumAvailable();
-const built = existsSync(join(PROJECT_ROOT, 'dist', 'helper', 'main.js'));
-const why = !lab_.ok ? lab_.reason : !browser_.ok ? browser_.reason : !built ? 'not built (npm run build)' : '';
-const ARTIFACTS = join(PROJECT_ROOT, 'e2e', 'artifacts');
+const why = uiSkipReason();
 
 describe.skipIf(why !== '')(`the app in Chromium against the real helper${why ? ` — skipped: ${why}` : ''}`, () => {
   let lab: Lab;

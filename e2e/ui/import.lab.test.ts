@@ -4,7 +4,7 @@
 // checked with the helper itself, and the dropped config is used: the internet then sees that
 // server's exit.
 // Screenshots: e2e/artifacts/ui-import-{light,dark}-{first-run,drop-overlay,dropped-conf,dropped-qr,not-a-config}.png.
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, JSHandle, Page } from 'playwright-core';
@@ -13,16 +13,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBrowserHost, type BrowserHost } from '../../electron/browser-host/host.js';
 import type { ServerInfo } from '../../helper/ipc/schema.js';
 import { DaemonRun } from '../daemon-process.js';
-import { cleanupStaleLabs, createLab, labAvailable, type Lab } from '../lab/lab.js';
-import { PROJECT_ROOT } from '../umbrad-process.js';
-import { chromiumAvailable, launchChromium, openPage, screenshotsInBothSchemes } from './browser.js';
+import { cleanupStaleLabs, createLab, type Lab } from '../lab/lab.js';
+import { launchChromium, openPage, screenshotsInBothSchemes } from './browser.js';
 import { buildRenderer } from './umbra-lab.js';
+import { ARTIFACTS, uiSkipReason } from './ui-session.js';
 
-const lab_ = labAvailable();
-const browser_ = chromiumAvailable();
-const built = existsSync(join(PROJECT_ROOT, 'dist', 'helper', 'main.js'));
-const why = !lab_.ok ? lab_.reason : !browser_.ok ? browser_.reason : !built ? 'not built (npm run build)' : '';
-const ARTIFACTS = join(PROJECT_ROOT, 'e2e', 'artifacts');
+const why = uiSkipReason();
 
 describe.skipIf(why !== '')(`importing configs in Chromium against the real helper${why ? ` — skipped: ${why}` : ''}`, () => {
   let lab: Lab;
