@@ -5,3 +5,7 @@ export const UMBRA_FWMARK = 0x756d;
 
 /** The routing table that holds the tunnel's default routes (30061; wg-quick uses 51820). */
 export const UMBRA_TABLE = 0x756d;
+
+/** The mark of excluded (split-tunnelled) traffic, set by the firewall for sockets of the excluded
+ *  cgroup; the rule `fwmark <it> lookup main` sends it past the tunnel's table. "ux" in ASCII. */
+export const EXCLUDED_FWMARK = 0x7578;

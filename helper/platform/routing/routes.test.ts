@@ -6,8 +6,8 @@ import { parsePrefix } from '../../net/ip.js';
 import { CommandError } from '../exec.js';
 import { FakeRunner } from '../testing/fake-runner.js';
 import { ChangeSet } from '../undo.js';
-import { UMBRA_FWMARK, UMBRA_TABLE } from './constants.js';
-import { applyTunnelRouting, type TunnelRoutingOptions } from './routes.js';
+import { EXCLUDED_FWMARK, UMBRA_FWMARK, UMBRA_TABLE } from './constants.js';
+import { applyExcludedRouting, applyTunnelRouting, type TunnelRoutingOptions } from './routes.js';
 
 const LINK_DOWN = '[{"ifindex":7,"ifname":"tun0","flags":["POINTOPOINT","MULTICAST","NOARP"],"mtu":1500,"operstate":"DOWN"}]';
 const LINK_UP = '[{"ifindex":7,"ifname":"tun0","flags":["POINTOPOINT","NOARP","UP","LOWER_UP"],"mtu":1380,"operstate":"UNKNOWN"}]';
@@ -193,6 +193,56 @@ describe('applyTunnelRouting', () => {
     ];
     for (const [over, message] of bad) await expect(applyTunnelRouting(run, new ChangeSet(), options(over), DOWN)).rejects.toThrow(message);
     expect(run.calls).toEqual([]);
+  });
+});
+
+describe('split tunnelling (excludedMark)', () => {
+  const EXCL = 'rule add fwmark 0x7578 table main';
+
+  it('is a mark of its own', () => {
+    expect(EXCLUDED_FWMARK).not.toBe(UMBRA_FWMARK);
+  });
+
+  it('adds fwmark <excluded> table main after the two rules of each family with a /0, so it is looked up first', async () => {
+    const run = new FakeRunner();
+    const changes = new ChangeSet();
+    await applyTunnelRouting(run, changes, options({ excludedMark: EXCLUDED_FWMARK }), DOWN);
+    const [first, second] = run.calls.map((c) => (c.input ?? '').split('\n').filter((l) => l !== ''));
+    expect(first).toEqual([...FIRST.slice(0, 6), EXCL, FIRST[6]]);
+    expect(second).toEqual([...RULES6, EXCL]);
+    run.clearCalls();
+    expect(await changes.undoAll()).toEqual([]);
+    expect(run.lines.slice(0, 2)).toEqual(['ip -6 rule del fwmark 0x7578 table main', ...UNDO_ALL.slice(0, 1)]);
+    expect(run.lines).toContain('ip -4 rule del fwmark 0x7578 table main');
+  });
+
+  it('adds no rule to a family without a /0 (there is no table to skip there)', async () => {
+    const run = new FakeRunner();
+    await applyTunnelRouting(run, new ChangeSet(), options({ allowedIPs: cidrs('0.0.0.0/0', '2001:db8::/32'), excludedMark: EXCLUDED_FWMARK }), DOWN);
+    expect(batchLines(run).filter((l) => l === EXCL)).toHaveLength(1);
+    expect(run.calls).toHaveLength(1);
+  });
+
+  it('refuses a mark that is the tunnel fwmark or out of range', async () => {
+    for (const excludedMark of [UMBRA_FWMARK, 0, 2 ** 32]) {
+      const run = new FakeRunner();
+      await expect(applyTunnelRouting(run, new ChangeSet(), options({ excludedMark }), DOWN)).rejects.toThrow(/excluded mark/);
+      expect(run.calls).toEqual([]);
+    }
+  });
+
+  it('applies on its own, per family given, with its undo', async () => {
+    const run = new FakeRunner();
+    const changes = new ChangeSet();
+    await applyExcludedRouting(run, changes, { mark: EXCLUDED_FWMARK, fwmark: UMBRA_FWMARK, families: [4, 6] });
+    expect(run.calls).toEqual([
+      { argv: ['ip', '-batch', '-'], input: `${EXCL}\n` },
+      { argv: ['ip', '-6', '-batch', '-'], input: `${EXCL}\n` },
+    ]);
+    run.clearCalls();
+    expect(await changes.undoAll()).toEqual([]);
+    expect(run.lines).toEqual(['ip -6 rule del fwmark 0x7578 table main', 'ip -4 rule del fwmark 0x7578 table main']);
+    await expect(applyExcludedRouting(run, changes, { mark: UMBRA_FWMARK, fwmark: UMBRA_FWMARK, families: [4] })).rejects.toThrow(/must differ/);
   });
 });
 

@@ -14,6 +14,16 @@
 // and leaves through the main table's default route, so it never loops into the tunnel.
 // AllowedIPs that are not /0 become plain routes via the tunnel in the main table.
 //
+// Split tunnelling (excludedMark): per family with a /0, after the two rules above,
+//   ip rule add fwmark X table main                  -> excluded traffic (marked by the firewall)
+//                                                       looks up main before `not fwmark M` can
+//                                                       send it into the tunnel
+// Added last, it is looked up first. It sends excluded traffic past table T only: main-table
+// routes into the tunnel (AllowedIPs that are not /0) still take it. Where a family has no /0
+// there is no table T to skip, so no rule. applyExcludedRouting adds the same rule on its own, for
+// exclusion turned on while the tunnel's routing is in place (it must come after that routing's
+// rules, which it does by being added later).
+//
 // IPv6 with ::/0 but no IPv6 address on the tunnel: ::/0 is still routed into the tunnel, where
 // the server drops it (the source is not the peer's). That keeps IPv6 from leaking past the
 // tunnel instead of quietly using the uplink. The tunnel device must have IPv6 enabled for this
@@ -60,6 +70,8 @@ export interface TunnelRoutingOptions {
   allowedIPs: Prefix[];
   fwmark: number;
   table: number;
+  /** Split tunnelling: traffic with this mark (EXCLUDED_FWMARK) skips the tunnel's table. */
+  excludedMark?: number;
 }
 
 const DEVICE_GONE = /Cannot find device/i;
@@ -143,6 +155,12 @@ interface BatchChange {
   gone: RegExp;
 }
 
+function ruleChange(spec: RuleSpec, label: string): BatchChange {
+  return { label, line: ['rule', 'add', ...ruleArgs(spec)], undo: ['ip', familyFlag(spec.family), 'rule', 'del', ...ruleArgs(spec)], gone: RULE_GONE };
+}
+
+const excludedRule = (family: Family, mark: number) => ruleChange({ family, fwmark: mark, table: 'main' }, `IPv${family} rule fwmark ${hex(mark)} table main (excluded from the VPN)`);
+
 /**
  * The changes of the scheme, in order, as lines for `ip -batch`: addresses, the link, specific
  * routes (IPv4, then IPv6; most specific first, as wg-quick), then per family with a /0 its
@@ -185,14 +203,11 @@ function planTunnelRouting(opts: TunnelRoutingOptions): { first: BatchChange[]; 
     // IPv6 rules' batch runs only after the first one (with ::/0 in the table) has succeeded.
     first.push(route(dest, table));
     const rules = family === 4 ? first : rules6;
-    for (const spec of [{ family, not: true, fwmark, table }, { family, table: 'main' as const, suppressPrefixLength: 0 }]) {
-      rules.push({
-        label: spec.fwmark !== undefined ? `IPv${family} rule not fwmark ${hex(fwmark)} table ${table}` : `IPv${family} rule table main suppress_prefixlength 0`,
-        line: ['rule', 'add', ...ruleArgs(spec)],
-        undo: ['ip', familyFlag(family), 'rule', 'del', ...ruleArgs(spec)],
-        gone: RULE_GONE,
-      });
-    }
+    rules.push(
+      ruleChange({ family, not: true, fwmark, table }, `IPv${family} rule not fwmark ${hex(fwmark)} table ${table}`),
+      ruleChange({ family, table: 'main', suppressPrefixLength: 0 }, `IPv${family} rule table main suppress_prefixlength 0`),
+    );
+    if (opts.excludedMark !== undefined) rules.push(excludedRule(family, opts.excludedMark));
   }
   return { first, rules6 };
 }
@@ -243,10 +258,28 @@ export async function applyTunnelRouting(
   assertUint(mtu, 576, 65535, 'the MTU');
   assertUint(fwmark, 1, 0xffffffff, 'the fwmark');
   assertTable(table);
+  if (opts.excludedMark !== undefined) assertExcludedMark(opts.excludedMark, fwmark);
   const before = linkBefore ?? parseLinkShow(dev, (await run.run(['ip', '-j', 'link', 'show', 'dev', dev])).stdout);
   const { first, rules6 } = planTunnelRouting(opts);
   const link = first.find((c) => c.line[0] === 'link')!;
   link.undo = ['ip', 'link', 'set', 'dev', dev, 'mtu', String(before.mtu), ...(before.up ? [] : ['down'])];
   await runBatch(run, changes, [], first);
   if (rules6.length > 0) await runBatch(run, changes, ['-6'], rules6);
+}
+
+function assertExcludedMark(mark: number, fwmark: number | undefined): void {
+  assertUint(mark, 1, 0xffffffff, 'the excluded mark');
+  if (mark === fwmark) throw new RangeError(`the excluded mark must differ from the tunnel's fwmark (${hex(mark)})`);
+}
+
+/**
+ * Split tunnelling on its own: `ip rule add fwmark <mark> table main` for each family given (those
+ * whose tunnel routing has a /0; IPv6 only where the kernel has it), recorded in `changes`. Needed
+ * only while the tunnel's routing is in place, and only after it (see the top of this file):
+ * without table T everything looks up main already, and the rule is harmless.
+ */
+export async function applyExcludedRouting(run: CommandRunner, changes: ChangeSet, opts: { mark: number; fwmark?: number; families: Family[] }): Promise<void> {
+  assertExcludedMark(opts.mark, opts.fwmark);
+  if (opts.families.includes(4)) await runBatch(run, changes, [], [excludedRule(4, opts.mark)]);
+  if (opts.families.includes(6)) await runBatch(run, changes, ['-6'], [excludedRule(6, opts.mark)]);
 }
