@@ -57,6 +57,9 @@
 //     arp umbra     input drops ARP requests for them, on every interface: Linux answers ARP
 //                   for any of its addresses on any interface by default (arp_ignore=0).
 //
+// Split tunnelling (spec.excluded, both policies): marked traffic of an excluded cgroup leaves
+// outside the tunnel, with chains of its own and accepts ahead of the rejects (excluded-rules.ts).
+//
 // Hook priorities: `filter - 10` (-10) on input, output and forward; `raw` (-300) on prerouting.
 // Ordering between tables is NOT what makes the block hold: every base chain on a hook sees every
 // packet, an `accept` only ends the chain it is in, and a drop or reject in any chain is final.
@@ -78,6 +81,7 @@
 // them for DISCOVER/OFFER) never pass netfilter; DNS over other ports (DoT 853, DoH 443) through
 // the tunnel is not restricted; with no DNS servers in the spec every port-53 query is refused
 // (except the helper's own marked lookups).
+import { excludedChains, excludedInput, excludedOutput } from './excluded-rules.js';
 import { GUARD_LAN_V6, LAN_EXTRAS_V4, LAN_EXTRAS_V6, LAN_PREFIXES_V4, LAN_PREFIXES_V6 } from './lan-ranges.js';
 import { markerOf, normalizeSpec, type FirewallSpec, type NormalizedSpec } from './spec.js';
 import { parseIp } from '../../net/ip.js';
@@ -120,6 +124,7 @@ interface Parts {
   res6: string[];
   allowLan: boolean;
   mark: string;
+  excluded?: NonNullable<NormalizedSpec['excluded']>;
 }
 
 function parts(n: NormalizedSpec): Parts {
@@ -141,6 +146,7 @@ function parts(n: NormalizedSpec): Parts {
     mark: hex32(n.fwmark),
   };
   if (n.tunnelInterface !== undefined) p.tun = n.tunnelInterface;
+  if (n.excluded !== undefined) p.excluded = n.excluded;
   return p;
 }
 
@@ -157,6 +163,10 @@ const ND_IN = 'icmpv6 type { nd-router-advert, nd-neighbor-solicit, nd-neighbor-
 const MLD_OUT = 'ip6 daddr ff02::/16 icmpv6 type { mld-listener-report, mld-listener-done, mld2-listener-report } accept comment "multicast listener reports"';
 const MLD_IN = 'ip6 saddr fe80::/10 icmpv6 type mld-listener-query accept comment "multicast listener queries"';
 const REJECT = ['meta l4proto tcp reject with tcp reset', 'reject with icmpx type admin-prohibited'];
+
+// Split tunnelling (excluded-rules.ts): before every reject and drop of the chains they go in.
+const excludedOut = (p: Parts) => (p.excluded ? excludedOutput(p.excluded) : []);
+const excludedIn = (p: Parts) => (p.excluded ? excludedInput(p.excluded) : []);
 
 const endpointOut = (p: Parts, eps: { address: string; port: number }[], ip: 'ip' | 'ip6') =>
   eps.map((e) => `meta mark ${p.mark} ${ip} daddr ${e.address} udp dport ${e.port} accept comment "encrypted UDP to the VPN server"`);
@@ -196,7 +206,7 @@ const LAN_OUT_V4 = [...LAN_PREFIXES_V4, ...LAN_EXTRAS_V4].map(host);
 const LAN_OUT_V6 = [...LAN_PREFIXES_V6, ...LAN_EXTRAS_V6];
 
 function blockOutput(p: Parts): string[] {
-  const r: string[] = ['oif "lo" accept', ...endpointOut(p, p.ep4, 'ip'), ...endpointOut(p, p.ep6, 'ip6')];
+  const r: string[] = ['oif "lo" accept', ...excludedOut(p), ...endpointOut(p, p.ep4, 'ip'), ...endpointOut(p, p.ep6, 'ip6')];
   // Before the DNS reject: the helper's own lookups of the endpoint's name, marked like its UDP.
   if (p.res4.length > 0) r.push(`meta mark ${p.mark} ip daddr ${set(p.res4)} meta l4proto { tcp, udp } th dport 53 accept comment "the helper's own lookups of the server's name"`);
   if (p.res6.length > 0) r.push(`meta mark ${p.mark} ip6 daddr ${set(p.res6)} meta l4proto { tcp, udp } th dport 53 accept comment "the helper's own lookups of the server's name"`);
@@ -211,7 +221,7 @@ function blockOutput(p: Parts): string[] {
 }
 
 function blockInput(p: Parts): string[] {
-  const r: string[] = ['iif "lo" accept', ...endpointIn(p.ep4, 'ip'), ...endpointIn(p.ep6, 'ip6')];
+  const r: string[] = ['iif "lo" accept', ...excludedIn(p), ...endpointIn(p.ep4, 'ip'), ...endpointIn(p.ep6, 'ip6')];
   if (p.res4.length > 0) r.push(`ip saddr ${set(p.res4)} meta l4proto { tcp, udp } th sport 53 ct state established accept comment "answers to the helper's own lookups"`);
   if (p.res6.length > 0) r.push(`ip6 saddr ${set(p.res6)} meta l4proto { tcp, udp } th sport 53 ct state established accept comment "answers to the helper's own lookups"`);
   if (p.tun !== undefined) r.push(`iifname ${q(p.tun)} accept comment "through the tunnel"`);
@@ -255,7 +265,7 @@ function blockForward(p: Parts): string[] {
 
 // Guard: IPv6 outside an IPv4-only tunnel, in chains of their own that only IPv6 jumps to.
 function guardIpv6Output(p: Parts): string[] {
-  const r: string[] = ['oif "lo" accept'];
+  const r: string[] = ['oif "lo" accept', ...excludedOut(p)];
   if (p.tun !== undefined) r.push(`oifname ${q(p.tun)} accept comment "through the tunnel"`);
   r.push(
     ...endpointOut(p, p.ep6, 'ip6'),
@@ -270,7 +280,7 @@ function guardIpv6Output(p: Parts): string[] {
 }
 
 function guardIpv6Input(p: Parts): string[] {
-  const r: string[] = ['iif "lo" accept'];
+  const r: string[] = ['iif "lo" accept', ...excludedIn(p)];
   if (p.tun !== undefined) r.push(`iifname ${q(p.tun)} accept comment "through the tunnel"`);
   r.push(
     ...endpointIn(p.ep6, 'ip6'),
@@ -305,7 +315,7 @@ function regularChain(name: string, rules: string[]): string[] {
 }
 
 function inetChains(p: Parts): string[] {
-  const out: string[] = [];
+  const out: string[] = p.excluded ? excludedChains(p.excluded, p.tun) : [];
   const pre = preroutingRules(p);
   if (pre.length > 0) out.push(...baseChain('prerouting', 'prerouting', GUARD_PRIORITY, 'accept', pre));
   if (p.block) {

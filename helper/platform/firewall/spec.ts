@@ -31,6 +31,20 @@ export interface FirewallSpec {
   lookupResolvers: string[];
   /** block only: "allow LAN" — the fixed ranges of lan-ranges.ts, never a subnet the network hands out. */
   allowLan: boolean;
+  /** Split tunnelling (both policies): sockets of processes in this cgroup v2 cgroup ("excluded")
+   *  are marked and leave outside the tunnel, their DNS DNATed to the first resolver of its family. */
+  excluded?: ExcludedSpec;
+}
+
+export interface ExcludedSpec {
+  /** As `socket cgroupv2` takes it: relative to /sys/fs/cgroup (ExcludedCgroup.path). */
+  cgroupPath: string;
+  /** Its level in the hierarchy (ExcludedCgroup.level). */
+  cgroupLevel: number;
+  /** The routing mark of excluded traffic (EXCLUDED_FWMARK); not the tunnel's fwmark. */
+  mark: number;
+  /** The system resolvers as they were before the helper rewrote DNS (IP literals). */
+  resolvers: string[];
 }
 
 type Ip = { family: 4 | 6; address: string };
@@ -48,6 +62,7 @@ export interface NormalizedSpec {
   dnsServers: Ip[];
   lookupResolvers: Ip[];
   allowLan: boolean;
+  excluded?: { cgroupPath: string; cgroupLevel: number; mark: number; resolvers: Ip[] };
 }
 
 const IFNAME = /^[A-Za-z0-9_.-]{1,15}$/;
@@ -130,7 +145,35 @@ export function normalizeSpec(spec: FirewallSpec): NormalizedSpec {
     allowLan: block ? allowLan : false,
   };
   if (tunnelInterface !== undefined) out.tunnelInterface = tunnelInterface;
+  if (spec.excluded !== undefined) out.excluded = normalizeExcluded(spec.excluded, fwmark);
   return out;
+}
+
+// Path segments of word characters (systemd's escapes would need a backslash: not taken), so the
+// path can be quoted in nft text as it is.
+const CGROUP_PATH = /^(\.\.\/)*[A-Za-z0-9_@:+.-]+(\/[A-Za-z0-9_@:+.-]+)*$/;
+
+function normalizeExcluded(ex: ExcludedSpec, fwmark: number): NonNullable<NormalizedSpec['excluded']> {
+  if (typeof ex !== 'object' || ex === null) throw new TypeError('excluded must be an object');
+  const { cgroupPath, cgroupLevel, mark } = ex;
+  if (typeof cgroupPath !== 'string' || cgroupPath.length > 1024 || !CGROUP_PATH.test(cgroupPath)) {
+    throw new RangeError(`excluded cgroupPath "${String(cgroupPath)}" is not a cgroup path relative to /sys/fs/cgroup (segments of A-Z a-z 0-9 _ @ : + . -)`);
+  }
+  if (!Number.isInteger(cgroupLevel) || cgroupLevel < 1 || cgroupLevel > 255) {
+    throw new RangeError(`excluded cgroupLevel must be an integer from 1 to 255, not ${String(cgroupLevel)}`);
+  }
+  if (!Number.isInteger(mark) || mark < 1 || mark > 0xffffffff || mark === fwmark) {
+    throw new RangeError(`excluded mark must be an integer from 1 to 0xffffffff other than fwmark, not ${String(mark)}`);
+  }
+  if (!Array.isArray(ex.resolvers)) throw new TypeError('excluded resolvers must be an array');
+  // The order counts (the first of each family is the one used), so it is kept.
+  const resolvers = new Map<string, Ip>();
+  for (const r of ex.resolvers) {
+    const ip = canonicalIp(r, 'excluded resolver');
+    if (isUnspecified(ip)) throw new RangeError(`excluded resolver "${String(r)}" is unspecified`);
+    if (!resolvers.has(ip.address)) resolvers.set(ip.address, ip);
+  }
+  return { cgroupPath, cgroupLevel, mark, resolvers: [...resolvers.values()] };
 }
 
 /** A short hash (32 hex digits of SHA-256) of the normalised spec: same meaning, same hash. */
@@ -141,6 +184,8 @@ export function specHash(spec: FirewallSpec): string {
 function hashOf(n: NormalizedSpec): string {
   const canonical = JSON.stringify([
     n.block, n.tunnelInterface ?? null, n.tunnelAddresses, n.tunnelsIpv6, n.endpoints, n.fwmark, n.dnsServers, n.lookupResolvers, n.allowLan,
+    // Only when present, so that every spec without it keeps the hash it had.
+    ...(n.excluded ? [n.excluded] : []),
   ]);
   return createHash('sha256').update(`${MARKER_PREFIX}\n${canonical}`).digest('hex').slice(0, 32);
 }
