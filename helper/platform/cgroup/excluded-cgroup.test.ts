@@ -108,12 +108,32 @@ describe('openExcludedCgroup', () => {
     expect(fs.dirs.size).toBe(0);
   });
 
+  it('falls back too when the mount only turns out read-only at mkdir, and adopts its own mount after a restart', async () => {
+    const fs = new FakeFs(HYBRID);
+    fs.readOnly.add('/sys/fs/cgroup/unified');
+    const run = new FakeRunner();
+    const cg = await openExcludedCgroup({ name: 't4', io: fs, run, mountFallbackDir: '/run/umbra/cgroup2' });
+    expect(cg.dir).toBe('/run/umbra/cgroup2/t4');
+    // A restart: our mount is in mountinfo now; no second mount, and destroy still unmounts it.
+    fs.files.set('/proc/self/mountinfo', `${HYBRID}90 25 0:38 / /run/umbra/cgroup2 rw,relatime - cgroup2 cgroup2 rw\n`);
+    fs.readOnly.clear();
+    run.clearCalls();
+    const again = await openExcludedCgroup({ name: 't4', io: fs, run, mountFallbackDir: '/run/umbra/cgroup2' });
+    expect(run.lines).toEqual([]);
+    await again.destroy();
+    expect(run.lines).toEqual(['umount /run/umbra/cgroup2']);
+  });
+
   it('says so when the fallback mount fails, and leaves no directory behind', async () => {
     const fs = new FakeFs('');
     const run = new FakeRunner();
     run.failOn(/^mount /, { exitCode: 32, stderr: 'mount: permission denied\n' });
     await expect(openExcludedCgroup({ io: fs, run, mountFallbackDir: '/run/umbra/cgroup2' })).rejects.toThrow('cgroup v2 is not available: could not mount cgroup2 at /run/umbra/cgroup2');
     expect(fs.dirs.size).toBe(0);
+    const ro = new FakeFs(RO);
+    await expect(openExcludedCgroup({ io: ro, run, mountFallbackDir: '/run/umbra/cgroup2' })).rejects.toThrow(
+      'cgroup v2 is not available: /sys/fs/cgroup is read-only and could not mount cgroup2 at /run/umbra/cgroup2',
+    );
   });
 });
 

@@ -11,7 +11,7 @@
 import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { systemRunner, type CommandRunner } from '../exec.js';
-import { findCgroup2Mount, type Cgroup2Mount } from './mountinfo.js';
+import { MOUNTINFO, parseCgroup2Mounts, pickCgroup2Mount, type Cgroup2Mount } from './mountinfo.js';
 import { ownershipProblem, parseCgroupV2Path, parseStatStartTime, parseStatusUids } from './proc-identity.js';
 
 export const DEFAULT_EXCLUDED_CGROUP = 'umbra-excluded';
@@ -182,7 +182,8 @@ export async function openExcludedCgroup(opts: ExcludedCgroupOptions = {}): Prom
   const io = opts.io ?? nodeIo;
   const run = opts.run ?? systemRunner;
   const fallback = opts.mountFallbackDir;
-  const found = await findCgroup2Mount((p) => io.readFile(p));
+  const mounts = parseCgroup2Mounts(await io.readFile(MOUNTINFO));
+  const found = pickCgroup2Mount(mounts);
   const unavailable = (why: string) => new Error(`cgroup v2 is not available: ${why}`);
 
   const tryMount = async (mount: Cgroup2Mount, unmount?: () => Promise<void>) => {
@@ -194,11 +195,12 @@ export async function openExcludedCgroup(opts: ExcludedCgroupOptions = {}): Prom
     if (created) await io.rmdir(dir).catch(() => undefined);
   };
 
+  // A mount of our own from before a restart is adopted (not mounted again), and still ours to undo.
+  const own = fallback === undefined ? undefined : mounts.find((m) => m.mountPoint === fallback && !m.readOnly);
+  if (own) return tryMount(own, ownUnmount(own.mountPoint, false));
   if (found && !found.readOnly) {
-    // A mount of our own from before a restart is adopted, and still ours to undo.
-    const ours = fallback !== undefined && found.mountPoint === fallback;
     try {
-      return await tryMount(found, ours ? ownUnmount(fallback, false) : undefined);
+      return await tryMount(found);
     } catch (e) {
       const code = errno(e);
       if (fallback === undefined || (code !== 'EROFS' && code !== 'EACCES' && code !== 'EPERM')) {
@@ -214,7 +216,10 @@ export async function openExcludedCgroup(opts: ExcludedCgroupOptions = {}): Prom
     await run.run(['mount', '-t', 'cgroup2', 'cgroup2', fallback]);
   } catch (e) {
     if (created) await io.rmdir(fallback).catch(() => undefined);
-    throw unavailable(`could not mount cgroup2 at ${fallback}: ${(e as Error).message}`);
+    // Under systemd, ProtectControlGroups= makes the mount read-only and the unit may lack the
+    // right to mount (CAP_SYS_ADMIN, @mount): say both, the fix is in the unit.
+    const ro = found?.readOnly ? `${found.mountPoint} is read-only and ` : '';
+    throw unavailable(`${ro}could not mount cgroup2 at ${fallback}: ${(e as Error).message}`);
   }
   const unmount = ownUnmount(fallback, created);
   try {

@@ -3,6 +3,8 @@
 // containers and CI elsewhere or not at all.
 import { readFile } from 'node:fs/promises';
 
+export const MOUNTINFO = '/proc/self/mountinfo';
+
 export interface Cgroup2Mount {
   /** Where it is mounted, e.g. /sys/fs/cgroup/unified. */
   mountPoint: string;
@@ -35,5 +37,5 @@ export function pickCgroup2Mount(mounts: Cgroup2Mount[]): Cgroup2Mount | undefin
 
 /** This process's cgroup2 mount, or undefined when there is none. */
 export async function findCgroup2Mount(read: (path: string) => Promise<string> = (p) => readFile(p, 'utf8')): Promise<Cgroup2Mount | undefined> {
-  return pickCgroup2Mount(parseCgroup2Mounts(await read('/proc/self/mountinfo')));
+  return pickCgroup2Mount(parseCgroup2Mounts(await read(MOUNTINFO)));
 }
