@@ -1,8 +1,9 @@
 // The helper daemon: the one owner of the tunnel, the firewall, DNS and the settings that affect
 // them. It composes the state store, the connection state machine, the kill switch and DNS, and
 // serves them over the IPC socket. Every state change is pushed to subscribers as it happens.
+import { dirname, join } from 'node:path';
 import { systemRunner, type CommandRunner } from '../platform/exec.js';
-import { UMBRA_FWMARK, UMBRA_TABLE } from '../platform/routing/constants.js';
+import { EXCLUDED_FWMARK, UMBRA_FWMARK, UMBRA_TABLE } from '../platform/routing/constants.js';
 import { Firewall, startWatchdog } from '../platform/firewall/firewall.js';
 import { releaseStartupMemorySoon } from '../platform/startup-memory.js';
 import { startRulesetMonitor } from '../platform/firewall/ruleset-monitor.js';
@@ -20,12 +21,14 @@ import { planStart } from './start-policy.js';
 import { readBoot } from './boot-id.js';
 import { removeStaleRules } from './cleanup.js';
 import { startIpcServer } from '../ipc/server.js';
-import { ErrorCode, PROTOCOL_VERSION, RpcError, type Handlers, type HelperEvent, type Settings } from '../ipc/schema.js';
+import { ErrorCode, PROTOCOL_VERSION, RpcError, type Caller, type Handlers, type HelperEvent, type Settings } from '../ipc/schema.js';
 import { createEndpointLookup } from '../tunnel/endpoints.js';
 import { Tunnel } from '../tunnel/tunnel.js';
 import { TEST_CLOCK_SKEW_ENV } from '../tunnel/clock.js';
 import { floodText } from '../ipc/tunnel-words.js';
 import { userDnsChanged, withUserDns } from './user-dns.js';
+import { excludedInUse, markExcludedInUse, processInfo, SplitTunnel } from './split-tunnel.js';
+import { DEFAULT_EXCLUDED_CGROUP, openExcludedCgroup } from '../platform/cgroup/excluded-cgroup.js';
 import { watchSleepSignal } from '../platform/sleep-signal.js';
 import { LeakChecker } from '../leakcheck/leak-check.js';
 import { packageVersion } from '../platform/fs/package-version.js';
@@ -48,6 +51,8 @@ export interface DaemonOptions {
   watchdogMs?: number;
   /** Where the kernel says which boot this is; /proc/sys/kernel/random/boot_id by default. */
   bootIdPath?: string;
+  /** The name of split tunnelling's cgroup under the cgroup v2 root; default env UMBRA_EXCLUDED_CGROUP, else DEFAULT_EXCLUDED_CGROUP (tests give each run its own). */
+  excludedCgroup?: string;
 }
 
 export interface Daemon {
@@ -69,6 +74,11 @@ function serial() {
   };
 }
 
+/** Each handler run after the commands queued before it (a connect applying its firewall), one at a time. */
+function serialized<H extends Record<string, (p: never, c: Caller) => Promise<unknown>>>(handlers: H, one: <T>(task: () => Promise<T>) => Promise<T>): H {
+  return Object.fromEntries(Object.entries(handlers).map(([name, h]) => [name, (p: never, c: Caller) => one(() => h(p, c))])) as H;
+}
+
 /** UMBRA_WATCHDOG_MS, when it is a positive number; else undefined (watch nft monitor). */
 function watchdogMsFromEnv(log: (line: string) => void): number | undefined {
   const raw = process.env.UMBRA_WATCHDOG_MS;
@@ -88,7 +98,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   const store = await StateStore.open(o.stateDir, log, { bootBlockSaved: await bootRulesetSaved(o.stateDir) });
   const dns = await chooseDnsBackend({ mode: o.dnsMode, resolvConfPath: o.resolvConfPath, stateDir: o.stateDir, run });
   if ('recover' in dns && typeof dns.recover === 'function' && (await dns.recover())) log(`restored ${o.resolvConfPath} left behind by an earlier run`);
-  const stale = await removeStaleRules(run, UMBRA_FWMARK, UMBRA_TABLE);
+  const stale = await removeStaleRules(run, UMBRA_FWMARK, UMBRA_TABLE, EXCLUDED_FWMARK);
   if (stale > 0) log(`removed ${stale} routing rule(s) left behind by an earlier run`);
 
   const listeners = new Set<(e: HelperEvent) => void>();
@@ -111,6 +121,21 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     excludeServers: () => late.driver?.status().dns ?? [],
     log,
   });
+
+  const cgroupName = o.excludedCgroup ?? (process.env.UMBRA_EXCLUDED_CGROUP || DEFAULT_EXCLUDED_CGROUP);
+  const split = new SplitTunnel({
+    // A helper started by `ip netns exec` sees a fresh /sys without the cgroup mounts: it mounts
+    // cgroup2 beside its socket then (where it may; the packaged unit sees the system's).
+    open: async (create) => (create || (await excludedInUse(o.stateDir)) ? openExcludedCgroup({ name: cgroupName, mountFallbackDir: join(dirname(o.socketPath), 'cgroup2') }) : undefined),
+    checkFirewall: (cgroup) => firewall.check({ ...bootSpec({ fwmark: UMBRA_FWMARK }), excluded: { cgroupPath: cgroup.path, cgroupLevel: cgroup.level, mark: EXCLUDED_FWMARK, resolvers: [] } }),
+    inUse: (used) => markExcludedInUse(o.stateDir, used),
+    process: processInfo,
+    policyChanged: () => late.driver!.dispatch({ type: 'policyChanged' }),
+    mark: EXCLUDED_FWMARK,
+    log,
+  });
+  // Before the first state's firewall: a cgroup that outlived the last run keeps its apps out.
+  await split.start();
 
   // One AEAD for every tunnel, the one status reports (main.ts refused to start on a slow one).
   const aead = systemAead();
@@ -146,6 +171,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     applyDns: (cfg) => dns.apply(cfg),
     settings: () => store.settings(),
     fwmark: UMBRA_FWMARK,
+    excluded: () => split.traffic(),
     log,
     now: () => Date.now(),
     onChange: (status) => {
@@ -292,6 +318,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     leakCheck: () => one(async () => undefined).then(() => leakChecker.run()),
     // Ordinary pings, never marked: the firewall and routes of the moment decide where they go.
     ...latencyHandler({ servers: () => store.servers(), status: () => driver.status(), run, resolve: resolveForPing, now: () => Date.now() }),
+    ...serialized(split.handlers(), one),
     subscribe: async () => ({ status: driver.status(), settings: store.settings(), servers: store.servers() }),
   };
 
@@ -328,6 +355,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
       rulesetEvents?.stop();
       await server.close();
       await driver.shutdown();
+      await split.stop();
     },
   };
 }

@@ -41,6 +41,8 @@ export interface DriverDeps {
   applyDns(cfg: { interfaceName: string; servers: string[]; searchDomains: string[] }): Promise<Undo>;
   settings(): { killSwitch: boolean; allowLan: boolean; lockdown?: boolean | undefined };
   fwmark: number;
+  /** Split tunnelling: the excluded apps' cgroup, once there is one (every state's firewall lets it out). */
+  excluded?(): Context['excluded'];
   log(line: string): void;
   /** Epoch milliseconds. */
   now(): number;
@@ -186,7 +188,8 @@ export class TunnelDriver {
       }
     }
     const { killSwitch, allowLan, lockdown = false } = this.deps.settings();
-    return { killSwitch, lockdown, allowLan, fwmark: this.deps.fwmark, lookupResolvers: this.resolvers, now: this.deps.now(), token: ++this.tokens };
+    const excluded = this.deps.excluded?.();
+    return { killSwitch, lockdown, allowLan, fwmark: this.deps.fwmark, lookupResolvers: this.resolvers, now: this.deps.now(), token: ++this.tokens, ...(excluded ? { excluded } : {}) };
   }
 
   private async step(e: Event): Promise<void> {

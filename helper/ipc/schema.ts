@@ -291,6 +291,20 @@ const measureLatencyMethod = {
   result: LatencyReport,
 };
 
+// ------------------------------------------------------------------ split tunnelling
+
+/** A process whose traffic leaves outside the tunnel (it and its children are in the helper's cgroup). */
+export const ExcludedProcess = z.strictObject({
+  pid: z.number().int().positive(),
+  /** Its command name (/proc/PID/comm). */
+  name: z.string().max(100),
+  uid: z.number().int().nonnegative(),
+});
+export type ExcludedProcess = z.infer<typeof ExcludedProcess>;
+
+const ExcludedList = z.strictObject({ excluded: z.array(ExcludedProcess) });
+const PidParams = z.strictObject({ pid: z.number().int().positive().max(2 ** 22) });
+
 // ------------------------------------------------------------------ methods
 
 const Empty = z.strictObject({});
@@ -334,6 +348,15 @@ export const methods = {
   leakCheck: { params: Empty, result: LeakReport },
   measureLatency: measureLatencyMethod,
   /** Starts pushing `event` notifications on this connection; returns the current picture. */
+  /**
+   * Split tunnelling: moves a process the caller owns (and its future children) outside the tunnel;
+   * `umbra exclude -- CMD` starts one held, has it moved, then lets it run. Lists are the caller's
+   * own processes (root: everyone's).
+   */
+  excludeProcess: { params: PidParams, result: ExcludedList },
+  includeProcess: { params: PidParams, result: ExcludedList },
+  /** available false (with why) where this machine cannot exclude apps (no cgroup v2, no nft socket match). */
+  listExcluded: { params: Empty, result: ExcludedList.extend({ available: z.boolean(), reason: z.string().max(300).optional() }) },
   subscribe: { params: Empty, result: z.strictObject({ status: TunnelStatus, settings: Settings, servers: z.array(ServerInfo) }) },
 } as const;
 

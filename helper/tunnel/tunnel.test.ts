@@ -181,6 +181,7 @@ describe('Tunnel.start', () => {
     expect(((await started) as Error).message).toBe('no sockets today');
     expect(tun.closed).toBe(true);
     expect(run.lines.slice(1)).toEqual([
+      'ip -4 rule del fwmark 0x7578 table main',
       'ip -4 rule del table main suppress_prefixlength 0',
       'ip -4 rule del not fwmark 0x756d table 30061',
       'ip -4 route del 0.0.0.0/0 dev umbra0 table 30061',
@@ -253,6 +254,7 @@ describe('the data path', () => {
     expect(await t.stop()).toEqual([]);
     expect(tun.closed).toBe(true);
     expect(net.socket!.closed).toBe(true);
-    expect(run.lines.filter((l) => l.includes(' del '))).toHaveLength(4);
+    // The routes, the two rules and split tunnelling's rule (tunnel.ts always adds it), the address.
+    expect(run.lines.filter((l) => l.includes(' del '))).toHaveLength(5);
   });
 });

@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { WgQuickConfig } from '../config/wg-quick.js';
 import { systemRunner, type CommandRunner } from '../platform/exec.js';
-import { UMBRA_FWMARK, UMBRA_TABLE } from '../platform/routing/constants.js';
+import { EXCLUDED_FWMARK, UMBRA_FWMARK, UMBRA_TABLE } from '../platform/routing/constants.js';
 import { carriesNoIpv6, turnIpv6Off } from '../platform/routing/ipv6-off.js';
 import { applyTunnelRouting } from '../platform/routing/routes.js';
 import { openTun as openSystemTun, type TunDevice } from '../platform/tun/tun-device.js';
@@ -150,6 +150,9 @@ export class Tunnel {
       allowedIPs: cfg.peers.flatMap((p) => p.allowedIPs),
       fwmark,
       table,
+      // Split tunnelling's rule, always (without excluded apps nothing carries the mark): an app
+      // excluded while connected needs no change to the routes.
+      excludedMark: EXCLUDED_FWMARK,
     }, before).then(() => undefined, (e: unknown) => e as Error);
     // The handshake may complete before the routes are in place; its events are held back until
     // start() has returned, so that "handshake complete" still means "up", as it did.

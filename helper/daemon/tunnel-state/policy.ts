@@ -6,12 +6,22 @@ import { bootSpec, type FirewallSpec } from '../../platform/firewall/ruleset.js'
 import type { BlockHold } from '../../ipc/schema.js';
 import type { Context, Target, WantingState } from './types.js';
 
-/** The block held while disconnected (a hold, or lockdown): the boot block (the same spec the boot file carries). */
+/**
+ * Excluded apps (split tunnelling) leave outside the tunnel in every state that has a table, the
+ * block included; their DNS goes to the system's resolvers. A state without a table routes
+ * nothing into a tunnel and blocks nothing, so they need nothing there.
+ */
+function withExcluded(spec: FirewallSpec | undefined, ctx: Context): FirewallSpec | undefined {
+  if (!spec || !ctx.excluded) return spec;
+  return { ...spec, excluded: { ...ctx.excluded, resolvers: ctx.lookupResolvers } };
+}
+
+/** The block held while disconnected (a hold, or lockdown): the boot block (the boot file carries it without excluded apps: none survive a reboot). */
 export function holdPolicy(hold: BlockHold | undefined, ctx: Context): FirewallSpec | undefined {
   if (!hold && !ctx.lockdown) return undefined;
   // LAN per allow LAN for either hold: with settings.json unreadable the store's defaults stand
   // in (allow LAN off), so the setting is narrow exactly when it is not known.
-  return bootSpec({ fwmark: ctx.fwmark, allowLan: ctx.allowLan });
+  return withExcluded(bootSpec({ fwmark: ctx.fwmark, allowLan: ctx.allowLan }), ctx);
 }
 
 /** Whether the config sends all IPv6 into the tunnel (else IPv6 outside it is refused). */
@@ -21,6 +31,10 @@ function tunnelsIpv6(target: Target): boolean {
 
 /** connecting, connected, reconnecting, error: what the kernel must hold. */
 export function wantingPolicy(s: WantingState, ctx: Context): FirewallSpec | undefined {
+  return withExcluded(plainWantingPolicy(s, ctx), ctx);
+}
+
+function plainWantingPolicy(s: WantingState, ctx: Context): FirewallSpec | undefined {
   const iface = s.tunnel;
   const guarded = iface ? s.target.config.interface.addresses.map((a) => a.address) : [];
   const endpoints = s.endpoint ? [{ address: s.endpoint.address, port: s.endpoint.port }] : [];

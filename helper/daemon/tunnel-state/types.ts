@@ -28,6 +28,15 @@ export interface Context {
   lookupResolvers: string[];
   /** Epoch milliseconds, for connectedSince. */
   now: number;
+  /** Split tunnelling: the cgroup whose traffic every state lets out (with DNS to lookupResolvers); absent while none exists. */
+  excluded?: ExcludedTraffic;
+}
+
+/** The excluded apps' cgroup as the firewall matches it, and the mark that routes them outside the tunnel. */
+export interface ExcludedTraffic {
+  cgroupPath: string;
+  cgroupLevel: number;
+  mark: number;
 }
 
 /**

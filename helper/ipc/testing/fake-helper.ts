@@ -2,7 +2,7 @@
 // of the calls. For tests of the IPC server, the CLI and (later) the Electron main process.
 import { tunnelStatus } from './status.js';
 import { BLOCKED_REASON, IN_USE_REASON } from '../../latency/measure.js';
-import { DEFAULT_SETTINGS, ErrorCode, RpcError, type Caller, type Handlers, type HelperEvent, type LatencyReport, type LeakCheckResult, type LeakReport, type Params, type ServerInfo, type Settings, type TunnelStatus } from '../schema.js';
+import { DEFAULT_SETTINGS, ErrorCode, RpcError, type Caller, type ExcludedProcess, type Handlers, type HelperEvent, type LatencyReport, type LeakCheckResult, type LeakReport, type Params, type ServerInfo, type Settings, type TunnelStatus } from '../schema.js';
 
 export const FAKE_KEY = `${'A'.repeat(42)}E=`;
 
@@ -99,8 +99,25 @@ export class FakeHelper {
     },
     leakCheck: (p, c) => this.record('leakCheck', p, c, this.leakReport()),
     measureLatency: (p, c) => this.record('measureLatency', p, c, this.latencyReport(p.serverIds)),
+    excludeProcess: (p, c) => {
+      if (!this.excluded.some((x) => x.pid === p.pid)) this.excluded = [...this.excluded, { pid: p.pid, name: `process ${p.pid}`, uid: c.uid }];
+      return this.record('excludeProcess', p, c, { excluded: this.excludedOf(c) });
+    },
+    includeProcess: (p, c) => {
+      if (!this.excludedOf(c).some((x) => x.pid === p.pid)) throw new RpcError(ErrorCode.NotFound, `process ${p.pid} is not excluded from the tunnel`);
+      this.excluded = this.excluded.filter((x) => x.pid !== p.pid);
+      return this.record('includeProcess', p, c, { excluded: this.excludedOf(c) });
+    },
+    listExcluded: (p, c) => this.record('listExcluded', p, c, { available: true, excluded: this.excludedOf(c) }),
     subscribe: (p, c) => this.record('subscribe', p, c, { status: this.status, settings: this.settings, servers: this.servers }),
   };
+
+  /** Split tunnelling: the processes moved out of the tunnel (none really are). */
+  excluded: ExcludedProcess[] = [];
+
+  private excludedOf(c: Caller): ExcludedProcess[] {
+    return this.excluded.filter((x) => c.uid === 0 || x.uid === c.uid);
+  }
 
   /** Latency as the helper reports it: none while blocked; the server in use skipped while connected; else 10 ms, 20 ms, … in order. */
   latency: ((ids: readonly string[]) => LatencyReport) | undefined;

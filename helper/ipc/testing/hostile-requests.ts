@@ -38,6 +38,9 @@ const VALID_PARAMS: Record<MethodName, Tree[]> = {
     },
   ],
   leakCheck: [{}],
+  excludeProcess: [{ pid: 4242 }],
+  includeProcess: [{ pid: 4242 }],
+  listExcluded: [{}],
   measureLatency: [{}, { serverIds: ['se-sto', 'de-fra'] }],
   subscribe: [{}],
 };

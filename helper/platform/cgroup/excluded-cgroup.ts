@@ -54,6 +54,14 @@ interface ExcludedCgroupOptions {
   run?: CommandRunner;
 }
 
+/** A refusal the caller can act on, by kind: the IPC answers each with its own error code. */
+export class CgroupError extends Error {
+  constructor(readonly code: 'not-yours' | 'no-such-process' | 'not-excluded' | 'unavailable', message: string) {
+    super(message);
+    this.name = 'CgroupError';
+  }
+}
+
 const NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 const depth = (cgroupPath: string) => cgroupPath.split('/').filter((s) => s !== '').length;
 
@@ -89,7 +97,7 @@ export class ExcludedCgroup {
   /** Moves an excluded process out: to `to` (a cgroup path as add() returned it), else the root. */
   async remove(pid: number, callerUid: number, to = this.mount.root): Promise<void> {
     const current = await this.cgroupOf(pid);
-    if (this.dirOf(current) !== this.dir) throw new Error(`process ${pid} is not excluded from the VPN`);
+    if (this.dirOf(current) !== this.dir) throw new CgroupError('not-excluded', `process ${pid} is not excluded from the VPN`);
     await this.move(pid, callerUid, this.dirOf(to), current);
   }
 
@@ -135,7 +143,7 @@ export class ExcludedCgroup {
     try {
       return await this.io.readFile(`/proc/${pid}/${file}`);
     } catch (e) {
-      if (errno(e) === 'ENOENT' || errno(e) === 'ESRCH') throw new Error(`no such process ${pid}`);
+      if (errno(e) === 'ENOENT' || errno(e) === 'ESRCH') throw new CgroupError('no-such-process', `no such process ${pid}`);
       throw e;
     }
   }
@@ -150,7 +158,7 @@ export class ExcludedCgroup {
     try {
       await this.io.writeFile(join(dir, 'cgroup.procs'), `${pid}\n`);
     } catch (e) {
-      if (errno(e) === 'ESRCH') throw new Error(`no such process ${pid}`);
+      if (errno(e) === 'ESRCH') throw new CgroupError('no-such-process', `no such process ${pid}`);
       throw new Error(`could not move process ${pid} into ${dir}: ${(e as Error).message}`);
     }
   }
@@ -161,14 +169,14 @@ export class ExcludedCgroup {
     const uids = parseStatusUids(await this.proc(pid, 'status'));
     if (uids === undefined) throw new Error(`could not read the owner of process ${pid}`);
     const problem = ownershipProblem(pid, callerUid, uids);
-    if (problem !== undefined) throw new Error(problem);
+    if (problem !== undefined) throw new CgroupError('not-yours', problem);
     await this.writeProcs(dir, pid);
     const after = await this.startTime(pid).catch(() => undefined);
     if (after === before) return;
     // The pid now names another process (the first one exited and its pid was reused): put that
     // one back where the pid's process was.
     if (after !== undefined) await this.writeProcs(this.dirOf(from), pid).catch(() => undefined);
-    throw new Error(`no such process ${pid} (it exited while it was being moved)`);
+    throw new CgroupError('no-such-process', `no such process ${pid} (it exited while it was being moved)`);
   }
 }
 
@@ -184,7 +192,7 @@ export async function openExcludedCgroup(opts: ExcludedCgroupOptions = {}): Prom
   const fallback = opts.mountFallbackDir;
   const mounts = parseCgroup2Mounts(await io.readFile(MOUNTINFO));
   const found = pickCgroup2Mount(mounts);
-  const unavailable = (why: string) => new Error(`cgroup v2 is not available: ${why}`);
+  const unavailable = (why: string) => new CgroupError('unavailable', `cgroup v2 is not available: ${why}`);
 
   const tryMount = async (mount: Cgroup2Mount, unmount?: () => Promise<void>) => {
     await io.mkdir(join(mount.mountPoint, name));

@@ -137,6 +137,16 @@ export class Firewall {
     if (state?.present) this.markerKept = state.hash === hash;
   }
 
+  /** Whether the kernel would take `spec`, changing nothing (`nft -c`); throws what nft said. */
+  async check(spec: FirewallSpec): Promise<void> {
+    const text = buildRuleset(spec);
+    try {
+      await this.run.run(['nft', '-c', '-f', '-'], { input: text });
+    } catch (e) {
+      throw explainNftFailure(e, 'apply');
+    }
+  }
+
   /** Deletes our tables; no error when they are not there. Touches no other table. */
   remove(): Promise<void> {
     return this.exclusive(async () => {
