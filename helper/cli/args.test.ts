@@ -63,6 +63,19 @@ describe('parseArgs', () => {
     expect(() => parseArgs(['set', 'echo-urls'])).toThrow(/usage: umbra set echo-urls/);
   });
 
+  it('parses exclude and include (split tunnelling)', () => {
+    expect(parseArgs(['exclude', '--', 'firefox', '--new-window', 'https://bank.example']).command).toEqual({ name: 'exclude', run: { command: 'firefox', args: ['--new-window', 'https://bank.example'] } });
+    // After --, the program's options are its own, --json included.
+    expect(parseArgs(['exclude', '--', 'tool', '--json'])).toMatchObject({ json: false, command: { run: { command: 'tool', args: ['--json'] } } });
+    expect(parseArgs(['exclude', 'steam']).command).toEqual({ name: 'exclude', run: { command: 'steam', args: [] } });
+    expect(parseArgs(['exclude', '--pid', '4242']).command).toEqual({ name: 'exclude', pid: 4242 });
+    expect(parseArgs(['exclude', '--list']).command).toEqual({ name: 'exclude', list: true });
+    expect(parseArgs(['include', '4242']).command).toEqual({ name: 'include', pid: 4242 });
+    for (const bad of [['exclude'], ['exclude', '--pid', '1', '--list'], ['exclude', '--pid', '1', '--', 'x'], ['exclude', '--pid', '0'], ['exclude', '--pid', '12abc'], ['exclude', '--pid', '99999999'], ['include'], ['include', 'x'], ['status', '--pid', '3'], ['connect', '--list']]) {
+      expect(() => parseArgs(bad), bad.join(' ')).toThrow(UsageError);
+    }
+  });
+
   it('takes global options before or after the command', () => {
     expect(parseArgs(['--socket', '/tmp/s', '--json', 'status'])).toEqual({ socket: '/tmp/s', json: true, verbose: false, command: { name: 'status' } });
     expect(parseArgs(['status', '--json', '--socket=/tmp/s'])).toEqual({ socket: '/tmp/s', json: true, verbose: false, command: { name: 'status' } });

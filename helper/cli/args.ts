@@ -23,7 +23,12 @@ export type Command =
   | { name: 'disconnect' }
   | { name: 'set'; key: BooleanSetting; value: boolean }
   | { name: 'configure'; key: LeakSetting; patch: Partial<Settings> }
-  | { name: 'leak-check' };
+  | { name: 'leak-check' }
+  /** Split tunnelling: run a program outside the tunnel, move a running one, list, or move one back. */
+  | { name: 'exclude'; run: { command: string; args: string[] } }
+  | { name: 'exclude'; pid: number }
+  | { name: 'exclude'; list: true }
+  | { name: 'include'; pid: number };
 
 export interface Invocation {
   /** --socket, else undefined (then $UMBRA_SOCKET, else the default). */
@@ -69,6 +74,13 @@ commands:
                                   which addresses asked
   set stun-servers URL... | none | default
                                   STUN servers for the app's WebRTC check (stun:host:port)
+  exclude -- COMMAND [ARG...]     run a program outside the tunnel (split tunnelling): its traffic,
+                                  and its children's, leaves directly, unprotected, in every
+                                  state, kill switch included; DNS goes to the system's resolvers
+  exclude --pid PID               move a running process of yours (and its future children) out of
+                                  the tunnel; connections it already has stay where they are
+  exclude --list                  the processes of yours outside the tunnel
+  include PID                     move an excluded process back into the tunnel
   version                         this client's and the helper's versions
   help                            this text
 
@@ -131,6 +143,22 @@ function parseLeakSetting(key: string, words: string[]): { key: LeakSetting; pat
   }
 }
 
+const MAX_PID = 2 ** 22;
+
+function parsePid(text: string): number {
+  if (!/^\d{1,7}$/.test(text) || Number(text) < 1 || Number(text) > MAX_PID) throw new UsageError(`"${text}" is not a process id (a number from 1 to ${MAX_PID})`);
+  return Number(text);
+}
+
+/** `umbra exclude`: exactly one of -- COMMAND…, --pid PID, --list. */
+function parseExclude(rest: string[], pid: string | undefined, list: boolean): Command {
+  const usage = 'usage: umbra exclude -- COMMAND [ARG...] | --pid PID | --list';
+  if ([pid !== undefined, list, rest.length > 0].filter(Boolean).length !== 1) throw new UsageError(usage);
+  if (pid !== undefined) return { name: 'exclude', pid: parsePid(pid) };
+  if (list) return { name: 'exclude', list: true };
+  return { name: 'exclude', run: { command: rest[0]!, args: rest.slice(1) } };
+}
+
 const ON = new Set(['on', 'true', 'yes', '1']);
 const OFF = new Set(['off', 'false', 'no', '0']);
 
@@ -143,6 +171,8 @@ export function parseArgs(argv: readonly string[]): Invocation {
   let signingKey: string | undefined;
   let unsigned = false;
   let noLatency = false;
+  let pid: string | undefined;
+  let list = false;
   const words: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -170,6 +200,13 @@ export function parseArgs(argv: readonly string[]): Invocation {
       case '--unsigned':
         if (inline !== undefined) throw new UsageError('--unsigned takes no value');
         unsigned = true;
+        break;
+      case '--pid':
+        pid = value();
+        break;
+      case '--list':
+        if (inline !== undefined) throw new UsageError('--list takes no value');
+        list = true;
         break;
       case '--no-latency':
         if (inline !== undefined) throw new UsageError('--no-latency takes no value');
@@ -201,6 +238,7 @@ export function parseArgs(argv: readonly string[]): Invocation {
   const [name, ...rest] = words;
   if (serverName !== undefined && name !== 'import') throw new UsageError('--name goes with import: umbra import FILE --name NAME');
   if ((signingKey !== undefined || unsigned) && name !== 'load-catalog') throw new UsageError('--key and --unsigned go with load-catalog: umbra load-catalog URL --key KEY');
+  if ((pid !== undefined || list) && name !== 'exclude') throw new UsageError('--pid and --list go with exclude: umbra exclude --pid PID');
   if (noLatency && name !== 'servers') throw new UsageError('--no-latency goes with servers: umbra servers --no-latency');
   const none = (command: Command): Invocation => {
     if (rest.length > 0) throw new UsageError(`${name} takes no arguments (got ${rest.join(' ')})`);
@@ -243,6 +281,11 @@ export function parseArgs(argv: readonly string[]): Invocation {
     case 'connect':
       if (rest.length > 1) throw new UsageError('usage: umbra connect [SERVER]  (one server: an id or name from umbra servers)');
       return { ...base, command: rest[0] === undefined ? { name: 'connect' } : { name: 'connect', server: rest[0] } };
+    case 'exclude':
+      return { ...base, command: parseExclude(rest, pid, list) };
+    case 'include':
+      if (rest.length !== 1) throw new UsageError('usage: umbra include PID  (umbra exclude --list shows them)');
+      return { ...base, command: { name: 'include', pid: parsePid(rest[0]!) } };
     case 'set': {
       const [key, raw, ...extra] = rest;
       if (key !== undefined && Object.hasOwn(LEAK_SETTING_KEYS, key)) return { ...base, command: { name: 'configure', ...parseLeakSetting(key, rest.slice(1)) } };

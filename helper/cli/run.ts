@@ -7,6 +7,7 @@ import {
 } from '../ipc/schema.js';
 import { parseArgs, socketPath, UsageError, USAGE, type Command, type Invocation } from './args.js';
 import { readUserFile, UserFileError } from './read-user-file.js';
+import { ExcludeFailure, runExclude } from './exclude.js';
 import {
   describeFailure, EXIT_FAILED, EXIT_OK, EXIT_USAGE, formatCatalogLoaded, formatCheck, formatImported, formatLeakHeader, formatLeakTally, formatServers, formatSettingChange, formatSettings, formatStatus, formatStatusLine, serversJson, type ServersLatency,
 } from './format.js';
@@ -90,7 +91,9 @@ class Context {
   }
 
   async dispose(): Promise<void> {
-    await this.client?.close();
+    const client = this.client;
+    this.client = undefined;
+    await client?.close();
   }
 
   /** --json: the value as JSON; else the human lines. */
@@ -147,6 +150,9 @@ class Context {
         return this.connectTunnel(command.server);
       case 'disconnect':
         return this.disconnectTunnel();
+      case 'exclude':
+      case 'include':
+        return this.exclude(command);
     }
   }
 
@@ -305,6 +311,15 @@ class Context {
       this.io.err('umbra: the connection was cancelled (the tunnel is disconnected)');
     }
     return EXIT_FAILED;
+  }
+
+  private async exclude(command: Extract<Command, { name: 'exclude' | 'include' }>): Promise<number> {
+    try {
+      return await runExclude(await this.connect(), command, { ...this.io, json: this.inv.json, release: () => this.dispose() });
+    } catch (e) {
+      if (e instanceof ExcludeFailure) throw new CliFailure(e.message);
+      throw e;
+    }
   }
 
   private async disconnectTunnel(): Promise<number> {
