@@ -7,10 +7,9 @@
 // dbus-monitor), its output is parsed line by line (pure functions below), and the child is
 // killed, by its handle, on stop(). Without a system bus, logind or either tool: nothing runs, one
 // log line says why.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { createInterface } from 'node:readline';
+import { runLineMonitor, type LineMonitor } from './line-monitor.js';
 
 export type SleepEdge = 'sleeping' | 'resumed';
 
@@ -130,12 +129,7 @@ function probeSystem(env: NodeJS.ProcessEnv): Probe {
   };
 }
 
-export interface SleepSignal {
-  /** Kills the monitor (if one runs). Idempotent. */
-  stop(): void;
-  /** The monitor's PID while it runs (for tests and logs). */
-  readonly pid: number | undefined;
-}
+export type SleepSignal = LineMonitor;
 
 export interface SleepSignalOptions {
   onResume(): void;
@@ -145,34 +139,17 @@ export interface SleepSignalOptions {
 
 /** Runs `monitor` and calls back on each edge it reports. An exit before stop() is logged, once. */
 export function runMonitor(monitor: Monitor, o: SleepSignalOptions): SleepSignal {
-  const [cmd, ...args] = monitor.argv;
-  const tool = cmd!.split('/').pop();
-  let stopped = false;
-  const child: ChildProcess = spawn(cmd!, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let lastErr = '';
-  child.stderr!.on('data', (d: Buffer) => (lastErr = d.toString().trim().split('\n').pop() ?? ''));
   const parse = monitor.parser();
-  createInterface({ input: child.stdout! }).on('line', (line) => {
-    const e = parse(line);
-    if (e === 'resumed') o.onResume();
-    else if (e === 'sleeping') o.onSleep?.();
-  });
-  child.on('error', (e) => {
-    if (!stopped) o.log(`sleep signal: could not run ${tool}: ${e.message}; a resume is still noticed by the clocks`);
-  });
-  child.on('exit', (code, signal) => {
-    if (!stopped) o.log(`sleep signal: ${tool} exited (${signal ?? `code ${code}`}${lastErr ? `: ${lastErr}` : ''}); a resume is still noticed by the clocks`);
-  });
-  return {
-    get pid() {
-      return child.exitCode === null && child.signalCode === null ? child.pid : undefined;
+  return runLineMonitor(monitor.argv, {
+    label: 'sleep signal',
+    without: 'a resume is still noticed by the clocks',
+    log: o.log,
+    onLine: (line) => {
+      const e = parse(line);
+      if (e === 'resumed') o.onResume();
+      else if (e === 'sleeping') o.onSleep?.();
     },
-    stop() {
-      if (stopped) return;
-      stopped = true;
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    },
-  };
+  });
 }
 
 /** Listens for logind's PrepareForSleep where the system bus, logind and a monitor exist; else logs why not, once. */
