@@ -10,6 +10,7 @@ import * as reconnecting from './reconnecting.js';
 import * as errorState from './error-state.js';
 import * as disconnecting from './disconnecting.js';
 import { connectTo, fail } from './common.js';
+import { onPathChanged } from './path-change.js';
 import type { Context, Event, State, Step, Target, WantingState } from './types.js';
 
 /** Context plus a token no earlier attempt used (the driver counts them). */
@@ -50,6 +51,8 @@ function onWanting(s: WantingState, e: Event, ctx: StepContext): Step | undefine
       };
     case 'policyChanged':
       return { state: s, effects: [] };
+    case 'pathChanged':
+      return onPathChanged(s, ctx.token);
     case 'firewallFailed':
       return fail(s, { code: 'FIREWALL_FAILED', message: `the firewall could not be set, so Umbra went no further: ${e.message}` });
     case 'tunnelFailed':

@@ -87,7 +87,9 @@ export type Event =
   | { type: 'timeout'; token: number }
   | { type: 'retry'; token: number }
   /** Kill switch or allow LAN changed: the same state, its policy recomputed. */
-  | { type: 'policyChanged' };
+  | { type: 'policyChanged' }
+  /** Another network, or a new path to this one: a wanted tunnel is made again over it now. */
+  | { type: 'pathChanged' };
 
 export type TimerName = 'timeout' | 'retry';
 

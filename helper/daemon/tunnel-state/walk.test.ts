@@ -134,6 +134,7 @@ class World {
         this.settings = pick(r, SETTINGS);
         return { type: 'policyChanged' };
       },
+      () => ({ type: 'pathChanged' }),
     ];
     // Each lookup still out may be the next thing to finish, in any order.
     for (const [i, token] of this.lookups.entries()) {

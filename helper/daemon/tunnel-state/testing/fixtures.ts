@@ -113,6 +113,7 @@ export function events(token: number): { label: string; event: Event }[] {
     { type: 'timeout', token },
     { type: 'retry', token },
     { type: 'policyChanged' },
+    { type: 'pathChanged' },
   ];
   return list.map((event) => ({ label: labelOf(event), event }));
 }
@@ -275,8 +276,9 @@ function stepRules(from: State, e: Event, step: Step, ctx: StepContext): string[
   r.rule(!('token' in e) || (isWanting(from) && e.token === from.token), 'a stale result changes nothing');
 
   if (isWanting(s)) {
-    // Only a connect starts an attempt (with a token no earlier one used); nothing else renames it.
-    if (e.type === 'connect') r.same(s.token, ctx.token, "a new attempt's token");
+    // Only a connect (or a path change, which connects again) starts an attempt, with a token no
+    // earlier one used; nothing else renames it.
+    if (e.type === 'connect' || (e.type === 'pathChanged' && !(isWanting(from) && s.token === from.token))) r.same(s.token, ctx.token, "a new attempt's token");
     else r.rule(isWanting(from) && s.token === from.token, `${s.name} is entered by a connect, or within the same attempt`);
     if (s.tunnel && e.type !== 'tunnelUp') r.same(s.tunnel, tunnelOf(from), 'the tunnel is the one that was up');
     // Resolved once per connect: within an attempt the endpoint, once known, stays.
