@@ -1,0 +1,41 @@
+// The JSON that `busctl --json=short` prints (systemd's busctl): one line per answer,
+// {"type": signature, "data": value}; a method call's data is the array of its out arguments, a
+// dict is an object, a variant is {"type", "data"} again. Pure parsers, no D-Bus library.
+
+export interface Variant {
+  type: string;
+  data: unknown;
+}
+
+export function isVariant(v: unknown): v is Variant {
+  return typeof v === 'object' && v !== null && typeof (v as Variant).type === 'string' && 'data' in v;
+}
+
+/** Each line of busctl's output that is an answer (get-property prints one per property). */
+export function parseBusctlAnswers(stdout: string): Variant[] {
+  const out: Variant[] = [];
+  for (const line of stdout.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      const v: unknown = JSON.parse(line);
+      if (isVariant(v)) out.push(v);
+    } catch {
+      // not an answer (busctl prints nothing else with --json, but a truncated line is possible)
+    }
+  }
+  return out;
+}
+
+export const asString = (v: Variant | undefined): string | undefined => (v && (v.type === 's' || v.type === 'o') && typeof v.data === 'string' ? v.data : undefined);
+
+export const asPaths = (v: Variant | undefined): string[] =>
+  v && v.type === 'ao' && Array.isArray(v.data) ? v.data.filter((p): p is string => typeof p === 'string') : [];
+
+export function asBytes(v: Variant | undefined): Uint8Array | undefined {
+  if (!v || v.type !== 'ay' || !Array.isArray(v.data)) return undefined;
+  if (!v.data.every((b) => Number.isInteger(b) && b >= 0 && b <= 255)) return undefined;
+  return Uint8Array.from(v.data as number[]);
+}
+
+/** The busctl argv for a system-bus call (the helper runs as root on the system bus). */
+export const busctl = (...args: string[]): string[] => ['busctl', '--json=short', '--system', ...args];
