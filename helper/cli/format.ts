@@ -76,6 +76,7 @@ const HOLD_COMMANDS: Record<BlockHold, string> = {
   boot: 'umbra connect, or umbra set kill-switch-on-boot off',
   'unreadable-state': 'umbra connect, or umbra disconnect',
   lockdown: 'umbra connect, or umbra set lockdown off',
+  'untrusted-network': 'umbra connect, or umbra networks set current trusted',
 };
 
 /** The one-line summary of the tunnel; `already`: a connect found it so and changed nothing. */

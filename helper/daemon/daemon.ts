@@ -1,6 +1,7 @@
 // The helper daemon: the one owner of the tunnel, the firewall, DNS and the settings that affect
 // them. It composes the state store, the connection state machine, the kill switch and DNS, and
 // serves them over the IPC socket. Every state change is pushed to subscribers as it happens.
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { systemRunner, type CommandRunner } from '../platform/exec.js';
 import { EXCLUDED_FWMARK, UMBRA_FWMARK, UMBRA_TABLE } from '../platform/routing/constants.js';
@@ -33,6 +34,9 @@ import { watchSleepSignal } from '../platform/sleep-signal.js';
 import { LeakChecker } from '../leakcheck/leak-check.js';
 import { packageVersion } from '../platform/fs/package-version.js';
 import { engineInfo, systemAead } from '../tunnel/aead-choice.js';
+import { NetworkGuard } from './network-guard.js';
+import { identifyNetwork } from '../platform/network-identity/identify.js';
+import { watchLinks } from '../platform/network-identity/link-monitor.js';
 
 export interface DaemonOptions {
   socketPath: string;
@@ -108,7 +112,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   const firewall = new Firewall(run);
   /** The leak checks, once they exist: told every status (they look up the address without the VPN) and every repair. */
   const leakHook: { checker?: LeakChecker } = {};
-  const late: { driver?: TunnelDriver; sleepSignal?: { readonly pid: number | undefined } } = {};
+  const late: { driver?: TunnelDriver; sleepSignal?: { readonly pid: number | undefined }; networks?: NetworkGuard } = {};
   /** The tunnel the driver started last (the only one that can be up). */
   const newest: { tunnel?: Tunnel } = {};
   const owner = new FirewallOwner(firewall, bootSpec({ fwmark: UMBRA_FWMARK }), log, () => late.driver?.emit());
@@ -169,7 +173,8 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
       }).then((t) => (newest.tunnel = t));
     },
     applyDns: (cfg) => dns.apply(cfg),
-    settings: () => store.settings(),
+    // An untrusted network forces the kill switch on (trusted networks, network-guard.ts).
+    settings: () => (late.networks?.forced ? { ...store.settings(), killSwitch: true } : store.settings()),
     fwmark: UMBRA_FWMARK,
     excluded: () => split.traffic(),
     log,
@@ -178,7 +183,10 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
       emit({ type: 'status', status });
       leakHook.checker?.onStatus(status);
     },
-    decorate: (status) => leakHook.checker?.exit.decorate(status) ?? status,
+    decorate: (status) => {
+      const s = leakHook.checker?.exit.decorate(status) ?? status;
+      return late.networks?.decorate(s) ?? s;
+    },
   });
   late.driver = driver;
 
@@ -222,6 +230,11 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     await driver.dispatch({ type: 'start', ...(plan.hold ? { hold: plan.hold } : {}) });
   }
   await boot.record();
+
+  // Trusted networks: this machine's links only, not with an injected runner (the tests' fakes).
+  const networks = o.run === undefined ? networkGuard(store, driver, (id) => (store.server(id) ? targetFor(id) : undefined), run, log, emit) : undefined;
+  late.networks = networks;
+  await networks?.sync();
 
   const pollMs = o.watchdogMs ?? watchdogMsFromEnv(log);
   // nft monitor watches this machine's ruleset: only with this machine's nft, not an injected runner.
@@ -311,7 +324,13 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
         if (before.killSwitchOnBoot && !after.killSwitchOnBoot && driver.state.name === 'disconnected' && driver.state.hold === 'boot') await driver.dispatch({ type: 'disconnect' });
         emit({ type: 'settings', settings: after });
         leakChecker.settingsChanged(before, after);
+        await networks?.sync();
         return after;
+      }),
+    setNetwork: (p) =>
+      one(async () => {
+        if (!networks) throw new RpcError(ErrorCode.Unavailable, 'trusted networks are not available in this helper (it runs with a test runner)');
+        return networks.setNetwork(p);
       }),
     // After the commands already queued (a connect still applying its block and DNS), without
     // holding the queue while the checks run.
@@ -351,6 +370,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   return {
     async stop() {
       sleepSignal?.stop();
+      networks?.stop();
       watchdog.stop();
       rulesetEvents?.stop();
       await server.close();
@@ -358,4 +378,29 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
       await split.stop();
     },
   };
+}
+
+/** The trusted-networks guard over this machine's links, its bus and the state store. */
+function networkGuard(
+  store: StateStore,
+  driver: TunnelDriver,
+  targetFor: (id: string) => Target | undefined,
+  run: CommandRunner,
+  log: (line: string) => void,
+  emit: (e: HelperEvent) => void,
+): NetworkGuard {
+  const systemBus = !!process.env.DBUS_SYSTEM_BUS_ADDRESS || existsSync('/run/dbus/system_bus_socket');
+  return new NetworkGuard({
+    rules: () => store.settings().networks ?? undefined,
+    saveRules: async (networks) => emit({ type: 'settings', settings: await store.updateSettings({ networks }) }),
+    driver,
+    userWants: () => store.desired().wantConnected,
+    target: () => {
+      const id = store.desired().serverId ?? store.settings().lastServerId;
+      return id === undefined ? undefined : targetFor(id);
+    },
+    identify: () => identifyNetwork(run, { systemBus, isTunnelDevice: isTunnelDev, sleep: (ms) => new Promise((r) => setTimeout(r, ms)) }),
+    watch: (w) => watchLinks({ ...w, isTunnelDevice: isTunnelDev, log }),
+    log,
+  });
 }

@@ -55,7 +55,7 @@ export const FirewallKind = z.enum(['none', 'guard', 'block']);
 export type FirewallKind = z.infer<typeof FirewallKind>;
 
 /** Why the helper holds a block while disconnected. */
-export const BlockHold = z.enum(['boot', 'unreadable-state', 'lockdown']);
+export const BlockHold = z.enum(['boot', 'unreadable-state', 'lockdown', 'untrusted-network']);
 export type BlockHold = z.infer<typeof BlockHold>;
 
 export const ErrorInfo = z.strictObject({ code: z.string(), message: z.string() });
@@ -83,6 +83,24 @@ export const MeasuredExit = z.strictObject({
   outsideTunnel: z.boolean().optional(),
 });
 export type MeasuredExit = z.infer<typeof MeasuredExit>;
+
+// ------------------------------------------------------------------ trusted networks
+
+/** trusted: nothing is done; untrusted: connect, kill switch on, blocked from the moment it appears; ask: the UI asks. */
+export const NetworkRule = z.enum(['trusted', 'untrusted', 'ask']);
+export type NetworkRule = z.infer<typeof NetworkRule>;
+/** A network's stable key: a hash of its Wi-Fi SSID and BSSID, or of its gateway's MAC address. */
+export const NetworkKey = z.string().regex(/^[0-9a-f]{16}$/, 'a network key is 16 hex digits (umbra networks lists them)');
+/** wifi: told by NetworkManager or iwd; gateway: known by the default gateway's MAC address. */
+export const NetworkKind = z.enum(['wifi', 'gateway']);
+const NetworkName = z.string().trim().min(1).max(100);
+
+export const KnownNetwork = z.strictObject({ key: NetworkKey, name: NetworkName, kind: NetworkKind, rule: NetworkRule });
+export type KnownNetwork = z.infer<typeof KnownNetwork>;
+
+/** Per-network rules; `unseen` is the rule of a network seen for the first time (it is then remembered with it). */
+export const NetworkRules = z.strictObject({ unseen: NetworkRule, known: z.array(KnownNetwork).max(256) });
+export type NetworkRules = z.infer<typeof NetworkRules>;
 
 export const TunnelStatus = z.strictObject({
   state: TunnelState,
@@ -121,6 +139,8 @@ export const TunnelStatus = z.strictObject({
   measuredExit: MeasuredExit.optional(),
   /** What the helper's data path runs on: its AEAD backend ('openssl' is the fast one) and runtime ("node v24.22.3"). */
   engine: z.strictObject({ aead: z.enum(['openssl', 'node', 'noble']), runtime: z.string().max(100) }).optional(),
+  /** With trusted networks on: the network the machine is on (once identified), its name and its rule. */
+  network: KnownNetwork.optional(),
 });
 export type TunnelStatus = z.infer<typeof TunnelStatus>;
 
@@ -164,6 +184,8 @@ export const Settings = z.strictObject({
   dnsServers: z.array(z.union([z.ipv4(), z.ipv6()], 'a DNS server is an IPv4 or IPv6 address')).min(1).max(4).nullable().optional(),
   /** STUN servers for the WebRTC check (stun:host:port), used by the UI. */
   stunServers: z.array(z.string().max(300).regex(/^stuns?:\S+$/, 'a STUN server is stun:host[:port]')).max(8).optional(),
+  /** Trusted and untrusted networks; null or absent: off (the helper does not look at networks). */
+  networks: NetworkRules.nullable().optional(),
 });
 export type Settings = z.infer<typeof Settings>;
 
@@ -344,6 +366,11 @@ export const methods = {
   },
   getSettings: { params: Empty, result: Settings },
   setSettings: { params: Settings.partial().strict(), result: Settings },
+  /** One network's rule and/or name ("current": the one the machine is on); returns the rules. Turns trusted networks on if they were off. */
+  setNetwork: {
+    params: z.strictObject({ key: z.union([NetworkKey, z.literal('current')]), rule: NetworkRule.optional(), name: NetworkName.optional() }),
+    result: NetworkRules,
+  },
   /** Runs the helper's leak checks (public IP, DNS, IPv6, kill switch); takes a few seconds. */
   leakCheck: { params: Empty, result: LeakReport },
   measureLatency: measureLatencyMethod,

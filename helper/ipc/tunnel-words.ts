@@ -11,6 +11,7 @@ export const HOLD_TEXT: Record<BlockHold, string> = {
   boot: 'Blocked: kill switch on boot — connect, or turn the setting off',
   'unreadable-state': 'Blocked: Umbra could not read its settings after a crash; connect, or disconnect to lift the block',
   lockdown: 'Blocked: lockdown is on — connect, or turn lockdown off',
+  'untrusted-network': 'Blocked: an untrusted network, and no server to connect to — connect, or mark the network trusted',
 };
 
 /** Connected, but the server has not answered for a while: "no reply from the server for 4 s". */
@@ -43,6 +44,7 @@ export const HOLD_LINE: Record<BlockHold, string> = {
   boot: 'Blocked · kill switch on boot',
   'unreadable-state': 'Blocked · settings unreadable after a crash',
   lockdown: 'Blocked · lockdown is on',
+  'untrusted-network': 'Blocked · untrusted network',
 };
 
 /**

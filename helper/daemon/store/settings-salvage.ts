@@ -5,11 +5,13 @@
 // - A known key whose value does not check: a protection setting (kill switch, kill switch on
 //   boot, lockdown, local network) takes its SAFE value (on; LAN blocked), anything else its
 //   default. Rejecting the whole file instead would turn a lockdown off for one bad echo URL.
+// - The trusted-networks rules stay on when they do not check: a bad rule is "untrusted".
 // - No settings at all (missing, or not JSON / another schemaVersion): the kill switch is on, and
 //   lockdown with the boot block are on if the boot block's file is in the state dir (it is
 //   written exactly while one of them is on), so "on" survives a lost settings.json.
 import { DEFAULT_SETTINGS, Settings } from '../../ipc/schema.js';
 import { withoutUndefined } from './files.js';
+import { salvageNetworkRules } from './network-rules-salvage.js';
 
 type SafetyKey = 'killSwitch' | 'killSwitchOnBoot' | 'lockdown' | 'allowLan';
 /** The value that blocks most, for each setting that decides what may leave the machine. */
@@ -40,6 +42,11 @@ export function salvageSettings(raw: Record<string, unknown>): SalvagedSettings 
     const parsed = field.safeParse(value);
     if (parsed.success) {
       settings[key] = parsed.data;
+    } else if (key === 'networks') {
+      // Trusted networks stay on with what can be read, bad rules untrusted (network-rules-salvage.ts).
+      const salvaged = salvageNetworkRules(value);
+      settings[key] = salvaged.rules;
+      notes.push(...salvaged.notes);
     } else if (Object.hasOwn(SAFE_VALUES, key)) {
       settings[key] = SAFE_VALUES[key as SafetyKey];
       notes.push(`"${key}" could not be read; using ${String(SAFE_VALUES[key as SafetyKey])}, the safe value`);

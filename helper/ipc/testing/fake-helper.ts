@@ -97,6 +97,15 @@ export class FakeHelper {
       this.emit({ type: 'settings', settings: this.settings });
       return this.record('setSettings', p, c, this.settings);
     },
+    setNetwork: (p, c) => {
+      const rules = this.settings.networks ?? { unseen: 'untrusted', known: [] };
+      const key = p.key === 'current' ? this.status.network?.key : p.key;
+      const known = rules.known.find((n) => n.key === key);
+      if (!key || !known) throw new RpcError(ErrorCode.NotFound, 'no such network: see umbra networks');
+      const next = { ...rules, known: rules.known.map((n) => (n === known ? { ...n, ...(p.rule ? { rule: p.rule } : {}), ...(p.name ? { name: p.name } : {}) } : n)) };
+      this.settings = { ...this.settings, networks: next };
+      return this.record('setNetwork', p, c, next);
+    },
     leakCheck: (p, c) => this.record('leakCheck', p, c, this.leakReport()),
     measureLatency: (p, c) => this.record('measureLatency', p, c, this.latencyReport(p.serverIds)),
     excludeProcess: (p, c) => {
