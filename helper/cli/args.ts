@@ -2,6 +2,7 @@
 // command; `--` ends them.
 import { DEFAULT_ECHO_URL6, DEFAULT_ECHO_URLS, DEFAULT_SOCKET_PATH, DEFAULT_STUN_SERVERS, type Settings } from '../ipc/schema.js';
 import type { BooleanSetting, LeakSetting } from './format.js';
+import { NETWORKS_USAGE, parseNetworks, type NetworksCommand } from './networks.js';
 
 export class UsageError extends Error {
   constructor(message: string) {
@@ -17,6 +18,7 @@ export type Command =
   /** noLatency: --no-latency, the table without pinging the servers. */
   | { name: 'servers'; noLatency?: true }
   | { name: 'settings' }
+  | NetworksCommand
   | { name: 'import'; file: string; serverName?: string }
   | { name: 'load-catalog'; source: { file: string } | { url: string }; signingKey?: string; allowUnsigned?: boolean }
   | { name: 'connect'; server?: string }
@@ -49,6 +51,7 @@ commands:
   connect [SERVER]                connect (SERVER: an id or name from umbra servers; default: the
                                   last one) and wait until connected or failed
   disconnect                      disconnect (with the kill switch on, this lifts the block)
+${NETWORKS_USAGE}
   import FILE [--name NAME]       add a server from a WireGuard config (a wg-quick .conf file)
   load-catalog FILE|URL [--key KEY] [--unsigned]
                                   load your provider's server list (JSON); a FILE is read by this
@@ -236,7 +239,7 @@ export function parseArgs(argv: readonly string[]): Invocation {
   const base = { ...(socket === undefined ? {} : { socket }), json, verbose };
   if (help) return { ...base, command: { name: 'help' } };
   const [name, ...rest] = words;
-  if (serverName !== undefined && name !== 'import') throw new UsageError('--name goes with import: umbra import FILE --name NAME');
+  if (serverName !== undefined && name !== 'import' && name !== 'networks') throw new UsageError('--name goes with import: umbra import FILE --name NAME');
   if ((signingKey !== undefined || unsigned) && name !== 'load-catalog') throw new UsageError('--key and --unsigned go with load-catalog: umbra load-catalog URL --key KEY');
   if ((pid !== undefined || list) && name !== 'exclude') throw new UsageError('--pid and --list go with exclude: umbra exclude --pid PID');
   if (noLatency && name !== 'servers') throw new UsageError('--no-latency goes with servers: umbra servers --no-latency');
@@ -258,6 +261,8 @@ export function parseArgs(argv: readonly string[]): Invocation {
       return none({ name });
     case 'leak-check':
       return none({ name: 'leak-check' });
+    case 'networks':
+      return { ...base, command: parseNetworks(rest, serverName) };
     case 'import': {
       if (rest.length !== 1) throw new UsageError('usage: umbra import FILE [--name NAME]');
       return { ...base, command: { name: 'import', file: rest[0]!, ...(serverName === undefined ? {} : { serverName }) } };

@@ -11,6 +11,7 @@ import { ExcludeFailure, runExclude } from './exclude.js';
 import {
   describeFailure, EXIT_FAILED, EXIT_OK, EXIT_USAGE, formatCatalogLoaded, formatCheck, formatImported, formatLeakHeader, formatLeakTally, formatServers, formatSettingChange, formatSettings, formatStatus, formatStatusLine, serversJson, type ServersLatency,
 } from './format.js';
+import { runNetworks } from './networks.js';
 
 export interface CliIo {
   /** One call per line printed to stdout / stderr (without the newline). */
@@ -127,6 +128,13 @@ class Context {
       case 'settings': {
         const settings = await (await this.connect()).call('getSettings');
         this.print(settings, () => formatSettings(settings));
+        return EXIT_OK;
+      }
+      case 'networks':
+      case 'networks-set':
+      case 'networks-default': {
+        const r = await runNetworks(await this.connect(), command);
+        this.print(r.json, () => r.lines);
         return EXIT_OK;
       }
       case 'set': {

@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { parseArgs, UsageError } from './args.js';
+import { formatNetworks } from './networks.js';
+
+const cmd = (...argv: string[]) => parseArgs(argv).command;
+
+describe('umbra networks', () => {
+  it('parses list, set and default', () => {
+    expect(cmd('networks')).toEqual({ name: 'networks' });
+    expect(cmd('networks', 'set', 'current', 'trusted')).toEqual({ name: 'networks-set', key: 'current', rule: 'trusted' });
+    expect(cmd('networks', 'set', '0123456789ABCDEF', 'Ask', '--name', 'Café')).toEqual({ name: 'networks-set', key: '0123456789abcdef', rule: 'ask', networkName: 'Café' });
+    expect(cmd('networks', 'set', 'current', '--name', 'Home')).toEqual({ name: 'networks-set', key: 'current', networkName: 'Home' });
+    expect(cmd('networks', 'default', 'untrusted')).toEqual({ name: 'networks-default', rule: 'untrusted' });
+    expect(cmd('networks', 'default', 'off')).toEqual({ name: 'networks-default', rule: 'off' });
+  });
+
+  it('refuses what it cannot do, saying how', () => {
+    expect(() => cmd('networks', 'set', 'current', 'maybe')).toThrow(/trusted, untrusted or ask/);
+    expect(() => cmd('networks', 'set', 'current')).toThrow(UsageError);
+    expect(() => cmd('networks', 'default')).toThrow(/networks default/);
+    expect(() => cmd('networks', '--name', 'x')).toThrow(/--name goes with networks set/);
+    expect(() => cmd('status', '--name', 'x')).toThrow(/--name goes with import/);
+  });
+
+  it('lists the networks with the current one marked', () => {
+    const known = [
+      { key: '0123456789abcdef', name: 'Home', kind: 'wifi' as const, rule: 'trusted' as const },
+      { key: 'fedcba9876543210', name: 'Café', kind: 'gateway' as const, rule: 'untrusted' as const },
+    ];
+    const lines = formatNetworks({ unseen: 'untrusted', known }, { ...known[1]! });
+    expect(lines[0]).toBe('Networks never seen: untrusted');
+    expect(lines.filter((l) => l.startsWith('*'))).toEqual(['* fedcba9876543210  untrusted  gateway  Café']);
+    expect(formatNetworks(undefined, undefined)[0]).toMatch(/off/);
+  });
+});
