@@ -97,6 +97,15 @@ interface LabInternet {
   stunPort: number;
 }
 
+/** Another link between the client and the router (a second uplink a test adds), to capture on instead of eth0. */
+export interface CaptureLink {
+  inetIface: string;
+  clientIface: string;
+  /** The router's address on it and its broadcast address (for the flush marker). */
+  gateway: string;
+  broadcast: string;
+}
+
 export interface Lab {
   prefix: string;
   client: LabClient;
@@ -128,7 +137,7 @@ export interface Lab {
    * Captures, on the router, every frame the client sends (tcpdump; captureAvailable() says whether
    * it can). Resolves once tcpdump listens.
    */
-  startCapture(opts?: CaptureOptions): Promise<Capture>;
+  startCapture(opts?: CaptureOptions & { link?: CaptureLink }): Promise<Capture>;
   /** Source addresses the echo service has seen, in order. */
   echoLog(): Promise<string[]>;
   echoRequests(): Promise<EchoRecord[]>;
@@ -314,11 +323,10 @@ export async function createLab(opts: { servers?: number; prefix?: string } = {}
       ping: (ns, host, o = {}) => pingIn(exec, ns, host, o),
       dnsQuery: (ns, server, name, o = {}) => dnsQueryIn(exec, ns, server, name, o),
       stunQuery: (ns, server = SERVICE.v4, o = {}) => stunQueryIn(exec, ns, server, o.port ?? STUN_PORT, o),
-      startCapture: (o = {}) =>
-        startCapture(
-          { tracker, ns: inetNs, iface: 'to-c', clientNs, clientIface: 'eth0', markerFrom: CLIENT.gw4, markerTo: CLIENT.broadcast4 },
-          o,
-        ),
+      startCapture: (o = {}) => {
+        const link = o.link ?? { inetIface: 'to-c', clientIface: 'eth0', gateway: CLIENT.gw4, broadcast: CLIENT.broadcast4 };
+        return startCapture({ tracker, ns: inetNs, iface: link.inetIface, clientNs, clientIface: link.clientIface, markerFrom: link.gateway, markerTo: link.broadcast }, o);
+      },
       clientConfig: (i, o = {}) => {
         const s = servers[i];
         if (!s) throw new Error(`no server ${i}`);

@@ -1,0 +1,137 @@
+// Trusted and untrusted networks (issue 17) in the lab: the client gets a second uplink (eth1, a
+// veth to the router with its own gateway, so another gateway MAC: another network) and is moved
+// from one to the other while a process in the client keeps sending outside any tunnel. A
+// capture on the new uplink counts what leaves there outside the tunnel: 0 on an untrusted
+// network, from the moment the link comes up (no DHCP here: static addresses). The NetworkManager
+// and iwd sources are pointed at a bus that does not exist, so the gateway source identifies the
+// networks whatever this machine runs. Reconnect times are reported, not asserted.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { daemonLabUnavailable, useDaemonLab } from './daemon-lab.js';
+import { captureAvailable, type Capture, type CaptureLink } from './lab/lab.js';
+import { gatewayIdentity } from '../helper/platform/network-identity/identity.js';
+import type { IpcClient } from '../helper/ipc/client.js';
+import type { TunnelStatus } from '../helper/ipc/schema.js';
+
+const capture = captureAvailable();
+const why = daemonLabUnavailable() || (capture.ok ? '' : capture.reason);
+const UPLINK: CaptureLink & { client: string; prefix: number } = { inetIface: 'to-c2', clientIface: 'eth1', gateway: '203.0.113.225', broadcast: '203.0.113.239', client: '203.0.113.226', prefix: 28 };
+const HOME_GW = '198.51.100.1';
+
+/** Sends a UDP datagram outside any tunnel's say every 5 ms (errors, as under the block, ignored): what would leak. */
+const CHATTER = `
+const s = require('node:dgram').createSocket('udp4');
+s.on('error', () => undefined);
+setInterval(() => s.send(Buffer.from('leak?'), 9, process.argv[1], () => undefined), 5);`;
+
+describe.skipIf(why !== '')(`trusted networks${why ? ` — skipped: ${why}` : ''}`, () => {
+  const t = useDaemonLab({ servers: 1, daemon: { env: { DBUS_SYSTEM_BUS_ADDRESS: 'unix:path=/nonexistent/umbra-lab-no-bus' } } });
+  let c: IpcClient;
+  let homeKey: string;
+  let cafeKey: string;
+  const times: string[] = [];
+
+  const ipClient = async (...args: string[]) => {
+    const r = await t.lab.exec(t.lab.client.ns, ['ip', ...args]);
+    if (r.code !== 0) throw new Error(`ip ${args.join(' ')}: ${r.stderr}`);
+  };
+  const macOf = async (ns: string, dev: string) => (JSON.parse((await t.lab.exec(ns, ['ip', '-j', 'link', 'show', 'dev', dev])).stdout) as { address: string }[])[0]!.address;
+  const keyOf = (gateway: string, mac: string, device: string) => gatewayIdentity({ gateway, mac, device })!.key;
+
+  /** Polls status every 20 ms (finer than waitFor's 200) so the time it took is worth reporting. */
+  async function until(pred: (s: TunnelStatus) => boolean, what: string, ms = 20_000): Promise<TunnelStatus> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const s = await c.call('status');
+      if (pred(s)) return s;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last status ${JSON.stringify(s)}\n${t.daemon.stderr}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  async function toCafe(): Promise<void> {
+    await ipClient('link', 'set', 'eth1', 'up');
+    await ipClient('-4', 'route', 'replace', 'default', 'via', UPLINK.gateway, 'dev', 'eth1');
+    await ipClient('link', 'set', 'eth0', 'down');
+  }
+
+  async function toHome(): Promise<void> {
+    await ipClient('link', 'set', 'eth0', 'up');
+    await ipClient('-4', 'route', 'replace', 'default', 'via', HOME_GW, 'dev', 'eth0');
+    await ipClient('link', 'set', 'eth1', 'down');
+  }
+
+  /** Moves to the café's uplink with the chatter running and a capture there; returns what leaked and when the tunnel was up. */
+  async function moveCaptured(): Promise<{ leaks: ReturnType<Capture['leaks']>; ms: number; status: TunnelStatus }> {
+    const cap = await t.lab.startCapture({ link: UPLINK });
+    const chatter = t.lab.spawn(t.lab.client.ns, [process.execPath, '-e', CHATTER, t.lab.internet.serviceAddress]);
+    try {
+      const t0 = Date.now();
+      await toCafe();
+      const status = await until((s) => s.state === 'connected' && s.network?.key === cafeKey, 'connected over the café network');
+      const ms = Date.now() - t0;
+      // Let the chatter go on a while with the tunnel up: it must go into the tunnel, not out beside it.
+      await new Promise((r) => setTimeout(r, 500));
+      await cap.stop();
+      const ep = t.lab.servers[0]!.endpoint;
+      return { leaks: cap.leaks([{ address: ep.host, port: ep.port }]), ms, status };
+    } finally {
+      chatter.kill('SIGKILL');
+    }
+  }
+
+  beforeAll(async () => {
+    const { lab } = t;
+    const r = await lab.exec(lab.internet.ns, ['ip', 'link', 'add', UPLINK.inetIface, 'type', 'veth', 'peer', 'name', UPLINK.clientIface, 'netns', lab.client.ns]);
+    if (r.code !== 0) throw new Error(r.stderr);
+    for (const args of [['address', 'add', `${UPLINK.gateway}/${UPLINK.prefix}`, 'dev', UPLINK.inetIface], ['link', 'set', UPLINK.inetIface, 'up']]) {
+      const x = await lab.exec(lab.internet.ns, ['ip', ...args]);
+      if (x.code !== 0) throw new Error(x.stderr);
+    }
+    await ipClient('address', 'add', `${UPLINK.client}/${UPLINK.prefix}`, 'dev', UPLINK.clientIface);
+    homeKey = keyOf(HOME_GW, await macOf(lab.internet.ns, 'to-c'), 'eth0');
+    cafeKey = keyOf(UPLINK.gateway, await macOf(lab.internet.ns, UPLINK.inetIface), 'eth1');
+    c = await t.daemon.client();
+    await c.call('setSettings', { lastServerId: 'lab-0' });
+  });
+
+  afterAll(() => {
+    if (times.length > 0) console.log(`trusted networks, measured in the lab:\n  ${times.join('\n  ')}`);
+  });
+
+  it('a trusted network: nothing is done (no table, no connection), and status names it', async () => {
+    await c.call('setSettings', { networks: { unseen: 'untrusted', known: [{ key: homeKey, name: 'Home', kind: 'gateway', rule: 'trusted' }] } });
+    const s = await until((x) => x.network !== undefined, 'the network identified');
+    expect(s.network).toEqual({ key: homeKey, name: 'Home', kind: 'gateway', rule: 'trusted' });
+    expect(s.state).toBe('disconnected');
+    expect(s.firewall.kernel).toBe('none');
+  });
+
+  it('an unseen (untrusted) network: nothing leaves on it outside the tunnel, and the tunnel comes up over it', async () => {
+    const { leaks, ms, status } = await moveCaptured();
+    times.push(`disconnected on a trusted network → connected on an untrusted one: ${ms} ms`);
+    expect(leaks, JSON.stringify(leaks.slice(0, 5))).toEqual([]);
+    expect(status.network).toMatchObject({ key: cafeKey, rule: 'untrusted' });
+    expect(status.blocked).toBe(true); // the kill switch, forced on (the setting itself is off)
+    expect((await c.call('getSettings')).killSwitch).toBe(false);
+    // It is remembered, with the rule it got.
+    expect((await c.call('getSettings')).networks?.known.map((n) => [n.key, n.rule])).toContainEqual([cafeKey, 'untrusted']);
+    // Traffic flows through the tunnel (the server's exit address is what the echo service sees).
+    expect((await t.lab.http(t.lab.client.ns, t.lab.internet.echoUrl)).body?.trim()).toBe(t.lab.servers[0]!.exitAddress);
+  });
+
+  it("back on the trusted network: the connection the rules made is taken down, the block lifted", async () => {
+    await toHome();
+    const s = await until((x) => x.state === 'disconnected' && x.network?.key === homeKey && x.firewall.kernel === 'none', 'disconnected at home');
+    expect(s.network?.rule).toBe('trusted');
+  });
+
+  it('the user\'s connection moving to the untrusted network reconnects over it with the block held throughout', async () => {
+    await c.call('connect', { serverId: 'lab-0' });
+    await until((x) => x.state === 'connected', 'connected at home');
+    const { leaks, ms, status } = await moveCaptured();
+    times.push(`connected on a trusted network → connected again over an untrusted one: ${ms} ms`);
+    expect(leaks, JSON.stringify(leaks.slice(0, 5))).toEqual([]);
+    expect(status).toMatchObject({ state: 'connected', blocked: true, network: { key: cafeKey, rule: 'untrusted' } });
+    await c.call('disconnect');
+  });
+});
