@@ -14,7 +14,8 @@ const rulesWith = (rule: NetworkRule, unseen: NetworkRule = 'untrusted'): Networ
 
 /** What each rule does for a known network: [wanted][canConnect][moved] → action, force, ask. */
 const EXPECTED: Record<NetworkRule, (w: Wanted, canConnect: boolean, moved: boolean) => { action: Action; force: boolean; ask: boolean }> = {
-  untrusted: (w, canConnect, moved) => ({ action: w === 'idle' ? (canConnect ? 'connect' : 'hold') : moved ? 'reconnect' : 'none', force: true, ask: false }),
+  // Idle and not moved: the user disconnected here; that stands until the network changes.
+  untrusted: (w, canConnect, moved) => ({ action: !moved ? 'none' : w === 'idle' ? (canConnect ? 'connect' : 'hold') : 'reconnect', force: true, ask: false }),
   trusted: (w, _c, moved) => ({ action: w === 'rules' ? 'disconnect' : w === 'user' ? (moved ? 'reconnect' : 'none') : 'release', force: false, ask: false }),
   // The rules' connection stays (the safe side) until the user answers.
   ask: (w, _c, moved) => ({ action: w === 'idle' ? 'release' : moved ? 'reconnect' : 'none', force: w === 'rules', ask: true }),

@@ -3,7 +3,8 @@
 // (network-guard.ts) feeds it what the link monitor and the identity sources say and runs the
 // answer through the state machine's driver.
 //
-// - untrusted: the kill switch is forced on and the tunnel connects; the block comes first, and
+// - untrusted: the kill switch is forced on and the tunnel connects (on arrival: the user's own
+//   disconnect there lifts the block until the network changes); the block comes first, and
 //   already when a network appears whose rule is not known yet (before DHCP finishes), because
 //   the rules could make it untrusted.
 // - trusted: nothing is done; a connection the rules made is taken down, the user's stays.
@@ -77,7 +78,8 @@ export function onAppeared(v: GuardView): Decision {
 
 /**
  * The network has been identified (or there is none: undefined). `moved`: it is another network
- * than before, or a new path (address, route) to the same one.
+ * than before, or it appeared again (a carrier, a default route); otherwise only something small
+ * changed (an address), and a user's own disconnect on an untrusted network is left alone.
  */
 export function onIdentified(v: GuardView, network: SeenNetwork | undefined, moved: boolean): Decision {
   if (!network) {
@@ -92,7 +94,8 @@ export function onIdentified(v: GuardView, network: SeenNetwork | undefined, mov
   switch (rule) {
     case 'untrusted':
       if (v.wanted !== 'idle') return { action: follow, force: true, ask: false, ...remember };
-      return { action: v.canConnect ? 'connect' : 'hold', force: true, ask: false, ...remember };
+      // Only on arriving: a user who disconnected here stays disconnected until the network changes.
+      return { action: moved ? (v.canConnect ? 'connect' : 'hold') : 'none', force: true, ask: false, ...remember };
     case 'trusted':
       if (v.wanted === 'rules') return { action: 'disconnect', force: false, ask: false, ...remember };
       return { action: v.wanted === 'user' ? follow : 'release', force: false, ask: false, ...remember };
