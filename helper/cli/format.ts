@@ -1,7 +1,7 @@
 // What `umbra` prints, as pure functions of the helper's answers (and the time, for durations).
 import { IpcError } from '../ipc/client.js';
 import { bytesText, floodText, HOLD_TEXT, noReplyText, WANTS_TUNNEL } from '../ipc/tunnel-words.js';
-import { ErrorCode, RpcError, type BlockHold, type ImportNote, type CatalogTrust, type LatencyReport, type LeakCheckResult, type LeakReport, type LeakVerdict, type MeasuredExit, type ServerInfo, type Settings, type TunnelStatus } from '../ipc/schema.js';
+import { ErrorCode, RpcError, type BlockHold, type NetworkRule, type ImportNote, type CatalogTrust, type LatencyReport, type LeakCheckResult, type LeakReport, type LeakVerdict, type MeasuredExit, type ServerInfo, type Settings, type TunnelStatus } from '../ipc/schema.js';
 
 export const EXIT_OK = 0;
 /** The helper answered with an error, or the operation did not reach its goal. */
@@ -77,6 +77,12 @@ const HOLD_COMMANDS: Record<BlockHold, string> = {
   'unreadable-state': 'umbra connect, or umbra disconnect',
   lockdown: 'umbra connect, or umbra set lockdown off',
   'untrusted-network': 'umbra connect, or umbra networks set current trusted',
+};
+
+const NETWORK_RULE_WORDS: Record<NetworkRule, string> = {
+  trusted: 'trusted',
+  untrusted: 'untrusted: Umbra connects, with the kill switch on',
+  ask: 'not decided yet (ask)',
 };
 
 /** The one-line summary of the tunnel; `already`: a connect found it so and changed nothing. */
@@ -158,6 +164,8 @@ export function formatStatus(status: TunnelStatus, settings: Settings | undefine
   }
   if (status.handshakeFloodDropped) lines.push(`Under a handshake flood: ${floodText(status.handshakeFloodDropped)}; traffic goes on`);
   if (settings) lines.push(`Kill switch: ${formatKillSwitch(status, settings)}`);
+  // Trusted networks: the rule of the network the machine is on (untrusted forces the kill switch on).
+  if (status.network) lines.push(`Network: ${status.network.name}, ${NETWORK_RULE_WORDS[status.network.rule]} (umbra networks)`);
   const advice = blockAdvice(status);
   if (advice) lines.push(advice);
   return lines;

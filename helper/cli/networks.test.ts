@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseArgs, UsageError } from './args.js';
+import type { TunnelStatus } from '../ipc/schema.js';
+import { formatStatus } from './format.js';
 import { formatNetworks } from './networks.js';
 
 const cmd = (...argv: string[]) => parseArgs(argv).command;
@@ -31,5 +33,12 @@ describe('umbra networks', () => {
     expect(lines[0]).toBe('Networks never seen: untrusted');
     expect(lines.filter((l) => l.startsWith('*'))).toEqual(['* fedcba9876543210  untrusted  gateway  Café']);
     expect(formatNetworks(undefined, undefined)[0]).toMatch(/off/);
+  });
+
+  it('umbra status names the network and what its rule does', () => {
+    const status: TunnelStatus = { state: 'connected', blocked: true, firewallActive: true, firewall: { wanted: 'block', kernel: 'block' }, addresses: [], dns: [], rxBytes: 0, txBytes: 0, attempt: 0 };
+    const lines = formatStatus({ ...status, network: { key: 'fedcba9876543210', name: 'Café', kind: 'gateway', rule: 'untrusted' } }, undefined, 0);
+    expect(lines).toContain('Network: Café, untrusted: Umbra connects, with the kill switch on (umbra networks)');
+    expect(formatStatus(status, undefined, 0).some((l) => l.startsWith('Network:'))).toBe(false);
   });
 });
