@@ -132,6 +132,16 @@ describe.skipIf(why !== '')(`trusted networks${why ? ` — skipped: ${why}` : ''
     times.push(`connected on a trusted network → connected again over an untrusted one: ${ms} ms`);
     expect(leaks, JSON.stringify(leaks.slice(0, 5))).toEqual([]);
     expect(status).toMatchObject({ state: 'connected', blocked: true, network: { key: cafeKey, rule: 'untrusted' } });
+  });
+
+  it("the user's own disconnect there lifts the block, and a small change (an address) does not undo it", async () => {
     await c.call('disconnect');
+    await until((x) => x.state === 'disconnected' && x.firewall.kernel === 'none', 'disconnected, no table');
+    const mark = t.daemon.stderr.length;
+    await ipClient('address', 'add', '203.0.113.227/28', 'dev', UPLINK.clientIface);
+    // The monitor settles after 300 ms and identifies the network again; a connect would follow at once.
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await c.call('status')).toMatchObject({ state: 'disconnected', firewall: { kernel: 'none' }, network: { key: cafeKey, rule: 'untrusted' } });
+    expect(t.daemon.stderr.slice(mark)).not.toMatch(/connecting to lab-0/);
   });
 });
