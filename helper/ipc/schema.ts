@@ -366,7 +366,7 @@ export const methods = {
   },
   getSettings: { params: Empty, result: Settings },
   setSettings: { params: Settings.partial().strict(), result: Settings },
-  /** One network's rule and/or name ("current": the one the machine is on); returns the rules. Turns trusted networks on if they were off. */
+  /** With trusted networks on: one network's rule and/or name ("current": the one the machine is on, once identified); returns the rules. */
   setNetwork: {
     params: z.strictObject({ key: z.union([NetworkKey, z.literal('current')]), rule: NetworkRule.optional(), name: NetworkName.optional() }),
     result: NetworkRules,
