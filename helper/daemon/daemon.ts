@@ -203,6 +203,11 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     return { server, config: withUserDns(store.tunnelConfig(id), store.settings().dnsServers) };
   }
 
+  // Trusted networks: this machine's links only, not with an injected runner (the tests' fakes).
+  // Made before the resume, so a connection resumed on a network not identified yet is blocked.
+  const networks = o.run === undefined ? networkGuard(store, driver, (id) => (store.server(id) ? targetFor(id) : undefined), run, log, emit) : undefined;
+  late.networks = networks;
+
   // ---- what the kernel holds (a block left by a crash, or loaded at boot), then resume or hold
   const settings0 = store.settings();
   await syncBootFile(settings0);
@@ -230,10 +235,6 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     await driver.dispatch({ type: 'start', ...(plan.hold ? { hold: plan.hold } : {}) });
   }
   await boot.record();
-
-  // Trusted networks: this machine's links only, not with an injected runner (the tests' fakes).
-  const networks = o.run === undefined ? networkGuard(store, driver, (id) => (store.server(id) ? targetFor(id) : undefined), run, log, emit) : undefined;
-  late.networks = networks;
   await networks?.sync();
 
   const pollMs = o.watchdogMs ?? watchdogMsFromEnv(log);

@@ -59,6 +59,12 @@ describe('NetworkGuard', () => {
     expect(t.guard.decorate({} as never)).toMatchObject({ network: { key: CAFE.key, rule: 'untrusted' } });
   });
 
+  it('before anything is known the kill switch is forced where the rules could make the network untrusted', () => {
+    expect(setup().guard.forced).toBe(true);
+    expect(setup({ rules: { unseen: 'ask', known: [] } }).guard.forced).toBe(false);
+    expect(setup({ rules: undefined }).guard.forced).toBe(false);
+  });
+
   it('a trusted network: the block it put up while identifying goes again, nothing connects', async () => {
     const t = setup({ rules: { unseen: 'untrusted', known: [{ key: HOME.key, name: 'Home', kind: 'gateway', rule: 'trusted' }] }, network: HOME });
     await t.guard.sync();

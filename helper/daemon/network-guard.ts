@@ -5,7 +5,7 @@
 // identifying it may then lift the block again (trusted) or connect (untrusted).
 import type { NetworkIdentity } from '../platform/network-identity/identity.js';
 import { ErrorCode, RpcError, type NetworkRule, type NetworkRules, type Params, type TunnelStatus } from '../ipc/schema.js';
-import { networkStatus, onAppeared, onIdentified, withNetwork, type Decision, type GuardView, type SeenNetwork } from './trusted-networks.js';
+import { mayBeUntrusted, networkStatus, onAppeared, onIdentified, withNetwork, type Decision, type GuardView, type SeenNetwork } from './trusted-networks.js';
 import type { TunnelDriver } from './tunnel-driver.js';
 import type { Target } from './tunnel-state/types.js';
 
@@ -35,7 +35,11 @@ export class NetworkGuard {
   private chain: Promise<void> = Promise.resolve();
   private queued = false;
 
-  constructor(private readonly deps: NetworkGuardDeps) {}
+  constructor(private readonly deps: NetworkGuardDeps) {
+    // Until the first identification: forced wherever the rules could make the network untrusted.
+    const rules = deps.rules();
+    this.forcedValue = rules !== undefined && mayBeUntrusted(rules);
+  }
 
   /** Whether the kill switch is forced on (an untrusted network, or one not identified yet). */
   get forced(): boolean {
