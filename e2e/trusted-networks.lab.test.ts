@@ -144,4 +144,15 @@ describe.skipIf(why !== '')(`trusted networks${why ? ` — skipped: ${why}` : ''
     expect(await c.call('status')).toMatchObject({ state: 'disconnected', firewall: { kernel: 'none' }, network: { key: cafeKey, rule: 'untrusted' } });
     expect(t.daemon.stderr.slice(mark)).not.toMatch(/connecting to lab-0/);
   });
+
+  it('the rules survive a restart, and a helper starting on the untrusted network connects under the block', async () => {
+    await t.daemon.stop();
+    await t.daemon.start();
+    c = await t.daemon.client();
+    const known = (await c.call('getSettings')).networks?.known.map((n) => [n.key, n.name, n.rule]);
+    expect(known).toEqual([[homeKey, 'Home', 'trusted'], [cafeKey, expect.stringContaining('203.0.113.225'), 'untrusted']]);
+    const s = await until((x) => x.state === 'connected', 'connected after the restart');
+    expect(s).toMatchObject({ blocked: true, network: { key: cafeKey, rule: 'untrusted' } });
+    await c.call('disconnect');
+  });
 });
