@@ -17,8 +17,9 @@ export interface RunResult {
 }
 
 export class ExcludedProgram {
+  /** Answers not yet taken, and callers waiting for one, in order (run-lines answers in order). */
   private readonly lines: string[] = [];
-  private waiting: ((line: string) => void) | undefined;
+  private readonly waiting: ((line: string) => void)[] = [];
   private readonly child: ChildProcess;
   /** What `umbra exclude` and the program wrote to stderr. */
   stderr = '';
@@ -29,8 +30,7 @@ export class ExcludedProgram {
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     createInterface({ input: this.child.stdout! }).on('line', (line) => {
-      const w = this.waiting;
-      this.waiting = undefined;
+      const w = this.waiting.shift();
       if (w) w(line);
       else this.lines.push(line);
     });
@@ -47,17 +47,21 @@ export class ExcludedProgram {
     }
   }
 
-  /** Runs argv as a child of the excluded program. One at a time. */
+  /** Runs argv as a child of the excluded program; calls may overlap (they run one after another). */
   async run(argv: string[], ms = 15_000): Promise<RunResult> {
     this.child.stdin!.write(`${JSON.stringify(argv)}\n`);
-    const line = this.lines.shift() ?? (await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`the excluded program did not answer in ${ms} ms; it said: ${this.stderr}`)), ms);
-      this.waiting = (l) => {
-        clearTimeout(timer);
-        resolve(l);
-      };
-    }));
-    return JSON.parse(line) as RunResult;
+    const ready = this.lines.shift();
+    if (ready !== undefined) return JSON.parse(ready) as RunResult;
+    let timer: NodeJS.Timeout | undefined;
+    const answer = new Promise<string>((resolve) => this.waiting.push(resolve));
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`the excluded program did not answer in ${ms} ms; it said: ${this.stderr}`)), ms);
+    });
+    try {
+      return JSON.parse(await Promise.race([answer, timeout])) as RunResult;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Ends the program (EOF on its input; `umbra exclude` then ends with it). */

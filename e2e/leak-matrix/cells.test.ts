@@ -2,7 +2,7 @@
 // the whole matrix pass on a helper that leaks.
 import { describe, expect, it } from 'vitest';
 import type { CapturedPacket } from '../lab/lab.js';
-import { COMBOS, expectationFor, inPrefix, judge, STATES, WIDE_LEASE, type CellEvidence, type Expectation } from './cells.js';
+import { COMBOS, expectationFor, inPrefix, judge, judgeExcluded, STATES, WIDE_LEASE, type CellEvidence, type Expectation } from './cells.js';
 import { matchesProbe, probePlan } from './probe-plan.js';
 
 const GW = '198.51.100.1';
@@ -150,5 +150,34 @@ describe('the wide lease', () => {
 
   it('is handed out only where the kill switch and allow LAN are on', () => {
     for (const c of COMBOS) expect(c.handedOut !== undefined).toBe(c.killSwitch && c.allowLan);
+  });
+});
+
+describe('judgeExcluded (the excluded app column)', () => {
+  const exProbes = probePlan({ internet: ['203.0.113.250'], gateway: GW, icmp: false });
+  const from = (port: number, src = '198.51.100.2'): CapturedPacket => ({ ...pkt('udp', '203.0.113.251', 53), srcPort: port, src });
+  const base = { probes: exProbes, bases: [20000, 20100], rounds: [[], []], ownAddresses: ['198.51.100.2'] };
+
+  it('passes when each probe left directly in some round, whatever address DNS went to', () => {
+    const packets = exProbes.map((_, n) => from((n % 2 === 0 ? 20000 : 20100) + n));
+    expect(judgeExcluded({ ...base, packets })).toEqual([]);
+    expect(judge({ kind: 'blocked', lanOpen: false }, { ...evidence([]), excluded: { ...base, packets } }).ok).toBe(true);
+  });
+
+  it('names the probes that never left, and fails the cell', () => {
+    const packets = exProbes.slice(1).map((_, n) => from(20000 + n + 1));
+    const lines = judgeExcluded({ ...base, packets });
+    expect(lines[0]).toMatch(/1\/\d+ probe\(s\) did not leave directly/);
+    expect(lines[1]).toContain(exProbes[0]!.id);
+    expect(judge({ kind: 'seen' }, { ...evidence(probes.map((p) => sent(p.id))), excluded: { ...base, packets } }).ok).toBe(false);
+  });
+
+  it('fails a packet that left with the tunnel\'s address (no masquerade)', () => {
+    const packets = exProbes.map((_, n) => from(20000 + n, n === 0 ? '100.64.1.2' : '198.51.100.2'));
+    expect(judgeExcluded({ ...base, packets }).join('\n')).toMatch(/1 packet\(s\) left with an address not the client's own/);
+  });
+
+  it('fails a cell whose excluded app ran no round', () => {
+    expect(judgeExcluded({ ...base, bases: [], rounds: [], packets: [] })).toEqual(['the excluded app ran no probe round']);
   });
 });

@@ -108,6 +108,40 @@ export interface CellEvidence {
   problems: string[];
   /** The helper's status as seen during the cell, one line each, for the report. */
   statuses: string[];
+  /** The excluded app's column (split tunnelling): its rounds ran beside the ordinary ones. */
+  excluded?: ExcludedEvidence;
+}
+
+/**
+ * What an excluded app sent: its probes (TCP and UDP, from known source ports), the ports each
+ * round used, and the captured packets from those ports (left out of `leaks`).
+ */
+export interface ExcludedEvidence {
+  probes: Probe[];
+  /** Round r's probe n sent from bases[r] + n. */
+  bases: number[];
+  rounds: ProbeOutcome[][];
+  packets: CapturedPacket[];
+  /** The client's own addresses: an excluded packet leaves with one of them, never the tunnel's. */
+  ownAddresses: string[];
+}
+
+/**
+ * The excluded column: in every state, every probe of the excluded app left the client directly
+ * (seen on the router, from its own address) — DNS included, whatever resolver the helper sent
+ * it to. Returns what failed, one line each.
+ */
+export function judgeExcluded(ex: ExcludedEvidence): string[] {
+  const lines: string[] = [];
+  if (ex.bases.length === 0) return ['the excluded app ran no probe round'];
+  const missing = ex.probes.filter((_, n) => !ex.packets.some((p) => ex.bases.some((b) => p.srcPort === b + n)));
+  if (missing.length > 0) {
+    lines.push(`excluded app: ${missing.length}/${ex.probes.length} probe(s) did not leave directly:`);
+    for (const pr of missing) lines.push(`  ${pr.id} (probe saw: ${ex.rounds.map((r) => r.find((o) => o.id === pr.id)?.outcome ?? '—').join(' / ')})`);
+  }
+  const foreign = ex.packets.filter((p) => !ex.ownAddresses.includes(p.src));
+  if (foreign.length > 0) lines.push(`excluded app: ${foreign.length} packet(s) left with an address not the client's own:`, ...packetLines(foreign));
+  return lines;
 }
 
 export interface Verdict {
@@ -171,6 +205,7 @@ export function judge(exp: Expectation, ev: CellEvidence): Verdict {
       lines.push('captured on the router:', ...packetLines(out));
     }
   }
+  if (ev.excluded) lines.push(...judgeExcluded(ev.excluded));
   lines.push(...ev.problems);
   const ok = lines.length === 0;
   if (!ok && ev.statuses.length > 0) lines.push('helper status during the cell:', ...ev.statuses.map((s) => `  ${s}`));

@@ -3,14 +3,17 @@
 // [{id, outcome}] — outcome says what the probe saw (answered, timeout, EPERM: …) for the report;
 // the capture on the router decides whether it leaked.
 //
-// Input: {"timeoutMs": 600, "token": "…", "probes": [{"id", "kind", "address", "port"?}]}
+// Input: {"timeoutMs": 600, "token": "…", "sourcePortBase"?: n, "probes": [{"id", "kind", "address", "port"?}]}
 // kinds: tcp, udp, icmp (the ping binary), dns-udp, dns-tcp (an A query for <token>.lab.test).
+// sourcePortBase: probe n sends from local port base+n (TCP and UDP), so the capture can tell this
+// round's packets from another's (the excluded app's round runs beside the ordinary one).
 import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { connect, isIPv6 } from 'node:net';
 
 const input = JSON.parse(process.argv[2] ?? '{}');
 const timeoutMs = Number(input.timeoutMs ?? 600);
+const base = Number.isInteger(input.sourcePortBase) ? input.sourcePortBase : undefined;
 const token = String(input.token ?? 'probe').replace(/[^A-Za-z0-9-]/g, '').slice(0, 60) || 'probe';
 
 const why = (e) => `${e.code ?? 'error'}: ${e.message}`;
@@ -23,9 +26,9 @@ function dnsQuery(label) {
   return Buffer.concat([header, name, Buffer.from([0, 1, 0, 1])]);
 }
 
-function tcp(address, port, payload) {
+function tcp(address, port, payload, localPort) {
   return new Promise((resolve) => {
-    const s = connect({ host: address, port });
+    const s = connect({ host: address, port, ...(localPort === undefined ? {} : { localPort }) });
     const done = (outcome) => {
       clearTimeout(timer);
       s.destroy();
@@ -41,7 +44,7 @@ function tcp(address, port, payload) {
   });
 }
 
-function udp(address, port, payload) {
+function udp(address, port, payload, localPort) {
   return new Promise((resolve) => {
     const s = createSocket(isIPv6(address) ? 'udp6' : 'udp4');
     const done = (outcome) => {
@@ -53,10 +56,13 @@ function udp(address, port, payload) {
     const timer = setTimeout(() => done(sent ? 'sent, no answer' : 'timeout'), timeoutMs);
     s.on('message', () => done('answered'));
     s.on('error', (e) => done(e.code === 'ECONNREFUSED' ? 'refused' : why(e)));
-    s.send(payload, port, address, (e) => {
-      if (e) done(why(e));
-      else sent = true;
-    });
+    const send = () =>
+      s.send(payload, port, address, (e) => {
+        if (e) done(why(e));
+        else sent = true;
+      });
+    if (localPort === undefined) send();
+    else s.bind(localPort, send);
   });
 }
 
@@ -73,19 +79,20 @@ function icmp(address) {
 
 function run(p, n) {
   const label = `${token}-${n}`;
+  const from = base === undefined ? undefined : base + n;
   switch (p.kind) {
     case 'tcp':
-      return tcp(p.address, p.port);
+      return tcp(p.address, p.port, undefined, from);
     case 'udp':
-      return udp(p.address, p.port, Buffer.from(`umbra leak probe ${label}`));
+      return udp(p.address, p.port, Buffer.from(`umbra leak probe ${label}`), from);
     case 'icmp':
       return icmp(p.address);
     case 'dns-udp':
-      return udp(p.address, p.port, dnsQuery(label));
+      return udp(p.address, p.port, dnsQuery(label), from);
     case 'dns-tcp': {
       const q = dnsQuery(label);
       const len = Buffer.from([q.length >> 8, q.length & 0xff]);
-      return tcp(p.address, p.port, Buffer.concat([len, q]));
+      return tcp(p.address, p.port, Buffer.concat([len, q]), from);
     }
     default:
       return Promise.resolve(`unknown probe kind ${p.kind}`);

@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createLab, type AllowedEndpoint, type Lab } from '../lab/lab.js';
+import { createLab, type AllowedEndpoint, type CapturedPacket, type Lab } from '../lab/lab.js';
 import { onPath } from '../lab/probes.js';
 import { sleep } from '../lab/proc.js';
 import { DaemonRun } from '../daemon-process.js';
@@ -13,6 +13,7 @@ import type { TunnelStatus } from '../../helper/ipc/schema.js';
 import type { CellEvidence, Combo } from './cells.js';
 import { probePlan, type Probe } from './probe-plan.js';
 import { runProbes, type ProbeOutcome } from './run-probes.js';
+import { cgroup2MountPoint, ExcludedProgram, removeEmptyCgroup } from '../excluded-program.js';
 
 export const SERVER_IDS = ['lab-0', 'lab-1'] as const;
 
@@ -41,11 +42,23 @@ export interface Observer {
   readonly lastRound: ProbeOutcome[] | undefined;
 }
 
+/** Each session's own cgroup for its excluded app (the cgroup tree is machine-wide). */
+let sessions = 0;
+
+/** Source ports for the excluded app's rounds: a window below the namespace's ephemeral range, so no ordinary probe shares one. */
+const EXCLUDED_PORT_WINDOW = 1600;
+const PORTS_PER_ROUND = 32;
+
 export class MatrixSession {
   lab!: Lab;
   daemon!: DaemonRun;
   probes: Probe[] = [];
+  /** The excluded app (split tunnelling), started once the helper is; undefined where cgroup v2 is missing. */
+  excludedApp: ExcludedProgram | undefined;
+  excludedProbes: Probe[] = [];
+  private excludedPorts = { first: 0, rounds: 0 };
   private ipc: IpcClient | undefined;
+  private readonly cgroup = `umbra-lm-${process.pid}-${++sessions}`;
 
   constructor(readonly combo: Combo) {}
 
@@ -56,7 +69,7 @@ export class MatrixSession {
       const r = await this.lab.exec(this.lab.client.ns, ['ip', 'address', 'add', this.combo.handedOut, 'dev', 'eth0']);
       if (r.code !== 0) throw new Error(`adding the handed-out address ${this.combo.handedOut}: ${r.stderr.trim()}`);
     }
-    this.daemon = new DaemonRun(this.lab);
+    this.daemon = new DaemonRun(this.lab, { env: { UMBRA_EXCLUDED_CGROUP: this.cgroup } });
     await this.daemon.start();
     const c = await this.client();
     for (const [i, id] of SERVER_IDS.entries()) {
@@ -71,11 +84,32 @@ export class MatrixSession {
       gateway: this.lab.client.gateway,
       icmp: onPath('ping'),
     });
+    if (cgroup2MountPoint()) await this.startExcludedApp();
+  }
+
+  /** `umbra exclude -- …` once, disconnected: the same app is probed in every state after. */
+  private async startExcludedApp(): Promise<void> {
+    const r = await this.lab.exec(this.lab.client.ns, ['cat', '/proc/sys/net/ipv4/ip_local_port_range']);
+    const [low, high] = r.stdout.trim().split(/\s+/).map(Number) as [number, number];
+    const first = low - 1024 >= EXCLUDED_PORT_WINDOW ? low - EXCLUDED_PORT_WINDOW : high + 1;
+    if (!(first >= 1024 && first + EXCLUDED_PORT_WINDOW <= 65536)) throw new Error(`no room for the excluded app's source ports beside the ephemeral range ${r.stdout.trim()}`);
+    this.excludedPorts = { first, rounds: 0 };
+    const i = this.lab.internet;
+    // TCP and UDP only: their source ports tell the excluded app's packets from the ordinary ones.
+    this.excludedProbes = probePlan({ internet: [i.serviceAddress, i.ispResolver], internet6: i.serviceAddress6, gateway: this.lab.client.gateway, icmp: false });
+    this.excludedApp = new ExcludedProgram(this.lab.client.ns, this.daemon.socket);
+    await this.excludedApp.started();
+  }
+
+  private excludedRange(port: number | undefined): boolean {
+    return port !== undefined && port >= this.excludedPorts.first && port < this.excludedPorts.first + EXCLUDED_PORT_WINDOW;
   }
 
   async teardown(): Promise<void> {
+    await this.excludedApp?.stop();
     await this.daemon?.stop('SIGKILL').catch(() => undefined);
     this.daemon?.cleanup();
+    await removeEmptyCgroup(this.cgroup);
     await this.lab?.destroy();
   }
 
@@ -162,12 +196,22 @@ export class MatrixSession {
   async observe(action: (o: Observer) => Promise<void>): Promise<CellEvidence> {
     const capture = await this.lab.startCapture();
     const rounds: ProbeOutcome[][] = [];
+    const excludedRounds: ProbeOutcome[][] = [];
+    const bases: number[] = [];
     const statuses: string[] = [];
     const problems: string[] = [];
     let lastStatus: TunnelStatus | undefined;
     const o: Observer = {
       probe: async () => {
-        const round = await runProbes(this.lab, this.lab.client.ns, this.probes);
+        const app = this.excludedApp;
+        const base = this.excludedPorts.first + (this.excludedPorts.rounds++ % (EXCLUDED_PORT_WINDOW / PORTS_PER_ROUND)) * PORTS_PER_ROUND;
+        const [round] = await Promise.all([
+          runProbes(this.lab, this.lab.client.ns, this.probes),
+          app && runProbes(this.lab, this.lab.client.ns, this.excludedProbes, { via: app, sourcePortBase: base }).then((r) => {
+            bases.push(base);
+            excludedRounds.push(r);
+          }),
+        ]);
         rounds.push(round);
         try {
           lastStatus = await this.status();
@@ -190,7 +234,12 @@ export class MatrixSession {
     } finally {
       await capture.stop();
     }
-    return { leaks: capture.leaks(this.endpoints()), probes: this.probes, rounds, gateway: this.lab.client.gateway, problems, statuses };
+    const left = capture.leaks(this.endpoints());
+    const fromExcluded = (p: CapturedPacket) => (p.protocol === 'tcp' || p.protocol === 'udp') && this.excludedRange(p.srcPort);
+    const excluded = this.excludedApp
+      ? { probes: this.excludedProbes, bases, rounds: excludedRounds, packets: left.filter(fromExcluded), ownAddresses: [this.lab.client.address, this.lab.client.address6, ...(this.combo.handedOut ? [this.combo.handedOut.split('/')[0]!] : [])] }
+      : undefined;
+    return { leaks: left.filter((p) => !fromExcluded(p)), probes: this.probes, rounds, gateway: this.lab.client.gateway, problems, statuses, ...(excluded ? { excluded } : {}) };
   }
 
   logTail(lines = 25): string {
