@@ -8,6 +8,7 @@ import {
 import { parseArgs, socketPath, UsageError, USAGE, type Command, type Invocation } from './args.js';
 import { readUserFile, UserFileError } from './read-user-file.js';
 import { ExcludeFailure, runExclude } from './exclude.js';
+import { findProgram, LaunchError } from '../ipc/launch-excluded.js';
 import {
   describeFailure, EXIT_FAILED, EXIT_OK, EXIT_USAGE, formatCatalogLoaded, formatCheck, formatImported, formatLeakHeader, formatLeakTally, formatServers, formatSettingChange, formatSettings, formatStatus, formatStatusLine, serversJson, type ServersLatency,
 } from './format.js';
@@ -323,9 +324,11 @@ class Context {
 
   private async exclude(command: Extract<Command, { name: 'exclude' | 'include' }>): Promise<number> {
     try {
+      // A program that is not there is said so before (and without) asking the helper.
+      if ('run' in command) findProgram(command.run.command, this.io.env.PATH);
       return await runExclude(await this.connect(), command, { ...this.io, json: this.inv.json, release: () => this.dispose() });
     } catch (e) {
-      if (e instanceof ExcludeFailure) throw new CliFailure(e.message);
+      if (e instanceof ExcludeFailure || e instanceof LaunchError) throw new CliFailure(e.message);
       throw e;
     }
   }
