@@ -8,6 +8,7 @@ import type { Lab } from './lab/lab.js';
 import { IpcClient } from '../helper/ipc/client.js';
 import type { TunnelStatus } from '../helper/ipc/schema.js';
 import { UMBRAD } from './umbrad-process.js';
+import { removeCgroupNow } from './excluded-program.js';
 
 export interface DaemonRunOptions {
   /** Extra environment for the helper (e.g. a test seam's variable). */
@@ -18,8 +19,13 @@ export interface DaemonRunOptions {
   socketDir?: string;
 }
 
+/** Runs in this process so far: each gets its own split-tunnel cgroup. */
+let runs = 0;
+
 export class DaemonRun {
   readonly dir = mkdtempSync(join(tmpdir(), 'umbra-daemon-'));
+  /** This run's split-tunnel cgroup name: the cgroup tree is machine-wide, so runs must not share one (cleanup() removes it). */
+  readonly cgroup = `umbra-lab-${process.pid}-${++runs}`;
   readonly socket: string;
   readonly stateDir = join(this.dir, 'state');
   child: ChildProcess | undefined;
@@ -47,7 +53,7 @@ export class DaemonRun {
       '--dns', 'resolv-conf',
       ...(this.opts.args ?? []),
     // The lab's "internet" is documentation space over plain http: the helper's lab allowance.
-    ], { env: { UMBRA_LAB_NETWORKS: '1', ...this.opts.env } });
+    ], { env: { UMBRA_LAB_NETWORKS: '1', UMBRA_EXCLUDED_CGROUP: this.cgroup, ...this.opts.env } });
     this.child = child;
     child.stderr?.on('data', (d: Buffer) => (this.err += d.toString()));
     const deadline = Date.now() + 15_000;
@@ -118,6 +124,7 @@ export class DaemonRun {
 
   cleanup(): void {
     rmSync(this.dir, { recursive: true, force: true });
+    removeCgroupNow(this.cgroup);
   }
 
   get bootFileExists(): boolean {

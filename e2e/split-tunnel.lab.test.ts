@@ -4,24 +4,21 @@
 // with an ordinary probe: the echo service says who asked (the client's own address outside the tunnel,
 // the server's exit inside it), the lab's DNS log which resolver answered.
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { daemonLabUnavailable, useDaemonLab } from './daemon-lab.js';
 import { servicePath } from './lab/probes.js';
-import { cgroup2MountPoint, ExcludedProgram, removeEmptyCgroup } from './excluded-program.js';
+import { cgroup2MountPoint, ExcludedProgram } from './excluded-program.js';
 import { PROJECT_ROOT } from './umbrad-process.js';
 
 const why = daemonLabUnavailable() || (cgroup2MountPoint() ? '' : 'no cgroup v2 on this machine');
-/** A name per run: the helper's cgroup is machine-wide, and parallel runs must not share it. */
-const CGROUP = `umbra-test-${process.pid}`;
 
 describe.skipIf(why !== '')(`split tunnelling${why ? ` — skipped: ${why}` : ''}`, () => {
-  const t = useDaemonLab({ servers: 1, daemon: { env: { UMBRA_EXCLUDED_CGROUP: CGROUP } } });
+  const t = useDaemonLab({ servers: 1 });
   const programs: ExcludedProgram[] = [];
   afterAll(async () => {
     for (const p of programs) await p.stop();
-    // The helper is killed after this; the cgroup goes once its app has.
-    await removeEmptyCgroup(CGROUP);
   });
 
   /** The excluded app's probes: HTTP to the echo service (its body: who asked), DNS to a server. */
@@ -85,6 +82,11 @@ describe.skipIf(why !== '')(`split tunnelling${why ? ` — skipped: ${why}` : ''
     const c2 = await daemon.client();
     for (const p of (await c2.call('listExcluded')).excluded) await c2.call('includeProcess', { pid: p.pid });
     expect(await http(app), 'moved back into the tunnel').toBe(exit);
+
+    // The app ends, then the helper: the cgroup it made goes with it (the undo of making it).
+    await app.stop();
+    await daemon.stop('SIGTERM');
+    expect(existsSync(join(cgroup2MountPoint()!, daemon.cgroup)), `the cgroup is removed; the helper said:\n${daemon.stderr.slice(-2000)}`).toBe(false);
   });
 
   it('says so when the program cannot be found, and starts nothing', async () => {

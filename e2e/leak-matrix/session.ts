@@ -13,7 +13,7 @@ import type { TunnelStatus } from '../../helper/ipc/schema.js';
 import type { CellEvidence, Combo } from './cells.js';
 import { probePlan, type Probe } from './probe-plan.js';
 import { runProbes, type ProbeOutcome } from './run-probes.js';
-import { cgroup2MountPoint, ExcludedProgram, removeEmptyCgroup } from '../excluded-program.js';
+import { cgroup2MountPoint, ExcludedProgram } from '../excluded-program.js';
 
 export const SERVER_IDS = ['lab-0', 'lab-1'] as const;
 
@@ -42,9 +42,6 @@ export interface Observer {
   readonly lastRound: ProbeOutcome[] | undefined;
 }
 
-/** Each session's own cgroup for its excluded app (the cgroup tree is machine-wide). */
-let sessions = 0;
-
 /** Source ports for the excluded app's rounds: a window below the namespace's ephemeral range, so no ordinary probe shares one. */
 const EXCLUDED_PORT_WINDOW = 1600;
 const PORTS_PER_ROUND = 32;
@@ -58,7 +55,6 @@ export class MatrixSession {
   excludedProbes: Probe[] = [];
   private excludedPorts = { first: 0, rounds: 0 };
   private ipc: IpcClient | undefined;
-  private readonly cgroup = `umbra-lm-${process.pid}-${++sessions}`;
 
   constructor(readonly combo: Combo) {}
 
@@ -69,7 +65,7 @@ export class MatrixSession {
       const r = await this.lab.exec(this.lab.client.ns, ['ip', 'address', 'add', this.combo.handedOut, 'dev', 'eth0']);
       if (r.code !== 0) throw new Error(`adding the handed-out address ${this.combo.handedOut}: ${r.stderr.trim()}`);
     }
-    this.daemon = new DaemonRun(this.lab, { env: { UMBRA_EXCLUDED_CGROUP: this.cgroup } });
+    this.daemon = new DaemonRun(this.lab);
     await this.daemon.start();
     const c = await this.client();
     for (const [i, id] of SERVER_IDS.entries()) {
@@ -109,7 +105,6 @@ export class MatrixSession {
     await this.excludedApp?.stop();
     await this.daemon?.stop('SIGKILL').catch(() => undefined);
     this.daemon?.cleanup();
-    await removeEmptyCgroup(this.cgroup);
     await this.lab?.destroy();
   }
 
