@@ -3,12 +3,12 @@
 // or the helper's socket (DESIGN.md). Only types come from the schema: nothing of it is bundled.
 import type { HostInfo } from '../helper/ipc/tunnel-words.js';
 import type {
-  FirewallKind, HelperEvent, LeakCheckId, LeakCheckProgress, LeakCheckResult, LeakEvidence, LeakReport, LeakVerdict, MethodName, Params, Result, ServerInfo, Settings, TunnelState, TunnelStatus,
+  FirewallKind, HelperEvent, KnownNetwork, LeakCheckId, LeakCheckProgress, LeakCheckResult, LeakEvidence, LeakReport, LeakVerdict, MethodName, NetworkRule, NetworkRules, Params, Result, ServerInfo, Settings, TunnelState, TunnelStatus,
 } from '../helper/ipc/schema.js';
 
 export type { HostInfo };
 export type {
-  FirewallKind, HelperEvent, LeakCheckId, LeakCheckProgress, LeakCheckResult, LeakEvidence, LeakReport, LeakVerdict, MethodName, Params, Result, ServerInfo, Settings, TunnelState, TunnelStatus,
+  FirewallKind, HelperEvent, KnownNetwork, LeakCheckId, LeakCheckProgress, LeakCheckResult, LeakEvidence, LeakReport, LeakVerdict, MethodName, NetworkRule, NetworkRules, Params, Result, ServerInfo, Settings, TunnelState, TunnelStatus,
 };
 
 /** The picture `subscribe` starts from: the helper's status, settings and servers. */

@@ -62,4 +62,18 @@ describe('the development fake', () => {
     fake.control.setReachable(false);
     await expect(fake.subscribe(() => {})).rejects.toMatchObject({ code: 'not-running' });
   });
+  it('with network rules on, is on one network that a rename or a rule changes; off, on none', async () => {
+    fake = createFakeUmbra({ connectMs: 5, tickMs: 0 });
+    await fake.subscribe(() => undefined);
+    const on = await fake.call('setSettings', { networks: { unseen: 'ask', known: [] } });
+    const network = fake.control.state().status.network;
+    expect(network).toMatchObject({ name: 'Café Wi-Fi', rule: 'ask' });
+    expect(on.networks?.known).toEqual([network]);
+    const rules = await fake.call('setNetwork', { key: 'current', rule: 'trusted', name: 'Corner café' });
+    expect(rules.known).toEqual([{ ...network, rule: 'trusted', name: 'Corner café' }]);
+    expect(fake.control.state().status.network).toEqual(rules.known[0]);
+    await expect(fake.call('setNetwork', { key: '0000000000000000', rule: 'ask' })).rejects.toMatchObject({ code: -32002 });
+    await fake.call('setSettings', { networks: null });
+    expect(fake.control.state().status.network).toBeUndefined();
+  });
 });

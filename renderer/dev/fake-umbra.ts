@@ -9,6 +9,7 @@ import type {
   FirewallKind, HelperEvent, LeakCheckResult, LeakReport, MethodName, Params, Result, ServerInfo, Settings, Snapshot, TunnelState, TunnelStatus, UmbraApi, UmbraError,
 } from '../api.js';
 import { CITIES, type City } from './cities.js';
+import { fakeNetworkSeen, fakeSetNetwork } from './fake-networks.js';
 
 // No STUN servers: the WebRTC check in ?fake mode gathers only this machine's own candidates (no network).
 const DEFAULTS: Settings = { killSwitch: false, killSwitchOnBoot: false, allowLan: false, autoConnect: false, stunServers: [] };
@@ -338,9 +339,20 @@ export function createFakeUmbra(opts: FakeOptions = {}): FakeUmbra {
     setSettings: (p) => {
       const before = settings;
       settings = { ...settings, ...p };
-      if (before.killSwitch !== settings.killSwitch || before.allowLan !== settings.allowLan) setStatus({});
+      // With network rules on, the fake machine is on one network (remembered at once).
+      const seen = settings.networks ? fakeNetworkSeen(settings.networks) : undefined;
+      if (seen) settings = { ...settings, networks: seen.rules };
+      if (before.killSwitch !== settings.killSwitch || before.allowLan !== settings.allowLan || status.network?.key !== seen?.network.key) setStatus({ network: seen?.network });
       emit({ type: 'settings', settings });
       return settings;
+    },
+    setNetwork: (p) => {
+      const networks = fakeSetNetwork(settings.networks, status.network, p);
+      settings = { ...settings, networks };
+      emit({ type: 'settings', settings });
+      const network = networks.known.find((n) => n.key === status.network?.key);
+      if (network) setStatus({ network });
+      return networks;
     },
     leakCheck: () => fakeLeakReport(status, settings),
     // The dev fake measures nothing: every server without a figure, as the helper says when it cannot.

@@ -3,7 +3,7 @@
 // errors they returned). Nothing here guesses the helper's state: a call in flight shows as busy,
 // and the shown state changes only when the helper reports it (in an event or a call's result).
 import { createStore, type StoreApi } from 'zustand/vanilla';
-import { toUmbraError, type HelperEvent, type HostInfo, type LeakCheckProgress, type LeakCheckResult, type LeakReport, type Params, type Result, type ServerInfo, type Settings, type TunnelState, type TunnelStatus, type UmbraApi, type UmbraError } from '../api.js';
+import { toUmbraError, type HelperEvent, type HostInfo, type LeakCheckProgress, type NetworkRules, type LeakCheckResult, type LeakReport, type Params, type Result, type ServerInfo, type Settings, type TunnelState, type TunnelStatus, type UmbraApi, type UmbraError } from '../api.js';
 import { gatherCandidates, webrtcCheck, webrtcElsewhere, type CandidateGatherer, type GatherResult } from '../features/leak-check/webrtc.js';
 
 type HelperPhase = 'starting' | 'ready' | 'unreachable';
@@ -92,6 +92,10 @@ export interface UmbraActions {
   setSetting(key: SwitchSetting, value: boolean): Promise<void>;
   /** The user's own DNS servers (null: each config's); resolves with the helper's error, if it refused them. */
   setDnsServers(servers: string[] | null): Promise<UmbraError | undefined>;
+  /** Trusted networks on (the rules) or off (null); resolves with the helper's error, if it refused. */
+  setNetworkRules(rules: NetworkRules | null): Promise<UmbraError | undefined>;
+  /** One network's rule and/or name ("current": the one the machine is on); resolves with the helper's error, if any. */
+  setNetwork(params: Params<'setNetwork'>): Promise<UmbraError | undefined>;
   /** Resolves with the imported server and the lines the helper left out, or undefined (the error is in `errors.import`). */
   importConfig(text: string, name?: string): Promise<Result<'importConfig'> | undefined>;
   /**
@@ -170,6 +174,24 @@ export function createUmbraStore(api: UmbraApi, options: StoreOptions = {}): Umb
         return undefined;
       } finally {
         busy({ import: false });
+      }
+    }
+
+    /**
+     * A call that changes settings, whose error the caller shows: `call` resolves with how the
+     * settings read after the helper's answer, which stands unless a settings event came first.
+     */
+    async function changeSettings(call: () => Promise<(before: Settings | null) => Settings | null>): Promise<UmbraError | undefined> {
+      const seq = settingsSeq;
+      try {
+        const after = await call();
+        if (seq === settingsSeq) {
+          settingsSeq++;
+          set((s) => ({ settings: after(s.settings) }));
+        }
+        return undefined;
+      } catch (e) {
+        return toUmbraError(e);
       }
     }
 
@@ -374,19 +396,19 @@ export function createUmbraStore(api: UmbraApi, options: StoreOptions = {}): Umb
         }
       },
 
-      async setDnsServers(servers) {
-        const seq = settingsSeq;
-        try {
-          const settings = await api.call('setSettings', { dnsServers: servers });
-          if (seq === settingsSeq) {
-            settingsSeq++;
-            set({ settings });
-          }
-          return undefined;
-        } catch (e) {
-          return toUmbraError(e);
-        }
-      },
+      setDnsServers: (servers) => changeSettings(async () => {
+        const settings = await api.call('setSettings', { dnsServers: servers });
+        return () => settings;
+      }),
+      setNetworkRules: (rules) => changeSettings(async () => {
+        const settings = await api.call('setSettings', { networks: rules });
+        return () => settings;
+      }),
+      // The rules are part of the settings: the answer replaces them there.
+      setNetwork: (params) => changeSettings(async () => {
+        const networks = await api.call('setNetwork', params);
+        return (before) => before && { ...before, networks };
+      }),
 
       importConfig: (text, name) => runImport({ text, name }),
       importFrom: (read) => runImport(read),
