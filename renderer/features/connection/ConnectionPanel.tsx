@@ -10,6 +10,7 @@ import { useActions, useUmbra } from '../../store/context.js';
 import { activeServer, targetServer } from '../../store/selectors.js';
 import { ErrorNote } from '../../ui/ErrorNote.js';
 import { KillSwitch } from '../kill-switch/KillSwitch.js';
+import { TrustBanner } from '../networks/TrustBanner.js';
 import { ConnectButton } from './ConnectButton.js';
 import { exitWords } from './exit-address.js';
 import './connection.css';
@@ -134,6 +135,7 @@ export function ConnectionPanel() {
         </div>
       )}
       <ErrorNote error={error} onDismiss={() => dismissError('connection')} />
+      <TrustBanner />
 
       {banner && (
         <div className="blocked-banner" role="status">

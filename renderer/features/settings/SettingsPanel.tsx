@@ -11,6 +11,7 @@ import { Switch } from '../../ui/Switch.js';
 import { ImportOutcome } from '../import/ImportOutcome.js';
 import { ImportPicker } from '../import/ImportPicker.js';
 import { DnsServers } from './DnsServers.js';
+import { NetworksSection } from '../networks/NetworksSection.js';
 import './settings.css';
 
 const SWITCHES: { key: SwitchSetting; label: string; description: ReactNode }[] = [
@@ -203,6 +204,7 @@ export function SettingsPanel({ launchAtLoginOffered }: { launchAtLoginOffered: 
         <LaunchAtLogin offered={launchAtLoginOffered} />
       </section>
       <DnsServers />
+      <NetworksSection />
       <ImportConfig />
       <LoadCatalog />
     </section>
