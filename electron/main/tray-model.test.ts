@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { TunnelStatus } from '../../helper/ipc/schema.js';
 import { EMPTY_STATE, type MirrorState } from './state-mirror.js';
+import { HOLD_LINE, HOLD_TEXT } from './tunnel-words.js';
 import { connected, FRANKFURT, HOMELAB, SERVERS, SETTINGS, status, STOCKHOLM } from './testing/fakes.js';
 import {
   connectTarget, iconStateOf, locationLabel, panelTone, toMenuTemplate, TRAY_ICON_NAMES, trayModel,
@@ -96,6 +97,23 @@ describe('tray model, state by state', () => {
     expect(m.items[1]).toEqual({ kind: 'label', label: 'Blocked · lockdown is on' });
     expect(first(m)).toMatchObject({ label: 'Connect to homelab' });
     expect(m.items[2]).toEqual({ kind: 'action', label: 'Turn lockdown off', action: { type: 'setLockdown', enabled: false }, enabled: true });
+  });
+
+  it('blocked on an untrusted network with no server: says so in the CLI\'s words, and names the network', () => {
+    const network = { key: '0123456789abcdef', name: 'Café Wi-Fi', kind: 'wifi', rule: 'untrusted' } as const;
+    const m = model(mirror(status({ blocked: true, hold: 'untrusted-network', network }), { servers: [] }));
+    expect(m.iconState).toBe('blocked');
+    expect(m.tooltip).toBe(`Umbra: ${HOLD_TEXT['untrusted-network']}`);
+    expect(m.items[1]).toEqual({ kind: 'label', label: HOLD_LINE['untrusted-network'] });
+    expect(m.items[2]).toEqual({ kind: 'label', label: 'Network: Café Wi-Fi — untrusted' });
+  });
+
+  it('the network line: its name and rule while the helper knows it, nothing without rules or with the helper gone', () => {
+    const net = (rule: 'trusted' | 'untrusted' | 'ask') => ({ key: 'fedcba9876543210', name: 'Home', kind: 'gateway', rule }) as const;
+    expect(find(model(mirror(connected(STOCKHOLM))), /^Network:/)).toBeUndefined();
+    expect(find(model(mirror({ ...connected(STOCKHOLM), network: net('trusted') })), /^Network:/)).toEqual({ kind: 'label', label: 'Network: Home — trusted' });
+    expect(find(model(mirror(status({ network: net('ask') }))), /^Network:/)).toEqual({ kind: 'label', label: 'Network: Home — not decided yet (ask)' });
+    expect(find(model(mirror(status({ network: net('ask') }), { reachable: false })), /^Network:/)).toBeUndefined();
   });
 
   it('Quit says what it leaves behind: the VPN, a block, or nothing', () => {

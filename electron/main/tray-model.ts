@@ -3,7 +3,7 @@
 // one-click action (Linux trays often deliver no click events). Actions are data; the glue
 // dispatches them.
 import type { MenuItemConstructorOptions } from 'electron';
-import type { ServerInfo, TunnelStatus } from '../../helper/ipc/schema.js';
+import type { NetworkRule, ServerInfo, TunnelStatus } from '../../helper/ipc/schema.js';
 import type { MirrorState } from './state-mirror.js';
 import { HELPER_DOWN_TEXT, helperDownVerdict, HOLD_LINE, HOLD_TEXT, noReplyText, RECONNECTING_TEXT, WANTS_TUNNEL } from './tunnel-words.js';
 
@@ -192,6 +192,15 @@ function recentMenu(mirror: MirrorState, recent: readonly string[]): TrayMenuIte
   return { kind: 'submenu', label: 'Recent locations', items, enabled: mirror.reachable === true };
 }
 
+/** A rule in the CLI's words (umbra status), short enough for a menu line. */
+const RULE_WORDS: Record<NetworkRule, string> = { trusted: 'trusted', untrusted: 'untrusted', ask: 'not decided yet (ask)' };
+
+/** With trusted networks on: the network the machine is on and its rule, once the helper knows it. */
+function networkLine(mirror: MirrorState): TrayMenuItem[] {
+  const network = mirror.reachable === true ? mirror.status?.network : undefined;
+  return network ? [{ kind: 'label', label: `Network: ${network.name} — ${RULE_WORDS[network.rule]}` }] : [];
+}
+
 function killSwitchItem(mirror: MirrorState): TrayMenuItem {
   const settings = mirror.settings;
   const status = mirror.status;
@@ -218,6 +227,7 @@ export function trayModel({ mirror, recent, panel, now = Date.now() }: TrayInput
     items: [
       firstAction(mirror, recent),
       { kind: 'label', label: text.line },
+      ...networkLine(mirror),
       ...liftBlock(mirror),
       { kind: 'separator' },
       recentMenu(mirror, recent),
