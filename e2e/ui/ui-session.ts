@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { startBrowserHost, type BrowserHost } from '../../electron/browser-host/host.js';
 import { cleanupStaleLabs, createLab, labAvailable, type Lab } from '../lab/lab.js';
+import type { DaemonRunOptions } from '../daemon-process.js';
 import { PROJECT_ROOT } from '../umbrad-process.js';
 import { chromiumAvailable, launchChromium } from './browser.js';
 import { buildRenderer, startUmbraInLab, type UmbraInLab } from './umbra-lab.js';
@@ -34,7 +35,8 @@ export interface UiSession {
   close(): Promise<void>;
 }
 
-export async function startUiSession(viewport: { width: number; height: number }): Promise<UiSession> {
+/** `daemon`: how the helper is started (e.g. extra environment). */
+export async function startUiSession(viewport: { width: number; height: number }, daemon: DaemonRunOptions = {}): Promise<UiSession> {
   cleanupStaleLabs();
   mkdirSync(ARTIFACTS, { recursive: true });
   const distDir = mkdtempSync(join(tmpdir(), 'umbra-ui-dist-'));
@@ -50,7 +52,7 @@ export async function startUiSession(viewport: { width: number; height: number }
   try {
     const [lab] = await Promise.all([createLab({ servers: 3 }), buildRenderer(distDir)]);
     s.lab = lab;
-    s.umbra = await startUmbraInLab(lab);
+    s.umbra = await startUmbraInLab(lab, daemon);
     s.host = await startBrowserHost({ socketPath: s.umbra.daemon.socket, distDir, host: '127.0.0.1', port: 0, backoffMs: [100, 250, 500, 1000] });
     s.browser = await launchChromium();
     const context = await s.browser.newContext({ viewport, colorScheme: 'light' });

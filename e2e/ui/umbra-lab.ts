@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { DaemonRun } from '../daemon-process.js';
+import { DaemonRun, type DaemonRunOptions } from '../daemon-process.js';
 import type { Lab } from '../lab/lab.js';
 import { PROJECT_ROOT } from '../umbrad-process.js';
 import type { ServerInfo } from '../../helper/ipc/schema.js';
@@ -67,9 +67,9 @@ export interface UmbraInLab {
  * lab's resolv.conf), imports the lab's client config as the profile, loads the cities' catalog
  * and drops the imported server, so that the map shows just the cities.
  */
-export async function startUmbraInLab(lab: Lab): Promise<UmbraInLab> {
+export async function startUmbraInLab(lab: Lab, daemonOptions: DaemonRunOptions = {}): Promise<UmbraInLab> {
   await shareClientAddress(lab);
-  const daemon = new DaemonRun(lab);
+  const daemon = new DaemonRun(lab, daemonOptions);
   try {
     await daemon.start();
     const c = await daemon.client();
