@@ -53,15 +53,19 @@ export async function runExclude(client: IpcClient, command: ExcludeCommand, io:
     if (e instanceof LaunchError) throw new ExcludeFailure(e.message);
     throw e;
   }
+  const child = launched.child;
+  // Listened for at once: a short program may be over before the helper connection is closed.
+  const ended = child.exitCode !== null || child.signalCode !== null
+    ? Promise.resolve<[number | null, NodeJS.Signals | null]>([child.exitCode, child.signalCode])
+    : new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once('exit', (c, s) => resolve([c, s])));
   await io.release();
   if (!io.json) io.err(`umbra: ${command.run.command} (pid ${launched.pid}) runs outside the tunnel, unprotected`);
   else io.out(JSON.stringify({ pid: launched.pid }));
-  const child = launched.child;
   // Ctrl-C and the like reach the program (same process group); this command waits for its end.
   const ignore = () => undefined;
   process.on('SIGINT', ignore).on('SIGTERM', ignore);
   try {
-    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once('exit', (c, s) => resolve([c, s])));
+    const [code, signal] = await ended;
     return code ?? 128 + (signal ? signalNumber(signal) : 0);
   } finally {
     process.off('SIGINT', ignore).off('SIGTERM', ignore);

@@ -1,44 +1,18 @@
 // The CLI run in-process against the real IPC server with a fake helper behind it: the output
 // and exit code of each command, and of the errors a person will meet.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_SETTINGS, ErrorCode, MAX_CATALOG_TEXT_BYTES, RpcError, type Handlers, type LeakCheckResult } from '../ipc/schema.js';
-import { startIpcServer } from '../ipc/server.js';
-import { disconnectedStatus, FAKE_KEY, FakeHelper, type FakeHelperOptions } from '../ipc/testing/fake-helper.js';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_SETTINGS, ErrorCode, MAX_CATALOG_TEXT_BYTES, RpcError, type LeakCheckResult } from '../ipc/schema.js';
+import { disconnectedStatus, FAKE_KEY, FakeHelper } from '../ipc/testing/fake-helper.js';
 import { packageVersion } from '../platform/fs/package-version.js';
-import { runCli, type CliIo } from './run.js';
+import { NOW, useCliHarness } from './testing/cli-harness.js';
 
-const NOW = 1_700_000_000_000;
 /** What status says of the fake's Stockholm server once connected. */
 const STO_DETAILS = 'Location: Stockholm, Sweden\nExit address: 203.0.113.10 (from the catalog, not measured; umbra leak-check measures it)';
-let dir: string;
-let seq = 0;
-const cleanups: (() => unknown)[] = [];
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'umbra-cli-'));
-});
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-async function helper(opts: FakeHelperOptions & { handlers?: Partial<Handlers> } = {}) {
-  const fake = new FakeHelper({ now: () => NOW, ...opts });
-  const path = join(dir, `h${++seq}.sock`);
-  const server = await startIpcServer({ socketPath: path, handlers: { ...fake.handlers, ...opts.handlers }, subscribe: fake.subscribe, group: 'nogroup', log: () => {} });
-  cleanups.push(() => server.close(), () => fake.dispose());
-  return { fake, path };
-}
-
-async function cli(argv: string[], io: Partial<CliIo> = {}): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runCli(argv, { out: (l) => out.push(l), err: (l) => err.push(l), env: {}, now: () => NOW, clientVersion: '9.9.9', ...io });
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
+const h = useCliHarness();
+const { helper, cli } = h;
 
 describe('usage', () => {
   it('help: the usage on stdout, exit 0', async () => {
@@ -75,13 +49,13 @@ describe('usage', () => {
 
 describe('the helper not reachable: exit 3 with what to do', () => {
   it.each([['status'], ['connect'], ['set', 'kill-switch', 'on'], ['servers']])('%s', async (...argv) => {
-    const path = join(dir, 'nobody-here.sock');
+    const path = join(h.dir, 'nobody-here.sock');
     const r = await cli(['--socket', path, ...argv]);
     expect(r).toEqual({ code: 3, out: '', err: `umbra: the Umbra helper is not running (no socket at ${path}): start it with sudo systemctl start umbrad (in a source checkout: sudo npx umbrad serve)` });
   });
 
   it('uses UMBRA_SOCKET, and --json errors are JSON', async () => {
-    const path = join(dir, 'env.sock');
+    const path = join(h.dir, 'env.sock');
     const r = await cli(['--json', 'status'], { env: { UMBRA_SOCKET: path } });
     expect(r.code).toBe(3);
     expect(r.err).toBe('');
@@ -89,14 +63,14 @@ describe('the helper not reachable: exit 3 with what to do', () => {
   });
 
   it('version still prints the client version', async () => {
-    const r = await cli(['--socket', join(dir, 'none.sock'), 'version']);
+    const r = await cli(['--socket', join(h.dir, 'none.sock'), 'version']);
     expect(r.code).toBe(3);
     expect(r.out).toBe('umbra 9.9.9 (protocol 1)');
     expect(r.err).toMatch(/not running/);
   });
 
   it('version --json: the client version and the error in one JSON object', async () => {
-    const r = await cli(['--json', '--socket', join(dir, 'none.sock'), 'version']);
+    const r = await cli(['--json', '--socket', join(h.dir, 'none.sock'), 'version']);
     expect(r.code).toBe(3);
     expect(r.err).toBe('');
     expect(JSON.parse(r.out)).toEqual({ client: { version: '9.9.9', protocol: 1 }, helper: null, error: { kind: 'not-running', message: expect.stringMatching(/not running/) } });
@@ -125,7 +99,7 @@ describe('commands', () => {
     fake.status = up;
     const measured = { ...up, measuredExit: { state: 'measured' as const, ipv4: '203.0.113.66', at: NOW, matchesCatalog: false } };
     const answer = setInterval(() => fake.listenerCount > 0 && fake.setStatus(measured), 20);
-    cleanups.push(() => clearInterval(answer));
+    h.after(() => clearInterval(answer));
     const r = await cli(['--socket', path, '--json', 'status']);
     expect(JSON.parse(r.out)).toMatchObject({ state: 'connected', measuredExit: { state: 'measured', ipv4: '203.0.113.66', matchesCatalog: false } });
     const human = await cli(['--socket', path, 'status']);
@@ -245,7 +219,7 @@ describe('commands', () => {
 
   it('import: sends the file and the name, says how to connect', async () => {
     const { fake, path } = await helper();
-    const file = join(dir, 'wg0.conf');
+    const file = join(h.dir, 'wg0.conf');
     writeFileSync(file, '[Interface]\nPrivateKey = x\n[Peer]\n');
     expect(await cli(['--socket', path, 'import', file, '--name', 'Home'])).toEqual({ code: 0, out: 'Imported Home (imported) · 198.51.100.30:51820\nConnect with: umbra connect imported', err: '' });
     expect(fake.calls.at(-1)).toMatchObject({ method: 'importConfig', params: { name: 'Home' } });
@@ -253,15 +227,15 @@ describe('commands', () => {
 
   it('import: a missing, empty or oversized file fails before calling the helper', async () => {
     const { fake, path } = await helper();
-    const missing = join(dir, 'nope.conf');
+    const missing = join(h.dir, 'nope.conf');
     expect(await cli(['--socket', path, 'import', missing])).toEqual({ code: 1, out: '', err: `umbra: cannot read ${missing}: no such file` });
-    const empty = join(dir, 'empty.conf');
+    const empty = join(h.dir, 'empty.conf');
     writeFileSync(empty, '\n');
     expect((await cli(['--socket', path, 'import', empty])).err).toMatch(/is empty: a WireGuard config has an \[Interface\] and a \[Peer\] section/);
-    const big = join(dir, 'big.conf');
+    const big = join(h.dir, 'big.conf');
     writeFileSync(big, 'x'.repeat(70_000));
     expect(await cli(['--socket', path, 'import', big])).toEqual({ code: 1, out: '', err: `umbra: ${big} is 70000 bytes; a WireGuard config is at most 65536: is it the right file?` });
-    expect((await cli(['--socket', path, 'import', dir])).err).toMatch(/it is a directory/);
+    expect((await cli(['--socket', path, 'import', h.dir])).err).toMatch(/it is a directory/);
     expect(fake.calls).toEqual([]);
   });
 
@@ -269,7 +243,7 @@ describe('commands', () => {
     const server = { id: 'home', name: 'Home', endpoint: '198.51.100.30:51820', publicKey: FAKE_KEY, source: 'import' as const };
     const notes = [{ line: 6, key: 'PostUp', why: 'Umbra never runs commands from a config' }, { line: 9, key: 'ListenPort', why: 'Umbra picks its own UDP port' }];
     const { path } = await helper({ handlers: { importConfig: async () => ({ server, notes }) } });
-    const file = join(dir, 'hooked.conf');
+    const file = join(h.dir, 'hooked.conf');
     writeFileSync(file, '[Interface]\nPostUp = x\n');
     expect(await cli(['--socket', path, 'import', file])).toEqual({
       code: 0,
@@ -281,7 +255,7 @@ describe('commands', () => {
 
   it('load-catalog FILE: read here, as the user; the helper gets its text, never the path', async () => {
     const { fake, path } = await helper();
-    const file = join(dir, 'catalog.json');
+    const file = join(h.dir, 'catalog.json');
     const text = JSON.stringify({ servers: [] });
     writeFileSync(file, text);
     expect(await cli(['--socket', path, 'load-catalog', file])).toEqual({ code: 0, out: `Loaded the catalog: ${fake.servers.filter((x) => x.source === 'catalog').length} servers (${fake.servers.length} in all)\nSee them with: umbra servers`, err: '' });
@@ -298,16 +272,16 @@ describe('commands', () => {
 
   it('load-catalog and import: a missing file, a directory, an unreadable file, a FIFO: the CLI\'s own error, nothing sent', async () => {
     const { fake, path } = await helper();
-    const missing = join(dir, 'nope.json');
+    const missing = join(h.dir, 'nope.json');
     const cannot = (file: string, why: string) => ({ code: 1, out: '', err: `umbra: cannot read ${file}: ${why}` });
     for (const command of ['load-catalog', 'import']) {
       expect(await cli(['--socket', path, command, missing])).toEqual(cannot(missing, 'no such file'));
-      expect(await cli(['--socket', path, command, dir])).toEqual(cannot(dir, 'it is a directory'));
+      expect(await cli(['--socket', path, command, h.dir])).toEqual(cannot(h.dir, 'it is a directory'));
       expect(await cli(['--socket', path, command, join(missing, 'x')])).toEqual(cannot(join(missing, 'x'), 'no such file'));
     }
     // Unreadable: a 0000 file, where this user's permissions are checked (not for root: then the
     // same EACCES comes from the reader the CLI is given).
-    const locked = join(dir, 'locked.json');
+    const locked = join(h.dir, 'locked.json');
     writeFileSync(locked, '{}', { mode: 0o000 });
     chmodSync(locked, 0o000);
     let permissionsApply = false;
@@ -320,12 +294,12 @@ describe('commands', () => {
     expect(await cli(['--socket', path, 'load-catalog', locked], eacces)).toEqual(cannot(locked, 'permission denied'));
     expect(await cli(['--socket', path, 'import', locked], eacces)).toEqual(cannot(locked, 'permission denied'));
     // A FIFO nobody writes to is refused at once, not waited on (mkfifo where the machine has it).
-    const fifo = join(dir, 'fifo.json');
+    const fifo = join(h.dir, 'fifo.json');
     if (spawnSync('mkfifo', [fifo]).status === 0) {
       expect(await cli(['--socket', path, 'load-catalog', fifo])).toEqual(cannot(fifo, 'it is not a regular file (a pipe, socket or device)'));
       expect(await cli(['--socket', path, 'import', fifo])).toEqual(cannot(fifo, 'it is not a regular file (a pipe, socket or device)'));
     }
-    const big = join(dir, 'big.json');
+    const big = join(h.dir, 'big.json');
     writeFileSync(big, ' '.repeat(MAX_CATALOG_TEXT_BYTES + 1));
     expect((await cli(['--socket', path, 'load-catalog', big])).err).toBe(`umbra: ${big} is ${MAX_CATALOG_TEXT_BYTES + 1} bytes; a catalog file is at most 192 KiB (load a larger one by its https URL)`);
     expect(fake.calls).toEqual([]);
