@@ -4,15 +4,14 @@
 import { readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from './atomic-write.js';
+import { configHome } from './paths.js';
 
 export const HIDDEN_FLAG = '--hidden';
 const AUTOSTART_FILE_NAME = 'umbra.desktop';
 
 /** The autostart folder the XDG Base Directory spec names (a relative XDG_CONFIG_HOME is ignored). */
 export function autostartDir(env: NodeJS.ProcessEnv, homedir: string): string {
-  const xdg = env.XDG_CONFIG_HOME;
-  const configHome = xdg && path.isAbsolute(xdg) ? xdg : path.join(homedir, '.config');
-  return path.join(configHome, 'autostart');
+  return path.join(configHome(env, homedir), 'autostart');
 }
 
 const RESERVED = /[\s"'\\><~|&;$*?#()`]/;

@@ -27,6 +27,12 @@ export function appPaths(appRoot: string): AppPaths {
   };
 }
 
+/** $XDG_CONFIG_HOME, else ~/.config (the XDG Base Directory spec; a relative value is ignored). */
+export function configHome(env: NodeJS.ProcessEnv, homedir: string): string {
+  const xdg = env.XDG_CONFIG_HOME;
+  return xdg && path.isAbsolute(xdg) ? xdg : path.join(homedir, '.config');
+}
+
 /** The helper's socket: $UMBRA_SOCKET when set, else the system one. */
 export function socketPath(env: NodeJS.ProcessEnv): string {
   const s = env.UMBRA_SOCKET;
