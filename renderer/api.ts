@@ -2,11 +2,12 @@
 // (Electron) or the browser-mode bridge provides it; the renderer never touches Node, Electron
 // or the helper's socket (DESIGN.md). Only types come from the schema: nothing of it is bundled.
 import type { HostInfo } from '../helper/ipc/tunnel-words.js';
+import type { DesktopAppInfo, ExcludedApp } from '../helper/ipc/split-apps.js';
 import type {
   FirewallKind, HelperEvent, KnownNetwork, LeakCheckId, LeakCheckProgress, LeakCheckResult, LeakEvidence, LeakReport, LeakVerdict, MethodName, NetworkRule, NetworkRules, Params, Result, ServerInfo, Settings, TunnelState, TunnelStatus,
 } from '../helper/ipc/schema.js';
 
-export type { HostInfo };
+export type { DesktopAppInfo, ExcludedApp, HostInfo };
 export type {
   FirewallKind, HelperEvent, KnownNetwork, LeakCheckId, LeakCheckProgress, LeakCheckResult, LeakEvidence, LeakReport, LeakVerdict, MethodName, NetworkRule, NetworkRules, Params, Result, ServerInfo, Settings, TunnelState, TunnelStatus,
 };
@@ -31,6 +32,20 @@ interface UmbraAppApi {
   setLaunchAtLogin(enabled: boolean): Promise<boolean>;
 }
 
+/**
+ * Split tunnelling's apps, answered by main (Electron) or the browser-mode host: installed apps by
+ * desktop file id, the user's list of apps that run outside the VPN, and a launch of one of them.
+ */
+interface UmbraSplitAppsApi {
+  listInstalled(): Promise<DesktopAppInfo[]>;
+  listExcluded(): Promise<ExcludedApp[]>;
+  /** Each resolves with the list as it is now. */
+  add(id: string): Promise<ExcludedApp[]>;
+  remove(id: string): Promise<ExcludedApp[]>;
+  /** Starts the app outside the VPN; rejects (nothing started) when the helper refuses. */
+  launch(id: string): Promise<{ pid: number }>;
+}
+
 export interface UmbraApi {
   /** One helper method; rejects with an {@link UmbraError} value (not an Error instance). */
   call<M extends MethodName>(method: M, params: Params<M>): Promise<Result<M>>;
@@ -52,6 +67,8 @@ export interface UmbraApi {
   onConnectionChange(cb: (helperReachable: boolean, message?: string, host?: HostInfo) => void): () => void;
   /** App settings the main process owns; absent where there is no such process. */
   app?: UmbraAppApi;
+  /** Absent from a host that does not offer split tunnelling. */
+  splitApps?: UmbraSplitAppsApi;
 }
 
 declare global {

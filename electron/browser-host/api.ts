@@ -1,11 +1,14 @@
 // The host's /api: the page's way to the helper, through the one HelperLink.
 //   POST /api/call   {method, params} → 200 {result} | 200 {error: {code, message}}
+//   POST /api/app    the same, for split tunnelling's apps (answered here, as Electron's main does)
 //   GET  /api/events text/event-stream: reachable, snapshot, events (protocol.ts)
 // The caller is already checked (loopback, Host, token, origin) by the host.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { DEFAULT_SOCKET_PATH, ErrorCode, isMethodName, MAX_LINE_BYTES, type HelperEvent, type MethodName, type Params } from '../../helper/ipc/schema.js';
 import type { HostInfo } from '../../helper/ipc/tunnel-words.js';
 import { toLinkError, type HelperLink } from '../main/helper-link.js';
+import { checkAppRequest, isSplitAppRequest, SPLIT_APP_METHODS } from '../main/ipc-contract.js';
+import type { SplitTunnelApps } from '../main/split-tunnel-apps.js';
 import type { CallResponse, StreamMessage } from './protocol.js';
 
 /** Sent on an idle event stream so that a dead page is noticed and proxies keep it open. */
@@ -13,6 +16,8 @@ const KEEPALIVE_MS = 15_000;
 
 export interface Api {
   call(req: IncomingMessage, res: ServerResponse, headers: Record<string, string>): Promise<void>;
+  /** An app method (ipc-contract.ts), of those this host answers: split tunnelling's apps. */
+  app(req: IncomingMessage, res: ServerResponse, headers: Record<string, string>): Promise<void>;
   events(req: IncomingMessage, res: ServerResponse, headers: Record<string, string>): void;
   /** Ends every open event stream. */
   closeStreams(): void;
@@ -40,7 +45,21 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefin
   });
 }
 
-export function createApi(link: HelperLink, facts: Pick<HostInfo, 'install' | 'elsewhere'>): Api {
+/** A POST of JSON, parsed; undefined once a refusal has been sent. */
+async function readJsonPost(req: IncomingMessage, res: ServerResponse, headers: Record<string, string>): Promise<{ parsed: unknown } | undefined> {
+  if (req.method !== 'POST') return void json(res, 405, { ...headers, allow: 'POST' }, { error: { code: 'method-not-allowed', message: 'POST only' } });
+  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type !== 'application/json') return void json(res, 415, headers, { error: { code: 'unsupported-media-type', message: 'send JSON' } });
+  const body = await readBody(req, MAX_LINE_BYTES);
+  if (!body) return void json(res, 413, headers, { error: { code: 'too-large', message: `a call is at most ${MAX_LINE_BYTES} bytes` } });
+  try {
+    return { parsed: JSON.parse(body.toString('utf8')) as unknown };
+  } catch {
+    return void json(res, 400, headers, { error: { code: 'bad-request', message: 'the body is not JSON' } });
+  }
+}
+
+export function createApi(link: HelperLink, facts: Pick<HostInfo, 'install' | 'elsewhere'>, splitApps: Pick<SplitTunnelApps, 'answer'>): Api {
   const streams = new Set<ServerResponse>();
   // Whether the helper's latest status held a block: a page that opens after the helper went
   // learns it from here (the block outlives the helper; see helperDownVerdict).
@@ -56,17 +75,9 @@ export function createApi(link: HelperLink, facts: Pick<HostInfo, 'install' | 'e
 
   return {
     async call(req, res, headers) {
-      if (req.method !== 'POST') return json(res, 405, { ...headers, allow: 'POST' }, { error: { code: 'method-not-allowed', message: 'POST only' } });
-      const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-      if (type !== 'application/json') return json(res, 415, headers, { error: { code: 'unsupported-media-type', message: 'send JSON' } });
-      const body = await readBody(req, MAX_LINE_BYTES);
-      if (!body) return json(res, 413, headers, { error: { code: 'too-large', message: `a call is at most ${MAX_LINE_BYTES} bytes` } });
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(body.toString('utf8'));
-      } catch {
-        return json(res, 400, headers, { error: { code: 'bad-request', message: 'the body is not JSON' } });
-      }
+      const body = await readJsonPost(req, res, headers);
+      if (!body) return;
+      const { parsed } = body;
       const { method, params } = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as { method?: unknown; params?: unknown };
       let answer: CallResponse;
       if (typeof method !== 'string' || !isMethodName(method)) {
@@ -78,6 +89,20 @@ export function createApi(link: HelperLink, facts: Pick<HostInfo, 'install' | 'e
         } catch (e) {
           answer = { error: toLinkError(e) };
         }
+      }
+      json(res, 200, headers, answer);
+    },
+
+    async app(req, res, headers) {
+      const body = await readJsonPost(req, res, headers);
+      if (!body) return;
+      const checked = checkAppRequest(body.parsed, SPLIT_APP_METHODS);
+      let answer: CallResponse;
+      if (!checked.ok) answer = { error: checked.error };
+      else if (!isSplitAppRequest(checked.value)) answer = { error: { code: ErrorCode.MethodNotFound, message: `browser mode has no ${checked.value.method}` } };
+      else {
+        const reply = await splitApps.answer(checked.value);
+        answer = reply.ok ? { result: reply.value } : { error: reply.error };
       }
       json(res, 200, headers, answer);
     },

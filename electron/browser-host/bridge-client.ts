@@ -6,16 +6,19 @@
 //   fetch (EventSource cannot send the token header, and every /api request must carry it).
 // - The token arrives in the address bar's fragment (#token=…, never sent to any server); this
 //   script moves it to sessionStorage (this tab only) and takes it out of the address bar.
-// - No launch-at-login (`app`): there is no Electron main process here.
+// - No launch-at-login (`app`): there is no Electron main process here. Split tunnelling's apps
+//   (`splitApps`) → POST /api/app, which the host answers as Electron's main would.
 //
 // It runs in the page as one ES module (served as /umbra-bridge.js, before the app's own script),
 // so it imports nothing at run time: only types, and the protocol's constants are repeated below,
 // typed against protocol.ts so that the two cannot drift apart.
+import type { SplitAppMethodName, SplitAppParams, SplitAppResult } from '../../helper/ipc/split-apps.js';
 import type { HelperEvent, HostInfo, MethodName, Params, Result, Snapshot, UmbraApi, UmbraError } from '../../renderer/api.js';
 import type * as P from './protocol.js';
 
 const TOKEN_HEADER: typeof P.TOKEN_HEADER = 'x-umbra-token';
 const CALL_PATH: typeof P.CALL_PATH = '/api/call';
+const APP_PATH: typeof P.APP_PATH = '/api/app';
 const EVENTS_PATH: typeof P.EVENTS_PATH = '/api/events';
 const TOKEN_STORAGE_KEY: typeof P.TOKEN_STORAGE_KEY = 'umbra.browserHostToken';
 const READY_EVENT = 'umbra:ready';
@@ -96,11 +99,19 @@ export function createUmbraBridge(opts: BridgeOptions): UmbraBridge {
     return { code: 'host-error', message: `the Umbra browser host answered HTTP ${status}` };
   }
 
-  async function call<M extends MethodName>(method: M, params: Params<M>): Promise<Result<M>> {
+  function call<M extends MethodName>(method: M, params: Params<M>): Promise<Result<M>> {
+    return post(CALL_PATH, method, params) as Promise<Result<M>>;
+  }
+
+  function appCall<M extends SplitAppMethodName>(method: M, params: SplitAppParams<M>): Promise<SplitAppResult<M>> {
+    return post(APP_PATH, method, params) as Promise<SplitAppResult<M>>;
+  }
+
+  async function post(path: string, method: string, params: unknown): Promise<unknown> {
     if (!token) throw { code: 'no-token', message: NO_TOKEN_MESSAGE } satisfies UmbraError;
     let res: Response;
     try {
-      res = await fetchFn(url(CALL_PATH), {
+      res = await fetchFn(url(path), {
         method: 'POST',
         headers: headers({ 'content-type': 'application/json' }),
         body: JSON.stringify({ method, params: params ?? {} } satisfies P.CallRequest),
@@ -117,7 +128,7 @@ export function createUmbraBridge(opts: BridgeOptions): UmbraBridge {
       throw { code: 'host-error', message: 'the Umbra browser host sent an answer this page cannot read' } satisfies UmbraError;
     }
     if ('error' in body) throw { code: body.error.code, message: body.error.message } satisfies UmbraError;
-    return body.result as Result<M>;
+    return body.result;
   }
 
   // ---------------------------------------------------------------- the event stream
@@ -239,6 +250,13 @@ export function createUmbraBridge(opts: BridgeOptions): UmbraBridge {
 
   const bridge: UmbraBridge = {
     call,
+    splitApps: {
+      listInstalled: () => appCall('listInstalledApps', {}),
+      listExcluded: () => appCall('listExcludedApps', {}),
+      add: (id) => appCall('addExcludedApp', { id }),
+      remove: (id) => appCall('removeExcludedApp', { id }),
+      launch: (id) => appCall('launchExcludedApp', { id }),
+    },
     subscribe(onEvent) {
       listener = onEvent;
       if (!token) {
@@ -315,6 +333,7 @@ function installUmbraBridge(win: BridgeWindow): void {
   const bridge = createUmbraBridge({ baseUrl: win.location.href, token: takeToken(win), fetch: win.fetch.bind(win) });
   const api: UmbraApi = Object.freeze({
     call: bridge.call,
+    splitApps: Object.freeze(bridge.splitApps!),
     subscribe: bridge.subscribe,
     unsubscribe: bridge.unsubscribe,
     onConnectionChange: bridge.onConnectionChange,

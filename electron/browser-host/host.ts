@@ -18,14 +18,18 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { EXCLUDED_APPS_FILE_NAME } from '../main/excluded-apps.js';
 import { HelperLink } from '../main/helper-link.js';
+import { userDataDir } from '../main/paths.js';
+import { createSplitTunnelApps, launcherMissing, type SplitTunnelApps } from '../main/split-tunnel-apps.js';
 import type { InstallKind } from '../../helper/ipc/tunnel-words.js';
 import { createApi } from './api.js';
 import { loadBridgeScript } from './bridge-asset.js';
 import { writeLaunchFile, type LaunchFile, type LaunchOwner } from './launch-file.js';
 import { loopbackPeerUid } from './peer-uid.js';
-import { BRIDGE_PATH, CALL_PATH, EVENTS_PATH, TOKEN_HEADER } from './protocol.js';
+import { APP_PATH, BRIDGE_PATH, CALL_PATH, EVENTS_PATH, TOKEN_HEADER } from './protocol.js';
 import { injectBridge, staticSite } from './static-files.js';
 
 /** The app's CSP (renderer/index.html's, plus what only a header can say). */
@@ -77,7 +81,21 @@ export interface BrowserHostOptions {
   install?: InstallKind;
   /** The helper runs in another network namespace than this host and its browser (the demo's lab). */
   helperElsewhere?: boolean;
+  /**
+   * Split tunnelling's apps, given the host's helper link. Default: this process's user's desktop
+   * apps, their list where the Electron app keeps it (~/.config/umbra).
+   */
+  splitApps?: (link: HelperLink) => SplitTunnelApps;
 }
+
+const defaultSplitApps = (link: HelperLink): SplitTunnelApps =>
+  createSplitTunnelApps({
+    env: process.env,
+    homedir: homedir(),
+    file: join(userDataDir(process.env, homedir()), EXCLUDED_APPS_FILE_NAME),
+    client: link,
+    launchExcluded: launcherMissing,
+  });
 
 export interface BrowserHost {
   /**
@@ -117,7 +135,7 @@ export async function startBrowserHost(opts: BrowserHostOptions): Promise<Browse
   const tokenBuf = Buffer.from(token);
   const link = new HelperLink({ socketPath: opts.socketPath, ...(opts.backoffMs ? { backoffMs: opts.backoffMs } : {}) });
   link.setMaxListeners(2 * MAX_STREAMS + 8);
-  const api = createApi(link, { install: opts.install ?? 'checkout', ...(opts.helperElsewhere ? { elsewhere: true } : {}) });
+  const api = createApi(link, { install: opts.install ?? 'checkout', ...(opts.helperElsewhere ? { elsewhere: true } : {}) }, (opts.splitApps ?? defaultSplitApps)(link));
   let streams = 0;
   let port = 0;
 
@@ -163,6 +181,7 @@ export async function startBrowserHost(opts: BrowserHostOptions): Promise<Browse
       if (!tokenOk(req)) return refuse(res, 403, 'forbidden: no or wrong token');
       const headers = { ...SECURITY_HEADERS };
       if (pathname === CALL_PATH) return api.call(req, res, headers);
+      if (pathname === APP_PATH) return api.app(req, res, headers);
       if (pathname === EVENTS_PATH) {
         if (streams >= MAX_STREAMS) return refuse(res, 503, 'too many event streams');
         streams++;

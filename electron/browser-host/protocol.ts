@@ -8,6 +8,8 @@ import type { HostInfo } from '../../helper/ipc/tunnel-words.js';
 export const TOKEN_HEADER = 'x-umbra-token';
 /** POST, JSON {method, params} → CallResponse. */
 export const CALL_PATH = '/api/call';
+/** POST, JSON {method, params} → CallResponse: an app method the host answers (split tunnelling's apps). */
+export const APP_PATH = '/api/app';
 /** GET → text/event-stream of StreamMessage (read with fetch, which can send the token header). */
 export const EVENTS_PATH = '/api/events';
 /** The page script, served next to index.html. */

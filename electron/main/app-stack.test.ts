@@ -65,6 +65,7 @@ async function stack(opts: { serve?: boolean } = {}) {
     link, mirror,
     host: { install: 'package', socket: '/run/umbra/umbrad.sock' },
     app: { getLaunchAtLogin: async () => false, setLaunchAtLogin: async (e) => e },
+    splitApps: { answer: async () => ({ ok: false, error: { code: 'unused', message: 'not in this test' } }) },
     sendTo: (id, channel, payload) => id === world.senderId && world.send(channel, payload),
     broadcast: (channel, ...args) => world.send(channel, ...args),
     onCall: (req) => controller.noteCall(req),

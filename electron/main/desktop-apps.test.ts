@@ -3,15 +3,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { dataDirs, findDesktopApp, iconCandidates, iconDataUrl, MAX_ICON_BYTES, scanDesktopApps } from './desktop-apps.js';
+import { DESKTOP_ENV } from './testing/split-apps.js';
 
 const T = path.join(import.meta.dirname, 'testdata', 'desktop');
-const env = {
-  XDG_DATA_HOME: path.join(T, 'home'),
-  XDG_DATA_DIRS: `${path.join(T, 'sys1')}:${path.join(T, 'sys2')}`,
-  PATH: path.join(T, 'bin'),
-  LANG: 'de_DE.UTF-8',
-};
-const opts = { env, homedir: '/nonexistent' };
+const opts = { env: DESKTOP_ENV, homedir: '/nonexistent' };
 
 describe('dataDirs', () => {
   it('takes the XDG defaults, ignoring relative entries', () => {

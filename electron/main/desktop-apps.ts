@@ -17,7 +17,7 @@ export interface DesktopApp extends DesktopEntry {
 }
 
 /** Largest icon file sent to the page; bigger ones are shown without an icon. */
-export const MAX_ICON_BYTES = 64 * 1024;
+export const MAX_ICON_BYTES = 32 * 1024;
 /** Largest .desktop file read; a bigger one is not an entry anyone wrote by hand. */
 const MAX_ENTRY_BYTES = 256 * 1024;
 /** How deep under applications/ entries are looked for (vendors use one or two levels). */
@@ -74,7 +74,7 @@ async function executable(file: string): Promise<boolean> {
 }
 
 /** Whether a TryExec program is there: an absolute path as given, else a name on PATH. */
-export async function programExists(program: string, pathVar: string | undefined): Promise<boolean> {
+async function programExists(program: string, pathVar: string | undefined): Promise<boolean> {
   if (program.includes('/')) return path.isAbsolute(program) && executable(program);
   for (const dir of (pathVar ?? '').split(':').filter((d) => absolute(d))) {
     if (await executable(path.join(dir, program))) return true;

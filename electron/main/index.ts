@@ -14,6 +14,7 @@ import { CHANNELS, type ReachableInfo, type Reply } from './ipc-contract.js';
 import { appPaths, hostFacts, launchCommand, socketPath } from './paths.js';
 import { RecentStore } from './recent.js';
 import { RendererBridge } from './renderer-bridge.js';
+import { createSplitTunnelApps, launcherMissing } from './split-tunnel-apps.js';
 import { StateMirror } from './state-mirror.js';
 import { panelTone, toMenuTemplate, type TrayIconName } from './tray-model.js';
 import {
@@ -36,6 +37,13 @@ function run(): void {
   const link = new HelperLink({ socketPath: socketPath(process.env) });
   const mirror = new StateMirror(link);
   const recent = new RecentStore(paths.recent(app.getPath('userData')));
+  const splitApps = createSplitTunnelApps({
+    env: process.env,
+    homedir: os.homedir(),
+    file: paths.excludedApps(app.getPath('userData')),
+    client: link,
+    launchExcluded: launcherMissing,
+  });
   const autostart = new Autostart({
     homedir: os.homedir(),
     command: launchCommand({ isPackaged: app.isPackaged, execPath: process.execPath, appRoot, env: process.env }),
@@ -111,6 +119,7 @@ function run(): void {
       getLaunchAtLogin: () => autostart.isEnabled(),
       setLaunchAtLogin: (enabled) => autostart.set(enabled),
     },
+    splitApps,
     sendTo(id, channel, payload) {
       const wc = webContents.fromId(id);
       if (wc && !wc.isDestroyed()) wc.send(channel, payload);

@@ -16,7 +16,7 @@ describe('channels and allowlist', () => {
 
   it('lets windows call every helper method but subscribe (which has its own channel)', () => {
     expect([...RENDERER_METHODS].sort()).toEqual(METHOD_NAMES.filter((m) => m !== 'subscribe').sort());
-    expect(APP_METHOD_NAMES).toEqual(['getLaunchAtLogin', 'setLaunchAtLogin']);
+    expect(APP_METHOD_NAMES).toEqual(['getLaunchAtLogin', 'setLaunchAtLogin', 'listInstalledApps', 'listExcludedApps', 'addExcludedApp', 'removeExcludedApp', 'launchExcludedApp']);
   });
 });
 

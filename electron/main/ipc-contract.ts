@@ -9,6 +9,7 @@
 // so it has its own channel.
 import { z } from 'zod';
 import { ErrorCode, METHOD_NAMES, RpcError, type MethodName, type Params } from '../../helper/ipc/schema.js';
+import { splitAppMethods, type SplitAppMethodName } from '../../helper/ipc/split-apps.js';
 import type { HostInfo } from '../../helper/ipc/tunnel-words.js';
 import { describeIssues, validateParams } from '../../helper/ipc/validation.js';
 
@@ -22,7 +23,7 @@ export const CHANNELS = {
   unsubscribe: 'umbra:unsubscribe',
   /** invoke → ReachableInfo: whether the helper can be reached now. */
   getReachable: 'umbra:get-reachable',
-  /** invoke { method, params } → Reply: an app-only method (launch at login). */
+  /** invoke { method, params } → Reply: an app-only method (launch at login, split tunnelling's apps). */
   app: 'umbra:app',
   /** main → window: a HelperEvent, to subscribed windows. */
   event: 'umbra:event',
@@ -55,6 +56,7 @@ const rendererMethods = new Set<string>(RENDERER_METHODS);
 const appMethods = {
   getLaunchAtLogin: { params: z.strictObject({}), result: z.boolean() },
   setLaunchAtLogin: { params: z.strictObject({ enabled: z.boolean() }), result: z.boolean() },
+  ...splitAppMethods,
 } as const;
 export type AppMethodName = keyof typeof appMethods;
 type AppParams<M extends AppMethodName> = z.infer<(typeof appMethods)[M]['params']>;
@@ -89,11 +91,11 @@ export function checkCallRequest(req: unknown): Checked<CallRequest> {
   return { ok: true, value: { method, params: checked.value } as CallRequest };
 }
 
-/** A window's app-only call, checked. */
-export function checkAppRequest(req: unknown): Checked<AppRequest> {
+/** A window's app-only call, checked; `only`: the methods this host answers (browser mode has no launch at login). */
+export function checkAppRequest(req: unknown, only?: ReadonlySet<AppMethodName>): Checked<AppRequest> {
   const env = envelope(req);
   if ('code' in env) return { ok: false, error: env };
-  if (!Object.hasOwn(appMethods, env.method)) {
+  if (!Object.hasOwn(appMethods, env.method) || (only && !only.has(env.method as AppMethodName))) {
     return { ok: false, error: { code: ErrorCode.MethodNotFound, message: `the app has no method ${JSON.stringify(env.method.slice(0, 64))}` } };
   }
   const method = env.method as AppMethodName;
@@ -103,6 +105,10 @@ export function checkAppRequest(req: unknown): Checked<AppRequest> {
   }
   return { ok: true, value: { method, params: parsed.data } as AppRequest };
 }
+
+export const SPLIT_APP_METHODS: ReadonlySet<AppMethodName> = new Set(Object.keys(splitAppMethods) as SplitAppMethodName[]);
+
+export const isSplitAppRequest = (r: AppRequest): r is Extract<AppRequest, { method: SplitAppMethodName }> => SPLIT_APP_METHODS.has(r.method);
 
 /**
  * Any rejection as an UmbraError: RpcError keeps its numeric code, IpcError its kind, an

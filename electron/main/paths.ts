@@ -5,6 +5,7 @@
 import path from 'node:path';
 import { DEFAULT_SOCKET_PATH } from '../../helper/ipc/schema.js';
 import type { HostInfo, InstallKind } from '../../helper/ipc/tunnel-words.js';
+import { EXCLUDED_APPS_FILE_NAME } from './excluded-apps.js';
 import { RECENT_FILE_NAME } from './recent.js';
 import type { TrayIconName } from './tray-model.js';
 
@@ -14,6 +15,7 @@ export interface AppPaths {
   appIcon: string;
   trayIcon(name: TrayIconName): string;
   recent(userData: string): string;
+  excludedApps(userData: string): string;
 }
 
 export function appPaths(appRoot: string): AppPaths {
@@ -24,7 +26,16 @@ export function appPaths(appRoot: string): AppPaths {
     // name.png is 22 px; Electron picks name@2x.png on HiDPI screens by itself.
     trayIcon: (name) => path.join(appRoot, 'assets', 'tray', `${name}.png`),
     recent: (userData) => path.join(userData, RECENT_FILE_NAME),
+    excludedApps: (userData) => path.join(userData, EXCLUDED_APPS_FILE_NAME),
   };
+}
+
+/**
+ * The app's settings folder where Electron is not there to say (browser mode): Electron's
+ * userData for this app, $XDG_CONFIG_HOME/umbra (~/.config/umbra), so both modes share one list.
+ */
+export function userDataDir(env: NodeJS.ProcessEnv, homedir: string): string {
+  return path.join(configHome(env, homedir), 'umbra');
 }
 
 /** $XDG_CONFIG_HOME, else ~/.config (the XDG Base Directory spec; a relative value is ignored). */

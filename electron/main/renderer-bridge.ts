@@ -4,9 +4,10 @@
 import type { HelperEvent } from '../../helper/ipc/schema.js';
 import type { HostInfo } from '../../helper/ipc/tunnel-words.js';
 import {
-  CHANNELS, checkAppRequest, checkCallRequest, toUmbraError, unreachableError,
+  CHANNELS, checkAppRequest, checkCallRequest, isSplitAppRequest, toUmbraError, unreachableError,
   type AppRequest, type CallRequest, type ReachableInfo, type Reply,
 } from './ipc-contract.js';
+import type { SplitTunnelApps } from './split-tunnel-apps.js';
 import type { LinkPort, MirrorState, Snapshot, StateMirror } from './state-mirror.js';
 
 /** Settings main owns (autostart.ts). */
@@ -19,6 +20,8 @@ export interface BridgeDeps {
   link: Pick<LinkPort, 'call'>;
   mirror: StateMirror;
   app: AppSettingsPort;
+  /** Split tunnelling's apps (split-tunnel-apps.ts). */
+  splitApps: Pick<SplitTunnelApps, 'answer'>;
   /** Sends to one window (by webContents id); a no-op when it is gone. */
   sendTo(id: number, channel: string, payload: unknown): void;
   /** Sends to every window. */
@@ -139,10 +142,11 @@ export class RendererBridge {
     return blocked === undefined ? { ...this.deps.host } : { ...this.deps.host, lastBlocked: blocked };
   }
 
-  async app(req: unknown): Promise<Reply<boolean>> {
+  async app(req: unknown): Promise<Reply<unknown>> {
     const checked = checkAppRequest(req);
     if (!checked.ok) return checked;
     const r: AppRequest = checked.value;
+    if (isSplitAppRequest(r)) return this.deps.splitApps.answer(r);
     try {
       const value = r.method === 'getLaunchAtLogin' ? await this.deps.app.getLaunchAtLogin() : await this.deps.app.setLaunchAtLogin(r.params.enabled);
       return { ok: true, value };

@@ -5,7 +5,7 @@
 // the two together. No Electron object (ipcRenderer, an IPC event) ever reaches the page.
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- the CommonJS form of import; sandboxed preloads cannot be ES modules
 import electron = require('electron');
-import type { HelperEvent, HostInfo, MethodName, Params, Result, Snapshot, UmbraApi, UmbraError } from '../../renderer/api.js';
+import type { DesktopAppInfo, ExcludedApp, HelperEvent, HostInfo, MethodName, Params, Result, Snapshot, UmbraApi, UmbraError } from '../../renderer/api.js';
 
 const CHANNELS = {
   call: 'umbra:call',
@@ -117,6 +117,14 @@ function createUmbraApi(ipc: Ipc): UmbraApi {
     app: {
       getLaunchAtLogin: () => request<boolean>(ipc, CHANNELS.app, { method: 'getLaunchAtLogin', params: {} }),
       setLaunchAtLogin: (enabled: boolean) => request<boolean>(ipc, CHANNELS.app, { method: 'setLaunchAtLogin', params: { enabled } }),
+    },
+
+    splitApps: {
+      listInstalled: () => request<DesktopAppInfo[]>(ipc, CHANNELS.app, { method: 'listInstalledApps', params: {} }),
+      listExcluded: () => request<ExcludedApp[]>(ipc, CHANNELS.app, { method: 'listExcludedApps', params: {} }),
+      add: (id: string) => request<ExcludedApp[]>(ipc, CHANNELS.app, { method: 'addExcludedApp', params: { id } }),
+      remove: (id: string) => request<ExcludedApp[]>(ipc, CHANNELS.app, { method: 'removeExcludedApp', params: { id } }),
+      launch: (id: string) => request<{ pid: number }>(ipc, CHANNELS.app, { method: 'launchExcludedApp', params: { id } }),
     },
   };
 }

@@ -8,6 +8,7 @@ import { RendererBridge } from '../main/renderer-bridge.js';
 import { StateMirror } from '../main/state-mirror.js';
 import { connected, FakeLink, flush, snapshot, status, STOCKHOLM } from '../main/testing/fakes.js';
 import { loadPreload, type PreloadWorld } from '../main/testing/preload-harness.js';
+import { testSplitApps } from '../main/testing/split-apps.js';
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -28,6 +29,8 @@ function setup() {
   const mirror = new StateMirror(link);
   const world = loadPreload();
   let launchAtLogin = false;
+  const split = testSplitApps();
+  cleanups.push(split.cleanup);
   const bridge = new RendererBridge({
     link,
     mirror,
@@ -36,6 +39,7 @@ function setup() {
       getLaunchAtLogin: async () => launchAtLogin,
       setLaunchAtLogin: async (enabled) => (launchAtLogin = enabled),
     },
+    splitApps: split.apps,
     sendTo: (id, channel, payload) => {
       if (id === world.senderId) world.send(channel, payload);
     },
@@ -49,7 +53,7 @@ function setup() {
     bridge.stop();
     mirror.stop();
   });
-  return { link, mirror, bridge, world, umbra: world.umbra };
+  return { link, mirror, bridge, world, split, umbra: world.umbra };
 }
 
 /** What index.ts does with ipcMain, minus the sender check. */
@@ -66,8 +70,9 @@ describe('the preload in a sandbox', () => {
     const { world } = setup();
     expect(world.required).toEqual(['electron']);
     expect(Object.keys(world.exposed)).toEqual(['umbra']);
-    expect(Object.keys(world.umbra).sort()).toEqual(['app', 'call', 'onConnectionChange', 'subscribe', 'unsubscribe']);
+    expect(Object.keys(world.umbra).sort()).toEqual(['app', 'call', 'onConnectionChange', 'splitApps', 'subscribe', 'unsubscribe']);
     expect(Object.keys(world.umbra.app!).sort()).toEqual(['getLaunchAtLogin', 'setLaunchAtLogin']);
+    expect(Object.keys(world.umbra.splitApps!).sort()).toEqual(['add', 'launch', 'listExcluded', 'listInstalled', 'remove']);
   });
 });
 
@@ -218,6 +223,20 @@ describe('window.umbra against main', () => {
     await expect(umbra.app!.setLaunchAtLogin(true)).resolves.toBe(true);
     await expect(umbra.app!.getLaunchAtLogin()).resolves.toBe(true);
     await expect(umbra.app!.setLaunchAtLogin('yes' as never)).rejects.toMatchObject({ code: -32602 });
+  });
+
+  it("split tunnelling's apps go to main, by id, checked", async () => {
+    const { umbra, split } = setup();
+    const apps = umbra.splitApps!;
+    expect((await apps.listInstalled()).map((a) => a.id)).toContain('editor.desktop');
+    await expect(apps.add('editor.desktop')).resolves.toMatchObject([{ id: 'editor.desktop', name: 'Texteditor', installed: true }]);
+    await expect(apps.listExcluded()).resolves.toMatchObject([{ id: 'editor.desktop' }]);
+    const { pid } = await apps.launch('editor.desktop');
+    expect(split.launches).toEqual([expect.objectContaining({ command: 'editor', args: ['--new-window'] })]);
+    expect(split.moved).toEqual([pid]);
+    await expect(apps.launch('quoted.desktop')).rejects.toMatchObject({ code: 'not-on-list' });
+    await expect(apps.add('sh -c id' as never)).rejects.toMatchObject({ code: -32602 });
+    await expect(apps.remove('editor.desktop')).resolves.toEqual([]);
   });
 
   it('turns a missing handler or a broken reply into an UmbraError', async () => {
