@@ -23,10 +23,11 @@ void resolveApi().then((api) => {
     return;
   }
   const store = createUmbraStore(api);
+  const splitTunnel = api.splitApps ? { call: api.call.bind(api), apps: api.splitApps } : undefined;
   root.render(
     <StrictMode>
       <StoreProvider store={store}>
-        <App launchAtLoginOffered={!!api.app} />
+        <App launchAtLoginOffered={!!api.app} splitTunnel={splitTunnel} />
       </StoreProvider>
     </StrictMode>,
   );

@@ -8,11 +8,12 @@ import { LeakCheckPanel } from '../features/leak-check/LeakCheckPanel.js';
 import { ServerList } from '../features/server-picker/ServerList.js';
 import { WorldMap } from '../features/server-picker/map/WorldMap.js';
 import { SettingsPanel } from '../features/settings/SettingsPanel.js';
+import type { SplitTunnelPort } from '../features/settings/use-split-tunnel.js';
 import { useUmbra, useUmbraStore } from '../store/context.js';
 
 type View = 'servers' | 'leaks' | 'settings';
 
-export function App({ launchAtLoginOffered = false }: { launchAtLoginOffered?: boolean }) {
+export function App({ launchAtLoginOffered = false, splitTunnel }: { launchAtLoginOffered?: boolean; splitTunnel?: SplitTunnelPort | undefined }) {
   const store = useUmbraStore();
   useEffect(() => store.getState().start(), [store]);
   const phase = useUmbra((s) => s.helper.phase);
@@ -60,7 +61,7 @@ export function App({ launchAtLoginOffered = false }: { launchAtLoginOffered?: b
           ) : view === 'leaks' ? (
             <LeakCheckPanel />
           ) : (
-            <SettingsPanel launchAtLoginOffered={launchAtLoginOffered} />
+            <SettingsPanel launchAtLoginOffered={launchAtLoginOffered} splitTunnel={splitTunnel} />
           )}
         </div>
       </main>

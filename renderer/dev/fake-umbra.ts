@@ -10,6 +10,7 @@ import type {
 } from '../api.js';
 import { CITIES, type City } from './cities.js';
 import { fakeNetworkSeen, fakeSetNetwork } from './fake-networks.js';
+import { fakeSplitTunnel } from './fake-split-tunnel.js';
 
 // No STUN servers: the WebRTC check in ?fake mode gathers only this machine's own candidates (no network).
 const DEFAULTS: Settings = { killSwitch: false, killSwitchOnBoot: false, allowLan: false, autoConnect: false, stunServers: [] };
@@ -265,6 +266,7 @@ export function createFakeUmbra(opts: FakeOptions = {}): FakeUmbra {
     later(connectMs, () => becomeConnected(gen, server));
   }
 
+  const split = fakeSplitTunnel();
   const handlers: { [M in MethodName]: (p: Params<M>) => Result<M> } = {
     version: () => ({ version: '0.1.0-fake', protocol: 1 }),
     status: () => status,
@@ -357,6 +359,7 @@ export function createFakeUmbra(opts: FakeOptions = {}): FakeUmbra {
     leakCheck: () => fakeLeakReport(status, settings),
     // The dev fake measures nothing: every server without a figure, as the helper says when it cannot.
     measureLatency: (p) => ({ results: (p.serverIds ?? servers.map((s) => s.id)).map((id) => ({ id, rttMs: null, reason: 'not measured by the dev fake' })), measuredAt: Date.now() }),
+    ...split.handlers,
     subscribe: () => ({ status, settings, servers }),
   };
 
@@ -439,6 +442,7 @@ export function createFakeUmbra(opts: FakeOptions = {}): FakeUmbra {
       });
       return () => connListeners.delete(cb);
     },
+    splitApps: split.apps,
     control,
   };
   if (opts.app !== false) {

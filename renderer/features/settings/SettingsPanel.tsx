@@ -1,6 +1,6 @@
 // Settings: the helper's switches (each shows the helper's value; busy while it changes), the
-// main process's launch-at-login (only where there is one), importing a WireGuard config, and
-// loading a catalog of servers.
+// main process's launch-at-login (only where there is one), split tunnelling (where the window's
+// host offers it), importing a WireGuard config, and loading a catalog of servers.
 import { useId, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { useActions, useUmbra } from '../../store/context.js';
@@ -12,6 +12,8 @@ import { ImportOutcome } from '../import/ImportOutcome.js';
 import { ImportPicker } from '../import/ImportPicker.js';
 import { DnsServers } from './DnsServers.js';
 import { NetworksSection } from '../networks/NetworksSection.js';
+import { SplitTunnel } from './SplitTunnel.js';
+import type { SplitTunnelPort } from './use-split-tunnel.js';
 import './settings.css';
 
 const SWITCHES: { key: SwitchSetting; label: string; description: ReactNode }[] = [
@@ -182,7 +184,7 @@ function LaunchAtLogin({ offered }: { offered: boolean }) {
   );
 }
 
-export function SettingsPanel({ launchAtLoginOffered }: { launchAtLoginOffered: boolean }) {
+export function SettingsPanel({ launchAtLoginOffered, splitTunnel }: { launchAtLoginOffered: boolean; splitTunnel?: SplitTunnelPort | undefined }) {
   const { settings, busy, error } = useUmbra(useShallow((s) => ({ settings: s.settings, busy: s.busy.settings, error: s.errors.settings })));
   const { setSetting, dismissError } = useActions();
   return (
@@ -205,6 +207,7 @@ export function SettingsPanel({ launchAtLoginOffered }: { launchAtLoginOffered: 
       </section>
       <DnsServers />
       <NetworksSection />
+      {splitTunnel && <SplitTunnel port={splitTunnel} />}
       <ImportConfig />
       <LoadCatalog />
     </section>
