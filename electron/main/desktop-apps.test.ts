@@ -40,6 +40,7 @@ describe('scanDesktopApps', () => {
       'home/applications/calc.desktop': expect.stringMatching(/Hidden/),
       'sys1/applications/link.desktop': expect.stringMatching(/not Application/),
       'sys1/applications/nodisplay.desktop': expect.stringMatching(/NoDisplay/),
+      'sys1/applications/terminal.desktop': expect.stringMatching(/Terminal=true/),
       'sys1/applications/tryexec-missing.desktop': expect.stringMatching(/TryExec umbra-test-no-such-program/),
     });
   });

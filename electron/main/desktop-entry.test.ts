@@ -53,17 +53,19 @@ describe('parseDesktopEntry', () => {
     expect(parseDesktopEntry(text)).toEqual({ ok: true, entry: { name: 'Editor', exec: ['editor'] } });
   });
 
-  it('keeps TryExec and Icon, string escapes undone', () => {
-    expect(parseDesktopEntry(entry('Name=A\\sB', 'Exec=ab', 'TryExec=ab', 'Icon=ab-icon'))).toEqual({
+  it('keeps TryExec, Icon and an absolute Path, string escapes undone', () => {
+    expect(parseDesktopEntry(entry('Name=A\\sB', 'Exec=ab', 'TryExec=ab', 'Icon=ab-icon', 'Path=/opt/a\\sb'))).toEqual({
       ok: true,
-      entry: { name: 'A B', exec: ['ab'], tryExec: 'ab', icon: 'ab-icon' },
+      entry: { name: 'A B', exec: ['ab'], tryExec: 'ab', icon: 'ab-icon', workingDir: '/opt/a b' },
     });
+    expect(parseDesktopEntry(entry('Name=x', 'Exec=x', 'Path=relative'))).toEqual({ ok: true, entry: { name: 'x', exec: ['x'] } });
   });
 
   it.each([
     ['not an application', '[Desktop Entry]\nType=Link\nName=x\nURL=https://example.org', /not Application/],
     ['hidden', entry('Name=x', 'Exec=x', 'Hidden=true'), /Hidden/],
     ['not displayed', entry('Name=x', 'Exec=x', 'NoDisplay=true'), /NoDisplay/],
+    ['run in a terminal', entry('Name=x', 'Exec=vim %F', 'Terminal=true'), /Terminal=true/],
     ['nameless', entry('Exec=x'), /no Name/],
     ['without Exec', entry('Name=x', 'DBusActivatable=true'), /no Exec/],
     ['with only field codes', entry('Name=x', 'Exec=%U'), /names no program/],

@@ -10,6 +10,8 @@ export interface DesktopEntry {
   tryExec?: string;
   /** An icon name of the theme, or an absolute path. */
   icon?: string;
+  /** The Path key: the folder to start the program in. */
+  workingDir?: string;
 }
 
 export type EntryVerdict = { ok: true; entry: DesktopEntry } | { ok: false; reason: string };
@@ -109,6 +111,8 @@ export function parseDesktopEntry(text: string, locale?: string): EntryVerdict {
   if (keys.get('Type') !== 'Application') return { ok: false, reason: `Type is ${keys.get('Type') ?? 'missing'}, not Application` };
   if (isTrue(keys.get('Hidden'))) return { ok: false, reason: 'Hidden=true (the entry was deleted)' };
   if (isTrue(keys.get('NoDisplay'))) return { ok: false, reason: 'NoDisplay=true' };
+  // Started detached, with no terminal to run in, such a program would exit at once.
+  if (isTrue(keys.get('Terminal'))) return { ok: false, reason: 'Terminal=true (Umbra opens no terminal to run it in)' };
   const nameKey = [...localeKeys(locale).map((l) => `Name[${l}]`), 'Name'].find((k) => (keys.get(k) ?? '') !== '');
   if (!nameKey) return { ok: false, reason: 'no Name' };
   const rawExec = keys.get('Exec');
@@ -125,6 +129,8 @@ export function parseDesktopEntry(text: string, locale?: string): EntryVerdict {
   if (tryExec) entry.tryExec = unescapeValue(tryExec);
   const icon = keys.get('Icon');
   if (icon) entry.icon = unescapeValue(icon);
+  const dir = keys.get('Path');
+  if (dir && dir.startsWith('/')) entry.workingDir = unescapeValue(dir);
   return { ok: true, entry };
 }
 

@@ -45,12 +45,12 @@ describe('split tunnelling apps', () => {
     await expect(t.apps.launch('gone.desktop')).rejects.toMatchObject({ code: 'not-installed' });
   });
 
-  it('launches an app on the list with the command line of its .desktop file, detached', async () => {
+  it('launches an app on the list with the command line of its .desktop file, detached, in its Path', async () => {
     t = testSplitApps();
     await t.apps.add('quoted.desktop');
     const { pid } = await t.apps.launch('quoted.desktop');
     expect(t.moved).toEqual([pid]);
-    expect(t.launches).toEqual([{ command: '/opt/My App/run', args: ['--title', 'say "hi" for 100%', '--icon='], opts: expect.objectContaining({ detached: true }) }]);
+    expect(t.launches).toEqual([{ command: '/opt/My App/run', args: ['--title', 'say "hi" for 100%', '--icon='], opts: expect.objectContaining({ detached: true, cwd: '/tmp' }) }]);
   });
 
   it('launches nothing that is not on the list', async () => {

@@ -14,8 +14,8 @@ export interface SplitAppsDeps {
   installed(): Promise<readonly DesktopApp[]>;
   /** One installed app, read afresh (findDesktopApp). */
   find(id: string): Promise<DesktopApp | undefined>;
-  /** Starts `command args` outside the tunnel (launchExcluded with the helper link); rejects if the helper refuses. */
-  launch(command: string, args: string[]): Promise<{ pid: number }>;
+  /** Starts `command args` outside the tunnel in `cwd` (launchExcluded with the helper link); rejects if the helper refuses. */
+  launch(command: string, args: string[], cwd?: string): Promise<{ pid: number }>;
 }
 
 export type SplitAppRequest = { [M in SplitAppMethodName]: { method: M; params: SplitAppParams<M> } }[SplitAppMethodName];
@@ -63,7 +63,7 @@ export class SplitTunnelApps {
     if (!app) throw new SplitAppError('not-installed', `${id} is no longer installed: remove it from the list`);
     const [command, ...args] = app.exec;
     try {
-      return await this.deps.launch(command!, args);
+      return await this.deps.launch(command!, args, app.workingDir);
     } catch (e) {
       const err = toUmbraError(e);
       throw { code: err.code, message: `${app.name} was not started: ${err.message}` };
@@ -120,6 +120,6 @@ export function createSplitTunnelApps(o: SplitAppsOptions): SplitTunnelApps {
     store: new ExcludedAppsStore(o.file),
     installed: async () => (await scanDesktopApps(scan)).apps,
     find: (id) => findDesktopApp(id, scan),
-    launch: (command, args) => o.launchExcluded(o.client, command, args, { detached: true, cwd: o.homedir, env: o.env }),
+    launch: (command, args, cwd) => o.launchExcluded(o.client, command, args, { detached: true, cwd: cwd ?? o.homedir, env: o.env }),
   });
 }
