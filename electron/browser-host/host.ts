@@ -83,19 +83,33 @@ export interface BrowserHostOptions {
   helperElsewhere?: boolean;
   /**
    * Split tunnelling's apps, given the host's helper link. Default: this process's user's desktop
-   * apps, their list where the Electron app keeps it (~/.config/umbra).
+   * apps, their list where the Electron app keeps it (~/.config/umbra); none (each call says why)
+   * where that would be wrong: see {@link splitAppsRefusal}.
    */
-  splitApps?: (link: HelperLink) => SplitTunnelApps;
+  splitApps?: (link: HelperLink) => Pick<SplitTunnelApps, 'answer'>;
 }
 
-const defaultSplitApps = (link: HelperLink): SplitTunnelApps =>
-  createSplitTunnelApps({
+/**
+ * Why this host must not read or start apps for its page, if so: it runs as another account
+ * than the browser's (the demo's root host for a desktop user: root's apps, started as root), or
+ * the helper is in another network namespace (apps started here never pass its tunnel anyway).
+ */
+export function splitAppsRefusal(o: { selfUid: number; browserUid: number; helperElsewhere: boolean }): string | undefined {
+  if (o.helperElsewhere) return 'the Umbra helper runs in another network namespace than this browser host (the demo’s lab), so apps started from here would not pass through its tunnel either way';
+  if (o.selfUid !== o.browserUid) return 'this browser host runs as another account than your browser, so it will not read or start your apps: use the Umbra app, or umbra exclude';
+  return undefined;
+}
+
+function defaultSplitApps(link: HelperLink, refusal: string | undefined): Pick<SplitTunnelApps, 'answer'> {
+  if (refusal) return { answer: async () => ({ ok: false, error: { code: 'unavailable', message: refusal } }) };
+  return createSplitTunnelApps({
     env: process.env,
     homedir: homedir(),
     file: join(userDataDir(process.env, homedir()), EXCLUDED_APPS_FILE_NAME),
     client: link,
     launchExcluded: launcherMissing,
   });
+}
 
 export interface BrowserHost {
   /**
@@ -135,7 +149,7 @@ export async function startBrowserHost(opts: BrowserHostOptions): Promise<Browse
   const tokenBuf = Buffer.from(token);
   const link = new HelperLink({ socketPath: opts.socketPath, ...(opts.backoffMs ? { backoffMs: opts.backoffMs } : {}) });
   link.setMaxListeners(2 * MAX_STREAMS + 8);
-  const api = createApi(link, { install: opts.install ?? 'checkout', ...(opts.helperElsewhere ? { elsewhere: true } : {}) }, (opts.splitApps ?? defaultSplitApps)(link));
+  const api = createApi(link, { install: opts.install ?? 'checkout', ...(opts.helperElsewhere ? { elsewhere: true } : {}) }, opts.splitApps ? opts.splitApps(link) : defaultSplitApps(link, splitAppsRefusal({ selfUid: self.uid, browserUid: browserUser.uid, helperElsewhere: !!opts.helperElsewhere })));
   let streams = 0;
   let port = 0;
 

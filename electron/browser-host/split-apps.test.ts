@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../helper/ipc/schema.js';
 import { testSplitApps, type TestSplitApps } from '../main/testing/split-apps.js';
 import { createUmbraBridge } from './bridge-client.js';
-import { startBrowserHost, type BrowserHost } from './host.js';
+import { splitAppsRefusal, startBrowserHost, type BrowserHost } from './host.js';
 
 let dir: string;
 let host: BrowserHost;
@@ -52,5 +52,19 @@ describe('browser mode: split tunnelling apps', () => {
     expect(await post({ method: 'launchExcludedApp', params: { id: 'x.desktop', command: '/bin/sh' } })).toMatchObject({ body: { error: { code: ErrorCode.InvalidParams } } });
     const r = await fetch(`${host.origin}/api/app`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"method":"listInstalledApps","params":{}}' });
     expect(r.status).toBe(403);
+  });
+
+  it('reads and starts no apps where it runs as another account than the browser, or apart from the helper', async () => {
+    expect(splitAppsRefusal({ selfUid: 0, browserUid: 1000, helperElsewhere: false })).toMatch(/another account than your browser/);
+    expect(splitAppsRefusal({ selfUid: 0, browserUid: 0, helperElsewhere: true })).toMatch(/another network namespace/);
+    expect(splitAppsRefusal({ selfUid: 1000, browserUid: 1000, helperElsewhere: false })).toBeUndefined();
+    const apart = await startBrowserHost({ socketPath: join(dir, 'none.sock'), distDir: join(dir, 'dist'), backoffMs: [1000], firstContactMs: 50, helperElsewhere: true });
+    try {
+      const bridge = createUmbraBridge({ baseUrl: `${apart.origin}/`, token: apart.token, retryMs: [1000] });
+      await expect(bridge.splitApps!.listInstalled()).rejects.toMatchObject({ code: 'unavailable', message: expect.stringMatching(/another network namespace/) });
+      bridge.close();
+    } finally {
+      await apart.close();
+    }
   });
 });

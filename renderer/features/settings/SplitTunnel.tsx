@@ -137,7 +137,7 @@ export function SplitTunnel({ port }: { port: SplitTunnelPort }) {
         </p>
       )}
       {view.apps === null ? (
-        <p className="muted">Reading your list…</p>
+        view.busy.has('apps') && <p className="muted">Reading your list…</p>
       ) : view.apps.length === 0 ? (
         <p className="muted">No apps on the list yet.</p>
       ) : (

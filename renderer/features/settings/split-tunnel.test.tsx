@@ -144,6 +144,15 @@ describe('split tunnelling', () => {
     expect((screen.getByRole('button', { name: 'Remove gone' }) as HTMLButtonElement).disabled).toBe(false);
   });
 
+  it("says why where the window's host will not read the apps", async () => {
+    const m = mockApi();
+    const apps = { ...fakeApps().apps, listExcluded: () => Promise.reject({ code: 'unavailable', message: 'this browser host runs as another account than your browser' }) };
+    render(<SplitTunnel port={{ call: m.api.call, apps }} />);
+    await act(flush);
+    expect(screen.getByRole('alert').textContent).toContain('Could not read the list of apps: this browser host runs as another account than your browser');
+    expect(screen.queryByText('Reading your list…')).toBeNull();
+  });
+
   it('is in Settings only where the window’s host offers it', async () => {
     const m = mockApi();
     renderWith(<SettingsPanel launchAtLoginOffered={false} />, m.api);
