@@ -20,10 +20,11 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo, Socket } from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { launchExcluded } from '../../helper/ipc/launch-excluded.js';
 import { EXCLUDED_APPS_FILE_NAME } from '../main/excluded-apps.js';
 import { HelperLink } from '../main/helper-link.js';
 import { userDataDir } from '../main/paths.js';
-import { createSplitTunnelApps, launcherMissing, type SplitTunnelApps } from '../main/split-tunnel-apps.js';
+import { createSplitTunnelApps, type SplitTunnelApps } from '../main/split-tunnel-apps.js';
 import type { InstallKind } from '../../helper/ipc/tunnel-words.js';
 import { createApi } from './api.js';
 import { loadBridgeScript } from './bridge-asset.js';
@@ -107,7 +108,7 @@ function defaultSplitApps(link: HelperLink, refusal: string | undefined): Pick<S
     homedir: homedir(),
     file: join(userDataDir(process.env, homedir()), EXCLUDED_APPS_FILE_NAME),
     client: link,
-    launchExcluded: launcherMissing,
+    launchExcluded,
   });
 }
 

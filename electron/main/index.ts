@@ -6,6 +6,7 @@ import {
   app, BrowserWindow, dialog, ipcMain, Menu, nativeImage, nativeTheme, Notification, session, Tray, webContents,
   type IpcMainEvent, type IpcMainInvokeEvent, type NativeImage,
 } from 'electron';
+import { launchExcluded } from '../../helper/ipc/launch-excluded.js';
 import { offerHelperInstall } from './appimage-helper.js';
 import { Autostart, HIDDEN_FLAG } from './autostart.js';
 import { AppController, type Notifier, type TrayView } from './controller.js';
@@ -14,7 +15,7 @@ import { CHANNELS, type ReachableInfo, type Reply } from './ipc-contract.js';
 import { appPaths, hostFacts, launchCommand, socketPath } from './paths.js';
 import { RecentStore } from './recent.js';
 import { RendererBridge } from './renderer-bridge.js';
-import { createSplitTunnelApps, launcherMissing } from './split-tunnel-apps.js';
+import { createSplitTunnelApps } from './split-tunnel-apps.js';
 import { StateMirror } from './state-mirror.js';
 import { panelTone, toMenuTemplate, type TrayIconName } from './tray-model.js';
 import {
@@ -42,7 +43,7 @@ function run(): void {
     homedir: os.homedir(),
     file: paths.excludedApps(app.getPath('userData')),
     client: link,
-    launchExcluded: launcherMissing,
+    launchExcluded,
   });
   const autostart = new Autostart({
     homedir: os.homedir(),

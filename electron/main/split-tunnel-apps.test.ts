@@ -3,7 +3,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCode, RpcError } from '../../helper/ipc/schema.js';
 import { parseExcludedApps } from './excluded-apps.js';
 import { checkAppRequest, SPLIT_APP_METHODS } from './ipc-contract.js';
-import { launcherMissing } from './split-tunnel-apps.js';
 import { testSplitApps, type TestSplitApps } from './testing/split-apps.js';
 
 let t: TestSplitApps;
@@ -68,13 +67,12 @@ describe('split tunnelling apps', () => {
     expect(t.launches).toEqual([]);
   });
 
-  it('answers each checked request, and says plainly when no launcher is built in', async () => {
+  it('answers each checked request', async () => {
     t = testSplitApps();
     const req = checkAppRequest({ method: 'addExcludedApp', params: { id: 'editor.desktop' } });
     expect(req.ok).toBe(true);
     if (!req.ok || !SPLIT_APP_METHODS.has(req.value.method)) throw new Error('not a split-app request');
     await expect(t.apps.answer(req.value as never)).resolves.toMatchObject({ ok: true, value: [{ id: 'editor.desktop' }] });
-    await expect(launcherMissing({ call: async () => undefined }, 'x', [])).rejects.toMatchObject({ code: 'unavailable', message: expect.stringContaining('cannot start apps outside the VPN') });
   });
 });
 

@@ -99,11 +99,6 @@ export type LaunchExcluded = (
   opts?: { cwd?: string; env?: NodeJS.ProcessEnv; detached?: boolean },
 ) => Promise<{ pid: number }>;
 
-/** Stands in for launch-excluded.ts until it lands: nothing is started. */
-export const launcherMissing: LaunchExcluded = async () => {
-  throw { code: 'unavailable', message: 'this build of Umbra cannot start apps outside the VPN yet' };
-};
-
 export interface SplitAppsOptions {
   env: NodeJS.ProcessEnv;
   homedir: string;
