@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { startBrowserHost, type BrowserHost } from '../../electron/browser-host/host.js';
+import { startBrowserHost, type BrowserHost, type BrowserHostOptions } from '../../electron/browser-host/host.js';
 import { cleanupStaleLabs, createLab, labAvailable, type Lab } from '../lab/lab.js';
 import type { DaemonRunOptions } from '../daemon-process.js';
 import { PROJECT_ROOT } from '../umbrad-process.js';
@@ -35,8 +35,12 @@ export interface UiSession {
   close(): Promise<void>;
 }
 
-/** `daemon`: how the helper is started (e.g. extra environment). */
-export async function startUiSession(viewport: { width: number; height: number }, daemon: DaemonRunOptions = {}): Promise<UiSession> {
+/** `daemon`: how the helper is started (e.g. extra environment); `host`: more of the browser host's options, once the lab is up. */
+export async function startUiSession(
+  viewport: { width: number; height: number },
+  daemon: DaemonRunOptions = {},
+  host?: (lab: Lab) => Partial<BrowserHostOptions>,
+): Promise<UiSession> {
   cleanupStaleLabs();
   mkdirSync(ARTIFACTS, { recursive: true });
   const distDir = mkdtempSync(join(tmpdir(), 'umbra-ui-dist-'));
@@ -53,7 +57,7 @@ export async function startUiSession(viewport: { width: number; height: number }
     const [lab] = await Promise.all([createLab({ servers: 3 }), buildRenderer(distDir)]);
     s.lab = lab;
     s.umbra = await startUmbraInLab(lab, daemon);
-    s.host = await startBrowserHost({ socketPath: s.umbra.daemon.socket, distDir, host: '127.0.0.1', port: 0, backoffMs: [100, 250, 500, 1000] });
+    s.host = await startBrowserHost({ socketPath: s.umbra.daemon.socket, distDir, host: '127.0.0.1', port: 0, backoffMs: [100, 250, 500, 1000], ...host?.(lab) });
     s.browser = await launchChromium();
     const context = await s.browser.newContext({ viewport, colorScheme: 'light' });
     const page = (s.page = await context.newPage());
