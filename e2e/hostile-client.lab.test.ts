@@ -308,6 +308,8 @@ describe.skipIf(why !== '')(`a hostile client of the real helper${why ? ` — sk
         // A file whose secret sits right next to what is wrong with it: the error must not quote it.
         request('importConfig', { text: text.replace(/Address = .*/, 'Address = not-an-address') }),
         request('connect', { serverId: id }),
+        request('listExcluded'), request('excludeProcess', { pid: 4194304 }), request('includeProcess', { pid: 4194304 }),
+        request('setNetwork', { key: 'current', rule: 'trusted' }),
       ];
       await run(calls);
       await run([request('disconnect')]);
