@@ -35,6 +35,7 @@ import { LeakChecker } from '../leakcheck/leak-check.js';
 import { packageVersion } from '../platform/fs/package-version.js';
 import { engineInfo, systemAead } from '../tunnel/aead-choice.js';
 import { NetworkGuard } from './network-guard.js';
+import { mayBeUntrusted } from './trusted-networks.js';
 import { identifyNetwork } from '../platform/network-identity/identify.js';
 import { watchLinks } from '../platform/network-identity/link-monitor.js';
 
@@ -191,9 +192,12 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   late.driver = driver;
 
   const bootBlock = (s: Settings) => bootSpec({ fwmark: UMBRA_FWMARK, allowLan: s.allowLan });
+  /** Network rules under which a network not identified yet may be untrusted: block until it is. */
+  const untrustedMayAppear = (s: Settings) => !!s.networks && mayBeUntrusted(s.networks);
   async function syncBootFile(s: Settings): Promise<void> {
-    // Lockdown blocks from boot too: the boot block is its first moment.
-    if (s.killSwitchOnBoot || s.lockdown) await writeBootRuleset(o.stateDir, bootBlock(s));
+    // Lockdown blocks from boot too: the boot block is its first moment. So do network rules
+    // that may find the network untrusted: the café's DHCP finishes before the helper starts.
+    if (s.killSwitchOnBoot || s.lockdown || untrustedMayAppear(s)) await writeBootRuleset(o.stateDir, bootBlock(s));
     else await removeBootRuleset(o.stateDir);
   }
 
@@ -205,7 +209,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
 
   // Trusted networks: this machine's links only, not with an injected runner (the tests' fakes).
   // Made before the resume, so a connection resumed on a network not identified yet is blocked.
-  const networks = o.run === undefined ? networkGuard(store, driver, (id) => (store.server(id) ? targetFor(id) : undefined), run, log, emit) : undefined;
+  const networks = o.run === undefined ? networkGuard(store, driver, (id) => (store.server(id) ? targetFor(id) : undefined), run, log, emit, (s) => syncBootFile(s)) : undefined;
   late.networks = networks;
 
   // ---- what the kernel holds (a block left by a crash, or loaded at boot), then resume or hold
@@ -231,8 +235,12 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     if (plan.hold === 'boot') log('kill switch on boot: blocking traffic until you connect or turn it off');
     else if (plan.hold === 'unreadable-state') log('the state files were unreadable and a block was in place: it stays until you connect or disconnect');
     else if (settings0.lockdown) log('lockdown is on: blocking traffic outside the tunnel until you connect or turn it off');
+    else if (networks && untrustedMayAppear(settings0)) log('network rules: blocking until this network is identified');
     else if (kernel !== 'none') log(`removing a firewall table no setting asks for (${kernel})`);
-    await driver.dispatch({ type: 'start', ...(plan.hold ? { hold: plan.hold } : {}) });
+    // With network rules that may find this network untrusted, the block holds from the first
+    // moment (a block found in the kernel is replaced, never lifted) until the guard has identified it.
+    const hold = plan.hold ?? (networks && untrustedMayAppear(settings0) ? 'untrusted-network' : undefined);
+    await driver.dispatch({ type: 'start', ...(hold ? { hold } : {}) });
   }
   await boot.record();
   await networks?.sync();
@@ -316,7 +324,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
         const before = store.settings();
         const after = await store.updateSettings(p);
         const lockdownChanged = Boolean(before.lockdown) !== Boolean(after.lockdown);
-        if (before.killSwitchOnBoot !== after.killSwitchOnBoot || before.allowLan !== after.allowLan || lockdownChanged) await syncBootFile(after);
+        if (before.killSwitchOnBoot !== after.killSwitchOnBoot || before.allowLan !== after.allowLan || lockdownChanged || untrustedMayAppear(before) !== untrustedMayAppear(after)) await syncBootFile(after);
         if (before.killSwitch !== after.killSwitch || before.allowLan !== after.allowLan || lockdownChanged) await driver.dispatch({ type: 'policyChanged' });
         // Other DNS servers: a wanted connection is made again with them (its block lets them through).
         const wanted = driver.state.name === 'disconnected' || driver.state.name === 'disconnecting' ? undefined : driver.state.target.server.id;
@@ -389,11 +397,17 @@ function networkGuard(
   run: CommandRunner,
   log: (line: string) => void,
   emit: (e: HelperEvent) => void,
+  /** After the rules change: the boot block follows whether an untrusted network may appear. */
+  rulesSaved: (s: Settings) => Promise<void>,
 ): NetworkGuard {
   const systemBus = !!process.env.DBUS_SYSTEM_BUS_ADDRESS || existsSync('/run/dbus/system_bus_socket');
   return new NetworkGuard({
     rules: () => store.settings().networks ?? undefined,
-    saveRules: async (networks) => emit({ type: 'settings', settings: await store.updateSettings({ networks }) }),
+    saveRules: async (networks) => {
+      const settings = await store.updateSettings({ networks });
+      await rulesSaved(settings);
+      emit({ type: 'settings', settings });
+    },
     driver,
     userWants: () => store.desired().wantConnected,
     target: () => {
