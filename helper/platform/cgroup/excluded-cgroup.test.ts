@@ -6,7 +6,7 @@ import { DEFAULT_EXCLUDED_CGROUP, openExcludedCgroup, type CgroupIo } from './ex
 
 const HYBRID = '41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n';
 const RO = '29 23 0:26 / /sys/fs/cgroup ro,relatime - cgroup2 cgroup2 rw\n';
-const stat = (pid: number, start: number) => `${pid} (sleep) S 1 ${'0 '.repeat(17)}${start} 0 0\n`;
+const stat = (pid: number, start: number, parent = 1) => `${pid} (sleep) S ${parent} ${'0 '.repeat(17)}${start} 0 0\n`;
 const err = (code: string) => Object.assign(new Error(`${code}: fake`), { code });
 
 class FakeFs implements CgroupIo {
@@ -22,7 +22,7 @@ class FakeFs implements CgroupIo {
 
   process(pid: number, o: { uid?: number; euid?: number; start?: number; cgroup?: string } = {}): void {
     this.files.set(`/proc/${pid}/stat`, stat(pid, o.start ?? 100));
-    this.files.set(`/proc/${pid}/status`, `Name:\tsleep\nUid:\t${o.uid ?? 1000}\t${o.euid ?? o.uid ?? 1000}\t0\t0\n`);
+    this.files.set(`/proc/${pid}/status`, `Name:\tsleep\nUid:\t${o.uid ?? 1000}\t${o.euid ?? o.uid ?? 1000}\t${o.euid ?? o.uid ?? 1000}\t${o.euid ?? o.uid ?? 1000}\nCapEff:\t0000000000000000\n`);
     this.files.set(`/proc/${pid}/cgroup`, `0::${o.cgroup ?? '/user.slice'}\n`);
   }
 
@@ -168,8 +168,10 @@ describe('ExcludedCgroup: moving processes', () => {
     const { fs, cg } = await open();
     fs.process(7, { uid: 0 });
     fs.process(8, { uid: 1000, euid: 0 });
-    await expect(cg.add(7, 1000)).rejects.toThrow('process 7 is not yours (it runs as uid 0, you are uid 1000)');
-    await expect(cg.add(8, 1000)).rejects.toThrow('process 8 is not yours');
+    await expect(cg.add(7, 1000)).rejects.toThrow('no process 7 of yours');
+    await expect(cg.add(8, 1000)).rejects.toThrow('no process 8 of yours');
+    // A pid that does not exist reads the same to a user (nothing told of others' processes).
+    await expect(cg.add(4242, 1000)).rejects.toThrow('no process 4242 of yours');
     expect(await cg.members()).toEqual([]);
     // Root may move any.
     await cg.add(7, 0);
@@ -182,16 +184,17 @@ describe('ExcludedCgroup: moving processes', () => {
     await expect(cg.add(-1, 0)).rejects.toThrow('is not a process id');
   });
 
-  it('puts back a process whose pid was reused while it was moved, and says so', async () => {
+  it('puts a process whose pid was reused while it was moved back in its parent\'s cgroup, not the caller\'s', async () => {
     const { fs, cg } = await open();
-    fs.process(42, { start: 100, cgroup: '/user.slice' });
-    // The process exits and another one gets its pid just as the write happens.
+    fs.process(42, { start: 100, cgroup: '/user.slice/user-1000.slice/app.scope' });
+    fs.process(7, { uid: 0, cgroup: '/system.slice/other.service' });
+    // The process exits and another one (a child of pid 7) gets its pid just as the write happens.
     fs.afterWrite = (p, pid) => {
-      if (p.includes('t3')) fs.files.set(`/proc/${pid}/stat`, stat(pid, 999));
+      if (p.includes('t3')) fs.files.set(`/proc/${pid}/stat`, stat(pid, 999, 7));
     };
     await expect(cg.add(42, 1000)).rejects.toThrow('no such process 42 (it exited while it was being moved)');
     expect(await cg.members()).toEqual([]);
-    expect(fs.files.get('/proc/42/cgroup')).toBe('0::/user.slice\n');
+    expect(fs.files.get('/proc/42/cgroup')).toBe('0::/system.slice/other.service\n');
   });
 
   it('destroy moves the members to the root first, and can run twice', async () => {

@@ -12,7 +12,7 @@ import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { systemRunner, type CommandRunner } from '../exec.js';
 import { MOUNTINFO, parseCgroup2Mounts, pickCgroup2Mount, type Cgroup2Mount } from './mountinfo.js';
-import { ownershipProblem, parseCgroupV2Path, parseStatStartTime, parseStatusUids } from './proc-identity.js';
+import { notYours, ownershipProblem, parseCgroupV2Path, parseStatParent, parseStatStartTime, parseStatusUids, type ProcessOwner } from './proc-identity.js';
 
 export const DEFAULT_EXCLUDED_CGROUP = 'umbra-excluded';
 /** The directory nft resolves `socket cgroupv2` paths from (nftables' datatype.c, fixed). */
@@ -62,6 +62,12 @@ export class CgroupError extends Error {
   }
 }
 
+/** To a user, a process that is not there reads like one that is not theirs (rethrows e otherwise). */
+function asUser(e: unknown, pid: number, callerUid: number): never {
+  if (e instanceof CgroupError && e.code === 'no-such-process' && callerUid !== 0) throw new CgroupError('not-yours', notYours(pid));
+  throw e;
+}
+
 const NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 const depth = (cgroupPath: string) => cgroupPath.split('/').filter((s) => s !== '').length;
 
@@ -89,16 +95,16 @@ export class ExcludedCgroup {
 
   /** Moves a process in. Returns the cgroup it was in (as /proc/PID/cgroup says), for remove(). */
   async add(pid: number, callerUid: number): Promise<string> {
-    const from = await this.cgroupOf(pid);
-    await this.move(pid, callerUid, this.dir, from);
+    const from = await this.cgroupOf(pid).catch((e: unknown) => asUser(e, pid, callerUid));
+    await this.move(pid, callerUid, this.dir);
     return from;
   }
 
   /** Moves an excluded process out: to `to` (a cgroup path as add() returned it), else the root. */
   async remove(pid: number, callerUid: number, to = this.mount.root): Promise<void> {
-    const current = await this.cgroupOf(pid);
+    const current = await this.cgroupOf(pid).catch((e: unknown) => asUser(e, pid, callerUid));
     if (this.dirOf(current) !== this.dir) throw new CgroupError('not-excluded', `process ${pid} is not excluded from the VPN`);
-    await this.move(pid, callerUid, this.dirOf(to), current);
+    await this.move(pid, callerUid, this.dirOf(to));
   }
 
   /** The pids in the cgroup now. */
@@ -164,19 +170,34 @@ export class ExcludedCgroup {
   }
 
   /** Moves the process the caller named, checked: theirs, and the same process after as before. */
-  private async move(pid: number, callerUid: number, dir: string, from: string): Promise<void> {
-    const before = await this.startTime(pid);
-    const uids = parseStatusUids(await this.proc(pid, 'status'));
-    if (uids === undefined) throw new Error(`could not read the owner of process ${pid}`);
-    const problem = ownershipProblem(pid, callerUid, uids);
+  private async move(pid: number, callerUid: number, dir: string): Promise<void> {
+    let before: string;
+    let owner: ProcessOwner | undefined;
+    try {
+      before = await this.startTime(pid);
+      owner = parseStatusUids(await this.proc(pid, 'status'));
+    } catch (e) {
+      return asUser(e, pid, callerUid);
+    }
+    if (owner === undefined && callerUid === 0) throw new Error(`could not read the owner of process ${pid}`);
+    const problem = ownershipProblem(pid, callerUid, owner);
     if (problem !== undefined) throw new CgroupError('not-yours', problem);
     await this.writeProcs(dir, pid);
     const after = await this.startTime(pid).catch(() => undefined);
     if (after === before) return;
-    // The pid now names another process (the first one exited and its pid was reused): put that
-    // one back where the pid's process was.
-    if (after !== undefined) await this.writeProcs(this.dirOf(from), pid).catch(() => undefined);
+    // The pid now names another process (the first one exited and its pid was reused), which the
+    // write may have moved. It goes back to where a new process starts, its parent's cgroup;
+    // never to `from`, the cgroup of the caller's process, which the caller may control.
+    if (after !== undefined) await this.putBack(pid, dir).catch(() => undefined);
     throw new CgroupError('no-such-process', `no such process ${pid} (it exited while it was being moved)`);
+  }
+
+  /** A process the helper moved by mistake, into `dir`: back to its parent's cgroup (else the root). */
+  private async putBack(pid: number, dir: string): Promise<void> {
+    if (this.dirOf(await this.cgroupOf(pid)) !== dir) return;
+    const parent = parseStatParent(await this.proc(pid, 'stat'));
+    const to = parent === undefined ? this.mount.root : await this.cgroupOf(parent).catch(() => this.mount.root);
+    await this.writeProcs(this.dirOf(to), pid);
   }
 }
 

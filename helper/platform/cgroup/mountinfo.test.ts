@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { findCgroup2Mount, parseCgroup2Mounts, pickCgroup2Mount } from './mountinfo.js';
-import { ownershipProblem, parseCgroupV2Path, parseStatStartTime, parseStatusUids } from './proc-identity.js';
+import { ownershipProblem, parseCgroupV2Path, parseStatParent, parseStatStartTime, parseStatusUids } from './proc-identity.js';
 
 const HYBRID = `31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
 40 31 0:37 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,name=systemd
@@ -41,7 +41,9 @@ describe('parseCgroup2Mounts', () => {
 
 describe('process identity', () => {
   it('reads the real and effective uid', () => {
-    expect(parseStatusUids('Name:\tsh\nUid:\t1000\t0\t0\t0\nGid:\t1\n')).toEqual({ real: 1000, effective: 0 });
+    expect(parseStatusUids('Name:\tsh\nUid:\t1000\t0\t0\t0\nGid:\t1\nCapEff:\t0000000000000000\n')).toEqual({ uids: [1000, 0, 0, 0], privileged: false });
+    expect(parseStatusUids('Uid:\t1000\t1000\t1000\t1000\nCapEff:\t0000000000003000\n')).toEqual({ uids: [1000, 1000, 1000, 1000], privileged: true });
+    expect(parseStatParent('42 (a b) c) S 17 42 42 0')).toBe(17);
     expect(parseStatusUids('Name:\tsh\n')).toBeUndefined();
   });
 
@@ -60,9 +62,12 @@ describe('process identity', () => {
   });
 
   it('lets root move anything and a user only processes whose real and effective uid are theirs', () => {
-    expect(ownershipProblem(5, 0, { real: 1, effective: 2 })).toBeUndefined();
-    expect(ownershipProblem(5, 1000, { real: 1000, effective: 1000 })).toBeUndefined();
-    expect(ownershipProblem(5, 1000, { real: 1000, effective: 0 })).toBe('process 5 is not yours (it runs as uid 0, you are uid 1000)');
-    expect(ownershipProblem(5, 1000, { real: 0, effective: 1000 })).toMatch(/not yours/);
+    const mine = { uids: [1000, 1000, 1000, 1000], privileged: false };
+    expect(ownershipProblem(5, 0, { uids: [1, 2, 3, 4], privileged: true })).toBeUndefined();
+    expect(ownershipProblem(5, 1000, mine)).toBeUndefined();
+    expect(ownershipProblem(5, 1000, { ...mine, uids: [1000, 0, 1000, 1000] })).toBe('no process 5 of yours (a process you started, without special privileges)');
+    expect(ownershipProblem(5, 1000, { ...mine, uids: [1000, 1000, 0, 1000] })).toMatch(/of yours/); // saved uid root: setuid
+    expect(ownershipProblem(5, 1000, { ...mine, privileged: true })).toMatch(/of yours/);
+    expect(ownershipProblem(5, 1000, undefined)).toMatch(/of yours/);
   });
 });

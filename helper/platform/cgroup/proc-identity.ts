@@ -2,10 +2,26 @@
 // time (stat field 22, in clock ticks since boot). A pid and its start time together name one
 // process: a pid reused by another process has a later start time.
 
-/** Real and effective uid from a /proc/PID/status text; undefined when the Uid: line is missing. */
-export function parseStatusUids(status: string): { real: number; effective: number } | undefined {
-  const m = /^Uid:\s+(\d+)\s+(\d+)/m.exec(status);
-  return m ? { real: Number(m[1]), effective: Number(m[2]) } : undefined;
+export interface ProcessOwner {
+  /** Real, effective, saved and file-system uid. */
+  uids: number[];
+  /** Whether it holds any effective capability (CapEff not all zero). */
+  privileged: boolean;
+}
+
+/** The uids (all four) and whether it holds capabilities, from a /proc/PID/status text; undefined when the Uid: line is missing. */
+export function parseStatusUids(status: string): ProcessOwner | undefined {
+  const m = /^Uid:\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)/m.exec(status);
+  if (!m) return undefined;
+  const cap = /^CapEff:\s+([0-9a-f]+)/m.exec(status);
+  return { uids: [m[1], m[2], m[3], m[4]].map(Number), privileged: cap ? /[1-9a-f]/.test(cap[1]!) : false };
+}
+
+/** The parent pid from a /proc/PID/stat text (field 4). */
+export function parseStatParent(stat: string): number | undefined {
+  const close = stat.lastIndexOf(')');
+  const t = close < 0 ? undefined : stat.slice(close + 1).trim().split(/\s+/)[1];
+  return t !== undefined && /^\d+$/.test(t) ? Number(t) : undefined;
 }
 
 /** The start time from a /proc/PID/stat text; undefined when it cannot be read. */
@@ -24,8 +40,16 @@ export function parseCgroupV2Path(cgroup: string): string | undefined {
   return m ? m[1]!.replace(/ \(deleted\)$/, '') : undefined;
 }
 
-/** Why a caller may not move this process, or undefined when it may (root may move any). */
-export function ownershipProblem(pid: number, callerUid: number, uids: { real: number; effective: number }): string | undefined {
-  if (callerUid === 0 || (uids.real === callerUid && uids.effective === callerUid)) return undefined;
-  return `process ${pid} is not yours (it runs as uid ${uids.effective}, you are uid ${callerUid})`;
+/**
+ * Why a caller may not move this process, or undefined when it may: root may move any; a user only
+ * a process whose every uid is theirs and that holds no capability (a setuid or file-capability
+ * program started by them is not theirs to unprotect). The words are the same whether the process
+ * is someone else's or does not exist, so the answer tells nothing of other users' processes.
+ */
+export function ownershipProblem(pid: number, callerUid: number, owner: ProcessOwner | undefined): string | undefined {
+  if (callerUid === 0) return undefined;
+  if (owner && owner.uids.every((u) => u === callerUid) && !owner.privileged) return undefined;
+  return notYours(pid);
 }
+
+export const notYours = (pid: number) => `no process ${pid} of yours (a process you started, without special privileges)`;

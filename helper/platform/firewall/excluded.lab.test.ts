@@ -214,7 +214,7 @@ describe.skipIf(reason !== undefined)(`split tunnelling with real traffic, in na
   it('the move checks who asks: another uid may not move a root process', async () => {
     const child = spawn('sleep', ['30'], { stdio: 'ignore' });
     try {
-      await expect(cg.add(child.pid!, 1000)).rejects.toThrow(`process ${child.pid} is not yours`);
+      await expect(cg.add(child.pid!, 1000)).rejects.toThrow(`no process ${child.pid} of yours`);
       expect(await cg.members()).not.toContain(child.pid);
     } finally {
       child.kill();
