@@ -27,8 +27,14 @@ type Excluded = NonNullable<NormalizedSpec['excluded']>;
 const hex32 = (n: number) => `0x${n.toString(16).padStart(8, '0')}`;
 const COMMENT = 'comment "excluded from the VPN (split tunnelling)"';
 
-/** Filter output: excluded traffic out, wherever it goes. */
-export const excludedOutput = (ex: Excluded) => [`meta mark ${hex32(ex.mark)} accept ${COMMENT}`];
+/**
+ * Filter output: excluded traffic out, wherever it goes. The mark alone is not enough: a process
+ * with CAP_NET_RAW may set any mark on its own socket, so the socket's cgroup must be the
+ * excluded one too.
+ */
+export const excludedOutput = (ex: Excluded) => [`meta mark ${hex32(ex.mark)} ${cgroupMatch(ex)} accept ${COMMENT}`];
+
+const cgroupMatch = (ex: Excluded) => `socket cgroupv2 level ${ex.cgroupLevel} "${ex.cgroupPath}"`;
 
 /** Filter input: replies of excluded connections. */
 export const excludedInput = (ex: Excluded) => [`ct mark ${hex32(ex.mark)} ct state { established, related } accept ${COMMENT}`];
@@ -49,7 +55,7 @@ export function excludedChains(ex: Excluded, tun: string | undefined): string[] 
   const notTunnel = tun === undefined ? '"lo"' : `{ "lo", "${tun}" }`;
   return [
     ...chain('excluded_mark', 'route', 'output', 'mangle', [
-      `socket cgroupv2 level ${ex.cgroupLevel} "${ex.cgroupPath}" meta mark set ${mark} ct mark set ${mark} ${COMMENT}`,
+      `${cgroupMatch(ex)} meta mark set ${mark} ct mark set ${mark} ${COMMENT}`,
     ]),
     ...chain('excluded_restore', 'filter', 'prerouting', 'mangle', [`ct mark ${mark} meta mark set ct mark ${COMMENT}`]),
     ...(dnat.length > 0 ? chain('excluded_dnat', 'nat', 'output', '-100', dnat) : []),
