@@ -16,6 +16,9 @@ export interface LinkMonitorOptions {
   debounceMs?: number;
 }
 
+/** The longest a look is put off by changes that keep coming. */
+const MAX_WAIT_MS = 1500;
+
 const ARGV = ['ip', '-o', 'monitor', 'link', 'address', 'route', 'neigh'];
 
 export function watchLinks(o: LinkMonitorOptions): LineMonitor {
@@ -23,15 +26,21 @@ export function watchLinks(o: LinkMonitorOptions): LineMonitor {
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let onlyNeighbours = true;
+  /** When the first change since the last look came: a stream of changes (a LAN host's ARP every 200 ms) cannot put the look off for more than MAX_WAIT_MS. */
+  let firstAt: number | undefined;
   const settleSoon = (neighbour: boolean) => {
     onlyNeighbours &&= neighbour;
     clearTimeout(timer);
+    const now = Date.now();
+    firstAt ??= now;
+    const quiet = o.debounceMs ?? 300;
     timer = setTimeout(() => {
       timer = undefined;
+      firstAt = undefined;
       const only = onlyNeighbours;
       onlyNeighbours = true;
       if (!stopped) o.onSettled(only);
-    }, o.debounceMs ?? 300);
+    }, Math.max(0, Math.min(quiet, firstAt + MAX_WAIT_MS - now)));
   };
   const monitor = runLineMonitor(ARGV, {
     label: 'network watch',
