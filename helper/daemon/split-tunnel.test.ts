@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, RpcError } from '../ipc/schema.js';
 import { CgroupError } from '../platform/cgroup/excluded-cgroup.js';
-import { SplitTunnel, type ExcludedCgroup, type SplitTunnelDeps } from './split-tunnel.js';
+import { MAX_PER_UID, SplitTunnel, type ExcludedCgroup, type SplitTunnelDeps } from './split-tunnel.js';
 
 const USER = { pid: 900, uid: 1000, gid: 1000 };
 const OTHER = { pid: 901, uid: 1001, gid: 1001 };
@@ -91,6 +91,18 @@ describe('SplitTunnel', () => {
     expect((await split.handlers().listExcluded({}, ROOT)).excluded.map((p) => p.pid)).toEqual([11]);
     await expect(split.handlers().includeProcess({ pid: 11 }, USER)).rejects.toMatchObject({ code: ErrorCode.NotFound });
     await expect(split.handlers().excludeProcess({ pid: 99 }, ROOT)).rejects.toMatchObject({ code: ErrorCode.NotFound });
+  });
+
+  it('refuses a user more than MAX_PER_UID excluded processes; root is not counted', async () => {
+    const { split, cg } = setup();
+    await split.handlers().excludeProcess({ pid: 10 }, USER);
+    for (let pid = 1000; cg.pids.size < MAX_PER_UID; pid++) {
+      PROCS.set(pid, { uid: 1000, name: 'many' });
+      cg.pids.add(pid);
+    }
+    await expect(split.handlers().excludeProcess({ pid: 10 }, USER)).rejects.toMatchObject({ code: ErrorCode.Busy });
+    await expect(split.handlers().excludeProcess({ pid: 11 }, OTHER)).resolves.toBeDefined();
+    await expect(split.handlers().excludeProcess({ pid: 10 }, ROOT)).resolves.toBeDefined();
   });
 
   it('moves a process back', async () => {

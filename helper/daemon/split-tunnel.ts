@@ -29,6 +29,9 @@ export interface SplitTunnelDeps {
   log(line: string): void;
 }
 
+/** Excluded processes one user other than root may have at a time. */
+export const MAX_PER_UID = 256;
+
 type SplitHandlers = Pick<Handlers, 'excludeProcess' | 'includeProcess' | 'listExcluded'>;
 
 export class SplitTunnel {
@@ -76,6 +79,10 @@ export class SplitTunnel {
   handlers(): SplitHandlers {
     return {
       excludeProcess: async (p, caller) => {
+        // Each call reads /proc for every member: a caller may not grow that without end.
+        if (caller.uid !== 0 && (await this.list(caller)).length >= MAX_PER_UID) {
+          throw new RpcError(ErrorCode.Busy, `you already have ${MAX_PER_UID} processes outside the tunnel (the most one user may): move some back with umbra include PID`);
+        }
         const cgroup = await this.ready();
         await refusals(async () => {
           this.origins.set(p.pid, await cgroup.add(p.pid, caller.uid));
