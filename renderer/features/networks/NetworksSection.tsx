@@ -51,6 +51,7 @@ export function NetworksSection() {
             ) : (
               <p className="muted">Not identified yet: this computer is offline, or Umbra is still finding out which network it is on.</p>
             )}
+            <p className="muted">A network is known by what it shows everyone (its Wi-Fi name and access point, its router&apos;s hardware address): someone on another network can pretend to be one you trust. Trust only networks where being unprotected would be acceptable; Ask and Trusted leave you unprotected until you connect.</p>
           </section>
           <section className="network-group" aria-label="Networks never seen">
             <RuleChoice legend="Rule for networks never seen" rule={rules.unseen} busy={busy} onPick={(unseen: NetworkRule) => void save({ ...rules, unseen })} />

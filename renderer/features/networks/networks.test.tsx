@@ -79,6 +79,8 @@ describe('networks in settings', () => {
   it('networks never seen: untrusted is said to be the safe choice; a change keeps the known networks', async () => {
     const { m } = await renderNetworks();
     expect(within(screen.getByRole('region', { name: 'Networks never seen' })).getByText(/Untrusted is the safe choice/)).toBeTruthy();
+    // Trusting is only as safe as the identity: the section says anyone can pretend to be a trusted network.
+    expect(screen.getByText(/someone on another network can pretend to be one you trust/)).toBeTruthy();
     fireEvent.click(radio('Rule for networks never seen', /^Ask/));
     const call = m.take('setSettings');
     expect(call.params).toEqual({ networks: { unseen: 'ask', known: [CAFE, HOME] } });
