@@ -59,6 +59,7 @@ const SPECS: Record<string, FirewallSpec> = {
   guardNoTunnel: { ...GUARD_V4_ONLY, tunnelInterface: undefined, tunnelAddresses: [] },
   guardEmpty: { ...GUARD, tunnelInterface: undefined, tunnelAddresses: [], endpoints: [] },
   empty: { ...bootSpec({ fwmark: 1 }) },
+  lanDns: { ...CONNECTED, lanDnsServers: ['198.51.100.53', '2001:db8:1::53'] },
 };
 
 /** Every combination of the settings and states that shape a spec. */
@@ -408,6 +409,42 @@ describe('buildRuleset: guard (connected without the kill switch)', () => {
     expect(buildRuleset({ ...CONNECTED, tunnelsIpv6: false })).toBe(buildRuleset(CONNECTED));
     expect(specHash(GUARD)).not.toBe(specHash(GUARD_V4_ONLY));
     expect(specHash(GUARD)).not.toBe(specHash({ ...GUARD, block: true }));
+  });
+});
+
+describe("LAN DNS (lanDnsServers): the helper's marked DNS to exactly the LAN servers the user named", () => {
+  const without = (text: string) => text.split('\n').filter((l) => !l.startsWith('\tcomment '));
+
+  it('adds, in block mode only, a marked port-53 rule out to those servers and their answers in; nothing else changes', () => {
+    const c = chains(buildRuleset(SPECS.lanDns!));
+    const out = c.output!;
+    const lanOut = out.filter((r) => r.includes('the local domains the user named'));
+    expect(lanOut).toEqual([
+      `meta mark 0x${UMBRA_FWMARK.toString(16).padStart(8, '0')} ip daddr 198.51.100.53 meta l4proto { tcp, udp } th dport 53 accept comment "DNS for the local domains the user named"`,
+      `meta mark 0x${UMBRA_FWMARK.toString(16).padStart(8, '0')} ip6 daddr 2001:db8:1::53 meta l4proto { tcp, udp } th dport 53 accept comment "DNS for the local domains the user named"`,
+    ]);
+    // Before the DNS reject, or it would never match.
+    expect(out.indexOf(lanOut[1]!)).toBeLessThan(out.findIndex((r) => r.includes('"any other DNS"')));
+    expect(c.input!.filter((r) => r.includes('answers for the local domains'))).toEqual([
+      'ip saddr 198.51.100.53 meta l4proto { tcp, udp } th sport 53 ct state established accept comment "answers for the local domains"',
+      'ip6 saddr 2001:db8:1::53 meta l4proto { tcp, udp } th sport 53 ct state established accept comment "answers for the local domains"',
+    ]);
+    // Exactly those four lines more than without it (the marker's hash aside).
+    const plain = without(buildRuleset(CONNECTED));
+    const withLan = without(buildRuleset(SPECS.lanDns!));
+    expect(withLan.filter((l) => !plain.includes(l)).map((l) => l.trim())).toEqual([...lanOut, ...c.input!.filter((r) => r.includes('answers for the local domains'))]);
+    expect(withLan.length).toBe(plain.length + 4);
+    expect(buildRuleset({ ...GUARD, lanDnsServers: ['198.51.100.53'] })).toBe(buildRuleset(GUARD));
+  });
+
+  it('absent or empty: the text and hash are those of a spec without the field', () => {
+    for (const spec of [CONNECTED, GUARD, SPECS.hostname!]) {
+      expect(buildRuleset({ ...spec, lanDnsServers: [] })).toBe(buildRuleset(spec));
+      expect(specHash({ ...spec, lanDnsServers: [] })).toBe(specHash(spec));
+    }
+    expect(specHash(SPECS.lanDns!)).not.toBe(specHash(CONNECTED));
+    expect(() => normalizeSpec({ ...CONNECTED, lanDnsServers: ['0.0.0.0'] })).toThrow(/lanDnsServers entry .* unspecified/);
+    expect(() => normalizeSpec({ ...CONNECTED, lanDnsServers: ['corp.example'] })).toThrow(RangeError);
   });
 });
 

@@ -122,6 +122,8 @@ interface Parts {
   dns6: string[];
   res4: string[];
   res6: string[];
+  lan4: string[];
+  lan6: string[];
   allowLan: boolean;
   mark: string;
   excluded?: NonNullable<NormalizedSpec['excluded']>;
@@ -142,6 +144,8 @@ function parts(n: NormalizedSpec): Parts {
     dns6: addrs(v6(n.dnsServers)),
     res4: addrs(v4(n.lookupResolvers)),
     res6: addrs(v6(n.lookupResolvers)),
+    lan4: addrs(v4(n.lanDnsServers)),
+    lan6: addrs(v6(n.lanDnsServers)),
     allowLan: n.allowLan,
     mark: hex32(n.fwmark),
   };
@@ -210,6 +214,9 @@ function blockOutput(p: Parts): string[] {
   // Before the DNS reject: the helper's own lookups of the endpoint's name, marked like its UDP.
   if (p.res4.length > 0) r.push(`meta mark ${p.mark} ip daddr ${set(p.res4)} meta l4proto { tcp, udp } th dport 53 accept comment "the helper's own lookups of the server's name"`);
   if (p.res6.length > 0) r.push(`meta mark ${p.mark} ip6 daddr ${set(p.res6)} meta l4proto { tcp, udp } th dport 53 accept comment "the helper's own lookups of the server's name"`);
+  // LAN DNS: only the helper's forwarder marks its queries, and only for the user's local domains.
+  if (p.lan4.length > 0) r.push(`meta mark ${p.mark} ip daddr ${set(p.lan4)} meta l4proto { tcp, udp } th dport 53 accept comment "DNS for the local domains the user named"`);
+  if (p.lan6.length > 0) r.push(`meta mark ${p.mark} ip6 daddr ${set(p.lan6)} meta l4proto { tcp, udp } th dport 53 accept comment "DNS for the local domains the user named"`);
   r.push(...dnsRules(p));
   if (p.tun !== undefined) r.push(`oifname ${q(p.tun)} accept comment "through the tunnel"`);
   r.push('ip daddr 255.255.255.255 udp sport 68 udp dport 67 accept comment "DHCPv4 (broadcast only)"', DHCPV6_OUT, ND_OUT, MLD_OUT);
@@ -224,6 +231,8 @@ function blockInput(p: Parts): string[] {
   const r: string[] = ['iif "lo" accept', ...excludedIn(p), ...endpointIn(p.ep4, 'ip'), ...endpointIn(p.ep6, 'ip6')];
   if (p.res4.length > 0) r.push(`ip saddr ${set(p.res4)} meta l4proto { tcp, udp } th sport 53 ct state established accept comment "answers to the helper's own lookups"`);
   if (p.res6.length > 0) r.push(`ip6 saddr ${set(p.res6)} meta l4proto { tcp, udp } th sport 53 ct state established accept comment "answers to the helper's own lookups"`);
+  if (p.lan4.length > 0) r.push(`ip saddr ${set(p.lan4)} meta l4proto { tcp, udp } th sport 53 ct state established accept comment "answers for the local domains"`);
+  if (p.lan6.length > 0) r.push(`ip6 saddr ${set(p.lan6)} meta l4proto { tcp, udp } th sport 53 ct state established accept comment "answers for the local domains"`);
   if (p.tun !== undefined) r.push(`iifname ${q(p.tun)} accept comment "through the tunnel"`);
   r.push(
     'ip daddr 255.255.255.255 udp sport 67 udp dport 68 accept comment "DHCPv4 (broadcast)"',

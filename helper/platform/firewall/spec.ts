@@ -29,6 +29,10 @@ export interface FirewallSpec {
   /** block only: system resolvers that the helper's OWN lookups of a hostname endpoint may reach
    *  outside the tunnel (port 53 with `meta mark <fwmark>` only; replies only as established). */
   lookupResolvers: string[];
+  /** block only: LAN DNS (Settings.lanDns): the LAN resolvers the helper's OWN marked DNS forwarder
+   *  may reach outside the tunnel (port 53 with `meta mark <fwmark>` only; replies only as
+   *  established). Absent or empty: none, and the ruleset is as without it. */
+  lanDnsServers?: string[];
   /** block only: "allow LAN" — the fixed ranges of lan-ranges.ts, never a subnet the network hands out. */
   allowLan: boolean;
   /** Split tunnelling (both policies): sockets of processes in this cgroup v2 cgroup ("excluded")
@@ -61,6 +65,7 @@ export interface NormalizedSpec {
   fwmark: number;
   dnsServers: Ip[];
   lookupResolvers: Ip[];
+  lanDnsServers: Ip[];
   allowLan: boolean;
   excluded?: { cgroupPath: string; cgroupLevel: number; mark: number; resolvers: Ip[] };
 }
@@ -116,6 +121,7 @@ export function normalizeSpec(spec: FirewallSpec): NormalizedSpec {
   for (const key of ['tunnelAddresses', 'endpoints', 'dnsServers', 'lookupResolvers'] as const) {
     if (!Array.isArray(spec[key])) throw new TypeError(`${key} must be an array`);
   }
+  if (spec.lanDnsServers !== undefined && !Array.isArray(spec.lanDnsServers)) throw new TypeError('lanDnsServers must be an array');
 
   const endpoints = new Map<string, Ip & { port: number }>();
   for (const ep of spec.endpoints) {
@@ -133,6 +139,7 @@ export function normalizeSpec(spec: FirewallSpec): NormalizedSpec {
   }
   const dnsServers = ipList(spec.dnsServers, 'DNS server');
   const lookupResolvers = ipList(spec.lookupResolvers, 'lookupResolvers entry', { specified: true });
+  const lanDnsServers = ipList(spec.lanDnsServers ?? [], 'lanDnsServers entry', { specified: true });
 
   const out: NormalizedSpec = {
     block,
@@ -142,6 +149,7 @@ export function normalizeSpec(spec: FirewallSpec): NormalizedSpec {
     fwmark,
     dnsServers: block ? dnsServers : [],
     lookupResolvers: block ? lookupResolvers : [],
+    lanDnsServers: block ? lanDnsServers : [],
     allowLan: block ? allowLan : false,
   };
   if (tunnelInterface !== undefined) out.tunnelInterface = tunnelInterface;
@@ -186,6 +194,7 @@ function hashOf(n: NormalizedSpec): string {
     n.block, n.tunnelInterface ?? null, n.tunnelAddresses, n.tunnelsIpv6, n.endpoints, n.fwmark, n.dnsServers, n.lookupResolvers, n.allowLan,
     // Only when present, so that every spec without it keeps the hash it had.
     ...(n.excluded ? [n.excluded] : []),
+    ...(n.lanDnsServers.length > 0 ? [{ lanDnsServers: n.lanDnsServers }] : []),
   ]);
   return createHash('sha256').update(`${MARKER_PREFIX}\n${canonical}`).digest('hex').slice(0, 32);
 }
