@@ -28,6 +28,7 @@ import { Tunnel } from '../tunnel/tunnel.js';
 import { TEST_CLOCK_SKEW_ENV } from '../tunnel/clock.js';
 import { floodText } from '../ipc/tunnel-words.js';
 import { userDnsChanged, withUserDns } from './user-dns.js';
+import { dnsWithLan, lanDnsChanged, lanDnsRefusal, withEffectiveLanDns } from './lan-dns.js';
 import { excludedInUse, markExcludedInUse, processInfo, SplitTunnel } from './split-tunnel.js';
 import { DEFAULT_EXCLUDED_CGROUP, openExcludedCgroup } from '../platform/cgroup/excluded-cgroup.js';
 import { watchSleepSignal } from '../platform/sleep-signal.js';
@@ -173,9 +174,9 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
         onFatal: hooks.onFatal,
       }).then((t) => (newest.tunnel = t));
     },
-    applyDns: (cfg) => dns.apply(cfg),
+    applyDns: dnsWithLan({ backend: dns, lanDns: () => store.settings().lanDns, fwmark: UMBRA_FWMARK, log }),
     // An untrusted network forces the kill switch on (trusted networks, network-guard.ts).
-    settings: () => (late.networks?.forced ? { ...store.settings(), killSwitch: true } : store.settings()),
+    settings: () => withEffectiveLanDns(dns.name, late.networks?.forced ? { ...store.settings(), killSwitch: true } : store.settings()),
     fwmark: UMBRA_FWMARK,
     excluded: () => split.traffic(),
     log,
@@ -322,6 +323,8 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     setSettings: (p) =>
       one(async () => {
         const before = store.settings();
+        const refused = lanDnsRefusal(dns.name, p);
+        if (refused) throw new RpcError(ErrorCode.Unavailable, refused);
         const after = await store.updateSettings(p);
         const lockdownChanged = Boolean(before.lockdown) !== Boolean(after.lockdown);
         if (before.killSwitchOnBoot !== after.killSwitchOnBoot || before.allowLan !== after.allowLan || lockdownChanged || untrustedMayAppear(before) !== untrustedMayAppear(after)) await syncBootFile(after);
@@ -329,6 +332,8 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
         // Other DNS servers: a wanted connection is made again with them (its block lets them through).
         const wanted = driver.state.name === 'disconnected' || driver.state.name === 'disconnecting' ? undefined : driver.state.target.server.id;
         if (wanted && userDnsChanged(before.dnsServers, after.dnsServers)) await driver.dispatch({ type: 'connect', target: targetFor(wanted) });
+        // Local network domains leave the target as it was: made again as after a path change (the block held throughout).
+        else if (wanted && lanDnsChanged(before.lanDns, after.lanDns)) await driver.dispatch({ type: 'pathChanged' });
         // Turning "on boot" off lifts the boot block it holds.
         if (before.killSwitchOnBoot && !after.killSwitchOnBoot && driver.state.name === 'disconnected' && driver.state.hold === 'boot') await driver.dispatch({ type: 'disconnect' });
         emit({ type: 'settings', settings: after });

@@ -39,7 +39,7 @@ export interface DriverDeps {
   lookupResolvers(): Promise<string[]>;
   startTunnel(cfg: WgQuickConfig, hooks: TunnelHooks): Promise<TunnelLike>;
   applyDns(cfg: { interfaceName: string; servers: string[]; searchDomains: string[] }): Promise<Undo>;
-  settings(): { killSwitch: boolean; allowLan: boolean; lockdown?: boolean | undefined };
+  settings(): { killSwitch: boolean; allowLan: boolean; lockdown?: boolean | undefined; lanDns?: { servers: string[] } | null | undefined };
   fwmark: number;
   /** Split tunnelling: the excluded apps' cgroup, once there is one (every state's firewall lets it out). */
   excluded?(): Context['excluded'];
@@ -187,9 +187,10 @@ export class TunnelDriver {
         this.deps.log(`could not read the system's resolvers: ${(err as Error).message}`);
       }
     }
-    const { killSwitch, allowLan, lockdown = false } = this.deps.settings();
+    const { killSwitch, allowLan, lockdown = false, lanDns } = this.deps.settings();
     const excluded = this.deps.excluded?.();
-    return { killSwitch, lockdown, allowLan, fwmark: this.deps.fwmark, lookupResolvers: this.resolvers, now: this.deps.now(), token: ++this.tokens, ...(excluded ? { excluded } : {}) };
+    const lan = lanDns ? { lanDnsServers: lanDns.servers } : {};
+    return { killSwitch, lockdown, allowLan, fwmark: this.deps.fwmark, lookupResolvers: this.resolvers, now: this.deps.now(), token: ++this.tokens, ...(excluded ? { excluded } : {}), ...lan };
   }
 
   private async step(e: Event): Promise<void> {

@@ -159,6 +159,19 @@ const DnsLeakTest = z.strictObject({
 });
 type DnsLeakTest = z.infer<typeof DnsLeakTest>;
 
+/** A domain as the user names it for LAN DNS: lower case, no leading or trailing dot ("corp.example"). */
+const LanDomain = z
+  .string()
+  .max(253)
+  .regex(/^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*$/, 'a local domain is a DNS name in lower case without a leading dot, e.g. corp.example');
+
+/** Names in or under `domains` are asked of `servers` on the local network (Settings.lanDns). */
+const LanDns = z.strictObject({
+  domains: z.array(LanDomain).min(1).max(8),
+  servers: z.array(z.union([z.ipv4(), z.ipv6()], 'a local DNS server is an IPv4 or IPv6 address')).min(1).max(2),
+});
+export type LanDns = z.infer<typeof LanDns>;
+
 export const Settings = z.strictObject({
   killSwitch: z.boolean(),
   killSwitchOnBoot: z.boolean(),
@@ -182,6 +195,12 @@ export const Settings = z.strictObject({
    * server); null or absent: the config's. The leak check counts them as the expected resolvers.
    */
   dnsServers: z.array(z.union([z.ipv4(), z.ipv6()], 'a DNS server is an IPv4 or IPv6 address')).min(1).max(4).nullable().optional(),
+  /**
+   * DNS for local network domains (off when null or absent): names in or under `domains` go to
+   * `servers` on the local network, outside the tunnel; every other name still goes through it.
+   * Only with the /etc/resolv.conf backend (the helper forwards from 127.0.80.53).
+   */
+  lanDns: LanDns.nullable().optional(),
   /** STUN servers for the WebRTC check (stun:host:port), used by the UI. */
   stunServers: z.array(z.string().max(300).regex(/^stuns?:\S+$/, 'a STUN server is stun:host[:port]')).max(8).optional(),
   /** Trusted and untrusted networks; null or absent: off (the helper does not look at networks). */

@@ -46,7 +46,9 @@ function plainWantingPolicy(s: WantingState, ctx: Context): FirewallSpec | undef
     fwmark: ctx.fwmark,
   };
   if (ctx.killSwitch || ctx.lockdown) {
-    return { ...common, block: true, dnsServers: s.target.config.interface.dns, lookupResolvers: ctx.lookupResolvers, allowLan: ctx.allowLan };
+    // LAN DNS only once the tunnel exists: the forwarder that sends it runs only then.
+    const lan = iface && ctx.lanDnsServers?.length ? { lanDnsServers: ctx.lanDnsServers } : {};
+    return { ...common, block: true, dnsServers: s.target.config.interface.dns, lookupResolvers: ctx.lookupResolvers, allowLan: ctx.allowLan, ...lan };
   }
   // Without the kill switch nothing is blocked before the tunnel exists (the user's choice);
   // once it exists, its guards hold.

@@ -26,6 +26,8 @@ export interface Context {
   fwmark: number;
   /** The system resolvers the helper's own (marked) endpoint lookups may reach while blocked. */
   lookupResolvers: string[];
+  /** LAN DNS (Settings.lanDns): the LAN resolvers the helper's forwarder may reach while the tunnel is up. */
+  lanDnsServers?: string[];
   /** Epoch milliseconds, for connectedSince. */
   now: number;
   /** Split tunnelling: the cgroup whose traffic every state lets out (with DNS to lookupResolvers); absent while none exists. */

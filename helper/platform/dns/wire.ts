@@ -78,6 +78,16 @@ export function parseResponseHead(msg: Uint8Array): DnsResponseHead {
   return { ...out, qname: q.name, qtype: q.type };
 }
 
+/** A query's id and its one question's name (lower case, no trailing dot). Throws DnsWireError
+ *  for a response, another opcode than QUERY, a question count other than 1, or a cut-short message. */
+export function parseQueryHead(msg: Uint8Array): { id: number; qname: string } {
+  const head = readHeader(msg);
+  if (head.response) throw new DnsWireError('not a query (QR bit set)');
+  if (head.opcode !== 0) throw new DnsWireError(`not a standard query (opcode ${head.opcode})`);
+  if (head.qdCount !== 1) throw new DnsWireError(`a query asks one question; this one asks ${head.qdCount}`);
+  return { id: head.id, qname: readQuestion(msg, 12).name };
+}
+
 interface DnsQuestion {
   /** Lower case, no trailing dot ("" for the root). */
   name: string;

@@ -51,7 +51,7 @@ const ERR = { code: 'NO_HANDSHAKE', message: 'no answer' };
 /** The error codes the contract names (status.error.code). */
 const CODES = ['ENDPOINT_UNRESOLVABLE', 'NO_HANDSHAKE', 'START_FAILED', 'TUNNEL_FAILED', 'FIREWALL_FAILED'];
 
-export type Settings = { killSwitch: boolean; lockdown: boolean; allowLan: boolean };
+export type Settings = { killSwitch: boolean; lockdown: boolean; allowLan: boolean; lanDnsServers?: string[] };
 export const SETTINGS: Settings[] = [
   { killSwitch: true, lockdown: false, allowLan: false },
   { killSwitch: true, lockdown: false, allowLan: true },
@@ -59,6 +59,8 @@ export const SETTINGS: Settings[] = [
   { killSwitch: false, lockdown: false, allowLan: true },
   { killSwitch: false, lockdown: true, allowLan: false },
   { killSwitch: true, lockdown: true, allowLan: true },
+  { killSwitch: true, lockdown: false, allowLan: false, lanDnsServers: ['198.51.100.53'] },
+  { killSwitch: false, lockdown: false, allowLan: false, lanDnsServers: ['198.51.100.53'] },
 ];
 export const KS_ON: Settings = { killSwitch: true, lockdown: false, allowLan: false };
 export const KS_OFF: Settings = { killSwitch: false, lockdown: false, allowLan: false };
@@ -241,6 +243,8 @@ function policyRules(s: State, spec: FirewallSpec | undefined, ctx: Context, r: 
     dnsServers: cfg.dns,
     lookupResolvers: ctx.lookupResolvers,
     allowLan: ctx.allowLan,
+    // LAN DNS: while blocking, and only once the tunnel (and so the forwarder) exists.
+    ...(blocks && s.tunnel && ctx.lanDnsServers ? { lanDnsServers: ctx.lanDnsServers } : {}),
   };
   // Compared in canonical form: fields a mode ignores do not matter, everything else does.
   r.same(normalizeSpec(spec), normalizeSpec(expected), `${blocks ? 'the block' : 'the guard'} of ${s.name}`);
