@@ -13,6 +13,7 @@ import { DEFAULT_ECHO_URL6, DEFAULT_ECHO_URLS } from '../ipc/schema.js';
 import type { CommandRunner } from '../platform/exec.js';
 import type { FirewallSpec, TableState } from '../platform/firewall/firewall.js';
 import { specHash } from '../platform/firewall/ruleset.js';
+import { throughLanForwarder, type JudgedSource } from './lan-resolvers.js';
 import { ExitMeter } from './exit-meter.js';
 import { PreVpnMemory } from './pre-vpn.js';
 import { progressReporter } from './progress.js';
@@ -242,8 +243,9 @@ export class LeakChecker {
     const echo = this.echoEach(settings);
     const ownP = this.p.ownAddresses().catch(() => [] as string[]);
     const route6P = this.p.routeGet(ipv6RouteTarget(targets.v6));
-    const resolversP = this.resolverFacts();
-    const activeP = settings.dnsLeakTest ? resolversP.then((r) => this.activeDns(settings.dnsLeakTest!, r.list)) : Promise.resolve(undefined);
+    const resolversP = this.resolverFacts(settings, status);
+    // The LAN servers the user named are not asked for the leak test's names: they are not for them.
+    const activeP = settings.dnsLeakTest ? resolversP.then((r) => this.activeDns(settings.dnsLeakTest!, r.list.filter((x) => !x.expectedFor))) : Promise.resolve(undefined);
     // Seen through this connection: its measured exit, as of now.
     void Promise.all([echo.v4, echo.v6]).then(([v4, v6]) => this.exit.observe(status, checkedAt, v4, v6));
 
@@ -328,14 +330,16 @@ export class LeakChecker {
     };
   }
 
-  private async resolverFacts(): Promise<{ list: ResolverFact[]; error?: string }> {
-    let sources: ResolverSource[];
+  private async resolverFacts(settings: Settings, status: TunnelStatus): Promise<{ list: ResolverFact[]; error?: string }> {
+    let sources: JudgedSource[];
     try {
-      sources = await this.p.resolvers();
+      sources = throughLanForwarder(await this.p.resolvers(), settings.lanDns, status.dns);
     } catch (e) {
       return { list: [], error: errText(e) };
     }
-    const list = await Promise.all(sources.map(async (r) => ({ address: r.address, source: r.source, route: await this.p.routeGet(r.address) })));
+    const list = await Promise.all(
+      sources.map(async (r) => ({ address: r.address, source: r.source, route: await this.p.routeGet(r.address), ...(r.expectedFor ? { expectedFor: r.expectedFor } : {}) })),
+    );
     return { list };
   }
 

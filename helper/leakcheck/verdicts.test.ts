@@ -175,6 +175,15 @@ describe('DNS', () => {
     expect(dnsCheck({ ...base, active: { ...active([]), queries: [{ resolver: '203.0.113.251', name: 'x.lab.test', error: 'EPERM', askers: [] }] } }).verdict).toBe('pass');
   });
 
+  it('LAN DNS: the local resolver the user named for a domain is expected outside the tunnel; any other is still a leak', () => {
+    const corp = { ...isp, address: '198.51.100.53', route: viaEth0('198.51.100.53'), expectedFor: ['corp.example'] };
+    const r = dnsCheck({ ...base, killSwitchHolds: false, resolvers: [...base.resolvers, corp] });
+    expect(r.verdict).toBe('pass');
+    expect(r.finding).toBe('The resolver is reached through the tunnel; names under corp.example go to 198.51.100.53 on the local network, as you set');
+    expect(evidenceText(r)).toContain('on the local network, as you set for corp.example (Local network domains): 198.51.100.53 via 198.51.100.1 dev eth0');
+    expect(dnsCheck({ ...base, killSwitchHolds: false, resolvers: [...base.resolvers, corp, isp] }).finding).toBe('DNS leaks: 203.0.113.251 is reached outside the tunnel');
+  });
+
   it('no resolvers found, or only a local stub: a warning', () => {
     expect(dnsCheck({ ...base, resolvers: [], resolversError: 'ENOENT' }).finding).toMatch(/No DNS resolvers found \(resolv-conf\): ENOENT/);
     expect(dnsCheck({ ...base, resolvers: [{ address: '127.0.0.53', source: 's', route: { target: '127.0.0.53', ok: true, dev: 'lo' } }] }).verdict).toBe('warn');

@@ -171,6 +171,8 @@ export interface ResolverFact {
   /** Where it was found: "nameserver in /etc/resolv.conf", "systemd-resolved, link umbra0". */
   source: string;
   route: RouteFact;
+  /** LAN DNS: a local network resolver the user named for these domains; outside the tunnel by choice. */
+  expectedFor?: string[];
 }
 
 export interface ActiveQueryFact {
@@ -199,13 +201,15 @@ export interface DnsFacts extends StateFacts {
 export function dnsCheck(f: DnsFacts): LeakCheckResult {
   const title = 'DNS';
   const evidence: LeakEvidence[] = [];
-  const kinds = f.resolvers.map((r) => ({ r, kind: classifyRoute(r.route, f) }));
+  const lan = f.resolvers.filter((r) => r.expectedFor);
+  const kinds = f.resolvers.filter((r) => !r.expectedFor).map((r) => ({ r, kind: classifyRoute(r.route, f) }));
   for (const { r, kind } of kinds) evidence.push(ev(`Resolver ${r.address} (${r.source})`, `${describePath(kind)}: ${formatRoute(r.route)}`));
+  for (const r of lan) evidence.push(ev(`Resolver ${r.address} (${r.source})`, `on the local network, as you set for ${r.expectedFor!.join(', ')} (Local network domains): ${formatRoute(r.route)}`));
   if (f.resolversError) evidence.push(ev('Resolvers', `could not be read: ${f.resolversError}`));
 
   const verdicts: { v: LeakVerdict; line: string }[] = [];
   const outside = kinds.filter((k) => k.kind === 'outside').map((k) => k.r.address);
-  if (f.resolvers.length === 0) {
+  if (kinds.length === 0) {
     verdicts.push({ v: 'warn', line: `No DNS resolvers found (${f.backend})${f.resolversError ? `: ${f.resolversError}` : ''}` });
   } else if (outside.length > 0) {
     verdicts.push(
@@ -249,7 +253,8 @@ export function dnsCheck(f: DnsFacts): LeakCheckResult {
 
   const v = worst(verdicts.map((x) => x.v));
   if (v !== 'pass') return result('dns', title, v, verdicts.find((x) => x.v === v)!.line, evidence);
-  const n = f.resolvers.length;
+  const n = kinds.length;
+  const lanLine = lan.length > 0 ? `; names under ${unique(lan.flatMap((r) => r.expectedFor!)).join(', ')} go to ${lan.map((r) => r.address).join(', ')} on the local network, as you set` : '';
   const blocked = kinds.some((k) => k.kind === 'blocked' || k.kind === 'unreachable');
   const tested = f.active ? '; the leak-test DNS was asked only by the VPN' : '';
   if (!f.wantsConnection) return result('dns', title, 'pass', `No resolver can be reached outside the tunnel${tested}`, evidence);
@@ -257,7 +262,7 @@ export function dnsCheck(f: DnsFacts): LeakCheckResult {
     'dns',
     title,
     'pass',
-    `${n === 1 ? 'The resolver is' : `All ${n} resolvers are`} reached through the tunnel${blocked ? ' or blocked by the kill switch' : ''}${tested}`,
+    `${n === 1 ? 'The resolver is' : `All ${n} resolvers are`} reached through the tunnel${blocked ? ' or blocked by the kill switch' : ''}${lanLine}${tested}`,
     evidence,
   );
 }
