@@ -58,6 +58,14 @@ describe('parseArgs', () => {
     expect(parseArgs(['set', 'dns', '203.0.113.250,2001:db8:f::250']).command).toMatchObject({ key: 'dnsServers', patch: { dnsServers: ['203.0.113.250', '2001:db8:f::250'] } });
     expect(parseArgs(['set', 'dns', 'config']).command).toMatchObject({ patch: { dnsServers: null } });
     expect(() => parseArgs(['set', 'dns'])).toThrow(/usage: umbra set dns ADDRESS/);
+    expect(parseArgs(['set', 'lan-dns', 'Corp.Example.,lan', 'via', '198.51.100.53']).command).toEqual({
+      name: 'configure', key: 'lanDns', patch: { lanDns: { domains: ['corp.example', 'lan'], servers: ['198.51.100.53'] } },
+    });
+    expect(parseArgs(['set', 'lan-dns', 'corp.example', 'VIA', '198.51.100.53,', '2001:db8::53']).command).toMatchObject({ patch: { lanDns: { servers: ['198.51.100.53', '2001:db8::53'] } } });
+    expect(parseArgs(['set', 'lan-dns', 'off']).command).toMatchObject({ patch: { lanDns: null } });
+    for (const bad of [[], ['corp.example'], ['corp.example', 'via'], ['via', '198.51.100.53']]) {
+      expect(() => parseArgs(['set', 'lan-dns', ...bad])).toThrow(/usage: umbra set lan-dns DOMAIN\[,DOMAIN...\] via SERVER/);
+    }
     expect(() => parseArgs(['leak-check', 'now'])).toThrow(/leak-check takes no arguments/);
     expect(() => parseArgs(['set', 'dns-leak-test', 'lab.test'])).toThrow(/usage: umbra set dns-leak-test ZONE API-URL/);
     expect(() => parseArgs(['set', 'echo-urls'])).toThrow(/usage: umbra set echo-urls/);

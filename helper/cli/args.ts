@@ -67,6 +67,9 @@ ${NETWORKS_USAGE}
   set lockdown on|off             always require the VPN: block outside the tunnel in every state
   set dns ADDRESS... | config     your own DNS servers, through the tunnel, for every server
                                   (config: each config's DNS)
+  set lan-dns DOMAIN[,DOMAIN...] via SERVER[,SERVER] | off
+                                  names under DOMAIN to SERVER on the local network, outside
+                                  the tunnel (e.g. corp.example via 198.51.100.53); off by default
   leak-check [--verbose]          check that nothing escapes the tunnel: the public IP, DNS, IPv6
                                   and the kill switch's rules (exit code 1 when a check fails);
                                   --verbose: the evidence too (addresses, routes, the rules)
@@ -109,6 +112,7 @@ const LEAK_SETTING_KEYS: Record<string, LeakSetting> = {
   'dns-leak-test': 'dnsLeakTest',
   'stun-servers': 'stunServers',
   dns: 'dnsServers',
+  'lan-dns': 'lanDns',
 };
 
 /** Values given one per argument, or comma-separated. */
@@ -137,6 +141,14 @@ function parseLeakSetting(key: string, words: string[]): { key: LeakSetting; pat
       const servers = listOf(words);
       if (servers.length === 0) throw new UsageError('usage: umbra set dns ADDRESS... | config');
       return { key: setting, patch: { dnsServers: servers } };
+    }
+    case 'lanDns': {
+      if (one === 'off') return { key: setting, patch: { lanDns: null } };
+      const via = words.findIndex((w) => w.toLowerCase() === 'via');
+      const domains = listOf(words.slice(0, Math.max(via, 0))).map((d) => d.toLowerCase().replace(/\.$/, ''));
+      const servers = listOf(words.slice(via + 1));
+      if (via < 0 || domains.length === 0 || servers.length === 0) throw new UsageError('usage: umbra set lan-dns DOMAIN[,DOMAIN...] via SERVER[,SERVER] | off');
+      return { key: setting, patch: { lanDns: { domains, servers } } };
     }
     case 'stunServers':
       if (one === 'default') return { key: setting, patch: { stunServers: DEFAULT_STUN_SERVERS } };

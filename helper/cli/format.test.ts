@@ -279,12 +279,14 @@ describe('lists and settings', () => {
       'Leak check, DNS leak test: off',
       'Leak check, STUN servers: stun:stun.cloudflare.com:3478',
       "DNS servers: each config's own",
+      'Local network domains: off (every name through the tunnel)',
     ]);
-    expect(formatSettings(settings({ echoUrl6: null, dnsLeakTest: { zone: 'lab.test', apiUrl: 'http://203.0.113.250/dns-askers' }, stunServers: [], dnsServers: ['203.0.113.250'] })).slice(-4)).toEqual([
+    expect(formatSettings(settings({ echoUrl6: null, dnsLeakTest: { zone: 'lab.test', apiUrl: 'http://203.0.113.250/dns-askers' }, stunServers: [], dnsServers: ['203.0.113.250'], lanDns: { domains: ['corp.example'], servers: ['198.51.100.53'] } })).slice(-5)).toEqual([
       'Leak check, IPv6 echo service: off',
       'Leak check, DNS leak test: names under lab.test, asking http://203.0.113.250/dns-askers',
       'Leak check, STUN servers: none',
       'DNS servers: 203.0.113.250, through the tunnel',
+      'Local network domains: corp.example via 198.51.100.53, outside the tunnel',
     ]);
     expect(formatSettingChange('allowLan', settings({ allowLan: true }))).toBe('Allow LAN: on');
     expect(formatImported({ ...sto, source: 'import' })).toEqual(['Imported Stockholm (se-sto) · 198.51.100.10:51820', 'Connect with: umbra connect se-sto']);

@@ -263,6 +263,7 @@ const LEAK_SETTING_LABELS = {
   dnsLeakTest: 'Leak check, DNS leak test',
   stunServers: 'Leak check, STUN servers',
   dnsServers: 'DNS servers',
+  lanDns: 'Local network domains',
 } as const satisfies Partial<Record<keyof Settings, string>>;
 export type LeakSetting = keyof typeof LEAK_SETTING_LABELS;
 
@@ -280,6 +281,8 @@ function leakSettingValue(key: LeakSetting, s: Settings): string {
       return s.stunServers && s.stunServers.length > 0 ? s.stunServers.join(', ') : 'none';
     case 'dnsServers':
       return s.dnsServers && s.dnsServers.length > 0 ? `${s.dnsServers.join(', ')}, through the tunnel` : "each config's own";
+    case 'lanDns':
+      return s.lanDns ? `${s.lanDns.domains.join(', ')} via ${s.lanDns.servers.join(', ')}, outside the tunnel` : 'off (every name through the tunnel)';
   }
 }
 
