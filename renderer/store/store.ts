@@ -92,6 +92,8 @@ export interface UmbraActions {
   setSetting(key: SwitchSetting, value: boolean): Promise<void>;
   /** The user's own DNS servers (null: each config's); resolves with the helper's error, if it refused them. */
   setDnsServers(servers: string[] | null): Promise<UmbraError | undefined>;
+  /** Local network domains (Settings.lanDns); null: off. */
+  setLanDns(lanDns: NonNullable<Settings['lanDns']> | null): Promise<UmbraError | undefined>;
   /** Trusted networks on (the rules) or off (null); resolves with the helper's error, if it refused. */
   setNetworkRules(rules: NetworkRules | null): Promise<UmbraError | undefined>;
   /** One network's rule and/or name ("current": the one the machine is on); resolves with the helper's error, if any. */
@@ -398,6 +400,10 @@ export function createUmbraStore(api: UmbraApi, options: StoreOptions = {}): Umb
 
       setDnsServers: (servers) => changeSettings(async () => {
         const settings = await api.call('setSettings', { dnsServers: servers });
+        return () => settings;
+      }),
+      setLanDns: (lanDns) => changeSettings(async () => {
+        const settings = await api.call('setSettings', { lanDns });
         return () => settings;
       }),
       setNetworkRules: (rules) => changeSettings(async () => {

@@ -11,6 +11,7 @@ import { Switch } from '../../ui/Switch.js';
 import { ImportOutcome } from '../import/ImportOutcome.js';
 import { ImportPicker } from '../import/ImportPicker.js';
 import { DnsServers } from './DnsServers.js';
+import { LanDns } from './LanDns.js';
 import { NetworksSection } from '../networks/NetworksSection.js';
 import { SplitTunnel } from './SplitTunnel.js';
 import type { SplitTunnelPort } from './use-split-tunnel.js';
@@ -206,6 +207,7 @@ export function SettingsPanel({ launchAtLoginOffered, splitTunnel }: { launchAtL
         <LaunchAtLogin offered={launchAtLoginOffered} />
       </section>
       <DnsServers />
+      <LanDns />
       <NetworksSection />
       {splitTunnel && <SplitTunnel port={splitTunnel} />}
       <ImportConfig />

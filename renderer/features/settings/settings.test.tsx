@@ -71,6 +71,34 @@ describe('settings', () => {
     expect(screen.getByText('Using each config’s own DNS.')).toBeTruthy();
   });
 
+  it('local network domains: off by default, set as domains and servers, the helper\'s refusal in its words, both empty for off', async () => {
+    const { m } = await renderSettings(mockApi({ settings: settings({}) }));
+    const domains = screen.getByRole('textbox', { name: 'Local domains' });
+    const servers = screen.getByRole('textbox', { name: 'Local DNS servers' });
+    expect((domains as HTMLInputElement).value).toBe('');
+    expect((servers as HTMLInputElement).value).toBe('');
+    fireEvent.change(domains, { target: { value: 'Corp.Example, lan' } });
+    fireEvent.change(servers, { target: { value: '198.51.100.53' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Save local network domains' }));
+    let call = m.take('setSettings');
+    expect(call.params).toEqual({ lanDns: { domains: ['corp.example', 'lan'], servers: ['198.51.100.53'] } });
+    await act(async () => call.resolve(settings({ lanDns: { domains: ['corp.example', 'lan'], servers: ['198.51.100.53'] } })));
+    expect(screen.getByText('Names under corp.example, lan go to 198.51.100.53 on your local network.')).toBeTruthy();
+
+    fireEvent.change(servers, { target: { value: '' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Save local network domains' }));
+    call = m.take('setSettings');
+    await act(async () => call.reject({ code: -32602, message: 'lanDns.servers: Too small: expected array to have >=1 items' }));
+    expect(screen.getByRole('alert').textContent).toContain('lanDns.servers');
+
+    fireEvent.change(domains, { target: { value: '' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Save local network domains' }));
+    call = m.take('setSettings');
+    expect(call.params).toEqual({ lanDns: null });
+    await act(async () => call.resolve(settings({})));
+    expect(screen.getByText('Every name goes through the tunnel.')).toBeTruthy();
+  });
+
   it('launch at login appears only where the main process offers it', async () => {
     await renderSettings();
     expect(screen.queryByRole('switch', { name: 'Launch at login' })).toBeNull();
