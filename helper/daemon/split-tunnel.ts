@@ -6,7 +6,7 @@
 // excluded), and removed when the helper stops with it empty.
 import { access, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseProcStatus } from '../ipc/permissions.js';
+import { parseProcStatus } from '../platform/proc-status.js';
 import { ErrorCode, RpcError, type Caller, type ExcludedProcess, type Handlers } from '../ipc/schema.js';
 import type { ExcludedTraffic } from './tunnel-state/types.js';
 import { CgroupError, type ExcludedCgroup as Cgroup } from '../platform/cgroup/excluded-cgroup.js';

@@ -4,7 +4,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkCaller, decide, groupGid, parseProcStatus, permissionDeniedMessage, readGroupGid } from './permissions.js';
+import { parseProcStatus } from '../platform/proc-status.js';
+import { checkCaller, decide, groupGid, permissionDeniedMessage, readGroupGid } from './permissions.js';
 
 const GROUP_FILE = `root:x:0:
 # a comment line

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PeerCredentials } from '../platform/native.js';
+import { parseProcStatus, type ProcessIds } from '../platform/proc-status.js';
 import { CONTROL_GROUP } from './schema.js';
 
 export interface PermissionFiles {
@@ -24,27 +25,6 @@ export function groupGid(groupFileText: string, name: string): number | undefine
     if (/^\d+$/.test(gid)) return Number(gid);
   }
   return undefined;
-}
-
-export interface ProcessIds {
-  /** Real, effective, saved, filesystem uid. */
-  uids: number[];
-  /** Supplementary groups. */
-  groups: number[];
-}
-
-/** The Uid: and Groups: lines of a /proc/<pid>/status text; undefined when Uid: is missing. */
-export function parseProcStatus(text: string): ProcessIds | undefined {
-  let uids: number[] | undefined;
-  let groups: number[] = [];
-  for (const line of text.split('\n')) {
-    const m = /^(Uid|Groups):(.*)$/.exec(line);
-    if (!m) continue;
-    const ids = m[2]!.trim().split(/\s+/).filter((s) => /^\d+$/.test(s)).map(Number);
-    if (m[1] === 'Uid') uids = ids;
-    else groups = ids;
-  }
-  return uids ? { uids, groups } : undefined;
 }
 
 export type Decision = { allowed: true; why: string } | { allowed: false; why: string; message: string };

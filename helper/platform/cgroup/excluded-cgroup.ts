@@ -12,7 +12,8 @@ import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { systemRunner, type CommandRunner } from '../exec.js';
 import { MOUNTINFO, parseCgroup2Mounts, pickCgroup2Mount, type Cgroup2Mount } from './mountinfo.js';
-import { notYours, ownershipProblem, parseCgroupV2Path, parseStatParent, parseStatStartTime, parseStatusUids, type ProcessOwner } from './proc-identity.js';
+import { parseProcStatus, type ProcessIds } from '../proc-status.js';
+import { notYours, ownershipProblem, parseCgroupV2Path, parseStatParent, parseStatStartTime } from './proc-identity.js';
 
 export const DEFAULT_EXCLUDED_CGROUP = 'umbra-excluded';
 /** The directory nft resolves `socket cgroupv2` paths from (nftables' datatype.c, fixed). */
@@ -172,10 +173,10 @@ export class ExcludedCgroup {
   /** Moves the process the caller named, checked: theirs, and the same process after as before. */
   private async move(pid: number, callerUid: number, dir: string): Promise<void> {
     let before: string;
-    let owner: ProcessOwner | undefined;
+    let owner: ProcessIds | undefined;
     try {
       before = await this.startTime(pid);
-      owner = parseStatusUids(await this.proc(pid, 'status'));
+      owner = parseProcStatus(await this.proc(pid, 'status'));
     } catch (e) {
       return asUser(e, pid, callerUid);
     }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { findCgroup2Mount, parseCgroup2Mounts, pickCgroup2Mount } from './mountinfo.js';
-import { ownershipProblem, parseCgroupV2Path, parseStatParent, parseStatStartTime, parseStatusUids } from './proc-identity.js';
+import { parseProcStatus } from '../proc-status.js';
+import { ownershipProblem, parseCgroupV2Path, parseStatParent, parseStatStartTime } from './proc-identity.js';
 
 const HYBRID = `31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
 40 31 0:37 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,name=systemd
@@ -41,10 +42,10 @@ describe('parseCgroup2Mounts', () => {
 
 describe('process identity', () => {
   it('reads the real and effective uid', () => {
-    expect(parseStatusUids('Name:\tsh\nUid:\t1000\t0\t0\t0\nGid:\t1\nCapEff:\t0000000000000000\n')).toEqual({ uids: [1000, 0, 0, 0], privileged: false });
-    expect(parseStatusUids('Uid:\t1000\t1000\t1000\t1000\nCapEff:\t0000000000003000\n')).toEqual({ uids: [1000, 1000, 1000, 1000], privileged: true });
+    expect(parseProcStatus('Name:\tsh\nUid:\t1000\t0\t0\t0\nGid:\t1\nCapEff:\t0000000000000000\n')).toEqual({ uids: [1000, 0, 0, 0], groups: [], privileged: false });
+    expect(parseProcStatus('Uid:\t1000\t1000\t1000\t1000\nCapEff:\t0000000000003000\n')).toEqual({ uids: [1000, 1000, 1000, 1000], groups: [], privileged: true });
     expect(parseStatParent('42 (a b) c) S 17 42 42 0')).toBe(17);
-    expect(parseStatusUids('Name:\tsh\n')).toBeUndefined();
+    expect(parseProcStatus('Name:\tsh\n')).toBeUndefined();
   });
 
   it('reads the start time after the last ")" of the command name', () => {
@@ -62,8 +63,8 @@ describe('process identity', () => {
   });
 
   it('lets root move anything and a user only processes whose real and effective uid are theirs', () => {
-    const mine = { uids: [1000, 1000, 1000, 1000], privileged: false };
-    expect(ownershipProblem(5, 0, { uids: [1, 2, 3, 4], privileged: true })).toBeUndefined();
+    const mine = { uids: [1000, 1000, 1000, 1000], groups: [], privileged: false };
+    expect(ownershipProblem(5, 0, { uids: [1, 2, 3, 4], groups: [], privileged: true })).toBeUndefined();
     expect(ownershipProblem(5, 1000, mine)).toBeUndefined();
     expect(ownershipProblem(5, 1000, { ...mine, uids: [1000, 0, 1000, 1000] })).toBe('no process 5 of yours (a process you started, without special privileges)');
     expect(ownershipProblem(5, 1000, { ...mine, uids: [1000, 1000, 0, 1000] })).toMatch(/of yours/); // saved uid root: setuid

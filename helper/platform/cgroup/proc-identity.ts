@@ -1,21 +1,8 @@
-// Who a pid is, from /proc (proc(5)), pure: the real and effective uid (status) and the start
+// Who a pid is, from /proc (proc(5)), pure: whether a caller may move it (its status, read by
+// ../proc-status.ts), its parent and the start
 // time (stat field 22, in clock ticks since boot). A pid and its start time together name one
 // process: a pid reused by another process has a later start time.
-
-export interface ProcessOwner {
-  /** Real, effective, saved and file-system uid. */
-  uids: number[];
-  /** Whether it holds any effective capability (CapEff not all zero). */
-  privileged: boolean;
-}
-
-/** The uids (all four) and whether it holds capabilities, from a /proc/PID/status text; undefined when the Uid: line is missing. */
-export function parseStatusUids(status: string): ProcessOwner | undefined {
-  const m = /^Uid:\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)/m.exec(status);
-  if (!m) return undefined;
-  const cap = /^CapEff:\s+([0-9a-f]+)/m.exec(status);
-  return { uids: [m[1], m[2], m[3], m[4]].map(Number), privileged: cap ? /[1-9a-f]/.test(cap[1]!) : false };
-}
+import type { ProcessIds } from '../proc-status.js';
 
 /** The parent pid from a /proc/PID/stat text (field 4). */
 export function parseStatParent(stat: string): number | undefined {
@@ -46,9 +33,10 @@ export function parseCgroupV2Path(cgroup: string): string | undefined {
  * program started by them is not theirs to unprotect). The words are the same whether the process
  * is someone else's or does not exist, so the answer tells nothing of other users' processes.
  */
-export function ownershipProblem(pid: number, callerUid: number, owner: ProcessOwner | undefined): string | undefined {
+export function ownershipProblem(pid: number, callerUid: number, owner: ProcessIds | undefined): string | undefined {
   if (callerUid === 0) return undefined;
-  if (owner && owner.uids.every((u) => u === callerUid) && !owner.privileged) return undefined;
+  // No CapEff: line reads as privileged (refused), never as unprivileged.
+  if (owner && owner.uids.every((u) => u === callerUid) && owner.privileged === false) return undefined;
   return notYours(pid);
 }
 
