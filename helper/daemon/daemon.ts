@@ -37,6 +37,7 @@ import { packageVersion } from '../platform/fs/package-version.js';
 import { engineInfo, systemAead } from '../tunnel/aead-choice.js';
 import { NetworkGuard } from './network-guard.js';
 import { mayBeUntrusted } from './trusted-networks.js';
+import { leaseFilesOnDisk } from '../platform/network-identity/dhcp-lease.js';
 import { identifyNetwork } from '../platform/network-identity/identify.js';
 import { watchLinks } from '../platform/network-identity/link-monitor.js';
 
@@ -419,7 +420,15 @@ function networkGuard(
       const id = store.desired().serverId ?? store.settings().lastServerId;
       return id === undefined ? undefined : targetFor(id);
     },
-    identify: () => identifyNetwork(run, { systemBus, isTunnelDevice: isTunnelDev, sleep: (ms) => new Promise((r) => setTimeout(r, ms)) }),
+    identify: () =>
+      identifyNetwork(run, {
+        systemBus,
+        isTunnelDevice: isTunnelDev,
+        sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+        leases: leaseFilesOnDisk,
+        // A lab's DHCP client keeps its lease files under its own root.
+        leaseRoot: process.env.UMBRA_LEASE_ROOT || '/',
+      }),
     watch: (w) => watchLinks({ ...w, isTunnelDevice: isTunnelDev, log }),
     log,
   });

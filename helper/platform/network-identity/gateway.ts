@@ -4,7 +4,7 @@
 // neighbour entry (Linux 5.16+), which makes the kernel resolve it by itself (ARP is not
 // filtered by the inet table), reads the answer and removes the entry again (its undo).
 import type { CommandRunner } from '../exec.js';
-import { gatewayIdentity, normalMac, type NetworkIdentity } from './identity.js';
+import { normalMac } from './identity.js';
 
 /** The objects of `ip -j`'s answer (an array); none when it is not one. */
 function jsonObjects(stdout: string): Record<string, unknown>[] {
@@ -62,8 +62,27 @@ async function neighbourMac(run: CommandRunner, gw: DefaultGateway): Promise<str
   return parseNeighbourMac(r.stdout, gw.gateway);
 }
 
-/** The network by its default gateway's MAC; undefined without a default route or an answer from the gateway. */
-export async function readGateway(run: CommandRunner, o: GatewayOptions): Promise<NetworkIdentity | undefined> {
+export interface SeenGateway {
+  gateway: string;
+  device: string;
+  mac: string;
+}
+
+/** The device's index and its IPv4 addresses, from `ip -j -4 address show dev DEV`. */
+function parseDeviceAddresses(stdout: string): { ifindex: number; addresses: string[] } | undefined {
+  const link = jsonObjects(stdout)[0];
+  if (!link || typeof link.ifindex !== 'number') return undefined;
+  const info = Array.isArray(link.addr_info) ? (link.addr_info as unknown[]) : [];
+  const addresses = info.flatMap((a) => (typeof a === 'object' && a !== null && typeof (a as { local?: unknown }).local === 'string' ? [(a as { local: string }).local] : []));
+  return { ifindex: link.ifindex, addresses };
+}
+
+export async function readDeviceAddresses(run: CommandRunner, device: string): Promise<{ ifindex: number; addresses: string[] } | undefined> {
+  return parseDeviceAddresses((await run.run(['ip', '-j', '-4', 'address', 'show', 'dev', device])).stdout);
+}
+
+/** The default gateway and its MAC; undefined without a default route or an answer from the gateway. */
+export async function readGateway(run: CommandRunner, o: GatewayOptions): Promise<SeenGateway | undefined> {
   let gw: DefaultGateway | undefined;
   for (const family of ['-4', '-6']) {
     gw = parseDefaultRoute((await run.run(['ip', family, '-j', 'route', 'show', 'default'])).stdout, o.isTunnelDevice);
@@ -83,5 +102,5 @@ export async function readGateway(run: CommandRunner, o: GatewayOptions): Promis
       if (added) await run.run(['ip', 'neigh', 'del', gw.gateway, 'dev', gw.device]).catch(() => undefined);
     }
   }
-  return mac ? gatewayIdentity({ gateway: gw.gateway, mac, device: gw.device }) : undefined;
+  return mac ? { gateway: gw.gateway, device: gw.device, mac } : undefined;
 }

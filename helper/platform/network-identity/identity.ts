@@ -1,6 +1,6 @@
 // What identifies the network this machine is on, whatever told us: a Wi-Fi network by its SSID
 // and the BSSID of the access point (NetworkManager or iwd over D-Bus), any other by its default
-// gateway's MAC address. The key is a short hash of that, stable across restarts and never
+// gateway's MAC address and, where the network gave a lease, its DHCP server's identifier. The key is a short hash of that, stable across restarts and never
 // showing the raw values; the name is only a default the user may change.
 import { createHash } from 'node:crypto';
 
@@ -44,8 +44,11 @@ export function wifiIdentity(o: { ssid: Uint8Array; bssid: string; device?: stri
   return { key: hashKey(['wifi', Buffer.from(o.ssid).toString('hex'), bssid]), kind: 'wifi', name, ...(o.device ? { device: o.device } : {}), source: o.source };
 }
 
-export function gatewayIdentity(o: { gateway: string; mac: string; device: string }): NetworkIdentity | undefined {
+/** A wired (or otherwise unnamed) network: its gateway's MAC, and its DHCP server's identifier when it gave a lease. */
+export function gatewayIdentity(o: { gateway: string; mac: string; device: string; dhcpServer?: string | undefined }): NetworkIdentity | undefined {
   const mac = normalMac(o.mac);
   if (!mac) return undefined;
-  return { key: hashKey(['gateway', mac]), kind: 'gateway', name: `${o.device} via ${o.gateway} (${mac})`.slice(0, MAX_NAME), device: o.device, source: 'gateway' };
+  // Without a lease the key is the MAC's alone, as for a network with static addresses.
+  const key = hashKey(o.dhcpServer ? ['gateway', mac, 'dhcp', o.dhcpServer] : ['gateway', mac]);
+  return { key, kind: 'gateway', name: `${o.device} via ${o.gateway} (${mac})`.slice(0, MAX_NAME), device: o.device, source: 'gateway' };
 }
