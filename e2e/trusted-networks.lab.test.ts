@@ -5,6 +5,13 @@
 // network, from the moment the link comes up (no DHCP here: static addresses). The NetworkManager
 // and iwd sources are pointed at a bus that does not exist, so the gateway source identifies the
 // networks whatever this machine runs. Reconnect times are reported, not asserted.
+// A third uplink (eth2, the "hotel") gives its address by DHCP: dnsmasq serves it, ISC dhclient
+// takes the lease under the untrusted network's block; the network is then known by its gateway's
+// MAC and its DHCP server, and what leaves there before the tunnel is up is DHCP alone.
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { daemonLabUnavailable, useDaemonLab } from './daemon-lab.js';
 import { captureAvailable, type Capture, type CaptureLink } from './lab/lab.js';
@@ -16,6 +23,18 @@ const capture = captureAvailable();
 const why = daemonLabUnavailable() || (capture.ok ? '' : capture.reason);
 const UPLINK: CaptureLink & { client: string; prefix: number } = { inetIface: 'to-c2', clientIface: 'eth1', gateway: '203.0.113.225', broadcast: '203.0.113.239', client: '203.0.113.226', prefix: 28 };
 const HOME_GW = '198.51.100.1';
+const HOTEL: CaptureLink = { inetIface: 'to-c3', clientIface: 'eth2', gateway: '203.0.113.209', broadcast: '203.0.113.223' };
+const dhcpTools = ['dnsmasq', 'dhclient'].filter((tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0);
+/** Where the lab's DHCP client keeps its leases: the helper is pointed at it (UMBRA_LEASE_ROOT). */
+const leaseRoot = mkdtempSync(join(tmpdir(), 'umbra-lab-leases-'));
+/** dhclient's script: applies the lease (the address, the default route) and nothing else. */
+const DHCLIENT_SCRIPT = `#!/bin/sh
+case "$reason" in BOUND|RENEW|REBIND|REBOOT)
+  ip -4 address add "$new_ip_address/$new_subnet_mask" dev "$interface"
+  ip -4 route replace default via "$new_routers" dev "$interface" ;;
+esac
+exit 0
+`;
 
 /** Sends a UDP datagram outside any tunnel's say every 5 ms (errors, as under the block, ignored): what would leak. */
 const CHATTER = `
@@ -24,7 +43,7 @@ s.on('error', () => undefined);
 setInterval(() => s.send(Buffer.from('leak?'), 9, process.argv[1], () => undefined), 5);`;
 
 describe.skipIf(why !== '')(`trusted networks${why ? ` — skipped: ${why}` : ''}`, () => {
-  const t = useDaemonLab({ servers: 1, daemon: { env: { DBUS_SYSTEM_BUS_ADDRESS: 'unix:path=/nonexistent/umbra-lab-no-bus' } } });
+  const t = useDaemonLab({ servers: 1, daemon: { env: { DBUS_SYSTEM_BUS_ADDRESS: 'unix:path=/nonexistent/umbra-lab-no-bus', UMBRA_LEASE_ROOT: leaseRoot } } });
   let c: IpcClient;
   let homeKey: string;
   let cafeKey: string;
@@ -60,20 +79,21 @@ describe.skipIf(why !== '')(`trusted networks${why ? ` — skipped: ${why}` : ''
     await ipClient('link', 'set', 'eth1', 'down');
   }
 
-  /** Moves to the café's uplink with the chatter running and a capture there; returns what leaked and when the tunnel was up. */
-  async function moveCaptured(): Promise<{ leaks: ReturnType<Capture['leaks']>; ms: number; status: TunnelStatus }> {
-    const cap = await t.lab.startCapture({ link: UPLINK });
+  /** Moves to another uplink with the chatter running and a capture there; returns what leaked and when the tunnel was up. */
+  async function moveCaptured(o: { link?: CaptureLink; move?: () => Promise<void>; key?: () => string; also?: { address: string; port: number }[] } = {}): Promise<{ leaks: ReturnType<Capture['leaks']>; ms: number; status: TunnelStatus }> {
+    const cap = await t.lab.startCapture({ link: o.link ?? UPLINK });
     const chatter = t.lab.spawn(t.lab.client.ns, [process.execPath, '-e', CHATTER, t.lab.internet.serviceAddress]);
     try {
       const t0 = Date.now();
-      await toCafe();
-      const status = await until((s) => s.state === 'connected' && s.network?.key === cafeKey, 'connected over the café network');
+      await (o.move ?? toCafe)();
+      const key = (o.key ?? (() => cafeKey))();
+      const status = await until((s) => s.state === 'connected' && s.network?.key === key, `connected over the network ${key}`);
       const ms = Date.now() - t0;
       // Let the chatter go on a while with the tunnel up: it must go into the tunnel, not out beside it.
       await new Promise((r) => setTimeout(r, 500));
       await cap.stop();
       const ep = t.lab.servers[0]!.endpoint;
-      return { leaks: cap.leaks([{ address: ep.host, port: ep.port }]), ms, status };
+      return { leaks: cap.leaks([{ address: ep.host, port: ep.port }, ...(o.also ?? [])]), ms, status };
     } finally {
       chatter.kill('SIGKILL');
     }
@@ -95,6 +115,7 @@ describe.skipIf(why !== '')(`trusted networks${why ? ` — skipped: ${why}` : ''
   });
 
   afterAll(() => {
+    rmSync(leaseRoot, { recursive: true, force: true });
     if (times.length > 0) console.log(`trusted networks, measured in the lab:\n  ${times.join('\n  ')}`);
   });
 
@@ -154,5 +175,38 @@ describe.skipIf(why !== '')(`trusted networks${why ? ` — skipped: ${why}` : ''
     const s = await until((x) => x.state === 'connected', 'connected after the restart');
     expect(s).toMatchObject({ blocked: true, network: { key: cafeKey, rule: 'untrusted' } });
     await c.call('disconnect');
+  });
+
+  it.skipIf(dhcpTools.length > 0)(`a network that gives its address by DHCP: known by its gateway and its DHCP server, only DHCP leaves before the tunnel${dhcpTools.length ? ` — skipped: no ${dhcpTools.join(', ')}` : ''}`, async () => {
+    const { lab } = t;
+    for (const [ns, args] of [
+      [lab.internet.ns, ['link', 'add', HOTEL.inetIface, 'type', 'veth', 'peer', 'name', HOTEL.clientIface, 'netns', lab.client.ns]],
+      [lab.internet.ns, ['address', 'add', `${HOTEL.gateway}/28`, 'dev', HOTEL.inetIface]],
+      [lab.internet.ns, ['link', 'set', HOTEL.inetIface, 'up']],
+    ] as const) {
+      const r = await lab.exec(ns, ['ip', ...args]);
+      if (r.code !== 0) throw new Error(r.stderr);
+    }
+    const gateway = HOTEL.gateway;
+    lab.spawn(lab.internet.ns, ['dnsmasq', '--no-daemon', '--conf-file=/dev/null', '--port=0', '--bind-interfaces', `--interface=${HOTEL.inetIface}`, '--dhcp-range=203.0.113.210,203.0.113.222,1h', `--dhcp-option=3,${gateway}`, `--dhcp-leasefile=${join(leaseRoot, 'dnsmasq.leases')}`, '--pid-file=', '--no-ping']);
+    mkdirSync(join(leaseRoot, 'var/lib/dhcp'), { recursive: true });
+    const script = join(leaseRoot, 'dhclient-script');
+    writeFileSync(script, DHCLIENT_SCRIPT);
+    chmodSync(script, 0o755);
+    const mac = await macOf(lab.internet.ns, HOTEL.inetIface);
+    const hotelKey = gatewayIdentity({ gateway, mac, device: HOTEL.clientIface, dhcpServer: gateway })!.key;
+    const move = async () => {
+      await ipClient('link', 'set', HOTEL.clientIface, 'up');
+      await ipClient('link', 'set', UPLINK.clientIface, 'down');
+      lab.spawn(lab.client.ns, ['dhclient', '-d', '-4', '-sf', script, '-pf', join(leaseRoot, 'dhclient.pid'), '-lf', join(leaseRoot, `var/lib/dhcp/dhclient.${HOTEL.clientIface}.leases`), HOTEL.clientIface]);
+    };
+    // DHCP excepted: the client's broadcasts to a DHCP server (dhclient sends on a packet socket, as real clients do).
+    const { leaks, ms, status } = await moveCaptured({ link: HOTEL, move, key: () => hotelKey, also: [{ address: '255.255.255.255', port: 67 }] });
+    times.push(`on an untrusted network → a DHCP network (lease, then tunnel): ${ms} ms`);
+    expect(leaks, JSON.stringify(leaks.slice(0, 5))).toEqual([]);
+    expect(status).toMatchObject({ state: 'connected', blocked: true, network: { key: hotelKey, rule: 'untrusted' } });
+    // Not the key of its gateway's MAC alone: the lease's DHCP server is in it.
+    expect(hotelKey).not.toBe(gatewayIdentity({ gateway, mac, device: HOTEL.clientIface })!.key);
+    expect((await t.lab.http(lab.client.ns, lab.internet.echoUrl)).body?.trim()).toBe(lab.servers[0]!.exitAddress);
   });
 });

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
 const needs = {
-  test: { 'wireguard-go': '/usr/bin/wireguard-go', 'wireguard-tools': '/usr/bin/wg', nftables: '/usr/sbin/nft', iproute2: '/usr/sbin/ip', 'iputils-ping': '/usr/bin/ping', tcpdump: '/usr/bin/tcpdump', chromium: '/usr/bin/chromium' },
+  test: { 'wireguard-go': '/usr/bin/wireguard-go', 'wireguard-tools': '/usr/bin/wg', nftables: '/usr/sbin/nft', iproute2: '/usr/sbin/ip', 'iputils-ping': '/usr/bin/ping', tcpdump: '/usr/bin/tcpdump', chromium: '/usr/bin/chromium', 'dnsmasq-base': '/usr/sbin/dnsmasq', 'isc-dhcp-client': '/usr/sbin/dhclient' },
   demo: { 'wireguard-go': '/usr/bin/wireguard-go', 'wireguard-tools': '/usr/bin/wg', nftables: '/usr/sbin/nft', iproute2: '/usr/sbin/ip', 'iputils-ping': '/usr/bin/ping' },
   bench: { 'wireguard-go': '/usr/bin/wireguard-go', 'wireguard-tools': '/usr/bin/wg', nftables: '/usr/sbin/nft', iproute2: '/usr/sbin/ip', 'iputils-ping': '/usr/bin/ping', iperf3: '/usr/bin/iperf3' },
 };
