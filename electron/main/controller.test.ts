@@ -98,6 +98,7 @@ describe('AppController', () => {
     await controller.dispatch({ type: 'disconnect' });
     await controller.dispatch({ type: 'setKillSwitch', enabled: true });
     await controller.dispatch({ type: 'setLockdown', enabled: false });
+    await controller.dispatch({ type: 'setNetworkRule', key: '0123456789abcdef', rule: 'trusted' });
     await controller.dispatch({ type: 'showWindow' });
     await controller.dispatch({ type: 'quit' });
     expect(link.calls).toEqual([
@@ -106,6 +107,7 @@ describe('AppController', () => {
       { method: 'disconnect', params: {} },
       { method: 'setSettings', params: { killSwitch: true } },
       { method: 'setSettings', params: { lockdown: false } },
+      { method: 'setNetwork', params: { key: '0123456789abcdef', rule: 'trusted' } },
     ]);
     expect(shown).toEqual(['window', 'quit']);
   });

@@ -89,6 +89,11 @@ export class AppController {
           this.tracker.noteAction(action.enabled ? 'killSwitchOn' : 'killSwitchOff');
           await this.deps.link.call('setSettings', { lockdown: action.enabled });
           return;
+        case 'setNetworkRule':
+          // "Untrusted" connects at once: the connect is the user's own (no surprise to report).
+          if (action.rule === 'untrusted') this.tracker.noteAction('connect');
+          await this.deps.link.call('setNetwork', { key: action.key, rule: action.rule });
+          return;
         case 'showWindow':
           this.deps.showWindow();
           return;

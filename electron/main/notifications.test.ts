@@ -66,6 +66,17 @@ describe('decideNotification', () => {
     expect(decideNotification(status({ blocked: true }), status({ blocked: true }), undefined)).toBeUndefined();
   });
 
+  it('a network whose rule is ask: asked once on arriving, not on every status there', () => {
+    const net = (key: string, rule: 'trusted' | 'ask') => ({ key, name: 'Café', kind: 'wifi', rule }) as const;
+    const asked = decideNotification(status({ network: net('a', 'trusted') }), status({ network: net('b', 'ask') }), undefined);
+    expect(asked).toMatchObject({ kind: 'ask', body: expect.stringContaining('“Café”') });
+    expect(decideNotification(status(), status({ network: net('b', 'ask') }), 'connect')?.kind).toBe('ask');
+    expect(decideNotification(status({ network: net('b', 'ask') }), status({ network: net('b', 'ask'), rxBytes: 9 }), undefined)).toBeUndefined();
+    // Made "ask" here and now: asked too (a rule put back to ask is a question again).
+    expect(decideNotification(status({ network: net('b', 'trusted') }), status({ network: net('b', 'ask') }), undefined)?.kind).toBe('ask');
+    expect(decideNotification(status({ network: net('b', 'ask') }), status({ network: net('b', 'trusted') }), undefined)).toBeUndefined();
+  });
+
   it('nothing without a previous status', () => {
     expect(decideNotification(undefined, status({ blocked: true }), undefined)).toBeUndefined();
   });

@@ -1,5 +1,5 @@
-// When to tell the user something they did not ask for: a tunnel that drops, or a kill switch
-// that starts blocking. Nothing is said about what the user just did in this app (a disconnect,
+// When to tell the user something they did not ask for: a tunnel that drops, a kill switch
+// that starts blocking, or a network whose rule is "ask" (the question is in the tray). Nothing is said about what the user just did in this app (a disconnect,
 // switching servers, turning the kill switch on); a disconnect from elsewhere (the CLI) is the
 // user's own doing too, and is not a drop. Every sentence states only what the status says.
 import type { TunnelState, TunnelStatus } from '../../helper/ipc/schema.js';
@@ -8,8 +8,8 @@ import { HOLD_TEXT } from './tunnel-words.js';
 export interface Notice {
   title: string;
   body: string;
-  /** What it is about: a dropped tunnel, a block, or an action from the tray that failed. */
-  kind: 'dropped' | 'blocking' | 'failed';
+  /** What it is about: a dropped tunnel, a block, a network to decide on, or an action from the tray that failed. */
+  kind: 'dropped' | 'blocking' | 'ask' | 'failed';
 }
 
 /** What the user last asked this app to do. */
@@ -44,6 +44,10 @@ export function decideNotification(prev: TunnelStatus | undefined, next: TunnelS
   if (!prev.blocked && next.blocked && BLOCKED_IDLE.has(next.state) && pending !== 'connect' && pending !== 'killSwitchOn') {
     const body = next.state === 'disconnected' && next.hold ? `Umbra: ${HOLD_TEXT[next.hold]}` : `${BLOCKING}: nothing leaves this computer until you connect or turn the kill switch off`;
     return { kind: 'blocking', title: 'Umbra', body };
+  }
+  // Arrived on a network whose rule is "ask": once per arrival, whatever the app did.
+  if (next.network?.rule === 'ask' && (prev.network?.key !== next.network.key || prev.network.rule !== 'ask')) {
+    return { kind: 'ask', title: 'Umbra', body: `Umbra: do you trust the network “${next.network.name}”? Choose in the tray menu (Trust this network) or in the Umbra window` };
   }
   return undefined;
 }

@@ -105,15 +105,29 @@ describe('tray model, state by state', () => {
     expect(m.iconState).toBe('blocked');
     expect(m.tooltip).toBe(`Umbra: ${HOLD_TEXT['untrusted-network']}`);
     expect(m.items[1]).toEqual({ kind: 'label', label: HOLD_LINE['untrusted-network'] });
-    expect(m.items[2]).toEqual({ kind: 'label', label: 'Network: Café Wi-Fi — untrusted' });
+    expect(m.items[2]).toMatchObject({ kind: 'submenu', label: 'Network: Café Wi-Fi — untrusted' });
   });
 
   it('the network line: its name and rule while the helper knows it, nothing without rules or with the helper gone', () => {
     const net = (rule: 'trusted' | 'untrusted' | 'ask') => ({ key: 'fedcba9876543210', name: 'Home', kind: 'gateway', rule }) as const;
     expect(find(model(mirror(connected(STOCKHOLM))), /^Network:/)).toBeUndefined();
-    expect(find(model(mirror({ ...connected(STOCKHOLM), network: net('trusted') })), /^Network:/)).toEqual({ kind: 'label', label: 'Network: Home — trusted' });
-    expect(find(model(mirror(status({ network: net('ask') }))), /^Network:/)).toEqual({ kind: 'label', label: 'Network: Home — not decided yet (ask)' });
+    expect(find(model(mirror({ ...connected(STOCKHOLM), network: net('trusted') })), /^Network:/)).toMatchObject({ kind: 'submenu', label: 'Network: Home — trusted' });
+    expect(find(model(mirror(status({ network: net('ask') }))), /^Network:/)).toMatchObject({ kind: 'submenu', label: 'Network: Home — not decided yet (ask)' });
     expect(find(model(mirror(status({ network: net('ask') }), { reachable: false })), /^Network:/)).toBeUndefined();
+  });
+
+  it("changes the shown network's rule from its submenu, and asks in the menu itself while the rule is ask", () => {
+    const net = (rule: 'trusted' | 'untrusted' | 'ask') => ({ key: 'fedcba9876543210', name: 'Home', kind: 'gateway', rule }) as const;
+    const menu = find(model(mirror(status({ network: net('trusted') }))), /^Network:/);
+    expect(menu?.kind === 'submenu' && menu.items).toEqual([
+      { kind: 'checkbox', label: 'Trusted: do nothing here', checked: true, enabled: false, action: { type: 'setNetworkRule', key: 'fedcba9876543210', rule: 'trusted' } },
+      { kind: 'checkbox', label: 'Untrusted: connect, with the kill switch on', checked: false, enabled: true, action: { type: 'setNetworkRule', key: 'fedcba9876543210', rule: 'untrusted' } },
+      { kind: 'checkbox', label: 'Ask each time', checked: false, enabled: true, action: { type: 'setNetworkRule', key: 'fedcba9876543210', rule: 'ask' } },
+    ]);
+    expect(find(model(mirror(status({ network: net('trusted') }))), /^Trust this network$/)).toBeUndefined();
+    const asking = model(mirror(status({ network: net('ask') })));
+    expect(find(asking, /^Trust this network$/)).toMatchObject({ kind: 'action', enabled: true, action: { type: 'setNetworkRule', key: 'fedcba9876543210', rule: 'trusted' } });
+    expect(find(asking, /^Do not trust this network/)).toMatchObject({ action: { type: 'setNetworkRule', rule: 'untrusted' } });
   });
 
   it('Quit says what it leaves behind: the VPN, a block, or nothing', () => {

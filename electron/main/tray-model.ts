@@ -22,6 +22,8 @@ export type TrayAction =
   | { type: 'disconnect' }
   | { type: 'setKillSwitch'; enabled: boolean }
   | { type: 'setLockdown'; enabled: boolean }
+  /** The rule for the network the tray showed (by its key: not whatever network the machine is on by the time of the click). */
+  | { type: 'setNetworkRule'; key: string; rule: NetworkRule }
   | { type: 'showWindow' }
   | { type: 'quit' };
 
@@ -195,10 +197,37 @@ function recentMenu(mirror: MirrorState, recent: readonly string[]): TrayMenuIte
 /** A rule in the CLI's words (umbra status), short enough for a menu line. */
 const RULE_WORDS: Record<NetworkRule, string> = { trusted: 'trusted', untrusted: 'untrusted', ask: 'not decided yet (ask)' };
 
-/** With trusted networks on: the network the machine is on and its rule, once the helper knows it. */
-function networkLine(mirror: MirrorState): TrayMenuItem[] {
+/** The rules as the tray offers them, with what each does. */
+const RULE_CHOICES: readonly { rule: NetworkRule; label: string }[] = [
+  { rule: 'trusted', label: 'Trusted: do nothing here' },
+  { rule: 'untrusted', label: 'Untrusted: connect, with the kill switch on' },
+  { rule: 'ask', label: 'Ask each time' },
+];
+
+/**
+ * With trusted networks on: the network the machine is on and its rule, once the helper knows it,
+ * as a submenu that changes the rule. A network whose rule is "ask" is asked about right in the
+ * menu: trust it, or treat it as untrusted (which connects).
+ */
+function networkItems(mirror: MirrorState): TrayMenuItem[] {
   const network = mirror.reachable === true ? mirror.status?.network : undefined;
-  return network ? [{ kind: 'label', label: `Network: ${network.name} — ${RULE_WORDS[network.rule]}` }] : [];
+  if (!network) return [];
+  const set = (rule: NetworkRule): TrayAction => ({ type: 'setNetworkRule', key: network.key, rule });
+  const items: TrayMenuItem[] = [
+    {
+      kind: 'submenu',
+      label: `Network: ${network.name} — ${RULE_WORDS[network.rule]}`,
+      enabled: true,
+      items: RULE_CHOICES.map((c) => ({ kind: 'checkbox', label: c.label, checked: network.rule === c.rule, action: set(c.rule), enabled: network.rule !== c.rule })),
+    },
+  ];
+  if (network.rule === 'ask') {
+    items.push(
+      { kind: 'action', label: 'Trust this network', action: set('trusted'), enabled: true },
+      { kind: 'action', label: 'Do not trust this network (connect)', action: set('untrusted'), enabled: true },
+    );
+  }
+  return items;
 }
 
 function killSwitchItem(mirror: MirrorState): TrayMenuItem {
@@ -227,7 +256,7 @@ export function trayModel({ mirror, recent, panel, now = Date.now() }: TrayInput
     items: [
       firstAction(mirror, recent),
       { kind: 'label', label: text.line },
-      ...networkLine(mirror),
+      ...networkItems(mirror),
       ...liftBlock(mirror),
       { kind: 'separator' },
       recentMenu(mirror, recent),
