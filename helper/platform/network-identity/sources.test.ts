@@ -14,13 +14,22 @@ const fixture = (name: string) => readFileSync(join(import.meta.dirname, 'testda
 const tunnel = (dev: string) => dev.startsWith('umbra');
 const noSleep = async () => undefined;
 
-function networkManager(active = 'nm-active-wifi.json'): FakeRunner {
+/** NetworkManager on Wi-Fi (written-out answers). */
+function networkManager(): FakeRunner {
   return new FakeRunner()
     .respond(/PrimaryConnection$/, fixture('nm-primary.json'))
-    .respond(/ActiveConnection\/2 org\.freedesktop\.NetworkManager\.Connection\.Active Type SpecificObject Devices Dhcp4Config$/, fixture(active))
-    .respond(/DHCP4Config\/4 org\.freedesktop\.NetworkManager\.DHCP4Config Options$/, fixture('nm-dhcp4.json'))
+    .respond(/ActiveConnection\/2 org\.freedesktop\.NetworkManager\.Connection\.Active Type SpecificObject Devices Dhcp4Config$/, fixture('nm-active-wifi.json'))
     .respond(/Devices\/3 org\.freedesktop\.NetworkManager\.Device Interface$/, fixture('nm-device.json'))
     .respond(/AccessPoint\/7 org\.freedesktop\.NetworkManager\.AccessPoint Ssid HwAddress$/, fixture('nm-access-point.json'));
+}
+
+/** NetworkManager 1.42 on a wired connection with a DHCP lease (recorded answers). */
+function wiredNetworkManager(): FakeRunner {
+  return new FakeRunner()
+    .respond(/PrimaryConnection$/, fixture('nm-recorded-primary.json'))
+    .respond(/ActiveConnection\/2 org\.freedesktop\.NetworkManager\.Connection\.Active Type SpecificObject Devices Dhcp4Config$/, fixture('nm-recorded-active.json'))
+    .respond(/Devices\/2 org\.freedesktop\.NetworkManager\.Device Interface$/, fixture('nm-recorded-device.json'))
+    .respond(/DHCP4Config\/1 org\.freedesktop\.NetworkManager\.DHCP4Config Options$/, fixture('nm-recorded-dhcp4.json'));
 }
 
 describe('NetworkManager', () => {
@@ -32,8 +41,8 @@ describe('NetworkManager', () => {
   });
 
   it("leaves a wired primary connection to the gateway source, with its lease's DHCP server", async () => {
-    const run = networkManager('nm-active-ethernet.json');
-    expect(await readNetworkManager(run)).toEqual({ device: 'wlp2s0', dhcpServer: '198.51.100.1' });
+    const run = wiredNetworkManager();
+    expect(await readNetworkManager(run)).toEqual({ device: 'eth0', dhcpServer: '198.51.100.1' });
     expect(run.lines.some((l) => l.includes('AccessPoint'))).toBe(false);
     expect(parseDhcp4Server('{"type":"a{sv}","data":{"dhcp_server_identifier":{"type":"s","data":"not an address"}}}')).toBeUndefined();
     expect(parseDhcp4Server('{"type":"a{sv}","data":{"ip_address":{"type":"s","data":"198.51.100.7"}}}')).toBeUndefined();
@@ -42,7 +51,7 @@ describe('NetworkManager', () => {
   it('answers nothing without a primary connection, and parses each answer on its own', () => {
     expect(parsePrimary(fixture('nm-primary-none.json'))).toBeUndefined();
     expect(parsePrimary(fixture('nm-primary.json'))).toBe('/org/freedesktop/NetworkManager/ActiveConnection/2');
-    expect(parseActive(fixture('nm-active-ethernet.json'))).toEqual({ type: '802-3-ethernet', specificObject: undefined, device: '/org/freedesktop/NetworkManager/Devices/3', dhcp4: '/org/freedesktop/NetworkManager/DHCP4Config/4' });
+    expect(parseActive(fixture('nm-recorded-active.json'))).toEqual({ type: '802-3-ethernet', specificObject: undefined, device: '/org/freedesktop/NetworkManager/Devices/2', dhcp4: '/org/freedesktop/NetworkManager/DHCP4Config/1' });
     expect(parseActive('')).toBeUndefined();
     // An SSID that is not bytes, or a BSSID that is not a MAC: no identity.
     expect(parseAccessPoint('{"type":"ay","data":[300]}\n{"type":"s","data":"3C:84:6A:12:34:56"}\n', undefined)).toBeUndefined();
@@ -129,7 +138,7 @@ const options = (systemBus: boolean) => ({ systemBus, isTunnelDevice: tunnel, sl
 
 describe('identifyNetwork', () => {
   it('asks NetworkManager first, then iwd, then the gateway; a source that fails is skipped', async () => {
-    const run = networkManager('nm-active-ethernet.json')
+    const run = wiredNetworkManager()
       .failOn(/net\.connman\.iwd/, { exitCode: 1, stderr: 'Call failed: The name net.connman.iwd was not provided by any .service files' })
       .respond('ip -4 -j route show default', fixture('ip-route-default.json'))
       .respond('ip -j neigh show to 198.51.100.1 dev eth0', fixture('ip-neigh-reachable.json'));
@@ -151,7 +160,7 @@ describe("the DHCP server in a wired network's identity", () => {
     run.respond('ip -4 -j route show default', fixture('ip-route-default.json')).respond('ip -j neigh show to 198.51.100.1 dev eth0', fixture('ip-neigh-reachable.json'));
 
   it("takes NetworkManager's word for the gateway's device, asking no lease file", async () => {
-    const run = gatewayAnswers(networkManager('nm-active-ethernet.json').respond(/Devices\/3 .*Interface$/, '{"type":"s","data":"eth0"}'));
+    const run = gatewayAnswers(wiredNetworkManager());
     const asked: string[] = [];
     const id = await identifyNetwork(run, { ...options(true), leases: { read: async (p) => (asked.push(p), undefined), list: async () => [] } });
     expect(id?.key).toBe(gatewayIdentity({ gateway: '198.51.100.1', mac, device: 'eth0', dhcpServer: '198.51.100.1' })?.key);
