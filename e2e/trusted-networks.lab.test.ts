@@ -209,4 +209,15 @@ describe.skipIf(why !== '')(`trusted networks${why ? ` — skipped: ${why}` : ''
     expect(hotelKey).not.toBe(gatewayIdentity({ gateway, mac, device: HOTEL.clientIface })!.key);
     expect((await t.lab.http(lab.client.ns, lab.internet.echoUrl)).body?.trim()).toBe(lab.servers[0]!.exitAddress);
   });
+
+  it('forgets a network the machine is not on: it is gone from the rules, also after a restart', async () => {
+    const before = (await c.call('getSettings')).networks?.known.map((n) => n.key);
+    expect(before).toContain(homeKey);
+    await c.call('setNetwork', { key: homeKey, forget: true });
+    await t.daemon.stop();
+    await t.daemon.start();
+    c = await t.daemon.client();
+    expect((await c.call('getSettings')).networks?.known.map((n) => n.key)).toEqual(before?.filter((k) => k !== homeKey));
+    await c.call('disconnect');
+  });
 });

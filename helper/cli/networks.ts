@@ -8,9 +8,10 @@ import { UsageError } from './args.js';
 export type NetworksCommand =
   | { name: 'networks' }
   | { name: 'networks-set'; key: string; rule?: NetworkRule; networkName?: string }
+  | { name: 'networks-forget'; key: string }
   | { name: 'networks-default'; rule: NetworkRule | 'off' };
 
-const USAGE = 'usage: umbra networks | networks set KEY|current trusted|untrusted|ask [--name NAME] | networks default untrusted|ask|trusted|off';
+const USAGE = 'usage: umbra networks | networks set KEY|current trusted|untrusted|ask [--name NAME] | networks forget KEY|current | networks default untrusted|ask|trusted|off';
 
 export const NETWORKS_USAGE = `  networks                        the networks the helper has seen, each with its rule; * marks
                                   the one this machine is on
@@ -18,6 +19,8 @@ export const NETWORKS_USAGE = `  networks                        the networks th
                                   a network's rule: trusted (nothing is done), untrusted (connect,
                                   kill switch on, blocked from the moment it appears) or ask;
                                   --name: what it is called (RULE may be left out with --name)
+  networks forget KEY|current     forget a network: its name and rule go (the one this machine
+                                  is on is seen anew, with the rule for networks never seen)
   networks default RULE|off       the rule for networks never seen (untrusted is the safe one);
                                   off: the helper does not look at networks`;
 
@@ -38,6 +41,7 @@ export function parseNetworks(rest: string[], networkName: string | undefined): 
     if (key === undefined || extra.length > 0 || (rule === undefined && networkName === undefined)) throw new UsageError(USAGE);
     return { name: 'networks-set', key: key.toLowerCase(), ...(rule !== undefined ? { rule: ruleOf(rule) } : {}), ...(networkName !== undefined ? { networkName } : {}) };
   }
+  if (verb === 'forget' && args.length === 1 && networkName === undefined) return { name: 'networks-forget', key: args[0]!.toLowerCase() };
   if (verb === 'default' && args.length === 1 && networkName === undefined) return { name: 'networks-default', rule: args[0]!.toLowerCase() === 'off' ? 'off' : ruleOf(args[0]!) };
   throw new UsageError(USAGE);
 }
@@ -57,8 +61,10 @@ export async function runNetworks(client: IpcClient, cmd: NetworksCommand): Prom
       const [settings, status] = await Promise.all([client.call('getSettings'), client.call('status')]);
       return { json: { rules: settings.networks ?? null, current: status.network ?? null }, lines: formatNetworks(settings.networks, status.network) };
     }
-    case 'networks-set': {
-      const rules = await client.call('setNetwork', { key: cmd.key, ...(cmd.rule ? { rule: cmd.rule } : {}), ...(cmd.networkName ? { name: cmd.networkName } : {}) });
+    case 'networks-set':
+    case 'networks-forget': {
+      const change = cmd.name === 'networks-forget' ? { forget: true as const } : { ...(cmd.rule ? { rule: cmd.rule } : {}), ...(cmd.networkName ? { name: cmd.networkName } : {}) };
+      const rules = await client.call('setNetwork', { key: cmd.key, ...change });
       const status = await client.call('status');
       return { json: rules, lines: formatNetworks(rules, status.network) };
     }

@@ -133,6 +133,7 @@ class Context {
       }
       case 'networks':
       case 'networks-set':
+      case 'networks-forget':
       case 'networks-default': {
         const r = await runNetworks(await this.connect(), command);
         this.print(r.json, () => r.lines);

@@ -116,6 +116,21 @@ describe('NetworkGuard', () => {
     await expect(t.guard.setNetwork({ key: '1111111111111111', rule: 'trusted' })).rejects.toThrow(/umbra networks lists them/);
   });
 
+  it('forgets a network (the one the machine is on is then seen anew), and says how to make room at the limit', async () => {
+    const home = { key: HOME.key, name: 'Home', kind: 'gateway' as const, rule: 'trusted' as const };
+    const t = setup({ rules: { unseen: 'untrusted', known: [home, { key: CAFE.key, name: 'Café', kind: 'gateway', rule: 'trusted' }] } });
+    await t.guard.sync();
+    expect((await t.guard.setNetwork({ key: HOME.key, forget: true })).known.map((n) => n.key)).toEqual([CAFE.key]);
+    // Forgetting the current network: identified again at once, with the rule for unseen networks.
+    await t.guard.setNetwork({ key: 'current', forget: true });
+    expect(t.rules()?.known).toEqual([{ key: CAFE.key, name: CAFE.name, kind: 'gateway', rule: 'untrusted' }]);
+    expect(t.state().name).toBe('connecting');
+    const full = Array.from({ length: 256 }, (_, i) => ({ ...home, key: i.toString(16).padStart(16, '0') }));
+    t.setRules({ unseen: 'untrusted', known: full });
+    await expect(t.guard.setNetwork({ key: 'current', rule: 'ask' })).rejects.toThrow(/forget one first \(umbra networks forget KEY\)/);
+    expect(t.rules()?.known).toBe(full);
+  });
+
   it('rules turned off: the monitor stops and its block goes; never on: no monitor at all', async () => {
     const t = setup({ target: false });
     await t.guard.sync();

@@ -5,7 +5,7 @@
 // identifying it may then lift the block again (trusted) or connect (untrusted).
 import type { NetworkIdentity } from '../platform/network-identity/identity.js';
 import { ErrorCode, RpcError, type NetworkRule, type NetworkRules, type Params, type TunnelStatus } from '../ipc/schema.js';
-import { mayBeUntrusted, networkStatus, onAppeared, onIdentified, withNetwork, type Decision, type GuardView, type SeenNetwork } from './trusted-networks.js';
+import { mayBeUntrusted, networkStatus, onAppeared, onIdentified, withNetwork, withoutNetwork, type Decision, type GuardView, type SeenNetwork } from './trusted-networks.js';
 import type { TunnelDriver } from './tunnel-driver.js';
 import type { Target } from './tunnel-state/types.js';
 
@@ -85,8 +85,14 @@ export class NetworkGuard {
         p.key === 'current' ? 'the network this machine is on is not known yet (trusted networks off, offline, or not identified): see umbra networks' : `no network "${p.key}": umbra networks lists them`,
       );
     }
-    const next = withNetwork(rules, network, { ...(p.rule ? { rule: p.rule } : {}), ...(p.name ? { name: p.name } : {}) });
+    const next = p.forget ? withoutNetwork(rules, network.key) : withNetwork(rules, network, { ...(p.rule ? { rule: p.rule } : {}), ...(p.name ? { name: p.name } : {}) });
+    if (!next) {
+      throw new RpcError(ErrorCode.InvalidParams, `${rules.known.length} networks have rules of their own, the most Umbra keeps: forget one first (umbra networks forget KEY)`);
+    }
     await this.deps.saveRules(next);
+    // A new rule for the network the machine is on is acted on as if it had just arrived there
+    // (untrusted connects, even after the user's own disconnect there).
+    if (network.key === this.current?.key && (p.rule !== undefined || p.forget)) this.appeared = true;
     await this.sync();
     return next;
   }
@@ -131,7 +137,7 @@ export class NetworkGuard {
     if (seen && seen.key !== this.current?.key) this.deps.log(`trusted networks: on "${networkStatus(rules, seen).name}" (${seen.key}), rule ${networkStatus(rules, seen).rule}`);
     this.current = seen;
     const decision = onIdentified(this.view(rules), seen, moved && seen !== undefined);
-    if (decision.remember) await this.deps.saveRules({ ...rules, known: [...rules.known, decision.remember] });
+    if (decision.known) await this.deps.saveRules({ ...rules, known: decision.known });
     await this.apply(decision);
     this.deps.driver.emit();
   }

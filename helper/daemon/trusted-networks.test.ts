@@ -3,7 +3,7 @@
 // could be needed.
 import { describe, expect, it } from 'vitest';
 import type { NetworkRule, NetworkRules } from '../ipc/schema.js';
-import { mayBeUntrusted, networkStatus, onAppeared, onIdentified, ruleOf, withNetwork, type Action, type Wanted } from './trusted-networks.js';
+import { mayBeUntrusted, networkStatus, onAppeared, onIdentified, ruleOf, withNetwork, withoutNetwork, type Action, type Wanted } from './trusted-networks.js';
 
 const HOME = { key: '0123456789abcdef', kind: 'wifi' as const, name: 'Home' };
 const CAFE = { key: 'fedcba9876543210', kind: 'gateway' as const, name: 'eth0 via 198.51.100.1 (02:00:00:00:00:01)' };
@@ -29,7 +29,7 @@ describe('onIdentified: a known network', () => {
           it(`${rule}, wanted by ${wanted}, ${canConnect ? 'a server' : 'no server'}, ${moved ? 'moved' : 'same path'}`, () => {
             const d = onIdentified({ rules: rulesWith(rule), wanted, canConnect }, HOME, moved);
             expect({ action: d.action, force: d.force, ask: d.ask }).toEqual(EXPECTED[rule](wanted, canConnect, moved));
-            expect(d.remember).toBeUndefined();
+            expect(d.known).toBeUndefined();
           });
         }
 });
@@ -38,16 +38,25 @@ describe('onIdentified: a network never seen', () => {
   for (const unseen of RULES) {
     it(`takes the rule for unseen networks (${unseen}) and is remembered with it`, () => {
       const d = onIdentified({ rules: { unseen, known: [] }, wanted: 'idle', canConnect: true }, CAFE, true);
-      expect(d.remember).toEqual({ ...CAFE, rule: unseen });
+      expect(d.known).toEqual([{ ...CAFE, rule: unseen }]);
       expect(d.action).toBe(EXPECTED[unseen]('idle', true, true).action);
     });
   }
 
-  it('is not remembered once 256 networks are known (the rule still applies)', () => {
+  it('once 256 networks are known: the oldest with the default rule makes room; none does when all have their own', () => {
     const known = Array.from({ length: 256 }, (_, i) => ({ key: i.toString(16).padStart(16, '0'), name: `n${i}`, kind: 'gateway' as const, rule: 'trusted' as const }));
     const d = onIdentified({ rules: { unseen: 'untrusted', known }, wanted: 'idle', canConnect: true }, CAFE, true);
     expect(d).toMatchObject({ action: 'connect', force: true });
-    expect(d.remember).toBeUndefined();
+    expect(d.known).toBeUndefined();
+    const some = known.map((n, i) => (i === 3 || i === 9 ? { ...n, rule: 'untrusted' as const } : n));
+    const e = onIdentified({ rules: { unseen: 'untrusted', known: some }, wanted: 'idle', canConnect: true }, CAFE, true);
+    expect(e.known).toHaveLength(256);
+    expect(e.known?.map((n) => n.key)).not.toContain(known[3]!.key);
+    expect(e.known?.map((n) => n.key)).toContain(known[9]!.key);
+    expect(e.known?.at(-1)).toEqual({ ...CAFE, rule: 'untrusted' });
+    // The user naming a new network at the limit: room the same way, or none.
+    expect(withNetwork({ unseen: 'untrusted', known }, CAFE, { rule: 'trusted' })).toBeUndefined();
+    expect(withNetwork({ unseen: 'untrusted', known: some }, CAFE, { rule: 'trusted' })?.known.at(-1)).toEqual({ ...CAFE, rule: 'trusted' });
   });
 });
 
@@ -89,9 +98,10 @@ describe('the rules as data', () => {
 
   it('withNetwork changes one network, or adds it, and leaves the others', () => {
     const rules = rulesWith('untrusted');
-    expect(withNetwork(rules, HOME, { rule: 'trusted' }).known).toEqual([{ ...HOME, rule: 'trusted' }]);
-    expect(withNetwork(rules, HOME, { name: 'Flat' }).known).toEqual([{ ...HOME, name: 'Flat', rule: 'untrusted' }]);
-    expect(withNetwork(rules, CAFE, { name: 'Café' }).known).toEqual([{ ...HOME, rule: 'untrusted' }, { ...CAFE, name: 'Café', rule: 'untrusted' }]);
+    expect(withNetwork(rules, HOME, { rule: 'trusted' })?.known).toEqual([{ ...HOME, rule: 'trusted' }]);
+    expect(withNetwork(rules, HOME, { name: 'Flat' })?.known).toEqual([{ ...HOME, name: 'Flat', rule: 'untrusted' }]);
+    expect(withNetwork(rules, CAFE, { name: 'Café' })?.known).toEqual([{ ...HOME, rule: 'untrusted' }, { ...CAFE, name: 'Café', rule: 'untrusted' }]);
     expect(rules.known).toEqual([{ ...HOME, rule: 'untrusted' }]);
+    expect(withoutNetwork(withNetwork(rules, CAFE, {})!, HOME.key).known).toEqual([{ ...CAFE, rule: 'untrusted' }]);
   });
 });

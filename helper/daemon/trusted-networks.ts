@@ -12,7 +12,7 @@
 //   up (that is the safe side) and follows the new path.
 // - a network change while the tunnel is wanted: the tunnel reconnects on the new path, the block
 //   held throughout when anything forces it.
-import type { KnownNetwork, NetworkRule, NetworkRules } from '../ipc/schema.js';
+import { MAX_KNOWN_NETWORKS, type KnownNetwork, type NetworkRule, type NetworkRules } from '../ipc/schema.js';
 
 export interface SeenNetwork {
   key: string;
@@ -50,11 +50,9 @@ export interface Decision {
   force: boolean;
   /** The network's rule is "ask": the UI should ask. */
   ask: boolean;
-  /** First sight: record the network with the rule for unseen networks. */
-  remember?: KnownNetwork;
+  /** First sight: the known networks with this one remembered (with the rule for unseen networks). */
+  known?: KnownNetwork[];
 }
-
-const MAX_KNOWN = 256;
 
 export function ruleOf(rules: NetworkRules, key: string): NetworkRule {
   return rules.known.find((n) => n.key === key)?.rule ?? rules.unseen;
@@ -89,7 +87,8 @@ export function onIdentified(v: GuardView, network: SeenNetwork | undefined, mov
   }
   const known = v.rules.known.some((n) => n.key === network.key);
   const rule = ruleOf(v.rules, network.key);
-  const remember = !known && v.rules.known.length < MAX_KNOWN ? { remember: { key: network.key, name: network.name, kind: network.kind, rule } } : {};
+  const added = known ? undefined : withKnown(v.rules, { key: network.key, name: network.name, kind: network.kind, rule });
+  const remember = added ? { known: added } : {};
   const follow: Action = moved ? 'reconnect' : 'none';
   switch (rule) {
     case 'untrusted':
@@ -111,11 +110,27 @@ export function networkStatus(rules: NetworkRules, network: SeenNetwork): KnownN
   return { key: network.key, name: known?.name ?? network.name, kind: network.kind, rule: known?.rule ?? rules.unseen };
 }
 
-/** The rules with one network's rule or name changed (added when it was not known). */
-export function withNetwork(rules: NetworkRules, network: SeenNetwork, change: { rule?: NetworkRule; name?: string }): NetworkRules {
+/**
+ * The known networks with `entry` added. At the limit the oldest one whose rule is the rule for
+ * unseen networks makes room (forgetting it loses only its name: it would get that rule again);
+ * undefined when every one has a rule of its own.
+ */
+function withKnown(rules: NetworkRules, entry: KnownNetwork): KnownNetwork[] | undefined {
+  if (rules.known.length < MAX_KNOWN_NETWORKS) return [...rules.known, entry];
+  const i = rules.known.findIndex((n) => n.rule === rules.unseen);
+  return i < 0 ? undefined : [...rules.known.slice(0, i), ...rules.known.slice(i + 1), entry];
+}
+
+/** The rules with one network's rule or name changed (added when it was not known); undefined when there is no room for it. */
+export function withNetwork(rules: NetworkRules, network: SeenNetwork, change: { rule?: NetworkRule; name?: string }): NetworkRules | undefined {
   const i = rules.known.findIndex((n) => n.key === network.key);
   const before: KnownNetwork = i >= 0 ? rules.known[i]! : { key: network.key, name: network.name, kind: network.kind, rule: rules.unseen };
   const after: KnownNetwork = { ...before, ...(change.rule ? { rule: change.rule } : {}), ...(change.name ? { name: change.name } : {}) };
-  const known = i >= 0 ? rules.known.map((n, j) => (j === i ? after : n)) : [...rules.known, after];
-  return { ...rules, known };
+  const known = i >= 0 ? rules.known.map((n, j) => (j === i ? after : n)) : withKnown(rules, after);
+  return known && { ...rules, known };
+}
+
+/** The rules without one network (it is then seen anew, with the rule for unseen networks). */
+export function withoutNetwork(rules: NetworkRules, key: string): NetworkRules {
+  return { ...rules, known: rules.known.filter((n) => n.key !== key) };
 }

@@ -98,8 +98,10 @@ const NetworkName = z.string().trim().min(1).max(100);
 export const KnownNetwork = z.strictObject({ key: NetworkKey, name: NetworkName, kind: NetworkKind, rule: NetworkRule });
 export type KnownNetwork = z.infer<typeof KnownNetwork>;
 
+/** How many networks are remembered at most. */
+export const MAX_KNOWN_NETWORKS = 256;
 /** Per-network rules; `unseen` is the rule of a network seen for the first time (it is then remembered with it). */
-export const NetworkRules = z.strictObject({ unseen: NetworkRule, known: z.array(KnownNetwork).max(256) });
+export const NetworkRules = z.strictObject({ unseen: NetworkRule, known: z.array(KnownNetwork).max(MAX_KNOWN_NETWORKS) });
 export type NetworkRules = z.infer<typeof NetworkRules>;
 
 export const TunnelStatus = z.strictObject({
@@ -385,9 +387,15 @@ export const methods = {
   },
   getSettings: { params: Empty, result: Settings },
   setSettings: { params: Settings.partial().strict(), result: Settings },
-  /** With trusted networks on: one network's rule and/or name ("current": the one the machine is on, once identified); returns the rules. */
+  /**
+   * With trusted networks on: one network's rule and/or name ("current": the one the machine is on,
+   * once identified), or `forget` it (the machine's network is then seen anew, with the rule for
+   * unseen ones); returns the rules.
+   */
   setNetwork: {
-    params: z.strictObject({ key: z.union([NetworkKey, z.literal('current')]), rule: NetworkRule.optional(), name: NetworkName.optional() }),
+    params: z
+      .strictObject({ key: z.union([NetworkKey, z.literal('current')]), rule: NetworkRule.optional(), name: NetworkName.optional(), forget: z.literal(true).optional() })
+      .refine((p) => !p.forget || (p.rule === undefined && p.name === undefined), 'forget goes alone: a forgotten network has no rule or name to set'),
     result: NetworkRules,
   },
   /** Runs the helper's leak checks (public IP, DNS, IPv6, kill switch); takes a few seconds. */

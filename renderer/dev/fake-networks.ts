@@ -17,6 +17,8 @@ export function fakeSetNetwork(rules: NetworkRules | null | undefined, current: 
   const key = p.key === 'current' ? current?.key : p.key;
   const network = rules?.known.find((n) => n.key === key);
   if (!rules || !network) throw { code: -32002, message: p.key === 'current' ? 'the network this machine is on is not known yet: see umbra networks' : `no network "${p.key}": umbra networks lists them` } satisfies UmbraError;
+  // Forgotten, the fake's own network is seen anew (fakeNetworkSeen adds it back on the next status).
+  if (p.forget) return { ...rules, known: rules.known.filter((n) => n.key !== network.key) };
   const next = { ...network, ...(p.rule ? { rule: p.rule } : {}), ...(p.name ? { name: p.name } : {}) };
   return { ...rules, known: rules.known.map((n) => (n.key === next.key ? next : n)) };
 }

@@ -2,10 +2,9 @@
 // protection: the rules stay on, a rule that does not check is "untrusted" (the safe value), a
 // name that does not check is a plain one, and only an entry whose key does not check is dropped
 // (it could never match a network). Pure.
-import { KnownNetwork, NetworkKey, NetworkKind, NetworkRule, type NetworkRules } from '../../ipc/schema.js';
+import { KnownNetwork, MAX_KNOWN_NETWORKS, NetworkKey, NetworkKind, NetworkRule, type NetworkRules } from '../../ipc/schema.js';
 
 const SAFE_RULE: NetworkRule = 'untrusted';
-const MAX_KNOWN = 256;
 
 export function salvageNetworkRules(raw: unknown): { rules: NetworkRules; notes: string[] } {
   const notes: string[] = [];
@@ -15,7 +14,7 @@ export function salvageNetworkRules(raw: unknown): { rules: NetworkRules; notes:
   const known: KnownNetwork[] = [];
   const entries = Array.isArray(o.known) ? o.known : [];
   if (!Array.isArray(o.known)) notes.push('"networks.known" could not be read; starting with no known networks');
-  for (const e of entries.slice(0, MAX_KNOWN)) {
+  for (const e of entries.slice(0, MAX_KNOWN_NETWORKS)) {
     const entry = typeof e === 'object' && e !== null ? (e as Record<string, unknown>) : {};
     const key = NetworkKey.safeParse(entry.key);
     if (!key.success || known.some((n) => n.key === key.data)) {

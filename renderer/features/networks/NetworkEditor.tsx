@@ -1,5 +1,6 @@
-// One network: its name (editable, saved on Save) and its rule. The current network is addressed
-// as 'current' (the one the machine is on, as the helper knows it); others by their key.
+// One network: its name (editable, saved on Save), its rule, and Forget (its name and rule go; the
+// one the machine is on is then seen anew). The current network is addressed as 'current' (the
+// one the machine is on, as the helper knows it); others by their key.
 import { useId, useState, type FormEvent } from 'react';
 import type { KnownNetwork, NetworkRule, Params, UmbraError } from '../../api.js';
 import { useActions } from '../../store/context.js';
@@ -45,6 +46,9 @@ export function NetworkEditor({ network, current }: NetworkEditorProps) {
         <span className="muted">{network.kind === 'wifi' ? 'Wi-Fi network' : 'Known by its router'}</span>
       </form>
       <RuleChoice legend={`Rule for ${which}`} rule={network.rule} busy={busy} onPick={(rule: NetworkRule) => rule !== network.rule && void send({ rule })} />
+      <button type="button" className="secondary-button" aria-busy={busy || undefined} onClick={() => void send({ forget: true })}>
+        {current ? 'Forget this network (start again with the rule for new networks)' : `Forget ${network.name}`}
+      </button>
       <ErrorNote error={error} title="The network was not changed" onDismiss={() => setError(undefined)} />
     </div>
   );

@@ -97,6 +97,14 @@ describe('networks in settings', () => {
     fireEvent.click(screen.getByRole('button', { name: 'Save the name of Home' }));
     expect(m.take('setNetwork').params).toEqual({ key: HOME.key, name: 'Flat' });
   });
+
+  it('forgets a network by key, and the current one as current', async () => {
+    const { m } = await renderNetworks();
+    fireEvent.click(screen.getByRole('button', { name: 'Forget Home' }));
+    expect(m.take('setNetwork').params).toEqual({ key: HOME.key, forget: true });
+    fireEvent.click(screen.getByRole('button', { name: /^Forget this network/ }));
+    expect(m.take('setNetwork').params).toEqual({ key: 'current', forget: true });
+  });
 });
 
 describe('the question on a network whose rule is ask', () => {
