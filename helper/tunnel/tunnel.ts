@@ -26,6 +26,7 @@ import { resolveEndpoint, systemResolver, type Resolver } from './endpoints.js';
 import { linkState } from './link-state.js';
 import { bootClock, EpochOffset } from './clock.js';
 import { SleepDetector } from './sleep-detector.js';
+import { systemCurve } from './node-x25519.js';
 import { systemAead } from './aead-choice.js';
 
 const DEFAULT_MTU = 1420;
@@ -240,6 +241,7 @@ export class Tunnel {
       wallClockOffset: Date.now() - now,
       // The fastest backend this Node has (the one status and --version report).
       aead: opts.aead ?? systemAead().aead,
+      curve: systemCurve(),
       mtu,
     });
     changes.add('WireGuard device', () => device.close());

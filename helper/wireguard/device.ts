@@ -20,7 +20,7 @@ import {
 import { CookieChecker } from './cookie/cookie-checker.js';
 import { nobleAead, type Aead, AEAD_TAG_LENGTH } from './crypto/aead.js';
 import { FloodReport, HandshakeBudget, type HandshakeBudgetLimits, type HandshakeLane } from './handshake-budget.js';
-import { assertKey, dh, generateKeyPair, publicKeyOf } from './crypto/primitives.js';
+import { assertKey, generateKeyPair, nobleCurve, publicKeyOf, type Curve25519 } from './crypto/primitives.js';
 import { ipInfo } from './ip-packet.js';
 import { COOKIE_REPLY_SIZE, parseCookieReply } from './messages/cookie-reply.js';
 import { INITIATION_SIZE, parseInitiation } from './messages/handshake-initiation.js';
@@ -67,6 +67,8 @@ export interface DeviceOptions {
   /** Wall-clock milliseconds minus the monotonic clock, for TAI64N timestamps. */
   wallClockOffset: number;
   aead?: Aead;
+  /** X25519 (noble unless a faster one is given). */
+  curve?: Curve25519;
   mtu?: number;
   /** Forces "under load" (cookie replies) regardless of the handshake rate; for tests and ops. */
   forceUnderLoad?: boolean;
@@ -97,6 +99,7 @@ export class Device {
   private readonly io: DeviceIo;
   private readonly random: (n: number) => Uint8Array;
   private readonly aead: Aead;
+  private readonly curve: Curve25519;
   private readonly wallClockOffset: number;
   private readonly cookies: CookieChecker;
   private readonly peers = new Map<string, Peer>();
@@ -116,7 +119,8 @@ export class Device {
   constructor(o: DeviceOptions) {
     assertKey(o.privateKey, 'private key');
     this.privateKey = o.privateKey.slice();
-    this.publicKey = publicKeyOf(this.privateKey);
+    this.curve = o.curve ?? nobleCurve;
+    this.publicKey = publicKeyOf(this.privateKey, this.curve);
     this.io = o.io;
     this.random = o.random;
     this.aead = o.aead ?? nobleAead;
@@ -135,7 +139,7 @@ export class Device {
     const id = toBase64(opts.publicKey);
     if (this.peers.has(id)) throw new Error(`peer ${id} is already configured`);
     if (constantTimeEqual(opts.publicKey, this.publicKey)) throw new Error('a peer cannot have the device\'s own public key');
-    const ss = dh(this.privateKey, opts.publicKey);
+    const ss = this.curve.dh(this.privateKey, opts.publicKey);
     if (!ss) throw new Error(`peer ${id} has an invalid public key`);
     const peer = new Peer(opts, ss);
     for (const p of opts.allowedIPs) this.routes.insert(p, peer);
@@ -366,9 +370,10 @@ export class Device {
       peerPublicKey: peer.publicKey,
       staticShared: peer.staticShared,
       localIndex,
-      ephemeral: generateKeyPair(this.random),
+      ephemeral: generateKeyPair(this.random, this.curve),
       timestamp: tai64n(now + this.wallClockOffset),
       aead: this.aead,
+      curve: this.curve,
     });
     if (!created) return;
     peer.pendingInitiation = created.state;
@@ -429,7 +434,7 @@ export class Device {
     const sender = parseInitiation(d).sender;
     if (!this.admitHandshake(d, sender, from, now, lane)) return;
     const local = { privateKey: this.privateKey, publicKey: this.publicKey };
-    const consumed = consumeInitiation(local, d, (pk) => this.peers.get(toBase64(pk))?.staticShared, this.aead);
+    const consumed = consumeInitiation(local, d, (pk) => this.peers.get(toBase64(pk))?.staticShared, this.aead, this.curve);
     if (!consumed) return this.drop('unauthenticated');
     const peer = this.peers.get(toBase64(consumed.peerPublicKey))!;
     if (!isAfter(consumed.timestamp, peer.greatestTimestamp)) return this.drop('stale-timestamp');
@@ -440,9 +445,10 @@ export class Device {
     const response = createResponse({
       initiation: consumed,
       localIndex,
-      ephemeral: generateKeyPair(this.random),
+      ephemeral: generateKeyPair(this.random, this.curve),
       presharedKey: peer.presharedKey,
       aead: this.aead,
+      curve: this.curve,
     });
     if (!response) {
       this.indices.delete(localIndex);
@@ -472,7 +478,7 @@ export class Device {
     const peer = entry?.peer;
     const state = peer?.pendingInitiation;
     if (!peer || entry.keypair || !state || state.localIndex !== m.receiver) return this.drop('unknown-index');
-    const done = consumeResponse(state, this.privateKey, peer.presharedKey, d, this.aead);
+    const done = consumeResponse(state, this.privateKey, peer.presharedKey, d, this.aead, this.curve);
     if (!done) return this.drop('unauthenticated');
     const kp = new Keypair(done.keys, state.localIndex, done.remoteIndex, true, now);
     peer.dropPendingInitiation();

@@ -55,29 +55,46 @@ export interface KeyPair {
   publicKey: Uint8Array;
 }
 
+/**
+ * X25519 behind a small interface, like the AEAD: a faster backend (node:crypto's, wired in from
+ * outside this pure folder) can replace noble, which stays the reference; the tests cross-check
+ * them. noble's first public key also builds its base-point table (tens of ms): a cold start
+ * pays that unless a native backend is used.
+ */
+export interface Curve25519 {
+  readonly name: string;
+  /** The public key of a (clamped) private key. */
+  publicKeyOf(privateKey: Uint8Array): Uint8Array;
+  /** DH(private, public); null for a low-order public key (an all-zero shared secret), which a handshake must reject. */
+  dh(privateKey: Uint8Array, publicKey: Uint8Array): Uint8Array | null;
+}
+
+export const nobleCurve: Curve25519 = {
+  name: 'noble',
+  publicKeyOf: (privateKey) => x25519.getPublicKey(privateKey),
+  dh(privateKey, publicKey) {
+    try {
+      const shared = x25519.getSharedSecret(privateKey, publicKey);
+      return isZero(shared) ? null : shared;
+    } catch {
+      return null;
+    }
+  },
+};
+
 /** DH-GENERATE: a clamped Curve25519 private key from 32 random bytes, and its public key. */
-export function generateKeyPair(random: (n: number) => Uint8Array): KeyPair {
+export function generateKeyPair(random: (n: number) => Uint8Array, curve: Curve25519 = nobleCurve): KeyPair {
   const privateKey = random(32);
   privateKey[0]! &= 248;
   privateKey[31]! &= 127;
   privateKey[31]! |= 64;
-  return { privateKey, publicKey: x25519.getPublicKey(privateKey) };
+  return { privateKey, publicKey: curve.publicKeyOf(privateKey) };
 }
 
-export function publicKeyOf(privateKey: Uint8Array): Uint8Array {
+export function publicKeyOf(privateKey: Uint8Array, curve: Curve25519 = nobleCurve): Uint8Array {
   assertKey(privateKey, 'private key');
-  return x25519.getPublicKey(privateKey);
+  return curve.publicKeyOf(privateKey);
 }
 
-/**
- * DH(private, public). Returns null for a low-order public key (an all-zero shared secret), which
- * a handshake must reject rather than use.
- */
-export function dh(privateKey: Uint8Array, publicKey: Uint8Array): Uint8Array | null {
-  try {
-    const shared = x25519.getSharedSecret(privateKey, publicKey);
-    return isZero(shared) ? null : shared;
-  } catch {
-    return null;
-  }
-}
+/** DH(private, public) on noble; null for a low-order public key. */
+export const dh = (privateKey: Uint8Array, publicKey: Uint8Array): Uint8Array | null => nobleCurve.dh(privateKey, publicKey);

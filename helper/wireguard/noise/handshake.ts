@@ -4,7 +4,7 @@
 import { CONSTRUCTION, IDENTIFIER } from '../constants.js';
 import { utf8, wipe } from '../bytes.js';
 import type { Aead } from '../crypto/aead.js';
-import { dh, hash, kdf, type KeyPair } from '../crypto/primitives.js';
+import { hash, kdf, nobleCurve, type Curve25519, type KeyPair } from '../crypto/primitives.js';
 import { parseInitiation, serializeInitiation } from '../messages/handshake-initiation.js';
 import { parseResponse, serializeResponse } from '../messages/handshake-response.js';
 
@@ -49,6 +49,7 @@ export interface CreateInitiationArgs {
   ephemeral: KeyPair;
   timestamp: Uint8Array;
   aead: Aead;
+  curve?: Curve25519;
 }
 
 /** Builds an initiation (without MACs) and the state to finish it with. */
@@ -56,7 +57,7 @@ export function createInitiation(a: CreateInitiationArgs): { message: Uint8Array
   let h = hash(INITIAL_HASH, a.peerPublicKey);
   const c0 = kdf(1, INITIAL_CHAINING_KEY, a.ephemeral.publicKey)[0];
   h = hash(h, a.ephemeral.publicKey);
-  const es = dh(a.ephemeral.privateKey, a.peerPublicKey);
+  const es = (a.curve ?? nobleCurve).dh(a.ephemeral.privateKey, a.peerPublicKey);
   if (!es) return null;
   const [c1, k1] = kdf(2, c0, es);
   const encryptedStatic = sealTo(a.aead, k1, a.local.publicKey, h);
@@ -88,12 +89,13 @@ export function consumeInitiation(
   msg: Uint8Array,
   staticSharedFor: (peerPublicKey: Uint8Array) => Uint8Array | undefined,
   aead: Aead,
+  curve: Curve25519 = nobleCurve,
 ): ConsumedInitiation | null {
   const m = parseInitiation(msg);
   let h = hash(INITIAL_HASH, local.publicKey);
   const c0 = kdf(1, INITIAL_CHAINING_KEY, m.ephemeral)[0];
   h = hash(h, m.ephemeral);
-  const es = dh(local.privateKey, m.ephemeral);
+  const es = curve.dh(local.privateKey, m.ephemeral);
   if (!es) return null;
   const [c1, k1] = kdf(2, c0, es);
   const peerPublicKey = aead.open(k1, 0, m.encryptedStatic, h);
@@ -116,6 +118,7 @@ export interface CreateResponseArgs {
   ephemeral: KeyPair;
   presharedKey: Uint8Array | undefined;
   aead: Aead;
+  curve?: Curve25519;
 }
 
 /** Builds the response (without MACs) and the responder's transport keys. */
@@ -123,8 +126,9 @@ export function createResponse(a: CreateResponseArgs): { message: Uint8Array; ke
   const { initiation: i } = a;
   let c = kdf(1, i.chainingKey, a.ephemeral.publicKey)[0];
   let h = hash(i.hash, a.ephemeral.publicKey);
-  const ee = dh(a.ephemeral.privateKey, i.remoteEphemeral);
-  const se = dh(a.ephemeral.privateKey, i.peerPublicKey);
+  const curve = a.curve ?? nobleCurve;
+  const ee = curve.dh(a.ephemeral.privateKey, i.remoteEphemeral);
+  const se = curve.dh(a.ephemeral.privateKey, i.peerPublicKey);
   if (!ee || !se) return null;
   c = kdf(1, c, ee)[0];
   c = kdf(1, c, se)[0];
@@ -144,13 +148,14 @@ export function consumeResponse(
   presharedKey: Uint8Array | undefined,
   msg: Uint8Array,
   aead: Aead,
+  curve: Curve25519 = nobleCurve,
 ): { keys: SessionKeys; remoteIndex: number } | null {
   const m = parseResponse(msg);
   if (m.receiver !== state.localIndex) return null;
   let c = kdf(1, state.chainingKey, m.ephemeral)[0];
   let h = hash(state.hash, m.ephemeral);
-  const ee = dh(state.ephemeralPrivate, m.ephemeral);
-  const se = dh(localPrivateKey, m.ephemeral);
+  const ee = curve.dh(state.ephemeralPrivate, m.ephemeral);
+  const se = curve.dh(localPrivateKey, m.ephemeral);
   if (!ee || !se) return null;
   c = kdf(1, c, ee)[0];
   c = kdf(1, c, se)[0];
