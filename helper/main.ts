@@ -5,7 +5,7 @@ import { EXIT_FAILURE, EXIT_USAGE, UsageError, parseOptions } from './commands/c
 const USAGE = `usage: umbrad <command>
 
 commands:
-  serve [--socket PATH] [--state-dir DIR] [--resolv-conf PATH] [--dns auto|resolv-conf|resolved] [--group NAME]
+  serve [--socket PATH] [--state-dir DIR] [--resolv-conf PATH] [--dns auto|resolv-conf|resolved|networkmanager] [--group NAME]
                   the helper daemon (what systemd runs): owns the tunnel, kill switch, DNS and
                   settings; the app and \`umbra\` talk to it on the socket
                   (defaults: /run/umbra/umbrad.sock, /var/lib/umbra, /etc/resolv.conf, auto, umbra;

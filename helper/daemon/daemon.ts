@@ -1,6 +1,7 @@
 // The helper daemon: the one owner of the tunnel, the firewall, DNS and the settings that affect
 // them. It composes the state store, the connection state machine, the kill switch and DNS, and
 // serves them over the IPC socket. Every state change is pushed to subscribers as it happens.
+import type { DnsMode } from '../platform/dns/types.js';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { systemRunner, type CommandRunner } from '../platform/exec.js';
@@ -45,7 +46,7 @@ export interface DaemonOptions {
   socketPath: string;
   stateDir: string;
   resolvConfPath: string;
-  dnsMode: 'auto' | 'resolv-conf' | 'resolved';
+  dnsMode: DnsMode;
   /** The group whose members may use the socket. */
   group: string;
   log: (line: string) => void;

@@ -7,6 +7,7 @@
 // changes the system, with one exception that it reports: when the firewall's table is missing
 // or different from what the helper applied, it says so (fail) and then asks the watchdog to put it
 // back at once instead of at its next tick.
+import type { DnsBackendName } from '../platform/dns/types.js';
 import { randomBytes } from 'node:crypto';
 import type { LeakCheckProgress, LeakCheckResult, LeakReport, Settings, TunnelStatus } from '../ipc/schema.js';
 import { DEFAULT_ECHO_URL6, DEFAULT_ECHO_URLS } from '../ipc/schema.js';
@@ -63,7 +64,7 @@ export interface LeakCheckDeps {
   expectedIsBoot(): boolean;
   /** Runs the watchdog now (puts the table back when it is missing or different). */
   restoreNow(): Promise<void>;
-  dns: { backend: 'resolv-conf' | 'resolved'; resolvConfPath: string };
+  dns: { backend: DnsBackendName; resolvConfPath: string };
   isTunnelDevice(dev: string): boolean;
   now(): number;
   log(line: string): void;

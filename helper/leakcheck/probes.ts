@@ -4,6 +4,7 @@
 // Every network request has a short timeout and opens a fresh connection (no keep-alive pool: a
 // connection opened before the tunnel came up would keep its old source address). Errors never
 // quote what a service answered: the URL came from a caller.
+import type { DnsBackendName } from '../platform/dns/types.js';
 import { createSocket } from 'node:dgram';
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
@@ -233,7 +234,7 @@ export function parseResolvectlDns(text: string): ResolverSource[] {
 }
 
 /** The resolvers in use, from the DNS backend the helper uses. */
-export async function systemResolvers(backend: 'resolv-conf' | 'resolved', resolvConfPath: string, run: CommandRunner): Promise<ResolverSource[]> {
+export async function systemResolvers(backend: DnsBackendName, resolvConfPath: string, run: CommandRunner): Promise<ResolverSource[]> {
   if (backend === 'resolved') return parseResolvectlDns((await run.run(['resolvectl', 'dns'])).stdout);
   return parseResolvConf(await readFile(resolvConfPath, 'utf8'), resolvConfPath);
 }

@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeRunner } from '../testing/fake-runner.js';
 import { chooseDnsBackend, pointsIntoResolved } from './choose.js';
 import { RESOLV_CONF_BACKUP } from './resolv-conf.js';
+import type { DnsMode } from './types.js';
 
 let dir: string;
 let path: string;
@@ -17,13 +18,14 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const choose = (mode: 'auto' | 'resolv-conf' | 'resolved', run = new FakeRunner(), resolvedRunning?: () => Promise<boolean>) =>
+const choose = (mode: DnsMode, run = new FakeRunner(), resolvedRunning?: () => Promise<boolean>) =>
   chooseDnsBackend({ mode, resolvConfPath: path, stateDir: join(dir, 'state'), run, ...(resolvedRunning ? { resolvedRunning } : {}) });
 
 describe('chooseDnsBackend', () => {
   it('explicit modes are taken as they are', async () => {
     expect((await choose('resolv-conf')).name).toBe('resolv-conf');
     expect((await choose('resolved')).name).toBe('resolved');
+    expect((await choose('networkmanager')).name).toBe('networkmanager');
   });
 
   it('auto: a symlink into /run/systemd/resolve/ and resolved running -> resolved', async () => {
@@ -52,7 +54,7 @@ describe('chooseDnsBackend', () => {
     expect(run.lines).toEqual([]);
   });
 
-  it('auto: a symlink elsewhere (NetworkManager) or no file -> resolv-conf', async () => {
+  it('auto: a symlink elsewhere (NetworkManager) or no file -> resolv-conf, never networkmanager', async () => {
     await symlink('/run/NetworkManager/resolv.conf', path);
     expect((await choose('auto', new FakeRunner(), async () => true)).name).toBe('resolv-conf');
     await rm(path);

@@ -6,17 +6,20 @@
 // mount) the path is a bind-mounted regular file, not a symlink, so auto picks resolv-conf there
 // and the host's resolved is never touched: the safe choice.
 // A symlink elsewhere (NetworkManager, resolvconf) gets resolv-conf, written through the link.
+// networkmanager (NetworkManager's global DNS over D-Bus) is taken only when asked for with
+// --dns networkmanager: it is not yet tried against a real NetworkManager in the lab.
 import { lstat, readlink } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { CommandRunner } from '../exec.js';
+import { networkManagerBackend } from './networkmanager.js';
 import { resolvConfBackend } from './resolv-conf.js';
 import { resolvedBackend } from './resolved.js';
-import type { DnsBackend } from './types.js';
+import type { DnsBackend, DnsMode } from './types.js';
 
 const RESOLVED_RUN_DIR = '/run/systemd/resolve/';
 
 export interface ChooseDnsOptions {
-  mode: 'auto' | 'resolv-conf' | 'resolved';
+  mode: DnsMode;
   /** /etc/resolv.conf in production. */
   resolvConfPath: string;
   stateDir: string;
@@ -42,13 +45,20 @@ export async function pointsIntoResolved(path: string): Promise<boolean> {
 export type RecoverableDnsBackend = DnsBackend & { recover(): Promise<boolean> };
 
 export async function chooseDnsBackend(opts: ChooseDnsOptions): Promise<RecoverableDnsBackend> {
-  const resolvConf = resolvConfBackend({ path: opts.resolvConfPath, stateDir: opts.stateDir, ...(opts.log ? { log: opts.log } : {}) });
-  const viaResolved = (): RecoverableDnsBackend => {
-    const backend = resolvedBackend(opts.run);
-    return { name: backend.name, apply: (cfg) => backend.apply(cfg), recover: () => resolvConf.recover() };
+  const file = resolvConfBackend({ path: opts.resolvConfPath, stateDir: opts.stateDir, ...(opts.log ? { log: opts.log } : {}) });
+  const nm = networkManagerBackend(opts.run, opts.stateDir);
+  // Whatever backend runs now, a crash of an earlier run may have left either backup.
+  const recover = async (): Promise<boolean> => {
+    const [a, b] = await Promise.all([file.recover(), nm.recover().catch(() => false)]);
+    return a || b;
   };
+  const withRecover = (backend: DnsBackend): RecoverableDnsBackend => ({ name: backend.name, apply: (cfg) => backend.apply(cfg), recover });
+  const resolvConf = withRecover(file);
+  const viaResolved = (): RecoverableDnsBackend => withRecover(resolvedBackend(opts.run));
+  const viaNetworkManager = (): RecoverableDnsBackend => withRecover(nm);
   if (opts.mode === 'resolv-conf') return resolvConf;
   if (opts.mode === 'resolved') return viaResolved();
+  if (opts.mode === 'networkmanager') return viaNetworkManager();
   const running =
     opts.resolvedRunning ??
     (() =>

@@ -13,8 +13,13 @@ export interface DnsConfig {
   searchDomains: string[];
 }
 
+/** Where DNS is set: /etc/resolv.conf itself, systemd-resolved (resolvectl) or NetworkManager (its global DNS, over D-Bus). */
+export type DnsBackendName = 'resolv-conf' | 'resolved' | 'networkmanager';
+/** --dns: a backend, or auto (choose.ts). */
+export type DnsMode = 'auto' | DnsBackendName;
+
 export interface DnsBackend {
-  readonly name: 'resolv-conf' | 'resolved';
+  readonly name: DnsBackendName;
   /** Makes the system resolve through `cfg.servers` only; the undo puts back what was there. */
   apply(cfg: DnsConfig): Promise<Undo>;
 }

@@ -3,7 +3,7 @@
 // iwd says (ConnectedAccessPoint, newer versions), the access point's Address (the BSSID). Without
 // a BSSID there is no Wi-Fi identity here: the gateway source decides.
 import type { CommandRunner } from '../exec.js';
-import { asString, busctl, isVariant, parseBusctlAnswers } from './busctl-json.js';
+import { asString, busctl, isVariant, parseBusctlAnswers } from '../busctl-json.js';
 import { wifiIdentity, type NetworkIdentity } from './identity.js';
 
 const IWD = 'net.connman.iwd';

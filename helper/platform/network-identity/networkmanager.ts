@@ -5,7 +5,7 @@
 // client keeps in no file.
 import { isIPv4 } from 'node:net';
 import type { CommandRunner } from '../exec.js';
-import { asBytes, asPaths, asString, busctl, isVariant, parseBusctlAnswers, type Variant } from './busctl-json.js';
+import { asBytes, asPaths, asString, busctl, isVariant, parseBusctlAnswers, type Variant } from '../busctl-json.js';
 import { wifiIdentity, type NetworkIdentity } from './identity.js';
 
 const NM = 'org.freedesktop.NetworkManager';

@@ -39,3 +39,34 @@ export function asBytes(v: Variant | undefined): Uint8Array | undefined {
 
 /** The busctl argv for a system-bus call (the helper runs as root on the system bus). */
 export const busctl = (...args: string[]): string[] => ['busctl', '--json=short', '--system', ...args];
+
+/** busctl's argument words for a value of `type` (set-property, call): numbers and strings as they are, an array's length first, a variant as its type then its value. */
+function valueArgs(type: string, data: unknown): string[] {
+  if (type === 's' || type === 'o' || type === 'g') {
+    if (typeof data !== 'string') throw new TypeError(`a D-Bus ${type} must be a string`);
+    return [data];
+  }
+  if (type === 'b') return [data === true ? 'true' : 'false'];
+  if ('ynqiuxtd'.includes(type) && type.length === 1) {
+    if (typeof data !== 'number') throw new TypeError(`a D-Bus ${type} must be a number`);
+    return [String(data)];
+  }
+  if (type === 'v') {
+    if (!isVariant(data)) throw new TypeError('a D-Bus variant must be {type, data}');
+    return [data.type, ...valueArgs(data.type, data.data)];
+  }
+  if (type.startsWith('a{s') && type.endsWith('}')) {
+    const inner = type.slice(3, -1);
+    if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new TypeError(`a D-Bus ${type} must be an object`);
+    const entries = Object.entries(data as Record<string, unknown>);
+    return [String(entries.length), ...entries.flatMap(([k, v]) => [k, ...valueArgs(inner, v)])];
+  }
+  if (type.startsWith('a')) {
+    if (!Array.isArray(data)) throw new TypeError(`a D-Bus ${type} must be an array`);
+    return [String(data.length), ...data.flatMap((x) => valueArgs(type.slice(1), x))];
+  }
+  throw new TypeError(`busctl-json cannot write the D-Bus type ${type}`);
+}
+
+/** The words busctl takes for a value it printed as {type, data}: its signature, then the value. */
+export const variantArgs = (v: Variant): string[] => [v.type, ...valueArgs(v.type, v.data)];
