@@ -9,27 +9,11 @@ out="$(cd "$(dirname "$0")/../../helper/platform/network-identity/testdata" && p
 tmp="$(mktemp -d)"
 c=umbra-dhcprec-c
 r=umbra-dhcprec-r
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  ip netns del "$c" 2>/dev/null || true
-  ip netns del "$r" 2>/dev/null || true
-  rm -rf "/etc/netns/$c" "/etc/netns/$r" "$tmp"
-}
-trap cleanup EXIT
-for ns in "$c" "$r"; do
-  mkdir -p "/etc/netns/$ns" && echo 'nameserver 198.51.100.1' >"/etc/netns/$ns/resolv.conf"
-  ip netns add "$ns"
-  ip -n "$ns" link set lo up
-done
-ip -n "$r" link add lan0 type veth peer name eth0 netns "$c"
-ip -n "$r" address add 198.51.100.1/24 dev lan0
-ip -n "$r" link set lan0 up
+# shellcheck source=dhcp-lab.sh
+. "$(dirname "$0")/dhcp-lab.sh"
+trap lab_cleanup EXIT
+lab_up
 ip -n "$c" link set eth0 up
-ip netns exec "$r" dnsmasq --no-daemon --conf-file=/dev/null --port=0 --bind-interfaces --interface=lan0 \
-  --dhcp-range=198.51.100.50,198.51.100.99,12h --dhcp-option=3,198.51.100.1 \
-  --dhcp-leasefile="$tmp/dnsmasq.leases" --pid-file= 2>"$tmp/dnsmasq.log" &
-pids+=($!)
 sleep 0.5
 # dhclient: one lease, its script a no-op (nothing is configured), the lease file where we say.
 ip netns exec "$c" timeout 20 dhclient -1 -4 -sf /bin/true -pf "$tmp/dhclient.pid" -lf "$tmp/dhclient.leases" eth0

@@ -12,31 +12,16 @@ tmp="$(mktemp -d)"
 c=umbra-nmrec-c
 r=umbra-nmrec-r
 nm_pid=
-pids=()
+# shellcheck source=dhcp-lab.sh
+. "$(dirname "$0")/dhcp-lab.sh"
 cleanup() {
   # NetworkManager first, and wait for it, so its namespace and tmpfs mounts are gone before the
   # network namespace is deleted.
   if [ -n "$nm_pid" ]; then kill "$nm_pid" 2>/dev/null || true; wait "$nm_pid" 2>/dev/null || true; fi
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
-  ip netns del "$c" 2>/dev/null || true
-  ip netns del "$r" 2>/dev/null || true
-  rm -rf "/etc/netns/$c" "/etc/netns/$r" "$tmp"
+  lab_cleanup
 }
 trap cleanup EXIT
-
-for ns in "$c" "$r"; do
-  mkdir -p "/etc/netns/$ns" && echo 'nameserver 198.51.100.1' >"/etc/netns/$ns/resolv.conf"
-  ip netns add "$ns"
-  ip -n "$ns" link set lo up
-done
-ip -n "$r" link add lan0 type veth peer name eth0 netns "$c"
-ip -n "$r" address add 198.51.100.1/24 dev lan0
-ip -n "$r" link set lan0 up
-
-ip netns exec "$r" dnsmasq --no-daemon --conf-file=/dev/null --port=0 --bind-interfaces --interface=lan0 \
-  --dhcp-range=198.51.100.50,198.51.100.99,12h --dhcp-option=3,198.51.100.1 \
-  --dhcp-leasefile="$tmp/dnsmasq.leases" --pid-file= 2>"$tmp/dnsmasq.log" &
-pids+=($!)
+lab_up
 
 # A private system bus: no <servicedir>, so nothing can be bus-activated (no wpa_supplicant or
 # ModemManager started on the host). Our policy comes after the included ones so it wins; the
