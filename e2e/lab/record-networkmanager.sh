@@ -23,26 +23,8 @@ cleanup() {
 trap cleanup EXIT
 lab_up
 
-# A private system bus: no <servicedir>, so nothing can be bus-activated (no wpa_supplicant or
-# ModemManager started on the host). Our policy comes after the included ones so it wins; the
-# socket's directory is mktemp's 0700, so only root reaches it.
-cat >"$tmp/bus.conf" <<EOF
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path=$tmp/bus</listen>
-  <auth>EXTERNAL</auth>
-  <includedir>/usr/share/dbus-1/system.d</includedir>
-  <includedir>/etc/dbus-1/system.d</includedir>
-  <policy context="default">
-    <allow user="root"/>
-    <allow own="*"/>
-    <allow send_destination="*"/>
-    <allow receive_sender="*"/>
-  </policy>
-</busconfig>
-EOF
+# A private system bus on which nothing can be bus-activated (see private-system-bus.conf).
+sed "s#@BUS_SOCKET@#$tmp/bus#" "$(dirname "$0")/private-system-bus.conf" >"$tmp/bus.conf"
 ip netns exec "$c" dbus-daemon --config-file="$tmp/bus.conf" --nofork --nopidfile 2>"$tmp/dbus.log" &
 pids+=($!)
 export DBUS_SYSTEM_BUS_ADDRESS="unix:path=$tmp/bus"
