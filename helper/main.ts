@@ -13,6 +13,12 @@ commands:
   early-boot [--state-dir DIR]
                   load the kill-switch-on-boot ruleset, if that setting is on (what the
                   umbra-early-boot unit does with nft directly)
+  dns-access [--resolv-conf PATH] [--dns MODE] [--unit-dir DIR]
+                  let umbrad.service write what DNS needs on this machine (resolv.conf's
+                  directory, or nothing when systemd-resolved or NetworkManager take it) in
+                  DIR/umbrad.service.d/dns-access.conf (default DIR: /usr/lib/systemd/system);
+                  the installer runs it; run it again when the machine's DNS setup changes,
+                  then systemctl daemon-reload and restart umbrad
   up FILE.conf    bring a WireGuard tunnel up from a wg-quick config, in the foreground,
                   until Ctrl-C (SIGINT) or SIGTERM; then remove everything it added
   version [--json], --version
@@ -57,6 +63,8 @@ async function main(argv: string[]): Promise<number> {
       console.log((await import('./commands/version.js')).versionReport(json));
       return 0;
     }
+    case 'dns-access':
+      return (await import('./commands/dns-access.js')).dnsAccess(rest, (l) => console.log(`umbrad: ${l}`));
     case 'early-boot': {
       const { stateDir } = parseOptions(rest, { stateDir: '/var/lib/umbra' }, { '--state-dir': 'stateDir' });
       const [{ earlyBoot }, { systemRunner }] = await Promise.all([import('./commands/early-boot.js'), import('./platform/exec.js')]);

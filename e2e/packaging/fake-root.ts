@@ -128,9 +128,18 @@ export function fakeRoot(opts: { systemdRunning?: boolean; users?: string } = {}
 const FAKE_ELECTRON = '#!/bin/sh\necho "umbra-app must not run: $*" >&2\nexit 99\n';
 /**
  * Stands in for the shipped Node.js (resources/helper/node/bin/node): prints how it was called,
- * and whether NODE_OPTIONS reached it.
+ * and whether NODE_OPTIONS reached it. Asked to run `umbrad.js dns-access`, it records the call
+ * (with $FAKE_LOG, as "node …") and writes the drop-in the real one writes for a plain
+ * resolv.conf in /etc.
  */
-const FAKE_NODE = '#!/bin/sh\necho "node[NODE_OPTIONS=${NODE_OPTIONS:-}] $*"\n';
+const FAKE_NODE = `#!/bin/sh
+echo "node[NODE_OPTIONS=\${NODE_OPTIONS:-}] $*"
+if [ "$2" = dns-access ]; then
+  [ -z "\${FAKE_LOG:-}" ] || echo "node[NODE_OPTIONS=\${NODE_OPTIONS:-}] $*" >>"$FAKE_LOG"
+  mkdir -p "$4/umbrad.service.d"
+  printf '[Service]\\nReadWritePaths=-/etc\\n' >"$4/umbrad.service.d/dns-access.conf"
+fi
+`;
 
 /**
  * An unpacked app as electron-builder lays it out (only what the scripts use): umbra-app,

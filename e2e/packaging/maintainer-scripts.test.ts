@@ -103,6 +103,15 @@ describe('install (postinst configure)', () => {
     expect(r.hasGroup('umbra')).toBe(true);
   });
 
+  it('asks the helper (on the shipped Node.js, no NODE_OPTIONS) what DNS needs, before systemd reads the units', () => {
+    install();
+    const res = r.path('/opt/Umbra/resources/helper');
+    const dnsAccess = `node[NODE_OPTIONS=] ${res}/bin/umbrad.js dns-access --unit-dir ${r.path('/usr/lib/systemd/system')} --resolv-conf ${r.path('/etc/resolv.conf')}`;
+    const order = r.calls().filter((c) => c.startsWith('node') || c.startsWith('systemctl'));
+    expect(order).toEqual([dnsAccess, 'systemctl daemon-reload', `systemctl enable ${ALL_UNITS}`, 'systemctl restart umbrad.service']);
+    expect(readFileSync(r.path('/usr/lib/systemd/system/umbrad.service.d/dns-access.conf'), 'utf8')).toContain('ReadWritePaths=-/etc');
+  });
+
   it('the launchers run the helper and the CLI on the shipped Node.js, without the caller\'s NODE_OPTIONS', () => {
     install();
     // The launchers name /opt/Umbra; here that is inside the throwaway root.
@@ -172,6 +181,7 @@ describe('upgrade', () => {
     expect(readFileSync(r.path('/var/lib/umbra/settings.json'), 'utf8')).toMatch(/killSwitch/);
     expect(existsSync(r.path('/var/lib/umbra/boot-killswitch.nft'))).toBe(true);
     expect(r.calls('systemctl')).toEqual(['systemctl daemon-reload', 'systemctl try-restart umbrad.service']);
+    expect(r.calls().filter((c) => /^node\S* .* dns-access /.test(c))).toHaveLength(1); // dns-access again: the machine's DNS may have changed
     expect(readFileSync(r.path('/usr/lib/systemd/system/umbrad.service'), 'utf8')).toMatch(/# version 0\.2\.0\n$/);
     expect(r.calls('groupadd')).toEqual([]);
     expect(r.calls('groupdel')).toEqual([]);
@@ -212,7 +222,7 @@ describe('remove and purge', () => {
     expect(r.hasTable()).toBe(false);
     expect(existsSync(r.path('/var/lib/umbra/boot-killswitch.nft'))).toBe(false);
     expect(existsSync(r.path('/var/lib/umbra/settings.json'))).toBe(true);
-    for (const f of ['/usr/lib/umbra/umbrad', '/usr/lib/umbra', '/usr/bin/umbra', ...UNITS.map((u) => `/usr/lib/systemd/system/${u}`)]) {
+    for (const f of ['/usr/lib/umbra/umbrad', '/usr/lib/umbra', '/usr/bin/umbra', ...UNITS.map((u) => `/usr/lib/systemd/system/${u}`), '/usr/lib/systemd/system/umbrad.service.d']) {
       expect(existsSync(r.path(f)), f).toBe(false);
     }
     expect(r.calls('update-alternatives')).toEqual(['update-alternatives --remove umbra-app /opt/Umbra/umbra-app']);
@@ -275,6 +285,13 @@ describe('setup-helper.sh', () => {
     expect(r.run(setupHelper, ['install', '--app-dir', '/opt/Other']).err).toMatch(/no Node\.js runtime at \/opt\/Other\/resources\/helper\/node\/bin\/node/);
     expect(r.run(setupHelper, ['frob']).code).not.toBe(0);
     expect(r.calls().filter((c) => !c.startsWith('getent'))).toEqual([]);
+  });
+
+  it("install goes on when the helper cannot say what DNS needs, and says what to run", () => {
+    writeFileSync(r.path('/opt/Umbra/resources/helper/node/bin/node'), '#!/bin/sh\necho "umbrad: boom" >&2\nexit 1\n', { mode: 0o755 });
+    const res = ok(r.run(setupHelper, ['install', '--app-dir', '/opt/Umbra', '--user', 'alice']));
+    expect(res.err).toMatch(/umbrad: boom\n.*warning: could not work out what DNS needs here.*sudo \/usr\/lib\/umbra\/umbrad dns-access/s);
+    expect(r.calls('systemctl')).toContain('systemctl restart umbrad.service');
   });
 
   it('purge removes the helper, its table, settings and group', () => {

@@ -96,6 +96,11 @@ describe.skipIf(why !== '')(`the packaged helper, as its unit starts it${why ? `
     expect(exe).toBe(realpathSync(join(b.resources, RUNTIME_NODE)));
   });
 
+  it("setup-helper.sh ran the packaged `umbrad dns-access`: no resolver here but a plain resolv.conf's place, so it granted that directory", () => {
+    const dropIn = readFileSync(r.path('/usr/lib/systemd/system/umbrad.service.d/dns-access.conf'), 'utf8');
+    expect(dropIn).toMatch(new RegExp(`^ReadWritePaths=-${r.path('/etc').replaceAll('/', '\\/')}$`, 'm'));
+  });
+
   it('connects through the packaged CLI, carries a ping, and reports OpenSSL through the addon on the pinned Node', async () => {
     const conf = join(tmp, 'lab.conf');
     writeFileSync(conf, lab.clientConfig(0), { mode: 0o600 });

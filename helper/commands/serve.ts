@@ -1,5 +1,5 @@
 // `umbrad serve`: the daemon in the foreground (systemd runs it), until SIGINT/SIGTERM.
-import type { DnsMode } from '../platform/dns/types.js';
+import { DNS_MODES, isDnsMode, type DnsMode } from '../platform/dns/types.js';
 import { startDaemon } from '../daemon/daemon.js';
 import { releaseStartupMemorySoon } from '../platform/startup-memory.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError, parseOptions } from './common.js';
@@ -29,7 +29,7 @@ export async function serve(argv: string[], log: (line: string) => void): Promis
     '--dns': 'dnsMode',
     '--group': 'group',
   }) as unknown as ServeArgs;
-  if (!['auto', 'resolv-conf', 'resolved', 'networkmanager'].includes(args.dnsMode)) throw new UsageError('--dns takes auto, resolv-conf, resolved or networkmanager');
+  if (!isDnsMode(args.dnsMode)) throw new UsageError(`--dns takes ${DNS_MODES.join(', ')}`);
   const problem = environmentProblem();
   if (problem) {
     log(problem.replace('bringing a tunnel up', 'the helper'));

@@ -10,7 +10,8 @@ import { Firewall, startWatchdog } from '../platform/firewall/firewall.js';
 import { releaseStartupMemorySoon } from '../platform/startup-memory.js';
 import { startRulesetMonitor } from '../platform/firewall/ruleset-monitor.js';
 import { bootRulesetSaved, bootSpec, writeBootRuleset, removeBootRuleset } from '../platform/firewall/boot.js';
-import { chooseDnsBackend } from '../platform/dns/choose.js';
+import { chooseDnsBackend, resolvConfWritable } from '../platform/dns/choose.js';
+import { readOnlyAdvice } from '../platform/dns/resolv-conf.js';
 import { StateStore } from './store/state-store.js';
 import { SETTINGS_FILE, STATE_FILE } from './store/files.js';
 import { FirewallOwner } from './firewall-owner.js';
@@ -106,6 +107,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   const store = await StateStore.open(o.stateDir, log, { bootBlockSaved: await bootRulesetSaved(o.stateDir) });
   const dns = await chooseDnsBackend({ mode: o.dnsMode, resolvConfPath: o.resolvConfPath, stateDir: o.stateDir, run });
   if ('recover' in dns && typeof dns.recover === 'function' && (await dns.recover())) log(`restored ${o.resolvConfPath} left behind by an earlier run`);
+  if (dns.name === 'resolv-conf' && !(await resolvConfWritable(o.resolvConfPath, run))) log(readOnlyAdvice(o.resolvConfPath));
   const stale = await removeStaleRules(run, UMBRA_FWMARK, UMBRA_TABLE, EXCLUDED_FWMARK);
   if (stale > 0) log(`removed ${stale} routing rule(s) left behind by an earlier run`);
 

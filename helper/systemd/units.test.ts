@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { dropIn } from '../commands/dns-access.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const UNITS = ['umbrad.service', 'umbra-early-boot.service'] as const;
@@ -51,6 +52,14 @@ describe.skipIf(!analyze)('systemd-analyze verify', () => {
       return p;
     });
     const r = spawnSync('systemd-analyze', ['verify', '--man=no', ...paths], { encoding: 'utf8' });
+    expect(r.stderr + r.stdout).toBe('');
+    expect(r.status).toBe(0);
+  });
+
+  it('accepts umbrad.service with the dns-access drop-in', () => {
+    const p = join(tmp, 'umbrad.service');
+    writeFileSync(p, text('umbrad.service').replaceAll('/usr/lib/umbra/umbrad', '/bin/true') + dropIn(['/etc', '/run/resolvconf']));
+    const r = spawnSync('systemd-analyze', ['verify', '--man=no', p], { encoding: 'utf8' });
     expect(r.stderr + r.stdout).toBe('');
     expect(r.status).toBe(0);
   });
@@ -110,13 +119,16 @@ describe('ordering', () => {
 describe('umbrad.service hardening', () => {
   const service = section(text('umbrad.service'), 'Service');
 
-  it('writes only its state, its run directory and where resolv.conf lives (see README: not narrower yet)', () => {
+  it('writes only its state and its run directory; DNS adds at most resolv.conf\'s directory, in a drop-in', () => {
     expect(service.get('ProtectSystem')).toEqual(['strict']);
-    // /etc and /run whole: a resolv.conf replaced by rename must stay the file the helper writes.
-    expect(words(service, 'ReadWritePaths').sort()).toEqual(['/etc', '/run']);
+    // Not /etc, not /run: `umbrad dns-access` grants resolv.conf's directory where it is needed.
+    expect(service.has('ReadWritePaths')).toBe(false);
     expect(service.get('StateDirectoryMode')).toEqual(['0700']);
     expect(service.get('ProtectHome')).toEqual(['yes']);
     expect(service.get('PrivateTmp')).toEqual(['yes']);
+    const drop = section(dropIn(['/etc']), 'Service');
+    expect([...drop.keys()]).toEqual(['ReadWritePaths']);
+    expect(words(drop, 'ReadWritePaths')).toEqual(['-/etc']);
   });
 
   it('holds only the capabilities it needs, no new privileges, no core dumps', () => {

@@ -5,16 +5,17 @@
 #
 #   setup-helper.sh install --app-dir DIR [--user NAME]
 #       a first install (or a re-install): the group "umbra" (and NAME in it), the launchers
-#       /usr/lib/umbra/umbrad and /usr/bin/umbra, the two units; enables both units and
-#       (re)starts the helper
+#       /usr/lib/umbra/umbrad and /usr/bin/umbra, the two units and, where DNS is a plain
+#       resolv.conf, the drop-in that lets the helper write it (umbrad dns-access); enables both
+#       units and (re)starts the helper
 #   setup-helper.sh upgrade --app-dir DIR
-#       a newer version over an installed one: launchers and units replaced, the helper restarted
+#       a newer version over an installed one: launchers, units and drop-in replaced, the helper restarted
 #       if it runs. The settings (/var/lib/umbra) and a kill-switch block in the kernel stay: the
 #       new helper finds the table and adopts it
 #   setup-helper.sh remove
 #       stops and disables both units, then deletes the kill-switch table (inet umbra), so an
-#       uninstall never leaves the machine offline, and the boot ruleset; removes the launchers
-#       and units. The settings and the group stay
+#       uninstall never leaves the machine offline, and the boot ruleset; removes the launchers,
+#       units and drop-in. The settings and the group stay
 #   setup-helper.sh purge
 #       remove, then the settings (/var/lib/umbra) and the group too
 #
@@ -30,6 +31,7 @@ ROOT=${UMBRA_ROOT:-}
 GROUP=umbra
 UNITS="umbrad.service umbra-early-boot.service"
 UNIT_DIR=/usr/lib/systemd/system
+DNS_DROP_IN=$UNIT_DIR/umbrad.service.d/dns-access.conf
 LAUNCHER=/usr/lib/umbra/umbrad
 CLI=/usr/bin/umbra
 STATE_DIR=/var/lib/umbra
@@ -129,6 +131,18 @@ install_files() {
   done
 }
 
+# umbrad.service may write nothing outside its own directories; where DNS is a plain resolv.conf
+# (no systemd-resolved, no NetworkManager) the helper decides what it must write and grants it in
+# a drop-in (umbrad dns-access; the same choice it makes at start). Not fatal: if this fails, the
+# helper says at connect what to run, and the kill switch keeps DNS from leaking meanwhile.
+grant_dns_access() {
+  res=$ROOT$APP_DIR/resources
+  if ! NODE_OPTIONS='' NODE_PATH='' "$res/helper/node/bin/node" "$res/helper/bin/umbrad.js" dns-access \
+      --unit-dir "$ROOT$UNIT_DIR" --resolv-conf "$ROOT/etc/resolv.conf"; then
+    warn "could not work out what DNS needs here; if connecting says resolv.conf is read-only, run: sudo $LAUNCHER dns-access"
+  fi
+}
+
 # Deletes the kill switch's nftables table, if there is one. The helper must be stopped first:
 # while it runs it puts a flushed table back.
 lift_block() {
@@ -147,6 +161,7 @@ cmd_install() {
   ensure_group
   add_installing_user
   install_files
+  grant_dns_access
   if systemd_running; then systemctl daemon-reload; fi
   # umbra-early-boot is only enabled, never started here: it loads the boot ruleset, which
   # exists only while "kill switch on boot" is on (ConditionPathExists=).
@@ -163,6 +178,7 @@ cmd_upgrade() {
   check_app_dir
   ensure_group
   install_files
+  grant_dns_access
   if systemd_running; then
     systemctl daemon-reload
     # Restarted only if it runs (an admin who stopped or disabled it keeps it that way). The
@@ -182,6 +198,8 @@ cmd_remove() {
   rm -f "$ROOT$BOOT_RULESET"
   rm -f "$ROOT$LAUNCHER" "$ROOT$CLI"
   for unit in $UNITS; do rm -f "$ROOT$UNIT_DIR/$unit"; done
+  rm -f "$ROOT$DNS_DROP_IN"
+  rmdir "$ROOT$UNIT_DIR/umbrad.service.d" 2>/dev/null || true
   rmdir "$ROOT/usr/lib/umbra" 2>/dev/null || true
   if systemd_running; then
     systemctl daemon-reload

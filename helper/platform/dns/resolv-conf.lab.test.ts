@@ -31,6 +31,8 @@ interface ChildOut {
   during?: string;
   after: string;
   recovered?: boolean;
+  error?: string;
+  cause?: string;
 }
 
 let dir: string;
@@ -40,10 +42,15 @@ let stateDir: string;
 
 /** Runs the child with A bind-mounted over B in a mount namespace of its own. */
 function runChild(mode: 'apply' | 'apply-undo' | 'recover'): ChildOut {
-  const script = 'mount --bind "$1" "$2" && exec "$3" --import "$4" "$5" "$2" "$6" "$7"';
+  return inNamespace('mount --bind "$1" "$2"', [fileA, fileB], fileB, stateDir, mode);
+}
+
+/** Runs the child in a mount namespace of its own, after `setup` (sh, with $1, $2 from `args`). */
+function inNamespace(setup: string, args: [string, string], path: string, state: string, mode: 'apply' | 'apply-undo' | 'recover'): ChildOut {
+  const script = `${setup} && exec "$3" --import "$4" "$5" "$6" "$7" "$8"`;
   const stdout = execFileSync(
     'unshare',
-    ['-m', '--propagation', 'private', '--', 'sh', '-c', script, 'sh', fileA, fileB, process.execPath, registerScript, childScript, stateDir, mode],
+    ['-m', '--propagation', 'private', '--', 'sh', '-c', script, 'sh', ...args, process.execPath, registerScript, childScript, path, state, mode],
     { encoding: 'utf8', timeout: 60_000 },
   );
   return JSON.parse(stdout.trim().split('\n').at(-1)!) as ChildOut;
@@ -84,5 +91,21 @@ describe.skipIf(reason !== undefined)(`resolv.conf backend on a bind mount${reas
     expect(recovered.after).toBe(ORIGINAL);
     expect(await readFile(fileA, 'utf8')).toBe(ORIGINAL);
     expect(await readFile(fileB, 'utf8')).toBe(HOST_B);
+  });
+
+  it("in a directory mounted read-only (umbrad.service's ProtectSystem=strict without dns-access), says how to fix it and changes nothing", async () => {
+    const state = await mkdtemp(join(tmpdir(), 'umbra-dns-lab-state-'));
+    try {
+      // The directory read-only, as systemd mounts what ReadWritePaths= does not name.
+      const out = inNamespace('mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" "$1"', [dir, dir], fileB, state, 'apply');
+      expect(out.renameError).toBe('EROFS');
+      expect(out.cause).toBe('EROFS');
+      expect(out.error).toMatch(/is read-only to the helper.*kill switch keeps DNS from leaking.*sudo \/usr\/lib\/umbra\/umbrad dns-access && sudo systemctl daemon-reload && sudo systemctl restart umbrad/s);
+      expect(out.after).toBe(HOST_B);
+      expect(await readFile(fileB, 'utf8')).toBe(HOST_B);
+      await expect(stat(join(state, RESOLV_CONF_BACKUP))).rejects.toThrow(); // no backup left to restore
+    } finally {
+      await rm(state, { recursive: true, force: true });
+    }
   });
 });

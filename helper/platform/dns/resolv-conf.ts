@@ -105,6 +105,10 @@ async function writeInPlace(path: string, content: Uint8Array, mode?: number): P
   }
 }
 
+/** What to do when the helper may not write resolv.conf: umbrad.service's ProtectSystem=strict grants it only the directories `umbrad dns-access` found this machine needs. */
+export const readOnlyAdvice = (path: string): string =>
+  `${path} is read-only to the helper (umbrad.service's ProtectSystem=strict), so DNS cannot be pointed at the tunnel; the kill switch keeps DNS from leaking meanwhile. The machine's DNS setup changed since Umbra was installed: let the helper write it with \`sudo /usr/lib/umbra/umbrad dns-access && sudo systemctl daemon-reload && sudo systemctl restart umbrad\``;
+
 const isOurs = (content: Buffer): boolean => content.toString('utf8').startsWith(RESOLV_CONF_HEADER);
 
 export function resolvConfBackend(opts: ResolvConfOptions): ResolvConfBackend {
@@ -192,12 +196,18 @@ export function resolvConfBackend(opts: ResolvConfOptions): ResolvConfBackend {
           log(`${RESOLV_CONF_BACKUP} is older than the current ${path}; replacing it`);
           backup = undefined;
         }
+        const fresh = !backup;
         if (!backup) backup = await saveBackup(current);
         try {
           await writeInPlace(path, Buffer.from(renderResolvConf(checked), 'utf8'), current.existed ? undefined : 0o644);
         } catch (e) {
-          await restore(backup).catch(() => undefined);
-          throw e;
+          if (!isErrno(e, 'EROFS')) {
+            await restore(backup).catch(() => undefined);
+            throw e;
+          }
+          // Nothing was written (open fails before truncating); a crash's backup stays for recover().
+          if (fresh) await deleteBackup().catch(() => undefined);
+          throw new Error(readOnlyAdvice(path), { cause: e });
         }
         let undone = false;
         return () =>

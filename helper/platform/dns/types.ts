@@ -17,6 +17,8 @@ export interface DnsConfig {
 export type DnsBackendName = 'resolv-conf' | 'resolved' | 'networkmanager';
 /** --dns: a backend, or auto (choose.ts). */
 export type DnsMode = 'auto' | DnsBackendName;
+export const DNS_MODES: readonly DnsMode[] = ['auto', 'resolv-conf', 'resolved', 'networkmanager'];
+export const isDnsMode = (s: string): s is DnsMode => (DNS_MODES as readonly string[]).includes(s);
 
 export interface DnsBackend {
   readonly name: DnsBackendName;

@@ -1,6 +1,7 @@
 // Child of resolv-conf.lab.test.ts. It runs inside `unshare -m` where the resolv.conf path (argv[2])
-// is a bind mount of another file: it checks that rename() over it fails, then runs the resolv.conf
-// backend against it. Prints one JSON line with what it saw.
+// is a bind mount of another file, or lies in a directory mounted read-only: it checks what
+// rename() over it does, then runs the resolv.conf backend against it. Prints one JSON line with
+// what it saw (an error from the backend as `error` and its cause's code).
 //   node --import <ts-register.mjs> bind-mount-child.mjs <path> <stateDir> apply|apply-undo|recover
 import { readFileSync, rmSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -11,8 +12,8 @@ const out = {};
 
 // What a temporary-file-and-rename writer would run into here.
 const tmp = join(dirname(path), `.rename-probe-${process.pid}`);
-writeFileSync(tmp, 'probe\n');
 try {
+  writeFileSync(tmp, 'probe\n');
   renameSync(tmp, path);
   out.renameError = null;
 } catch (e) {
@@ -22,12 +23,17 @@ try {
 }
 
 const backend = resolvConfBackend({ path, stateDir, log: (l) => (out.log ??= []).push(l) });
-if (mode === 'recover') {
-  out.recovered = await backend.recover();
-} else {
-  const undo = await backend.apply({ interfaceName: 'umbra0', servers: ['100.64.0.1'], searchDomains: ['lab.example'] });
-  out.during = readFileSync(path, 'utf8');
-  if (mode === 'apply-undo') await undo();
+try {
+  if (mode === 'recover') {
+    out.recovered = await backend.recover();
+  } else {
+    const undo = await backend.apply({ interfaceName: 'umbra0', servers: ['100.64.0.1'], searchDomains: ['lab.example'] });
+    out.during = readFileSync(path, 'utf8');
+    if (mode === 'apply-undo') await undo();
+  }
+} catch (e) {
+  out.error = e.message;
+  out.cause = e.cause?.code;
 }
 out.after = readFileSync(path, 'utf8');
 process.stdout.write(`${JSON.stringify(out)}\n`);

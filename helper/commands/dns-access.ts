@@ -1,0 +1,61 @@
+// `umbrad dns-access [--resolv-conf PATH] [--dns MODE] [--unit-dir DIR]`: grants umbrad.service
+// write access to what its DNS backend writes on this machine, and nothing more.
+//
+// The unit runs the helper under ProtectSystem=strict with no ReadWritePaths= of its own: with
+// systemd-resolved or NetworkManager the helper sets DNS over D-Bus and writes only its state and
+// runtime directories. Only the resolv-conf backend writes a file outside them, and the directory
+// that holds it is what this command grants, in the drop-in
+// <unit-dir>/umbrad.service.d/dns-access.conf (removed again when nothing is needed). The choice
+// is choose.ts's, the same the helper makes when it starts. setup-helper.sh runs this at install
+// and upgrade; an admin runs it when the machine's DNS setup changed (the helper's error says so).
+// It does not reload systemd: the caller does (setup-helper.sh, or the command the error gives).
+import { mkdir, rmdir, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { systemRunner, type CommandRunner } from '../platform/exec.js';
+import { writeFileAtomic } from '../platform/fs/atomic-file.js';
+import { dnsWritePaths } from '../platform/dns/choose.js';
+import { DNS_MODES, isDnsMode } from '../platform/dns/types.js';
+import { UsageError, parseOptions } from './common.js';
+
+export const DROP_IN = 'dns-access.conf';
+/** Where packages put their units (setup-helper.sh's UNIT_DIR). */
+const DEFAULT_UNIT_DIR = '/usr/lib/systemd/system';
+
+/** The drop-in's text for `paths` ('-': a directory missing at start, /run/resolvconf before resolvconf runs, does not stop the helper). */
+export function dropIn(paths: readonly string[]): string {
+  for (const p of paths) {
+    // Written into a unit file, where spaces separate and quotes and % mean something.
+    if (!/^\/[A-Za-z0-9._/-]*$/.test(p)) throw new Error(`cannot grant ${JSON.stringify(p)} in a unit file: only absolute paths of letters, digits and . _ - / are written`);
+  }
+  return `# Written by \`umbrad dns-access\`: the directory the helper's DNS backend writes on this
+# machine (resolv.conf's), the only one outside its state and runtime directories. Run it again
+# if the machine's DNS setup changes.
+[Service]
+ReadWritePaths=${paths.map((p) => `-${p}`).join(' ')}
+`;
+}
+
+export async function dnsAccess(argv: string[], out: (line: string) => void, run: CommandRunner = systemRunner): Promise<number> {
+  const o = parseOptions(argv, { resolvConf: '/etc/resolv.conf', dns: 'auto', unitDir: DEFAULT_UNIT_DIR }, { '--resolv-conf': 'resolvConf', '--dns': 'dns', '--unit-dir': 'unitDir' });
+  if (!isDnsMode(o.dns)) throw new UsageError(`--dns takes ${DNS_MODES.join(', ')} (got "${o.dns}")`);
+  const paths = await dnsWritePaths({ mode: o.dns, resolvConfPath: o.resolvConf, run });
+  const dir = join(o.unitDir, 'umbrad.service.d');
+  const file = join(dir, DROP_IN);
+  if (paths.length === 0) {
+    const removed = await unlink(file).then(
+      () => true,
+      (e: NodeJS.ErrnoException) => {
+        if (e.code === 'ENOENT') return false;
+        throw e;
+      },
+    );
+    await rmdir(dir).catch(() => undefined); // only if empty: an admin's own drop-ins stay
+    out(`DNS is set over D-Bus here: the helper writes nothing outside its own directories${removed ? ` (removed ${file})` : ''}`);
+    return 0;
+  }
+  const text = dropIn(paths);
+  await mkdir(dir, { recursive: true, mode: 0o755 });
+  await writeFileAtomic(file, text, { mode: 0o644 });
+  out(`DNS is set by writing ${o.resolvConf} here: the helper may write ${paths.join(', ')} (${file})`);
+  return 0;
+}
