@@ -49,11 +49,12 @@ describe('umbrad --version (compiled)', () => {
     if (!built) ctx.skip('not built (npx tsc -p tsconfig.build.json)');
     const text = spawnSync(process.execPath, [bin, '--version'], { encoding: 'utf8' });
     expect(text.status, text.stderr).toBe(0);
-    expect(text.stdout).toMatch(new RegExp(`^umbrad \\d+\\.\\d+\\.\\d+\\nruntime: node ${process.version.replace(/\./g, '\\.')} \\(.+\\)\\naead: (openssl|node|noble): .+\\n$`));
+    expect(text.stdout).toMatch(new RegExp(`^umbrad \\d+\\.\\d+\\.\\d+\\nruntime: node ${process.version.replace(/\./g, '\\.')} \\(.+\\)\\naead: (openssl|node|noble): .+\\naddon: /.+\\.node\\n$`));
     const json = spawnSync(process.execPath, [bin, 'version', '--json'], { encoding: 'utf8' });
     expect(json.status, json.stderr).toBe(0);
-    const r = JSON.parse(json.stdout) as { engine: { aead: string; runtime: string }; execPath: string };
+    const r = JSON.parse(json.stdout) as { engine: { aead: string; runtime: string }; execPath: string; addon: string };
     expect(r.engine.runtime).toBe(`node ${process.version}`);
+    expect(r.addon).toBe(fileURLToPath(new URL('../native/build/Release/umbra_native.node', import.meta.url)));
     expect(r.execPath).toBe(process.execPath);
     expect(text.stdout).toContain(`aead: ${r.engine.aead}:`);
     const bad = spawnSync(process.execPath, [bin, 'version', '--yaml'], { encoding: 'utf8' });
