@@ -1,6 +1,5 @@
 // Types for after-pack.mjs (electron-builder loads the .mjs; the tests import it from TypeScript).
 export declare const HELPER_PARTS: readonly string[];
-export declare function isHelperFile(path: string, isDirectory: boolean): boolean;
 export declare function helperPackageJson(version: string): string;
 declare function afterPack(context: unknown): Promise<void>;
 export default afterPack;
