@@ -54,20 +54,22 @@ describe('Tunnel.start', () => {
     expect(run.lines).toEqual(['ip -batch -']);
   });
 
-  it('turns IPv6 off on a TUN whose tunnel carries none, before the link goes up; leaves it on otherwise', async () => {
+  it('gives the TUN of a tunnel that carries no IPv6 no link-local address, before the link goes up; leaves it otherwise', async () => {
     const net = new FakeNet();
     const run = new FakeRunner();
-    const order: string[] = [];
-    const deps = { ...fakeDeps(net, new FakeTun(), { run: (argv: string[]) => (order.push(argv.join(' ')), run.run(argv)) }), ipv6Off: (name: string) => order.push(`ipv6 off ${name}`) };
-    tunnels.push(await Tunnel.start(net.config(), {}, deps));
-    expect(order[0]).toMatch(/^ipv6 off /);
-    expect(order.slice(1)).toContain('ip -batch -');
+    tunnels.push(await Tunnel.start(net.config(), {}, { ...fakeDeps(net, new FakeTun(), run), kernelHasIpv6: () => true }));
+    const batch = run.calls.find((c) => c.argv.join(' ') === 'ip -batch -')!.input!.split('\n');
+    const noLinkLocal = batch.findIndex((l) => / addrgenmode none$/.test(l));
+    expect(noLinkLocal).toBeGreaterThanOrEqual(0);
+    expect(batch.findIndex((l) => /^link set .* up$/.test(l))).toBeGreaterThan(noLinkLocal);
 
     const withV6 = net.config();
     withV6.peers[0]!.allowedIPs.push({ family: 6, address: '::', bytes: new Uint8Array(16), prefix: 0 });
-    const seen: string[] = [];
-    tunnels.push(await Tunnel.start(withV6, {}, { ...fakeDeps(new FakeNet(), new FakeTun(), run), ipv6Off: (name: string) => seen.push(name) }));
-    expect(seen).toEqual([]);
+    const run6 = new FakeRunner();
+    tunnels.push(await Tunnel.start(withV6, {}, { ...fakeDeps(new FakeNet(), new FakeTun(), run6), kernelHasIpv6: () => true }));
+    const noV4Only = new FakeRunner();
+    tunnels.push(await Tunnel.start(new FakeNet().config(), {}, { ...fakeDeps(new FakeNet(), new FakeTun(), noV4Only), kernelHasIpv6: () => false }));
+    for (const r of [run6, noV4Only]) expect(r.calls.map((c) => c.input ?? '').join('')).not.toContain('addrgenmode');
   });
 
   it('back from a suspend (the boot clock ran on, the awake clock did not): a handshake at once', async () => {

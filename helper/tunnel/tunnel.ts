@@ -13,7 +13,7 @@ import { performance } from 'node:perf_hooks';
 import type { WgQuickConfig } from '../config/wg-quick.js';
 import { systemRunner, type CommandRunner } from '../platform/exec.js';
 import { EXCLUDED_FWMARK, UMBRA_FWMARK, UMBRA_TABLE } from '../platform/routing/constants.js';
-import { carriesNoIpv6, turnIpv6Off } from '../platform/routing/ipv6-off.js';
+import { carriesNoIpv6, kernelHasIpv6 } from '../platform/routing/ipv6-off.js';
 import { applyTunnelRouting } from '../platform/routing/routes.js';
 import { openTun as openSystemTun, type TunDevice } from '../platform/tun/tun-device.js';
 import { openBatchUdpSocket, type BatchUdpSocket } from '../platform/udp/batch-socket.js';
@@ -46,8 +46,8 @@ export interface TunnelDeps {
   openUdpSocket(opts: UdpSocketOptions): BatchUdpSocket;
   /** The MTU and up state of an interface, read from the kernel (saves one `ip` process). */
   linkState?(name: string): { mtu: number; up: boolean };
-  /** Turns IPv6 off on the new TUN of a tunnel that carries none (absent: left as the kernel has it). */
-  ipv6Off?(name: string): void;
+  /** Whether the kernel has IPv6 (absent: a tunnel's TUN is left as the kernel makes it). */
+  kernelHasIpv6?(): boolean;
   run: CommandRunner;
   resolve: Resolver;
   /** The protocol's clock in milliseconds: monotonic, and counting time suspended (CLOCK_BOOTTIME), so key ages are true after a sleep. */
@@ -65,7 +65,7 @@ const systemDeps: TunnelDeps = {
   openTun: (name) => openSystemTun(name),
   openUdpSocket: openBatchUdpSocket,
   linkState,
-  ipv6Off: (name) => void turnIpv6Off(name),
+  kernelHasIpv6,
   run: systemRunner,
   resolve: systemResolver,
   now: () => protocolClock.now(),
@@ -132,8 +132,6 @@ export class Tunnel {
     const name = opts.interfaceName ?? 'umbra%d';
     const tun = deps.openTun(name);
     changes.add(`TUN ${tun.name}`, () => tun.close());
-    // Before the link goes up, so no link-local address is made and no solicitation sent.
-    if (carriesNoIpv6(cfg.interface.addresses, cfg.peers.flatMap((p) => p.allowedIPs))) deps.ipv6Off?.(tun.name);
 
     // Addresses, routes and rules are applied by `ip` processes from here on, while this process
     // computes and sends the handshake (the first packet through needs both). Whatever happens
@@ -154,6 +152,8 @@ export class Tunnel {
       // Split tunnelling's rule, always (without excluded apps nothing carries the mark): an app
       // excluded while connected needs no change to the routes.
       excludedMark: EXCLUDED_FWMARK,
+      // An IPv4-only tunnel: no link-local address, so no solicitations into it.
+      noLinkLocal: carriesNoIpv6(cfg.interface.addresses, cfg.peers.flatMap((p) => p.allowedIPs)) && (deps.kernelHasIpv6?.() ?? false),
     }, before).then(() => undefined, (e: unknown) => e as Error);
     // The handshake may complete before the routes are in place; its events are held back until
     // start() has returned, so that "handshake complete" still means "up", as it did.

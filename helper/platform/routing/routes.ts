@@ -72,6 +72,8 @@ export interface TunnelRoutingOptions {
   table: number;
   /** Split tunnelling: traffic with this mark (EXCLUDED_FWMARK) skips the tunnel's table. */
   excludedMark?: number;
+  /** No IPv6 link-local address (and so no router solicitations) on the link: for a tunnel that carries no IPv6 (ipv6-off.ts). */
+  noLinkLocal?: boolean;
 }
 
 const DEVICE_GONE = /Cannot find device/i;
@@ -179,6 +181,9 @@ function planTunnelRouting(opts: TunnelRoutingOptions): { first: BatchChange[]; 
       gone: ADDRESS_GONE,
     });
   }
+  // Before the link goes up (with `up` in the same line the kernel has made the address already).
+  // No undo: the setting is the TUN's and goes with it.
+  if (opts.noLinkLocal) first.push({ label: `no IPv6 link-local on ${dev}`, line: ['link', 'set', 'dev', dev, 'addrgenmode', 'none'], undo: [], gone: DEVICE_GONE });
   // The undo of the link change is filled in by the caller, from the link's state before.
   first.push({ label: `${dev} up with mtu ${mtu}`, line: ['link', 'set', 'dev', dev, 'mtu', String(mtu), 'up'], undo: [], gone: DEVICE_GONE });
   const unique = new Map<string, Prefix>();
@@ -235,7 +240,7 @@ async function runBatch(run: CommandRunner, changes: ChangeSet, flags: string[],
     // Otherwise (killed half-way, say) any line may have been applied: all are kept, and their
     // undos treat "already gone" as done.
   }
-  for (const c of batch.slice(0, applied)) changes.add(c.label, () => undoCommand(run, c.undo, c.gone));
+  for (const c of batch.slice(0, applied)) if (c.undo.length > 0) changes.add(c.label, () => undoCommand(run, c.undo, c.gone));
   if (failure !== undefined) throw failure;
 }
 
@@ -261,7 +266,7 @@ export async function applyTunnelRouting(
   if (opts.excludedMark !== undefined) assertExcludedMark(opts.excludedMark, fwmark);
   const before = linkBefore ?? parseLinkShow(dev, (await run.run(['ip', '-j', 'link', 'show', 'dev', dev])).stdout);
   const { first, rules6 } = planTunnelRouting(opts);
-  const link = first.find((c) => c.line[0] === 'link')!;
+  const link = first.find((c) => c.line[0] === 'link' && c.line.includes('up'))!;
   link.undo = ['ip', 'link', 'set', 'dev', dev, 'mtu', String(before.mtu), ...(before.up ? [] : ['down'])];
   await runBatch(run, changes, [], first);
   if (rules6.length > 0) await runBatch(run, changes, ['-6'], rules6);
