@@ -25,8 +25,18 @@ class FakeNetworkManager implements CommandRunner {
   value: Variant = { type: 'a{sv}', data: {} };
   sets = 0;
   refuse: string | undefined;
+  /** DnsManager.Configuration reads that still show no servers after a set (NetworkManager catching up). */
+  lag = 0;
+  configurationReads = 0;
   async run(argv: string[]) {
     const i = argv.indexOf('GlobalDnsConfiguration');
+    if (argv.includes('get-property') && argv.at(-1) === 'Configuration') {
+      this.configurationReads++;
+      const domains = (this.value.data as { domains?: Variant }).domains?.data as Record<string, Variant> | undefined;
+      const servers = ((domains?.['*']?.data as { servers?: Variant } | undefined)?.servers?.data as string[] | undefined) ?? [];
+      const shown = this.lag-- > 0 ? [] : servers;
+      return { stdout: `${JSON.stringify({ type: 'aa{sv}', data: shown.length ? [{ nameservers: { type: 'as', data: shown }, priority: { type: 'i', data: 100 } }] : [] })}\n`, stderr: '' };
+    }
     if (argv.includes('get-property')) return { stdout: `${JSON.stringify(this.value)}\n`, stderr: '' };
     if (this.refuse) throw new CommandError(argv, 1, this.refuse);
     const words = argv.slice(i + 1);
@@ -70,6 +80,30 @@ describe('the NetworkManager DNS backend', () => {
     expect(await networkManagerBackend(nm, dir).recover()).toBe(true);
     expect(nm.value).toEqual({ type: 'a{sv}', data: {} });
     expect(await networkManagerBackend(nm, dir).recover()).toBe(false);
+  });
+
+  it('is up only once NetworkManager reports the servers in use; never reporting them fails the apply and leaves nothing behind', async () => {
+    const nm = new FakeNetworkManager();
+    nm.lag = 3;
+    await networkManagerBackend(nm, dir).apply(cfg);
+    expect(nm.configurationReads).toBe(4);
+    const stuck = new FakeNetworkManager();
+    stuck.lag = Infinity;
+    await expect(networkManagerBackend(stuck, dir).apply(cfg)).rejects.toThrow(/does not report them in use.*not connecting/);
+    expect(stuck.value).toEqual({ type: 'a{sv}', data: {} });
+    await expect(stat(join(dir, NM_DNS_BACKUP))).rejects.toThrow();
+  });
+
+  it("a failed set keeps a crash's backup: its value is still the one from before Umbra", async () => {
+    const nm = new FakeNetworkManager();
+    await networkManagerBackend(nm, dir).apply(cfg); // never undone: the helper "crashed"
+    const left = await readFile(join(dir, NM_DNS_BACKUP), 'utf8');
+    nm.refuse = 'Failed to set property: NetworkManager is restarting';
+    await expect(networkManagerBackend(nm, dir).apply(cfg)).rejects.toThrow(/restarting/);
+    expect(await readFile(join(dir, NM_DNS_BACKUP), 'utf8')).toBe(left);
+    nm.refuse = undefined;
+    expect(await networkManagerBackend(nm, dir).recover()).toBe(true);
+    expect(nm.value).toEqual({ type: 'a{sv}', data: {} });
   });
 
   it("leaves a value someone else set since alone, and says why NetworkManager refused", async () => {

@@ -12,7 +12,7 @@
 // configuration across its own restarts, so a crash must not leave it behind. If someone else
 // changed the value since, theirs stays. NetworkManager refuses the property while its
 // configuration file sets [global-dns]: that error is said as such.
-import { readFile, unlink } from 'node:fs/promises';
+import { mkdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { busctl, isVariant, parseBusctlAnswers, variantArgs, type Variant } from '../busctl-json.js';
 import { CommandError, type CommandRunner } from '../exec.js';
@@ -55,6 +55,24 @@ function explain(e: unknown): Error {
   return e instanceof Error ? e : new Error(String(e));
 }
 
+const TAKE_UP_TRIES = 50;
+const TAKE_UP_PAUSE_MS = 20;
+
+/**
+ * Waits until NetworkManager's DnsManager reports `servers` in use (it writes resolv.conf in the
+ * same step): until then a name may still go to the network's resolver, so "up" waits for it.
+ */
+async function takenUp(run: CommandRunner, servers: readonly string[]): Promise<void> {
+  const argv = busctl('get-property', NM, `${NM_PATH}/DnsManager`, `${NM}.DnsManager`, 'Configuration');
+  for (let i = 0; i < TAKE_UP_TRIES; i++) {
+    const v = parseBusctlAnswers((await run.run(argv)).stdout)[0];
+    const inUse = Array.isArray(v?.data) ? (v.data as { nameservers?: Variant }[]).flatMap((e) => (Array.isArray(e.nameservers?.data) ? (e.nameservers.data as string[]) : [])) : [];
+    if (servers.every((s) => inUse.includes(s))) return;
+    await new Promise((r) => setTimeout(r, TAKE_UP_PAUSE_MS));
+  }
+  throw new Error(`NetworkManager took the tunnel's DNS servers but does not report them in use after ${(TAKE_UP_TRIES * TAKE_UP_PAUSE_MS) / 1000} s; not connecting with DNS left to the network`);
+}
+
 export type NetworkManagerDnsBackend = DnsBackend & { recover(): Promise<boolean> };
 
 export function networkManagerBackend(run: CommandRunner, stateDir: string): NetworkManagerDnsBackend {
@@ -81,13 +99,26 @@ export function networkManagerBackend(run: CommandRunner, stateDir: string): Net
       const { servers, searchDomains } = checkDnsConfig(cfg);
       const ours = tunnelGlobalDns(servers, searchDomains);
       // A backup left by a crash holds the value from before Umbra: it stays the one to restore.
-      const previous = (await readBackup())?.previous ?? parseValue((await run.run(getArgv())).stdout);
+      const left = await readBackup();
+      const previous = left?.previous ?? parseValue((await run.run(getArgv())).stdout);
       const backup = { previous: same(previous, ours) ? EMPTY : previous, ours };
+      await mkdir(stateDir, { recursive: true, mode: 0o700 });
       await writeFileAtomic(backupPath, `${JSON.stringify(backup)}\n`, { mode: 0o600 });
+      let set = false;
       try {
         await run.run(setArgv(ours));
+        set = true;
+        await takenUp(run, servers);
       } catch (e) {
-        await unlink(backupPath).catch(() => undefined);
+        if (set) {
+          // Ours is in: put back what was there (the backup goes with it, or stays for recover()).
+          await restore(backup).catch(() => undefined);
+        } else if (left) {
+          // A crash's backup stays: its value is still the one from before Umbra.
+          await writeFileAtomic(backupPath, `${JSON.stringify(left)}\n`, { mode: 0o600 }).catch(() => undefined);
+        } else {
+          await unlink(backupPath).catch(() => undefined);
+        }
         throw explain(e);
       }
       let undone = false;
