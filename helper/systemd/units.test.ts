@@ -94,6 +94,9 @@ describe('ordering', () => {
     const unit = section(text('umbrad.service'), 'Unit');
     const service = section(text('umbrad.service'), 'Service');
     expect(words(unit, 'After')).toEqual(expect.arrayContaining(['network-pre.target', 'umbra-early-boot.service']));
+    // After the DNS managers it talks to: up before it looks at boot, still up when it undoes at shutdown.
+    expect(words(unit, 'After')).toEqual(expect.arrayContaining(['dbus.service', 'NetworkManager.service', 'systemd-resolved.service']));
+    expect(words(unit, 'Requires').concat(words(unit, 'Wants'))).not.toContain('NetworkManager.service');
     expect(words(unit, 'After')).not.toContain('network-online.target');
     expect(service.get('ExecStart')).toEqual(['/usr/lib/umbra/umbrad serve']);
     expect(service.get('Restart')).toEqual(['always']);

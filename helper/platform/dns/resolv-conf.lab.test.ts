@@ -33,6 +33,7 @@ interface ChildOut {
   recovered?: boolean;
   error?: string;
   cause?: string;
+  log?: string[];
 }
 
 let dir: string;
@@ -41,12 +42,13 @@ let fileB: string;
 let stateDir: string;
 
 /** Runs the child with A bind-mounted over B in a mount namespace of its own. */
-function runChild(mode: 'apply' | 'apply-undo' | 'recover'): ChildOut {
+type Mode = 'apply' | 'apply-undo' | 'recover' | 'start-recover';
+function runChild(mode: Mode): ChildOut {
   return inNamespace('mount --bind "$1" "$2"', [fileA, fileB], fileB, stateDir, mode);
 }
 
 /** Runs the child in a mount namespace of its own, after `setup` (sh, with $1, $2 from `args`). */
-function inNamespace(setup: string, args: [string, string], path: string, state: string, mode: 'apply' | 'apply-undo' | 'recover'): ChildOut {
+function inNamespace(setup: string, args: [string, string], path: string, state: string, mode: Mode): ChildOut {
   const script = `${setup} && exec "$3" --import "$4" "$5" "$6" "$7" "$8"`;
   const stdout = execFileSync(
     'unshare',
@@ -93,6 +95,24 @@ describe.skipIf(reason !== undefined)(`resolv.conf backend on a bind mount${reas
     expect(await readFile(fileB, 'utf8')).toBe(HOST_B);
   });
 
+  it('a crash left a backup and the directory is now read-only: the helper still starts, says what to run, and keeps the backup', async () => {
+    const state = await mkdtemp(join(tmpdir(), 'umbra-dns-lab-state-'));
+    const readOnly = 'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" "$1"';
+    try {
+      expect(inNamespace('true', [dir, dir], fileB, state, 'apply').during).toContain('100.64.0.1'); // then "crashed"
+      const out = inNamespace(readOnly, [dir, dir], fileB, state, 'start-recover');
+      expect(out.error).toBeUndefined();
+      expect(out.recovered).toBe(false);
+      expect(out.log?.join('\n')).toMatch(/is read-only to the helper.*umbrad dns-access/s);
+      await stat(join(state, RESOLV_CONF_BACKUP)); // kept for a start that can write
+      expect(inNamespace('true', [dir, dir], fileB, state, 'start-recover').recovered).toBe(true);
+      // (The child's rename probe replaced the file before the apply: that is the original now.)
+      expect(await readFile(fileB, 'utf8')).toBe('probe\n');
+    } finally {
+      await rm(state, { recursive: true, force: true });
+    }
+  });
+
   it("in a directory mounted read-only (umbrad.service's ProtectSystem=strict without dns-access), says how to fix it and changes nothing", async () => {
     const state = await mkdtemp(join(tmpdir(), 'umbra-dns-lab-state-'));
     try {
@@ -100,7 +120,7 @@ describe.skipIf(reason !== undefined)(`resolv.conf backend on a bind mount${reas
       const out = inNamespace('mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" "$1"', [dir, dir], fileB, state, 'apply');
       expect(out.renameError).toBe('EROFS');
       expect(out.cause).toBe('EROFS');
-      expect(out.error).toMatch(/is read-only to the helper.*kill switch keeps DNS from leaking.*sudo \/usr\/lib\/umbra\/umbrad dns-access && sudo systemctl daemon-reload && sudo systemctl restart umbrad/s);
+      expect(out.error).toMatch(/is read-only to the helper.*does not connect with DNS left to the network.*sudo \/usr\/lib\/umbra\/umbrad dns-access && sudo systemctl daemon-reload && sudo systemctl restart umbrad/s);
       expect(out.after).toBe(HOST_B);
       expect(await readFile(fileB, 'utf8')).toBe(HOST_B);
       await expect(stat(join(state, RESOLV_CONF_BACKUP))).rejects.toThrow(); // no backup left to restore

@@ -107,7 +107,7 @@ async function writeInPlace(path: string, content: Uint8Array, mode?: number): P
 
 /** What to do when the helper may not write resolv.conf: umbrad.service's ProtectSystem=strict grants it only the directories `umbrad dns-access` found this machine needs. */
 export const readOnlyAdvice = (path: string): string =>
-  `${path} is read-only to the helper (umbrad.service's ProtectSystem=strict), so DNS cannot be pointed at the tunnel; the kill switch keeps DNS from leaking meanwhile. The machine's DNS setup changed since Umbra was installed: let the helper write it with \`sudo /usr/lib/umbra/umbrad dns-access && sudo systemctl daemon-reload && sudo systemctl restart umbrad\``;
+  `${path} is read-only to the helper (umbrad.service's ProtectSystem=strict), so Umbra cannot point DNS at the tunnel and does not connect with DNS left to the network. The machine's DNS setup changed since Umbra was installed: let the helper write it with \`sudo /usr/lib/umbra/umbrad dns-access && sudo systemctl daemon-reload && sudo systemctl restart umbrad\``;
 
 const isOurs = (content: Buffer): boolean => content.toString('utf8').startsWith(RESOLV_CONF_HEADER);
 
