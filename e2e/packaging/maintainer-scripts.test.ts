@@ -106,7 +106,7 @@ describe('install (postinst configure)', () => {
   it('asks the helper (on the shipped Node.js, no NODE_OPTIONS) what DNS needs, before systemd reads the units', () => {
     install();
     const res = r.path('/opt/Umbra/resources/helper');
-    const dnsAccess = `node[NODE_OPTIONS=] ${res}/bin/umbrad.js dns-access --unit-dir ${r.path('/usr/lib/systemd/system')} --resolv-conf ${r.path('/etc/resolv.conf')}`;
+    const dnsAccess = `node[NODE_OPTIONS=] ${res}/bin/umbrad.js dns-access --unit-dir ${r.path('/usr/lib/systemd/system')} --resolv-conf ${r.path('/etc/resolv.conf')} --state-dir ${r.path('/var/lib/umbra')}`;
     const order = r.calls().filter((c) => c.startsWith('node') || c.startsWith('systemctl'));
     expect(order).toEqual([dnsAccess, 'systemctl daemon-reload', `systemctl enable ${ALL_UNITS}`, 'systemctl restart umbrad.service']);
     expect(readFileSync(r.path('/usr/lib/systemd/system/umbrad.service.d/dns-access.conf'), 'utf8')).toContain('ReadWritePaths=-/etc');

@@ -134,11 +134,13 @@ install_files() {
 # umbrad.service may write nothing outside its own directories; where DNS is a plain resolv.conf
 # (no systemd-resolved, no NetworkManager) the helper decides what it must write and grants it in
 # a drop-in (umbrad dns-access; the same choice it makes at start). Not fatal: if this fails, the
-# helper says at connect what to run, and the kill switch keeps DNS from leaking meanwhile.
+# helper says at connect what to run, and does not connect with DNS left to the network.
+# --state-dir: during an upgrade the old helper may still have its content in resolv.conf, and
+# its backup holds the original.
 grant_dns_access() {
   res=$ROOT$APP_DIR/resources
   if ! NODE_OPTIONS='' NODE_PATH='' "$res/helper/node/bin/node" "$res/helper/bin/umbrad.js" dns-access \
-      --unit-dir "$ROOT$UNIT_DIR" --resolv-conf "$ROOT/etc/resolv.conf"; then
+      --unit-dir "$ROOT$UNIT_DIR" --resolv-conf "$ROOT/etc/resolv.conf" --state-dir "$ROOT$STATE_DIR"; then
     warn "could not work out what DNS needs here; if connecting says resolv.conf is read-only, run: sudo $LAUNCHER dns-access"
   fi
 }
