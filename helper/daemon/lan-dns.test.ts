@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { DnsBackend, DnsConfig } from '../platform/dns/types.js';
 import { dnsWithLan, lanDnsChanged, lanDnsRefusal, withEffectiveLanDns } from './lan-dns.js';
+import { LAN_FORWARDER_ADDRESS } from '../platform/dns/lan-forwarder.js';
 
 const LAN = { domains: ['corp.example'], servers: ['198.51.100.53'] };
 const CFG: DnsConfig = { interfaceName: 'umbra0', servers: ['100.64.0.53'], searchDomains: [] };
@@ -38,6 +39,14 @@ describe('LAN DNS: applying DNS for a connection', () => {
     expect(f.calls.slice(2)).toEqual(['restore', 'stop forwarder']);
   });
 
+  it('NetworkManager: its global DNS names the forwarder, as resolv.conf would', async () => {
+    const f = fakes('networkmanager');
+    const undo = await dnsWithLan({ backend: f.backend, lanDns: () => LAN, fwmark: 7, log: () => {}, start: f.start })(CFG);
+    expect(f.calls.at(-1)).toBe(`apply ${LAN_FORWARDER_ADDRESS}`);
+    await undo();
+    expect(f.calls.slice(-2)).toEqual(['restore', 'stop forwarder']);
+  });
+
   it('a failed apply stops the forwarder again', async () => {
     const f = fakes('resolv-conf', true);
     await expect(dnsWithLan({ backend: f.backend, lanDns: () => LAN, fwmark: 7, log: () => {}, start: f.start })(CFG)).rejects.toThrow(/read-only/);
@@ -45,7 +54,9 @@ describe('LAN DNS: applying DNS for a connection', () => {
   });
 
   it('systemd-resolved: refused when set; ignored (everything through the tunnel) if found set', async () => {
-    expect(lanDnsRefusal('resolved', { lanDns: LAN })).toMatch(/lanDns.*only with the \/etc\/resolv.conf DNS backend.*systemd-resolved.*umbra set lan-dns off/);
+    expect(lanDnsRefusal('resolved', { lanDns: LAN })).toMatch(/lanDns.*only where DNS is set through \/etc\/resolv.conf or NetworkManager.*systemd-resolved.*umbra set lan-dns off/);
+    expect(lanDnsRefusal('networkmanager', { lanDns: LAN })).toBeUndefined();
+    expect(withEffectiveLanDns('networkmanager', { lanDns: LAN }).lanDns).toEqual(LAN);
     expect(lanDnsRefusal('resolved', { lanDns: null })).toBeUndefined();
     expect(lanDnsRefusal('resolv-conf', { lanDns: LAN })).toBeUndefined();
     const f = fakes('resolved');
