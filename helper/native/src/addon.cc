@@ -45,6 +45,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("aeadOpen", Napi::Function::New(env, AeadOpen, "aeadOpen"));
   exports.Set("aeadImpl", Napi::Function::New(env, AeadImpl, "aeadImpl"));
   exports.Set("denyCoreDumps", Napi::Function::New(env, DenyCoreDumps, "denyCoreDumps"));
+  exports.Set("pageOutFileMappings", Napi::Function::New(env, PageOutFileMappings, "pageOutFileMappings"));
   return exports;
 }
 
