@@ -19,6 +19,9 @@ commands:
                   DIR/umbrad.service.d/dns-access.conf (default DIR: /usr/lib/systemd/system);
                   the installer runs it; run it again when the machine's DNS setup changes,
                   then systemctl daemon-reload and restart umbrad
+  dns-restore [--resolv-conf PATH] [--state-dir DIR]
+                  put back the DNS a helper that died while connected left behind (what the
+                  helper does when it starts); the uninstaller runs it
   up FILE.conf    bring a WireGuard tunnel up from a wg-quick config, in the foreground,
                   until Ctrl-C (SIGINT) or SIGTERM; then remove everything it added
   version [--json], --version
@@ -65,6 +68,8 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'dns-access':
       return (await import('./commands/dns-access.js')).dnsAccess(rest, (l) => console.log(`umbrad: ${l}`));
+    case 'dns-restore':
+      return (await import('./commands/dns-restore.js')).dnsRestore(rest, (l) => console.log(`umbrad: ${l}`));
     case 'early-boot': {
       const { stateDir } = parseOptions(rest, { stateDir: '/var/lib/umbra' }, { '--state-dir': 'stateDir' });
       const [{ earlyBoot }, { systemRunner }] = await Promise.all([import('./commands/early-boot.js'), import('./platform/exec.js')]);

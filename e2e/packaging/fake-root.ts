@@ -128,17 +128,19 @@ export function fakeRoot(opts: { systemdRunning?: boolean; users?: string } = {}
 const FAKE_ELECTRON = '#!/bin/sh\necho "umbra-app must not run: $*" >&2\nexit 99\n';
 /**
  * Stands in for the shipped Node.js (resources/helper/node/bin/node): prints how it was called,
- * and whether NODE_OPTIONS reached it. Asked to run `umbrad.js dns-access`, it records the call
- * (with $FAKE_LOG, as "node …") and writes the drop-in the real one writes for a plain
- * resolv.conf in /etc.
+ * and whether NODE_OPTIONS reached it. Asked to run `umbrad.js dns-access` or `dns-restore`, it
+ * records the call (with $FAKE_LOG, as "node …"); for dns-access it writes the drop-in the real
+ * one writes for a plain resolv.conf in /etc.
  */
 const FAKE_NODE = `#!/bin/sh
 echo "node[NODE_OPTIONS=\${NODE_OPTIONS:-}] $*"
-if [ "$2" = dns-access ]; then
-  [ -z "\${FAKE_LOG:-}" ] || echo "node[NODE_OPTIONS=\${NODE_OPTIONS:-}] $*" >>"$FAKE_LOG"
-  mkdir -p "$4/umbrad.service.d"
-  printf '[Service]\\nReadWritePaths=-/etc\\n' >"$4/umbrad.service.d/dns-access.conf"
-fi
+case $2 in
+  dns-access)
+    [ -z "\${FAKE_LOG:-}" ] || echo "node[NODE_OPTIONS=\${NODE_OPTIONS:-}] $*" >>"$FAKE_LOG"
+    mkdir -p "$4/umbrad.service.d"
+    printf '[Service]\\nReadWritePaths=-/etc\\n' >"$4/umbrad.service.d/dns-access.conf" ;;
+  dns-restore) [ -z "\${FAKE_LOG:-}" ] || echo "node[NODE_OPTIONS=\${NODE_OPTIONS:-}] $*" >>"$FAKE_LOG" ;;
+esac
 `;
 
 /**

@@ -230,6 +230,22 @@ describe('remove and purge', () => {
     expect(r.hasGroup('umbra')).toBe(true);
   });
 
+  it('remove puts back DNS a crashed helper left, after stopping it and while the app is still there', () => {
+    ok(r.run(prerm, ['remove']));
+    const res = r.path('/opt/Umbra/resources/helper');
+    const order = r.calls().filter((c) => /^(systemctl stop|node\S* .* dns-restore|nft list)/.test(c));
+    expect(order).toEqual([
+      `systemctl stop ${ALL_UNITS}`,
+      `node[NODE_OPTIONS=] ${res}/bin/umbrad.js dns-restore --resolv-conf ${r.path('/etc/resolv.conf')} --state-dir ${r.path('/var/lib/umbra')}`,
+      'nft list table inet umbra',
+    ]);
+    // purge afterwards (the app gone, the launcher too): nothing left to run it with, nothing run.
+    rmSync(r.path('/opt/Umbra'), { recursive: true, force: true });
+    r.clearCalls();
+    ok(r.run(postrm, ['purge']));
+    expect(r.calls().filter((c) => c.includes('dns-restore'))).toEqual([]);
+  });
+
   it('remove without a block in the kernel deletes nothing and succeeds', () => {
     r.cleanup();
     r = fakeRoot();

@@ -138,11 +138,32 @@ install_files() {
 # --state-dir: during an upgrade the old helper may still have its content in resolv.conf, and
 # its backup holds the original.
 grant_dns_access() {
-  res=$ROOT$APP_DIR/resources
-  if ! NODE_OPTIONS='' NODE_PATH='' "$res/helper/node/bin/node" "$res/helper/bin/umbrad.js" dns-access \
-      --unit-dir "$ROOT$UNIT_DIR" --resolv-conf "$ROOT/etc/resolv.conf" --state-dir "$ROOT$STATE_DIR"; then
+  if ! run_helper "$APP_DIR" dns-access --unit-dir "$ROOT$UNIT_DIR" --resolv-conf "$ROOT/etc/resolv.conf" --state-dir "$ROOT$STATE_DIR"; then
     warn "could not work out what DNS needs here; if connecting says resolv.conf is read-only, run: sudo $LAUNCHER dns-access"
   fi
+}
+
+# Runs umbrad from the app in $1 on its own Node, as the launcher does (without the caller's
+# NODE_OPTIONS and NODE_PATH).
+run_helper() {
+  res=$ROOT$1/resources
+  shift
+  NODE_OPTIONS='' NODE_PATH='' "$res/helper/node/bin/node" "$res/helper/bin/umbrad.js" "$@"
+}
+
+# The app folder the installed launcher runs (empty when there is none).
+installed_app_dir() {
+  [ -f "$ROOT$LAUNCHER" ] || return 0
+  sed -n "s|^exec '\(.*\)/resources/helper/node/bin/node' .*|\1|p" "$ROOT$LAUNCHER"
+}
+
+# After the helper stopped (its own undo has run): DNS left behind by a helper that died while
+# connected goes back now, while the app is still there, before a purge deletes the backups.
+restore_dns() {
+  app=$(installed_app_dir)
+  [ -n "$app" ] && [ -x "$ROOT$app/resources/helper/node/bin/node" ] || return 0
+  run_helper "$app" dns-restore --resolv-conf "$ROOT/etc/resolv.conf" --state-dir "$ROOT$STATE_DIR" \
+    || warn "could not put back the DNS a crashed helper left behind; check /etc/resolv.conf"
 }
 
 # Deletes the kill switch's nftables table, if there is one. The helper must be stopped first:
@@ -196,6 +217,7 @@ cmd_remove() {
   if [ -f "$ROOT$UNIT_DIR/umbrad.service" ] || [ -f "$ROOT$UNIT_DIR/umbra-early-boot.service" ]; then
     systemctl disable $UNITS || warn "systemctl disable failed"
   fi
+  restore_dns
   lift_block
   rm -f "$ROOT$BOOT_RULESET"
   rm -f "$ROOT$LAUNCHER" "$ROOT$CLI"
