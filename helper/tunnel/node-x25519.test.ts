@@ -38,6 +38,22 @@ describe('X25519 on node:crypto', () => {
     }
   });
 
+  it('answers for the bytes an array holds now, not the key it held when first used', () => {
+    // The engine reuses and wipes its arrays; a key parsed once per array must follow them.
+    const key = ALICE.priv.slice();
+    const peer = BOB.pub.slice();
+    expect(nodeCurve.publicKeyOf(key)).toEqual(ALICE.pub);
+    expect(nodeCurve.dh(key, peer)).toEqual(SHARED);
+    key.set(BOB.priv);
+    peer.set(ALICE.pub);
+    expect(nodeCurve.publicKeyOf(key)).toEqual(BOB.pub);
+    expect(nodeCurve.dh(key, peer)).toEqual(SHARED);
+    peer.set(BOB.pub);
+    expect(nodeCurve.dh(key, peer)).toEqual(nobleCurve.dh(BOB.priv, BOB.pub));
+    key.fill(0);
+    expect(nodeCurve.publicKeyOf(key)).toEqual(nobleCurve.publicKeyOf(new Uint8Array(32)));
+  });
+
   it('is the one this runtime uses', () => {
     expect(systemCurve()).toBe(nodeCurve);
   });
