@@ -176,6 +176,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
           else if (e.type === 'handshake-flood') log(floodText(e.dropped, e.seconds));
         },
         onFatal: hooks.onFatal,
+        onInterface: hooks.onInterface,
       }).then((t) => (newest.tunnel = t));
     },
     applyDns: dnsWithLan({ backend: dns, lanDns: () => store.settings().lanDns, fwmark: UMBRA_FWMARK, log }),

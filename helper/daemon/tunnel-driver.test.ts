@@ -29,13 +29,20 @@ class World {
   hooks: TunnelHooks[] = [];
   peer: TunnelPeerStatus = { rxBytes: 0, txBytes: 0, lastHandshakeAt: undefined, handshakeFailingSince: undefined };
   refuseFirewall = 0;
+  /** Refuses this many of the firewalls that name a tunnel interface. */
+  refuseTunnelFirewall = 0;
+  /** Starts as the real tunnel does: calls onInterface once the TUN exists, the routes made beside it (else never). */
+  tellInterface = false;
+  /** The start fails after the TUN existed (its routes refused). */
+  failRoutes = false;
   lookups: { host: string; answer: (address: string) => void; fail: (message: string) => void }[] = [];
   table: TableState = { present: false };
   owner = new FirewallOwner(
     {
       apply: async (spec) => {
-        if (this.refuseFirewall > 0) {
-          this.refuseFirewall--;
+        if (this.refuseFirewall > 0 || (this.refuseTunnelFirewall > 0 && spec.tunnelInterface !== undefined)) {
+          if (this.refuseFirewall > 0) this.refuseFirewall--;
+          else this.refuseTunnelFirewall--;
           this.log.push('firewall refused');
           throw new Error('nft: Operation not permitted');
         }
@@ -63,6 +70,11 @@ class World {
     startTunnel: async (cfg, hooks) => {
       this.log.push(`start ${cfg.peers[0]!.endpoint!.host}`);
       this.hooks.push(hooks);
+      if (this.tellInterface) {
+        await hooks.onInterface('umbra0');
+        if (this.failRoutes) throw new Error('RTNETLINK answers: File exists');
+        this.log.push('routes made');
+      }
       return {
         interfaceName: 'umbra0',
         peerStatus: () => this.peer,
@@ -119,6 +131,67 @@ describe('TunnelDriver', () => {
     w.handshake();
     await w.settle();
     expect(w.status).toMatchObject({ state: 'connected', interfaceName: 'umbra0', blocked: true });
+  });
+
+  it("the new tunnel's block goes in while its routes are made, before DNS and the first packet; its step sets nothing again", async () => {
+    const w = new World();
+    w.tellInterface = true;
+    await w.driver.dispatch({ type: 'connect', target: target('a', '203.0.113.9:51820') });
+    expect(w.actions()).toEqual([
+      'block if=- ep=203.0.113.9 lookups=203.0.113.251',
+      'start 203.0.113.9',
+      'block if=umbra0 ep=203.0.113.9 lookups=203.0.113.251',
+      'routes made',
+      'dns 100.64.0.53',
+    ]);
+    expect(w.status).toMatchObject({ state: 'connecting', interfaceName: 'umbra0', firewall: { wanted: 'block', kernel: 'block' } });
+    w.handshake();
+    await w.settle();
+    expect(w.status).toMatchObject({ state: 'connected', blocked: true });
+    expect(w.actions()).toHaveLength(5);
+  });
+
+  it('without the kill switch the guard goes in as the tunnel starts; nothing is blocked before', async () => {
+    const w = new World();
+    w.settings = { killSwitch: false, allowLan: false };
+    w.tellInterface = true;
+    await w.driver.dispatch({ type: 'connect', target: target('a', '203.0.113.9:51820') });
+    expect(w.actions()).toEqual(['start 203.0.113.9', 'guard if=umbra0 ep=203.0.113.9 lookups=-', 'routes made', 'dns 100.64.0.53']);
+    expect(w.status).toMatchObject({ state: 'connecting', blocked: false, firewall: { wanted: 'guard', kernel: 'guard' } });
+  });
+
+  it("a firewall refused as the tunnel starts is set by tunnelUp's step, which reports it when refused again", async () => {
+    const w = new World();
+    w.tellInterface = true;
+    w.refuseTunnelFirewall = 1;
+    await w.driver.dispatch({ type: 'connect', target: target('a', '203.0.113.9:51820') });
+    expect(w.actions()).toEqual([
+      'block if=- ep=203.0.113.9 lookups=203.0.113.251',
+      'start 203.0.113.9',
+      'firewall refused',
+      'routes made',
+      'dns 100.64.0.53',
+      'block if=umbra0 ep=203.0.113.9 lookups=203.0.113.251',
+    ]);
+    expect(w.status).toMatchObject({ state: 'connecting', interfaceName: 'umbra0', firewall: { kernel: 'block' } });
+    await w.driver.dispatch({ type: 'disconnect' });
+    w.refuseTunnelFirewall = 2;
+    await w.driver.dispatch({ type: 'connect', target: target('a', '203.0.113.9:51820') });
+    expect(w.status).toMatchObject({ state: 'error', blocked: true, error: { code: 'FIREWALL_FAILED' } });
+  });
+
+  it('a start that fails after its block went in falls back to the block without the tunnel', async () => {
+    const w = new World();
+    w.tellInterface = true;
+    w.failRoutes = true;
+    await w.driver.dispatch({ type: 'connect', target: target('a', '203.0.113.9:51820') });
+    expect(w.actions()).toEqual([
+      'block if=- ep=203.0.113.9 lookups=203.0.113.251',
+      'start 203.0.113.9',
+      'block if=umbra0 ep=203.0.113.9 lookups=203.0.113.251',
+      'block if=- ep=203.0.113.9 lookups=203.0.113.251',
+    ]);
+    expect(w.status).toMatchObject({ state: 'error', blocked: true, error: { code: 'START_FAILED' } });
   });
 
   it('a name that cannot be resolved is an error with the block held', async () => {

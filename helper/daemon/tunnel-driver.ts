@@ -23,6 +23,8 @@ export interface TunnelLike {
 }
 
 export interface TunnelHooks {
+  /** The TUN exists, its routes are being made: the firewall of the state it leads to goes in now (never rejects). */
+  onInterface(name: string): Promise<void>;
   onHandshake(): void;
   /** An initiation went out: until it is answered, the health check watches for LOST_AFTER_MS. */
   onHandshakeStarted(): void;
@@ -187,10 +189,14 @@ export class TunnelDriver {
         this.deps.log(`could not read the system's resolvers: ${(err as Error).message}`);
       }
     }
+    return { ...this.policyContext(), token: ++this.tokens };
+  }
+
+  private policyContext(): Context {
     const { killSwitch, allowLan, lockdown = false, lanDns } = this.deps.settings();
     const excluded = this.deps.excluded?.();
     const lan = lanDns ? { lanDnsServers: lanDns.servers } : {};
-    return { killSwitch, lockdown, allowLan, fwmark: this.deps.fwmark, lookupResolvers: this.resolvers, now: this.deps.now(), token: ++this.tokens, ...(excluded ? { excluded } : {}), ...lan };
+    return { killSwitch, lockdown, allowLan, fwmark: this.deps.fwmark, lookupResolvers: this.resolvers, now: this.deps.now(), ...(excluded ? { excluded } : {}), ...lan };
   }
 
   private async step(e: Event): Promise<void> {
@@ -266,6 +272,7 @@ export class TunnelDriver {
     let tunnel: TunnelLike | undefined;
     try {
       tunnel = await this.deps.startTunnel(cfg, {
+        onInterface: (name) => this.firewallAhead(token, name),
         onHandshake: () => void this.dispatch({ type: 'handshake', token }),
         onHandshakeStarted: () => this.healthSoon(),
         onGiveUp: () => void this.dispatch({ type: 'giveUp', token }),
@@ -282,6 +289,23 @@ export class TunnelDriver {
       this.deps.log(`connect to ${target.server.id} failed: ${(err as Error).message}`);
       await this.stopTunnel();
       return { type: 'tunnelFailed', token, message: (err as Error).message, started: false };
+    }
+  }
+
+  /**
+   * The firewall that tunnelUp's step will set (the same pure transition computes it), put in while
+   * the routes are still being made: `nft` and `ip` then wait on the kernel side by side, and the
+   * step finds it in place instead of holding the first packets back for it. It lets out no more
+   * than the tunnel that now exists; the step still sets its own policy first (and reports a
+   * failure), so one that fails here is only logged.
+   */
+  private async firewallAhead(token: number, interfaceName: string): Promise<void> {
+    const ahead = transition(this.current, { type: 'tunnelUp', token, interfaceName }, { ...this.policyContext(), token: this.tokens })?.effects[0];
+    if (ahead?.type !== 'firewall') return;
+    try {
+      await this.deps.firewall.set(ahead.spec);
+    } catch (err) {
+      this.deps.log(`the firewall for the new tunnel could not be set yet: ${(err as Error).message}`);
     }
   }
 

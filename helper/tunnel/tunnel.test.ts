@@ -54,6 +54,32 @@ describe('Tunnel.start', () => {
     expect(run.lines).toEqual(['ip -batch -']);
   });
 
+  it("runs the caller's work for the new interface beside the routing, after the initiation, and returns when both are done", async () => {
+    const net = new FakeNet();
+    const tun = new FakeTun();
+    const run = new SlowRunner();
+    const seen: { name: string; routingPending: number; initiated: boolean }[] = [];
+    let finish!: () => void;
+    let returned = false;
+    const started = Tunnel.start(net.config(), {
+      // After the microtasks queued before it, as the real firewall's `nft` starts: the socket
+      // sends what it queued at the end of the task.
+      onInterface: async (name) => {
+        await Promise.resolve();
+        seen.push({ name, routingPending: run.pending, initiated: net.sent.flat().some((d) => d[0] === 1) });
+        return new Promise<void>((r) => (finish = r));
+      },
+    }, fakeDeps(net, tun, run)).then((t) => ((returned = true), t));
+    while (seen.length === 0) await sleep(1);
+    expect(seen).toEqual([{ name: tun.name, routingPending: 1, initiated: true }]);
+    run.release();
+    await sleep(5);
+    expect(returned).toBe(false); // the routes are made, the caller's work is not done
+    finish();
+    tunnels.push(await started);
+    expect(returned).toBe(true);
+  });
+
   it('gives the TUN of a tunnel that carries no IPv6 no link-local address, before the link goes up; leaves it otherwise', async () => {
     const net = new FakeNet();
     const run = new FakeRunner();

@@ -85,6 +85,12 @@ export interface TunnelOptions {
   /** Called when the data path hits an error it cannot recover from (e.g. the TUN went away). */
   onFatal?: (e: Error) => void;
   /**
+   * The TUN exists (its name is known) and the handshake is out, the routes are still being made:
+   * the caller's work for the interface (the firewall that lets it out) runs beside the routing,
+   * and start() returns once both are done. It must not reject.
+   */
+  onInterface?: (name: string) => Promise<void>;
+  /**
    * The longest sleep with no protocol deadline due (CLOCK_CHECK_MS by default): longer where
    * something else tells of a resume (logind, through `resumed()`), so an idle tunnel wakes less.
    */
@@ -162,7 +168,7 @@ export class Tunnel {
     const onEvent = opts.onEvent && ((e: EngineEvent) => (holding ? held.push(e) : opts.onEvent!(e)));
     try {
       const tunnel = Tunnel.startDataPath(cfg, { ...opts, onEvent }, deps, changes, tun, endpoints, mtu, fwmark);
-      const failed = await routing;
+      const [failed] = await Promise.all([routing, opts.onInterface?.(tun.name)]);
       if (failed) throw failed;
       setImmediate(() => {
         holding = false;
