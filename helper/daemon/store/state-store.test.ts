@@ -1,8 +1,8 @@
 // StateStore against temporary directories.
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, open as fsOpen, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { formatPrefix } from '../../net/ip.js';
 import { formatKey } from '../../net/keys.js';
 import { DEFAULT_SETTINGS, ErrorCode, RpcError } from '../../ipc/schema.js';
@@ -478,5 +478,24 @@ describe('desired state', () => {
     expect((await rpcError(store.setDesired({ wantConnected: true, serverId: 'gone' }))).code).toBe(ErrorCode.NotFound);
     expect((await rpcError(store.setDesired({ wantConnected: 'yes' } as never))).code).toBe(ErrorCode.InvalidParams);
     expect((await open()).desired()).toEqual({ wantConnected: false });
+  });
+
+  it('is saved without an fsync (a connect waits for it), unlike the servers and settings', async () => {
+    const store = await open();
+    const s = (await store.importConfig(PROVIDER_CONF)).server;
+    // FileHandle is not exported: its prototype is taken from a handle.
+    const handle = await fsOpen(join(dir, 'state-probe'), 'w');
+    const proto = Object.getPrototypeOf(handle) as { sync: () => Promise<void> };
+    await handle.close();
+    const sync = vi.spyOn(proto, 'sync');
+    try {
+      await store.setDesired({ wantConnected: true, serverId: s.id });
+      expect(sync).not.toHaveBeenCalled();
+      expect((await open()).desired()).toEqual({ wantConnected: true, serverId: s.id });
+      await store.updateSettings({ allowLan: true });
+      expect(sync).toHaveBeenCalled();
+    } finally {
+      sync.mockRestore();
+    }
   });
 });

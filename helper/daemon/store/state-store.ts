@@ -362,7 +362,10 @@ export class StateStore {
       if (next.serverId !== undefined && !this.records.some((r) => r.id === next.serverId)) {
         throw new RpcError(ErrorCode.NotFound, `there is no server with id "${next.serverId}"; listServers shows the ids`);
       }
-      await this.write(STATE_FILE, next);
+      // Not fsynced: a connect waits for this before its firewall, and what it must survive is a
+      // crash of the helper (whose restart reads it at once), not a power loss, which takes the
+      // kernel's firewall with it; the next boot starts from the boot block and settings.
+      await this.write(STATE_FILE, next, false);
       this.desiredValue = next;
     });
   }
@@ -392,9 +395,9 @@ export class StateStore {
     this.records = records;
   }
 
-  private async write(name: string, value: object): Promise<void> {
+  private async write(name: string, value: object, durable = true): Promise<void> {
     try {
-      await writeFileAtomic(join(this.dir, name), toJson(value), this.hooks);
+      await writeFileAtomic(join(this.dir, name), toJson(value), { ...this.hooks, durable });
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       const why = code === 'ENOSPC' ? 'the disk is full' : code === 'EROFS' ? 'the file system is read-only' : (code ?? (e as Error).message);

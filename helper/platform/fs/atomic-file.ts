@@ -2,6 +2,9 @@
 // fsynced, renamed over the target, and the directory is fsynced, so a crash leaves either the old
 // or the new file, never a partial one; a failure removes the temporary file. The one copy of
 // this for the helper's state, its resolv.conf backup, the boot ruleset and the app's own files.
+// Without `durable` the fsyncs are left out: still atomic for every other process (the helper
+// started again after a crash of its own), only a power loss may keep the old file, or on some
+// file systems leave an empty one.
 import { randomBytes } from 'node:crypto';
 import { open, readdir, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
@@ -9,6 +12,8 @@ import { basename, dirname, join } from 'node:path';
 export interface AtomicWriteOptions {
   /** The file's mode, exact whatever the umask; 0600 by default (state and secrets). */
   mode?: number;
+  /** Whether the new file must survive a power loss (fsyncs, ~1 ms); true by default. */
+  durable?: boolean;
   /** Test seam: runs after the temporary file is written and fsynced, before the rename; a throw aborts. */
   beforeRename?(tmpPath: string, finalPath: string): void | Promise<void>;
 }
@@ -17,13 +22,14 @@ const TMP_MARK = '.tmp-';
 
 export async function writeFileAtomic(path: string, data: string | Uint8Array, opts: AtomicWriteOptions = {}): Promise<void> {
   const mode = opts.mode ?? 0o600;
+  const durable = opts.durable ?? true;
   const tmp = join(dirname(path), `.${basename(path)}${TMP_MARK}${process.pid}-${randomBytes(4).toString('hex')}`);
   try {
     const fh = await open(tmp, 'wx', mode);
     try {
       await fh.chmod(mode);
       await fh.writeFile(data);
-      await fh.sync();
+      if (durable) await fh.sync();
     } finally {
       await fh.close();
     }
@@ -33,7 +39,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, o
     await unlink(tmp).catch(() => undefined);
     throw e;
   }
-  await fsyncDir(dirname(path));
+  if (durable) await fsyncDir(dirname(path));
 }
 
 /** Makes a rename or unlink in `dir` durable. */
