@@ -302,9 +302,10 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
         if (!id && store.servers().length === 0) throw new RpcError(ErrorCode.NotFound, 'no servers yet: import your provider\'s WireGuard config first (umbra import FILE)');
         if (!id) throw new RpcError(ErrorCode.NotFound, 'pick a server first: umbra connect SERVER (umbra servers lists them)');
         const target = targetFor(id);
-        await store.setDesired({ wantConnected: true, serverId: id });
-        if (store.settings().lastServerId !== id) emit({ type: 'settings', settings: await store.updateSettings({ lastServerId: id }) });
-        await driver.dispatch({ type: 'connect', target });
+        await driver.connect(target, async () => {
+          await store.setDesired({ wantConnected: true, serverId: id });
+          if (store.settings().lastServerId !== id) emit({ type: 'settings', settings: await store.updateSettings({ lastServerId: id }) });
+        });
         return driver.status();
       }),
     disconnect: () =>

@@ -194,6 +194,28 @@ describe('TunnelDriver', () => {
     expect(w.status).toMatchObject({ state: 'error', blocked: true, error: { code: 'START_FAILED' } });
   });
 
+  it("a connect reads the resolvers for its block while the caller saves the wish, once", async () => {
+    const w = new World();
+    let reads = 0;
+    w.deps.lookupResolvers = async () => {
+      reads++;
+      w.log.push('read resolvers');
+      return ['203.0.113.77'];
+    };
+    await w.driver.connect(target('a', 'vpn.example.test:51820'), async () => void w.log.push('saved'));
+    expect(w.actions()).toEqual(['read resolvers', 'saved', 'block if=- ep=- lookups=203.0.113.77', 'lookup vpn.example.test']);
+    expect(reads).toBe(1);
+  });
+
+  it("a connect whose save fails goes no further, and its read's failure is no unhandled rejection", async () => {
+    const w = new World();
+    w.deps.lookupResolvers = () => Promise.reject(new Error('resolvectl: not found'));
+    await expect(w.driver.connect(target('a', '203.0.113.9:51820'), () => Promise.reject(new Error('disk full')))).rejects.toThrow('disk full');
+    await w.settle();
+    expect(w.actions()).toEqual([]);
+    expect(w.status.state).toBe('disconnected');
+  });
+
   it('a name that cannot be resolved is an error with the block held', async () => {
     const w = new World();
     await w.driver.dispatch({ type: 'connect', target: target('a', 'vpn.example.test:51820') });

@@ -67,7 +67,8 @@ const SENDS = new Set<Effect['type']>(['resolve', 'startTunnel', 'rehandshake'])
 
 export class TunnelDriver {
   private current: State = { name: 'disconnected' };
-  private readonly queue: Event[] = [];
+  /** Events to step through, a connect with the read of the resolvers started for it. */
+  private readonly queue: { e: Event; resolvers?: Promise<string[]> }[] = [];
   private pumping: Promise<void> | undefined;
   private tokens = 0;
   private resolvers: string[] = [];
@@ -95,7 +96,20 @@ export class TunnelDriver {
   /** Queues `e`; resolves when it and everything it led to at once (not later timers or lookups) ran. */
   dispatch(e: Event): Promise<void> {
     if (this.stopped) return Promise.resolve();
-    this.queue.push(e);
+    this.queue.push({ e });
+    return this.pump();
+  }
+
+  /**
+   * Dispatches a connect once `first` (the caller saving the wish) is done, the system's resolvers
+   * for its block (a file, or `resolvectl`) being read meanwhile rather than after.
+   */
+  async connect(target: Target, first: () => Promise<void>): Promise<void> {
+    const resolvers = this.deps.lookupResolvers();
+    resolvers.catch(() => undefined); // the step reports a failure, or `first` failed
+    await first();
+    if (this.stopped) return;
+    this.queue.push({ e: { type: 'connect', target }, resolvers });
     return this.pump();
   }
 
@@ -171,7 +185,7 @@ export class TunnelDriver {
     if (!this.pumping) {
       this.pumping = (async () => {
         try {
-          for (let e = this.queue.shift(); e; e = this.queue.shift()) await this.step(e);
+          for (let q = this.queue.shift(); q; q = this.queue.shift()) await this.step(q.e, q.resolvers);
         } finally {
           this.pumping = undefined;
         }
@@ -180,11 +194,11 @@ export class TunnelDriver {
     return this.pumping;
   }
 
-  private async context(e: Event): Promise<Context & { token: number }> {
+  private async context(e: Event, ahead?: Promise<string[]>): Promise<Context & { token: number }> {
     // A new attempt's block lets the helper's lookups reach the resolvers the system has now.
     if (e.type === 'connect' || e.type === 'retry') {
       try {
-        this.resolvers = await this.deps.lookupResolvers();
+        this.resolvers = await (ahead ?? this.deps.lookupResolvers());
       } catch (err) {
         this.deps.log(`could not read the system's resolvers: ${(err as Error).message}`);
       }
@@ -199,8 +213,8 @@ export class TunnelDriver {
     return { killSwitch, lockdown, allowLan, fwmark: this.deps.fwmark, lookupResolvers: this.resolvers, now: this.deps.now(), ...(excluded ? { excluded } : {}), ...lan };
   }
 
-  private async step(e: Event): Promise<void> {
-    const next = transition(this.current, e, await this.context(e));
+  private async step(e: Event, resolvers?: Promise<string[]>): Promise<void> {
+    const next = transition(this.current, e, await this.context(e, resolvers));
     if (!next) return;
     this.current = next.state;
     const follow: Event[] = [];
@@ -223,7 +237,7 @@ export class TunnelDriver {
       // Failing to set the firewall of the step that reports a firewall failure must not loop;
       // that step's retry timer tries again later.
       if (firewallFailed !== undefined && e.type !== 'firewallFailed') follow.push({ type: 'firewallFailed', message: firewallFailed });
-      this.queue.unshift(...follow);
+      this.queue.unshift(...follow.map((f) => ({ e: f })));
       this.healthSoon();
       this.emit();
     }
