@@ -13,7 +13,8 @@
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import builderUtil from 'builder-util';
-import { binScript, BUNDLE_ENTRIES, bundleHelper } from './bundle-helper.mjs';
+import { spawnSync } from 'node:child_process';
+import { binScript, BUNDLE_ENTRIES, bundleHelper, warmCompileCache } from './bundle-helper.mjs';
 import { installNodeRuntime, runtimeCacheDir, RUNTIME_NODE } from './node-runtime.mjs';
 
 /** Paths under resources/ that a package must have, or the helper cannot run or be installed. */
@@ -60,6 +61,12 @@ export default async function afterPack(context) {
   }
   await writeFile(join(helper, 'package.json'), helperPackageJson(packager.appInfo.version));
   installNodeRuntime(resources, builderUtil.Arch[context.arch], runtimeCacheDir(projectDir));
+  // The code cache of the bundles, for the cold start; skipped for a package of another architecture.
+  const warmed = warmCompileCache(helper, join(resources, RUNTIME_NODE), (node, args) => {
+    const r = spawnSync(node, args, { cwd: helper, timeout: 30_000, stdio: 'ignore', env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
+    return r.error === undefined && r.signal === null;
+  });
+  if (!warmed) builderUtil.log.warn({ arch: builderUtil.Arch[context.arch] }, 'the helper\'s compile cache is not warmed: its Node does not run here');
 
   const missing = [];
   for (const part of HELPER_PARTS) {

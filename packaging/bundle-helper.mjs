@@ -36,7 +36,41 @@ export async function bundleHelper(projectDir, outDir) {
   return out.output.map((o) => o.fileName);
 }
 
-/** bin/umbrad.js or bin/umbra.js for the package: imports its bundle (one module, no lookup). */
+/** Where the bundles' V8 code cache lives, beside dist/ (under resources/helper/). */
+export const COMPILE_CACHE_DIR = 'compile-cache';
+
+/**
+ * bin/umbrad.js or bin/umbra.js for the package: turns on Node's compile cache in
+ * ../compile-cache (portable: keyed by the path relative to it, so the cache warmed at build time
+ * holds wherever the app is installed), then imports its bundle. Parsing the bundles is ~9 ms of
+ * a cold `umbrad up`, ~2.5 ms from the cache. The folder is root's and read-only under the unit:
+ * Node then writes nothing new, silently, and reads what is there.
+ */
 export function binScript(entry) {
-  return `#!/usr/bin/env node\n// Written by packaging/after-pack.mjs: the bundled ${entry === BUNDLE_ENTRIES.umbrad ? 'helper' : 'CLI'} (packaging/bundle-helper.mjs).\nawait import('../dist/${entry}');\n`;
+  return `#!/usr/bin/env node
+// Written by packaging/after-pack.mjs: the bundled ${entry === BUNDLE_ENTRIES.umbrad ? 'helper' : 'CLI'} (packaging/bundle-helper.mjs).
+import module from 'node:module';
+import { fileURLToPath } from 'node:url';
+module.enableCompileCache?.({ directory: fileURLToPath(new URL('../${COMPILE_CACHE_DIR}', import.meta.url)), portable: true });
+await import('../dist/${entry}');
+`;
+}
+
+/**
+ * Fills the compile cache by running commands that touch nothing on the machine (a version, a
+ * usage text, a config that does not exist, a CLI with no helper to talk to) on the tree's own
+ * Node; V8's cache is per architecture and version, so only when that Node runs here. Returns
+ * whether it ran.
+ */
+export function warmCompileCache(helperDir, node, run) {
+  const runs = [
+    [BUNDLE_ENTRIES.umbrad, ['version']],
+    [BUNDLE_ENTRIES.umbrad, ['up', '/nonexistent/umbra-warm-up.conf']],
+    [BUNDLE_ENTRIES.umbra, ['--socket', '/nonexistent/umbrad.sock', 'status']],
+  ];
+  for (const [entry, args] of runs) {
+    const bin = join(helperDir, 'bin', entry === BUNDLE_ENTRIES.umbrad ? 'umbrad.js' : 'umbra.js');
+    if (!run(node, [bin, ...args])) return false;
+  }
+  return true;
 }

@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HELPER_PARTS, helperPackageJson } from '../../packaging/after-pack.mjs';
-import { BUNDLE_ENTRIES } from '../../packaging/bundle-helper.mjs';
+import { BUNDLE_ENTRIES, COMPILE_CACHE_DIR } from '../../packaging/bundle-helper.mjs';
 import { integrityOf, NODE_RUNTIME, RUNTIME_NODE, runtimePackage, runtimeTarball } from '../../packaging/node-runtime.mjs';
 import { buildPackage, missingInputs, type Build } from './build-tree.js';
 import { fakeRoot, PROJECT_ROOT } from './fake-root.js';
@@ -124,6 +124,8 @@ describe('electron-builder --linux dir deb (stand-in Electron and fpm)', () => {
     );
     expect(code.filter((f) => !f.startsWith('node/') && !f.startsWith('bin/') && !f.startsWith('dist/'))).toEqual([]);
     expect(readFileSync(join(b.resources, 'helper', 'bin', 'umbrad.js'), 'utf8')).toContain(`import('../dist/${BUNDLE_ENTRIES.umbrad}')`);
+    // The bundles' code cache, warmed at build time where the tree's Node runs (x64 here).
+    if (process.arch === 'x64') expect(files.filter((f) => f.includes(`/${COMPILE_CACHE_DIR}/`)).length).toBeGreaterThan(3);
     // No import of a package is left: everything but Node's built-ins is inside.
     const specifiers = code
       .filter((c) => c.startsWith('dist/'))
