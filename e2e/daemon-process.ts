@@ -17,6 +17,8 @@ export interface DaemonRunOptions {
   args?: string[];
   /** A directory (under the run's temp dir) for the socket, which the helper creates, as it does /run/umbra. */
   socketDir?: string;
+  /** Another helper to run: a Node.js and its umbrad.js (the bench's --helper-from); default this checkout's on this Node. */
+  umbrad?: { node: string; script: string };
 }
 
 /** Runs in this process so far: each gets its own split-tunnel cgroup. */
@@ -46,7 +48,7 @@ export class DaemonRun {
     const from = this.err.length; // the log accumulates over restarts
     this.seedLabSettings();
     const child = this.lab.spawn(this.lab.client.ns, [
-      process.execPath, UMBRAD, 'serve',
+      this.opts.umbrad?.node ?? process.execPath, this.opts.umbrad?.script ?? UMBRAD, 'serve',
       '--socket', this.socket,
       '--state-dir', this.stateDir,
       '--resolv-conf', this.lab.client.resolvConfPath,

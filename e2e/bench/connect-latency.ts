@@ -34,8 +34,14 @@ function firstReply(child: ChildProcess, ms: number): Promise<number> {
   });
 }
 
-export async function measureHelperConnect(lab: Lab, trials: number, idle: { seconds: number; settleSeconds: number }, log: (l: string) => void): Promise<HelperConnectResult> {
-  const daemon = new DaemonRun(lab);
+export async function measureHelperConnect(
+  lab: Lab,
+  trials: number,
+  idle: { seconds: number; settleSeconds: number },
+  log: (l: string) => void,
+  umbrad?: { node: string; script: string },
+): Promise<HelperConnectResult> {
+  const daemon = new DaemonRun(lab, umbrad ? { umbrad } : {});
   const out: number[] = [];
   const result: HelperConnectResult = { connectMs: out };
   try {

@@ -268,7 +268,7 @@ async function main(): Promise<number> {
   const umbrad = o.helperFrom === undefined ? undefined : packagedHelper(o.helperFrom);
   if (umbrad) {
     results.packagedHelper = { dir: o.helperFrom, ...umbrad };
-    log(`bench: umbrad from ${o.helperFrom}: ${umbrad.engine.runtime}, AEAD ${umbrad.engine.aead} (${umbrad.aeadDetail}); "connect on a running helper" still runs the checkout's`);
+    log(`bench: umbrad from ${o.helperFrom}: ${umbrad.engine.runtime}, AEAD ${umbrad.engine.aead} (${umbrad.aeadDetail}), for \`up\` and \`serve\``);
   }
   if (parts.some((k) => k !== 'wireguard-go') && !umbrad) {
     if (!existsSync(join(PROJECT_ROOT, 'dist', 'helper', 'main.js'))) throw new Error('dist/helper/main.js is missing: npx tsc -p tsconfig.build.json');
@@ -310,7 +310,7 @@ async function main(): Promise<number> {
     const runHelper = async (): Promise<void> => {
       log('bench: umbra, connect on a running helper (umbrad serve)…');
       try {
-        helper = await measureHelperConnect(l, o.starts, { seconds: o.idleSeconds, settleSeconds: o.idleSettleSeconds }, log);
+        helper = await measureHelperConnect(l, o.starts, { seconds: o.idleSeconds, settleSeconds: o.idleSettleSeconds }, log, umbrad);
       } catch (e) {
         errors.push(`helper connect: ${(e as Error).message}`);
       }
