@@ -160,6 +160,17 @@ describe('Firewall', () => {
     await expect(new Firewall(run).isPresent()).rejects.toMatchObject({ code: 'permission' });
   });
 
+  it('an apply with another change queued behind it does not read the table back; the last one does', async () => {
+    const nft = new FakeNft();
+    const fw = new Firewall(nft);
+    await Promise.all([fw.apply(A), fw.apply(B)]);
+    expect(nft.log).toEqual(['nft -f -', 'nft -f -', 'nft list table inet umbra', 'nft list ruleset arp']);
+    // The reference is B's: an edit of the table is still found.
+    const expected = vi.fn(() => B);
+    nft.table = nft.table!.replace('accept', 'drop');
+    expect((await fw.enforce(expected)).restored).toBe('the table had been modified');
+  });
+
   it('runs its operations one at a time, in call order', async () => {
     const nft = new FakeNft();
     const fw = new Firewall(nft);

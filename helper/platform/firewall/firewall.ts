@@ -98,6 +98,8 @@ export class Firewall {
   private queue: Promise<unknown> = Promise.resolve();
   /** Operations waiting for or holding the queue. */
   private pending = 0;
+  /** Of those, the applies and removals: a change that will replace the table anyway. */
+  private changesQueued = 0;
   /** The kernel's listing right after our last apply, with the hash it was for. */
   private recorded: { hash: string; listing: string } | undefined;
   /** Whether the kernel keeps the table's comment (our marker); unknown until an apply. */
@@ -121,7 +123,16 @@ export class Firewall {
     // Validates (and rejects) before anything is queued.
     const text = buildRuleset(spec);
     const hash = specHash(spec);
-    return this.exclusive(() => this.applyNow(text, hash));
+    return this.change(() => this.applyNow(text, hash));
+  }
+
+  /** An apply or removal: counted, so one that another change will replace can skip its reading back. */
+  private change(fn: () => Promise<void>): Promise<void> {
+    this.changesQueued++;
+    return this.exclusive(async () => {
+      this.changesQueued--;
+      await fn();
+    });
   }
 
   private async applyNow(text: string, hash: string): Promise<void> {
@@ -129,6 +140,13 @@ export class Firewall {
       await this.run.run(['nft', '-f', '-'], { input: text });
     } catch (e) {
       throw explainNftFailure(e, 'apply');
+    }
+    // Reading the table back (two more nft processes) gives the watchdog its reference. A change
+    // already queued behind this one replaces the table and reads its own: a connect (its block,
+    // then its tunnel's policy) does not wait for a reference nobody will check.
+    if (this.changesQueued > 0) {
+      this.recorded = undefined;
+      return;
     }
     const state = await this.readNow().catch(() => undefined);
     this.recorded = state?.listing !== undefined ? { hash, listing: state.listing } : undefined;
@@ -149,7 +167,7 @@ export class Firewall {
 
   /** Deletes our tables; no error when they are not there. Touches no other table. */
   remove(): Promise<void> {
-    return this.exclusive(async () => {
+    return this.change(async () => {
       try {
         await this.run.run(['nft', '-f', '-'], { input: removalScript() });
       } catch (e) {
