@@ -10,6 +10,8 @@ import { measureIdle, statusKb, type IdleFigures } from './procfs.js';
 export interface HelperConnectResult {
   /** Each connect's time to the first packet, ms. */
   connectMs: number[];
+  /** Whether the kill switch was on for them. */
+  killSwitch: boolean;
   /** Connected and idle, with a subscriber (as the app is): the helper's wakeups and spawned processes. */
   idle?: IdleFigures;
   /** Status events pushed to that subscriber during the idle window, and how many repeated the one before. */
@@ -39,15 +41,16 @@ export async function measureHelperConnect(
   trials: number,
   idle: { seconds: number; settleSeconds: number },
   log: (l: string) => void,
-  umbrad?: { node: string; script: string },
+  o: { killSwitch: boolean; umbrad?: { node: string; script: string } } = { killSwitch: false },
 ): Promise<HelperConnectResult> {
-  const daemon = new DaemonRun(lab, umbrad ? { umbrad } : {});
+  const daemon = new DaemonRun(lab, o.umbrad ? { umbrad: o.umbrad } : {});
   const out: number[] = [];
-  const result: HelperConnectResult = { connectMs: out };
+  const result: HelperConnectResult = { connectMs: out, killSwitch: o.killSwitch };
   try {
     await daemon.start();
     const c = await daemon.client();
     await c.call('importConfig', { text: lab.clientConfig(0), name: 'bench' });
+    if (o.killSwitch) await c.call('setSettings', { killSwitch: true });
     const stdbuf = ['/usr/bin/stdbuf', '/bin/stdbuf'].some((p) => existsSync(p));
     for (let i = 0; i < trials; i++) {
       const ping = ['ping', '-n', '-D', '-i', '0.001', '-W', '1', '-c', '10000', lab.servers[0]!.tunnelAddress];
@@ -59,7 +62,7 @@ export async function measureHelperConnect(
       try {
         const ms = (await reply) - t0;
         out.push(ms);
-        log(`  umbra via the helper: connect ${i + 1}/${trials}: first packet after ${ms.toFixed(1)} ms`);
+        log(`  umbra via the helper: connect ${i + 1}/${trials}${o.killSwitch ? ' (kill switch on)' : ''}: first packet after ${ms.toFixed(1)} ms`);
       } finally {
         probe.kill('SIGKILL');
         await c.call('disconnect');

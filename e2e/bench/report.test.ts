@@ -29,7 +29,7 @@ describe('targets', () => {
   });
 
   it('says n/a, not met, when a figure is missing, and prints each target with its figure', () => {
-    const ts = targets({ u: client({ idle: undefined }), w: undefined, uu: undefined, helper: { connectMs: [12, 30, 15] } });
+    const ts = targets({ u: client({ idle: undefined }), w: undefined, uu: undefined, helper: { connectMs: [12, 30, 15], killSwitch: false } });
     const byName = (n: string) => ts.find((t) => t.name === n)!;
     expect(byName('idle wakeups/s (umbrad up)').met).toBeUndefined();
     expect(byName('first packet after connect')).toMatchObject({ umbra: 15, met: true });

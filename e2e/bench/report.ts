@@ -182,7 +182,7 @@ export function formatHelper(h: HelperConnectResult | undefined, ts: Target[]): 
   const t = (name: string): Target | undefined => ts.find((y) => y.name === name);
   const i = h.idle;
   return [
-    `umbrad serve, "connect" on the running helper → first packet (ms, median of ${h.connectMs.length}): ${f(median(h.connectMs))} [${h.connectMs.map((v) => f(v, 0)).join(', ')}] — ${met(t('first packet after connect'))}`,
+    `umbrad serve, "connect" on the running helper${h.killSwitch ? ' with the kill switch on' : ''} → first packet (ms, median of ${h.connectMs.length}): ${f(median(h.connectMs))} [${h.connectMs.map((v) => f(v, 0)).join(', ')}] — ${met(t('first packet after connect'))}`,
     ...(i
       ? [
           `umbrad serve, connected and idle with a subscriber for ${f(i.seconds, 0)} s: ${f(i.wakeupsPerSecond, 2)} wakeups/s over ${i.threads} threads (${f(i.preemptionsPerSecond, 2)} preemptions/s; by thread: ${Object.entries(i.byThread).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}) — ${met(t('idle wakeups/s (umbrad serve, connected)'))}`,

@@ -40,6 +40,7 @@ const USAGE = `usage: node dist/e2e/bench/run.js [options]
   --pings N           pings for the RTT measurement (default 200, 10 ms apart)
   --starts N          starts per client for the time to first packet (median; default 3)
   --cpu-prof          run umbrad with node --cpu-prof; summarise where its CPU time went
+  --kill-switch       time "connect" on the running helper with the kill switch on
   --helper-from DIR   run the packaged helper of an unpacked app (release/linux-unpacked, /opt/Umbra)
                       on the Node.js it ships, as its unit does, instead of the checkout's on this Node
   --path-mtu-seconds N  iperf3 seconds per direction at each small path MTU (default 4)
@@ -62,6 +63,8 @@ interface Options {
   pingCount: number;
   starts: number;
   cpuProf: boolean;
+  /** Connect on the running helper with the kill switch on (its block, then the tunnel's policy). */
+  killSwitch: boolean;
   pathMtuSeconds: number | undefined;
   /** An unpacked app whose helper `umbrad up` runs (--helper-from). */
   helperFrom?: string;
@@ -71,7 +74,7 @@ interface Options {
 class UsageError extends Error {}
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { seconds: 8, only: undefined, idleSeconds: 60, idleSettleSeconds: 30, engine: 'also', engineSeconds: 2, pingCount: 200, starts: 3, cpuProf: false, pathMtuSeconds: 4, floodSeconds: 8 };
+  const o: Options = { seconds: 8, only: undefined, idleSeconds: 60, idleSettleSeconds: 30, engine: 'also', engineSeconds: 2, pingCount: 200, starts: 3, cpuProf: false, killSwitch: false, pathMtuSeconds: 4, floodSeconds: 8 };
   const num = (flag: string, v: string | undefined, min: number, max: number): number => {
     const n = Number(v);
     if (v === undefined || !Number.isFinite(n) || n < min || n > max) throw new UsageError(`${flag} needs a number from ${min} to ${max}`);
@@ -110,6 +113,9 @@ function parseArgs(argv: string[]): Options {
         break;
       case '--starts':
         o.starts = Math.round(num(a, argv[++i], 1, 20));
+        break;
+      case '--kill-switch':
+        o.killSwitch = true;
         break;
       case '--cpu-prof':
         o.cpuProf = true;
@@ -310,7 +316,7 @@ async function main(): Promise<number> {
     const runHelper = async (): Promise<void> => {
       log('bench: umbra, connect on a running helper (umbrad serve)…');
       try {
-        helper = await measureHelperConnect(l, o.starts, { seconds: o.idleSeconds, settleSeconds: o.idleSettleSeconds }, log, umbrad);
+        helper = await measureHelperConnect(l, o.starts, { seconds: o.idleSeconds, settleSeconds: o.idleSettleSeconds }, log, { killSwitch: o.killSwitch, ...(umbrad ? { umbrad } : {}) });
       } catch (e) {
         errors.push(`helper connect: ${(e as Error).message}`);
       }
