@@ -24,8 +24,8 @@ export const SHRINKS_YOUNG_GENERATION = Number(process.versions.v8.split('.')[0]
 
 /** The addon's entry for the second part (helper/native/src/process.cc). */
 export interface PageOutAddon {
-  /** MADV_PAGEOUT over the process's read-only file mappings; the bytes asked for (0: no MADV_PAGEOUT here). */
-  pageOutFileMappings(): number;
+  /** MADV_PAGEOUT over the process's read-only file mappings, on libuv's thread pool; the bytes asked for (0: no MADV_PAGEOUT here). */
+  pageOutFileMappings(): Promise<number>;
 }
 
 /** What releaseStartupMemory() did. */
@@ -37,12 +37,14 @@ export interface Released {
 }
 
 /**
- * A full, memory-reducing collection ("last-resort": V8 shrinks the young generation in it), then
- * the page-out of start-up's file pages. Blocks for tens of ms (~50 + ~30 in a helper): call it
- * once start-up is over, off the first packets' path. Each part is best effort.
+ * A full, memory-reducing collection ("last-resort": V8 shrinks the young generation in it),
+ * which blocks for tens of ms (~50 in a helper), then the page-out of start-up's file pages, off
+ * the main thread. Call it once start-up is over, off the first packets' path. Each part is best
+ * effort.
  */
-export function releaseStartupMemory(addon?: PageOutAddon): Released {
-  return { collected: collect(), pagedOut: pageOut(addon) };
+export async function releaseStartupMemory(addon?: PageOutAddon): Promise<Released> {
+  const collected = collect();
+  return { collected, pagedOut: await pageOut(addon) };
 }
 
 function collect(): boolean {
@@ -61,19 +63,19 @@ function collect(): boolean {
   }
 }
 
-function pageOut(addon?: PageOutAddon): number {
+async function pageOut(addon?: PageOutAddon): Promise<number> {
   try {
     const a = addon ?? (loadNative() as NativeAddon & Partial<PageOutAddon>);
-    return typeof a.pageOutFileMappings === 'function' ? a.pageOutFileMappings() : 0;
+    return typeof a.pageOutFileMappings === 'function' ? await a.pageOutFileMappings() : 0;
   } catch {
     return 0;
   }
 }
 
-/** After a start-up's first packets: the work blocks ~80 ms, which they should not wait for. */
+/** After a start-up's first packets: the collection blocks ~50 ms, which they should not wait for. */
 const RELEASE_DELAY_MS = 500;
 
 /** releaseStartupMemory() RELEASE_DELAY_MS from now; the timer does not keep the process alive. */
 export function releaseStartupMemorySoon(): void {
-  setTimeout(() => releaseStartupMemory(), RELEASE_DELAY_MS).unref();
+  setTimeout(() => void releaseStartupMemory(), RELEASE_DELAY_MS).unref();
 }

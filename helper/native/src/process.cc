@@ -42,21 +42,22 @@ Napi::Value DenyCoreDumps(const Napi::CallbackInfo& info) {
 // pageOutFileMappings(): asks the kernel to reclaim the pages of this process's read-only file
 // mappings (the Node binary and its libraries: code and constant data), MADV_PAGEOUT, Linux 5.4+.
 // Start-up touches far more of them than an idle or running helper uses (the module loader, the
-// snapshot, ICU); what is used again comes back on the next touch, from the page cache. Writable
-// and anonymous memory (the heap, JIT code) is never touched. Returns the bytes asked for; 0
-// where the kernel has no MADV_PAGEOUT.
-Napi::Value PageOutFileMappings(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
+// snapshot, ICU); what is used again comes back on the next touch. Writable and anonymous memory
+// (the heap, JIT code) is never touched, nor are pages another process maps too. It runs on
+// libuv's thread pool (madvise over ~100 MB of mappings takes ~30 ms, which the data path must
+// not wait for) and resolves with the bytes asked for; 0 where the kernel has no MADV_PAGEOUT.
+namespace {
+
+double PageOutNow() {
   FILE* maps = fopen("/proc/self/maps", "re");
-  if (maps == nullptr) ThrowErrno(env, errno, "fopen(/proc/self/maps)", "could not read the helper's own memory map");
+  if (maps == nullptr) return 0;
   double asked = 0;
   char line[4096];
   while (fgets(line, sizeof line, maps) != nullptr) {
     unsigned long start = 0, end = 0, offset = 0, inode = 0;
     char perms[8] = {0};
     char dev[16] = {0};
-    int path_at = 0;
-    if (sscanf(line, "%lx-%lx %7s %lx %15s %lu %n", &start, &end, perms, &offset, dev, &inode, &path_at) < 6) continue;
+    if (sscanf(line, "%lx-%lx %7s %lx %15s %lu", &start, &end, perms, &offset, dev, &inode) < 6) continue;
     // Only mappings of a file (inode != 0), read-only ("r-x"/"r--"), private.
     if (inode == 0 || perms[0] != 'r' || perms[1] != '-' || perms[3] != 'p') continue;
     if (madvise(reinterpret_cast<void*>(start), end - start, MADV_PAGEOUT) != 0) {
@@ -66,7 +67,29 @@ Napi::Value PageOutFileMappings(const Napi::CallbackInfo& info) {
     asked += static_cast<double>(end - start);
   }
   fclose(maps);
-  return Napi::Number::New(env, asked);
+  return asked;
+}
+
+class PageOutWorker : public Napi::AsyncWorker {
+ public:
+  explicit PageOutWorker(Napi::Env env) : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+  void Execute() override { asked_ = PageOutNow(); }
+  void OnOK() override { deferred_.Resolve(Napi::Number::New(Env(), asked_)); }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  double asked_ = 0;
+};
+
+}  // namespace
+
+Napi::Value PageOutFileMappings(const Napi::CallbackInfo& info) {
+  auto* worker = new PageOutWorker(info.Env());
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
 }
 
 }  // namespace umbra
