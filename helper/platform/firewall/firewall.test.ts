@@ -168,7 +168,20 @@ describe('Firewall', () => {
     // The reference is B's: an edit of the table is still found.
     const expected = vi.fn(() => B);
     nft.table = nft.table!.replace('accept', 'drop');
-    expect((await fw.enforce(expected)).restored).toBe('the table had been modified');
+    expect(await fw.enforce(expected)).toEqual({ present: true, restored: 'the table had been modified' });
+  });
+
+  it('a watchdog check with a change queued behind it reads nothing: the change brings its own check', async () => {
+    const nft = new FakeNft();
+    const fw = new Firewall(nft);
+    await fw.apply(A);
+    nft.log.length = 0;
+    expect(await fw.enforce(() => A)).toEqual({ present: true });
+    expect(nft.log).toEqual(['nft list table inet umbra', 'nft list ruleset arp']);
+    nft.log.length = 0;
+    const [checked] = await Promise.all([fw.enforce(() => A), fw.apply(B)]);
+    expect(checked).toEqual({ skipped: true });
+    expect(await fw.currentSpecHash()).toBe(specHash(B));
   });
 
   it('runs its operations one at a time, in call order', async () => {
