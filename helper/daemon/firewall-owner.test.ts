@@ -42,6 +42,18 @@ describe('FirewallOwner', () => {
     expect(o.wanted).toBeUndefined();
   });
 
+  it('the same policy set again while its first set is still going in: one apply, both wait for it', async () => {
+    const { o, calls } = owner();
+    const first = o.set(GUARD);
+    const second = o.set({ ...GUARD });
+    await Promise.all([first, second]);
+    expect(calls).toEqual(['apply guard']);
+    // A different one while one is in flight is applied after it.
+    await Promise.all([o.set(BLOCK), o.set(GUARD)]);
+    expect(calls).toEqual(['apply guard', 'apply block', 'apply guard']);
+    expect(o.wanted).toEqual(GUARD);
+  });
+
   it('setting the same policy again does nothing; a change of kind is reported', async () => {
     const { o, calls, changes } = owner();
     await o.set(GUARD);

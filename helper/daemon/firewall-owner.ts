@@ -34,6 +34,9 @@ export class FirewallOwner {
     private readonly onChange: () => void,
   ) {}
 
+  /** The set() running now, if any. */
+  private inFlight: { spec: FirewallSpec | undefined; done: Promise<void> } | undefined;
+
   get wanted(): FirewallSpec | undefined {
     return this.wantedSpec;
   }
@@ -54,7 +57,25 @@ export class FirewallOwner {
    * refuses (nft missing, no permission): the caller must not go on as if it held.
    */
   async set(spec: FirewallSpec | undefined): Promise<void> {
-    if (same(spec, this.wantedSpec) && this.kernelKind === kindOf(spec)) return;
+    // The same spec already on its way in (a connect sets its tunnel's policy ahead, then its step
+    // sets it again): wait for that one instead of a second nft transaction. Any other waits for
+    // the one in flight first, so "already what is wanted" is judged on what it left.
+    if (this.inFlight && same(spec, this.inFlight.spec)) return this.inFlight.done;
+    const before = this.inFlight?.done.catch(() => undefined);
+    const done = (async () => {
+      await before;
+      if (same(spec, this.wantedSpec) && this.kernelKind === kindOf(spec)) return;
+      await this.setNow(spec);
+    })();
+    this.inFlight = { spec, done };
+    try {
+      await done;
+    } finally {
+      if (this.inFlight?.done === done) this.inFlight = undefined;
+    }
+  }
+
+  private async setNow(spec: FirewallSpec | undefined): Promise<void> {
     if (spec === undefined) {
       this.wantedSpec = undefined;
       await this.fw.remove();
