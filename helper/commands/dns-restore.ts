@@ -4,16 +4,14 @@
 // helper, while the app is still there, so a purge that deletes the state dir (and the backups
 // in it) never leaves the machine's DNS pointing at a tunnel that is gone. Exit 0 also when
 // there was nothing to put back; 1 when something could not be.
-import { chooseDnsBackend } from '../platform/dns/choose.js';
+import { recoverDnsBackups } from '../platform/dns/choose.js';
 import { systemRunner, type CommandRunner } from '../platform/exec.js';
 import { parseOptions } from './common.js';
 
 export async function dnsRestore(argv: string[], out: (line: string) => void, run: CommandRunner = systemRunner): Promise<number> {
   const o = parseOptions(argv, { resolvConf: '/etc/resolv.conf', stateDir: '/var/lib/umbra' }, { '--resolv-conf': 'resolvConf', '--state-dir': 'stateDir' });
-  const problems: string[] = [];
-  const backend = await chooseDnsBackend({ mode: 'resolv-conf', resolvConfPath: o.resolvConf, stateDir: o.stateDir, run, log: (l) => problems.push(l) });
-  const restored = await backend.recover();
-  for (const p of problems) out(p);
+  const { restored, failures } = await recoverDnsBackups({ resolvConfPath: o.resolvConf, stateDir: o.stateDir, run, log: out });
+  for (const f of failures) out(f);
   if (restored) out(`put back the DNS an earlier run of the helper left behind`);
-  return problems.some((p) => /could not put back|read-only/.test(p)) ? 1 : 0;
+  return failures.length > 0 ? 1 : 0;
 }

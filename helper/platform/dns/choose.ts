@@ -24,11 +24,11 @@
 import { constants } from 'node:fs';
 import { access, lstat, open, readFile, readlink, realpath } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { asString, busctl, parseBusctlAnswers } from '../busctl-json.js';
+import { asString, parseBusctlAnswers } from '../busctl-json.js';
 import type { CommandRunner } from '../exec.js';
-import { networkManagerBackend } from './networkmanager.js';
+import { dnsManagerProperty, networkManagerBackend } from './networkmanager.js';
 import { RESOLV_CONF_BACKUP, RESOLV_CONF_HEADER, readOnlyAdvice, resolvConfBackend } from './resolv-conf.js';
-import { checkBackup } from './resolv-conf-backup.js';
+import { parseBackup } from './resolv-conf-backup.js';
 import { resolvedBackend } from './resolved.js';
 import type { DnsBackend, DnsBackendName, DnsMode } from './types.js';
 
@@ -87,14 +87,7 @@ async function head(path: string, n: number): Promise<string> {
 async function backedUpOriginal(stateDir: string | undefined): Promise<string | undefined> {
   if (stateDir === undefined) return undefined;
   const text = await readFile(join(stateDir, RESOLV_CONF_BACKUP), 'utf8').catch(() => undefined);
-  if (text === undefined) return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  const b = await checkBackup(parsed);
+  const b = text === undefined ? undefined : await parseBackup(text);
   return b?.existed ? Buffer.from(b.content, 'base64').toString('latin1') : undefined;
 }
 
@@ -109,8 +102,7 @@ async function looksLikeNetworkManagers(path: string, stateDir: string | undefin
 
 /** NetworkManager's DnsManager Mode and RcManager, or undefined when it does not answer on the system bus. */
 async function networkManagerDns(run: CommandRunner): Promise<{ mode: string; rcManager: string } | undefined> {
-  const get = async (name: string): Promise<string | undefined> =>
-    asString(parseBusctlAnswers((await run.run(busctl('get-property', 'org.freedesktop.NetworkManager', '/org/freedesktop/NetworkManager/DnsManager', 'org.freedesktop.NetworkManager.DnsManager', name))).stdout)[0]);
+  const get = async (name: string): Promise<string | undefined> => asString(parseBusctlAnswers((await run.run(dnsManagerProperty(name))).stdout)[0]);
   try {
     const [mode, rcManager] = await Promise.all([get('Mode'), get('RcManager')]);
     return mode !== undefined && rcManager !== undefined ? { mode, rcManager } : undefined;
@@ -167,31 +159,45 @@ export async function resolvConfWritable(resolvConfPath: string, run: CommandRun
  */
 export type RecoverableDnsBackend = DnsBackend & { recover(): Promise<boolean> };
 
+/**
+ * Puts back what a crash of an earlier run left, whichever backend runs now: either backup
+ * (resolv.conf's, NetworkManager's global DNS). A failure is returned, not thrown, with what to do:
+ * the helper must come up (with its socket, to lift a block) even when it cannot put DNS back
+ * yet; the backup stays for the next start.
+ */
+export function recoverDnsBackups(opts: Pick<ChooseDnsOptions, 'resolvConfPath' | 'stateDir' | 'run' | 'log'>): Promise<{ restored: boolean; failures: string[] }> {
+  return recoverWith(resolvConfBackend({ path: opts.resolvConfPath, stateDir: opts.stateDir, log: opts.log ?? (() => {}) }), networkManagerBackend(opts.run, opts.stateDir), opts.resolvConfPath);
+}
+
+async function recoverWith(file: RecoverableDnsBackend, nm: RecoverableDnsBackend, resolvConfPath: string): Promise<{ restored: boolean; failures: string[] }> {
+  const failures: string[] = [];
+  const failed = (what: string) => (e: unknown): boolean => {
+    const err = e as NodeJS.ErrnoException;
+    failures.push(err.code === 'EROFS' ? readOnlyAdvice(resolvConfPath) : `could not put back ${what} left by an earlier run: ${err.message}`);
+    return false;
+  };
+  const [a, b] = await Promise.all([file.recover().catch(failed(resolvConfPath)), nm.recover().catch(failed("NetworkManager's DNS"))]);
+  return { restored: a || b, failures };
+}
+
 export async function chooseDnsBackend(opts: ChooseDnsOptions): Promise<RecoverableDnsBackend> {
   const log = opts.log ?? (() => {});
   const file = resolvConfBackend({ path: opts.resolvConfPath, stateDir: opts.stateDir, log });
   const nm = networkManagerBackend(opts.run, opts.stateDir);
   const backends: Record<DnsBackendName, DnsBackend> = { 'resolv-conf': file, resolved: resolvedBackend(opts.run), networkmanager: nm };
-  // Whatever backend runs now, a crash of an earlier run may have left either backup. A failure
-  // is said, not thrown: the helper must come up (with its socket, to lift a block) even when it
-  // cannot put DNS back yet; the backup stays for the next start.
+  // The same backends as apply() uses: the file backend serializes its own operations.
   const recover = async (): Promise<boolean> => {
-    const said = (what: string) => (e: unknown): boolean => {
-      const err = e as NodeJS.ErrnoException;
-      log(err.code === 'EROFS' ? readOnlyAdvice(opts.resolvConfPath) : `could not put back ${what} left by an earlier run: ${err.message}`);
-      return false;
-    };
-    const [a, b] = await Promise.all([file.recover().catch(said(opts.resolvConfPath)), nm.recover().catch(said("NetworkManager's DNS"))]);
-    return a || b;
+    const { restored, failures } = await recoverWith(file, nm, opts.resolvConfPath);
+    for (const f of failures) log(f);
+    return restored;
   };
-  const probe: ModeProbe = { ...opts };
-  let current = await resolveDnsMode(probe);
+  let current = await resolveDnsMode(opts);
   return {
     get name() {
       return current;
     },
     async apply(cfg) {
-      const next = await resolveDnsMode(probe);
+      const next = await resolveDnsMode(opts);
       if (next !== current) log(`DNS: now via ${next} (was ${current})`);
       current = next;
       return backends[current].apply(cfg);

@@ -28,7 +28,7 @@ import { eventually } from '../../../e2e/lab/proc.js';
 import { busctl, parseBusctlAnswers, type Variant } from '../busctl-json.js';
 import { dnsWritePaths, resolveDnsMode } from './choose.js';
 import { LAN_FORWARDER_ADDRESS } from './lan-forwarder.js';
-import { NM_DNS_BACKUP, networkManagerBackend, tunnelGlobalDns } from './networkmanager.js';
+import { NM_DNS_BACKUP, networkManagerBackend, serversInUse, tunnelGlobalDns } from './networkmanager.js';
 import type { DnsBackendName } from './types.js';
 
 const reason = networkManagerAvailable();
@@ -47,9 +47,7 @@ const dnsManager = (nm: LabNetworkManager, name: string): Promise<Variant> => pr
 
 /** The nameservers NetworkManager reports in use, over all its DnsManager.Configuration entries. */
 async function effectiveServers(nm: LabNetworkManager): Promise<string[]> {
-  const v = await dnsManager(nm, 'Configuration');
-  const entries = v.data as { nameservers?: Variant }[];
-  return entries.flatMap((e) => (e.nameservers?.data as string[] | undefined) ?? []);
+  return serversInUse(await dnsManager(nm, 'Configuration'));
 }
 
 const lines = (text: string, word: string): string[] =>

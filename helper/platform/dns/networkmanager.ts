@@ -26,6 +26,14 @@ const PROPERTY = 'GlobalDnsConfiguration';
 export const NM_DNS_BACKUP = 'nm-global-dns.umbra-backup';
 
 const getArgv = (): string[] => busctl('get-property', NM, NM_PATH, NM, PROPERTY);
+/** `busctl get-property` of one of NetworkManager's DnsManager properties (Mode, RcManager, Configuration). */
+export const dnsManagerProperty = (name: string): string[] => busctl('get-property', NM, `${NM_PATH}/DnsManager`, `${NM}.DnsManager`, name);
+
+/** The nameservers of a DnsManager Configuration value, over all its entries. */
+export function serversInUse(v: Variant | undefined): string[] {
+  if (!Array.isArray(v?.data)) return [];
+  return (v.data as { nameservers?: Variant }[]).flatMap((e) => (Array.isArray(e.nameservers?.data) ? (e.nameservers.data as string[]) : []));
+}
 const setArgv = (v: Variant): string[] => busctl('set-property', NM, NM_PATH, NM, PROPERTY, ...variantArgs(v));
 
 /** The global DNS configuration that sends every name to `servers`. */
@@ -63,10 +71,8 @@ const TAKE_UP_PAUSE_MS = 20;
  * same step): until then a name may still go to the network's resolver, so "up" waits for it.
  */
 async function takenUp(run: CommandRunner, servers: readonly string[]): Promise<void> {
-  const argv = busctl('get-property', NM, `${NM_PATH}/DnsManager`, `${NM}.DnsManager`, 'Configuration');
   for (let i = 0; i < TAKE_UP_TRIES; i++) {
-    const v = parseBusctlAnswers((await run.run(argv)).stdout)[0];
-    const inUse = Array.isArray(v?.data) ? (v.data as { nameservers?: Variant }[]).flatMap((e) => (Array.isArray(e.nameservers?.data) ? (e.nameservers.data as string[]) : [])) : [];
+    const inUse = serversInUse(parseBusctlAnswers((await run.run(dnsManagerProperty('Configuration'))).stdout)[0]);
     if (servers.every((s) => inUse.includes(s))) return;
     await new Promise((r) => setTimeout(r, TAKE_UP_PAUSE_MS));
   }
@@ -77,6 +83,7 @@ export type NetworkManagerDnsBackend = DnsBackend & { recover(): Promise<boolean
 
 export function networkManagerBackend(run: CommandRunner, stateDir: string): NetworkManagerDnsBackend {
   const backupPath = join(stateDir, NM_DNS_BACKUP);
+  const writeBackup = (b: { previous: Variant; ours: Variant }): Promise<void> => writeFileAtomic(backupPath, `${JSON.stringify(b)}\n`, { mode: 0o600 });
   const readBackup = async (): Promise<{ previous: Variant; ours: Variant } | undefined> => {
     const text = await readFile(backupPath, 'utf8').catch(() => undefined);
     if (text === undefined) return undefined;
@@ -103,7 +110,7 @@ export function networkManagerBackend(run: CommandRunner, stateDir: string): Net
       const previous = left?.previous ?? parseValue((await run.run(getArgv())).stdout);
       const backup = { previous: same(previous, ours) ? EMPTY : previous, ours };
       await mkdir(stateDir, { recursive: true, mode: 0o700 });
-      await writeFileAtomic(backupPath, `${JSON.stringify(backup)}\n`, { mode: 0o600 });
+      await writeBackup(backup);
       let set = false;
       try {
         await run.run(setArgv(ours));
@@ -115,7 +122,7 @@ export function networkManagerBackend(run: CommandRunner, stateDir: string): Net
           await restore(backup).catch(() => undefined);
         } else if (left) {
           // A crash's backup stays: its value is still the one from before Umbra.
-          await writeFileAtomic(backupPath, `${JSON.stringify(left)}\n`, { mode: 0o600 }).catch(() => undefined);
+          await writeBackup(left).catch(() => undefined);
         } else {
           await unlink(backupPath).catch(() => undefined);
         }

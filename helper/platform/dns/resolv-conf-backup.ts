@@ -36,3 +36,14 @@ export async function checkBackup(parsed: unknown): Promise<BackupFile | undefin
   const checked = (await (built ??= schema())).safeParse(parsed);
   return checked.success ? (checked.data satisfies BackupFile) : undefined;
 }
+
+/** The backup in `text` (the file's contents), or undefined when it is not JSON or not a backup. */
+export async function parseBackup(text: string): Promise<BackupFile | undefined> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  return checkBackup(parsed);
+}

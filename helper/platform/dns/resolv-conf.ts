@@ -36,7 +36,7 @@
 import { mkdir, open, readFile, realpath, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Undo } from '../undo.js';
-import { checkBackup, type BackupFile } from './resolv-conf-backup.js';
+import { parseBackup, type BackupFile } from './resolv-conf-backup.js';
 import { fsyncDir, writeFileAtomic } from './atomic-file.js';
 import { checkDnsConfig, type DnsBackend, type DnsConfig } from './types.js';
 
@@ -132,13 +132,7 @@ export function resolvConfBackend(opts: ResolvConfOptions): ResolvConfBackend {
       if (isErrno(e, 'ENOENT')) return undefined;
       throw e;
     }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      parsed = undefined;
-    }
-    const checked = await checkBackup(parsed);
+    const checked = await parseBackup(text);
     if (checked) return checked;
     const aside = `${backupPath}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`;
     await rename(backupPath, aside);
