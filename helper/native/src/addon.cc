@@ -36,6 +36,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("udpSend", Napi::Function::New(env, UdpSend, "udpSend"));
   exports.Set("udpGso", Napi::Function::New(env, UdpGso, "udpGso"));
   exports.Set("udpPathMtu", Napi::Function::New(env, UdpPathMtu, "udpPathMtu"));
+  exports.Set("udpRouteMtu", Napi::Function::New(env, UdpRouteMtu, "udpRouteMtu"));
   exports.Set("aeadSeal", Napi::Function::New(env, AeadSeal, "aeadSeal"));
   exports.Set("openTunVnet", Napi::Function::New(env, OpenTunVnet, "openTunVnet"));
   exports.Set("tunWriteCoalesced", Napi::Function::New(env, TunWriteCoalesced, "tunWriteCoalesced"));

@@ -97,6 +97,7 @@ Napi::Value UdpSockaddr(const Napi::CallbackInfo& info);
 Napi::Value UdpSend(const Napi::CallbackInfo& info);
 Napi::Value UdpGso(const Napi::CallbackInfo& info);
 Napi::Value UdpPathMtu(const Napi::CallbackInfo& info);
+Napi::Value UdpRouteMtu(const Napi::CallbackInfo& info);
 
 // aead.cc
 Napi::Value AeadSeal(const Napi::CallbackInfo& info);

@@ -323,6 +323,50 @@ Napi::Value UdpPathMtu(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// udpRouteMtu(fd, sockaddr): number — the MTU the kernel routes datagrams from fd to sockaddr
+// with: the link's, or the smaller path MTU it has learnt from ICMP "fragmentation needed" (IPv6
+// "packet too big"). fd sends unconnected, so a throwaway socket with fd's mark and local address
+// is connected there to ask (connecting a UDP socket sends nothing). 0: no route there.
+Napi::Value UdpRouteMtu(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = FdArg(info, 0);
+  ByteView to = BytesOf(env, info[1], "sockaddr");
+  sa_family_t af = AF_UNSPEC;
+  if (to.length >= sizeof af) std::memcpy(&af, to.data, sizeof af);
+  if ((af != AF_INET || to.length < sizeof(sockaddr_in)) && (af != AF_INET6 || to.length < sizeof(sockaddr_in6))) {
+    ThrowRange(env, "sockaddr must be an IPv4 or IPv6 address (from udpSockaddr)");
+  }
+  uint32_t mark = 0;
+  socklen_t markLen = sizeof mark;
+  if (getsockopt(fd, SOL_SOCKET, SO_MARK, &mark, &markLen) < 0) {
+    ThrowErrno(env, errno, "getsockopt(SO_MARK)", "could not read the mark of UDP fd " + std::to_string(fd));
+  }
+  sockaddr_storage local;
+  socklen_t localLen = sizeof local;
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &localLen) < 0 || local.ss_family != af) {
+    ThrowRange(env, "sockaddr is not of UDP fd " + std::to_string(fd) + "'s family");
+  }
+  // The same source address (a bound one picks the route as much as the mark does), any port.
+  if (af == AF_INET) reinterpret_cast<sockaddr_in&>(local).sin_port = 0;
+  else reinterpret_cast<sockaddr_in6&>(local).sin6_port = 0;
+  int probe = socket(af, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP);
+  if (probe < 0) ThrowErrno(env, errno, "socket", "could not create a UDP socket to ask the route's MTU");
+  int one = 1;
+  int mtu = 0;
+  socklen_t mtuLen = sizeof mtu;
+  bool ok = (af != AF_INET6 || setsockopt(probe, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) == 0) &&
+            (mark == 0 || setsockopt(probe, SOL_SOCKET, SO_MARK, &mark, sizeof mark) == 0) &&
+            bind(probe, reinterpret_cast<sockaddr*>(&local), localLen) == 0 &&
+            connect(probe, reinterpret_cast<const sockaddr*>(to.data), static_cast<socklen_t>(to.length)) == 0 &&
+            getsockopt(probe, af == AF_INET ? IPPROTO_IP : IPPROTO_IPV6, af == AF_INET ? IP_MTU : IPV6_MTU, &mtu, &mtuLen) == 0;
+  int err = errno;
+  close(probe);
+  if (!ok && err != ENETUNREACH && err != EHOSTUNREACH && err != EADDRNOTAVAIL && err != ENETDOWN) {
+    ThrowErrno(env, err, "udpRouteMtu", "could not ask the kernel the route's MTU");
+  }
+  return Napi::Number::New(env, ok ? mtu : 0);
+}
+
 // udpGso(fd, enabled?): boolean — whether udpSend may use GSO on fd; sets it when `enabled` is
 // given. GSO is on for a new socket and goes off by itself where the path refuses it.
 Napi::Value UdpGso(const Napi::CallbackInfo& info) {

@@ -1,6 +1,7 @@
 // The data path's UDP socket on loopback: the native batch socket (recvmmsg/sendmmsg), with GSO
 // and without (where a path refuses it), held to the same tests.
 // Nothing leaves loopback; as root, the mark and buffer sizes are checked as socket options.
+import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadNative } from '../native.js';
 import { loadUdpAddon, openBatchUdpSocket, type BatchUdpSocket, type UdpEndpoint } from './batch-socket.js';
@@ -221,6 +222,17 @@ describe('native batch socket', () => {
     expect(() => openBatchUdpSocket({ family: 4, address: '::1' })).toThrow(/not an IPv4 address/);
     expect(() => v4.onDatagrams(() => undefined)).not.toThrow();
     expect(() => v4.onDatagrams(() => undefined)).toThrow(/once/);
+  });
+
+  it("asks the kernel its route's MTU: loopback's own; 0 once closed; another family is refused", () => {
+    const s = openBatchUdpSocket({ family: 4 });
+    opened.push(s);
+    // IPv4 caps a route's MTU at 65535, below loopback's usual 65536.
+    const lo = Math.min(Number(readFileSync('/sys/class/net/lo/mtu', 'utf8')), 0xffff);
+    expect(s.routeMtu({ host: '127.0.0.1', port: 9 })).toBe(lo);
+    expect(() => s.routeMtu({ host: '::1', port: 9 })).toThrow(/family/);
+    s.close();
+    expect(s.routeMtu({ host: '127.0.0.1', port: 9 })).toBe(0);
   });
 
   it.skipIf(isRoot)('without CAP_NET_ADMIN, a mark fails with what is needed', () => {

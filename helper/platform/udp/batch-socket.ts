@@ -46,6 +46,11 @@ export interface BatchUdpSocket {
    * none) and how many datagrams went one by one (fragmented by the kernel) because of it.
    */
   pathMtu(): PathMtuStats;
+  /**
+   * The MTU the kernel routes this socket's datagrams to `to` with: the link's, or a smaller path
+   * MTU it learnt from ICMP (0: no route there). A few system calls; no packet leaves.
+   */
+  routeMtu(to: UdpEndpoint): number;
   /** Stops reading and closes the socket; queued datagrams are dropped. Idempotent. */
   close(): void;
 }
@@ -70,6 +75,7 @@ export interface UdpAddon extends NativeAddon {
   /** Whether udpSend may use GSO on fd (on for a new socket; off by itself where refused); sets it when given. */
   udpGso(fd: number, enabled?: boolean): boolean;
   udpPathMtu(fd: number): PathMtuStats;
+  udpRouteMtu(fd: number, sockaddr: Uint8Array): number;
   startPollInto(
     fd: number,
     kind: 'tun' | 'udp',
@@ -84,7 +90,7 @@ export interface UdpAddon extends NativeAddon {
 /** The addon with the batch functions; throws, saying to rebuild it, when it predates them. */
 export function loadUdpAddon(): UdpAddon {
   const n = loadNative() as Partial<UdpAddon>;
-  for (const f of ['udpOpen', 'udpSockaddr', 'udpSend', 'udpPathMtu'] as const) {
+  for (const f of ['udpOpen', 'udpSockaddr', 'udpSend', 'udpPathMtu', 'udpRouteMtu'] as const) {
     if (typeof n[f] !== 'function') throw new Error(`the native addon is out of date (no ${f}): run npm run build:native`);
   }
   return n as UdpAddon;
@@ -205,6 +211,9 @@ export function openBatchUdpSocket(opts: UdpSocketOptions): BatchUdpSocket {
     },
     pathMtu() {
       return closed ? { cap: 0, fragmented: 0 } : native.udpPathMtu(fd);
+    },
+    routeMtu(to) {
+      return closed ? 0 : native.udpRouteMtu(fd, sockaddrOf(to));
     },
     onError(cb) {
       errorHandler = cb;

@@ -46,7 +46,7 @@ describe.skipIf(reason !== undefined)(`SO_MARK steers policy routing, in namespa
     spawnSync('ip', ['netns', 'del', ns]);
   });
 
-  it('a marked socket is routed by its fwmark rule; unmarked and other marks are not', async () => {
+  it('a marked socket is routed by its fwmark rule, and asks its route MTU with it; unmarked and other marks are not', async () => {
     child = await LabChild.start(ns);
     const tun = (await child.call({ cmd: 'open-tun', name: 'umark%d' }, 'tun-opened')).name as string;
     ipNs('addr', 'add', '100.64.9.1/24', 'dev', tun);
@@ -81,6 +81,17 @@ describe.skipIf(reason !== undefined)(`SO_MARK steers policy routing, in namespa
     expect(seen.find((p) => p.payload === 'marked-v6')).toEqual({ version: 6, dst: '2001:db8:9:0:0:0:0:7', srcPort: marked6.port, payload: 'marked-v6' });
     expect(seen.map((p) => p.payload)).not.toContain('plain-v4');
     expect(seen.map((p) => p.payload)).not.toContain('other-v4');
+
+    // The data path's socket asks its route's MTU as it sends: with its mark (table 100's route
+    // says 1300 and 1350), and 0 where it has no route.
+    ipNs('-4', 'route', 'change', '203.0.113.0/24', 'dev', tun, 'table', '100', 'mtu', '1300');
+    ipNs('-6', 'route', 'change', '2001:db8:9::/64', 'dev', tun, 'table', '100', 'mtu', '1350');
+    const routeMtu = async (family: 4 | 6, to: string, mark?: number) =>
+      (await child!.call({ cmd: 'route-mtu', family, to, ...(mark === undefined ? {} : { mark }) }, 'route-mtu')).mtu;
+    expect(await routeMtu(4, '203.0.113.7', MARK)).toBe(1300);
+    expect(await routeMtu(6, '2001:db8:9::7', MARK)).toBe(1350);
+    expect(await routeMtu(4, '203.0.113.7')).toBe(0);
+    expect(await routeMtu(4, '203.0.113.7', 0x4321)).toBe(0);
 
     await child.call({ cmd: 'close' }, 'closed');
     expect(await child.exitsWithin(3000)).toBe(true);

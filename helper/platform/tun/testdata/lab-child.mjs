@@ -4,6 +4,7 @@
 import readline from 'node:readline';
 import { openTun } from '../tun-device.ts';
 import { dgramSocketFd, openUdpSocket } from '../../udp/marked-socket.ts';
+import { openBatchUdpSocket } from '../../udp/batch-socket.ts';
 import { loadNative } from '../../native.ts';
 
 const tuns = new Map();
@@ -48,6 +49,15 @@ const commands = {
       mark: loadNative().getSocketMark(dgramSocketFd(socket)),
       rcv: socket.getRecvBufferSize(), snd: socket.getSendBufferSize(),
     });
+  },
+  // The data path's socket (with this mark) asks the kernel the MTU of its route to `to`.
+  'route-mtu'({ family = 4, mark, to }) {
+    const socket = openBatchUdpSocket({ family, mark });
+    try {
+      emit({ event: 'route-mtu', mtu: socket.routeMtu({ host: to, port: 9 }) });
+    } finally {
+      socket.close();
+    }
   },
   async 'udp-send'({ id, to, port, payload, count = 1 }) {
     const socket = sockets.get(id);
