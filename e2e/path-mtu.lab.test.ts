@@ -2,8 +2,14 @@
 // tunnel's full-size datagrams (PPPoE, mobile carriers, a tunnel in the path). Once ICMP
 // "fragmentation needed" has taught the client's kernel the smaller MTU, a GSO send of larger
 // segments is refused with EMSGSIZE; those datagrams must still go (the kernel fragments them one
-// by one) and the status must say it happened. A bulk upload and download through the tunnel must
-// complete intact at each MTU, kill switch on and off. Rates are `npm run bench`'s business.
+// by one) and the status must say it happened: the path MTU the kernel learnt, and the tunnel MTU
+// that would fit it. A bulk upload and download through the tunnel must complete intact at each
+// MTU, kill switch on and off. Rates are `npm run bench`'s business.
+//
+// The status is asserted on the path MTU, which the kernel holds once the first full-size
+// datagram met the router, not on the count of datagrams the helper resent one by one: that count
+// depends on how the TUN's packets happen to batch (and on the inner TCP's own path MTU), and was
+// seen to stay at 0 on a loaded machine while every datagram went in fragments.
 import { describe, expect, it } from 'vitest';
 import { daemonLabUnavailable, useDaemonLab } from './daemon-lab.js';
 import { setPathMtu } from './lab/path-mtu.js';
@@ -11,11 +17,9 @@ import { setPathMtu } from './lab/path-mtu.js';
 const why = daemonLabUnavailable();
 
 /**
- * Full-size datagrams sent back to back into the tunnel: the helper reads them from the TUN in
- * batches, so they go out as GSO sends, which a smaller learnt path MTU refuses (and the helper
- * counts). A bulk TCP transfer alone may reach the helper one packet at a time on a busy machine,
- * sent singly, which the kernel fragments without telling anyone: the count would then depend on
- * timing.
+ * Full-size packets (1392 bytes of UDP payload fill the TUN's 1420) sent back to back into the
+ * tunnel: each leaves as a full-size datagram, which the router refuses with ICMP where its link
+ * is smaller, so the kernel learns the path MTU whatever size the inner TCP settles on.
  */
 const BURST = `
 const s = require('node:dgram').createSocket('udp4');
@@ -33,7 +37,7 @@ describe.skipIf(why !== '')(`small path MTUs${why ? ` — skipped: ${why}` : ''}
 
   for (const killSwitch of [false, true]) {
     for (const mtu of [1280, 1400, 1500]) {
-      it(`path MTU ${mtu}, kill switch ${killSwitch ? 'on' : 'off'}: upload and download complete intact`, async () => {
+      it(`path MTU ${mtu}, kill switch ${killSwitch ? 'on' : 'off'}: upload and download complete intact; status says if the path is too small`, async () => {
         const { lab, daemon } = t;
         const c = await daemon.client();
         await setPathMtu(lab, 0, mtu);
@@ -41,7 +45,6 @@ describe.skipIf(why !== '')(`small path MTUs${why ? ` — skipped: ${why}` : ''}
         await c.call('connect', { serverId: 'lab-0' });
         await daemon.waitFor((s) => s.state === 'connected', 15_000, 'connected');
         try {
-          const before = (await c.call('status', {})).pathMtuFragmented ?? 0;
           const burst = await lab.exec(lab.client.ns, [process.execPath, '-e', BURST, lab.internet.serviceAddress, String(lab.internet.stunPort)]);
           expect(burst.code, burst.stderr).toBe(0);
           const up = await lab.http(lab.client.ns, `${lab.internet.echoUrl}sha256`, {
@@ -59,11 +62,11 @@ describe.skipIf(why !== '')(`small path MTUs${why ? ` — skipped: ${why}` : ''}
           expect(down.bytes).toBe(BYTES);
           expect(down.sha256).toBe(down.headers['x-sha256']);
 
-          const after = (await c.call('status', {})).pathMtuFragmented ?? 0;
-          // Full-size tunnel datagrams (1452 bytes of UDP payload at MTU 1420) exceed a 1400 or
-          // 1280 path only; at 1500 they fit and nothing needs resending.
-          if (mtu < 1480) expect(after, 'status does not count the fragmented').toBeGreaterThan(before);
-          else expect(after).toBe(before);
+          const status = await c.call('status', {});
+          // Full-size tunnel datagrams (1480 bytes of IPv4 at MTU 1420) exceed a 1400 or 1280
+          // path only; at 1500 they fit and there is nothing to say.
+          if (mtu < 1480) expect(status.pathMtu, 'status does not say the path is too small').toEqual({ learnt: mtu, mtuThatFits: mtu - 60 });
+          else expect(status.pathMtu).toBeUndefined();
         } finally {
           await c.call('disconnect', {});
           await daemon.waitFor((s) => s.state === 'disconnected', 15_000, 'disconnected');

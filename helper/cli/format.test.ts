@@ -135,6 +135,12 @@ describe('formatKillSwitch and formatStatus', () => {
     expect(formatStatus({ ...up, pathMtuFragmented: 1234 }, undefined, NOW)[1]).toBe(
       'Path MTU: the network carries less than the tunnel\'s packets; 1234 sent in fragments (lower MTU in the config to avoid it)',
     );
+    expect(formatStatus({ ...up, pathMtuFragmented: 12, pathMtu: { learnt: 1400, mtuThatFits: 1340 } }, undefined, NOW)[1]).toBe(
+      'Path MTU: the network carries at most 1400 bytes to the server, less than the tunnel\'s packets; 12 sent in fragments (set MTU = 1340 under [Interface] in the config to avoid it)',
+    );
+    expect(formatStatus({ ...up, pathMtuFragmented: 0, pathMtu: { learnt: 600 } }, undefined, NOW)[1]).toBe(
+      'Path MTU: the network carries at most 600 bytes to the server, less than the tunnel\'s packets; they go in fragments (lower MTU in the config to avoid it)',
+    );
   });
 
   it('status while connected: where the server is, and its exit address said to be the catalog\'s', () => {

@@ -155,13 +155,21 @@ function blockAdvice(status: TunnelStatus): string | undefined {
   }
 }
 
+/** The path to the server carries less than the tunnel's packets: what the kernel learnt, what was fragmented, what to set. */
+function pathMtuLine({ pathMtu, pathMtuFragmented: fragmented }: TunnelStatus): string | undefined {
+  if (!pathMtu && !fragmented) return undefined;
+  const path = pathMtu ? `the network carries at most ${pathMtu.learnt} bytes to the server, less than the tunnel's packets` : "the network carries less than the tunnel's packets";
+  const count = fragmented ? `; ${fragmented} sent in fragments` : '; they go in fragments';
+  const fix = pathMtu?.mtuThatFits ? `set MTU = ${pathMtu.mtuThatFits} under [Interface] in the config to avoid it` : 'lower MTU in the config to avoid it';
+  return `Path MTU: ${path}${count} (${fix})`;
+}
+
 /** `umbra status`: the summary line, what went wrong if anything, and the kill switch. */
 export function formatStatus(status: TunnelStatus, settings: Settings | undefined, now: number, opts: { already?: boolean } = {}): string[] {
   const lines = [formatStatusLine(status, now, opts), ...serverLines(status)];
   if ((status.state === 'connecting' || status.state === 'reconnecting') && status.error) lines.push(`Last error: ${status.error.message}`);
-  if (status.pathMtuFragmented) {
-    lines.push(`Path MTU: the network carries less than the tunnel's packets; ${status.pathMtuFragmented} sent in fragments (lower MTU in the config to avoid it)`);
-  }
+  const pathMtu = pathMtuLine(status);
+  if (pathMtu) lines.push(pathMtu);
   if (status.handshakeFloodDropped) lines.push(`Under a handshake flood: ${floodText(status.handshakeFloodDropped)}; traffic goes on`);
   if (settings) lines.push(`Kill switch: ${formatKillSwitch(status, settings)}`);
   // Trusted networks: the rule of the network the machine is on (untrusted forces the kill switch on).

@@ -301,7 +301,7 @@ describe('TunnelDriver', () => {
     expect(w.status).toMatchObject({ state: 'connected', noReplySince: since });
   });
 
-  it('status carries the tunnel\'s count of datagrams sent in fragments for a small path MTU', async () => {
+  it('status carries the tunnel\'s count of datagrams sent in fragments, and the path MTU, for a small path MTU', async () => {
     const w = new World();
     expect(w.status.pathMtuFragmented).toBeUndefined(); // no tunnel, no count
     await w.driver.dispatch({ type: 'connect', target: target('a', '203.0.113.2:51820') });
@@ -309,6 +309,9 @@ describe('TunnelDriver', () => {
     await w.settle();
     w.peer = { ...w.peer, pathMtuFragmented: 42 };
     expect(w.status).toMatchObject({ state: 'connected', pathMtuFragmented: 42 });
+    expect(w.status.pathMtu).toBeUndefined(); // the path carries the packets: nothing to say
+    w.peer = { ...w.peer, pathMtu: { learnt: 1400, mtuThatFits: 1340 } };
+    expect(w.status.pathMtu).toEqual({ learnt: 1400, mtuThatFits: 1340 });
     expect(w.status.handshakeFloodDropped).toBeUndefined(); // none dropped: nothing to say
     w.peer = { ...w.peer, handshakeFloodDropped: 7 };
     expect(w.status.handshakeFloodDropped).toBe(7);

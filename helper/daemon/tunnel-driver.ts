@@ -141,6 +141,7 @@ export class TunnelDriver {
       rxBytes: ps?.rxBytes ?? 0,
       txBytes: ps?.txBytes ?? 0,
       ...(ps?.pathMtuFragmented !== undefined ? { pathMtuFragmented: ps.pathMtuFragmented } : {}),
+      ...(ps?.pathMtu ? { pathMtu: ps.pathMtu } : {}),
       ...(ps?.handshakeFloodDropped ? { handshakeFloodDropped: ps.handshakeFloodDropped } : {}),
       error: 'error' in s ? s.error : undefined,
       attempt: isWanting(s) ? s.attempt : 0,

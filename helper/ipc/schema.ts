@@ -131,6 +131,12 @@ export const TunnelStatus = z.strictObject({
    * path MTU below them from ICMP) and that went one by one, fragmented, instead of batched.
    */
   pathMtuFragmented: z.number().int().nonnegative().optional(),
+  /**
+   * While a tunnel is up and the kernel has learnt a path MTU toward the server below the tunnel's
+   * full-size datagrams: that path MTU, and the tunnel MTU at which they would fit (absent when no
+   * MTU a config may set does). Every full-size packet goes in fragments meanwhile.
+   */
+  pathMtu: z.object({ learnt: z.number().int().positive(), mtuThatFits: z.number().int().positive().optional() }).optional(),
   /** While a tunnel is up: handshake messages dropped over the engine's handshake budget (someone floods the client). */
   handshakeFloodDropped: z.number().int().nonnegative().optional(),
   /** In `error`, and while connecting after a failure: what went wrong and what to do. */

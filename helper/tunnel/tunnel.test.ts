@@ -255,6 +255,17 @@ describe('the data path', () => {
     expect(t.peerStatus().pathMtuFragmented).toBe(17);
   });
 
+  it("reports a path MTU the kernel learnt below the tunnel's packets, with the MTU that fits", async () => {
+    const net = new FakeNet();
+    const t = await Tunnel.start(net.config(), {}, fakeDeps(net, new FakeTun(), new FakeRunner()));
+    tunnels.push(t);
+    expect(t.peerStatus().pathMtu).toBeUndefined(); // 1500 carries a tunnel of 1420 whole
+    net.routeMtu = 1400;
+    expect(t.peerStatus().pathMtu).toEqual({ learnt: 1400, mtuThatFits: 1340 });
+    net.routeMtu = 0; // no route to the server: nothing to say of its path
+    expect(t.peerStatus().pathMtu).toBeUndefined();
+  });
+
   it('reports the handshake messages its engine dropped over the budget (a flood)', async () => {
     const net = new FakeNet();
     const t = await Tunnel.start(net.config(), {}, fakeDeps(net, new FakeTun(), new FakeRunner()));

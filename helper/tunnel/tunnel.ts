@@ -24,6 +24,7 @@ import { type Aead } from '../wireguard/crypto/aead.js';
 import type { Peer } from '../wireguard/peer.js';
 import { resolveEndpoint, systemResolver, type Resolver } from './endpoints.js';
 import { linkState } from './link-state.js';
+import { pathMtuShortfall, type PathMtuShortfall } from './path-mtu.js';
 import { bootClock, EpochOffset } from './clock.js';
 import { SleepDetector } from './sleep-detector.js';
 import { systemCurve } from './node-x25519.js';
@@ -347,8 +348,17 @@ export class Tunnel {
       handshakeFailingSince: toEpoch(peer?.timers.handshakeAttemptSince),
       quietSince: toEpoch(peer?.timers.quietSince),
       pathMtuFragmented: this.sockets.reduce((n, s) => n + s.pathMtu().fragmented, 0),
+      ...this.pathMtuTo(peer?.endpoint),
       handshakeFloodDropped: this.device.handshakeFloodDrops,
     };
+  }
+
+  /** What the kernel knows of the path to the server's endpoint, when it is below the tunnel's packets. */
+  private pathMtuTo(to: Endpoint | undefined): { pathMtu?: PathMtuShortfall } {
+    const family = to && (to.host.includes(':') ? 6 : 4);
+    const socket = family && this.sockets.find((s) => s.family === family);
+    const shortfall = socket && pathMtuShortfall(this.device.mtu, family, socket.routeMtu(to));
+    return shortfall ? { pathMtu: shortfall } : {};
   }
 
   /** Starts a fresh handshake with every peer that has an endpoint (e.g. after giving up). */
@@ -368,6 +378,8 @@ export interface TunnelPeerStatus {
   quietSince?: number | undefined;
   /** Datagrams sent one by one, fragmented, because the path MTU is below them (see PathMtuStats). */
   pathMtuFragmented?: number;
+  /** The path MTU the kernel has learnt toward the server, when its full-size packets exceed it. */
+  pathMtu?: PathMtuShortfall;
   /** Handshake messages dropped over the engine's handshake budget (a flood), since the tunnel started. */
   handshakeFloodDropped?: number;
 }

@@ -54,6 +54,8 @@ export class FakeNet {
   /** The socket the tunnel opened last. */
   socket: FakeSocket | undefined;
   pathMtuFragmented = 0;
+  /** What the kernel would say of the route to the server (0: no route). */
+  routeMtu = 1500;
 
   constructor() {
     this.restart();
@@ -123,6 +125,9 @@ export class FakeSocket implements BatchUdpSocket {
   onError(): void {}
   pathMtu(): { cap: number; fragmented: number } {
     return { cap: 0, fragmented: this.net.pathMtuFragmented };
+  }
+  routeMtu(): number {
+    return this.net.routeMtu;
   }
   close(): void {
     this.closed = true;
