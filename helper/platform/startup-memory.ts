@@ -1,9 +1,12 @@
-// Gives back the memory the helper's start-up grew and no longer needs, in two parts:
+// Gives back the memory the helper's start-up grew and no longer needs, in three parts:
 // - Loading and compiling the modules has V8 grow its young generation (to 16 MB on Node 20, 32
 //   MB on Node 24) and nothing shrinks it while the helper idles: V8 shrinks it only in a garbage
 //   collection that aims to reduce memory, and an idle helper allocates too little to start one.
 //   One such collection when start-up is over does it; under load the young generation grows
 //   again as V8 sees fit.
+// - The C heap keeps what start-up and a connect freed (V8's compiler zones, buffers of spawned
+//   processes): glibc's malloc_trim hands those pages back. Measured on an idle connected
+//   `umbrad serve` of the package: 35 -> 27 MB of anonymous memory.
 // - Start-up reads ~35 MB of the Node binary (the module loader, the snapshot, ICU), and those
 //   pages stay resident though an idle or running helper uses a fraction of them: the addon asks
 //   the kernel to reclaim the read-only file pages (MADV_PAGEOUT), and what is used again comes
@@ -22,29 +25,36 @@ let gc: Gc | undefined;
  */
 export const SHRINKS_YOUNG_GENERATION = Number(process.versions.v8.split('.')[0]) >= 13;
 
-/** The addon's entry for the second part (helper/native/src/process.cc). */
+/** The addon's entries for the other parts (helper/native/src/process.cc), both on libuv's thread pool. */
 export interface PageOutAddon {
-  /** MADV_PAGEOUT over the process's read-only file mappings, on libuv's thread pool; the bytes asked for (0: no MADV_PAGEOUT here). */
+  /** MADV_PAGEOUT over the process's read-only file mappings; the bytes asked for (0: no MADV_PAGEOUT here). */
   pageOutFileMappings(): Promise<number>;
+  /** malloc_trim(0); whether any memory went back (false without glibc). Absent in an older addon. */
+  trimMalloc?(): Promise<boolean>;
 }
 
 /** What releaseStartupMemory() did. */
 export interface Released {
   /** Whether the memory-reducing collection ran (only where SHRINKS_YOUNG_GENERATION). */
   collected: boolean;
+  /** Whether the C heap gave free pages back. */
+  trimmed: boolean;
   /** Bytes of read-only file mappings the kernel was asked to reclaim (0: not possible here). */
   pagedOut: number;
 }
 
 /**
  * A full, memory-reducing collection ("last-resort": V8 shrinks the young generation in it),
- * which blocks for tens of ms (~50 in a helper), then the page-out of start-up's file pages, off
- * the main thread. Call it once start-up is over, off the first packets' path. Each part is best
+ * which blocks for tens of ms (~50 in a helper), then the trim of the C heap (after the
+ * collection, which frees buffers into it) and the page-out of start-up's file pages, off the
+ * main thread. Call it once start-up is over, off the first packets' path. Each part is best
  * effort.
  */
 export async function releaseStartupMemory(addon?: PageOutAddon): Promise<Released> {
   const collected = collect();
-  return { collected, pagedOut: await pageOut(addon) };
+  const a = nativeParts(addon);
+  const [trimmed, pagedOut] = await Promise.all([bestEffort(() => a?.trimMalloc?.(), false), bestEffort(() => a?.pageOutFileMappings?.(), 0)]);
+  return { collected, trimmed: trimmed === true, pagedOut: typeof pagedOut === 'number' ? pagedOut : 0 };
 }
 
 function collect(): boolean {
@@ -63,12 +73,20 @@ function collect(): boolean {
   }
 }
 
-async function pageOut(addon?: PageOutAddon): Promise<number> {
+function nativeParts(addon?: PageOutAddon): Partial<PageOutAddon> | undefined {
   try {
-    const a = addon ?? (loadNative() as NativeAddon & Partial<PageOutAddon>);
-    return typeof a.pageOutFileMappings === 'function' ? await a.pageOutFileMappings() : 0;
+    return addon ?? (loadNative() as NativeAddon & Partial<PageOutAddon>);
   } catch {
-    return 0;
+    return undefined;
+  }
+}
+
+/** What `part` resolves to; `otherwise` when it is missing, throws or rejects. */
+async function bestEffort<T>(part: () => Promise<T> | undefined, otherwise: T): Promise<T> {
+  try {
+    return (await part()) ?? otherwise;
+  } catch {
+    return otherwise;
   }
 }
 

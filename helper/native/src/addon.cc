@@ -47,6 +47,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("aeadImpl", Napi::Function::New(env, AeadImpl, "aeadImpl"));
   exports.Set("denyCoreDumps", Napi::Function::New(env, DenyCoreDumps, "denyCoreDumps"));
   exports.Set("pageOutFileMappings", Napi::Function::New(env, PageOutFileMappings, "pageOutFileMappings"));
+  exports.Set("trimMalloc", Napi::Function::New(env, TrimMalloc, "trimMalloc"));
   return exports;
 }
 

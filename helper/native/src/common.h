@@ -107,5 +107,6 @@ Napi::Value AeadImpl(const Napi::CallbackInfo& info);
 // process.cc
 Napi::Value DenyCoreDumps(const Napi::CallbackInfo& info);
 Napi::Value PageOutFileMappings(const Napi::CallbackInfo& info);
+Napi::Value TrimMalloc(const Napi::CallbackInfo& info);
 
 }  // namespace umbra
