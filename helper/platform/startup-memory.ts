@@ -8,9 +8,10 @@
 //   processes): glibc's malloc_trim hands those pages back. Measured on an idle connected
 //   `umbrad serve` of the package: 35 -> 27 MB of anonymous memory.
 // - Start-up reads ~35 MB of the Node binary (the module loader, the snapshot, ICU), and those
-//   pages stay resident though an idle or running helper uses a fraction of them: the addon asks
-//   the kernel to reclaim the read-only file pages (MADV_PAGEOUT), and what is used again comes
-//   back on its next touch. Measured on Node 24: RSS 44 -> 25 MB for an empty process.
+//   pages stay resident though an idle or running helper uses a fraction of them: the addon
+//   unmaps the binary's read-only pages (MADV_DONTNEED: they stay in the page cache, so what is
+//   used again comes back on its next touch without a read) and asks the kernel to reclaim the
+//   libraries' (MADV_PAGEOUT). Measured on Node 24: RSS 44 -> 25 MB for an empty process.
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { loadNative, type NativeAddon } from './native.js';
@@ -27,7 +28,7 @@ export const SHRINKS_YOUNG_GENERATION = Number(process.versions.v8.split('.')[0]
 
 /** The addon's entries for the other parts (helper/native/src/process.cc), both on libuv's thread pool. */
 export interface PageOutAddon {
-  /** MADV_PAGEOUT over the process's read-only file mappings; the bytes asked for (0: no MADV_PAGEOUT here). */
+  /** Hands back the process's read-only file mappings (process.cc); the bytes asked for (0: nothing applied). */
   pageOutFileMappings(): Promise<number>;
   /** malloc_trim(0); whether any memory went back (false without glibc). Absent in an older addon. */
   trimMalloc?(): Promise<boolean>;
