@@ -66,6 +66,13 @@ describe('releaseStartupMemory', () => {
     expect((await releaseStartupMemory({ pageOutFileMappings: () => Promise.reject(new Error('boom')) })).pagedOut).toBe(0);
   });
 
+  it('leaves the collection out when asked (the settled pass): only the off-thread parts run', async () => {
+    const calls: string[] = [];
+    const both = { pageOutFileMappings: async () => (calls.push('page-out'), 1), trimMalloc: async () => (calls.push('trim'), true) };
+    expect(await releaseStartupMemory(both, { collection: false })).toEqual({ collected: false, trimmed: true, pagedOut: 1 });
+    expect(calls.sort()).toEqual(['page-out', 'trim']);
+  });
+
   it('trims the C heap beside the page-out, and a failing or missing trim costs only itself', async () => {
     const calls: string[] = [];
     const both = { pageOutFileMappings: async () => (calls.push('page-out'), 4096), trimMalloc: async () => (calls.push('trim'), true) };

@@ -51,8 +51,8 @@ export interface Released {
  * main thread. Call it once start-up is over, off the first packets' path. Each part is best
  * effort.
  */
-export async function releaseStartupMemory(addon?: PageOutAddon): Promise<Released> {
-  const collected = collect();
+export async function releaseStartupMemory(addon?: PageOutAddon, { collection = true }: { collection?: boolean } = {}): Promise<Released> {
+  const collected = collection && collect();
   const a = nativeParts(addon);
   const [trimmed, pagedOut] = await Promise.all([bestEffort(() => a?.trimMalloc?.(), false), bestEffort(() => a?.pageOutFileMappings?.(), 0)]);
   return { collected, trimmed: trimmed === true, pagedOut: typeof pagedOut === 'number' ? pagedOut : 0 };
@@ -93,8 +93,15 @@ async function bestEffort<T>(part: () => Promise<T> | undefined, otherwise: T): 
 
 /** After a start-up's first packets: the collection blocks ~50 ms, which they should not wait for. */
 const RELEASE_DELAY_MS = 500;
+/**
+ * Once a start's after-work is over (JIT compiles, the app's first status calls), which brings
+ * back ~7 MB of the binary's pages an idle daemon does not touch again. Only the off-thread parts
+ * then: the main thread never waits, and a page used again is a minor fault, not a read.
+ */
+const SETTLED_DELAY_MS = 20_000;
 
-/** releaseStartupMemory() RELEASE_DELAY_MS from now; the timer does not keep the process alive. */
+/** releaseStartupMemory() RELEASE_DELAY_MS from now and, without the collection, SETTLED_DELAY_MS from now; the timers do not keep the process alive. */
 export function releaseStartupMemorySoon(): void {
   setTimeout(() => void releaseStartupMemory(), RELEASE_DELAY_MS).unref();
+  setTimeout(() => void releaseStartupMemory(undefined, { collection: false }), SETTLED_DELAY_MS).unref();
 }
