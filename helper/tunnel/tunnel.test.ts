@@ -264,6 +264,9 @@ describe('the data path', () => {
     expect(t.peerStatus().pathMtu).toEqual({ learnt: 1400, mtuThatFits: 1340 });
     net.routeMtu = 0; // no route to the server: nothing to say of its path
     expect(t.peerStatus().pathMtu).toBeUndefined();
+    net.routeMtu = new Error('EPERM'); // asking failed: status still answers, without the figure
+    expect(t.peerStatus()).toMatchObject({ pathMtuFragmented: 0 });
+    expect(t.peerStatus().pathMtu).toBeUndefined();
   });
 
   it('reports the handshake messages its engine dropped over the budget (a flood)', async () => {

@@ -357,7 +357,13 @@ export class Tunnel {
   private pathMtuTo(to: Endpoint | undefined): { pathMtu?: PathMtuShortfall } {
     const family = to && (to.host.includes(':') ? 6 : 4);
     const socket = family && this.sockets.find((s) => s.family === family);
-    const shortfall = socket && pathMtuShortfall(this.device.mtu, family, socket.routeMtu(to));
+    let routeMtu = 0;
+    try {
+      routeMtu = socket ? socket.routeMtu(to) : 0;
+    } catch {
+      // Only a figure for the status line: status itself must always answer.
+    }
+    const shortfall = family && pathMtuShortfall(this.device.mtu, family, routeMtu);
     return shortfall ? { pathMtu: shortfall } : {};
   }
 

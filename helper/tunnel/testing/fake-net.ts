@@ -54,8 +54,8 @@ export class FakeNet {
   /** The socket the tunnel opened last. */
   socket: FakeSocket | undefined;
   pathMtuFragmented = 0;
-  /** What the kernel would say of the route to the server (0: no route). */
-  routeMtu = 1500;
+  /** What the kernel would say of the route to the server (0: no route), or the error asking it would throw. */
+  routeMtu: number | Error = 1500;
 
   constructor() {
     this.restart();
@@ -127,6 +127,7 @@ export class FakeSocket implements BatchUdpSocket {
     return { cap: 0, fragmented: this.net.pathMtuFragmented };
   }
   routeMtu(): number {
+    if (this.net.routeMtu instanceof Error) throw this.net.routeMtu;
     return this.net.routeMtu;
   }
   close(): void {
