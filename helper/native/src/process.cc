@@ -1,6 +1,7 @@
 // The helper's process-wide protections. denyCoreDumps(): the helper holds private keys and PSKs
 // in memory, so it must never leave them in a core file or let another process of the same uid
 // read its memory through /proc/<pid>/mem or ptrace. Node has no binding for either call.
+#include <link.h>
 #include <malloc.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -8,8 +9,12 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
+#include <cstdint>
+#include <cstdlib>
 #include <cstdio>
 #include <cstring>
+#include <vector>
 
 #include "common.h"
 
@@ -45,66 +50,108 @@ Napi::Value DenyCoreDumps(const Napi::CallbackInfo& info) {
 // Node binary and its libraries: code and constant data). Start-up touches far more of them than
 // an idle or running helper uses (the module loader, the snapshot, ICU); what is used again comes
 // back on the next touch. Writable and anonymous memory (the heap, JIT code) is never touched.
-// - The Node binary's own mappings: MADV_DONTNEED, which only unmaps them; the pages stay in the
-//   page cache, so a later touch is a minor fault, not a read that puts the thread to sleep (with
-//   MADV_PAGEOUT an idle daemon's GC threads woke ~2 times a second more, to read pages back).
-//   Safe only where the mapping has no private copies (no "Anonymous" pages: relocations written
-//   at load), which dropping would lose; the binary is relocated once, before main, never again.
-// - Other libraries: MADV_PAGEOUT (Linux 5.4+), which the kernel applies only to pages no other
-//   process maps, and which keeps private copies (they would have to be swapped).
+// - The Node binary's code and constants: MADV_DONTNEED, which only unmaps them; the pages stay in
+//   the page cache, so a later touch is a minor fault, not a read that puts the thread to sleep
+//   (with MADV_PAGEOUT an idle daemon's GC threads woke ~2 times a second more, to read pages
+//   back). Dropping a private copy would lose it (the relocations written at load, which may sit
+//   in swap, where smaps no longer counts them as Anonymous), so only ranges inside one of the
+//   binary's non-writable PT_LOAD segments qualify, away from its writable and RELRO ones, and
+//   only with no Anonymous or Swap pages in smaps.
+// - Everything else read-only: MADV_PAGEOUT (Linux 5.4+), which the kernel applies only to pages
+//   no other process maps, and which keeps private copies (it swaps them).
 // It runs on libuv's thread pool (over ~100 MB of mappings it takes ~30 ms, which the data path
 // must not wait for) and resolves with the bytes asked for; 0 where neither could be applied.
 namespace {
-struct Mapping {
-  unsigned long start = 0, end = 0;
-  bool readOnlyPrivateFile = false;
-  bool ofExecutable = false;
-  unsigned long anonymousKb = 0;
+struct Range {
+  uintptr_t start, end;
 };
 
-double HandBack(const Mapping& m, bool& noPageOut) {
+// The main program's segments: code and constants (never written), and what is or was writable.
+struct ProgramSegments {
+  std::vector<Range> readOnly;
+  std::vector<Range> writable;
+};
+
+int CollectMainProgram(dl_phdr_info* info, size_t, void* data) {
+  // The main program comes first, with an empty name.
+  if (info->dlpi_name != nullptr && info->dlpi_name[0] != '\0') return 1;
+  auto* out = static_cast<ProgramSegments*>(data);
+  const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  for (int i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+    if (ph.p_type != PT_LOAD && ph.p_type != PT_GNU_RELRO) continue;
+    const uintptr_t start = info->dlpi_addr + ph.p_vaddr;
+    const uintptr_t end = start + ph.p_memsz;
+    // Whole pages; a page a read-only segment shares with a writable one counts as writable.
+    const Range pages{start & ~(page - 1), (end + page - 1) & ~(page - 1)};
+    if (ph.p_type == PT_LOAD && (ph.p_flags & PF_W) == 0) out->readOnly.push_back(pages);
+    else out->writable.push_back(pages);
+  }
+  return 1;
+}
+
+struct Mapping {
+  uintptr_t start = 0, end = 0;
+  bool readOnlyPrivateFile = false;
+  // Unknown until smaps says (a missing field must not read as "none").
+  unsigned long anonymousKb = ULONG_MAX;
+  unsigned long swapKb = ULONG_MAX;
+};
+
+bool OnlyCodeAndConstants(const Mapping& m, const ProgramSegments& program) {
+  if (m.anonymousKb != 0 || m.swapKb != 0) return false;
+  for (const Range& w : program.writable) {
+    if (m.start < w.end && w.start < m.end) return false;
+  }
+  for (const Range& r : program.readOnly) {
+    if (r.start <= m.start && m.end <= r.end) return true;
+  }
+  return false;
+}
+
+double HandBack(const Mapping& m, const ProgramSegments& program) {
   if (!m.readOnlyPrivateFile || m.end <= m.start) return 0;
   void* at = reinterpret_cast<void*>(m.start);
   const size_t length = m.end - m.start;
-  if (m.ofExecutable && m.anonymousKb == 0) return madvise(at, length, MADV_DONTNEED) == 0 ? static_cast<double>(length) : 0;
-  if (noPageOut || madvise(at, length, MADV_PAGEOUT) == 0) return noPageOut ? 0 : static_cast<double>(length);
-  if (errno == EINVAL) noPageOut = true;  // no MADV_PAGEOUT here
-  return 0;                               // or a mapping that went away meanwhile, or is locked
+  const int advice = OnlyCodeAndConstants(m, program) ? MADV_DONTNEED : MADV_PAGEOUT;
+  // EINVAL: no MADV_PAGEOUT on this kernel, or a locked mapping; others: it went away meanwhile.
+  return madvise(at, length, advice) == 0 ? static_cast<double>(length) : 0;
 }
 
 double PageOutNow() {
-  char exe[4096];
-  ssize_t exeLength = readlink("/proc/self/exe", exe, sizeof exe - 1);
-  exe[exeLength > 0 ? exeLength : 0] = '\0';
+  ProgramSegments program;
+  dl_iterate_phdr(CollectMainProgram, &program);
   FILE* smaps = fopen("/proc/self/smaps", "re");
   if (smaps == nullptr) return 0;
   double asked = 0;
-  bool noPageOut = false;
   Mapping m;
-  char line[4096];
-  while (fgets(line, sizeof line, smaps) != nullptr) {
+  char* line = nullptr;
+  size_t capacity = 0;
+  // getline: a line of any length (a mapped file's long name) is read whole, never in pieces
+  // whose rest could pass for a mapping of its own.
+  while (getline(&line, &capacity, smaps) > 0) {
     unsigned long start = 0, end = 0, offset = 0, inode = 0, kb = 0;
     char perms[8] = {0};
     char dev[16] = {0};
-    int pathAt = 0;
-    if (sscanf(line, "%lx-%lx %7s %lx %15s %lu %n", &start, &end, perms, &offset, dev, &inode, &pathAt) >= 6 && perms[0] != 0 && std::strlen(perms) == 4) {
-      asked += HandBack(m, noPageOut);
+    if (sscanf(line, "%lx-%lx %7s %lx %15s %lu", &start, &end, perms, &offset, dev, &inode) == 6 && std::strlen(perms) == 4) {
+      asked += HandBack(m, program);
       m = Mapping{};
       m.start = start;
       m.end = end;
       // Only mappings of a file (inode != 0), read-only ("r-x"/"r--"), private.
       m.readOnlyPrivateFile = inode != 0 && perms[0] == 'r' && perms[1] == '-' && perms[3] == 'p';
-      char* path = line + pathAt;
-      path[std::strcspn(path, "\n")] = '\0';
-      m.ofExecutable = exe[0] != '\0' && std::strcmp(path, exe) == 0;
     } else if (sscanf(line, "Anonymous: %lu kB", &kb) == 1) {
       m.anonymousKb = kb;
+    } else if (sscanf(line, "Swap: %lu kB", &kb) == 1) {
+      m.swapKb = kb;
     }
   }
-  asked += HandBack(m, noPageOut);
+  asked += HandBack(m, program);
+  free(line);
   fclose(smaps);
   return asked;
 }
+
 bool TrimNow() {
 #ifdef __GLIBC__
   return malloc_trim(0) != 0;
