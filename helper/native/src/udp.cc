@@ -339,18 +339,24 @@ Napi::Value UdpRouteMtu(const Napi::CallbackInfo& info) {
   uint32_t mark = 0;
   socklen_t markLen = sizeof mark;
   if (getsockopt(fd, SOL_SOCKET, SO_MARK, &mark, &markLen) < 0) {
-    ThrowErrno(env, errno, "getsockopt(SO_MARK)", "could not read the mark of UDP fd " + std::to_string(fd));
+    int err = errno;  // before the message's strings are built
+    ThrowErrno(env, err, "getsockopt(SO_MARK)", "could not read the mark of UDP fd " + std::to_string(fd));
   }
   sockaddr_storage local;
   socklen_t localLen = sizeof local;
-  if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &localLen) < 0 || local.ss_family != af) {
-    ThrowRange(env, "sockaddr is not of UDP fd " + std::to_string(fd) + "'s family");
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &localLen) < 0) {
+    int err = errno;
+    ThrowErrno(env, err, "getsockname", "could not read the address of UDP fd " + std::to_string(fd));
   }
+  if (local.ss_family != af) ThrowRange(env, "sockaddr is not of UDP fd " + std::to_string(fd) + "'s family");
   // The same source address (a bound one picks the route as much as the mark does), any port.
   if (af == AF_INET) reinterpret_cast<sockaddr_in&>(local).sin_port = 0;
   else reinterpret_cast<sockaddr_in6&>(local).sin6_port = 0;
   int probe = socket(af, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP);
-  if (probe < 0) ThrowErrno(env, errno, "socket", "could not create a UDP socket to ask the route's MTU");
+  if (probe < 0) {
+    int err = errno;
+    ThrowErrno(env, err, "socket", "could not create a UDP socket to ask the route's MTU");
+  }
   int one = 1;
   int mtu = 0;
   socklen_t mtuLen = sizeof mtu;
