@@ -1,6 +1,6 @@
 // What `umbra` prints, as pure functions of the helper's answers (and the time, for durations).
 import { IpcError } from '../ipc/client.js';
-import { bytesText, floodText, HOLD_TEXT, noReplyText, WANTS_TUNNEL } from '../ipc/tunnel-words.js';
+import { bytesText, floodText, HOLD_TEXT, noReplyText, pathMtuText, WANTS_TUNNEL } from '../ipc/tunnel-words.js';
 import { ErrorCode, RpcError, type BlockHold, type NetworkRule, type ImportNote, type CatalogTrust, type LatencyReport, type LeakCheckResult, type LeakReport, type LeakVerdict, type MeasuredExit, type ServerInfo, type Settings, type TunnelStatus } from '../ipc/schema.js';
 
 export const EXIT_OK = 0;
@@ -155,21 +155,12 @@ function blockAdvice(status: TunnelStatus): string | undefined {
   }
 }
 
-/** The path to the server carries less than the tunnel's packets: what the kernel learnt, what was fragmented, what to set. */
-function pathMtuLine({ pathMtu, pathMtuFragmented: fragmented }: TunnelStatus): string | undefined {
-  if (!pathMtu && !fragmented) return undefined;
-  const path = pathMtu ? `the network carries at most ${pathMtu.learnt} bytes to the server, less than the tunnel's packets` : "the network carries less than the tunnel's packets";
-  const count = fragmented ? `; ${fragmented} sent in fragments` : '; they go in fragments';
-  const fix = pathMtu?.mtuThatFits ? `set MTU = ${pathMtu.mtuThatFits} under [Interface] in the config to avoid it` : 'lower MTU in the config to avoid it';
-  return `Path MTU: ${path}${count} (${fix})`;
-}
-
 /** `umbra status`: the summary line, what went wrong if anything, and the kill switch. */
 export function formatStatus(status: TunnelStatus, settings: Settings | undefined, now: number, opts: { already?: boolean } = {}): string[] {
   const lines = [formatStatusLine(status, now, opts), ...serverLines(status)];
   if ((status.state === 'connecting' || status.state === 'reconnecting') && status.error) lines.push(`Last error: ${status.error.message}`);
-  const pathMtu = pathMtuLine(status);
-  if (pathMtu) lines.push(pathMtu);
+  const pathMtu = pathMtuText(status);
+  if (pathMtu) lines.push(`Path MTU: ${pathMtu}`);
   if (status.handshakeFloodDropped) lines.push(`Under a handshake flood: ${floodText(status.handshakeFloodDropped)}; traffic goes on`);
   if (settings) lines.push(`Kill switch: ${formatKillSwitch(status, settings)}`);
   // Trusted networks: the rule of the network the machine is on (untrusted forces the kill switch on).

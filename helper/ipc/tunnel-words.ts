@@ -39,6 +39,19 @@ export function floodText(dropped: number, seconds?: number): string {
   return `${dropped} handshake message${dropped === 1 ? '' : 's'} dropped (flood)${seconds === undefined ? '' : ` in the last ${seconds} s`}`;
 }
 
+/**
+ * The path to the server carries less than the tunnel's packets: what the kernel learnt, how many
+ * went in fragments, and what to set. Undefined while nothing says so.
+ */
+export function pathMtuText(status: { pathMtu?: { learnt: number; mtuThatFits?: number } | undefined; pathMtuFragmented?: number | undefined }): string | undefined {
+  const { pathMtu, pathMtuFragmented: fragmented } = status;
+  if (!pathMtu && !fragmented) return undefined;
+  const path = pathMtu ? `the network carries at most ${pathMtu.learnt} bytes to the server, less than the tunnel's packets` : "the network carries less than the tunnel's packets";
+  const count = fragmented ? `; ${fragmented} sent in fragments` : '; they go in fragments';
+  const fix = pathMtu?.mtuThatFits ? `set MTU = ${pathMtu.mtuThatFits} under [Interface] in the config to avoid it` : 'lower MTU in the config to avoid it';
+  return `${path}${count} (${fix})`;
+}
+
 /** The same, short enough for a menu line. */
 export const HOLD_LINE: Record<BlockHold, string> = {
   boot: 'Blocked · kill switch on boot',

@@ -27,7 +27,7 @@ export const STATE_WORDS: Record<TunnelState, string> = {
   error: 'Error',
 };
 
-export { HOLD_TEXT, noReplyText, WANTS_TUNNEL } from '../../helper/ipc/tunnel-words.js';
+export { HOLD_TEXT, noReplyText, pathMtuText, WANTS_TUNNEL } from '../../helper/ipc/tunnel-words.js';
 
 /** What a reconnecting tunnel means (after "Reconnecting:"). */
 export const RECONNECTING_TEXT = 'the server stopped answering. The tunnel stays up while Umbra waits for an answer.';

@@ -4,7 +4,7 @@
 // status.blocked; while disconnected, status.hold says why).
 import { useShallow } from 'zustand/react/shallow';
 import type { TunnelStatus } from '../../api.js';
-import { formatBytes, formatElapsed, HOLD_TEXT, noReplyText, placeLabel, RECONNECTING_TEXT, STATE_WORDS } from '../../lib/format.js';
+import { formatBytes, formatElapsed, HOLD_TEXT, noReplyText, pathMtuText, placeLabel, RECONNECTING_TEXT, STATE_WORDS } from '../../lib/format.js';
 import { useNow } from '../../lib/use-now.js';
 import { useActions, useUmbra } from '../../store/context.js';
 import { activeServer, targetServer } from '../../store/selectors.js';
@@ -122,6 +122,11 @@ export function ConnectionPanel() {
       )}
 
       {status.state === 'connected' && status.noReplySince !== undefined && <NoReply status={status} />}
+      {status.state === 'connected' && pathMtuText(status) && (
+        <div className="tunnel-error reconnecting path-mtu" role="status">
+          <strong>Path MTU:</strong> {pathMtuText(status)}.
+        </div>
+      )}
       {status.state === 'reconnecting' && (
         <div className="tunnel-error reconnecting" role="status">
           <strong>Reconnecting:</strong> {RECONNECTING_TEXT}

@@ -179,6 +179,19 @@ describe('the connection as the helper reports it', () => {
     expect(note?.textContent).toMatch(/^Waiting for the server: no reply from the server for [56] s; Umbra is asking it for a new handshake\.$/);
   });
 
+  it('connected over a path smaller than the tunnel\'s packets: the panel names it and the MTU to set', async () => {
+    await renderPanel(mockApi({ status: status({ state: 'connected', server: SERVERS[0], connectedSince: Date.now() - 60_000, pathMtuFragmented: 12, pathMtu: { learnt: 1400, mtuThatFits: 1340 } }) }));
+    expect(document.querySelector('.path-mtu')?.textContent).toBe(
+      'Path MTU: the network carries at most 1400 bytes to the server, less than the tunnel\'s packets; 12 sent in fragments (set MTU = 1340 under [Interface] in the config to avoid it).',
+    );
+  });
+
+  it('connected over a path that carries the packets: no path MTU note', async () => {
+    await renderPanel(mockApi({ status: status({ state: 'connected', server: SERVERS[0], connectedSince: Date.now() - 60_000, pathMtuFragmented: 0 }) }));
+    expect(stateWord()).toBe('Connected');
+    expect(document.querySelector('.path-mtu')).toBeNull();
+  });
+
   it('reconnecting: the server stopped answering, the tunnel stays up, and Disconnect is the way out', async () => {
     const lost = status({
       state: 'reconnecting',
