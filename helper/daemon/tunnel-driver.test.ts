@@ -4,6 +4,7 @@ import type { TunnelStatus } from '../ipc/schema.js';
 import type { FirewallSpec, TableState } from '../platform/firewall/firewall.js';
 import { bootSpec } from '../platform/firewall/ruleset.js';
 import type { TunnelPeerStatus } from '../tunnel/tunnel.js';
+import type { PathMtuShortfall } from '../tunnel/path-mtu.js';
 import { QUIET_PROBE_AFTER } from '../wireguard/constants.js';
 import { FirewallOwner } from './firewall-owner.js';
 import { HEALTH_IDLE_MAX_MS, LOST_AFTER_MS, TunnelDriver, type DriverDeps, type TunnelHooks } from './tunnel-driver.js';
@@ -28,6 +29,7 @@ class World {
   settings = { killSwitch: true, allowLan: false };
   hooks: TunnelHooks[] = [];
   peer: TunnelPeerStatus = { rxBytes: 0, txBytes: 0, lastHandshakeAt: undefined, handshakeFailingSince: undefined };
+  pathMtu: PathMtuShortfall | undefined;
   refuseFirewall = 0;
   /** Refuses this many of the firewalls that name a tunnel interface. */
   refuseTunnelFirewall = 0;
@@ -78,6 +80,7 @@ class World {
       return {
         interfaceName: 'umbra0',
         peerStatus: () => this.peer,
+        pathMtu: () => this.pathMtu,
         rehandshake: () => this.log.push('rehandshake'),
         stop: async () => {
           this.log.push('stop tunnel');
@@ -310,7 +313,7 @@ describe('TunnelDriver', () => {
     w.peer = { ...w.peer, pathMtuFragmented: 42 };
     expect(w.status).toMatchObject({ state: 'connected', pathMtuFragmented: 42 });
     expect(w.status.pathMtu).toBeUndefined(); // the path carries the packets: nothing to say
-    w.peer = { ...w.peer, pathMtu: { learnt: 1400, mtuThatFits: 1340 } };
+    w.pathMtu = { learnt: 1400, mtuThatFits: 1340 };
     expect(w.status.pathMtu).toEqual({ learnt: 1400, mtuThatFits: 1340 });
     expect(w.status.handshakeFloodDropped).toBeUndefined(); // none dropped: nothing to say
     w.peer = { ...w.peer, handshakeFloodDropped: 7 };

@@ -10,6 +10,7 @@ import { formatPrefix } from '../net/ip.js';
 import type { TunnelStatus } from '../ipc/schema.js';
 import type { Undo } from '../platform/undo.js';
 import type { TunnelPeerStatus } from '../tunnel/tunnel.js';
+import type { PathMtuShortfall } from '../tunnel/path-mtu.js';
 import { QUIET_PROBE_AFTER } from '../wireguard/constants.js';
 import { kindOf, type FirewallOwner } from './firewall-owner.js';
 import { isWanting, transition } from './tunnel-state/transition.js';
@@ -18,6 +19,8 @@ import type { Context, Effect, Endpoint, Event, State, Target, TimerName } from 
 export interface TunnelLike {
   readonly interfaceName: string;
   peerStatus(): TunnelPeerStatus;
+  /** The path MTU the kernel learnt toward the server, when below the tunnel's packets (asks the kernel: for status only). */
+  pathMtu?(): PathMtuShortfall | undefined;
   rehandshake(): void;
   stop(): Promise<Error[]>;
 }
@@ -122,6 +125,7 @@ export class TunnelDriver {
     const s = this.current;
     const target = s.name === 'disconnected' ? undefined : s.target;
     const ps = this.tunnel?.peerStatus();
+    const pathMtu = this.tunnel?.pathMtu?.();
     const kernel = this.deps.firewall.kernel;
     // Lockdown first: a disconnect lifts the other holds, never it.
     const hold = s.name === 'disconnected' ? (this.deps.settings().lockdown ? 'lockdown' : s.hold) : undefined;
@@ -141,7 +145,7 @@ export class TunnelDriver {
       rxBytes: ps?.rxBytes ?? 0,
       txBytes: ps?.txBytes ?? 0,
       ...(ps?.pathMtuFragmented !== undefined ? { pathMtuFragmented: ps.pathMtuFragmented } : {}),
-      ...(ps?.pathMtu ? { pathMtu: ps.pathMtu } : {}),
+      ...(pathMtu ? { pathMtu } : {}),
       ...(ps?.handshakeFloodDropped ? { handshakeFloodDropped: ps.handshakeFloodDropped } : {}),
       error: 'error' in s ? s.error : undefined,
       attempt: isWanting(s) ? s.attempt : 0,

@@ -24,7 +24,8 @@ export function fullDatagramSize(mtu: number, family: 4 | 6): number {
 
 /** Undefined when `routeMtu` (the kernel's, 0 for none known) carries the full-size datagrams. */
 export function pathMtuShortfall(mtu: number, family: 4 | 6, routeMtu: number): PathMtuShortfall | undefined {
-  if (routeMtu <= 0 || routeMtu >= fullDatagramSize(mtu, family)) return undefined;
-  const fits = routeMtu - (fullDatagramSize(mtu, family) - mtu);
+  const full = fullDatagramSize(mtu, family);
+  if (routeMtu <= 0 || routeMtu >= full) return undefined;
+  const fits = routeMtu - (full - mtu);
   return { learnt: routeMtu, ...(fits >= LOWEST_MTU ? { mtuThatFits: fits } : {}) };
 }

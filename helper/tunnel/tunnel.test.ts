@@ -259,14 +259,14 @@ describe('the data path', () => {
     const net = new FakeNet();
     const t = await Tunnel.start(net.config(), {}, fakeDeps(net, new FakeTun(), new FakeRunner()));
     tunnels.push(t);
-    expect(t.peerStatus().pathMtu).toBeUndefined(); // 1500 carries a tunnel of 1420 whole
+    expect(t.pathMtu()).toBeUndefined(); // 1500 carries a tunnel of 1420 whole
     net.routeMtu = 1400;
-    expect(t.peerStatus().pathMtu).toEqual({ learnt: 1400, mtuThatFits: 1340 });
+    expect(t.pathMtu()).toEqual({ learnt: 1400, mtuThatFits: 1340 });
     net.routeMtu = 0; // no route to the server: nothing to say of its path
-    expect(t.peerStatus().pathMtu).toBeUndefined();
+    expect(t.pathMtu()).toBeUndefined();
     net.routeMtu = new Error('EPERM'); // asking failed: status still answers, without the figure
     expect(t.peerStatus()).toMatchObject({ pathMtuFragmented: 0 });
-    expect(t.peerStatus().pathMtu).toBeUndefined();
+    expect(t.pathMtu()).toBeUndefined();
   });
 
   it('reports the handshake messages its engine dropped over the budget (a flood)', async () => {

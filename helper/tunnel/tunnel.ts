@@ -348,13 +348,16 @@ export class Tunnel {
       handshakeFailingSince: toEpoch(peer?.timers.handshakeAttemptSince),
       quietSince: toEpoch(peer?.timers.quietSince),
       pathMtuFragmented: this.sockets.reduce((n, s) => n + s.pathMtu().fragmented, 0),
-      ...this.pathMtuTo(peer?.endpoint),
       handshakeFloodDropped: this.device.handshakeFloodDrops,
     };
   }
 
-  /** What the kernel knows of the path to the server's endpoint, when it is below the tunnel's packets. */
-  private pathMtuTo(to: Endpoint | undefined): { pathMtu?: PathMtuShortfall } {
+  /**
+   * What the kernel knows of the path to the server's endpoint, when it is below the tunnel's
+   * packets. Apart from peerStatus(), which the health check reads often: this asks the kernel.
+   */
+  pathMtu(): PathMtuShortfall | undefined {
+    const to = this.device.peerList()[0]?.endpoint;
     const family = to && (to.host.includes(':') ? 6 : 4);
     const socket = family && this.sockets.find((s) => s.family === family);
     let routeMtu = 0;
@@ -363,8 +366,7 @@ export class Tunnel {
     } catch {
       // Only a figure for the status line: status itself must always answer.
     }
-    const shortfall = family && pathMtuShortfall(this.device.mtu, family, routeMtu);
-    return shortfall ? { pathMtu: shortfall } : {};
+    return family ? pathMtuShortfall(this.device.mtu, family, routeMtu) : undefined;
   }
 
   /** Starts a fresh handshake with every peer that has an endpoint (e.g. after giving up). */
@@ -384,8 +386,6 @@ export interface TunnelPeerStatus {
   quietSince?: number | undefined;
   /** Datagrams sent one by one, fragmented, because the path MTU is below them (see PathMtuStats). */
   pathMtuFragmented?: number;
-  /** The path MTU the kernel has learnt toward the server, when its full-size packets exceed it. */
-  pathMtu?: PathMtuShortfall;
   /** Handshake messages dropped over the engine's handshake budget (a flood), since the tunnel started. */
   handshakeFloodDropped?: number;
 }

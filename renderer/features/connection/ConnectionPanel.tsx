@@ -90,6 +90,7 @@ export function ConnectionPanel() {
   const banner = blockBanner(status);
   const connected = status.state === 'connected';
   const exit = exitWords(status);
+  const pathMtu = connected ? pathMtuText(status) : undefined;
 
   return (
     <section className={`connection state-${status.state}`} aria-labelledby="connection-title">
@@ -122,9 +123,9 @@ export function ConnectionPanel() {
       )}
 
       {status.state === 'connected' && status.noReplySince !== undefined && <NoReply status={status} />}
-      {status.state === 'connected' && pathMtuText(status) && (
+      {pathMtu && (
         <div className="tunnel-error reconnecting path-mtu" role="status">
-          <strong>Path MTU:</strong> {pathMtuText(status)}.
+          <strong>Path MTU:</strong> {pathMtu}.
         </div>
       )}
       {status.state === 'reconnecting' && (
