@@ -29,8 +29,9 @@ export interface NativeAddon {
    * Polls `fd` for readability on the main libuv loop (uv_poll_t, no thread pool). Each time it
    * is readable the addon reads what it can into `arena` (kind 'tun': one read() per packet,
    * packets one after another; 'tun-vnet': a TUN with offload headers, super-packets cut into
-   * segments; 'udp': recvmmsg into slots of `slotSize`), describes the packets in `meta` and
-   * calls `onBatch` once with their count. A failure of the poll or of a read stops the poller
+   * segments; 'udp': recvmmsg into slots of `slotSize`, GRO trains cut into datagrams),
+   * describes the packets in `meta` and calls `onBatch` with their count: once per wake-up, or
+   * more often when `meta` cannot describe all that was read. A failure of the poll or of a read stops the poller
    * (its handle is then dead) and goes to `onError`. A running poller keeps the process alive. An
    * exception thrown by a callback becomes an uncaught exception. Returns a handle for
    * {@link stopPoll}. One poller per fd. (The TUN and UDP modules say what `meta` holds.)

@@ -3,10 +3,12 @@
 // once, describes the packets in a shared Int32Array and calls JS with the count. A TUN
 // is read with read() (with IFF_VNET_HDR, through offload.cc, which also cuts TSO super-packets
 // into segments); a UDP socket with recvmmsg(), which also fills in each datagram's source as an
-// id of a small address table (so JS builds no address per datagram).
+// id of a small address table (so JS builds no address per datagram), and cuts a UDP GRO train
+// (one read holding many datagrams of one size from one sender) back into its datagrams.
 #include <arpa/inet.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -17,6 +19,10 @@
 #include <vector>
 
 #include "common.h"
+
+#ifndef UDP_GRO
+#define UDP_GRO 104
+#endif
 
 namespace umbra {
 
@@ -53,21 +59,24 @@ struct Poller {
   std::unique_ptr<Napi::AsyncContext> context;
   napi_async_cleanup_hook_handle cleanupHook = nullptr;
   bool closingForCleanup = false;  // closed by the env teardown hook, which awaits OnClosed
-  // UDP: slot i is slots[i*slotSize, (i+1)*slotSize), meta[2i] its length,
-  // meta[2i+1] its source's id. TUN: packets one after another in slots (an arena), meta[2i]
-  // the offset and meta[2i+1] the length of packet i. Both arrays are JS-owned and kept alive
-  // by the references.
+  // UDP: recvmmsg reads message i into slots[i*slotSize, (i+1)*slotSize); datagram j of a
+  // callback is at offset meta[3j], meta[3j+1] bytes long, from the source with id meta[3j+2]
+  // (a GRO train is several datagrams of one message). TUN: packets one after another in slots
+  // (an arena), meta[2i] the offset and meta[2i+1] the length of packet i. Both arrays are
+  // JS-owned and kept alive by the references.
   PollMode mode = PollMode::kIntoTun;
   Napi::ObjectReference slotsRef;
   Napi::ObjectReference metaRef;
   uint8_t* slots = nullptr;
   size_t slotSize = 0;
-  uint32_t nslots = 0;
+  uint32_t nslots = 0;   // UDP: messages per recvmmsg; TUN: packets per callback
+  uint32_t perCall = 0;  // UDP: datagrams per callback (meta's room)
   int32_t* meta = nullptr;
   std::unique_ptr<AddrTable> table;
   std::vector<mmsghdr> msgs;
   std::vector<iovec> iovs;
   std::vector<sockaddr_storage> from;
+  std::vector<uint8_t> control;  // per message, room for the UDP_GRO segment size
   size_t arenaSize = 0;
   std::unique_ptr<TunVnetReader> vnet;
 };
@@ -197,6 +206,20 @@ static bool TransientUdpError(int err) {
          err == EHOSTDOWN || err == EPERM || err == ENOBUFS || err == ENOMEM || err == EMSGSIZE;
 }
 
+static constexpr size_t kUdpControl = CMSG_SPACE(sizeof(int));
+
+// The size of each datagram in a GRO train (the last may be shorter); 0 when the read is one datagram.
+static size_t GroSegment(const msghdr& h) {
+  for (cmsghdr* c = CMSG_FIRSTHDR(const_cast<msghdr*>(&h)); c != nullptr; c = CMSG_NXTHDR(const_cast<msghdr*>(&h), c)) {
+    if (c->cmsg_level == IPPROTO_UDP && c->cmsg_type == UDP_GRO && c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+      int seg;
+      std::memcpy(&seg, CMSG_DATA(c), sizeof seg);
+      return seg > 0 ? static_cast<size_t>(seg) : 0;
+    }
+  }
+  return 0;
+}
+
 static void ReadIntoAndDeliver(Poller* p, int status) {
   Napi::Env env(p->env);
   Napi::HandleScope scope(env);
@@ -231,23 +254,15 @@ static void ReadIntoAndDeliver(Poller* p, int status) {
   } else {
     for (uint32_t i = 0; i < p->nslots; i++) {
       p->msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+      p->msgs[i].msg_hdr.msg_controllen = kUdpControl;
       p->msgs[i].msg_hdr.msg_flags = 0;
     }
     p->table->batch++;
+    int got = 0;
     for (int tries = 0; tries < 8;) {
       int n = recvmmsg(p->fd, p->msgs.data(), p->nslots, MSG_DONTWAIT, nullptr);
       if (n >= 0) {
-        for (int i = 0; i < n; i++) {
-          const msghdr& h = p->msgs[i].msg_hdr;
-          if (h.msg_flags & MSG_TRUNC) continue;  // larger than any slot: not ours to carry
-          // Compact the kept datagrams to the front: slot i's data moves only if one was skipped.
-          if (static_cast<uint32_t>(i) != count) {
-            std::memmove(p->slots + count * p->slotSize, p->slots + i * p->slotSize, p->msgs[i].msg_len);
-          }
-          p->meta[2 * count] = static_cast<int32_t>(p->msgs[i].msg_len);
-          p->meta[2 * count + 1] = AddrId(env, *p->table, p->from[i], h.msg_namelen, added);
-          count++;
-        }
+        got = n;
         break;
       }
       int err = errno;
@@ -259,8 +274,33 @@ static void ReadIntoAndDeliver(Poller* p, int status) {
       if (err != EAGAIN && err != EWOULDBLOCK) readError = err;
       break;
     }
+    for (int i = 0; i < got && p->active; i++) {
+      const msghdr& h = p->msgs[i].msg_hdr;
+      if (h.msg_flags & MSG_TRUNC) continue;  // larger than a slot: not ours to carry
+      const int32_t id = AddrId(env, *p->table, p->from[i], h.msg_namelen, added);
+      const size_t len = p->msgs[i].msg_len;
+      const size_t seg = GroSegment(h);
+      const size_t step = seg > 0 && seg < len ? seg : len;
+      size_t off = 0;
+      do {
+        if (count == p->perCall) {
+          // meta is full: hand these over (the ids they use are all in `added` by now, as
+          // every later id of this batch is too) and go on with the rest of the batch.
+          CallJs(p, p->onPackets, {Napi::Number::New(env, count), added.IsEmpty() ? env.Undefined() : added});
+          added = Napi::Array();
+          count = 0;
+          if (!p->active) break;
+        }
+        int32_t* m = p->meta + 3 * count;
+        m[0] = static_cast<int32_t>(i * p->slotSize + off);
+        m[1] = static_cast<int32_t>(std::min(step, len - off));
+        m[2] = id;
+        count++;
+        off += step;
+      } while (off < len);
+    }
   }
-  if (count > 0 || !added.IsEmpty()) {
+  if (p->active && (count > 0 || !added.IsEmpty())) {
     CallJs(p, p->onPackets, {Napi::Number::New(env, count), added.IsEmpty() ? env.Undefined() : added});
   }
   // A TUN read that did not fit waits in the reader: hand it over now, not at the next wake-up
@@ -351,8 +391,9 @@ Napi::Value StartPollInto(const Napi::CallbackInfo& info) {
   uint32_t nslots;
   if (p->mode == PollMode::kIntoUdp) {
     if (slotSize < 1 || slotSize > 65536) ThrowRange(env, "slotSize must be from 1 to 65536");
-    nslots = static_cast<uint32_t>(std::min<size_t>(slots.length / slotSize, meta.ElementLength() / 2));
-    nslots = std::min<uint32_t>(nslots, AddrTable::kSize / 2);  // see AddrTable
+    nslots = static_cast<uint32_t>(std::min<size_t>(slots.length / slotSize, AddrTable::kSize / 2));  // see AddrTable
+    p->perCall = static_cast<uint32_t>(std::min<size_t>(meta.ElementLength() / 3, INT32_MAX));
+    if (p->perCall == 0) ThrowRange(env, "meta must hold at least one datagram (3 numbers)");
   } else {
     // An arena: it must hold at least the largest packet (with its offload header).
     if (slots.length < kMaxPacket + 64) ThrowRange(env, "a TUN arena must hold at least 65600 bytes");
@@ -374,6 +415,7 @@ Napi::Value StartPollInto(const Napi::CallbackInfo& info) {
     p->msgs.resize(nslots);
     p->iovs.resize(nslots);
     p->from.resize(nslots);
+    p->control.assign(nslots * kUdpControl, 0);
     for (uint32_t i = 0; i < nslots; i++) {
       p->iovs[i] = iovec{p->slots + i * slotSize, slotSize};
       msghdr& h = p->msgs[i].msg_hdr;
@@ -382,6 +424,8 @@ Napi::Value StartPollInto(const Napi::CallbackInfo& info) {
       h.msg_namelen = sizeof(sockaddr_storage);
       h.msg_iov = &p->iovs[i];
       h.msg_iovlen = 1;
+      h.msg_control = p->control.data() + i * kUdpControl;
+      h.msg_controllen = kUdpControl;
     }
   }
   return Start(env, std::move(p), State(env));

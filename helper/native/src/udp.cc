@@ -16,6 +16,10 @@
 
 #include "common.h"
 
+#ifndef UDP_GRO
+#define UDP_GRO 104
+#endif
+
 namespace umbra {
 
 static constexpr size_t kMaxSendBatch = 1024;  // UIO_MAXIOV: sendmmsg's own limit
@@ -84,6 +88,10 @@ Napi::Value UdpOpen(const Napi::CallbackInfo& info) {
     SetBufferSize(fd, SO_RCVBUFFORCE, SO_RCVBUF, static_cast<int>(bufferBytes));
     SetBufferSize(fd, SO_SNDBUFFORCE, SO_SNDBUF, static_cast<int>(bufferBytes));
   }
+  // UDP GRO: a burst from one sender (a GSO send, or what a NIC's GRO merged) arrives as one
+  // datagram train, cut apart again by the poller, instead of one trip through the stack each.
+  // Kernels before 5.0 refuse the option; the socket then reads datagrams one by one.
+  setsockopt(fd, IPPROTO_UDP, UDP_GRO, &one, sizeof one);
   if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) < 0) {
     fail("bind", "could not bind a UDP socket to " + (address.empty() ? std::string("*") : address) + ":" + service);
   }

@@ -96,8 +96,11 @@ export function loadUdpAddon(): UdpAddon {
   return n as UdpAddon;
 }
 
-/** Datagrams per recvmmsg; datagrams queued before a send goes out by itself. */
+/** Reads per recvmmsg (a read is one datagram, or a GRO train of up to 64). */
 const BATCH = 64;
+/** Datagrams per call into JS; a wake-up that read more calls again. */
+const PER_CALL = 256;
+/** Datagrams queued before a send goes out by itself. */
 const SEND_BATCH = 128;
 /** The send buffer that allocate() slices. */
 const SEND_ARENA = 512 * 1024;
@@ -180,7 +183,8 @@ export function openBatchUdpSocket(opts: UdpSocketOptions): BatchUdpSocket {
       if (closed) throw new Error('the UDP socket is closed');
       if (poll !== undefined) throw new Error('onDatagrams may be called once');
       const slots = new Uint8Array(BATCH * SLOT); // zeroed pages are mapped only once written
-      const meta = new Int32Array(BATCH * 2);
+      // Per datagram: its offset in slots, its length, its source's id.
+      const meta = new Int32Array(PER_CALL * 3);
       const endpoints: UdpEndpoint[] = [];
       poll = native.startPollInto(
         fd,
@@ -196,9 +200,8 @@ export function openBatchUdpSocket(opts: UdpSocketOptions): BatchUdpSocket {
               endpoints[a.id] = ep;
             }
           }
-          for (let i = 0; i < count; i++) {
-            const start = i * SLOT;
-            each(new Uint8Array(slots.buffer, start, meta[2 * i]!), endpoints[meta[2 * i + 1]!]!);
+          for (let i = 0; i < 3 * count; i += 3) {
+            each(new Uint8Array(slots.buffer, meta[i]!, meta[i + 1]!), endpoints[meta[i + 2]!]!);
           }
           done?.();
         },
