@@ -68,12 +68,14 @@ Napi::Function FunctionArg(const Napi::CallbackInfo& info, size_t index, const c
 }
 
 ByteView BytesOf(Napi::Env env, Napi::Value value, const char* what) {
-  if (value.IsTypedArray()) {
-    Napi::TypedArray ta = value.As<Napi::TypedArray>();
-    if (ta.TypedArrayType() == napi_uint8_array) {
-      Napi::Uint8Array bytes = value.As<Napi::Uint8Array>();
-      return ByteView{bytes.Data(), bytes.ByteLength()};
-    }
+  // One napi_get_typedarray_info (it refuses what is not a typed array): the data path calls
+  // this for every packet, and node-addon-api's typed wrappers would ask two or three times.
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* data = nullptr;
+  if (napi_get_typedarray_info(env, value, &type, &length, &data, nullptr, nullptr) == napi_ok &&
+      type == napi_uint8_array) {
+    return ByteView{static_cast<const uint8_t*>(data), length};
   }
   ThrowType(env, std::string(what) + " must be a Buffer or Uint8Array");
 }
