@@ -29,6 +29,8 @@ import { bootClock, EpochOffset } from './clock.js';
 import { SleepDetector } from './sleep-detector.js';
 import { systemCurve } from './node-x25519.js';
 import { systemAead } from './aead-choice.js';
+import { AeadBatch, loadAeadBatchAddon } from './aead-batch.js';
+import { ReceiveBatch } from './receive-batch.js';
 
 const DEFAULT_MTU = 1420;
 /**
@@ -239,6 +241,12 @@ export class Tunnel {
       },
       onEvent: opts.onEvent,
     };
+    // Transport crypto a batch at a time where the addon can (aead-batch.ts): the sockets run the
+    // deferred seals before sending, and the receive path opens a batch's data in one call.
+    const direct = opts.aead ?? systemAead().aead;
+    const batchAddon = opts.aead === undefined && systemAead().backend === 'openssl' ? loadAeadBatchAddon() : undefined;
+    const batchAead = batchAddon && new AeadBatch(batchAddon, direct);
+    if (batchAead) for (const s of sockets.values()) s.runBeforeFlush(() => batchAead.run());
     const now = deps.now();
     const device = new Device({
       privateKey: cfg.interface.privateKey,
@@ -247,7 +255,7 @@ export class Tunnel {
       now,
       wallClockOffset: Date.now() - now,
       // The fastest backend this Node has (the one status and --version report).
-      aead: opts.aead ?? systemAead().aead,
+      aead: batchAead?.aead ?? direct,
       curve: systemCurve(),
       mtu,
     });
@@ -269,6 +277,7 @@ export class Tunnel {
       for (const p of packets) device.send(p, t);
       tunnel.arm(); // sending may have set a timer (keepalive, a handshake, the quiet probe)
     });
+    const held = batchAead && new ReceiveBatch(device, batchAead);
     for (const s of sockets.values()) {
       s.onDatagrams(
         (d, from) => {
@@ -277,9 +286,11 @@ export class Tunnel {
             batchTime = deps.now();
           }
           // Handshake messages are only pre-checked here; their crypto waits for the batch's data.
-          device.receiveBatched(d, from, batchTime);
+          if (held) held.add(d, from);
+          else device.receiveBatched(d, from, batchTime);
         },
         () => {
+          held?.finish(batchTime);
           receiving = false;
           writeTun();
           device.runHandshakes(batchTime);

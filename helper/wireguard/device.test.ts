@@ -4,6 +4,8 @@ import {
 } from './constants.js';
 import { ipv4, Pair, random } from './testing/pair.js';
 import { messageTypeOf, MessageType } from './messages/types.js';
+import { nobleAead } from './crypto/aead.js';
+import { readCounterLE } from './bytes.js';
 
 const typesSent = (sent: Uint8Array[]) => sent.map((d) => messageTypeOf(d));
 
@@ -95,6 +97,44 @@ describe('two in-memory peers', () => {
     p.b.device.receive(init, { host: 'a', port: 40000 }, p.now + 1000);
     expect(p.b.sent.length).toBe(sentBefore); // no second response
     expect(p.b.device.drops.get('stale-timestamp')).toBe(1);
+  });
+
+  it('takes transport data opened ahead with the key openingKey gave, and nothing else', () => {
+    const p = new Pair();
+    p.aToB(); // the handshake
+    const from = { host: 'a', port: 40000 };
+    const next = (payload: Uint8Array): Uint8Array => {
+      p.a.device.send(ipv4('100.64.0.2', '100.64.0.1', payload), p.now);
+      return p.wire.pop()!.data;
+    };
+    const openAhead = (d: Uint8Array, key: Uint8Array): boolean => {
+      const plain = nobleAead.open(key, readCounterLE(d, 8), d.subarray(16), undefined);
+      if (plain) d.set(plain, 16);
+      return plain !== null;
+    };
+    const d1 = next(Uint8Array.of(1));
+    const key = p.b.device.openingKey(d1, p.now)!;
+    expect(key).toBeInstanceOf(Uint8Array);
+    expect(openAhead(d1, key)).toBe(true);
+    const before = p.b.delivered.length;
+    p.b.device.receiveBatched(d1, from, p.now, key, true);
+    expect(p.b.delivered.slice(before)).toEqual([ipv4('100.64.0.2', '100.64.0.1', Uint8Array.of(1))]);
+    // Now replayed: no key to open it with.
+    expect(p.b.device.openingKey(d1, p.now)).toBeUndefined();
+    // Said not authentic, or opened with a key that is not this session's: dropped, not opened again.
+    const d2 = next(Uint8Array.of(2));
+    p.b.device.receiveBatched(d2, from, p.now, key, false);
+    const d3 = next(Uint8Array.of(3));
+    const other = random(32);
+    p.b.device.receiveBatched(d3, from, p.now, other, true);
+    expect(p.b.delivered.length).toBe(before + 1);
+    expect(p.b.device.drops.get('unauthenticated')).toBe(2);
+    // A handshake message, a short datagram and an unknown index have no key.
+    expect(p.b.device.openingKey(p.a.sent[0]!, p.now)).toBeUndefined();
+    expect(p.b.device.openingKey(d1.subarray(0, 31), p.now)).toBeUndefined();
+    const stranger = next(Uint8Array.of(4));
+    stranger[4]! ^= 0xff;
+    expect(p.b.device.openingKey(stranger, p.now)).toBeUndefined();
   });
 });
 

@@ -210,8 +210,23 @@ export class Device {
    * message only checked cheaply (type, size, index, budget), copied and queued; runHandshakes()
    * after the batch's transport data does the crypto. So handshakes never delay data.
    */
-  receiveBatched(d: Uint8Array, from: Endpoint, now: number): void {
-    this.take(d, from, now, true);
+  receiveBatched(d: Uint8Array, from: Endpoint, now: number, openedWith?: Uint8Array, authentic = false): void {
+    this.take(d, from, now, true, openedWith, authentic);
+  }
+
+  /**
+   * For opening a receive batch's transport data in one go before receiveBatched: the key that
+   * transport datagram `d` would be opened with now, or undefined where receive would drop it
+   * unopened (not transport data, unknown index, expired, replayed). Changes nothing. The caller
+   * opens the payload (after the 16-byte header) in place with this key and the header's counter,
+   * then passes the key as `openedWith` and whether it authenticated as `authentic`.
+   */
+  openingKey(d: Uint8Array, now: number): Uint8Array | undefined {
+    if (messageTypeOf(d) !== MessageType.TransportData || d.length < TRANSPORT_MIN_SIZE) return undefined;
+    const { receiver, counter } = parseTransportHeader(d);
+    const kp = this.indices.get(receiver)?.keypair;
+    if (!kp || kp.isExpired(now) || !kp.replay.check(counter)) return undefined;
+    return kp.keys.receiveKey;
   }
 
   /** Handles queued handshake messages, at most `max` of them (the rest wait for the next call). */
@@ -237,10 +252,10 @@ export class Device {
     return this.ownQueue.length + this.strangerQueue.length;
   }
 
-  private take(d: Uint8Array, from: Endpoint, now: number, defer: boolean): void {
+  private take(d: Uint8Array, from: Endpoint, now: number, defer: boolean, openedWith?: Uint8Array, authentic = false): void {
     this.guarded(() => {
       const type = messageTypeOf(d);
-      if (type === MessageType.TransportData) return this.receiveTransport(d, from, now);
+      if (type === MessageType.TransportData) return this.receiveTransport(d, from, now, openedWith, authentic);
       if (type === 0) return this.drop('malformed');
       const lane = this.laneOf(type, d, from);
       if (lane === undefined) return;
@@ -525,7 +540,7 @@ export class Device {
 
   // ---------------------------------------------------------------- transport
 
-  private receiveTransport(d: Uint8Array, from: Endpoint, now: number): void {
+  private receiveTransport(d: Uint8Array, from: Endpoint, now: number, openedWith: Uint8Array | undefined, authentic: boolean): void {
     if (d.length < TRANSPORT_MIN_SIZE) return this.drop('malformed');
     const { receiver, counter } = parseTransportHeader(d);
     const entry = this.indices.get(receiver);
@@ -535,7 +550,14 @@ export class Device {
     if (!kp.replay.check(counter)) return this.drop('replay');
     // In place where the backend can: the datagram is not needed once it has authenticated.
     const sealed = d.subarray(TRANSPORT_HEADER_SIZE);
-    const plain = this.aead.openInPlace ? this.aead.openInPlace(kp.keys.receiveKey, counter, sealed) : this.aead.open(kp.keys.receiveKey, counter, sealed, undefined);
+    let plain: Uint8Array | null;
+    if (openedWith === undefined) {
+      plain = this.aead.openInPlace ? this.aead.openInPlace(kp.keys.receiveKey, counter, sealed) : this.aead.open(kp.keys.receiveKey, counter, sealed, undefined);
+    } else {
+      // Opened ahead (see openingKey). Only with this index's key now counts: the batch may have
+      // retired that session since, and the bytes cannot be opened twice.
+      plain = authentic && openedWith === kp.keys.receiveKey ? sealed.subarray(0, sealed.length - AEAD_TAG_LENGTH) : null;
+    }
     if (!plain) return this.drop('unauthenticated');
     if (!kp.replay.accept(counter)) return this.drop('replay');
     const peer = entry.peer;

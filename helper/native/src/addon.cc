@@ -44,6 +44,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("tunSplit", Napi::Function::New(env, TunSplit, "tunSplit"));
   exports.Set("interfaceState", Napi::Function::New(env, InterfaceState, "interfaceState"));
   exports.Set("aeadOpen", Napi::Function::New(env, AeadOpen, "aeadOpen"));
+  exports.Set("aeadBatch", Napi::Function::New(env, AeadBatch, "aeadBatch"));
   exports.Set("aeadImpl", Napi::Function::New(env, AeadImpl, "aeadImpl"));
   exports.Set("denyCoreDumps", Napi::Function::New(env, DenyCoreDumps, "denyCoreDumps"));
   exports.Set("pageOutFileMappings", Napi::Function::New(env, PageOutFileMappings, "pageOutFileMappings"));

@@ -15,6 +15,8 @@
 #include <cstring>
 #include <strings.h>
 
+#include <vector>
+
 #include "common.h"
 
 namespace umbra {
@@ -85,13 +87,13 @@ static AeadContext& Contexts(Napi::Env env) {
 }
 
 // 32 zero bits, then the counter as 64-bit little endian (§5.4.6).
+static void NonceOf(uint64_t c, uint8_t nonce[12]);
+
 static void Nonce(Napi::Env env, Napi::Value v, uint8_t nonce[12]) {
   if (!v.IsNumber()) ThrowType(env, "counter must be a number");
   double d = v.As<Napi::Number>().DoubleValue();
   if (!(d >= 0 && d <= 9007199254740991.0) || std::floor(d) != d) ThrowRange(env, "counter must be a safe non-negative integer");
-  uint64_t c = static_cast<uint64_t>(d);
-  std::memset(nonce, 0, 4);
-  for (int i = 0; i < 8; i++) nonce[4 + i] = static_cast<uint8_t>(c >> (8 * i));
+  NonceOf(static_cast<uint64_t>(d), nonce);
 }
 
 static ByteView Key(Napi::Env env, Napi::Value v) {
@@ -200,6 +202,77 @@ Napi::Value AeadImpl(const Napi::CallbackInfo& info) {
   return Napi::String::New(env, GetEvp().ok ? "evp" : "none");
 }
 
+static void NonceOf(uint64_t c, uint8_t nonce[12]) {
+  std::memset(nonce, 0, 4);
+  for (int i = 0; i < 8; i++) nonce[4 + i] = static_cast<uint8_t>(c >> (8 * i));
+}
+
+// Encrypts pt (ptLen bytes) and zeros up to padded bytes into dst, then the tag: padded + 16
+// bytes. dst may be pt itself (in place) or not overlap it. False only when OpenSSL fails.
+static bool Seal(Napi::Env env, const uint8_t* key, const uint8_t nonce[12], const uint8_t* pt, size_t ptLen,
+                 size_t padded, const ByteView& ad, uint8_t* dst) {
+  const Cores& cores = GetCores();
+  if (useCores && cores.ok) {
+    thread_local CoreState st;
+    Prepare(cores, st, key, nonce);
+    std::memmove(dst, pt, ptLen);
+    std::memset(dst + ptLen, 0, padded - ptLen);
+    if (padded > 0) cores.chacha(dst, dst, padded, st.key, st.counter);
+    Tag(cores, st, &ad, dst, padded, dst + padded);
+    Wipe(cores, st);
+    return true;
+  }
+  EVP_CIPHER_CTX* c = Contexts(env).enc;
+  int n = 0;
+  bool ok = GetEvp().encInit(c, nullptr, nullptr, key, nonce) == 1;
+  if (ok && ad.length > 0) ok = GetEvp().encUpdate(c, nullptr, &n, ad.data, static_cast<int>(ad.length)) == 1;
+  // The output may overlap the input only exactly (in place), which OpenSSL allows.
+  if (ok && ptLen > 0) ok = GetEvp().encUpdate(c, dst, &n, pt, static_cast<int>(ptLen)) == 1;
+  for (size_t done = ptLen; ok && done < padded;) {
+    size_t chunk = std::min(sizeof kZeros, padded - done);
+    ok = GetEvp().encUpdate(c, dst + done, &n, kZeros, static_cast<int>(chunk)) == 1;
+    done += chunk;
+  }
+  if (ok) ok = GetEvp().encFinal(c, dst + padded, &n) == 1;
+  if (ok) ok = GetEvp().ctrl(c, EVP_CTRL_AEAD_GET_TAG, kTag, dst + padded) == 1;
+  return ok;
+}
+
+// Decrypts ciphertext||tag (sealedLen >= 16 bytes) into dst (sealedLen - 16 bytes; dst may be
+// sealed itself). False when it does not authenticate: dst is then untouched (cores) or garbage
+// (EVP), never to be used.
+static bool Open(Napi::Env env, const uint8_t* key, const uint8_t nonce[12], const uint8_t* sealed, size_t sealedLen,
+                 const ByteView& ad, uint8_t* dst) {
+  size_t n = sealedLen - kTag;
+  const Cores& cores = GetCores();
+  if (useCores && cores.ok) {
+    thread_local CoreState st;
+    Prepare(cores, st, key, nonce);
+    uint8_t tag[kTag];
+    Tag(cores, st, &ad, sealed, n, tag);
+    uint8_t diff = 0;  // constant time
+    for (size_t i = 0; i < kTag; i++) diff |= tag[i] ^ sealed[n + i];
+    if (diff == 0 && n > 0) cores.chacha(dst, sealed, n, st.key, st.counter);
+    Wipe(cores, st);
+    return diff == 0;
+  }
+  EVP_CIPHER_CTX* c = Contexts(env).dec;
+  int len = 0;
+  bool ok = GetEvp().decInit(c, nullptr, nullptr, key, nonce) == 1;
+  if (ok && ad.length > 0) ok = GetEvp().decUpdate(c, nullptr, &len, ad.data, static_cast<int>(ad.length)) == 1;
+  // The tag is copied out first: decrypting in place overwrites nothing past n, but be plain.
+  uint8_t tag[kTag];
+  std::memcpy(tag, sealed + n, kTag);
+  if (ok && n > 0) ok = GetEvp().decUpdate(c, dst, &len, sealed, static_cast<int>(n)) == 1;
+  if (ok) ok = GetEvp().ctrl(c, EVP_CTRL_AEAD_SET_TAG, kTag, tag) == 1;
+  if (ok) ok = GetEvp().decFinal(c, dst + n, &len) == 1;
+  return ok;
+}
+
+static ByteView OptionalAd(Napi::Env env, Napi::Value v) {
+  return v.IsUndefined() ? ByteView{nullptr, 0} : BytesOf(env, v, "ad");
+}
+
 // aeadSeal(key, counter, plaintext, paddedLength, ad | undefined, out, outOffset): undefined —
 // encrypts plaintext and zeros up to paddedLength, writing ciphertext||tag into out at outOffset.
 Napi::Value AeadSeal(const Napi::CallbackInfo& info) {
@@ -209,41 +282,15 @@ Napi::Value AeadSeal(const Napi::CallbackInfo& info) {
   Nonce(env, info[1], nonce);
   ByteView pt = BytesOf(env, info[2], "plaintext");
   uint32_t padded = Uint32Arg(info, 3, "paddedLength");
+  ByteView ad = OptionalAd(env, info[4]);
   ByteView out = BytesOf(env, info[5], "out");
   uint32_t offset = Uint32Arg(info, 6, "outOffset");
   if (padded < pt.length) ThrowRange(env, "paddedLength is shorter than the plaintext");
   if (static_cast<size_t>(offset) + padded + kTag > out.length) ThrowRange(env, "out is too small");
   uint8_t* dst = const_cast<uint8_t*>(out.data) + offset;
-  const Cores& cores = GetCores();
-  if (useCores && cores.ok) {
-    thread_local CoreState st;
-    ByteView ad{nullptr, 0};
-    if (!info[4].IsUndefined()) ad = BytesOf(env, info[4], "ad");
-    Prepare(cores, st, key.data, nonce);
-    std::memmove(dst, pt.data, pt.length);
-    std::memset(dst + pt.length, 0, padded - pt.length);
-    if (padded > 0) cores.chacha(dst, dst, padded, st.key, st.counter);
-    Tag(cores, st, &ad, dst, padded, dst + padded);
-    Wipe(cores, st);
-    return env.Undefined();
+  if (!Seal(env, key.data, nonce, pt.data, pt.length, padded, ad, dst)) {
+    ThrowPlain(env, "OpenSSL ChaCha20-Poly1305 encryption failed");
   }
-  EVP_CIPHER_CTX* c = Contexts(env).enc;
-  int n = 0;
-  bool ok = GetEvp().encInit(c, nullptr, nullptr, key.data, nonce) == 1;
-  if (ok && !info[4].IsUndefined()) {
-    ByteView ad = BytesOf(env, info[4], "ad");
-    ok = GetEvp().encUpdate(c, nullptr, &n, ad.data, static_cast<int>(ad.length)) == 1;
-  }
-  // The output may overlap the input only exactly (in place), which OpenSSL allows.
-  if (ok && pt.length > 0) ok = GetEvp().encUpdate(c, dst, &n, pt.data, static_cast<int>(pt.length)) == 1;
-  for (size_t done = pt.length; ok && done < padded;) {
-    size_t chunk = std::min(sizeof kZeros, padded - done);
-    ok = GetEvp().encUpdate(c, dst + done, &n, kZeros, static_cast<int>(chunk)) == 1;
-    done += chunk;
-  }
-  if (ok) ok = GetEvp().encFinal(c, dst + padded, &n) == 1;
-  if (ok) ok = GetEvp().ctrl(c, EVP_CTRL_AEAD_GET_TAG, kTag, dst + padded) == 1;
-  if (!ok) ThrowPlain(env, "OpenSSL ChaCha20-Poly1305 encryption failed");
   return env.Undefined();
 }
 
@@ -256,40 +303,74 @@ Napi::Value AeadOpen(const Napi::CallbackInfo& info) {
   uint8_t nonce[12];
   Nonce(env, info[1], nonce);
   ByteView sealed = BytesOf(env, info[2], "sealed");
+  ByteView ad = OptionalAd(env, info[3]);
   ByteView out = BytesOf(env, info[4], "out");
   uint32_t offset = Uint32Arg(info, 5, "outOffset");
   if (sealed.length < kTag) return Napi::Boolean::New(env, false);
-  size_t n = sealed.length - kTag;
-  if (static_cast<size_t>(offset) + n > out.length) ThrowRange(env, "out is too small");
+  if (static_cast<size_t>(offset) + sealed.length - kTag > out.length) ThrowRange(env, "out is too small");
   uint8_t* dst = const_cast<uint8_t*>(out.data) + offset;
-  const Cores& cores = GetCores();
-  if (useCores && cores.ok) {
-    thread_local CoreState st;
-    ByteView ad{nullptr, 0};
-    if (!info[3].IsUndefined()) ad = BytesOf(env, info[3], "ad");
-    Prepare(cores, st, key.data, nonce);
-    uint8_t tag[kTag];
-    Tag(cores, st, &ad, sealed.data, n, tag);
-    uint8_t diff = 0;  // constant time
-    for (size_t i = 0; i < kTag; i++) diff |= tag[i] ^ sealed.data[n + i];
-    if (diff == 0 && n > 0) cores.chacha(dst, sealed.data, n, st.key, st.counter);
-    Wipe(cores, st);
-    return Napi::Boolean::New(env, diff == 0);
+  return Napi::Boolean::New(env, Open(env, key.data, nonce, sealed.data, sealed.length, ad, dst));
+}
+
+// aeadBatch(jobs: Int32Array, count, keys: Uint8Array, buffers: Uint8Array[], results: Uint8Array):
+// number — many transport seals and opens (no AD) in one call, so the data path pays for crossing
+// into native code once a batch, not once a packet. Job j is jobs[10j .. 10j+9]:
+//   op (0 seal, 1 open), key (index of a 32-byte key in keys), counter low 32 bits, high 32 bits,
+//   source buffer, offset, length (seal: the plaintext; open: ciphertext||tag),
+//   seal: padded length (open: ignored), destination buffer, offset
+// where a buffer is an index into buffers. results[j] becomes 1 for a seal done or an open that
+// authenticated, else 0. Returns how many are 1. Every job is checked before any runs, so a bad
+// one (RangeError) leaves all memory as it was.
+Napi::Value AeadBatch(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
+    ThrowType(env, "jobs must be an Int32Array");
   }
-  EVP_CIPHER_CTX* c = Contexts(env).dec;
-  int len = 0;
-  bool ok = GetEvp().decInit(c, nullptr, nullptr, key.data, nonce) == 1;
-  if (ok && !info[3].IsUndefined()) {
-    ByteView ad = BytesOf(env, info[3], "ad");
-    ok = GetEvp().decUpdate(c, nullptr, &len, ad.data, static_cast<int>(ad.length)) == 1;
+  Napi::Int32Array jobsArray = info[0].As<Napi::Int32Array>();
+  const int32_t* jobs = jobsArray.Data();
+  uint32_t count = Uint32Arg(info, 1, "count");
+  ByteView keys = BytesOf(env, info[2], "keys");
+  if (!info[3].IsArray()) ThrowType(env, "buffers must be an array of Uint8Arrays");
+  Napi::Array bufferArray = info[3].As<Napi::Array>();
+  ByteView results = BytesOf(env, info[4], "results");
+  static constexpr size_t kJob = 10;
+  if (static_cast<size_t>(count) * kJob > jobsArray.ElementLength()) ThrowRange(env, "jobs holds fewer than count jobs");
+  if (count > results.length) ThrowRange(env, "results is shorter than count");
+  std::vector<ByteView> buffers(bufferArray.Length());
+  for (uint32_t i = 0; i < buffers.size(); i++) buffers[i] = BytesOf(env, bufferArray.Get(i), "each buffer");
+
+  auto region = [&](int32_t buf, int32_t off, size_t len, const char* what) -> uint8_t* {
+    if (buf < 0 || static_cast<size_t>(buf) >= buffers.size() || off < 0 ||
+        static_cast<size_t>(off) + len > buffers[buf].length) {
+      ThrowRange(env, std::string("a job's ") + what + " lies outside its buffer");
+    }
+    return const_cast<uint8_t*>(buffers[buf].data) + off;
+  };
+  for (int pass = 0; pass < 2; pass++) {  // pass 0 checks every job, pass 1 runs them
+    for (uint32_t j = 0; j < count; j++) {
+      const int32_t* job = jobs + kJob * j;
+      const int32_t op = job[0];
+      if (op != 0 && op != 1) ThrowRange(env, "a job's op must be 0 (seal) or 1 (open)");
+      if (job[1] < 0 || (static_cast<size_t>(job[1]) + 1) * 32 > keys.length) ThrowRange(env, "a job's key is not in keys");
+      if (job[6] < 0) ThrowRange(env, "a job's length is negative");
+      const size_t len = static_cast<size_t>(job[6]);
+      const size_t padded = op == 0 ? static_cast<size_t>(std::max(job[7], 0)) : 0;
+      if (op == 0 && padded < len) ThrowRange(env, "a seal's padded length is shorter than its plaintext");
+      if (op == 1 && len < kTag) ThrowRange(env, "an open's input is shorter than the tag");
+      const uint8_t* src = region(job[4], job[5], len, "source");
+      uint8_t* dst = region(job[8], job[9], op == 0 ? padded + kTag : len - kTag, "destination");
+      if (pass == 0) continue;
+      uint8_t nonce[12];
+      NonceOf(static_cast<uint64_t>(static_cast<uint32_t>(job[3])) << 32 | static_cast<uint32_t>(job[2]), nonce);
+      const uint8_t* key = keys.data + 32 * static_cast<size_t>(job[1]);
+      const ByteView none{nullptr, 0};
+      const bool ok = op == 0 ? Seal(env, key, nonce, src, len, padded, none, dst) : Open(env, key, nonce, src, len, none, dst);
+      const_cast<uint8_t*>(results.data)[j] = ok ? 1 : 0;
+    }
   }
-  // The tag is copied out first: decrypting in place overwrites nothing past n, but be plain.
-  uint8_t tag[kTag];
-  std::memcpy(tag, sealed.data + n, kTag);
-  if (ok && n > 0) ok = GetEvp().decUpdate(c, dst, &len, sealed.data, static_cast<int>(n)) == 1;
-  if (ok) ok = GetEvp().ctrl(c, EVP_CTRL_AEAD_SET_TAG, kTag, tag) == 1;
-  if (ok) ok = GetEvp().decFinal(c, dst + n, &len) == 1;
-  return Napi::Boolean::New(env, ok);
+  uint32_t done = 0;
+  for (uint32_t j = 0; j < count; j++) done += results.data[j];
+  return Napi::Number::New(env, done);
 }
 
 }  // namespace umbra

@@ -102,6 +102,7 @@ Napi::Value UdpRouteMtu(const Napi::CallbackInfo& info);
 // aead.cc
 Napi::Value AeadSeal(const Napi::CallbackInfo& info);
 Napi::Value AeadOpen(const Napi::CallbackInfo& info);
+Napi::Value AeadBatch(const Napi::CallbackInfo& info);
 Napi::Value AeadImpl(const Napi::CallbackInfo& info);
 
 // process.cc

@@ -34,6 +34,11 @@ export interface BatchUdpSocket {
   allocate(size: number): Uint8Array;
   flush(): void;
   /**
+   * Sets work that must be done before queued datagrams leave (the deferred seals that fill
+   * them in: tunnel/aead-batch.ts); it runs at every flush, before the datagrams are read.
+   */
+  runBeforeFlush(fn: () => void): void;
+  /**
    * Sets the receiver: `each` for every datagram of a batch, then `done` once. `data` is a view
    * into the socket's receive buffer, valid only during that call (copy what you keep). Reading
    * starts with the first call.
@@ -124,6 +129,7 @@ export function openBatchUdpSocket(opts: UdpSocketOptions): BatchUdpSocket {
   const outTo: Uint8Array[] = [];
   let queued = 0;
   let flushScheduled = false;
+  let beforeFlush: (() => void) | undefined;
   // Plain Uint8Arrays, never Buffers, for memory handed out as views: Buffer's slice() makes a
   // view, not a copy, and the engine copies what it keeps with slice().
   const arena = new Uint8Array(SEND_ARENA);
@@ -141,6 +147,7 @@ export function openBatchUdpSocket(opts: UdpSocketOptions): BatchUdpSocket {
   const flush = (): void => {
     flushScheduled = false;
     if (queued === 0 || closed) return;
+    beforeFlush?.();
     const n = queued;
     queued = 0;
     try {
@@ -179,6 +186,9 @@ export function openBatchUdpSocket(opts: UdpSocketOptions): BatchUdpSocket {
       return new Uint8Array(arena.buffer, at, size);
     },
     flush,
+    runBeforeFlush(fn) {
+      beforeFlush = fn;
+    },
     onDatagrams(each, done) {
       if (closed) throw new Error('the UDP socket is closed');
       if (poll !== undefined) throw new Error('onDatagrams may be called once');

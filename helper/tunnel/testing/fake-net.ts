@@ -99,24 +99,35 @@ export class FakeSocket implements BatchUdpSocket {
   private queue: Uint8Array[] = [];
   private each: ((d: Uint8Array, from: UdpEndpoint) => void) | undefined;
   private done: (() => void) | undefined;
+  private beforeFlush: (() => void) | undefined;
   constructor(private readonly net: FakeNet) {
     net.socket = this;
   }
-  /** Queued like the real socket; flushed at the end of the current task unless flushed before. */
+  /**
+   * Queued like the real socket, by reference (the bytes may be filled in until the flush);
+   * flushed at the end of the current task unless flushed before.
+   */
   send(data: Uint8Array): void {
     if (this.queue.length === 0) queueMicrotask(() => this.flush());
-    this.queue.push(data.slice());
+    this.queue.push(data);
   }
   allocate(size: number): Uint8Array {
     return new Uint8Array(size);
   }
   flush(): void {
-    const batch = this.queue;
+    if (this.queue.length === 0 || this.closed) {
+      this.queue = [];
+      return;
+    }
+    this.beforeFlush?.();
+    const batch = this.queue.map((d) => d.slice());
     this.queue = [];
-    if (batch.length === 0 || this.closed) return;
     this.net.sent.push(batch);
     // The server gets copies, so what `sent` recorded stays as it went on the wire.
     for (const d of batch) this.net.server.receive(d.slice(), CLIENT, performance.now());
+  }
+  runBeforeFlush(fn: () => void): void {
+    this.beforeFlush = fn;
   }
   onDatagrams(each: (d: Uint8Array, from: UdpEndpoint) => void, done?: () => void): void {
     this.each = each;
