@@ -104,6 +104,38 @@ describe.skipIf(!addon || !direct)('AeadBatch (the addon, one call a batch)', ()
     batch.run();
   });
 
+  it('leaves a seal the addon would refuse to the direct call, which throws at once', () => {
+    const batch = new AeadBatch(addon!, direct!);
+    const key = random(32);
+    const out = new Uint8Array(64 * 1024);
+    expect(() => batch.aead.seal(key, 1, random(40), 32, undefined, out, 0)).toThrow(/paddedLength/);
+    expect(() => batch.aead.seal(key, 1, random(40), 48, undefined, out, out.length - 40)).toThrow(/too small/);
+    expect(batch.pending).toBe(0);
+  });
+
+  it('discard() drops the jobs and wipes its copies of the keys', () => {
+    const batch = new AeadBatch(addon!, direct!);
+    const out = new Uint8Array(64 * 1024);
+    batch.aead.seal(random(32), 1, random(40), 48, undefined, out, 0);
+    batch.discard();
+    expect(batch.pending).toBe(0);
+    const copies = (batch as unknown as { keys: Uint8Array }).keys;
+    expect(copies.every((b) => b === 0)).toBe(true);
+    batch.run();
+    expect(out.every((b) => b === 0)).toBe(true);
+  });
+
+  it('refuses a job whose output would land on the keys or results', () => {
+    const keys = random(64);
+    const results = new Uint8Array(2);
+    const jobs = Int32Array.of(0, 0, 1, 0, 0, 0, 10, 16, 0, 0);
+    expect(() => addon!.aeadBatch(jobs, 1, keys, [keys], results)).toThrow(/overlaps the keys or results/);
+    const big = new Uint8Array(256);
+    const inside = big.subarray(100, 102);
+    jobs[9] = 90;
+    expect(() => addon!.aeadBatch(jobs, 1, keys, [big], inside)).toThrow(/overlaps the keys or results/);
+  });
+
   it('refuses a job outside its buffer before doing any, so no memory changes', () => {
     const jobs = new Int32Array(20);
     const key = random(32);

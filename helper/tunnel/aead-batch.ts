@@ -53,6 +53,16 @@ export class AeadBatch {
     };
   }
 
+  /** Drops the queued jobs and wipes the copies of their keys (the tunnel stops). */
+  discard(): void {
+    this.count = 0;
+    this.keys.fill(0, 0, this.keyCount * 32);
+    this.keyCount = 0;
+    this.lastKey = undefined;
+    this.buffers.length = 0;
+    this.backing.length = 0;
+  }
+
   /** Jobs waiting for run(). */
   get pending(): number {
     return this.count;
@@ -77,15 +87,10 @@ export class AeadBatch {
   run(authentic?: Uint8Array): void {
     const n = this.count;
     if (n === 0) return;
-    this.count = 0;
     try {
       this.native.aeadBatch(this.jobs, n, this.keys, this.buffers, this.results);
     } finally {
-      this.keys.fill(0, 0, this.keyCount * 32);
-      this.keyCount = 0;
-      this.lastKey = undefined;
-      this.buffers.length = 0;
-      this.backing.length = 0;
+      this.discard();
     }
     let opens = 0;
     for (let j = 0; j < n; j++) {
@@ -101,6 +106,8 @@ export class AeadBatch {
   private queue(op: number, key: Uint8Array, counter: number, src: Uint8Array, srcStart: number, srcLength: number, padded: number, dst: Uint8Array, dstOffset: number): boolean {
     const j = this.count;
     if (j === MAX_JOBS || key.length !== 32) return false;
+    // What the direct call would refuse is left to it, so the caller hears of it at once.
+    if (op === SEAL && (padded < srcLength || dstOffset + padded + AEAD_TAG_LENGTH > dst.length)) return false;
     if (key !== this.lastKey) {
       // A copy: the engine may wipe a retired key before the run.
       this.keys.set(key, this.keyCount * 32);

@@ -25,21 +25,27 @@ export class ReceiveBatch {
 
   /** Opens what can be opened in one call, then hands every datagram to the engine in order. */
   finish(now: number): void {
-    const { data, from, keys, device, aead } = this;
+    const { data, from, keys, device, aead, authentic } = this;
     const n = data.length;
-    for (let i = 0; i < n; i++) {
-      const d = data[i]!;
-      const key = device.openingKey(d, now);
-      keys[i] = key !== undefined && aead.queueOpen(key, readCounterLE(d, 8), d, TRANSPORT_HEADER_SIZE) ? key : undefined;
+    try {
+      for (let i = 0; i < n; i++) {
+        const d = data[i]!;
+        const key = device.openingKey(d, now);
+        keys[i] = key !== undefined && aead.queueOpen(key, readCounterLE(d, 8), d, TRANSPORT_HEADER_SIZE) ? key : undefined;
+      }
+      // Cleared first: an answer that went missing counts as not authentic.
+      authentic.fill(0);
+      aead.run(authentic);
+      let k = 0;
+      for (let i = 0; i < n; i++) {
+        const key = keys[i];
+        device.receiveBatched(data[i]!, from[i]!, now, key, key !== undefined && authentic[k++] === 1);
+      }
+    } finally {
+      // Views of a receive buffer that is about to be reused: never kept past the batch.
+      data.length = 0;
+      from.length = 0;
+      keys.length = 0;
     }
-    aead.run(this.authentic);
-    let k = 0;
-    for (let i = 0; i < n; i++) {
-      const key = keys[i];
-      device.receiveBatched(data[i]!, from[i]!, now, key, key !== undefined && this.authentic[k++] === 1);
-    }
-    data.length = 0;
-    from.length = 0;
-    keys.length = 0;
   }
 }

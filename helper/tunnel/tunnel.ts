@@ -246,7 +246,10 @@ export class Tunnel {
     const direct = opts.aead ?? systemAead().aead;
     const batchAddon = opts.aead === undefined && systemAead().backend === 'openssl' ? loadAeadBatchAddon() : undefined;
     const batchAead = batchAddon && new AeadBatch(batchAddon, direct);
-    if (batchAead) for (const s of sockets.values()) s.runBeforeFlush(() => batchAead.run());
+    if (batchAead) {
+      for (const s of sockets.values()) s.runBeforeFlush(() => batchAead.run());
+      changes.add('batch AEAD', () => batchAead.discard());
+    }
     const now = deps.now();
     const device = new Device({
       privateKey: cfg.interface.privateKey,

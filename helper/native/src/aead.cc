@@ -327,7 +327,6 @@ Napi::Value AeadBatch(const Napi::CallbackInfo& info) {
     ThrowType(env, "jobs must be an Int32Array");
   }
   Napi::Int32Array jobsArray = info[0].As<Napi::Int32Array>();
-  const int32_t* jobs = jobsArray.Data();
   uint32_t count = Uint32Arg(info, 1, "count");
   ByteView keys = BytesOf(env, info[2], "keys");
   if (!info[3].IsArray()) ThrowType(env, "buffers must be an array of Uint8Arrays");
@@ -338,6 +337,12 @@ Napi::Value AeadBatch(const Napi::CallbackInfo& info) {
   if (count > results.length) ThrowRange(env, "results is shorter than count");
   std::vector<ByteView> buffers(bufferArray.Length());
   for (uint32_t i = 0; i < buffers.size(); i++) buffers[i] = BytesOf(env, bufferArray.Get(i), "each buffer");
+  // The table is copied, and no output may land on the keys or results, so what was checked in
+  // the first pass is what the second runs.
+  thread_local std::vector<int32_t> table;
+  table.assign(jobsArray.Data(), jobsArray.Data() + static_cast<size_t>(count) * kJob);
+  const int32_t* jobs = table.data();
+  auto overlaps = [](const uint8_t* p, size_t n, const ByteView& v) { return p < v.data + v.length && v.data < p + n; };
 
   auto region = [&](int32_t buf, int32_t off, size_t len, const char* what) -> uint8_t* {
     if (buf < 0 || static_cast<size_t>(buf) >= buffers.size() || off < 0 ||
@@ -345,6 +350,11 @@ Napi::Value AeadBatch(const Napi::CallbackInfo& info) {
       ThrowRange(env, std::string("a job's ") + what + " lies outside its buffer");
     }
     return const_cast<uint8_t*>(buffers[buf].data) + off;
+  };
+  auto output = [&](int32_t buf, int32_t off, size_t len) -> uint8_t* {
+    uint8_t* p = region(buf, off, len, "destination");
+    if (overlaps(p, len, keys) || overlaps(p, len, results)) ThrowRange(env, "a job's destination overlaps the keys or results");
+    return p;
   };
   for (int pass = 0; pass < 2; pass++) {  // pass 0 checks every job, pass 1 runs them
     for (uint32_t j = 0; j < count; j++) {
@@ -358,7 +368,7 @@ Napi::Value AeadBatch(const Napi::CallbackInfo& info) {
       if (op == 0 && padded < len) ThrowRange(env, "a seal's padded length is shorter than its plaintext");
       if (op == 1 && len < kTag) ThrowRange(env, "an open's input is shorter than the tag");
       const uint8_t* src = region(job[4], job[5], len, "source");
-      uint8_t* dst = region(job[8], job[9], op == 0 ? padded + kTag : len - kTag, "destination");
+      uint8_t* dst = output(job[8], job[9], op == 0 ? padded + kTag : len - kTag);
       if (pass == 0) continue;
       uint8_t nonce[12];
       NonceOf(static_cast<uint64_t>(static_cast<uint32_t>(job[3])) << 32 | static_cast<uint32_t>(job[2]), nonce);

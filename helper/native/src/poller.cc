@@ -390,7 +390,8 @@ Napi::Value StartPollInto(const Napi::CallbackInfo& info) {
   Napi::Int32Array meta = info[4].As<Napi::Int32Array>();
   uint32_t nslots;
   if (p->mode == PollMode::kIntoUdp) {
-    if (slotSize < 1 || slotSize > 65536) ThrowRange(env, "slotSize must be from 1 to 65536");
+    // A GRO train fills up to 64 KiB; a smaller slot would lose whole trains to MSG_TRUNC.
+    if (slotSize < 65535 || slotSize > 65536) ThrowRange(env, "slotSize must be 65535 or 65536 (a GRO train fills 64 KiB)");
     nslots = static_cast<uint32_t>(std::min<size_t>(slots.length / slotSize, AddrTable::kSize / 2));  // see AddrTable
     p->perCall = static_cast<uint32_t>(std::min<size_t>(meta.ElementLength() / 3, INT32_MAX));
     if (p->perCall == 0) ThrowRange(env, "meta must hold at least one datagram (3 numbers)");

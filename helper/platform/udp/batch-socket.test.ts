@@ -173,6 +173,25 @@ describe('native batch socket', () => {
     b.send(datagram(1, 10), got.from[0]!);
   });
 
+  it('drops the queued datagrams, never sends them, when the work before the flush fails', async () => {
+    const a = openBatchUdpSocket({ family: 4, address: '127.0.0.1' });
+    const b = openBatchUdpSocket({ family: 4, address: '127.0.0.1' });
+    opened.push(a, b);
+    const got = receiver(b);
+    let fail = true;
+    a.runBeforeFlush(() => {
+      if (fail) throw new Error('sealing failed');
+    });
+    a.send(datagram(1, 50), { host: '127.0.0.1', port: b.port });
+    expect(() => a.flush()).toThrow(/sealing failed/);
+    fail = false;
+    a.send(datagram(2, 60), { host: '127.0.0.1', port: b.port });
+    a.flush();
+    await until(() => got.data.length === 1);
+    await sleep(20);
+    expect(got.data).toEqual([[...datagram(2, 60)]]);
+  });
+
   it('cuts GRO trains back into their datagrams, in order, whole, each with its source', async () => {
     const a = openBatchUdpSocket({ family: 4, address: '127.0.0.1' });
     const c = openBatchUdpSocket({ family: 4, address: '127.0.0.1' });

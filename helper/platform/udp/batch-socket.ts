@@ -101,7 +101,7 @@ export function loadUdpAddon(): UdpAddon {
   return n as UdpAddon;
 }
 
-/** Reads per recvmmsg (a read is one datagram, or a GRO train of up to 64). */
+/** Reads per recvmmsg (a read is one datagram, or a GRO train of many). */
 const BATCH = 64;
 /** Datagrams per call into JS; a wake-up that read more calls again. */
 const PER_CALL = 256;
@@ -147,10 +147,11 @@ export function openBatchUdpSocket(opts: UdpSocketOptions): BatchUdpSocket {
   const flush = (): void => {
     flushScheduled = false;
     if (queued === 0 || closed) return;
-    beforeFlush?.();
     const n = queued;
     queued = 0;
     try {
+      // Should the work before sending fail, the datagrams are dropped, never sent unfinished.
+      beforeFlush?.();
       native.udpSend(fd, out, outTo, n);
     } finally {
       // Let go of the datagrams (not of the arrays' capacity); the arena is free again.
