@@ -28,8 +28,6 @@ export class AeadBatch {
   private readonly jobs = new Int32Array(MAX_JOBS * JOB);
   private readonly keys = new Uint8Array(MAX_JOBS * 32);
   private readonly results = new Uint8Array(MAX_JOBS);
-  /** For each job, whether it is an open (whose answer run() hands back). */
-  private readonly isOpen = new Uint8Array(MAX_JOBS);
   private count = 0;
   private keyCount = 0;
   private lastKey: Uint8Array | undefined;
@@ -94,7 +92,7 @@ export class AeadBatch {
     }
     let opens = 0;
     for (let j = 0; j < n; j++) {
-      if (this.isOpen[j] === 1) {
+      if (this.jobs[j * JOB] === OPEN) {
         if (authentic) authentic[opens] = this.results[j]!;
         opens++;
       } else if (this.results[j] !== 1) {
@@ -128,7 +126,6 @@ export class AeadBatch {
     jobs[o + 7] = padded;
     jobs[o + 8] = this.bufferOf(dst);
     jobs[o + 9] = dst.byteOffset + dstOffset;
-    this.isOpen[j] = op === OPEN ? 1 : 0;
     this.count = j + 1;
     return true;
   }

@@ -3,7 +3,7 @@
 // engine still judges each one (index, expiry, replay, allowed IPs), in the order they came.
 import { readCounterLE } from '../wireguard/bytes.js';
 import type { Device, Endpoint } from '../wireguard/device.js';
-import { TRANSPORT_HEADER_SIZE } from '../wireguard/messages/transport-data.js';
+import { TRANSPORT_COUNTER_OFFSET, TRANSPORT_HEADER_SIZE } from '../wireguard/messages/transport-data.js';
 import { MAX_JOBS, type AeadBatch } from './aead-batch.js';
 
 export class ReceiveBatch {
@@ -31,7 +31,7 @@ export class ReceiveBatch {
       for (let i = 0; i < n; i++) {
         const d = data[i]!;
         const key = device.openingKey(d, now);
-        keys[i] = key !== undefined && aead.queueOpen(key, readCounterLE(d, 8), d, TRANSPORT_HEADER_SIZE) ? key : undefined;
+        keys[i] = key !== undefined && aead.queueOpen(key, readCounterLE(d, TRANSPORT_COUNTER_OFFSET), d, TRANSPORT_HEADER_SIZE) ? key : undefined;
       }
       // Cleared first: an answer that went missing counts as not authentic.
       authentic.fill(0);

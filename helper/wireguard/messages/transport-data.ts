@@ -6,6 +6,8 @@ import { MessageLengthError } from './errors.js';
 import { MessageType } from './types.js';
 
 export const TRANSPORT_HEADER_SIZE = 16;
+/** Where the 64-bit counter (the AEAD's nonce) sits in the header. */
+export const TRANSPORT_COUNTER_OFFSET = 8;
 export const TRANSPORT_MIN_SIZE = TRANSPORT_HEADER_SIZE + AEAD_TAG_LENGTH;
 
 export interface TransportHeader {
@@ -16,7 +18,7 @@ export interface TransportHeader {
 
 export function parseTransportHeader(d: Uint8Array): TransportHeader {
   if (d.length < TRANSPORT_MIN_SIZE) throw new MessageLengthError('transport data', `at least ${TRANSPORT_MIN_SIZE}`, d.length);
-  return { receiver: readU32LE(d, 4), counter: readCounterLE(d, 8) };
+  return { receiver: readU32LE(d, 4), counter: readCounterLE(d, TRANSPORT_COUNTER_OFFSET) };
 }
 
 /** Writes the header into a buffer that will hold the sealed payload after it. */
@@ -24,7 +26,7 @@ export function writeTransportHeader(d: Uint8Array, receiver: number, counter: n
   d[0] = MessageType.TransportData;
   d[1] = 0; d[2] = 0; d[3] = 0;
   writeU32LE(d, 4, receiver);
-  writeCounterLE(d, 8, counter);
+  writeCounterLE(d, TRANSPORT_COUNTER_OFFSET, counter);
 }
 
 /** Size of the message carrying a packet of `length` bytes, padded to 16 but not past the MTU. */
