@@ -87,7 +87,10 @@ static AeadContext& Contexts(Napi::Env env) {
 }
 
 // 32 zero bits, then the counter as 64-bit little endian (§5.4.6).
-static void NonceOf(uint64_t c, uint8_t nonce[12]);
+static void NonceOf(uint64_t c, uint8_t nonce[12]) {
+  std::memset(nonce, 0, 4);
+  for (int i = 0; i < 8; i++) nonce[4 + i] = static_cast<uint8_t>(c >> (8 * i));
+}
 
 static void Nonce(Napi::Env env, Napi::Value v, uint8_t nonce[12]) {
   if (!v.IsNumber()) ThrowType(env, "counter must be a number");
@@ -200,11 +203,6 @@ Napi::Value AeadImpl(const Napi::CallbackInfo& info) {
   }
   if (useCores && GetCores().ok) return Napi::String::New(env, "cores");
   return Napi::String::New(env, GetEvp().ok ? "evp" : "none");
-}
-
-static void NonceOf(uint64_t c, uint8_t nonce[12]) {
-  std::memset(nonce, 0, 4);
-  for (int i = 0; i < 8; i++) nonce[4 + i] = static_cast<uint8_t>(c >> (8 * i));
 }
 
 // Encrypts pt (ptLen bytes) and zeros up to padded bytes into dst, then the tag: padded + 16

@@ -232,6 +232,12 @@ static void ReadIntoAndDeliver(Poller* p, int status) {
   uint32_t count = 0;
   int readError = 0;
   Napi::Array added;
+  // Hands the described packets (and the sources new since the last call) to JS.
+  auto deliver = [&]() {
+    CallJs(p, p->onPackets, {Napi::Number::New(env, count), added.IsEmpty() ? env.Undefined() : added});
+    added = Napi::Array();
+    count = 0;
+  };
   if (p->mode == PollMode::kIntoTunVnet) {
     readError = p->vnet->Fill(p->fd, p->slots, p->arenaSize, p->meta, p->nslots, true, count);
   } else if (p->mode == PollMode::kIntoTun) {
@@ -286,9 +292,7 @@ static void ReadIntoAndDeliver(Poller* p, int status) {
         if (count == p->perCall) {
           // meta is full: hand these over (the ids they use are all in `added` by now, as
           // every later id of this batch is too) and go on with the rest of the batch.
-          CallJs(p, p->onPackets, {Napi::Number::New(env, count), added.IsEmpty() ? env.Undefined() : added});
-          added = Napi::Array();
-          count = 0;
+          deliver();
           if (!p->active) break;
         }
         int32_t* m = p->meta + 3 * count;
@@ -300,14 +304,12 @@ static void ReadIntoAndDeliver(Poller* p, int status) {
       } while (off < len);
     }
   }
-  if (p->active && (count > 0 || !added.IsEmpty())) {
-    CallJs(p, p->onPackets, {Napi::Number::New(env, count), added.IsEmpty() ? env.Undefined() : added});
-  }
+  if (p->active && (count > 0 || !added.IsEmpty())) deliver();
   // A TUN read that did not fit waits in the reader: hand it over now, not at the next wake-up
   // (which may not come).
   while (p->active && p->mode == PollMode::kIntoTunVnet && p->vnet->pending > 0) {
     p->vnet->Fill(p->fd, p->slots, p->arenaSize, p->meta, p->nslots, false, count);
-    if (count > 0) CallJs(p, p->onPackets, {Napi::Number::New(env, count), env.Undefined()});
+    if (count > 0) deliver();
   }
   if (readError != 0 && p->active) {
     std::string what = readError == EBADFD ? "the TUN device is gone (interface deleted?)"
