@@ -1,7 +1,7 @@
 // Words about the tunnel that the CLI, the tray, the notifications and the window share, so a
 // held block or a reconnect reads the same everywhere. Pure data over the schema's types: the
 // renderer may bundle it (it imports nothing at run time).
-import type { BlockHold, TunnelState } from './schema.js';
+import type { BlockHold, TunnelState, TunnelStatus } from './schema.js';
 
 /** States in which the helper makes, keeps or retries a tunnel the user asked for. */
 export const WANTS_TUNNEL: ReadonlySet<TunnelState> = new Set(['connecting', 'connected', 'reconnecting', 'error']);
@@ -43,7 +43,7 @@ export function floodText(dropped: number, seconds?: number): string {
  * The path to the server carries less than the tunnel's packets: what the kernel learnt, how many
  * went in fragments, and what to set. Undefined while nothing says so.
  */
-export function pathMtuText(status: { pathMtu?: { learnt: number; mtuThatFits?: number } | undefined; pathMtuFragmented?: number | undefined }): string | undefined {
+export function pathMtuText(status: Pick<TunnelStatus, 'pathMtu' | 'pathMtuFragmented'>): string | undefined {
   const { pathMtu, pathMtuFragmented: fragmented } = status;
   if (!pathMtu && !fragmented) return undefined;
   const path = pathMtu ? `the network carries at most ${pathMtu.learnt} bytes to the server, less than the tunnel's packets` : "the network carries less than the tunnel's packets";
