@@ -5,6 +5,7 @@ import type { DnsMode } from '../platform/dns/types.js';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { systemRunner, type CommandRunner } from '../platform/exec.js';
+import { addonNftLibrary, withNftLibrary } from '../platform/firewall/nft-library.js';
 import { EXCLUDED_FWMARK, UMBRA_FWMARK, UMBRA_TABLE } from '../platform/routing/constants.js';
 import { Firewall, startWatchdog } from '../platform/firewall/firewall.js';
 import { releaseStartupMemorySoon } from '../platform/startup-memory.js';
@@ -115,7 +116,8 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   const emit = (e: HelperEvent) => {
     for (const l of listeners) l(e);
   };
-  const firewall = new Firewall(run);
+  // A runner given by a test keeps every command; the real one runs nft in the process.
+  const firewall = new Firewall(o.run ?? withNftLibrary(run, addonNftLibrary(), (why) => log(`running nft as a process: ${why}`)));
   /** The leak checks, once they exist: told every status (they look up the address without the VPN) and every repair. */
   const leakHook: { checker?: LeakChecker } = {};
   const late: { driver?: TunnelDriver; sleepSignal?: { readonly pid: number | undefined }; networks?: NetworkGuard } = {};

@@ -49,6 +49,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("denyCoreDumps", Napi::Function::New(env, DenyCoreDumps, "denyCoreDumps"));
   exports.Set("pageOutFileMappings", Napi::Function::New(env, PageOutFileMappings, "pageOutFileMappings"));
   exports.Set("trimMalloc", Napi::Function::New(env, TrimMalloc, "trimMalloc"));
+  exports.Set("nftRun", Napi::Function::New(env, NftRun, "nftRun"));
   return exports;
 }
 

@@ -110,4 +110,7 @@ Napi::Value DenyCoreDumps(const Napi::CallbackInfo& info);
 Napi::Value PageOutFileMappings(const Napi::CallbackInfo& info);
 Napi::Value TrimMalloc(const Napi::CallbackInfo& info);
 
+// nft.cc
+Napi::Value NftRun(const Napi::CallbackInfo& info);
+
 }  // namespace umbra
