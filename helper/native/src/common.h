@@ -5,6 +5,8 @@
 #include <uv.h>
 
 #include <cstdint>
+#include <exception>
+#include <functional>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -56,6 +58,42 @@ struct ByteView {
   size_t length;
 };
 ByteView BytesOf(Napi::Env env, Napi::Value value, const char* what);
+
+// A promise of what `work` returns, run on libuv's thread pool. A std::exception thrown by `work`
+// rejects it with its message; the result reaches JS through ToJs (an overload per result type,
+// found beside that type).
+inline Napi::Value ToJs(Napi::Env env, double v) { return Napi::Number::New(env, v); }
+inline Napi::Value ToJs(Napi::Env env, bool v) { return Napi::Boolean::New(env, v); }
+
+template <typename T>
+class PoolWorker : public Napi::AsyncWorker {
+ public:
+  PoolWorker(Napi::Env env, std::function<T()> work)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), work_(std::move(work)) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+  void Execute() override {
+    try {
+      result_ = work_();
+    } catch (const std::exception& e) {
+      SetError(e.what());
+    }
+  }
+  void OnOK() override { deferred_.Resolve(ToJs(Env(), result_)); }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::function<T()> work_;
+  T result_{};
+};
+
+template <typename T>
+Napi::Value OnThreadPool(Napi::Env env, std::function<T()> work) {
+  auto* worker = new PoolWorker<T>(env, std::move(work));
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
+}
 
 // poller.cc
 Napi::Value StartPollInto(const Napi::CallbackInfo& info);

@@ -13,6 +13,7 @@
 #include <dlfcn.h>
 
 #include <mutex>
+#include <stdexcept>
 #include <string>
 
 #include "common.h"
@@ -78,48 +79,38 @@ bool EnsureContext() {
   return true;
 }
 
-class NftWorker : public Napi::AsyncWorker {
- public:
-  NftWorker(Napi::Env env, std::string text, bool dryRun)
-      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), text_(std::move(text)), dryRun_(dryRun) {}
-  Napi::Promise Promise() { return deferred_.Promise(); }
-
-  void Execute() override {
-    std::lock_guard<std::mutex> lock(nftMutex);
-    if (!EnsureContext()) {
-      SetError(nft.failure);
-      return;
-    }
-    // Reading a buffer empties it: whatever an earlier run left is not this run's.
-    nft.outputBuffer(nft.ctx);
-    nft.errorBuffer(nft.ctx);
-    nft.setDryRun(nft.ctx, dryRun_);
-    ok_ = nft.runFromBuffer(nft.ctx, text_.c_str()) == 0;
-    nft.setDryRun(nft.ctx, false);
-    const char* out = nft.outputBuffer(nft.ctx);
-    const char* err = nft.errorBuffer(nft.ctx);
-    output_ = out ? out : "";
-    error_ = err ? err : "";
-  }
-
-  void OnOK() override {
-    Napi::Env env = Env();
-    Napi::Object result = Napi::Object::New(env);
-    result.Set("ok", Napi::Boolean::New(env, ok_));
-    result.Set("output", Napi::String::New(env, output_));
-    result.Set("error", Napi::String::New(env, error_));
-    deferred_.Resolve(result);
-  }
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
-
- private:
-  Napi::Promise::Deferred deferred_;
-  std::string text_;
-  bool dryRun_;
-  bool ok_ = false;
-  std::string output_;
-  std::string error_;
+// What one run gave: nft's exit status, its output and its error messages.
+struct NftResult {
+  bool ok = false;
+  std::string output;
+  std::string error;
 };
+
+Napi::Value ToJs(Napi::Env env, const NftResult& r) {
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("ok", Napi::Boolean::New(env, r.ok));
+  result.Set("output", Napi::String::New(env, r.output));
+  result.Set("error", Napi::String::New(env, r.error));
+  return result;
+}
+
+// On the thread pool: runs `text` in the process's context.
+NftResult RunNft(const std::string& text, bool dryRun) {
+  std::lock_guard<std::mutex> lock(nftMutex);
+  if (!EnsureContext()) throw std::runtime_error(nft.failure);
+  // Reading a buffer empties it: whatever an earlier run left is not this run's.
+  nft.outputBuffer(nft.ctx);
+  nft.errorBuffer(nft.ctx);
+  nft.setDryRun(nft.ctx, dryRun);
+  NftResult r;
+  r.ok = nft.runFromBuffer(nft.ctx, text.c_str()) == 0;
+  nft.setDryRun(nft.ctx, false);
+  const char* out = nft.outputBuffer(nft.ctx);
+  const char* err = nft.errorBuffer(nft.ctx);
+  r.output = out ? out : "";
+  r.error = err ? err : "";
+  return r;
+}
 
 }  // namespace
 
@@ -128,10 +119,8 @@ Napi::Value NftRun(const Napi::CallbackInfo& info) {
   if (info.Length() < 2 || !info[0].IsString() || !info[1].IsBoolean()) ThrowType(env, "nftRun(text, dryRun) needs a string and a boolean");
   std::string text = info[0].As<Napi::String>().Utf8Value();
   if (text.find('\0') != std::string::npos) ThrowType(env, "nftRun: the commands contain a NUL byte");
-  auto* worker = new NftWorker(env, std::move(text), info[1].As<Napi::Boolean>().Value());
-  Napi::Promise promise = worker->Promise();
-  worker->Queue();
-  return promise;
+  bool dryRun = info[1].As<Napi::Boolean>().Value();
+  return OnThreadPool<NftResult>(env, [text = std::move(text), dryRun]() { return RunNft(text, dryRun); });
 }
 
 }  // namespace umbra

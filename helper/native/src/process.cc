@@ -160,42 +160,15 @@ bool TrimNow() {
 #endif
 }
 
-inline Napi::Value ToJs(Napi::Env env, double v) { return Napi::Number::New(env, v); }
-inline Napi::Value ToJs(Napi::Env env, bool v) { return Napi::Boolean::New(env, v); }
-
-// A promise of what `work` returns, run on libuv's thread pool.
-template <typename T>
-class PoolWorker : public Napi::AsyncWorker {
- public:
-  PoolWorker(Napi::Env env, T (*work)()) : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), work_(work) {}
-  Napi::Promise Promise() { return deferred_.Promise(); }
-  void Execute() override { result_ = work_(); }
-  void OnOK() override { deferred_.Resolve(ToJs(Env(), result_)); }
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
-
- private:
-  Napi::Promise::Deferred deferred_;
-  T (*work_)();
-  T result_{};
-};
-
-template <typename T>
-Napi::Value OnThreadPool(Napi::Env env, T (*work)()) {
-  auto* worker = new PoolWorker<T>(env, work);
-  Napi::Promise promise = worker->Promise();
-  worker->Queue();
-  return promise;
-}
-
 }  // namespace
 
-Napi::Value PageOutFileMappings(const Napi::CallbackInfo& info) { return OnThreadPool(info.Env(), PageOutNow); }
+Napi::Value PageOutFileMappings(const Napi::CallbackInfo& info) { return OnThreadPool<double>(info.Env(), PageOutNow); }
 
 // trimMalloc(): Promise<boolean> — hands the C heap's free pages back to the kernel (glibc's
 // malloc_trim(0): every arena, free pages in the middle too). Start-up and each connect free
 // more than they keep (V8's compiler zones, buffers of spawned processes, OpenSSL), and glibc
 // keeps what it freed: ~8 MB of an idle daemon's RSS. On the thread pool: it walks and locks
 // each arena in turn. Resolves whether anything went back; false without glibc.
-Napi::Value TrimMalloc(const Napi::CallbackInfo& info) { return OnThreadPool(info.Env(), TrimNow); }
+Napi::Value TrimMalloc(const Napi::CallbackInfo& info) { return OnThreadPool<bool>(info.Env(), TrimNow); }
 
 }  // namespace umbra
