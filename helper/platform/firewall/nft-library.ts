@@ -7,7 +7,8 @@
 // Only the forms the firewall uses go to the library: `nft -f -` and `nft -c -f -` with their
 // input, and `nft list …` of plain words. Anything else (a file, flags) runs as a process. When
 // the library cannot be loaded, every command runs as a process from then on: slower, not wrong.
-import { CommandError, type CommandRunner, type RunResult } from '../exec.js';
+import { CommandError, type CommandRunner } from '../exec.js';
+import { withInProcess } from '../in-process-runner.js';
 import { loadNative } from '../native.js';
 
 /** What the addon's nftRun resolves to: nft's exit status, its output and its error messages. */
@@ -39,33 +40,19 @@ export function libraryCommand(argv: readonly string[], input: string | undefine
  * caller at once). `onUnavailable` hears once why the library could not be used.
  */
 export function withNftLibrary(fallback: CommandRunner, lib: NftLibrary, onUnavailable: (why: string) => void = () => {}): CommandRunner {
-  let unavailable = false;
-  let queue: Promise<unknown> = Promise.resolve();
-  const viaLibrary = async (argv: string[], text: string, dryRun: boolean, input: string | undefined): Promise<RunResult> => {
-    if (!unavailable) {
-      let r: NftRunResult | undefined;
-      try {
-        r = await lib.nftRun(text, dryRun);
-      } catch (e) {
-        unavailable = true;
-        onUnavailable((e as Error).message);
-      }
-      if (r) {
-        if (!r.ok) throw new CommandError(argv, 1, r.error);
+  return withInProcess(
+    fallback,
+    (argv, input) => {
+      const cmd = libraryCommand(argv, input);
+      if (!cmd) return undefined;
+      return async () => {
+        const r = await lib.nftRun(cmd.text, cmd.dryRun);
+        if (!r.ok) throw new CommandError([...argv], 1, r.error);
         return { stdout: r.output, stderr: r.error };
-      }
-    }
-    return fallback.run(argv, input === undefined ? {} : { input });
-  };
-  return {
-    run(argv, opts = {}) {
-      const cmd = libraryCommand(argv, opts.input);
-      if (!cmd) return fallback.run(argv, opts);
-      const result = queue.then(() => viaLibrary(argv, cmd.text, cmd.dryRun, opts.input));
-      queue = result.catch(() => undefined);
-      return result;
+      };
     },
-  };
+    onUnavailable,
+  );
 }
 
 /** The addon's libnftables; an addon without it (or none) rejects, so the runner falls back. */

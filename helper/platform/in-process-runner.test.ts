@@ -1,0 +1,41 @@
+// The order and timing of in-process commands: one at a time, in the order called, and the first
+// one started at once (the caller computes meanwhile). The fallbacks are tested with their users
+// (firewall/nft-library.test.ts, routing/ip-library.test.ts).
+import { describe, expect, it } from 'vitest';
+import { CommandError } from './exec.js';
+import { withInProcess } from './in-process-runner.js';
+import { FakeRunner } from './testing/fake-runner.js';
+
+describe('withInProcess', () => {
+  it('starts a command with nothing before it within the call, and the next only after it', async () => {
+    const started: string[] = [];
+    let finish: () => void = () => {};
+    const run = withInProcess(new FakeRunner(), (argv) => () => {
+      started.push(argv[1]!);
+      return new Promise((resolve) => (finish = () => resolve({ stdout: argv[1]!, stderr: '' })));
+    });
+    const a = run.run(['x', 'a']);
+    expect(started).toEqual(['a']); // synchronously, before any await
+    const b = run.run(['x', 'b']);
+    await new Promise((r) => setImmediate(r));
+    expect(started).toEqual(['a']);
+    finish();
+    await expect(a).resolves.toEqual({ stdout: 'a', stderr: '' });
+    await new Promise((r) => setImmediate(r));
+    expect(started).toEqual(['a', 'b']);
+    finish();
+    await expect(b).resolves.toEqual({ stdout: 'b', stderr: '' });
+    // Idle again: the next starts at once.
+    void run.run(['x', 'c']);
+    expect(started).toEqual(['a', 'b', 'c']);
+  });
+
+  it("passes a command's failure on and keeps going in the process's way", async () => {
+    const proc = new FakeRunner();
+    const run = withInProcess(proc, (argv) => (argv[0] === 'x' ? () => Promise.reject(new CommandError(argv, 1, 'no')) : undefined));
+    await expect(run.run(['x'])).rejects.toMatchObject({ stderr: 'no' });
+    await expect(run.run(['x'])).rejects.toMatchObject({ stderr: 'no' });
+    await run.run(['y']);
+    expect(proc.lines).toEqual(['y']);
+  });
+});
