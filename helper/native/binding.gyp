@@ -1,6 +1,7 @@
 # The small N-API addon of the helper: TUN open, fd poll on the main loop, socket options, the
 # data path's batched UDP and its AEAD (OpenSSL's, which Node exports; no library to link), and
-# nftables through libnftables, opened at run time (nft.cc).
+# nftables through libnftables, opened at run time (nft.cc), and rtnetlink requests for the
+# routing (rtnl.cc).
 # Built by `npm run build:native` (scripts/build-native.mjs). Linux only.
 {
   "targets": [
@@ -15,6 +16,7 @@
         "src/offload.cc",
         "src/poller.cc",
         "src/process.cc",
+        "src/rtnl.cc",
         "src/sockopt.cc",
         "src/tun.cc",
         "src/udp.cc"

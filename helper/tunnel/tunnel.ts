@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { WgQuickConfig } from '../config/wg-quick.js';
 import { systemRunner, type CommandRunner } from '../platform/exec.js';
+import { addonIpLibrary, withIpLibrary } from '../platform/routing/ip-library.js';
 import { EXCLUDED_FWMARK, UMBRA_FWMARK, UMBRA_TABLE } from '../platform/routing/constants.js';
 import { carriesNoIpv6, kernelHasIpv6 } from '../platform/routing/ipv6-off.js';
 import { applyTunnelRouting } from '../platform/routing/routes.js';
@@ -69,7 +70,8 @@ const systemDeps: TunnelDeps = {
   openUdpSocket: openBatchUdpSocket,
   linkState,
   kernelHasIpv6,
-  run: systemRunner,
+  // The routing's `ip` changes go through rtnetlink in this process (the first packet waits for them).
+  run: withIpLibrary(systemRunner, addonIpLibrary(), (why) => console.error(`umbrad: running ip as a process: ${why}`)),
   resolve: systemResolver,
   now: () => protocolClock.now(),
   refreshClock: () => protocolClock.refresh(),
@@ -142,7 +144,7 @@ export class Tunnel {
     const tun = deps.openTun(name);
     changes.add(`TUN ${tun.name}`, () => tun.close());
 
-    // Addresses, routes and rules are applied by `ip` processes from here on, while this process
+    // Addresses, routes and rules are applied (through rtnetlink) from here on, while this process
     // computes and sends the handshake (the first packet through needs both). Whatever happens
     // below, the routing is waited for before returning or undoing.
     let before: { mtu: number; up: boolean } | undefined;

@@ -50,6 +50,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("pageOutFileMappings", Napi::Function::New(env, PageOutFileMappings, "pageOutFileMappings"));
   exports.Set("trimMalloc", Napi::Function::New(env, TrimMalloc, "trimMalloc"));
   exports.Set("nftRun", Napi::Function::New(env, NftRun, "nftRun"));
+  exports.Set("rtnlTransact", Napi::Function::New(env, RtnlTransact, "rtnlTransact"));
+  exports.Set("interfaceIndex", Napi::Function::New(env, InterfaceIndex, "interfaceIndex"));
   return exports;
 }
 

@@ -151,4 +151,8 @@ Napi::Value TrimMalloc(const Napi::CallbackInfo& info);
 // nft.cc
 Napi::Value NftRun(const Napi::CallbackInfo& info);
 
+// rtnl.cc
+Napi::Value RtnlTransact(const Napi::CallbackInfo& info);
+Napi::Value InterfaceIndex(const Napi::CallbackInfo& info);
+
 }  // namespace umbra

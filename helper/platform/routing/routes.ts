@@ -1,8 +1,9 @@
-// Addresses, link state, routes and policy rules for the tunnel, with `ip` (iproute2):
-// applyTunnelRouting makes wg-quick's scheme in one `ip -batch -` process (two when IPv6 has a
-// /0: `ip rule` needs -6 for IPv6 and a batch line takes no options), because each `ip` process
-// costs milliseconds and the tunnel's first packet waits for the routes. Every change it makes
-// is recorded with its undo in a ChangeSet (DESIGN.md, convention 5).
+// Addresses, link state, routes and policy rules for the tunnel, in `ip`'s (iproute2's) words:
+// applyTunnelRouting makes wg-quick's scheme in one `ip -batch -` command (two when IPv6 has a
+// /0: `ip rule` needs -6 for IPv6 and a batch line takes no options), because the tunnel's first
+// packet waits for the routes. The helper's runner does these commands through rtnetlink in the
+// process (ip-library.ts); any other runner, as `ip` processes. Every change it makes is recorded
+// with its undo in a ChangeSet (DESIGN.md, convention 5).
 //
 // The scheme (DESIGN.md, "Routing"), per address family that has a /0 in AllowedIPs:
 //   ip route add <0.0.0.0/0 | ::/0> dev <tun> table T

@@ -5,12 +5,11 @@
 // also when a test fails.
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parsePrefix } from '../../net/ip.js';
 import { systemRunner } from '../exec.js';
 import { netnsRunner } from '../testing/netns-runner.js';
 import { ChangeSet } from '../undo.js';
-import { UMBRA_FWMARK, UMBRA_TABLE } from './constants.js';
-import { applyTunnelRouting, type TunnelRoutingOptions } from './routes.js';
+import { applyTunnelRouting } from './routes.js';
+import { address, cidr, labRouting } from './testdata/lab-options.js';
 
 const ns = `urt-${process.pid}`;
 const isRoot = process.getuid?.() === 0;
@@ -64,20 +63,7 @@ async function deleteNamespace(): Promise<void> {
   await systemRunner.run(['ip', 'netns', 'del', ns]).catch(() => undefined);
 }
 
-const cidr = (t: string) => parsePrefix(t);
-const address = (t: string) => parsePrefix(t, { keepHostBits: true });
-
-function options(over: Partial<TunnelRoutingOptions> = {}): TunnelRoutingOptions {
-  return {
-    dev: 'tun0',
-    addresses: [address('100.64.0.2/32')],
-    mtu: 1420,
-    allowedIPs: [cidr('0.0.0.0/0'), cidr('::/0')],
-    fwmark: UMBRA_FWMARK,
-    table: UMBRA_TABLE,
-    ...over,
-  };
-}
+const options = labRouting;
 
 describe.skipIf(!isRoot || !hasIp)('routing in a lab namespace', () => {
   beforeAll(async () => {
