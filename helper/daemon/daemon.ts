@@ -8,7 +8,7 @@ import { systemRunner, type CommandRunner } from '../platform/exec.js';
 import { addonNftLibrary, withNftLibrary } from '../platform/firewall/nft-library.js';
 import { EXCLUDED_FWMARK, UMBRA_FWMARK, UMBRA_TABLE } from '../platform/routing/constants.js';
 import { Firewall, startWatchdog } from '../platform/firewall/firewall.js';
-import { releaseStartupMemorySoon } from '../platform/startup-memory.js';
+import { releaseConnectMemorySoon } from '../platform/startup-memory.js';
 import { startRulesetMonitor } from '../platform/firewall/ruleset-monitor.js';
 import { bootRulesetSaved, bootSpec, writeBootRuleset, removeBootRuleset } from '../platform/firewall/boot.js';
 import { chooseDnsBackend, resolvConfWritable } from '../platform/dns/choose.js';
@@ -171,7 +171,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
           if (e.type === 'handshake-complete') {
             hooks.onHandshake();
             // A connect's start-up is over once the first packet can flow: hand back what it grew.
-            if (!connected) releaseStartupMemorySoon();
+            if (!connected) releaseConnectMemorySoon();
             connected = true;
           } else if (e.type === 'handshake-initiated') hooks.onHandshakeStarted();
           else if (e.type === 'handshake-failed') hooks.onGiveUp();

@@ -3,9 +3,9 @@ import { chmodSync, copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getHeapSpaceStatistics } from 'node:v8';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { nativeAddonPath } from './native.js';
-import { releaseStartupMemory, SHRINKS_YOUNG_GENERATION } from './startup-memory.js';
+import { releaseConnectMemorySoon, releaseStartupMemory, SHRINKS_YOUNG_GENERATION } from './startup-memory.js';
 
 const newSpace = (): number => getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_size ?? 0;
 
@@ -99,5 +99,32 @@ describe('releaseStartupMemory', () => {
     if (!glibc) return;
     // 60,000 buffers of 900 bytes: ~54 MB freed; most of it goes back.
     expect(before - after).toBeGreaterThan(20 * 1024);
+  });
+});
+
+describe('releaseConnectMemorySoon', () => {
+  it('hands back memory soon after each connect, and collects only once connects have stopped for a while', async () => {
+    vi.useFakeTimers();
+    try {
+      const calls: string[] = [];
+      const release = async (_a?: unknown, o: { collection?: boolean } = {}) => {
+        calls.push(o.collection === false ? 'off-thread parts' : 'with the collection');
+        return { collected: o.collection !== false, trimmed: false, pagedOut: 0 };
+      };
+      releaseConnectMemorySoon(release);
+      await vi.advanceTimersByTimeAsync(500);
+      expect(calls).toEqual(['off-thread parts']);
+      // Another connect (a server switch) before the collection was due: it waits for this one.
+      await vi.advanceTimersByTimeAsync(4_500);
+      releaseConnectMemorySoon(release);
+      await vi.advanceTimersByTimeAsync(19_000);
+      expect(calls).toEqual(['off-thread parts', 'off-thread parts']);
+      await vi.advanceTimersByTimeAsync(1_000);
+      expect(calls).toEqual(['off-thread parts', 'off-thread parts', 'with the collection']);
+      await vi.advanceTimersByTimeAsync(60_000);
+      expect(calls).toHaveLength(3);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
