@@ -38,4 +38,17 @@ describe('withInProcess', () => {
     await run.run(['y']);
     expect(proc.lines).toEqual(['y']);
   });
+
+  it('keeps the order of commands already queued when the in-process way fails', async () => {
+    const order: string[] = [];
+    const proc = { run: async (argv: string[]) => (order.push(`process ${argv[1]}`), { stdout: '', stderr: '' }) };
+    let fail: (e: Error) => void = () => {};
+    const run = withInProcess(proc, () => () => new Promise((_, reject) => (fail = reject)));
+    const a = run.run(['x', 'a']);
+    const b = run.run(['x', 'b']);
+    fail(new Error('no library'));
+    const c = run.run(['x', 'c']); // unavailable by now, but b is still waiting
+    await Promise.all([a, b, c]);
+    expect(order).toEqual(['process a', 'process b', 'process c']);
+  });
 });

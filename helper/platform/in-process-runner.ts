@@ -40,10 +40,11 @@ export function withInProcess(
   };
   return {
     run(argv, opts = {}) {
-      const cmd = unavailable ? undefined : route(argv, opts.input);
+      const cmd = route(argv, opts.input);
       if (!cmd) return fallback.run(argv, opts);
       // With nothing before it, the command starts now, not a tick later: a caller that goes on
       // to compute something (the tunnel's handshake) gets the kernel's work done meanwhile.
+      // Once unavailable, the commands still wait their turn (those queued fall back too).
       const start = () => inProcess(argv, opts.input, cmd);
       const result = pending === 0 ? start() : queue.then(start);
       pending++;
