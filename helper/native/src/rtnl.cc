@@ -48,10 +48,13 @@ int rtnlFd = -1;
 uint32_t rtnlSeq = 0;
 
 // How far a transaction got: `done` requests acknowledged; then the refused one's errno (0: all
-// done), its text, and the kernel's message about it, if any.
+// done), its text, and the kernel's message about it, if any. `unknown`: the request after the
+// acknowledged ones was sent but its answer was not read (the kernel acts on a request when it is
+// sent, so it may well have been applied).
 struct RtnlResult {
   uint32_t done = 0;
   int error = 0;
+  bool unknown = false;
   std::string reason;
   std::string message;
 };
@@ -60,6 +63,7 @@ Napi::Value ToJs(Napi::Env env, const RtnlResult& r) {
   Napi::Object result = Napi::Object::New(env);
   result.Set("done", Napi::Number::New(env, r.done));
   result.Set("error", Napi::Number::New(env, r.error));
+  result.Set("unknown", Napi::Boolean::New(env, r.unknown));
   result.Set("reason", Napi::String::New(env, r.reason));
   result.Set("message", Napi::String::New(env, r.message));
   return result;
@@ -109,20 +113,25 @@ std::string ExtendedMessage(const nlmsghdr* h, const nlmsgerr* e) {
   return "";
 }
 
-// Waits for the acknowledgement of `seq`: 0, or the (positive) errno of the refusal.
-int AwaitAck(int fd, uint32_t seq, std::string& message) {
+// Waits for the acknowledgement of `seq`: 0, or the (positive) errno of the refusal. `unknown`
+// is set when no acknowledgement could be read.
+int AwaitAck(int fd, uint32_t seq, std::string& message, bool& unknown) {
   alignas(nlmsghdr) uint8_t buf[8192];
   for (;;) {
     ssize_t n = recv(fd, buf, sizeof buf, 0);
     if (n < 0) {
       if (errno == EINTR) continue;
+      unknown = true;
       return errno == EAGAIN || errno == EWOULDBLOCK ? ETIMEDOUT : errno;
     }
     int len = static_cast<int>(n);
     for (const nlmsghdr* h = reinterpret_cast<const nlmsghdr*>(buf); NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
       // Anything else is an answer to an earlier request that gave up waiting: not ours.
       if (h->nlmsg_seq != seq || h->nlmsg_type != NLMSG_ERROR) continue;
-      if (h->nlmsg_len < NLMSG_LENGTH(sizeof(nlmsgerr))) return EPROTO;
+      if (h->nlmsg_len < NLMSG_LENGTH(sizeof(nlmsgerr))) {
+        unknown = true;
+        return EPROTO;
+      }
       const nlmsgerr* e = reinterpret_cast<const nlmsgerr*>(NLMSG_DATA(h));
       message = ExtendedMessage(h, e);
       return -e->error;
@@ -130,11 +139,8 @@ int AwaitAck(int fd, uint32_t seq, std::string& message) {
   }
 }
 
-// On the thread pool: each request in turn, until one is refused.
-RtnlResult Transact(std::vector<std::vector<uint8_t>>& requests) {
-  std::lock_guard<std::mutex> lock(rtnlMutex);
-  int fd = EnsureSocket();
-  RtnlResult r;
+// Sends each request and reads its acknowledgement, until one is refused.
+void SendEach(int fd, std::vector<std::vector<uint8_t>>& requests, RtnlResult& r) {
   for (auto& req : requests) {
     nlmsghdr* h = reinterpret_cast<nlmsghdr*>(req.data());
     h->nlmsg_seq = ++rtnlSeq;
@@ -147,14 +153,27 @@ RtnlResult Transact(std::vector<std::vector<uint8_t>>& requests) {
     do {
       sent = sendto(fd, req.data(), req.size(), 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel);
     } while (sent < 0 && errno == EINTR);
-    r.error = sent < 0 ? errno : AwaitAck(fd, h->nlmsg_seq, r.message);
-    if (r.error != 0) {
-      r.reason = std::strerror(r.error);
-      return r;
-    }
+    r.error = sent < 0 ? errno : AwaitAck(fd, h->nlmsg_seq, r.message, r.unknown);
+    if (r.error != 0) return;
     r.message.clear();
     r.done++;
   }
+}
+
+// On the thread pool: each request in turn, until one is refused. Only a socket that cannot be
+// opened throws (nothing was sent then); whatever goes wrong after is in the result.
+RtnlResult Transact(std::vector<std::vector<uint8_t>>& requests) {
+  std::lock_guard<std::mutex> lock(rtnlMutex);
+  int fd = EnsureSocket();
+  RtnlResult r;
+  try {
+    SendEach(fd, requests, r);
+  } catch (const std::exception&) {
+    // Out of memory half-way: the request in hand may have gone out.
+    r.error = ENOMEM;
+    r.unknown = true;
+  }
+  if (r.error != 0 && r.reason.empty()) r.reason = std::strerror(r.error);
   return r;
 }
 

@@ -22,7 +22,7 @@ const options: TunnelRoutingOptions = {
 };
 
 /** A fake rtnetlink: the requests it was sent, refusing the request numbered `refuse` (from 0). */
-function fakeLibrary(o: { refuse?: { at: number; error: number; reason: string; message?: string }; devices?: string[] } = {}): IpLibrary & { sent: number[] } {
+function fakeLibrary(o: { refuse?: { at: number; error: number; reason: string; message?: string; unknown?: boolean }; devices?: string[] } = {}): IpLibrary & { sent: number[] } {
   const sent: number[] = [];
   const devices = o.devices ?? ['tun0'];
   return {
@@ -30,10 +30,10 @@ function fakeLibrary(o: { refuse?: { at: number; error: number; reason: string; 
     interfaceIndex: (name) => devices.indexOf(name) + 1,
     transact: async (requests): Promise<RtnlResult> => {
       for (const [i, r] of requests.entries()) {
-        if (o.refuse && sent.length === o.refuse.at) return { done: i, error: o.refuse.error, reason: o.refuse.reason, message: o.refuse.message ?? '' };
+        if (o.refuse && sent.length === o.refuse.at) return { done: i, error: o.refuse.error, unknown: o.refuse.unknown ?? false, reason: o.refuse.reason, message: o.refuse.message ?? '' };
         sent.push(new DataView(r.buffer, r.byteOffset).getUint16(4, true));
       }
-      return { done: requests.length, error: 0, reason: '', message: '' };
+      return { done: requests.length, error: 0, unknown: false, reason: '', message: '' };
     },
   };
 }
@@ -105,6 +105,36 @@ describe('withIpLibrary', () => {
     // A lone undo of a device that is gone reads as routes.ts's "already gone".
     const undo = await withIpLibrary(new FakeRunner(), fakeLibrary({ devices: [] })).run(['ip', '-4', 'address', 'del', '100.64.0.2/32', 'dev', 'tun0']).catch((e: unknown) => e);
     expect(undo).toMatchObject({ exitCode: 1, stderr: 'Cannot find device "tun0"\n' });
+  });
+
+  it('keeps every undo when the kernel may have applied a line whose answer was lost', async () => {
+    const lib = fakeLibrary({ refuse: { at: 2, error: 105, reason: 'No buffer space available', unknown: true } });
+    const changes = new ChangeSet();
+    const opts = { ...options, addresses: [options.addresses[0]!], allowedIPs: [parsePrefix('0.0.0.0/0')], noLinkLocal: false };
+    const err = await applyTunnelRouting(withIpLibrary(new FakeRunner(), lib), changes, opts, { mtu: 1500, up: false }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ exitCode: 1, stderr: 'RTNETLINK answers: No buffer space available (the request was sent, its answer lost)\n' });
+    // Not "Command failed -:3": routes.ts cannot tell which lines were applied, so it keeps them all.
+    expect(changes.size).toBe(6);
+  });
+
+  it('reads a device gone after its lookup as one never found, and a failed lookup fails that command only', async () => {
+    const gone = fakeLibrary({ refuse: { at: 0, error: 19, reason: 'No such device' } });
+    const undo = await withIpLibrary(new FakeRunner(), gone).run(['ip', '-4', 'route', 'del', '0.0.0.0/0', 'dev', 'tun0', 'table', '30061']).catch((e: unknown) => e);
+    expect(undo).toMatchObject({ exitCode: 1, stderr: 'Cannot find device "tun0"\n' });
+    let lookups = 0;
+    const flaky: IpLibrary = { ...fakeLibrary(), interfaceIndex: () => (lookups++ === 0 ? (() => { throw Object.assign(new Error('EMFILE'), { errno: 24 }); })() : 1) };
+    const proc = new FakeRunner();
+    const run = withIpLibrary(proc, flaky);
+    await expect(run.run(['ip', 'link', 'set', 'dev', 'tun0', 'mtu', '1500'])).rejects.toMatchObject({ stderr: expect.stringContaining('could not look up tun0: EMFILE') });
+    await run.run(['ip', 'link', 'set', 'dev', 'tun0', 'mtu', '1500']);
+    expect(proc.calls).toEqual([]);
+  });
+
+  it('looks up each device once per command', async () => {
+    let lookups = 0;
+    const lib: IpLibrary = { ...fakeLibrary(), interfaceIndex: () => (lookups++, 1) };
+    await withIpLibrary(new FakeRunner(), lib).run(argvBatch, { input });
+    expect(lookups).toBe(1);
   });
 
   it('falls back to ip processes for good when netlink cannot be used, and says why once', async () => {

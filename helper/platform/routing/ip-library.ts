@@ -20,6 +20,8 @@ export interface RtnlResult {
   done: number;
   /** The errno of the refused request, 0 when all were done. */
   error: number;
+  /** The failed request was sent but no answer read: the kernel may have applied it. */
+  unknown: boolean;
   /** The errno's text. */
   reason: string;
   /** The kernel's own message about the refusal, or ''. */
@@ -59,14 +61,28 @@ function ipFailure(argv: readonly string[], batch: boolean, line: number, text: 
   return new CommandError([...argv], refused ? 2 : 1, `${text}\n`);
 }
 
+const ENODEV = 19;
+
 /** The command done through `lib`: indexes looked up, requests sent in one go, the outcome as ip's. */
 function viaLibrary(lib: IpLibrary, argv: readonly string[], cmd: { changes: IpChange[]; batch: boolean }): InProcessCommand {
   return async () => {
     const requests: Uint8Array[] = [];
+    const indexes = new Map<string, number>();
     let missing: string | undefined;
     for (const c of cmd.changes) {
       const dev = changeDev(c);
-      const index = dev === undefined ? 0 : lib.interfaceIndex(dev);
+      let index = 0;
+      if (dev !== undefined) {
+        try {
+          index = indexes.get(dev) ?? lib.interfaceIndex(dev);
+        } catch (e) {
+          // A failed system call fails this command only (nothing was sent); the next one tries
+          // again. Anything else (no addon) means the library cannot be used.
+          if ((e as { errno?: unknown }).errno === undefined) throw e;
+          throw ipFailure(argv, false, 0, `could not look up ${dev}: ${(e as Error).message}`, false);
+        }
+        indexes.set(dev, index);
+      }
       // ip stops at the line whose device it cannot find, after the lines before it.
       if (dev !== undefined && index === 0) {
         missing = dev;
@@ -74,8 +90,15 @@ function viaLibrary(lib: IpLibrary, argv: readonly string[], cmd: { changes: IpC
       }
       requests.push(encodeIpChange(c, index));
     }
-    const r = requests.length > 0 ? await lib.transact(requests) : { done: 0, error: 0, reason: '', message: '' };
-    if (r.error !== 0) throw ipFailure(argv, cmd.batch, r.done + 1, refusalText(r.reason, r.message), true);
+    const r = requests.length > 0 ? await lib.transact(requests) : { done: 0, error: 0, unknown: false, reason: '', message: '' };
+    if (r.error !== 0) {
+      // A device gone between the lookup and the request reads as one never found ("already gone").
+      const gone = r.error === ENODEV ? changeDev(cmd.changes[r.done]!) : undefined;
+      const text = gone !== undefined ? noDeviceText(gone) : refusalText(r.reason, r.message);
+      // No line number when the kernel may have applied the line: the caller keeps every undo.
+      if (r.unknown) throw ipFailure(argv, false, 0, `${text} (the request was sent, its answer lost)`, false);
+      throw ipFailure(argv, cmd.batch, r.done + 1, text, gone === undefined);
+    }
     if (missing !== undefined) throw ipFailure(argv, cmd.batch, requests.length + 1, noDeviceText(missing), false);
     return { stdout: '', stderr: '' };
   };

@@ -60,6 +60,9 @@ describe('parseIpWords', () => {
       'rule add fwmark nope table 30061',
       'rule add table main suppress_prefixlength 129',
       'neigh add 198.51.100.1 dev eth0',
+      'link set dev tun0 mtu 01420', // ip reads a leading zero as octal
+      'link set dev ümbrä-tünnel0 mtu 1420', // 15 characters, 19 bytes
+      'link set dev "tun0" mtu 1420',
     ]) {
       expect(parseIpWords(w(line), 4), line).toBeUndefined();
     }
@@ -79,6 +82,10 @@ describe('encodeIpChange', () => {
     const bytes = parsePrefix('2001:db8:ff::2/64', { keepHostBits: true }).bytes;
     expect(r.attrs).toEqual([[2, bytes], [1, bytes]]);
     expect(decode(encodeIpChange(change('address del 100.64.0.2/32 dev tun0'), 7), 8)).toMatchObject({ type: 21, flags: 0 });
+    // The whole header: family, prefix length, flags, scope (global), index.
+    expect([...decode(encodeIpChange(change('address add 100.64.0.2/32 dev tun0'), 7), 8).head]).toEqual([2, 32, 0, 0, 7, 0, 0, 0].map((b, i) => (i >= 4 && !le ? [0, 0, 0, 7][i - 4]! : b)));
+    // IPv4 loopback is scope host, as ip makes it.
+    expect([...decode(encodeIpChange(change('address add 127.0.0.2/8 dev tun0'), 7), 8).head.slice(0, 4)]).toEqual([2, 8, 0, 254]);
   });
 
   it('a link: flags and their mask only when up or down is asked, the MTU, no link-local as a nested attribute', () => {

@@ -27,7 +27,8 @@ const RT_TABLE_MAIN = 254;
 const U32_MAX = 0xffffffff;
 
 function uint(word: string | undefined, max: number): number | undefined {
-  if (word === undefined || !/^(0x[0-9a-f]+|\d+)$/i.test(word)) return undefined;
+  // No leading zeros: ip reads them as octal.
+  if (word === undefined || !/^(0x[0-9a-f]+|0|[1-9]\d*)$/i.test(word)) return undefined;
   const n = Number(word);
   return Number.isSafeInteger(n) && n <= max ? n : undefined;
 }
@@ -41,7 +42,8 @@ function prefix(word: string | undefined, keepHostBits: boolean): Prefix | undef
   }
 }
 
-const isDev = (w: string | undefined): w is string => w !== undefined && /^[^\s/:]{1,15}$/.test(w) && w !== '.' && w !== '..';
+/** An interface name as the kernel takes it: 1–15 bytes, no space, slash or colon. */
+const isDev = (w: string | undefined): w is string => w !== undefined && /^[^\s/:"'\\]+$/.test(w) && Buffer.byteLength(w) <= 15 && w !== '.' && w !== '..';
 
 /**
  * The change `ip [-4|-6] <words>` makes, or undefined for words outside the forms above (and for
@@ -133,6 +135,7 @@ const RTA_OIF = 4;
 const RTA_TABLE = 15;
 const RTPROT_BOOT = 3;
 const RT_SCOPE_UNIVERSE = 0;
+const RT_SCOPE_HOST = 254;
 const RT_SCOPE_LINK = 253;
 const RT_SCOPE_NOWHERE = 255;
 const RTN_UNICAST = 1;
@@ -199,10 +202,13 @@ const af = (f: Family) => (f === 4 ? AF_INET : AF_INET6);
 export function encodeIpChange(c: IpChange, ifindex: number): Uint8Array {
   switch (c.kind) {
     case 'address': {
-      // struct ifaddrmsg; the address as both local and address (no peer), as `ip` sends it.
+      // struct ifaddrmsg; the address as both local and address (no peer), as `ip` sends it, and
+      // its scope as `ip` picks it: host for IPv4 loopback (127/8), else global.
+      const loopback = c.address.family === 4 && c.address.bytes[0] === 127;
       const h = header(8, (v) => {
         v.setUint8(0, af(c.address.family));
         v.setUint8(1, c.address.prefix);
+        if (c.add && loopback) v.setUint8(3, RT_SCOPE_HOST);
         v.setUint32(4, ifindex, littleEndian);
       });
       const attrs = [{ type: IFA_LOCAL, data: c.address.bytes }, { type: IFA_ADDRESS, data: c.address.bytes }];

@@ -61,6 +61,13 @@ reports.subnets = await scenario((c) =>
     allowedIPs: ['100.64.1.0/24', '2001:db8:ff::/64', '198.51.100.128/25', '0.0.0.0/0', '::/0'].map(cidr),
   })),
 );
+reports.loopbackSmallTable = await scenario((c) =>
+  applyTunnelRouting(run, c, options({
+    addresses: [address('127.0.0.2/8'), address('2001:db8:ff::2/64')],
+    allowedIPs: ['2001:db8:ee::/48', '0.0.0.0/0', '::/0'].map(cidr),
+    table: 200,
+  })),
+);
 reports.ipv4Only = await scenario((c) => applyTunnelRouting(run, c, options({ allowedIPs: [cidr('0.0.0.0/0')], noLinkLocal: true }), { mtu: 1500, up: false }));
 reports.excludedAlone = await scenario(async (c) => {
   await applyTunnelRouting(run, c, options());
