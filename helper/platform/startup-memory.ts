@@ -106,22 +106,21 @@ export function releaseStartupMemorySoon(): void {
   setTimeout(() => void releaseStartupMemory(undefined, { collection: false }), SETTLED_DELAY_MS).unref();
 }
 
-/** The collection a running helper's connects are waiting to have done, at most one. */
-let pendingCollection: NodeJS.Timeout | undefined;
+/** The release a running helper's connects are waiting for, at most one. */
+let pending: NodeJS.Timeout | undefined;
 
 /**
- * After a connect of a running helper (the daemon's): the off-thread parts RELEASE_DELAY_MS from
- * now, and the whole release once it has stayed SETTLED_DELAY_MS with no newer connect. The
- * collection throws away what V8 compiled for the connect: in the package the next connect took
- * 30–40 ms to its first packet right after one, 15–19 without, so a user switching servers in a
- * row does not pay it each time; one long after still does. The timers do not keep the process
- * alive.
+ * After a connect of a running helper (the daemon's): the whole release once it has stayed
+ * SETTLED_DELAY_MS with no newer connect. Each part costs the next connect: the collection throws
+ * away what V8 compiled for it, the page-out the pages it touched. In the package a connect right
+ * after another took 27–40 ms to its first packet with both done 500 ms after each connect, 17–22
+ * with the page-out alone, 12–14 with neither, so a user switching servers in a row pays neither;
+ * one long after still starts colder. The timer does not keep the process alive.
  */
 export function releaseConnectMemorySoon(release: typeof releaseStartupMemory = releaseStartupMemory): void {
-  setTimeout(() => void release(undefined, { collection: false }), RELEASE_DELAY_MS).unref();
-  clearTimeout(pendingCollection);
-  pendingCollection = setTimeout(() => {
-    pendingCollection = undefined;
+  clearTimeout(pending);
+  pending = setTimeout(() => {
+    pending = undefined;
     void release();
   }, SETTLED_DELAY_MS).unref();
 }
