@@ -52,6 +52,8 @@ Napi::Error ErrnoError(Napi::Env env, int err, const char* syscall, const std::s
 int FdArg(const Napi::CallbackInfo& info, size_t index);
 uint32_t Uint32Arg(const Napi::CallbackInfo& info, size_t index, const char* what);
 Napi::Function FunctionArg(const Napi::CallbackInfo& info, size_t index, const char* what);
+// A Linux interface name: 1 to IFNAMSIZ-1 bytes, no NUL.
+std::string InterfaceNameArg(const Napi::CallbackInfo& info, size_t index);
 // The bytes of a Uint8Array (a Buffer is one) without copying.
 struct ByteView {
   const uint8_t* data;

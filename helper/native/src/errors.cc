@@ -1,4 +1,6 @@
 // Errors and argument checks shared by the entry points.
+#include <net/if.h>
+
 #include <cmath>
 #include <cstring>
 
@@ -59,6 +61,14 @@ uint32_t Uint32Arg(const Napi::CallbackInfo& info, size_t index, const char* wha
     ThrowRange(info.Env(), std::string(what) + " must be between 0 and 0xffffffff");
   }
   return static_cast<uint32_t>(d);
+}
+
+std::string InterfaceNameArg(const Napi::CallbackInfo& info, size_t index) {
+  Napi::Value v = info[index];
+  if (!v.IsString()) ThrowType(info.Env(), "the interface name must be a string");
+  std::string name = v.As<Napi::String>().Utf8Value();
+  if (name.empty() || name.size() >= IFNAMSIZ || name.find('\0') != std::string::npos) ThrowRange(info.Env(), "\"" + name + "\" is not an interface name");
+  return name;
 }
 
 Napi::Function FunctionArg(const Napi::CallbackInfo& info, size_t index, const char* what) {

@@ -200,9 +200,7 @@ Napi::Value RtnlTransact(const Napi::CallbackInfo& info) {
 
 Napi::Value InterfaceIndex(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsString()) ThrowType(env, "interfaceIndex(name) needs a string");
-  std::string name = info[0].As<Napi::String>().Utf8Value();
-  if (name.empty() || name.size() >= IFNAMSIZ || name.find('\0') != std::string::npos) ThrowRange(env, "\"" + name + "\" is not an interface name");
+  std::string name = InterfaceNameArg(info, 0);
   unsigned index = if_nametoindex(name.c_str());
   if (index == 0 && errno != ENODEV) ThrowErrno(env, errno, "if_nametoindex", "could not look up the interface \"" + name + "\"");
   return Napi::Number::New(env, index);

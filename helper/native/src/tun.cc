@@ -109,9 +109,7 @@ static Napi::Value Open(const Napi::CallbackInfo& info, bool vnet) {
 // this process's network namespace; no `ip` process needed.
 Napi::Value InterfaceState(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!info[0].IsString()) ThrowType(env, "the interface name must be a string");
-  std::string name = info[0].As<Napi::String>().Utf8Value();
-  if (name.empty() || name.size() >= IFNAMSIZ) ThrowRange(env, "\"" + name + "\" is not an interface name");
+  std::string name = InterfaceNameArg(info, 0);
   int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (s < 0) ThrowErrno(env, errno, "socket", "could not open a socket to query " + Quoted(name));
   struct ifreq ifr;
