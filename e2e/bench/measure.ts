@@ -27,6 +27,10 @@ interface PingStats {
   mdevMs: number;
   p50Ms: number;
   p99Ms: number;
+  /** The first reply's RTT: the first packet after the idle window, through a helper that has handed memory back. */
+  firstMs: number;
+  /** Every reply's RTT, in the order they came. */
+  rttsMs: number[];
 }
 
 export interface IperfStats {
@@ -268,8 +272,10 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))]!;
 }
 
-function parsePing(out: string): PingStats | undefined {
-  const times = [...out.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1])).sort((a, b) => a - b);
+/** iputils ping's output, its replies in the order they came. */
+export function parsePing(out: string): PingStats | undefined {
+  const rttsMs = [...out.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1]));
+  const times = [...rttsMs].sort((a, b) => a - b);
   const counts = /(\d+) packets transmitted, (\d+) (?:packets )?received/.exec(out);
   const summary = /= ([\d.]+)\/([\d.]+)\/([\d.]+)\/([\d.]+) ms/.exec(out);
   if (!counts || !summary || times.length === 0) return undefined;
@@ -282,6 +288,8 @@ function parsePing(out: string): PingStats | undefined {
     mdevMs: Number(summary[4]),
     p50Ms: percentile(times, 50),
     p99Ms: percentile(times, 99),
+    firstMs: rttsMs[0]!,
+    rttsMs,
   };
 }
 
