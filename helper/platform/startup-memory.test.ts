@@ -61,6 +61,27 @@ describe('releaseStartupMemory', () => {
     }
   });
 
+  it("unmaps the libraries' code rather than evicting it, so what is used again is a minor fault", (ctx) => {
+    const addon = nativeAddonPath();
+    if (!existsSync(addon)) ctx.skip('the addon is not built');
+    // The libraries are mapped by other processes too (the test runner): MADV_PAGEOUT leaves such
+    // pages alone, so only an unmap (MADV_DONTNEED, which keeps them in the page cache) brings
+    // this process's share down. libc's own code is left out: the child uses it again at once.
+    const script = `const a = require(${JSON.stringify(addon)});
+      const rss = () => { let m = false, kb = 0;
+        for (const l of require('fs').readFileSync('/proc/self/smaps', 'utf8').split('\\n')) {
+          if (/^[0-9a-f]+-[0-9a-f]+ /.test(l)) m = / r-xp .*\\/lib[^/]*\\.so[.0-9]*$/.test(l) && !/\\/(libc|ld-linux[^/]*)\\.so/.test(l);
+          else if (m && l.startsWith('Rss:')) kb += Number(l.split(/\\s+/)[1]);
+        } return kb; };
+      const before = rss(); a.pageOutFileMappings().then((asked) => console.log(JSON.stringify({ before, asked, after: rss() })));`;
+    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    const { before, asked, after } = JSON.parse(r.stdout) as { before: number; asked: number; after: number };
+    if (before === 0) ctx.skip('no shared library code mapped (a static Node)');
+    if (asked === 0) ctx.skip('neither MADV_DONTNEED nor MADV_PAGEOUT applied here');
+    expect(after).toBeLessThan(before * 0.6);
+  });
+
   it('a failing addon costs nothing but the page-out', async () => {
     expect((await releaseStartupMemory({ pageOutFileMappings: () => { throw new Error('boom'); } })).pagedOut).toBe(0);
     expect((await releaseStartupMemory({ pageOutFileMappings: () => Promise.reject(new Error('boom')) })).pagedOut).toBe(0);

@@ -6,6 +6,8 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -47,16 +49,21 @@ Napi::Value DenyCoreDumps(const Napi::CallbackInfo& info) {
 #endif
 
 // pageOutFileMappings(): hands back the pages of this process's read-only file mappings (the
-// Node binary and its libraries: code and constant data). Start-up touches far more of them than
-// an idle or running helper uses (the module loader, the snapshot, ICU); what is used again comes
-// back on the next touch. Writable and anonymous memory (the heap, JIT code) is never touched.
-// - The Node binary's code and constants: MADV_DONTNEED, which only unmaps them; the pages stay in
-//   the page cache, so a later touch is a minor fault, not a read that puts the thread to sleep
-//   (with MADV_PAGEOUT an idle daemon's GC threads woke ~2 times a second more, to read pages
-//   back). Dropping a private copy would lose it (the relocations written at load, which may sit
-//   in swap, where smaps no longer counts them as Anonymous), so only ranges inside one of the
-//   binary's non-writable PT_LOAD segments qualify, away from its writable and RELRO ones, and
-//   only with no Anonymous or Swap pages in smaps.
+// Node binary, the addon and the libraries: code and constant data). Start-up touches far more of
+// them than an idle or running helper uses (the module loader, the snapshot, ICU); what is used
+// again comes back on the next touch. Writable and anonymous memory (the heap, JIT code) is never
+// touched.
+// - Code and constants of a loaded object: MADV_DONTNEED, which only unmaps them; the pages stay
+//   in the page cache, so a later touch is a minor fault, not a read that puts the thread to
+//   sleep. MADV_PAGEOUT evicts a page no other process maps: an idle daemon's GC threads woke ~2
+//   times a second more to read the binary back, and the first packet after an idle minute
+//   waited 1.5-5 ms for the addon's and V8's builtins' pages to be read again. Dropping a private
+//   copy would lose it (the relocations written at load, which may sit in swap, where smaps no
+//   longer counts them as Anonymous), so only ranges inside a non-writable PT_LOAD segment of a
+//   loaded object qualify, away from its writable and RELRO ones, and only with no Anonymous or
+//   Swap pages in smaps. So does V8's second mapping of its builtins (a copy of the binary's code
+//   mapped near the JIT code): a mapping of the binary's own file, inside a non-writable
+//   segment's file range.
 // - Everything else read-only: MADV_PAGEOUT (Linux 5.4+), which the kernel applies only to pages
 //   no other process maps, and which keeps private copies (it swaps them).
 // It runs on libuv's thread pool (over ~100 MB of mappings it takes ~30 ms, which the data path
@@ -66,16 +73,20 @@ struct Range {
   uintptr_t start, end;
 };
 
-// The main program's segments: code and constants (never written), and what is or was writable.
-struct ProgramSegments {
+// The loaded objects' segments: code and constants (never written), and what is or was writable;
+// and, for the main program, its file and the file ranges of its code and constants.
+struct LoadedSegments {
   std::vector<Range> readOnly;
   std::vector<Range> writable;
+  std::vector<Range> programFileReadOnly;
+  dev_t programDev = 0;
+  ino_t programInode = 0;
 };
 
-int CollectMainProgram(dl_phdr_info* info, size_t, void* data) {
+int CollectSegments(dl_phdr_info* info, size_t, void* data) {
+  auto* out = static_cast<LoadedSegments*>(data);
   // The main program comes first, with an empty name.
-  if (info->dlpi_name != nullptr && info->dlpi_name[0] != '\0') return 1;
-  auto* out = static_cast<ProgramSegments*>(data);
+  const bool program = info->dlpi_name == nullptr || info->dlpi_name[0] == '\0';
   const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
   for (int i = 0; i < info->dlpi_phnum; i++) {
     const ElfW(Phdr)& ph = info->dlpi_phdr[i];
@@ -84,43 +95,65 @@ int CollectMainProgram(dl_phdr_info* info, size_t, void* data) {
     const uintptr_t end = start + ph.p_memsz;
     // Whole pages; a page a read-only segment shares with a writable one counts as writable.
     const Range pages{start & ~(page - 1), (end + page - 1) & ~(page - 1)};
-    if (ph.p_type == PT_LOAD && (ph.p_flags & PF_W) == 0) out->readOnly.push_back(pages);
-    else out->writable.push_back(pages);
+    if (ph.p_type == PT_LOAD && (ph.p_flags & PF_W) == 0) {
+      out->readOnly.push_back(pages);
+      // Whole pages inside the segment's bytes in the file.
+      const uintptr_t from = (ph.p_offset + page - 1) & ~(page - 1);
+      const uintptr_t to = (ph.p_offset + ph.p_filesz) & ~(page - 1);
+      if (program) out->programFileReadOnly.push_back({from, to});
+    } else {
+      out->writable.push_back(pages);
+    }
   }
-  return 1;
+  return 0;
 }
 
 struct Mapping {
   uintptr_t start = 0, end = 0;
+  uintptr_t offset = 0;
+  dev_t dev = 0;
+  ino_t inode = 0;
   bool readOnlyPrivateFile = false;
   // Unknown until smaps says (a missing field must not read as "none").
   unsigned long anonymousKb = ULONG_MAX;
   unsigned long swapKb = ULONG_MAX;
 };
 
-bool OnlyCodeAndConstants(const Mapping& m, const ProgramSegments& program) {
-  if (m.anonymousKb != 0 || m.swapKb != 0) return false;
-  for (const Range& w : program.writable) {
-    if (m.start < w.end && w.start < m.end) return false;
-  }
-  for (const Range& r : program.readOnly) {
-    if (r.start <= m.start && m.end <= r.end) return true;
+bool Within(const std::vector<Range>& ranges, uintptr_t start, uintptr_t end) {
+  for (const Range& r : ranges) {
+    if (r.start <= start && end <= r.end) return true;
   }
   return false;
 }
 
-double HandBack(const Mapping& m, const ProgramSegments& program) {
+bool OnlyCodeAndConstants(const Mapping& m, const LoadedSegments& loaded) {
+  if (m.anonymousKb != 0 || m.swapKb != 0) return false;
+  for (const Range& w : loaded.writable) {
+    if (m.start < w.end && w.start < m.end) return false;
+  }
+  if (Within(loaded.readOnly, m.start, m.end)) return true;
+  // Elsewhere in memory, a mapping of the program's own code or constants (V8's builtins).
+  return loaded.programInode != 0 && m.inode == loaded.programInode && m.dev == loaded.programDev &&
+         Within(loaded.programFileReadOnly, m.offset, m.offset + (m.end - m.start));
+}
+
+double HandBack(const Mapping& m, const LoadedSegments& loaded) {
   if (!m.readOnlyPrivateFile || m.end <= m.start) return 0;
   void* at = reinterpret_cast<void*>(m.start);
   const size_t length = m.end - m.start;
-  const int advice = OnlyCodeAndConstants(m, program) ? MADV_DONTNEED : MADV_PAGEOUT;
+  const int advice = OnlyCodeAndConstants(m, loaded) ? MADV_DONTNEED : MADV_PAGEOUT;
   // EINVAL: no MADV_PAGEOUT on this kernel, or a locked mapping; others: it went away meanwhile.
   return madvise(at, length, advice) == 0 ? static_cast<double>(length) : 0;
 }
 
 double PageOutNow() {
-  ProgramSegments program;
-  dl_iterate_phdr(CollectMainProgram, &program);
+  LoadedSegments loaded;
+  dl_iterate_phdr(CollectSegments, &loaded);
+  struct stat exe = {};
+  if (stat("/proc/self/exe", &exe) == 0) {
+    loaded.programDev = exe.st_dev;
+    loaded.programInode = exe.st_ino;
+  }
   FILE* smaps = fopen("/proc/self/smaps", "re");
   if (smaps == nullptr) return 0;
   double asked = 0;
@@ -131,13 +164,16 @@ double PageOutNow() {
   // whose rest could pass for a mapping of its own.
   while (getline(&line, &capacity, smaps) > 0) {
     unsigned long start = 0, end = 0, offset = 0, inode = 0, kb = 0;
+    unsigned int major = 0, minor = 0;
     char perms[8] = {0};
-    char dev[16] = {0};
-    if (sscanf(line, "%lx-%lx %7s %lx %15s %lu", &start, &end, perms, &offset, dev, &inode) == 6 && std::strlen(perms) == 4) {
-      asked += HandBack(m, program);
+    if (sscanf(line, "%lx-%lx %7s %lx %x:%x %lu", &start, &end, perms, &offset, &major, &minor, &inode) == 7 && std::strlen(perms) == 4) {
+      asked += HandBack(m, loaded);
       m = Mapping{};
       m.start = start;
       m.end = end;
+      m.offset = offset;
+      m.dev = makedev(major, minor);
+      m.inode = inode;
       // Only mappings of a file (inode != 0), read-only ("r-x"/"r--"), private.
       m.readOnlyPrivateFile = inode != 0 && perms[0] == 'r' && perms[1] == '-' && perms[3] == 'p';
     } else if (sscanf(line, "Anonymous: %lu kB", &kb) == 1) {
@@ -146,7 +182,7 @@ double PageOutNow() {
       m.swapKb = kb;
     }
   }
-  asked += HandBack(m, program);
+  asked += HandBack(m, loaded);
   free(line);
   fclose(smaps);
   return asked;
