@@ -61,12 +61,12 @@ describe('releaseStartupMemory', () => {
     }
   });
 
-  it("unmaps the libraries' code rather than evicting it, so what is used again is a minor fault", (ctx) => {
+  it("unmaps the libraries' code (MADV_DONTNEED, which keeps it in the page cache), not only the binary's", (ctx) => {
     const addon = nativeAddonPath();
     if (!existsSync(addon)) ctx.skip('the addon is not built');
-    // The libraries are mapped by other processes too (the test runner): MADV_PAGEOUT leaves such
-    // pages alone, so only an unmap (MADV_DONTNEED, which keeps them in the page cache) brings
-    // this process's share down. libc's own code is left out: the child uses it again at once.
+    // The libraries are mapped by other processes too (the test runner, on the same Node):
+    // MADV_PAGEOUT leaves such pages alone, so only an unmap brings this process's share down.
+    // libc's own code is left out: the child uses it again at once.
     const script = `const a = require(${JSON.stringify(addon)});
       const rss = () => { let m = false, kb = 0;
         for (const l of require('fs').readFileSync('/proc/self/smaps', 'utf8').split('\\n')) {

@@ -1,6 +1,7 @@
 // The helper's process-wide protections. denyCoreDumps(): the helper holds private keys and PSKs
 // in memory, so it must never leave them in a core file or let another process of the same uid
 // read its memory through /proc/<pid>/mem or ptrace. Node has no binding for either call.
+#include <dlfcn.h>
 #include <link.h>
 #include <malloc.h>
 #include <sys/mman.h>
@@ -16,6 +17,8 @@
 #include <cstdlib>
 #include <cstdio>
 #include <cstring>
+#include <set>
+#include <string>
 #include <vector>
 
 #include "common.h"
@@ -61,9 +64,13 @@ Napi::Value DenyCoreDumps(const Napi::CallbackInfo& info) {
 //   copy would lose it (the relocations written at load, which may sit in swap, where smaps no
 //   longer counts them as Anonymous), so only ranges inside a non-writable PT_LOAD segment of a
 //   loaded object qualify, away from its writable and RELRO ones, and only with no Anonymous or
-//   Swap pages in smaps. So does V8's second mapping of its builtins (a copy of the binary's code
-//   mapped near the JIT code): a mapping of the binary's own file, inside a non-writable
-//   segment's file range.
+//   Swap pages in smaps; a library only once pinned, so it cannot be unloaded between the two.
+//   So does V8's second mapping of its builtins (a copy of the binary's code mapped near the JIT
+//   code): a mapping of the binary's own file, inside a non-writable segment's file range. It
+//   is the main isolate's, for the process's life: the helper starts no Worker, whose isolate
+//   could unmap its own copy in between.
+// A page written after smaps was read (a debugger's breakpoint) can still be dropped; the smaps
+// check keeps out everything written before.
 // - Everything else read-only: MADV_PAGEOUT (Linux 5.4+), which the kernel applies only to pages
 //   no other process maps, and which keeps private copies (it swaps them).
 // It runs on libuv's thread pool (over ~100 MB of mappings it takes ~30 ms, which the data path
@@ -83,10 +90,26 @@ struct LoadedSegments {
   ino_t programInode = 0;
 };
 
+// Pins every loaded library (RTLD_NODELETE): the page-out reads smaps, then advises, and an object
+// dlclose'd between the two could have its addresses reused by memory that MADV_DONTNEED would
+// then wipe. The helper never unloads a library, so this costs nothing but the promise.
+int PinLoaded(dl_phdr_info* info, size_t, void* data) {
+  auto* names = static_cast<std::vector<std::string>*>(data);
+  if (info->dlpi_name != nullptr && info->dlpi_name[0] != '\0') names->push_back(info->dlpi_name);
+  return 0;
+}
+
+struct Collecting {
+  LoadedSegments* out;
+  const std::set<std::string>* pinned;
+};
+
 int CollectSegments(dl_phdr_info* info, size_t, void* data) {
-  auto* out = static_cast<LoadedSegments*>(data);
-  // The main program comes first, with an empty name.
+  const auto* c = static_cast<Collecting*>(data);
+  LoadedSegments* out = c->out;
+  // The main program comes first, with an empty name; a library counts only once pinned.
   const bool program = info->dlpi_name == nullptr || info->dlpi_name[0] == '\0';
+  if (!program && c->pinned->count(info->dlpi_name) == 0) return 0;
   const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
   for (int i = 0; i < info->dlpi_phnum; i++) {
     const ElfW(Phdr)& ph = info->dlpi_phdr[i];
@@ -147,8 +170,16 @@ double HandBack(const Mapping& m, const LoadedSegments& loaded) {
 }
 
 double PageOutNow() {
+  std::vector<std::string> names;
+  dl_iterate_phdr(PinLoaded, &names);
+  std::set<std::string> pinned;
+  for (const std::string& name : names) {
+    // A handle never closed: the object stays for the process's life (RTLD_NOLOAD: only if loaded).
+    if (dlopen(name.c_str(), RTLD_LAZY | RTLD_NOLOAD | RTLD_NODELETE) != nullptr) pinned.insert(name);
+  }
   LoadedSegments loaded;
-  dl_iterate_phdr(CollectSegments, &loaded);
+  Collecting collecting{&loaded, &pinned};
+  dl_iterate_phdr(CollectSegments, &collecting);
   struct stat exe = {};
   if (stat("/proc/self/exe", &exe) == 0) {
     loaded.programDev = exe.st_dev;
