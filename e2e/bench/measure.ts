@@ -27,9 +27,7 @@ interface PingStats {
   mdevMs: number;
   p50Ms: number;
   p99Ms: number;
-  /** The first reply's RTT: the first packet after the idle window, through a helper that has handed memory back. */
-  firstMs: number;
-  /** Every reply's RTT, in the order they came. */
+  /** Every reply's RTT, in the order they came: the first is the first packet after the idle window. */
   rttsMs: number[];
 }
 
@@ -288,7 +286,6 @@ export function parsePing(out: string): PingStats | undefined {
     mdevMs: Number(summary[4]),
     p50Ms: percentile(times, 50),
     p99Ms: percentile(times, 99),
-    firstMs: rttsMs[0]!,
     rttsMs,
   };
 }

@@ -145,7 +145,7 @@ export function table(x: Figures, ts: Target[]): string {
     row(' umbrad: inside up() (its own count)', (r) => (r.kind === 'umbra' ? (/after (\d+) ms/.exec(r.readyLine ?? '')?.[1] ?? '—') : 'n/a')),
     row('ping RTT avg (ms)', (r) => f(r.ping?.avgMs, 3), met(t('ping RTT avg'))),
     row('ping RTT p50 / p99 (ms)', (r) => (r.ping ? `${f(r.ping.p50Ms, 3)} / ${f(r.ping.p99Ms, 3)}` : '—'), `p50 ${met(t('ping RTT p50'))}; p99 ${met(t('ping RTT p99'))}`),
-    row(' first reply, after the idle window (ms)', (r) => f(r.ping?.firstMs, 3)),
+    row(' first reply, after the idle window (ms)', (r) => f(r.ping?.rttsMs[0], 3)),
     row('ping RTT min / max (ms)', (r) => (r.ping ? `${f(r.ping.minMs, 3)} / ${f(r.ping.maxMs, 3)}` : '—')),
     row('ping replies', (r) => (r.ping ? `${r.ping.received}/${r.ping.transmitted}` : '—')),
     row('TCP up, client → inet (Mbit/s)', (r) => f(r.up?.mbps, 0), `${met(t('TCP up ×1.8'))}; ↔ ${met(t('Umbra↔Umbra TCP up'))}`),
